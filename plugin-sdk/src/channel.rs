@@ -1,0 +1,82 @@
+//! The one trait a channel author implements.
+
+use crate::Host;
+use crate::types::{
+    CallContext, CallbackOutcome, ChannelError, HttpRequest, Manifest, PayRequest, PaymentRef,
+    PaymentResult, RefundRef, RefundRequest, RefundResult,
+};
+
+/// A payment channel. The host instantiates the plugin afresh for every
+/// call, and the export adapter builds the channel with `Default` each time,
+/// so a channel keeps no state between calls: everything it needs arrives in
+/// the [`CallContext`] and the request.
+///
+/// Errors carry money semantics (see [`ChannelError`]): return
+/// `OutcomeUnknown` whenever the request may have reached the channel and its
+/// answer is not known for certain.
+pub trait Channel: Default {
+    fn manifest(&self) -> Manifest;
+
+    fn pay(
+        &self,
+        host: &dyn Host,
+        ctx: &CallContext,
+        request: PayRequest,
+    ) -> Result<PaymentResult, ChannelError>;
+
+    /// Reports the payment's state at the channel. `payment.channel_order_no`
+    /// is `None` when the pay call never learned it: query by
+    /// `merchant_order_no` then.
+    fn query(
+        &self,
+        host: &dyn Host,
+        ctx: &CallContext,
+        payment: PaymentRef,
+    ) -> Result<PaymentResult, ChannelError>;
+
+    fn refund(
+        &self,
+        host: &dyn Host,
+        ctx: &CallContext,
+        request: RefundRequest,
+    ) -> Result<RefundResult, ChannelError>;
+
+    fn query_refund(
+        &self,
+        _host: &dyn Host,
+        _ctx: &CallContext,
+        _refund: RefundRef,
+    ) -> Result<RefundResult, ChannelError> {
+        Err(ChannelError::unsupported("query_refund"))
+    }
+
+    /// Closes an unpaid payment.
+    fn close(
+        &self,
+        _host: &dyn Host,
+        _ctx: &CallContext,
+        _payment: PaymentRef,
+    ) -> Result<PaymentResult, ChannelError> {
+        Err(ChannelError::unsupported("close"))
+    }
+
+    /// Reverses a (barcode) payment: the channel refunds it if it was paid.
+    fn cancel(
+        &self,
+        _host: &dyn Host,
+        _ctx: &CallContext,
+        _payment: PaymentRef,
+    ) -> Result<PaymentResult, ChannelError> {
+        Err(ChannelError::unsupported("cancel"))
+    }
+
+    /// Verifies and interprets an asynchronous notification the channel sent
+    /// to paycore. An unverifiable request must come back with
+    /// `verified: false` and no event: the host then changes nothing.
+    fn handle_callback(
+        &self,
+        host: &dyn Host,
+        ctx: &CallContext,
+        request: HttpRequest,
+    ) -> Result<CallbackOutcome, ChannelError>;
+}

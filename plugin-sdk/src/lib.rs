@@ -1,0 +1,99 @@
+//! Write paycore payment channels as WebAssembly component plugins.
+//!
+//! A channel plugin is a `cdylib` built for `wasm32-wasip2`. It implements
+//! one trait, [`Channel`], and calls one macro, [`export_channel!`]. Everything
+//! the plugin needs from the outside world — HTTP to the hosts the operator
+//! granted, signing with keys it never sees, logging, the clock — comes
+//! through the [`Host`] it is handed on every call.
+//!
+//! ```
+//! use paycore_plugin_sdk::types::*;
+//! use paycore_plugin_sdk::{export_channel, money, Channel, Host};
+//!
+//! #[derive(Default)]
+//! struct Cash;
+//!
+//! impl Channel for Cash {
+//!     fn manifest(&self) -> Manifest {
+//!         Manifest::new("cash", "1.0.0")
+//!             .with_description("cash in the till")
+//!             .with_scenes(&[Scene::Barcode])
+//!             .with_wallets(&["cash"])
+//!             .with_currencies(&["CNY"])
+//!     }
+//!
+//!     fn pay(&self, host: &dyn Host, _ctx: &CallContext, req: PayRequest) -> Result<PaymentResult, ChannelError> {
+//!         let shown = money::to_major_string(req.amount, &req.currency)
+//!             .map_err(|e| ChannelError::InvalidRequest(Failure::new("invalid_amount", e.to_string())))?;
+//!         host.log(LogLevel::Info, &format!("took {shown} {}", req.currency));
+//!         Ok(PaymentResult::succeeded(None, req.amount, &req.currency))
+//!     }
+//!
+//!     fn query(&self, _: &dyn Host, _: &CallContext, p: PaymentRef) -> Result<PaymentResult, ChannelError> {
+//!         Ok(PaymentResult::succeeded(p.channel_order_no, p.amount, &p.currency))
+//!     }
+//!
+//!     fn refund(&self, _: &dyn Host, _: &CallContext, _: RefundRequest) -> Result<RefundResult, ChannelError> {
+//!         Err(ChannelError::unsupported("refund"))
+//!     }
+//!
+//!     fn handle_callback(&self, _: &dyn Host, _: &CallContext, _: HttpRequest) -> Result<CallbackOutcome, ChannelError> {
+//!         Err(ChannelError::unsupported("handle_callback"))
+//!     }
+//! }
+//!
+//! export_channel!(Cash);
+//! ```
+//!
+//! Plugins are unit-tested natively against [`testing::FakeHost`]; on native
+//! targets `export_channel!` exports nothing and the WIT imports are
+//! unreachable, so only the `.wasm` build talks to a real host.
+
+mod channel;
+mod export;
+mod host;
+pub mod money;
+pub mod params;
+pub mod testing;
+pub mod types;
+
+pub use channel::Channel;
+pub use host::{Host, WasmHost};
+
+/// Version of the `paycore:channel` WIT package these bindings were generated
+/// from; manifests built with [`types::Manifest::new`] declare it.
+pub const CONTRACT_VERSION: &str = "1.0.0";
+
+/// Raw wit-bindgen output. Public only because the code `export_channel!`
+/// expands to in the plugin crate has to name it; use [`types`] instead.
+#[doc(hidden)]
+pub mod __bindings {
+    wit_bindgen::generate!({
+        path: "wit",
+        world: "plugin",
+        // The export macro must be callable from plugin crates, which do not
+        // depend on wit-bindgen and only know this crate as `$crate`.
+        pub_export_macro: true,
+        export_macro_name: "__export_paycore_plugin",
+        default_bindings_module: "$crate::__bindings",
+        additional_derives: [PartialEq, Eq, Hash],
+    });
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::export::Adapter;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn contract_version_matches_the_wit_package() {
+        let wit = include_str!("../wit/channel.wit");
+        let package = format!("package paycore:channel@{};", super::CONTRACT_VERSION);
+        assert!(
+            wit.contains(&package),
+            "channel.wit does not declare `{package}`"
+        );
+    }
+}

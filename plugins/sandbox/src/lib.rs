@@ -1,0 +1,125 @@
+//! The paycore channel for the built-in sandbox payment provider
+//! (`docs/sandbox-provider.md`). It speaks the provider's protocol through the
+//! host's HTTP import exactly as a third-party plugin would speak a real
+//! channel's: signed JSON requests, verified answers, amounts as major-unit
+//! strings.
+
+mod callback;
+mod client;
+mod wire;
+
+use paycore_plugin_sdk::types::{
+    CallContext, CallbackOutcome, ChannelError, HttpRequest, Manifest, PayRequest, PaymentRef,
+    PaymentResult, RefundRef, RefundRequest, RefundResult, Scene,
+};
+use paycore_plugin_sdk::{Channel, Host, export_channel};
+
+use client::Client;
+use wire::{OrderKey, OrderReply, PayBody, RefundBody, RefundKey, RefundReply};
+
+#[derive(Default)]
+pub struct Sandbox;
+
+impl Channel for Sandbox {
+    fn manifest(&self) -> Manifest {
+        Manifest::new("sandbox", env!("CARGO_PKG_VERSION"))
+            .with_description("The simulated payment provider built into paycore: deterministic outcomes for demos and tests")
+            .with_scenes(&Scene::ALL)
+            .with_wallets(&["sandbox"])
+            .with_currencies(&["CNY", "USD", "EUR", "GBP", "HKD", "SGD", "JPY", "KRW", "BHD"])
+            .with_settings(&["base_url", "merchant_id"])
+            .with_secrets(&[client::API_KEY])
+            .with_hosts(&["127.0.0.1", "localhost"])
+    }
+
+    fn pay(
+        &self,
+        host: &dyn Host,
+        ctx: &CallContext,
+        request: PayRequest,
+    ) -> Result<PaymentResult, ChannelError> {
+        let client = Client::new(host, ctx)?;
+        let body = PayBody::new(&request, &ctx.notify_url)?;
+        let reply: OrderReply = client.call("pay", &body, client::ORDER_ANSWERS)?;
+        reply.into_result(&request.merchant_order_no, request.scene)
+    }
+
+    fn query(
+        &self,
+        host: &dyn Host,
+        ctx: &CallContext,
+        payment: PaymentRef,
+    ) -> Result<PaymentResult, ChannelError> {
+        let reply: OrderReply = Client::new(host, ctx)?.call(
+            "query",
+            &OrderKey::for_query(&payment),
+            client::ORDER_ANSWERS,
+        )?;
+        reply.into_result(&payment.merchant_order_no, payment.scene)
+    }
+
+    fn refund(
+        &self,
+        host: &dyn Host,
+        ctx: &CallContext,
+        request: RefundRequest,
+    ) -> Result<RefundResult, ChannelError> {
+        let client = Client::new(host, ctx)?;
+        let body = RefundBody::new(&request)?;
+        let reply: RefundReply = client.call("refund", &body, client::REFUND_ANSWERS)?;
+        reply.into_result(&request.merchant_refund_no, &request.payment.currency)
+    }
+
+    fn query_refund(
+        &self,
+        host: &dyn Host,
+        ctx: &CallContext,
+        refund: RefundRef,
+    ) -> Result<RefundResult, ChannelError> {
+        let body = RefundKey {
+            out_refund_no: &refund.merchant_refund_no,
+        };
+        let reply: RefundReply =
+            Client::new(host, ctx)?.call("refund_query", &body, client::REFUND_ANSWERS)?;
+        reply.into_result(&refund.merchant_refund_no, &refund.payment.currency)
+    }
+
+    fn close(
+        &self,
+        host: &dyn Host,
+        ctx: &CallContext,
+        payment: PaymentRef,
+    ) -> Result<PaymentResult, ChannelError> {
+        let reply: OrderReply = Client::new(host, ctx)?.call(
+            "close",
+            &OrderKey::ours(&payment),
+            client::ORDER_ANSWERS,
+        )?;
+        reply.into_result(&payment.merchant_order_no, payment.scene)
+    }
+
+    fn cancel(
+        &self,
+        host: &dyn Host,
+        ctx: &CallContext,
+        payment: PaymentRef,
+    ) -> Result<PaymentResult, ChannelError> {
+        let reply: OrderReply = Client::new(host, ctx)?.call(
+            "cancel",
+            &OrderKey::ours(&payment),
+            client::ORDER_ANSWERS,
+        )?;
+        reply.into_result(&payment.merchant_order_no, payment.scene)
+    }
+
+    fn handle_callback(
+        &self,
+        host: &dyn Host,
+        _ctx: &CallContext,
+        request: HttpRequest,
+    ) -> Result<CallbackOutcome, ChannelError> {
+        callback::handle(host, &request)
+    }
+}
+
+export_channel!(Sandbox);

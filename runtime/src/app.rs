@@ -1,0 +1,138 @@
+//! Start-up and wiring: config → store → plugin host → plugins → registry →
+//! HTTP server, sandbox provider, sweeper and webhook delivery.
+
+use crate::config::{Config, ConfigError};
+use crate::http::{self, AppState};
+use crate::payments::Payments;
+use crate::plugin_host::{LoadError, Plugin, PluginHost};
+use crate::registry::Registry;
+use crate::store::Store;
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// A running paycore: its address, its core, and the handle to stop it.
+pub struct RunningApp {
+    pub addr: SocketAddr,
+    pub public_url: String,
+    pub payments: Arc<Payments>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningApp {
+    /// Stops accepting requests, lets in-flight ones finish, stops the
+    /// background workers, and waits for all of it.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+
+    /// Resolves when a shutdown has been requested.
+    pub fn stopped(&self) -> watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+}
+
+/// A plugin file that could not be loaded, and why.
+#[derive(Debug)]
+pub struct PluginProblem {
+    pub path: PathBuf,
+    pub error: LoadError,
+}
+
+/// Loads every `.wasm` in `dir`, in name order. Problems are returned, not
+/// fatal: one bad plugin must not keep the others from serving.
+pub async fn load_plugins(host: &PluginHost, dir: &Path) -> (Vec<Plugin>, Vec<PluginProblem>) {
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
+            .collect(),
+        Err(e) => {
+            let error = LoadError::Read { path: dir.display().to_string(), error: e };
+            return (Vec::new(), vec![PluginProblem { path: dir.to_path_buf(), error }]);
+        }
+    };
+    files.sort();
+    let mut plugins: Vec<Plugin> = Vec::new();
+    let mut problems = Vec::new();
+    for path in files {
+        match host.load_file(&path).await {
+            Ok(p) if plugins.iter().any(|q| q.label() == p.label()) => problems.push(PluginProblem {
+                path,
+                error: LoadError::BadManifest(format!("{} is already loaded from another file", p.label())),
+            }),
+            Ok(p) => {
+                tracing::info!(plugin = p.label(), digest = %p.digest, path = %path.display(), "plugin loaded");
+                plugins.push(p);
+            }
+            Err(error) => problems.push(PluginProblem { path, error }),
+        }
+    }
+    (plugins, problems)
+}
+
+/// Everything `check-config` reports: config errors, plugin load errors,
+/// and channels that cannot bind.
+pub async fn check(config: &Config) -> anyhow::Result<Vec<String>> {
+    let host = PluginHost::new(config.server.limits.clone())?;
+    let (plugins, problems) = load_plugins(&host, &config.server.plugins_dir).await;
+    let mut report: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.path.display(), p.error)).collect();
+    let (_, binding) = Registry::build(plugins, &config.tenants, "http://check");
+    report.extend(binding.iter().map(ConfigError::to_string));
+    Ok(report)
+}
+
+pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
+    crate::plugin_host::install_crypto_provider();
+    let server = &config.server;
+    let store = Store::open(&server.database_url).await.with_context(|| format!("opening the database {}", server.database_url))?;
+    let host = PluginHost::new(server.limits.clone())?;
+    let (plugins, problems) = load_plugins(&host, &server.plugins_dir).await;
+    for p in &problems {
+        tracing::error!(path = %p.path.display(), error = %p.error, "plugin refused");
+    }
+
+    let listener = tokio::net::TcpListener::bind(server.listen).await.with_context(|| format!("binding {}", server.listen))?;
+    let addr = listener.local_addr()?;
+    let public_url = server.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+
+    let (registry, binding) = Registry::build(plugins, &config.tenants, &public_url);
+    for problem in &binding {
+        tracing::error!(problem = %problem, "channel not bound");
+    }
+    let payments = Arc::new(Payments::new(store, host, registry, public_url.clone()));
+    let state = AppState { payments: payments.clone(), admin_token: server.admin_token.clone() };
+    let mut router = http::router(state);
+    if server.sandbox_provider.enabled {
+        let provider = paycore_sandbox_provider::Provider::new(paycore_sandbox_provider::ProviderConfig {
+            public_base: public_url.clone(),
+            merchants: server.sandbox_provider.merchants.iter().map(|(k, v)| (k.clone(), v.expose().to_vec())).collect(),
+            processing_delay: server.sandbox_provider.processing_delay,
+            ..Default::default()
+        });
+        router = axum::Router::new().nest("/sandbox", provider.router()).merge(router);
+    }
+
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = Vec::new();
+    let mut on_stop = stopped.clone();
+    tasks.push(tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = on_stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
+            tracing::error!(error = %e, "HTTP server failed");
+        }
+    }));
+    tasks.push(tokio::spawn(crate::sweeper::run(payments.clone(), server.sweeper.clone(), stopped.clone())));
+    tasks.push(tokio::spawn(crate::webhooks::run(payments.clone(), stopped)));
+    tracing::info!(%addr, %public_url, tenants = config.tenants.len(), "paycore is serving");
+    Ok(RunningApp { addr, public_url, payments, stop, tasks })
+}

@@ -1,0 +1,18 @@
+//! Configuration: `paycore.toml` and `tenants/*.toml`.
+//!
+//! Loading is two-phase, like a compiler: serde parses the raw TOML (unknown
+//! keys and wrong types are errors with file:line:column), then validation
+//! turns raw values into typed config and collects **every** problem rather
+//! than stopping at the first, so `paycore check-config` can show them all.
+
+mod diagnostics;
+mod raw;
+mod secrets;
+mod typed;
+
+pub use diagnostics::{ConfigError, ConfigErrors};
+pub use secrets::{SecretRef, SecretValue};
+pub use typed::{
+    ChannelConfig, Config, PluginLimits, SandboxProviderConfig, ServerConfig, SweeperConfig,
+    Overrides, TenantConfig, load,
+};

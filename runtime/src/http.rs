@@ -1,0 +1,42 @@
+//! The HTTP edge: the only module that knows axum and the API's JSON shapes.
+//! Each resource module exposes `router()`; they are merged here with one
+//! shared state.
+
+mod admin;
+mod callbacks;
+mod error;
+mod extract;
+mod health;
+mod payments;
+mod refunds;
+mod request_id;
+
+pub use error::ApiError;
+
+use crate::config::SecretValue;
+use crate::payments::Payments;
+use axum::Router;
+use std::sync::Arc;
+
+/// Shared by every handler; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub payments: Arc<Payments>,
+    pub admin_token: Option<SecretValue>,
+}
+
+/// Request bodies above this are refused before parsing.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(payments::router())
+        .merge(refunds::router())
+        .merge(callbacks::router())
+        .merge(health::router())
+        .merge(admin::router())
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(request_id::tag))
+        .with_state(state)
+}

@@ -1,0 +1,127 @@
+//! The `paycore` command: serve, check a configuration, inspect a plugin.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use paycore::config::{self, Overrides};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "paycore", version, about = "Payment orchestration runtime with sandboxed WebAssembly channel plugins")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the cashier API, the plugins and the background workers.
+    Serve {
+        #[arg(long, default_value = "config/paycore.toml")]
+        config: PathBuf,
+    },
+    /// Validate the configuration, the plugins and every channel binding;
+    /// print each problem as file:line:column and exit 1 if there is any.
+    CheckConfig {
+        #[arg(long, default_value = "config/paycore.toml")]
+        config: PathBuf,
+    },
+    /// Work with plugin files.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Load a plugin with every check the runtime applies and print its manifest.
+    Inspect { file: PathBuf },
+}
+
+fn overrides() -> Overrides {
+    Overrides { listen: std::env::var("PAYCORE_LISTEN").ok(), database_url: std::env::var("PAYCORE_DATABASE_URL").ok() }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve { config } => {
+            let cfg = match config::load(&config, &overrides()) {
+                Ok(c) => c,
+                Err(errors) => {
+                    eprintln!("{errors}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            paycore::telemetry::init(cfg.server.json_logs);
+            let app = paycore::app::start(cfg).await?;
+            println!("paycore listening on {} (public URL {})", app.addr, app.public_url);
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            app.shutdown().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckConfig { config } => {
+            paycore::telemetry::init(false);
+            let cfg = match config::load(&config, &overrides()) {
+                Ok(c) => c,
+                Err(errors) => {
+                    eprintln!("{errors}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            let problems = paycore::app::check(&cfg).await?;
+            if problems.is_empty() {
+                println!("{}: OK ({} tenants)", config.display(), cfg.tenants.len());
+                Ok(ExitCode::SUCCESS)
+            } else {
+                for p in &problems {
+                    eprintln!("{p}");
+                }
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        Command::Plugin { command: PluginCommand::Inspect { file } } => {
+            let host = paycore::plugin_host::PluginHost::new(Default::default())?;
+            let plugin = host.load_file(&file).await.with_context(|| format!("{} was refused", file.display()))?;
+            let m = &plugin.manifest;
+            println!("name:             {}", m.name);
+            println!("version:          {}", m.version);
+            println!("contract version: {}", m.contract_version);
+            println!("digest:           sha256:{}", plugin.digest);
+            println!("description:      {}", m.description);
+            println!("scenes:           {}", m.scenes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
+            println!("wallets:          {}", m.wallets.join(", "));
+            println!("currencies:       {}", m.currencies.join(", "));
+            println!("settings:         {}", m.settings.join(", "));
+            println!("secrets:          {}", m.secrets.join(", "));
+            println!("hosts:            {}", m.hosts.join(", "));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("installing SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

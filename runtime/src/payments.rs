@@ -1,0 +1,241 @@
+//! The payment state machine and its service: the only writer of payment and
+//! refund state. Every change is checked by `transitions`, written with its
+//! event (and webhook) in one transaction, and retried on concurrent change.
+
+pub mod convert;
+mod lifecycle;
+mod refunds;
+pub mod request;
+mod settle;
+pub mod transitions;
+pub mod view;
+
+use crate::domain::new_id;
+use crate::plugin_host::{CallError, CallErrorKind, PluginHost, wit};
+use crate::registry::{BoundChannel, Registry, Tenant};
+use crate::routing::{self, Intent, NoRoute};
+use crate::store::{InsertOutcome, NewPayment, PaymentRecord, Store, StoreError};
+use request::{FieldError, PaymentRequest};
+use settle::Proposal;
+use std::sync::{Arc, RwLock};
+use view::PaymentView;
+
+/// What can go wrong in a payment operation, in terms the API maps to statuses.
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    #[error("not found")]
+    NotFound,
+    #[error("{message}")]
+    Invalid { field: String, message: String },
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("{message}")]
+    Unacceptable { code: &'static str, message: String, field: Option<String> },
+    #[error("no channel can serve this payment")]
+    NoRoute(NoRoute),
+    /// The channel failed. `payment` is the payment as it now stands
+    /// (`unknown` when money may have moved).
+    #[error("{message}")]
+    Channel { code: &'static str, message: String, timeout: bool, payment: Option<Box<PaymentView>> },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<FieldError> for PaymentError {
+    fn from(e: FieldError) -> Self {
+        PaymentError::Invalid { field: e.field, message: e.message }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, PaymentError>;
+
+/// The result of a create: the payment and whether it is a replay.
+pub struct Created {
+    pub payment: PaymentView,
+    pub replayed: bool,
+}
+
+pub struct Payments {
+    pub(crate) store: Store,
+    pub(crate) host: PluginHost,
+    registry: RwLock<Arc<Registry>>,
+    public_url: RwLock<String>,
+}
+
+impl Payments {
+    pub fn new(store: Store, host: PluginHost, registry: Registry, public_url: String) -> Self {
+        Payments { store, host, registry: RwLock::new(Arc::new(registry)), public_url: RwLock::new(public_url) }
+    }
+
+    pub fn registry(&self) -> Arc<Registry> {
+        self.registry.read().expect("registry lock").clone()
+    }
+
+    pub fn swap_registry(&self, registry: Registry) {
+        *self.registry.write().expect("registry lock") = Arc::new(registry);
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn call_context(&self, tenant: &str, channel: &BoundChannel) -> wit::CallContext {
+        let base = self.public_url.read().expect("public url lock").clone();
+        wit::CallContext {
+            tenant: tenant.to_string(),
+            channel: channel.id.clone(),
+            settings: channel.settings.clone(),
+            notify_url: format!("{base}/v1/callbacks/{tenant}/{}", channel.id),
+        }
+    }
+
+    /// The bound channel a stored payment was made on.
+    fn channel_of(&self, tenant: &Tenant, channel_id: &str) -> Result<Arc<BoundChannel>> {
+        tenant.channel(channel_id).cloned().ok_or_else(|| PaymentError::Unacceptable {
+            code: "channel_unavailable",
+            message: format!("channel `{channel_id}` is not configured for this tenant any more"),
+            field: None,
+        })
+    }
+
+    pub async fn get(&self, tenant: &Tenant, id: &str) -> Result<PaymentView> {
+        let p = self.store.payment(&tenant.config.id, id).await?.ok_or(PaymentError::NotFound)?;
+        Ok(PaymentView::from(&p))
+    }
+
+    pub async fn get_by_order_no(&self, tenant: &Tenant, order_no: &str) -> Result<PaymentView> {
+        let p = self.store.payment_by_order_no(&tenant.config.id, order_no).await?.ok_or(PaymentError::NotFound)?;
+        Ok(PaymentView::from(&p))
+    }
+
+    /// Creates and submits a payment, idempotently on the merchant order
+    /// number and on the `Idempotency-Key`.
+    #[tracing::instrument(skip_all, fields(tenant = %tenant.config.id, payment_id, channel))]
+    pub async fn create(&self, tenant: &Tenant, request: PaymentRequest, idempotency_key: Option<String>) -> Result<Created> {
+        let tenant_id = &tenant.config.id;
+        let hash = request::fingerprint(&request);
+        if request.notify_url.is_some() && tenant.config.webhook_secret.is_none() {
+            return Err(PaymentError::Unacceptable {
+                code: "webhooks_not_configured",
+                message: "the tenant has no webhook secret, so paycore cannot sign webhooks to notify_url".into(),
+                field: Some("notify_url".into()),
+            });
+        }
+        // A replay must not depend on routing (config may have changed since).
+        if let Some(existing) = self.store.payment_by_order_no(tenant_id, &request.merchant_order_no).await? {
+            return replay(existing, &hash);
+        }
+        let route = routing::route(
+            tenant,
+            &Intent {
+                scene: request.scene,
+                wallet: request.wallet.as_deref(),
+                auth_code: request.auth_code.as_deref(),
+                currency: &request.currency,
+            },
+        )
+        .map_err(PaymentError::NoRoute)?;
+        let channel = route.channel;
+        let id = new_id("pay");
+        tracing::Span::current().record("payment_id", id.as_str()).record("channel", channel.id.as_str());
+        let new = NewPayment {
+            id,
+            tenant_id: tenant_id.clone(),
+            merchant_order_no: request.merchant_order_no.clone(),
+            request_hash: hash.clone(),
+            request: serde_json::to_string(&request).expect("requests always serialise"),
+            scene: request.scene.to_string(),
+            wallet: route.wallet,
+            amount: request.amount,
+            currency: request.currency.clone(),
+            channel_id: channel.id.clone(),
+            plugin_name: channel.plugin.manifest.name.clone(),
+            plugin_version: channel.plugin.manifest.version.to_string(),
+            notify_url: request.notify_url.clone(),
+            metadata: serde_json::to_string(&request.metadata).expect("a string map serialises"),
+            idempotency_key,
+        };
+        let record = match self.store.insert_payment(new).await? {
+            InsertOutcome::Created(r) => r,
+            InsertOutcome::Existing { record, same_request } => {
+                return if same_request { Ok(Created { payment: PaymentView::from(&record), replayed: true }) } else { Err(conflict()) };
+            }
+        };
+        let ctx = self.call_context(tenant_id, &channel);
+        let answer = self.host.pay(&channel.plugin, channel.grant.clone(), ctx, convert::pay_request(&record, &request)).await;
+        let (proposal, error) = match answer {
+            Ok(result) => (settle::from_payment_result(&record, &result), None),
+            Err(e) => pay_failure(&e),
+        };
+        let record = self.settle(tenant, record, proposal, "pay").await?;
+        match error {
+            None => Ok(Created { payment: PaymentView::from(&record), replayed: false }),
+            Some(mut e) => {
+                if let PaymentError::Channel { payment, .. } = &mut e {
+                    *payment = Some(Box::new(PaymentView::from(&record)));
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+fn conflict() -> PaymentError {
+    PaymentError::Conflict {
+        code: "idempotency_conflict",
+        message: "this merchant_order_no or Idempotency-Key was used before with a different request".into(),
+    }
+}
+
+fn replay(existing: PaymentRecord, hash: &str) -> Result<Created> {
+    if existing.request_hash == hash {
+        Ok(Created { payment: PaymentView::from(&existing), replayed: true })
+    } else {
+        Err(conflict())
+    }
+}
+
+/// What a failed pay call means for the payment, and the error to answer.
+fn pay_failure(e: &CallError) -> (Proposal, Option<PaymentError>) {
+    use crate::domain::PaymentStatus::*;
+    if e.outcome_unknown() {
+        let proposal = Proposal { note: Some(e.to_string()), ..Proposal::default() };
+        let timeout = matches!(e.kind, CallErrorKind::Timeout(_) | CallErrorKind::Channel(wit::ChannelError::OutcomeUnknown(_)));
+        let error = PaymentError::Channel {
+            code: "outcome_unknown",
+            message: "the channel did not confirm the outcome; the payment is `unknown` until paycore's query settles it".into(),
+            timeout,
+            payment: None,
+        };
+        return (proposal, Some(error));
+    }
+    match &e.kind {
+        CallErrorKind::Channel(wit::ChannelError::Declined(f)) => {
+            (Proposal { status: Some(Failed), failure: Some(convert::failure(f)), ..Proposal::default() }, None)
+        }
+        CallErrorKind::Channel(wit::ChannelError::InvalidRequest(f)) => {
+            let proposal = Proposal { status: Some(Failed), failure: Some(convert::failure(f)), ..Proposal::default() };
+            let error = PaymentError::Unacceptable { code: "channel_rejected_request", message: f.message.clone(), field: None };
+            (proposal, Some(error))
+        }
+        CallErrorKind::Channel(wit::ChannelError::Unavailable(f)) => {
+            let proposal = Proposal { status: Some(Failed), failure: Some(convert::failure(f)), ..Proposal::default() };
+            (proposal, Some(channel_down(&f.message)))
+        }
+        CallErrorKind::Channel(wit::ChannelError::OutcomeUnknown(_)) => unreachable!("handled as unknown above"),
+        // The plugin broke before anything left the sandbox: certainly unpaid.
+        _ => {
+            let failure = convert::own_failure("plugin_failed", &e.to_string());
+            (Proposal { status: Some(Failed), failure: Some(failure), ..Proposal::default() }, Some(channel_down(&e.to_string())))
+        }
+    }
+}
+
+fn channel_down(message: &str) -> PaymentError {
+    PaymentError::Channel {
+        code: "channel_unavailable",
+        message: format!("the channel could not take the payment and nothing was charged: {message}"),
+        timeout: false,
+        payment: None,
+    }
+}

@@ -1,0 +1,280 @@
+//! Validated requests: parse, don't validate. Everything downstream takes
+//! these types and can rely on their invariants.
+
+use crate::domain::Scene;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A problem with one field of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+fn bad(field: &str, message: impl Into<String>) -> FieldError {
+    FieldError { field: field.into(), message: message.into() }
+}
+
+/// The create-payment body as clients send it; everything optional so that
+/// a missing field is reported by name rather than by serde's wording.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PaymentBody {
+    pub merchant_order_no: Option<String>,
+    pub amount: Option<i64>,
+    pub currency: Option<String>,
+    pub scene: Option<String>,
+    pub auth_code: Option<String>,
+    pub wallet: Option<String>,
+    pub subject: Option<String>,
+    pub payer: Option<Payer>,
+    pub goods: Option<Vec<GoodsItem>>,
+    pub receipt_no: Option<String>,
+    pub store_id: Option<String>,
+    pub terminal_id: Option<String>,
+    pub client_ip: Option<String>,
+    pub expires_in: Option<u32>,
+    pub notify_url: Option<String>,
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payer {
+    pub app_id: Option<String>,
+    pub open_id: Option<String>,
+    pub buyer_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoodsItem {
+    pub id: String,
+    pub name: String,
+    pub quantity: u32,
+    pub unit_price: i64,
+    #[serde(default)]
+    pub discount: i64,
+}
+
+/// A payment request that passed every check. Serialised as stored, and its
+/// hash is what idempotent replays are compared by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentRequest {
+    pub merchant_order_no: String,
+    pub amount: i64,
+    pub currency: String,
+    pub scene: Scene,
+    pub auth_code: Option<String>,
+    pub wallet: Option<String>,
+    pub subject: Option<String>,
+    pub payer: Option<Payer>,
+    pub goods: Vec<GoodsItem>,
+    pub receipt_no: Option<String>,
+    pub store_id: Option<String>,
+    pub terminal_id: Option<String>,
+    pub client_ip: Option<String>,
+    pub expires_in: Option<u32>,
+    pub notify_url: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// The largest amount accepted, in minor units: far above any real payment,
+/// far below where sums of refunds could overflow.
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
+
+fn order_no(field: &str, v: Option<String>) -> Result<String, FieldError> {
+    let v = v.ok_or_else(|| bad(field, "is required"))?;
+    if v.is_empty() || v.len() > 64 {
+        return Err(bad(field, "must be 1-64 characters"));
+    }
+    if !v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':')) {
+        return Err(bad(field, "may contain only letters, digits, '_', '-', '.' and ':'"));
+    }
+    Ok(v)
+}
+
+fn short_text(field: &str, v: Option<String>, max: usize) -> Result<Option<String>, FieldError> {
+    match v {
+        Some(s) if s.chars().count() > max => Err(bad(field, format!("must be at most {max} characters"))),
+        Some(s) if s.chars().any(char::is_control) => Err(bad(field, "must not contain control characters")),
+        other => Ok(other),
+    }
+}
+
+pub fn amount(field: &str, v: Option<i64>) -> Result<i64, FieldError> {
+    match v {
+        None => Err(bad(field, "is required")),
+        Some(a) if a <= 0 => Err(bad(field, "must be a positive integer number of minor units")),
+        Some(a) if a > MAX_AMOUNT => Err(bad(field, format!("must be at most {MAX_AMOUNT}"))),
+        Some(a) => Ok(a),
+    }
+}
+
+pub fn currency(field: &str, v: Option<String>) -> Result<String, FieldError> {
+    let v = v.ok_or_else(|| bad(field, "is required"))?;
+    paycore_plugin_sdk::money::exponent(&v).map_err(|_| bad(field, format!("`{v}` is not a supported ISO 4217 currency code")))?;
+    Ok(v)
+}
+
+pub fn http_url(field: &str, v: Option<String>) -> Result<Option<String>, FieldError> {
+    match v {
+        None => Ok(None),
+        Some(u) => match url::Url::parse(&u) {
+            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && u.len() <= 2048 => Ok(Some(u)),
+            _ => Err(bad(field, "must be an http:// or https:// URL of at most 2048 characters")),
+        },
+    }
+}
+
+impl PaymentBody {
+    pub fn validate(self) -> Result<PaymentRequest, FieldError> {
+        let merchant_order_no = order_no("merchant_order_no", self.merchant_order_no)?;
+        let amount = amount("amount", self.amount)?;
+        let currency = currency("currency", self.currency)?;
+        let scene: Scene = self
+            .scene
+            .ok_or_else(|| bad("scene", "is required"))?
+            .parse()
+            .map_err(|e: String| bad("scene", e))?;
+        let auth_code = match (scene.takes_auth_code(), self.auth_code) {
+            (true, None) => return Err(bad("auth_code", format!("is required for scene {scene}"))),
+            (true, Some(c)) if !(6..=128).contains(&c.len()) || !c.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+                return Err(bad("auth_code", "must be 6-128 letters or digits"));
+            }
+            (_, code) => code,
+        };
+        let wallet = match self.wallet {
+            Some(w) if w.is_empty() || w.len() > 32 || !w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') => {
+                return Err(bad("wallet", "must be a lower-case wallet name like `alipay`"));
+            }
+            other => other,
+        };
+        if scene == Scene::Jsapi {
+            let p = self.payer.as_ref();
+            let has_id = p.is_some_and(|p| p.open_id.is_some() || p.buyer_id.is_some());
+            if !has_id {
+                return Err(bad("payer", "scene jsapi needs the payer's `open_id` (with `app_id`) or `buyer_id`"));
+            }
+        }
+        let goods = self.goods.unwrap_or_default();
+        for (i, g) in goods.iter().enumerate() {
+            let field = |f: &str| format!("goods[{i}].{f}");
+            if g.quantity == 0 {
+                return Err(bad(&field("quantity"), "must be at least 1"));
+            }
+            if g.unit_price < 0 || g.unit_price > MAX_AMOUNT {
+                return Err(bad(&field("unit_price"), "must be between 0 and the maximum amount"));
+            }
+            if g.discount < 0 || g.discount > g.unit_price.saturating_mul(g.quantity as i64) {
+                return Err(bad(&field("discount"), "must be between 0 and the line total"));
+            }
+        }
+        if let Some(e) = self.expires_in
+            && !(60..=7 * 86_400).contains(&e)
+        {
+            return Err(bad("expires_in", "must be between 60 and 604800 seconds"));
+        }
+        let metadata = self.metadata.unwrap_or_default();
+        if metadata.len() > 32 || metadata.iter().any(|(k, v)| k.len() > 64 || v.len() > 512) {
+            return Err(bad("metadata", "at most 32 keys of 64 characters with values of 512 characters"));
+        }
+        Ok(PaymentRequest {
+            merchant_order_no,
+            amount,
+            currency,
+            scene,
+            auth_code,
+            wallet,
+            subject: short_text("subject", self.subject, 256)?,
+            payer: self.payer,
+            goods,
+            receipt_no: short_text("receipt_no", self.receipt_no, 64)?,
+            store_id: short_text("store_id", self.store_id, 64)?,
+            terminal_id: short_text("terminal_id", self.terminal_id, 64)?,
+            client_ip: short_text("client_ip", self.client_ip, 64)?,
+            expires_in: self.expires_in,
+            notify_url: http_url("notify_url", self.notify_url)?,
+            metadata,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RefundBody {
+    pub merchant_refund_no: Option<String>,
+    pub amount: Option<i64>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefundRequest {
+    pub merchant_refund_no: String,
+    pub amount: i64,
+    pub reason: Option<String>,
+}
+
+impl RefundBody {
+    pub fn validate(self) -> Result<RefundRequest, FieldError> {
+        Ok(RefundRequest {
+            merchant_refund_no: order_no("merchant_refund_no", self.merchant_refund_no)?,
+            amount: amount("amount", self.amount)?,
+            reason: short_text("reason", self.reason, 256)?,
+        })
+    }
+}
+
+/// sha256 of a request's canonical JSON.
+pub fn fingerprint<T: Serialize>(request: &T) -> String {
+    use sha2::{Digest, Sha256};
+    let canonical = serde_json::to_vec(request).expect("requests always serialise");
+    hex::encode(Sha256::digest(canonical))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body() -> PaymentBody {
+        PaymentBody {
+            merchant_order_no: Some("A1".into()),
+            amount: Some(8888),
+            currency: Some("CNY".into()),
+            scene: Some("barcode".into()),
+            auth_code: Some("283400011122223333".into()),
+            ..Default::default()
+        }
+    }
+
+    fn field_of(b: PaymentBody) -> String {
+        b.validate().unwrap_err().field
+    }
+
+    #[test]
+    fn a_good_barcode_request_validates() {
+        let r = body().validate().unwrap();
+        assert_eq!(r.amount, 8888);
+        assert_eq!(r.scene, Scene::Barcode);
+    }
+
+    #[test]
+    fn each_problem_names_its_field() {
+        assert_eq!(field_of(PaymentBody { amount: Some(-1), ..body() }), "amount");
+        assert_eq!(field_of(PaymentBody { amount: Some(0), ..body() }), "amount");
+        assert_eq!(field_of(PaymentBody { currency: Some("XXX".into()), ..body() }), "currency");
+        assert_eq!(field_of(PaymentBody { scene: Some("teleport".into()), ..body() }), "scene");
+        assert_eq!(field_of(PaymentBody { auth_code: None, ..body() }), "auth_code");
+        assert_eq!(field_of(PaymentBody { merchant_order_no: Some("a b".into()), ..body() }), "merchant_order_no");
+        assert_eq!(field_of(PaymentBody { scene: Some("jsapi".into()), ..body() }), "payer");
+        let bad_goods = vec![GoodsItem { id: "1".into(), name: "x".into(), quantity: 1, unit_price: 100, discount: 101 }];
+        assert_eq!(field_of(PaymentBody { goods: Some(bad_goods), ..body() }), "goods[0].discount");
+        assert_eq!(field_of(PaymentBody { notify_url: Some("ftp://x".into()), ..body() }), "notify_url");
+    }
+
+    #[test]
+    fn fingerprints_depend_on_content_only() {
+        let a = body().validate().unwrap();
+        let b = body().validate().unwrap();
+        assert_eq!(fingerprint(&a), fingerprint(&b));
+        let c = PaymentBody { amount: Some(8889), ..body() }.validate().unwrap();
+        assert_ne!(fingerprint(&a), fingerprint(&c));
+    }
+}

@@ -1,0 +1,147 @@
+//! Applying what a channel said to a stored payment: the host's checks on a
+//! plugin's answer, the transition check, and the write with its event and
+//! webhook, retried when the row changed underneath.
+
+use super::convert;
+use super::transitions::{self, Verdict};
+use super::view::PaymentView;
+use super::{Payments, Result};
+use crate::domain::{PaymentStatus, new_id, now_rfc3339};
+use crate::plugin_host::wit;
+use crate::registry::Tenant;
+use crate::store::{Event, OutboxMessage, PaymentChange, PaymentRecord, StoreError};
+use serde_json::{Value, json};
+
+/// A change to propose to the state machine.
+#[derive(Debug, Clone, Default)]
+pub struct Proposal {
+    pub status: Option<PaymentStatus>,
+    pub channel_order_no: Option<String>,
+    pub action: Option<Value>,
+    pub failure: Option<Value>,
+    /// The host refused the channel's answer; a person should look.
+    pub review_reason: Option<String>,
+    /// Why nothing is known (kept in the event history).
+    pub note: Option<String>,
+}
+
+/// Checks a plugin's payment answer against the payment before believing it:
+/// a channel that reports another amount or currency is not trusted.
+pub fn from_payment_result(p: &PaymentRecord, r: &wit::PaymentResult) -> Proposal {
+    let wrong_amount = r.amount.is_some_and(|a| a != p.amount);
+    let wrong_currency = r.currency.as_ref().is_some_and(|c| *c != p.currency);
+    if wrong_amount || wrong_currency {
+        let reason = format!(
+            "channel reported {} {} for a payment of {} {}; answer refused",
+            r.amount.map_or("?".to_string(), |a| a.to_string()),
+            r.currency.as_deref().unwrap_or(&p.currency),
+            p.amount,
+            p.currency
+        );
+        return Proposal { review_reason: Some(reason), ..Proposal::default() };
+    }
+    Proposal {
+        status: Some(convert::payment_status(r.status)),
+        channel_order_no: r.channel_order_no.clone(),
+        action: r.action.as_ref().map(convert::action),
+        failure: r.failure.as_ref().map(convert::failure),
+        ..Proposal::default()
+    }
+}
+
+const MAX_ATTEMPTS: usize = 5;
+
+impl Payments {
+    /// Applies `proposal` to the payment through the state machine.
+    /// `cause` names what produced it ("pay", "query", "callback", ...).
+    pub(super) async fn settle(&self, tenant: &Tenant, mut current: PaymentRecord, proposal: Proposal, cause: &str) -> Result<PaymentRecord> {
+        for _ in 0..MAX_ATTEMPTS {
+            let from = current.status();
+            let verdict = proposal.status.map(|to| transitions::payment(from, to));
+            if let Some(reason) = &proposal.review_reason {
+                let event = Event {
+                    kind: "payment.answer_refused",
+                    from_status: Some(from.to_string()),
+                    to_status: None,
+                    detail: json!({ "cause": cause, "reason": reason }),
+                };
+                let change = PaymentChange { review_reason: Some(reason.clone()), ..PaymentChange::default() };
+                tracing::warn!(payment_id = %current.id, cause, reason = %reason, "refused a channel answer");
+                match self.store.apply_payment_change(&current, &change, &event, None).await {
+                    Err(StoreError::Stale) => {}
+                    other => return Ok(other?),
+                }
+            } else if verdict == Some(Verdict::Refuse) {
+                let to = proposal.status.expect("a verdict needs a status");
+                let event = Event {
+                    kind: "payment.transition_refused",
+                    from_status: Some(from.to_string()),
+                    to_status: Some(to.to_string()),
+                    detail: json!({ "cause": cause }),
+                };
+                tracing::warn!(payment_id = %current.id, cause, %from, %to, "refused an illegal transition");
+                self.store.record_payment_event(&current, &event).await?;
+                return Ok(current);
+            } else {
+                let moves = verdict == Some(Verdict::Move);
+                let news = proposal.channel_order_no.is_some() && proposal.channel_order_no != current.channel_order_no
+                    || proposal.action.is_some() && current.action.is_none();
+                if !moves && !news {
+                    if let Some(note) = &proposal.note {
+                        let event = Event { kind: "payment.outcome_unknown", from_status: Some(from.to_string()), to_status: None, detail: json!({ "cause": cause, "note": note }) };
+                        self.store.record_payment_event(&current, &event).await?;
+                    }
+                    return Ok(current);
+                }
+                let change = PaymentChange {
+                    status: proposal.status.filter(|_| moves),
+                    channel_order_no: proposal.channel_order_no.clone(),
+                    action: proposal.action.clone(),
+                    failure: moves.then(|| proposal.failure.clone()),
+                    review_reason: None,
+                };
+                let to = change.status.unwrap_or(from);
+                let event = Event {
+                    kind: if moves { "payment.status_changed" } else { "payment.updated" },
+                    from_status: Some(from.to_string()),
+                    to_status: Some(to.to_string()),
+                    detail: json!({ "cause": cause, "channel_order_no": proposal.channel_order_no }),
+                };
+                let webhook = if moves { self.payment_webhook(tenant, &current, &change, to) } else { None };
+                match self.store.apply_payment_change(&current, &change, &event, webhook).await {
+                    Err(StoreError::Stale) => {}
+                    other => return Ok(other?),
+                }
+            }
+            current = self.store.payment(&current.tenant_id, &current.id).await?.ok_or(super::PaymentError::NotFound)?;
+        }
+        Err(StoreError::Stale.into())
+    }
+
+    /// The webhook announcing a move to `to`, if the merchant wants one.
+    fn payment_webhook(&self, tenant: &Tenant, current: &PaymentRecord, change: &PaymentChange, to: PaymentStatus) -> Option<OutboxMessage> {
+        let event_type = transitions::payment_webhook(to)?;
+        let url = current.notify_url.clone().or_else(|| tenant.config.notify_url.clone())?;
+        tenant.config.webhook_secret.as_ref()?;
+        // The payload shows the payment as it will be after this change.
+        let mut after = current.clone();
+        after.status = to.to_string();
+        if let Some(no) = &change.channel_order_no {
+            after.channel_order_no = Some(no.clone());
+        }
+        if let Some(a) = &change.action {
+            after.action = Some(a.to_string());
+        }
+        if let Some(f) = &change.failure {
+            after.failure = f.as_ref().map(|v| v.to_string());
+        }
+        after.updated_at = now_rfc3339();
+        Some(webhook_message(&tenant.config.id, event_type, url, serde_json::to_value(PaymentView::from(&after)).ok()?))
+    }
+}
+
+pub(super) fn webhook_message(tenant_id: &str, event_type: &str, url: String, data: Value) -> OutboxMessage {
+    let id = new_id("evt");
+    let payload = json!({ "id": id, "type": event_type, "created_at": now_rfc3339(), "data": data });
+    OutboxMessage { id, tenant_id: tenant_id.to_string(), event_type: event_type.to_string(), url, payload: payload.to_string(), attempts: 0 }
+}

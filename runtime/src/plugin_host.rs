@@ -1,0 +1,25 @@
+//! The WebAssembly plugin host: the only module that knows wasmtime.
+//!
+//! Each plugin is compiled once into an `InstancePre`; every call gets a
+//! fresh `Store` and instance with a memory cap, a CPU budget (epoch
+//! interruption) and a wall-clock timeout, so a trap, a loop or a memory bomb
+//! fails that one call and nothing else. The host records whether a call
+//! could have reached the channel (an outbound request left) so callers can
+//! tell "certainly failed" from "unknown".
+
+mod bindings;
+mod call;
+mod crypto;
+mod engine;
+mod imports;
+mod load;
+
+pub use bindings::paycore::channel::types as wit;
+pub use call::{CallError, CallErrorKind};
+pub use engine::{PluginHost, install_crypto_provider};
+pub use imports::ChannelGrant;
+pub use load::{LoadError, Plugin, PluginManifest, grant_for, scene_to_wit};
+
+/// The WIT contract version this host implements; plugins built against any
+/// semver-compatible version (same major, minor not newer) load.
+pub const CONTRACT_VERSION: semver::Version = semver::Version::new(1, 0, 0);

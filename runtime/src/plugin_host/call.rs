@@ -1,0 +1,210 @@
+//! One sandboxed plugin call: fresh store, limits, classification of what
+//! went wrong.
+
+use super::bindings::paycore::channel::types as wit;
+use super::engine::{EPOCH_TICK, PluginHost};
+use super::imports::{CallState, ChannelGrant};
+use super::load::Plugin;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::Instrument;
+use wasmtime::{Store, UpdateDeadline};
+
+/// Why a plugin call did not produce an answer, tagged with the plugin.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("plugin {plugin}: {kind}")]
+pub struct CallError {
+    /// `name@version`.
+    pub plugin: String,
+    pub kind: CallErrorKind,
+    /// An outbound request left before the call failed: money may have moved.
+    pub reached_channel: bool,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CallErrorKind {
+    #[error("trapped: {0}")]
+    Trap(String),
+    #[error("exceeded its CPU budget of {0:?}")]
+    CpuExhausted(Duration),
+    #[error("exceeded its memory limit of {0} MiB")]
+    MemoryExhausted(usize),
+    #[error("did not finish within {0:?}")]
+    Timeout(Duration),
+    /// The plugin answered with one of the contract's typed errors.
+    #[error("{}", describe_channel_error(.0))]
+    Channel(wit::ChannelError),
+}
+
+impl CallError {
+    /// True when the failure does not prove that no money moved.
+    pub fn outcome_unknown(&self) -> bool {
+        match &self.kind {
+            CallErrorKind::Channel(wit::ChannelError::OutcomeUnknown(_)) => true,
+            CallErrorKind::Channel(_) => false,
+            _ => self.reached_channel,
+        }
+    }
+}
+
+fn describe_channel_error(e: &wit::ChannelError) -> String {
+    let (kind, f) = match e {
+        wit::ChannelError::Declined(f) => ("declined", f),
+        wit::ChannelError::InvalidRequest(f) => ("invalid request", f),
+        wit::ChannelError::Unavailable(f) => ("channel unavailable", f),
+        wit::ChannelError::OutcomeUnknown(f) => ("outcome unknown", f),
+    };
+    format!("{kind}: {} ({})", f.message, f.code)
+}
+
+/// An operation to run inside a plugin.
+enum Op {
+    Manifest,
+    Pay(wit::CallContext, wit::PayRequest),
+    Query(wit::CallContext, wit::PaymentRef),
+    Close(wit::CallContext, wit::PaymentRef),
+    Cancel(wit::CallContext, wit::PaymentRef),
+    Refund(wit::CallContext, wit::RefundRequest),
+    QueryRefund(wit::CallContext, wit::RefundRef),
+    Callback(wit::CallContext, wit::HttpRequest),
+}
+
+impl Op {
+    fn name(&self) -> &'static str {
+        match self {
+            Op::Manifest => "manifest",
+            Op::Pay(..) => "pay",
+            Op::Query(..) => "query",
+            Op::Close(..) => "close",
+            Op::Cancel(..) => "cancel",
+            Op::Refund(..) => "refund",
+            Op::QueryRefund(..) => "query-refund",
+            Op::Callback(..) => "handle-callback",
+        }
+    }
+}
+
+enum Answer {
+    Manifest(wit::Manifest),
+    Payment(Result<wit::PaymentResult, wit::ChannelError>),
+    Refund(Result<wit::RefundResult, wit::ChannelError>),
+    Callback(Result<wit::CallbackOutcome, wit::ChannelError>),
+}
+
+macro_rules! expect_answer {
+    ($answer:expr, $variant:ident) => {
+        match $answer {
+            Answer::$variant(v) => v,
+            _ => unreachable!("each operation yields its own answer type"),
+        }
+    };
+}
+
+type PayOutcome = Result<wit::PaymentResult, CallError>;
+type RefundOutcome = Result<wit::RefundResult, CallError>;
+
+impl PluginHost {
+    pub(super) async fn call_manifest(&self, plugin: &Plugin) -> Result<wit::Manifest, CallError> {
+        let grant = Arc::new(ChannelGrant { tenant: String::new(), channel: String::new(), hosts: vec![], secrets: Default::default() });
+        Ok(expect_answer!(self.run(plugin, grant, Op::Manifest).await?, Manifest))
+    }
+
+    pub async fn pay(&self, p: &Plugin, g: Arc<ChannelGrant>, ctx: wit::CallContext, req: wit::PayRequest) -> PayOutcome {
+        flatten(p, expect_answer!(self.run(p, g, Op::Pay(ctx, req)).await?, Payment))
+    }
+
+    pub async fn query(&self, p: &Plugin, g: Arc<ChannelGrant>, ctx: wit::CallContext, r: wit::PaymentRef) -> PayOutcome {
+        flatten(p, expect_answer!(self.run(p, g, Op::Query(ctx, r)).await?, Payment))
+    }
+
+    pub async fn close(&self, p: &Plugin, g: Arc<ChannelGrant>, ctx: wit::CallContext, r: wit::PaymentRef) -> PayOutcome {
+        flatten(p, expect_answer!(self.run(p, g, Op::Close(ctx, r)).await?, Payment))
+    }
+
+    pub async fn cancel(&self, p: &Plugin, g: Arc<ChannelGrant>, ctx: wit::CallContext, r: wit::PaymentRef) -> PayOutcome {
+        flatten(p, expect_answer!(self.run(p, g, Op::Cancel(ctx, r)).await?, Payment))
+    }
+
+    pub async fn refund(&self, p: &Plugin, g: Arc<ChannelGrant>, ctx: wit::CallContext, r: wit::RefundRequest) -> RefundOutcome {
+        flatten(p, expect_answer!(self.run(p, g, Op::Refund(ctx, r)).await?, Refund))
+    }
+
+    pub async fn query_refund(&self, p: &Plugin, g: Arc<ChannelGrant>, ctx: wit::CallContext, r: wit::RefundRef) -> RefundOutcome {
+        flatten(p, expect_answer!(self.run(p, g, Op::QueryRefund(ctx, r)).await?, Refund))
+    }
+
+    pub async fn handle_callback(
+        &self,
+        p: &Plugin,
+        g: Arc<ChannelGrant>,
+        ctx: wit::CallContext,
+        r: wit::HttpRequest,
+    ) -> Result<wit::CallbackOutcome, CallError> {
+        flatten(p, expect_answer!(self.run(p, g, Op::Callback(ctx, r)).await?, Callback))
+    }
+
+    async fn run(&self, plugin: &Plugin, grant: Arc<ChannelGrant>, op: Op) -> Result<Answer, CallError> {
+        let span = tracing::info_span!("plugin_call", plugin = %plugin.label, op = op.name(), channel = %grant.channel);
+        self.run_in_span(plugin, grant, op).instrument(span).await
+    }
+
+    async fn run_in_span(&self, plugin: &Plugin, grant: Arc<ChannelGrant>, op: Op) -> Result<Answer, CallError> {
+        let inner = &self.inner;
+        let limits = &inner.limits;
+        let _permit = inner.permits.acquire().await.expect("the semaphore is never closed");
+        let cpu_ticks = (limits.cpu.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        let state = CallState::new(plugin.label.clone(), grant, inner.http.clone(), limits, cpu_ticks);
+        let mut store = Store::new(&inner.engine, state);
+        store.limiter(|s| s as &mut dyn wasmtime::ResourceLimiter);
+        store.set_epoch_deadline(1);
+        // Every tick spent in wasm costs budget; yielding on each tick keeps
+        // a runaway plugin from starving the other calls on this worker.
+        store.epoch_deadline_callback(|mut cx| {
+            let state = cx.data_mut();
+            if state.cpu_ticks_left == 0 {
+                state.cpu_exhausted = true;
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            state.cpu_ticks_left -= 1;
+            Ok(UpdateDeadline::Yield(1))
+        });
+        let outcome = tokio::time::timeout(limits.call_timeout, invoke(plugin, &mut store, op)).await;
+        let state = store.data();
+        let fail = |kind| CallError { plugin: plugin.label.to_string(), kind, reached_channel: state.reached_channel };
+        match outcome {
+            Ok(Ok(answer)) => Ok(answer),
+            Err(_) => Err(fail(CallErrorKind::Timeout(limits.call_timeout))),
+            Ok(Err(_)) if state.cpu_exhausted => Err(fail(CallErrorKind::CpuExhausted(limits.cpu))),
+            Ok(Err(_)) if state.memory_exhausted => Err(fail(CallErrorKind::MemoryExhausted(limits.memory_bytes >> 20))),
+            Ok(Err(e)) => Err(fail(CallErrorKind::Trap(trap_message(&e)))),
+        }
+        .inspect_err(|e| tracing::warn!(error = %e, reached_channel = e.reached_channel, "plugin call failed"))
+    }
+}
+
+async fn invoke(plugin: &Plugin, store: &mut Store<CallState>, op: Op) -> wasmtime::Result<Answer> {
+    let instance = plugin.pre.instantiate_async(&mut *store).await?;
+    let ch = instance.paycore_channel_channel();
+    Ok(match op {
+        Op::Manifest => Answer::Manifest(ch.call_manifest(&mut *store).await?),
+        Op::Pay(c, r) => Answer::Payment(ch.call_pay(&mut *store, &c, &r).await?),
+        Op::Query(c, r) => Answer::Payment(ch.call_query(&mut *store, &c, &r).await?),
+        Op::Close(c, r) => Answer::Payment(ch.call_close(&mut *store, &c, &r).await?),
+        Op::Cancel(c, r) => Answer::Payment(ch.call_cancel(&mut *store, &c, &r).await?),
+        Op::Refund(c, r) => Answer::Refund(ch.call_refund(&mut *store, &c, &r).await?),
+        Op::QueryRefund(c, r) => Answer::Refund(ch.call_query_refund(&mut *store, &c, &r).await?),
+        Op::Callback(c, r) => Answer::Callback(ch.call_handle_callback(&mut *store, &c, &r).await?),
+    })
+}
+
+fn flatten<T>(plugin: &Plugin, answer: Result<T, wit::ChannelError>) -> Result<T, CallError> {
+    answer.map_err(|e| CallError { plugin: plugin.label.to_string(), kind: CallErrorKind::Channel(e), reached_channel: false })
+}
+
+/// The trap's own words, without the wasm backtrace.
+fn trap_message(e: &wasmtime::Error) -> String {
+    match e.downcast_ref::<wasmtime::Trap>() {
+        Some(trap) => trap.to_string(),
+        None => e.to_string().lines().next().unwrap_or("unknown failure").to_string(),
+    }
+}

@@ -1,0 +1,103 @@
+//! The engine, linker and shared resources behind every plugin call.
+
+use super::imports::CallState;
+use crate::config::PluginLimits;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How often the epoch advances: the granularity of CPU budgets.
+pub(super) const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Shared by all plugins and all calls; cheap to clone.
+#[derive(Clone)]
+pub struct PluginHost {
+    pub(super) inner: Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    pub engine: Engine,
+    pub linker: Linker<CallState>,
+    pub limits: PluginLimits,
+    pub http: reqwest::Client,
+    /// Bounds concurrent calls to what the instance pool can hold.
+    pub permits: tokio::sync::Semaphore,
+    stop_ticker: Arc<AtomicBool>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.stop_ticker.store(true, Ordering::Relaxed);
+    }
+}
+
+impl PluginHost {
+    pub fn new(limits: PluginLimits) -> anyhow::Result<Self> {
+        let engine = Engine::new(&engine_config(&limits))?;
+        let mut linker = Linker::new(&engine);
+        // wasip2 guests import a handful of wasi:cli/io interfaces even when
+        // they use none; we link them against a context that grants nothing
+        // (no files, no env, no sockets) and refuse, at load time, any plugin
+        // that imports more than paycore:* and wasi:{io,cli,clocks,random}.
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
+        super::bindings::Plugin::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
+            .map_err(anyhow::Error::from)?;
+        install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(limits.http_timeout)
+            .connect_timeout(limits.http_timeout)
+            .build()?;
+        let stop_ticker = Arc::new(AtomicBool::new(false));
+        spawn_epoch_ticker(engine.clone(), stop_ticker.clone());
+        let permits = tokio::sync::Semaphore::new(limits.max_concurrent_calls as usize);
+        Ok(PluginHost { inner: Arc::new(Inner { engine, linker, limits, http, permits, stop_ticker }) })
+    }
+
+    pub fn limits(&self) -> &PluginLimits {
+        &self.inner.limits
+    }
+}
+
+/// reqwest is built without a bundled TLS crypto provider (the default one
+/// costs half a minute of C compilation); ring, already in the tree, is ours.
+/// Installing twice is harmless, so every client-building path calls this.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+fn engine_config(limits: &PluginLimits) -> Config {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    // Slots for the calls the semaphore lets through, plus a few for loading.
+    let slots = limits.max_concurrent_calls + 4;
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(slots);
+    pool.total_core_instances(slots * 8);
+    pool.total_memories(slots * 2);
+    pool.total_tables(slots * 4);
+    pool.total_stacks(slots);
+    pool.max_memory_size(limits.memory_bytes);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    // Reserve only what a memory may grow to, rather than 4 GiB per slot:
+    // bounds checks become explicit, which is cheap next to a payment call.
+    config.memory_reservation(limits.memory_bytes as u64);
+    config.memory_guard_size(64 << 10);
+    config
+}
+
+/// Advances the engine's epoch every tick until the host is dropped.
+fn spawn_epoch_ticker(engine: Engine, stop: Arc<AtomicBool>) {
+    std::thread::Builder::new()
+        .name("paycore-epoch".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        })
+        .expect("spawning the epoch thread");
+}

@@ -1,0 +1,234 @@
+//! What a plugin can ask of the host during one call: HTTP to granted hosts,
+//! crypto with keys it names but never sees, logging and the clock.
+
+use super::bindings::paycore::channel::{clock, crypto, http, log, types};
+use super::crypto::KeyRing;
+use crate::config::{PluginLimits, SecretValue};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// What the operator granted one tenant's channel: the hosts it may call and
+/// the secrets its plugin may use by name.
+#[derive(Debug, Clone)]
+pub struct ChannelGrant {
+    pub tenant: String,
+    pub channel: String,
+    /// Lower-case host names, the intersection of the config's grant and the manifest.
+    pub hosts: Vec<String>,
+    pub secrets: BTreeMap<String, SecretValue>,
+}
+
+/// A plugin may not flood the host: bounds per call.
+const MAX_HTTP_REQUESTS_PER_CALL: u32 = 16;
+const MAX_LOG_LINES_PER_CALL: u32 = 200;
+const MAX_LOG_LINE_BYTES: usize = 4096;
+
+/// The per-call store data.
+pub struct CallState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(super) plugin_label: Arc<str>,
+    grant: Arc<ChannelGrant>,
+    http: reqwest::Client,
+    max_response_bytes: usize,
+    memory_limit: usize,
+    http_requests: u32,
+    log_lines: u32,
+    /// An outbound request may have reached the channel.
+    pub(super) reached_channel: bool,
+    pub(super) memory_exhausted: bool,
+    pub(super) cpu_exhausted: bool,
+    /// Epoch ticks left in this call's CPU budget.
+    pub(super) cpu_ticks_left: u64,
+}
+
+impl CallState {
+    pub(super) fn new(
+        plugin_label: Arc<str>,
+        grant: Arc<ChannelGrant>,
+        http: reqwest::Client,
+        limits: &PluginLimits,
+        cpu_ticks: u64,
+    ) -> Self {
+        CallState {
+            // Nothing granted: no preopens, no env, no args, no sockets.
+            wasi: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+            plugin_label,
+            grant,
+            http,
+            max_response_bytes: limits.http_max_response_bytes,
+            memory_limit: limits.memory_bytes,
+            http_requests: 0,
+            log_lines: 0,
+            reached_channel: false,
+            memory_exhausted: false,
+            cpu_exhausted: false,
+            cpu_ticks_left: cpu_ticks,
+        }
+    }
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl wasmtime::ResourceLimiter for CallState {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.memory_limit {
+            self.memory_exhausted = true;
+            return Err(wasmtime::format_err!(
+                "memory limit of {} MiB exceeded (wanted {} MiB)",
+                self.memory_limit >> 20,
+                desired >> 20
+            ));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+impl types::Host for CallState {}
+
+impl http::Host for CallState {
+    async fn send(&mut self, request: types::HttpRequest) -> wasmtime::Result<Result<types::HttpResponse, http::HttpError>> {
+        let url = match url::Url::parse(&request.url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+            _ => return Ok(Err(http::HttpError::Denied(format!("`{}` is not an http(s) URL", request.url)))),
+        };
+        let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_ascii_lowercase();
+        if !self.grant.hosts.iter().any(|h| *h == host) {
+            tracing::warn!(plugin = %self.plugin_label, channel = %self.grant.channel, host = %host, "plugin called a host it was not granted");
+            return Ok(Err(http::HttpError::Denied(format!(
+                "host `{host}` is not granted to channel `{}`",
+                self.grant.channel
+            ))));
+        }
+        if self.http_requests >= MAX_HTTP_REQUESTS_PER_CALL {
+            return Ok(Err(http::HttpError::Denied(format!(
+                "more than {MAX_HTTP_REQUESTS_PER_CALL} requests in one call"
+            ))));
+        }
+        self.http_requests += 1;
+        let method = match reqwest::Method::from_bytes(request.method.as_bytes()) {
+            Ok(m) => m,
+            Err(_) => return Ok(Err(http::HttpError::Denied(format!("`{}` is not an HTTP method", request.method)))),
+        };
+        let span = tracing::info_span!("host_http", method = %method, host = %host, status = tracing::field::Empty);
+        let _entered = span.enter();
+        let mut builder = self.http.request(method, url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        let sent = builder.body(request.body).send().await;
+        let mut response = match sent {
+            Ok(r) => r,
+            // A refused or failed connection never carried the request.
+            Err(e) if e.is_connect() => return Ok(Err(http::HttpError::Connect(redact_url(&e)))),
+            Err(e) => {
+                self.reached_channel = true;
+                return Ok(Err(if e.is_timeout() { http::HttpError::Timeout } else { http::HttpError::Broken(redact_url(&e)) }));
+            }
+        };
+        self.reached_channel = true;
+        span.record("status", response.status().as_u16());
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect();
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > self.max_response_bytes {
+                        return Ok(Err(http::HttpError::TooLarge));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) if e.is_timeout() => return Ok(Err(http::HttpError::Timeout)),
+                Err(e) => return Ok(Err(http::HttpError::Broken(redact_url(&e)))),
+            }
+        }
+        Ok(Ok(types::HttpResponse { status, headers, body }))
+    }
+}
+
+/// reqwest errors print the URL, which may carry query parameters; keep the
+/// cause only.
+fn redact_url(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    if let Some(url) = e.url() {
+        text = text.replace(url.as_str(), "<url>");
+    }
+    text
+}
+
+impl crypto::Host for CallState {
+    async fn sign(&mut self, key: String, alg: crypto::Algorithm, data: Vec<u8>) -> wasmtime::Result<Result<Vec<u8>, crypto::CryptoError>> {
+        Ok(KeyRing(&self.grant.secrets).sign(&key, alg, &data))
+    }
+
+    async fn verify(
+        &mut self,
+        key: String,
+        alg: crypto::Algorithm,
+        data: Vec<u8>,
+        signature: Vec<u8>,
+    ) -> wasmtime::Result<Result<bool, crypto::CryptoError>> {
+        Ok(KeyRing(&self.grant.secrets).verify(&key, alg, &data, &signature))
+    }
+
+    async fn decrypt(
+        &mut self,
+        key: String,
+        alg: crypto::Algorithm,
+        nonce: Vec<u8>,
+        aad: Vec<u8>,
+        ciphertext: Vec<u8>,
+    ) -> wasmtime::Result<Result<Vec<u8>, crypto::CryptoError>> {
+        Ok(KeyRing(&self.grant.secrets).decrypt(&key, alg, &nonce, &aad, &ciphertext))
+    }
+}
+
+impl log::Host for CallState {
+    async fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
+        if self.log_lines >= MAX_LOG_LINES_PER_CALL {
+            return Ok(());
+        }
+        self.log_lines += 1;
+        let mut message = message;
+        if message.len() > MAX_LOG_LINE_BYTES {
+            let mut cut = MAX_LOG_LINE_BYTES;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+        }
+        let plugin = &*self.plugin_label;
+        let channel = &self.grant.channel;
+        match level {
+            log::Level::Trace => tracing::trace!(target: "paycore::plugin", plugin, channel, "{message}"),
+            log::Level::Debug => tracing::debug!(target: "paycore::plugin", plugin, channel, "{message}"),
+            log::Level::Info => tracing::info!(target: "paycore::plugin", plugin, channel, "{message}"),
+            log::Level::Warn => tracing::warn!(target: "paycore::plugin", plugin, channel, "{message}"),
+            log::Level::Error => tracing::error!(target: "paycore::plugin", plugin, channel, "{message}"),
+        }
+        Ok(())
+    }
+}
+
+impl clock::Host for CallState {
+    async fn now_millis(&mut self) -> wasmtime::Result<u64> {
+        Ok(crate::domain::now_millis() as u64)
+    }
+}

@@ -1,0 +1,211 @@
+//! Turning a `.wasm` file into a plugin that can serve calls, with every
+//! check done before it goes live.
+
+use super::bindings::{PluginPre, paycore::channel::types as wit};
+use super::engine::PluginHost;
+use super::imports::ChannelGrant;
+use crate::domain::Scene;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use wasmtime::component::Component;
+
+/// Interfaces a plugin may import. Everything else (files, sockets, HTTP
+/// outside our mediated import) is refused before the plugin ever runs.
+const ALLOWED_IMPORT_PREFIXES: &[&str] = &["paycore:channel/", "wasi:io/", "wasi:cli/", "wasi:clocks/", "wasi:random/"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read {path}: {error}")]
+    Read { path: String, error: std::io::Error },
+    #[error("not a valid WebAssembly component: {0}")]
+    Invalid(String),
+    #[error("imports `{0}`, which plugins may not use")]
+    ForbiddenImport(String),
+    #[error("does not implement the paycore:channel contract: {0}")]
+    Contract(String),
+    #[error("its manifest could not be read: {0}")]
+    Manifest(String),
+    #[error("manifest: {0}")]
+    BadManifest(String),
+}
+
+/// The manifest a plugin declares, checked and typed.
+#[derive(Debug, Clone)]
+pub struct PluginManifest {
+    pub name: String,
+    pub version: semver::Version,
+    pub contract_version: semver::Version,
+    pub description: String,
+    pub scenes: Vec<Scene>,
+    pub wallets: Vec<String>,
+    pub currencies: Vec<String>,
+    pub settings: Vec<String>,
+    pub secrets: Vec<String>,
+    pub hosts: Vec<String>,
+}
+
+/// A compiled, checked plugin; cheap to clone and share across calls.
+#[derive(Clone)]
+pub struct Plugin {
+    pub manifest: Arc<PluginManifest>,
+    /// sha256 of the `.wasm` bytes, hex.
+    pub digest: String,
+    pub(super) label: Arc<str>,
+    pub(super) pre: PluginPre<super::imports::CallState>,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin").field("label", &self.label).field("digest", &self.digest).finish()
+    }
+}
+
+impl Plugin {
+    /// `name@version`, as it appears in logs and errors.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+}
+
+impl PluginHost {
+    pub async fn load_file(&self, path: &Path) -> Result<Plugin, LoadError> {
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(|error| LoadError::Read { path: path.display().to_string(), error })?;
+        self.load_bytes(bytes).await
+    }
+
+    /// Compiles off the async workers (compiling takes tens to hundreds of
+    /// milliseconds), checks imports and the manifest.
+    pub async fn load_bytes(&self, bytes: Vec<u8>) -> Result<Plugin, LoadError> {
+        let digest = hex::encode(Sha256::digest(&bytes));
+        let engine = self.inner.engine.clone();
+        let component = tokio::task::spawn_blocking(move || Component::new(&engine, &bytes))
+            .await
+            .map_err(|e| LoadError::Invalid(e.to_string()))?
+            .map_err(|e| LoadError::Invalid(first_line(&e.to_string())))?;
+        for (name, _) in component.component_type().imports(&self.inner.engine) {
+            if !ALLOWED_IMPORT_PREFIXES.iter().any(|p| name.starts_with(p)) {
+                return Err(LoadError::ForbiddenImport(name.to_string()));
+            }
+        }
+        let pre = self
+            .inner
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Contract(first_line(&e.to_string())))?;
+        let pre = PluginPre::new(pre).map_err(|e| LoadError::Contract(first_line(&e.to_string())))?;
+        let probe = Plugin { manifest: Arc::new(placeholder_manifest()), digest: digest.clone(), label: "<loading>".into(), pre };
+        let raw = self
+            .call_manifest(&probe)
+            .await
+            .map_err(|e| LoadError::Manifest(e.to_string()))?;
+        let manifest = check_manifest(raw).map_err(LoadError::BadManifest)?;
+        let label: Arc<str> = format!("{}@{}", manifest.name, manifest.version).into();
+        Ok(Plugin { manifest: Arc::new(manifest), digest, label, pre: probe.pre })
+    }
+}
+
+/// The grant a channel gets: what its config allows, and only what the
+/// plugin's manifest asked for.
+pub fn grant_for(
+    plugin: &PluginManifest,
+    tenant: &str,
+    channel: &str,
+    allowed_hosts: &[String],
+    secrets: &BTreeMap<String, crate::config::SecretValue>,
+) -> ChannelGrant {
+    ChannelGrant {
+        tenant: tenant.to_string(),
+        channel: channel.to_string(),
+        hosts: allowed_hosts.iter().filter(|h| plugin.hosts.contains(h)).cloned().collect(),
+        secrets: secrets.iter().filter(|(k, _)| plugin.secrets.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect(),
+    }
+}
+
+fn placeholder_manifest() -> PluginManifest {
+    PluginManifest {
+        name: String::new(),
+        version: semver::Version::new(0, 0, 0),
+        contract_version: super::CONTRACT_VERSION,
+        description: String::new(),
+        scenes: Vec::new(),
+        wallets: Vec::new(),
+        currencies: Vec::new(),
+        settings: Vec::new(),
+        secrets: Vec::new(),
+        hosts: Vec::new(),
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or(s).to_string()
+}
+
+fn check_manifest(raw: wit::Manifest) -> Result<PluginManifest, String> {
+    let valid_name = |s: &str| {
+        !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    };
+    if !valid_name(&raw.name) {
+        return Err(format!("name `{}` must be 1-64 characters of a-z, 0-9, '-' or '_'", raw.name));
+    }
+    let version = semver::Version::parse(&raw.version).map_err(|e| format!("version `{}`: {e}", raw.version))?;
+    let contract_version = semver::Version::parse(&raw.contract_version)
+        .map_err(|e| format!("contract-version `{}`: {e}", raw.contract_version))?;
+    let host = super::CONTRACT_VERSION;
+    if contract_version.major != host.major || contract_version.minor > host.minor {
+        return Err(format!(
+            "built for contract {contract_version}, this runtime implements {host} (same major, minor up to {})",
+            host.minor
+        ));
+    }
+    if raw.scenes.is_empty() || raw.wallets.is_empty() || raw.currencies.is_empty() {
+        return Err("must declare at least one scene, wallet and currency".into());
+    }
+    for c in &raw.currencies {
+        paycore_plugin_sdk::money::exponent(c).map_err(|e| format!("currency `{c}`: {e}"))?;
+    }
+    for h in &raw.hosts {
+        if h.is_empty() || h.contains('/') || h.contains(':') && !h.starts_with('[') {
+            return Err(format!("host `{h}` must be a bare host name or IP"));
+        }
+    }
+    Ok(PluginManifest {
+        name: raw.name,
+        version,
+        contract_version,
+        description: raw.description,
+        scenes: raw.scenes.into_iter().map(scene_from_wit).collect(),
+        wallets: raw.wallets,
+        currencies: raw.currencies,
+        settings: raw.settings,
+        secrets: raw.secrets,
+        hosts: raw.hosts.into_iter().map(|h| h.to_ascii_lowercase()).collect(),
+    })
+}
+
+pub fn scene_from_wit(s: wit::Scene) -> Scene {
+    match s {
+        wit::Scene::Barcode => Scene::Barcode,
+        wit::Scene::Qrcode => Scene::Qrcode,
+        wit::Scene::Jsapi => Scene::Jsapi,
+        wit::Scene::App => Scene::App,
+        wit::Scene::H5 => Scene::H5,
+        wit::Scene::Web => Scene::Web,
+        wit::Scene::Face => Scene::Face,
+    }
+}
+
+pub fn scene_to_wit(s: Scene) -> wit::Scene {
+    match s {
+        Scene::Barcode => wit::Scene::Barcode,
+        Scene::Qrcode => wit::Scene::Qrcode,
+        Scene::Jsapi => wit::Scene::Jsapi,
+        Scene::App => wit::Scene::App,
+        Scene::H5 => wit::Scene::H5,
+        Scene::Web => wit::Scene::Web,
+        Scene::Face => wit::Scene::Face,
+    }
+}

@@ -1,0 +1,48 @@
+//! The audit log of inbound channel callbacks.
+
+use super::{Store, StoreResult};
+use crate::domain::{new_id, now_rfc3339};
+
+/// One callback as received, whatever became of it.
+#[derive(Debug, Clone)]
+pub struct CallbackRecord {
+    pub tenant_id: String,
+    pub channel_id: String,
+    pub verified: bool,
+    /// What paycore did: "applied", "duplicate", "rejected: ...", ...
+    pub outcome: String,
+    pub payment_id: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// Bodies are kept for audit, but bounded so a flood cannot fill the disk.
+const MAX_STORED_BODY: usize = 64 * 1024;
+
+impl Store {
+    pub async fn record_callback(&self, record: &CallbackRecord) -> StoreResult<()> {
+        let body = &record.body[..record.body.len().min(MAX_STORED_BODY)];
+        sqlx::query(
+            "INSERT INTO callbacks (id, tenant_id, channel_id, verified, outcome, payment_id, body, received_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(new_id("cb"))
+        .bind(&record.tenant_id)
+        .bind(&record.channel_id)
+        .bind(record.verified)
+        .bind(&record.outcome)
+        .bind(&record.payment_id)
+        .bind(body)
+        .bind(now_rfc3339())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// (verified, outcome) of a tenant's callbacks, oldest first.
+    pub async fn callbacks_of(&self, tenant_id: &str) -> StoreResult<Vec<(bool, String)>> {
+        Ok(sqlx::query_as("SELECT verified, outcome FROM callbacks WHERE tenant_id = ? ORDER BY received_at, rowid")
+            .bind(tenant_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+}
