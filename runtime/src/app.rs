@@ -55,8 +55,17 @@ pub async fn load_plugins(host: &PluginHost, dir: &Path) -> (Vec<Plugin>, Vec<Pl
             .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
             .collect(),
         Err(e) => {
-            let error = LoadError::Read { path: dir.display().to_string(), error: e };
-            return (Vec::new(), vec![PluginProblem { path: dir.to_path_buf(), error }]);
+            let error = LoadError::Read {
+                path: dir.display().to_string(),
+                error: e,
+            };
+            return (
+                Vec::new(),
+                vec![PluginProblem {
+                    path: dir.to_path_buf(),
+                    error,
+                }],
+            );
         }
     };
     files.sort();
@@ -64,10 +73,15 @@ pub async fn load_plugins(host: &PluginHost, dir: &Path) -> (Vec<Plugin>, Vec<Pl
     let mut problems = Vec::new();
     for path in files {
         match host.load_file(&path).await {
-            Ok(p) if plugins.iter().any(|q| q.label() == p.label()) => problems.push(PluginProblem {
-                path,
-                error: LoadError::BadManifest(format!("{} is already loaded from another file", p.label())),
-            }),
+            Ok(p) if plugins.iter().any(|q| q.label() == p.label()) => {
+                problems.push(PluginProblem {
+                    path,
+                    error: LoadError::BadManifest(format!(
+                        "{} is already loaded from another file",
+                        p.label()
+                    )),
+                })
+            }
             Ok(p) => {
                 tracing::info!(plugin = p.label(), digest = %p.digest, path = %path.display(), "plugin loaded");
                 plugins.push(p);
@@ -83,7 +97,10 @@ pub async fn load_plugins(host: &PluginHost, dir: &Path) -> (Vec<Plugin>, Vec<Pl
 pub async fn check(config: &Config) -> anyhow::Result<Vec<String>> {
     let host = PluginHost::new(config.server.limits.clone())?;
     let (plugins, problems) = load_plugins(&host, &config.server.plugins_dir).await;
-    let mut report: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.path.display(), p.error)).collect();
+    let mut report: Vec<String> = problems
+        .iter()
+        .map(|p| format!("{}: {}", p.path.display(), p.error))
+        .collect();
     let (_, binding) = Registry::build(plugins, &config.tenants, "http://check");
     report.extend(binding.iter().map(ConfigError::to_string));
     Ok(report)
@@ -92,32 +109,50 @@ pub async fn check(config: &Config) -> anyhow::Result<Vec<String>> {
 pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
     crate::plugin_host::install_crypto_provider();
     let server = &config.server;
-    let store = Store::open(&server.database_url).await.with_context(|| format!("opening the database {}", server.database_url))?;
+    let store = Store::open(&server.database_url)
+        .await
+        .with_context(|| format!("opening the database {}", server.database_url))?;
     let host = PluginHost::new(server.limits.clone())?;
     let (plugins, problems) = load_plugins(&host, &server.plugins_dir).await;
     for p in &problems {
         tracing::error!(path = %p.path.display(), error = %p.error, "plugin refused");
     }
 
-    let listener = tokio::net::TcpListener::bind(server.listen).await.with_context(|| format!("binding {}", server.listen))?;
+    let listener = tokio::net::TcpListener::bind(server.listen)
+        .await
+        .with_context(|| format!("binding {}", server.listen))?;
     let addr = listener.local_addr()?;
-    let public_url = server.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let public_url = server
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
 
     let (registry, binding) = Registry::build(plugins, &config.tenants, &public_url);
     for problem in &binding {
         tracing::error!(problem = %problem, "channel not bound");
     }
     let payments = Arc::new(Payments::new(store, host, registry, public_url.clone()));
-    let state = AppState { payments: payments.clone(), admin_token: server.admin_token.clone() };
+    let state = AppState {
+        payments: payments.clone(),
+        admin_token: server.admin_token.clone(),
+    };
     let mut router = http::router(state);
     if server.sandbox_provider.enabled {
-        let provider = paycore_sandbox_provider::Provider::new(paycore_sandbox_provider::ProviderConfig {
-            public_base: public_url.clone(),
-            merchants: server.sandbox_provider.merchants.iter().map(|(k, v)| (k.clone(), v.expose().to_vec())).collect(),
-            processing_delay: server.sandbox_provider.processing_delay,
-            ..Default::default()
-        });
-        router = axum::Router::new().nest("/sandbox", provider.router()).merge(router);
+        let provider =
+            paycore_sandbox_provider::Provider::new(paycore_sandbox_provider::ProviderConfig {
+                public_base: public_url.clone(),
+                merchants: server
+                    .sandbox_provider
+                    .merchants
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.expose().to_vec()))
+                    .collect(),
+                processing_delay: server.sandbox_provider.processing_delay,
+                ..Default::default()
+            });
+        router = axum::Router::new()
+            .nest("/sandbox", provider.router())
+            .merge(router);
     }
 
     let (stop, stopped) = watch::channel(false);
@@ -127,12 +162,28 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
         let shutdown = async move {
             let _ = on_stop.wait_for(|s| *s).await;
         };
-        if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
+        if let Err(e) = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
             tracing::error!(error = %e, "HTTP server failed");
         }
     }));
-    tasks.push(tokio::spawn(crate::sweeper::run(payments.clone(), server.sweeper.clone(), stopped.clone())));
-    tasks.push(tokio::spawn(crate::webhooks::run(payments.clone(), stopped)));
+    tasks.push(tokio::spawn(crate::sweeper::run(
+        payments.clone(),
+        server.sweeper.clone(),
+        stopped.clone(),
+    )));
+    tasks.push(tokio::spawn(crate::webhooks::run(
+        payments.clone(),
+        stopped,
+    )));
     tracing::info!(%addr, %public_url, tenants = config.tenants.len(), "paycore is serving");
-    Ok(RunningApp { addr, public_url, payments, stop, tasks })
+    Ok(RunningApp {
+        addr,
+        public_url,
+        payments,
+        stop,
+        tasks,
+    })
 }

@@ -13,6 +13,6 @@ mod typed;
 pub use diagnostics::{ConfigError, ConfigErrors};
 pub use secrets::{SecretRef, SecretValue};
 pub use typed::{
-    ChannelConfig, Config, PluginLimits, SandboxProviderConfig, ServerConfig, SweeperConfig,
-    Overrides, TenantConfig, load,
+    ChannelConfig, Config, Overrides, PluginLimits, SandboxProviderConfig, ServerConfig,
+    SweeperConfig, TenantConfig, load,
 };

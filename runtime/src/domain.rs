@@ -77,12 +77,21 @@ string_enum!(
 impl PaymentStatus {
     /// No further change is expected (refunds live on their own objects).
     pub fn is_final(self) -> bool {
-        matches!(self, PaymentStatus::Succeeded | PaymentStatus::Failed | PaymentStatus::Closed | PaymentStatus::Cancelled)
+        matches!(
+            self,
+            PaymentStatus::Succeeded
+                | PaymentStatus::Failed
+                | PaymentStatus::Closed
+                | PaymentStatus::Cancelled
+        )
     }
 
     /// The sweeper and `sync` ask the channel about these.
     pub fn needs_query(self) -> bool {
-        matches!(self, PaymentStatus::Pending | PaymentStatus::Processing | PaymentStatus::Unknown)
+        matches!(
+            self,
+            PaymentStatus::Pending | PaymentStatus::Processing | PaymentStatus::Unknown
+        )
     }
 }
 
@@ -110,8 +119,11 @@ pub fn new_id(prefix: &str) -> String {
 
 /// Now as RFC 3339 UTC with second precision, the API's timestamp format.
 pub fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc().replace_nanosecond(0).expect("zero nanoseconds is valid");
-    now.format(&time::format_description::well_known::Rfc3339).expect("UTC timestamps always format")
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("zero nanoseconds is valid");
+    now.format(&time::format_description::well_known::Rfc3339)
+        .expect("UTC timestamps always format")
 }
 
 pub fn now_millis() -> i64 {

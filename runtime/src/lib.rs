@@ -1,14 +1,14 @@
 //! paycore: a payment orchestration runtime. See ARCHITECTURE.md for the map.
 
+pub mod app;
 pub mod config;
 pub mod domain;
-pub mod plugin_host;
-pub mod store;
+pub mod http;
 pub mod payments;
+pub mod plugin_host;
 pub mod registry;
 pub mod routing;
-pub mod http;
-pub mod app;
+pub mod store;
 pub mod sweeper;
 pub mod telemetry;
 pub mod webhooks;

@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "paycore", version, about = "Payment orchestration runtime with sandboxed WebAssembly channel plugins")]
+#[command(
+    name = "paycore",
+    version,
+    about = "Payment orchestration runtime with sandboxed WebAssembly channel plugins"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -40,7 +44,10 @@ enum PluginCommand {
 }
 
 fn overrides() -> Overrides {
-    Overrides { listen: std::env::var("PAYCORE_LISTEN").ok(), database_url: std::env::var("PAYCORE_DATABASE_URL").ok() }
+    Overrides {
+        listen: std::env::var("PAYCORE_LISTEN").ok(),
+        database_url: std::env::var("PAYCORE_DATABASE_URL").ok(),
+    }
 }
 
 #[tokio::main]
@@ -66,7 +73,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             paycore::telemetry::init(cfg.server.json_logs);
             let app = paycore::app::start(cfg).await?;
-            println!("paycore listening on {} (public URL {})", app.addr, app.public_url);
+            println!(
+                "paycore listening on {} (public URL {})",
+                app.addr, app.public_url
+            );
             shutdown_signal().await;
             tracing::info!("shutting down");
             app.shutdown().await;
@@ -92,16 +102,28 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         }
-        Command::Plugin { command: PluginCommand::Inspect { file } } => {
+        Command::Plugin {
+            command: PluginCommand::Inspect { file },
+        } => {
             let host = paycore::plugin_host::PluginHost::new(Default::default())?;
-            let plugin = host.load_file(&file).await.with_context(|| format!("{} was refused", file.display()))?;
+            let plugin = host
+                .load_file(&file)
+                .await
+                .with_context(|| format!("{} was refused", file.display()))?;
             let m = &plugin.manifest;
             println!("name:             {}", m.name);
             println!("version:          {}", m.version);
             println!("contract version: {}", m.contract_version);
             println!("digest:           sha256:{}", plugin.digest);
             println!("description:      {}", m.description);
-            println!("scenes:           {}", m.scenes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
+            println!(
+                "scenes:           {}",
+                m.scenes
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
             println!("wallets:          {}", m.wallets.join(", "));
             println!("currencies:       {}", m.currencies.join(", "));
             println!("settings:         {}", m.settings.join(", "));
@@ -116,7 +138,8 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("installing SIGTERM handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -26,24 +26,41 @@ pub enum PaymentError {
     #[error("not found")]
     NotFound,
     #[error("{message}")]
-    Invalid { field: String, message: String },
+    Invalid {
+        field: String,
+        message: String,
+        missing: bool,
+    },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
     #[error("{message}")]
-    Unacceptable { code: &'static str, message: String, field: Option<String> },
+    Unacceptable {
+        code: &'static str,
+        message: String,
+        field: Option<String>,
+    },
     #[error("no channel can serve this payment")]
     NoRoute(NoRoute),
     /// The channel failed. `payment` is the payment as it now stands
     /// (`unknown` when money may have moved).
     #[error("{message}")]
-    Channel { code: &'static str, message: String, timeout: bool, payment: Option<Box<PaymentView>> },
+    Channel {
+        code: &'static str,
+        message: String,
+        timeout: bool,
+        payment: Option<Box<PaymentView>>,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
 impl From<FieldError> for PaymentError {
     fn from(e: FieldError) -> Self {
-        PaymentError::Invalid { field: e.field, message: e.message }
+        PaymentError::Invalid {
+            field: e.field,
+            message: e.message,
+            missing: e.missing,
+        }
     }
 }
 
@@ -64,7 +81,12 @@ pub struct Payments {
 
 impl Payments {
     pub fn new(store: Store, host: PluginHost, registry: Registry, public_url: String) -> Self {
-        Payments { store, host, registry: RwLock::new(Arc::new(registry)), public_url: RwLock::new(public_url) }
+        Payments {
+            store,
+            host,
+            registry: RwLock::new(Arc::new(registry)),
+            public_url: RwLock::new(public_url),
+        }
     }
 
     pub fn registry(&self) -> Arc<Registry> {
@@ -91,27 +113,45 @@ impl Payments {
 
     /// The bound channel a stored payment was made on.
     fn channel_of(&self, tenant: &Tenant, channel_id: &str) -> Result<Arc<BoundChannel>> {
-        tenant.channel(channel_id).cloned().ok_or_else(|| PaymentError::Unacceptable {
-            code: "channel_unavailable",
-            message: format!("channel `{channel_id}` is not configured for this tenant any more"),
-            field: None,
-        })
+        tenant
+            .channel(channel_id)
+            .cloned()
+            .ok_or_else(|| PaymentError::Unacceptable {
+                code: "channel_unavailable",
+                message: format!(
+                    "channel `{channel_id}` is not configured for this tenant any more"
+                ),
+                field: None,
+            })
     }
 
     pub async fn get(&self, tenant: &Tenant, id: &str) -> Result<PaymentView> {
-        let p = self.store.payment(&tenant.config.id, id).await?.ok_or(PaymentError::NotFound)?;
+        let p = self
+            .store
+            .payment(&tenant.config.id, id)
+            .await?
+            .ok_or(PaymentError::NotFound)?;
         Ok(PaymentView::from(&p))
     }
 
     pub async fn get_by_order_no(&self, tenant: &Tenant, order_no: &str) -> Result<PaymentView> {
-        let p = self.store.payment_by_order_no(&tenant.config.id, order_no).await?.ok_or(PaymentError::NotFound)?;
+        let p = self
+            .store
+            .payment_by_order_no(&tenant.config.id, order_no)
+            .await?
+            .ok_or(PaymentError::NotFound)?;
         Ok(PaymentView::from(&p))
     }
 
     /// Creates and submits a payment, idempotently on the merchant order
     /// number and on the `Idempotency-Key`.
     #[tracing::instrument(skip_all, fields(tenant = %tenant.config.id, payment_id, channel))]
-    pub async fn create(&self, tenant: &Tenant, request: PaymentRequest, idempotency_key: Option<String>) -> Result<Created> {
+    pub async fn create(
+        &self,
+        tenant: &Tenant,
+        request: PaymentRequest,
+        idempotency_key: Option<String>,
+    ) -> Result<Created> {
         let tenant_id = &tenant.config.id;
         let hash = request::fingerprint(&request);
         if request.notify_url.is_some() && tenant.config.webhook_secret.is_none() {
@@ -122,7 +162,11 @@ impl Payments {
             });
         }
         // A replay must not depend on routing (config may have changed since).
-        if let Some(existing) = self.store.payment_by_order_no(tenant_id, &request.merchant_order_no).await? {
+        if let Some(existing) = self
+            .store
+            .payment_by_order_no(tenant_id, &request.merchant_order_no)
+            .await?
+        {
             return replay(existing, &hash);
         }
         let route = routing::route(
@@ -137,7 +181,9 @@ impl Payments {
         .map_err(PaymentError::NoRoute)?;
         let channel = route.channel;
         let id = new_id("pay");
-        tracing::Span::current().record("payment_id", id.as_str()).record("channel", channel.id.as_str());
+        tracing::Span::current()
+            .record("payment_id", id.as_str())
+            .record("channel", channel.id.as_str());
         let new = NewPayment {
             id,
             tenant_id: tenant_id.clone(),
@@ -157,19 +203,40 @@ impl Payments {
         };
         let record = match self.store.insert_payment(new).await? {
             InsertOutcome::Created(r) => r,
-            InsertOutcome::Existing { record, same_request } => {
-                return if same_request { Ok(Created { payment: PaymentView::from(&record), replayed: true }) } else { Err(conflict()) };
+            InsertOutcome::Existing {
+                record,
+                same_request,
+            } => {
+                return if same_request {
+                    Ok(Created {
+                        payment: PaymentView::from(&record),
+                        replayed: true,
+                    })
+                } else {
+                    Err(conflict())
+                };
             }
         };
         let ctx = self.call_context(tenant_id, &channel);
-        let answer = self.host.pay(&channel.plugin, channel.grant.clone(), ctx, convert::pay_request(&record, &request)).await;
+        let answer = self
+            .host
+            .pay(
+                &channel.plugin,
+                channel.grant.clone(),
+                ctx,
+                convert::pay_request(&record, &request),
+            )
+            .await;
         let (proposal, error) = match answer {
             Ok(result) => (settle::from_payment_result(&record, &result), None),
             Err(e) => pay_failure(&e),
         };
         let record = self.settle(tenant, record, proposal, "pay").await?;
         match error {
-            None => Ok(Created { payment: PaymentView::from(&record), replayed: false }),
+            None => Ok(Created {
+                payment: PaymentView::from(&record),
+                replayed: false,
+            }),
             Some(mut e) => {
                 if let PaymentError::Channel { payment, .. } = &mut e {
                     *payment = Some(Box::new(PaymentView::from(&record)));
@@ -183,13 +250,18 @@ impl Payments {
 fn conflict() -> PaymentError {
     PaymentError::Conflict {
         code: "idempotency_conflict",
-        message: "this merchant_order_no or Idempotency-Key was used before with a different request".into(),
+        message:
+            "this merchant_order_no or Idempotency-Key was used before with a different request"
+                .into(),
     }
 }
 
 fn replay(existing: PaymentRecord, hash: &str) -> Result<Created> {
     if existing.request_hash == hash {
-        Ok(Created { payment: PaymentView::from(&existing), replayed: true })
+        Ok(Created {
+            payment: PaymentView::from(&existing),
+            replayed: true,
+        })
     } else {
         Err(conflict())
     }
@@ -199,8 +271,15 @@ fn replay(existing: PaymentRecord, hash: &str) -> Result<Created> {
 fn pay_failure(e: &CallError) -> (Proposal, Option<PaymentError>) {
     use crate::domain::PaymentStatus::*;
     if e.outcome_unknown() {
-        let proposal = Proposal { note: Some(e.to_string()), ..Proposal::default() };
-        let timeout = matches!(e.kind, CallErrorKind::Timeout(_) | CallErrorKind::Channel(wit::ChannelError::OutcomeUnknown(_)));
+        let proposal = Proposal {
+            note: Some(e.to_string()),
+            ..Proposal::default()
+        };
+        let timeout = matches!(
+            e.kind,
+            CallErrorKind::Timeout(_)
+                | CallErrorKind::Channel(wit::ChannelError::OutcomeUnknown(_))
+        );
         let error = PaymentError::Channel {
             code: "outcome_unknown",
             message: "the channel did not confirm the outcome; the payment is `unknown` until paycore's query settles it".into(),
@@ -210,23 +289,49 @@ fn pay_failure(e: &CallError) -> (Proposal, Option<PaymentError>) {
         return (proposal, Some(error));
     }
     match &e.kind {
-        CallErrorKind::Channel(wit::ChannelError::Declined(f)) => {
-            (Proposal { status: Some(Failed), failure: Some(convert::failure(f)), ..Proposal::default() }, None)
-        }
+        CallErrorKind::Channel(wit::ChannelError::Declined(f)) => (
+            Proposal {
+                status: Some(Failed),
+                failure: Some(convert::failure(f)),
+                ..Proposal::default()
+            },
+            None,
+        ),
         CallErrorKind::Channel(wit::ChannelError::InvalidRequest(f)) => {
-            let proposal = Proposal { status: Some(Failed), failure: Some(convert::failure(f)), ..Proposal::default() };
-            let error = PaymentError::Unacceptable { code: "channel_rejected_request", message: f.message.clone(), field: None };
+            let proposal = Proposal {
+                status: Some(Failed),
+                failure: Some(convert::failure(f)),
+                ..Proposal::default()
+            };
+            let error = PaymentError::Unacceptable {
+                code: "channel_rejected_request",
+                message: f.message.clone(),
+                field: None,
+            };
             (proposal, Some(error))
         }
         CallErrorKind::Channel(wit::ChannelError::Unavailable(f)) => {
-            let proposal = Proposal { status: Some(Failed), failure: Some(convert::failure(f)), ..Proposal::default() };
+            let proposal = Proposal {
+                status: Some(Failed),
+                failure: Some(convert::failure(f)),
+                ..Proposal::default()
+            };
             (proposal, Some(channel_down(&f.message)))
         }
-        CallErrorKind::Channel(wit::ChannelError::OutcomeUnknown(_)) => unreachable!("handled as unknown above"),
+        CallErrorKind::Channel(wit::ChannelError::OutcomeUnknown(_)) => {
+            unreachable!("handled as unknown above")
+        }
         // The plugin broke before anything left the sandbox: certainly unpaid.
         _ => {
             let failure = convert::own_failure("plugin_failed", &e.to_string());
-            (Proposal { status: Some(Failed), failure: Some(failure), ..Proposal::default() }, Some(channel_down(&e.to_string())))
+            (
+                Proposal {
+                    status: Some(Failed),
+                    failure: Some(failure),
+                    ..Proposal::default()
+                },
+                Some(channel_down(&e.to_string())),
+            )
         }
     }
 }
@@ -234,7 +339,9 @@ fn pay_failure(e: &CallError) -> (Proposal, Option<PaymentError>) {
 fn channel_down(message: &str) -> PaymentError {
     PaymentError::Channel {
         code: "channel_unavailable",
-        message: format!("the channel could not take the payment and nothing was charged: {message}"),
+        message: format!(
+            "the channel could not take the payment and nothing was charged: {message}"
+        ),
         timeout: false,
         payment: None,
     }

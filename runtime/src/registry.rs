@@ -43,17 +43,30 @@ impl Registry {
     /// Binds every tenant channel to the newest loaded plugin its range
     /// allows and checks what the plugin needs against what config gives.
     /// Returns the registry plus every binding problem, located in config.
-    pub fn build(plugins: Vec<Plugin>, tenants: &[TenantConfig], public_url: &str) -> (Registry, Vec<ConfigError>) {
+    pub fn build(
+        plugins: Vec<Plugin>,
+        tenants: &[TenantConfig],
+        public_url: &str,
+    ) -> (Registry, Vec<ConfigError>) {
         let mut problems = Vec::new();
-        let mut registry = Registry { plugins, ..Default::default() };
+        let mut registry = Registry {
+            plugins,
+            ..Default::default()
+        };
         for t in tenants {
             let mut channels = Vec::new();
             for ch in t.channels.iter().filter(|c| c.enabled) {
-                let problem = |message: String| ConfigError { message: format!("channel `{}`: {message}", ch.id), ..ch.plugin_location.clone() };
+                let problem = |message: String| ConfigError {
+                    message: format!("channel `{}`: {message}", ch.id),
+                    ..ch.plugin_location.clone()
+                };
                 let Some(plugin) = registry
                     .plugins
                     .iter()
-                    .filter(|p| p.manifest.name == ch.plugin_name && ch.plugin_req.matches(&p.manifest.version))
+                    .filter(|p| {
+                        p.manifest.name == ch.plugin_name
+                            && ch.plugin_req.matches(&p.manifest.version)
+                    })
                     .max_by(|a, b| a.manifest.version.cmp(&b.manifest.version))
                 else {
                     let loaded: Vec<&str> = registry.plugins.iter().map(|p| p.label()).collect();
@@ -61,19 +74,42 @@ impl Registry {
                         "no loaded plugin matches `{}@{}` (loaded: {})",
                         ch.plugin_name,
                         ch.plugin_req,
-                        if loaded.is_empty() { "none".to_string() } else { loaded.join(", ") }
+                        if loaded.is_empty() {
+                            "none".to_string()
+                        } else {
+                            loaded.join(", ")
+                        }
                     )));
                     continue;
                 };
                 let m = &plugin.manifest;
                 let mut missing: Vec<String> = Vec::new();
-                missing.extend(m.settings.iter().filter(|s| !ch.settings.contains_key(*s)).map(|s| format!("setting `{s}`")));
-                missing.extend(m.secrets.iter().filter(|s| !ch.secrets.contains_key(*s)).map(|s| format!("secret `{s}`")));
+                missing.extend(
+                    m.settings
+                        .iter()
+                        .filter(|s| !ch.settings.contains_key(*s))
+                        .map(|s| format!("setting `{s}`")),
+                );
+                missing.extend(
+                    m.secrets
+                        .iter()
+                        .filter(|s| !ch.secrets.contains_key(*s))
+                        .map(|s| format!("secret `{s}`")),
+                );
                 if !missing.is_empty() {
-                    problems.push(problem(format!("plugin {} needs {}", plugin.label(), missing.join(", "))));
+                    problems.push(problem(format!(
+                        "plugin {} needs {}",
+                        plugin.label(),
+                        missing.join(", ")
+                    )));
                     continue;
                 }
-                let ungranted: Vec<&str> = ch.allowed_hosts.iter().filter(|h| !m.hosts.contains(h)).map(|h| h.as_str()).collect();
+                let ungranted: Vec<&str> = ch
+                    .allowed_hosts
+                    .iter()
+                    .filter(|h| !m.hosts.contains(h))
+                    .map(|h| h.as_str())
+                    .collect();
                 if !ungranted.is_empty() {
                     problems.push(problem(format!(
                         "allowed_hosts {} are not among the hosts plugin {} declares ({})",
@@ -83,14 +119,30 @@ impl Registry {
                     )));
                     continue;
                 }
-                let grant = crate::plugin_host::grant_for(m, &t.id, &ch.id, &ch.allowed_hosts, &ch.secrets);
-                let settings = ch.settings.iter().map(|(k, v)| (k.clone(), v.replace("{public_url}", public_url))).collect();
-                channels.push(Arc::new(BoundChannel { id: ch.id.clone(), plugin: plugin.clone(), grant: Arc::new(grant), settings }));
+                let grant =
+                    crate::plugin_host::grant_for(m, &t.id, &ch.id, &ch.allowed_hosts, &ch.secrets);
+                let settings = ch
+                    .settings
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.replace("{public_url}", public_url)))
+                    .collect();
+                channels.push(Arc::new(BoundChannel {
+                    id: ch.id.clone(),
+                    plugin: plugin.clone(),
+                    grant: Arc::new(grant),
+                    settings,
+                }));
             }
             for key in &t.api_keys {
                 registry.by_api_key.insert(key.clone(), t.id.clone());
             }
-            registry.tenants.insert(t.id.clone(), Arc::new(Tenant { config: t.clone(), channels }));
+            registry.tenants.insert(
+                t.id.clone(),
+                Arc::new(Tenant {
+                    config: t.clone(),
+                    channels,
+                }),
+            );
         }
         (registry, problems)
     }

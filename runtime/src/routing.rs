@@ -45,16 +45,23 @@ pub fn wallet_from_auth_code(code: &str) -> Option<&'static str> {
 
 pub fn route(tenant: &Tenant, intent: &Intent<'_>) -> Result<Route, NoRoute> {
     // An explicit wallet wins; otherwise the payment code's prefix tells.
-    let wallet = intent
-        .wallet
-        .map(str::to_string)
-        .or_else(|| intent.auth_code.and_then(wallet_from_auth_code).map(str::to_string));
+    let wallet = intent.wallet.map(str::to_string).or_else(|| {
+        intent
+            .auth_code
+            .and_then(wallet_from_auth_code)
+            .map(str::to_string)
+    });
     let mut reasons = Vec::new();
     for channel in &tenant.channels {
         match why_not(channel, intent.scene, wallet.as_deref(), intent.currency) {
             None => {
-                let wallet = wallet.clone().unwrap_or_else(|| channel.plugin.manifest.wallets[0].clone());
-                return Ok(Route { channel: channel.clone(), wallet });
+                let wallet = wallet
+                    .clone()
+                    .unwrap_or_else(|| channel.plugin.manifest.wallets[0].clone());
+                return Ok(Route {
+                    channel: channel.clone(),
+                    wallet,
+                });
             }
             Some(reason) => reasons.push(format!("{}: {reason}", channel.id)),
         }
@@ -65,18 +72,32 @@ pub fn route(tenant: &Tenant, intent: &Intent<'_>) -> Result<Route, NoRoute> {
     Err(NoRoute { wallet, reasons })
 }
 
-fn why_not(channel: &BoundChannel, scene: Scene, wallet: Option<&str>, currency: &str) -> Option<String> {
+fn why_not(
+    channel: &BoundChannel,
+    scene: Scene,
+    wallet: Option<&str>,
+    currency: &str,
+) -> Option<String> {
     let m = &channel.plugin.manifest;
     if !m.scenes.contains(&scene) {
-        return Some(format!("plugin {} does not serve scene {scene}", channel.plugin.label()));
+        return Some(format!(
+            "plugin {} does not serve scene {scene}",
+            channel.plugin.label()
+        ));
     }
     if let Some(w) = wallet
         && !m.wallets.iter().any(|x| x == w)
     {
-        return Some(format!("plugin {} does not serve wallet {w}", channel.plugin.label()));
+        return Some(format!(
+            "plugin {} does not serve wallet {w}",
+            channel.plugin.label()
+        ));
     }
     if !m.currencies.iter().any(|c| c == currency) {
-        return Some(format!("plugin {} does not serve currency {currency}", channel.plugin.label()));
+        return Some(format!(
+            "plugin {} does not serve currency {currency}",
+            channel.plugin.label()
+        ));
     }
     None
 }
@@ -89,7 +110,10 @@ mod tests {
     fn wallets_are_inferred_from_published_prefixes() {
         assert_eq!(wallet_from_auth_code("134567890123456789"), Some("wechat"));
         assert_eq!(wallet_from_auth_code("283400011122223333"), Some("alipay"));
-        assert_eq!(wallet_from_auth_code("6212345678901234567"), Some("unionpay"));
+        assert_eq!(
+            wallet_from_auth_code("6212345678901234567"),
+            Some("unionpay")
+        );
         assert_eq!(wallet_from_auth_code("9912345678"), None);
         assert_eq!(wallet_from_auth_code("x"), None);
     }

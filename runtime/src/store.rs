@@ -17,7 +17,9 @@ pub use outbox::OutboxMessage;
 pub use payments::{InsertOutcome, NewPayment, PaymentChange, PaymentRecord};
 pub use refunds::{NewRefund, RefundChange, RefundInsert, RefundRecord};
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -68,7 +70,10 @@ impl Store {
         }
         // An in-memory database exists once per connection: keep it to one.
         let max = if url.contains(":memory:") { 1 } else { 8 };
-        let pool = SqlitePoolOptions::new().max_connections(max).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max)
+            .connect_with(options)
+            .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         Ok(Store { pool })
     }
@@ -83,12 +88,16 @@ impl Store {
     }
 
     /// The event history of one payment or refund, oldest first.
-    pub async fn events_of(&self, subject_id: &str) -> StoreResult<Vec<(String, Option<String>, Option<String>)>> {
-        let rows: Vec<(String, Option<String>, Option<String>)> =
-            sqlx::query_as("SELECT kind, from_status, to_status FROM events WHERE subject_id = ? ORDER BY seq")
-                .bind(subject_id)
-                .fetch_all(&self.pool)
-                .await?;
+    pub async fn events_of(
+        &self,
+        subject_id: &str,
+    ) -> StoreResult<Vec<(String, Option<String>, Option<String>)>> {
+        let rows: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT kind, from_status, to_status FROM events WHERE subject_id = ? ORDER BY seq",
+        )
+        .bind(subject_id)
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows)
     }
 

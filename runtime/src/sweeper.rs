@@ -26,14 +26,18 @@ pub async fn sweep_once(payments: &Payments, config: &SweeperConfig) -> anyhow::
     let min_age = config.min_age.as_millis() as i64;
     let registry = payments.registry();
     for record in payments.store().open_payments(min_age, BATCH).await? {
-        let Some(tenant) = registry.tenant(&record.tenant_id) else { continue };
+        let Some(tenant) = registry.tenant(&record.tenant_id) else {
+            continue;
+        };
         let id = record.id.clone();
         if let Err(e) = payments.query_and_settle(tenant, record).await {
             tracing::debug!(payment_id = %id, error = %e, "sweeper query did not settle the payment");
         }
     }
     for record in payments.store().open_refunds(min_age, BATCH).await? {
-        let Some(tenant) = registry.tenant(&record.tenant_id) else { continue };
+        let Some(tenant) = registry.tenant(&record.tenant_id) else {
+            continue;
+        };
         let id = record.id.clone();
         if let Err(e) = payments.query_refund_and_settle(tenant, record).await {
             tracing::debug!(refund_id = %id, error = %e, "sweeper query did not settle the refund");

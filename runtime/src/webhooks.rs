@@ -49,20 +49,32 @@ pub async fn run(payments: Arc<Payments>, mut stop: watch::Receiver<bool>) {
 pub fn signature(secret: &[u8], timestamp: i64, body: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
     mac.update(format!("{timestamp}.{body}").as_bytes());
-    format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
+    format!(
+        "t={timestamp},v1={}",
+        hex::encode(mac.finalize().into_bytes())
+    )
 }
 
 async fn deliver(payments: &Payments, client: &reqwest::Client, m: OutboxMessage) {
     let registry = payments.registry();
-    let Some(secret) = registry.tenant(&m.tenant_id).and_then(|t| t.config.webhook_secret.clone()) else {
-        let _ = payments.store().webhook_failed(&m.id, "the tenant has no webhook secret any more", None).await;
+    let Some(secret) = registry
+        .tenant(&m.tenant_id)
+        .and_then(|t| t.config.webhook_secret.clone())
+    else {
+        let _ = payments
+            .store()
+            .webhook_failed(&m.id, "the tenant has no webhook secret any more", None)
+            .await;
         return;
     };
     let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
     let sent = client
         .post(&m.url)
         .header("content-type", "application/json")
-        .header("paycore-signature", signature(secret.expose(), timestamp, &m.payload))
+        .header(
+            "paycore-signature",
+            signature(secret.expose(), timestamp, &m.payload),
+        )
         .header("paycore-event-id", &m.id)
         .body(m.payload.clone())
         .send()
@@ -70,7 +82,13 @@ async fn deliver(payments: &Payments, client: &reqwest::Client, m: OutboxMessage
     let failure = match sent {
         Ok(r) if r.status().is_success() => None,
         Ok(r) => Some(format!("HTTP {}", r.status().as_u16())),
-        Err(e) => Some(if e.is_timeout() { "timed out".into() } else if e.is_connect() { "connection failed".into() } else { "request failed".into() }),
+        Err(e) => Some(if e.is_timeout() {
+            "timed out".into()
+        } else if e.is_connect() {
+            "connection failed".into()
+        } else {
+            "request failed".into()
+        }),
     };
     let store = payments.store();
     let result = match failure {
@@ -79,7 +97,9 @@ async fn deliver(payments: &Payments, client: &reqwest::Client, m: OutboxMessage
             store.webhook_delivered(&m.id).await
         }
         Some(error) => {
-            let retry = RETRY_SCHEDULE_SECS.get(m.attempts as usize).map(|s| s * 1000);
+            let retry = RETRY_SCHEDULE_SECS
+                .get(m.attempts as usize)
+                .map(|s| s * 1000);
             tracing::warn!(event_id = %m.id, attempt = m.attempts + 1, %error, dead = retry.is_none(), "webhook delivery failed");
             store.webhook_failed(&m.id, &error, retry).await
         }

@@ -1,1 +1,123 @@
-fn main() {}
+//! `cargo xtask`: the project's build and test entry points.
+//!
+//! - `cargo xtask build` — plugins to `target/plugins/` (wasm32-wasip2,
+//!   release), test-only plugins to `target/test-plugins/`, and the runtime.
+//! - `cargo xtask demo`  — `build`, then `paycore serve` with `config/`.
+//! - `cargo xtask test`  — `build`, then the whole workspace's tests.
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const WASM_TARGET: &str = "wasm32-wasip2";
+/// (package, file name) of first-party plugins the demo loads.
+const PLUGINS: &[(&str, &str)] = &[("paycore-plugin-sandbox", "sandbox")];
+/// Plugins that exist only for the host's sandbox tests.
+const TEST_PLUGINS: &[(&str, &str)] = &[("paycore-plugin-misbehave", "misbehave")];
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    match args.first().map(String::as_str) {
+        Some("build") => build(&root),
+        Some("demo") => {
+            build(&root)?;
+            println!(
+                "\nStarting the demo on http://127.0.0.1:8080 (Ctrl-C to stop). Try the README's walkthrough.\n"
+            );
+            run(Command::new(root.join("target/debug/paycore"))
+                .args(["serve", "--config"])
+                .arg(root.join("config/paycore.toml")))
+        }
+        Some("test") => {
+            build(&root)?;
+            let mut tests = cargo();
+            tests
+                .args(["test", "--workspace", "--locked"])
+                .args(&args[1..]);
+            tests.env("PAYCORE_PLUGINS_DIR", root.join("target/plugins"));
+            tests.env("PAYCORE_TEST_PLUGINS_DIR", root.join("target/test-plugins"));
+            run(&mut tests)
+        }
+        _ => {
+            eprintln!("usage: cargo xtask <build|demo|test> [-- test args]");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn ensure_wasm_target() -> Result<()> {
+    let out = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
+    match out {
+        Ok(o)
+            if String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l.trim() == WASM_TARGET) =>
+        {
+            Ok(())
+        }
+        Ok(_) => {
+            println!("installing the {WASM_TARGET} target");
+            run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+        }
+        Err(_) => {
+            println!("rustup not found; assuming the {WASM_TARGET} target is installed");
+            Ok(())
+        }
+    }
+}
+
+fn build(root: &Path) -> Result<()> {
+    ensure_wasm_target()?;
+    let mut plugins = cargo();
+    plugins.args([
+        "build",
+        "--locked",
+        "--profile",
+        "plugin",
+        "--target",
+        WASM_TARGET,
+    ]);
+    for (package, _) in PLUGINS.iter().chain(TEST_PLUGINS) {
+        plugins.args(["-p", package]);
+    }
+    run(&mut plugins)?;
+    let built = root.join("target").join(WASM_TARGET).join("plugin");
+    copy_plugins(&built, &root.join("target/plugins"), PLUGINS)?;
+    copy_plugins(&built, &root.join("target/test-plugins"), TEST_PLUGINS)?;
+    run(cargo().args(["build", "--locked", "-p", "paycore"]))
+}
+
+fn copy_plugins(built: &Path, dest: &Path, plugins: &[(&str, &str)]) -> Result<()> {
+    std::fs::create_dir_all(dest)?;
+    for (package, name) in plugins {
+        let from = built.join(format!("{}.wasm", package.replace('-', "_")));
+        let to = dest.join(format!("{name}.wasm"));
+        std::fs::copy(&from, &to)
+            .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+        let size = std::fs::metadata(&to)?.len();
+        println!("plugin {name}: {} ({} KiB)", to.display(), size / 1024);
+    }
+    Ok(())
+}

@@ -15,8 +15,8 @@
 use std::hint::black_box;
 
 use paycore_plugin_sdk::types::{
-    CallContext, CallbackOutcome, ChannelError, Failure, HttpRequest, Manifest, PayRequest,
-    PaymentRef, PaymentResult, RefundRequest, RefundResult, Scene,
+    CallContext, CallbackOutcome, ChannelError, HttpRequest, Manifest, PayRequest, PaymentRef,
+    PaymentResult, RefundRequest, RefundResult, Scene,
 };
 use paycore_plugin_sdk::{Channel, Host, export_channel};
 
@@ -122,10 +122,8 @@ fn hoard_memory() -> ! {
 
 fn call_ungranted_host(host: &dyn Host) -> ChannelError {
     match host.http_send(HttpRequest::new("GET", UNGRANTED_URL, Vec::new())) {
-        Err(refusal) => ChannelError::Unavailable(Failure::new(
-            "host_refused",
-            format!("the host refused {UNGRANTED_URL}: {refusal}"),
-        )),
+        // Reported as unavailable whatever the error, in the host's words.
+        Err(refusal) => ChannelError::Unavailable(ChannelError::from(refusal).failure().clone()),
         Ok(response) => panic!(
             "misbehave: ungranted {UNGRANTED_URL} answered HTTP {}: the sandbox let the request out",
             response.status

@@ -1,12 +1,12 @@
 //! One signed exchange with the sandbox provider, and what its answer means
 //! for the money.
 
+use paycore_plugin_sdk::Host;
 use paycore_plugin_sdk::types::{
-    Algorithm, CallContext, ChannelError, Failure, HttpRequest, HttpResponse,
+    Algorithm, CallContext, ChannelError, Failure, HttpRequest, HttpResponse, LogLevel,
 };
-use paycore_plugin_sdk::{Host, types::LogLevel};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 /// The secret the provider's HMAC key is held under.
 pub const API_KEY: &str = "api_key";
@@ -24,7 +24,7 @@ pub struct Client<'a> {
     merchant_id: &'a str,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Deserialize)]
 struct Envelope {
     code: String,
     message: Option<String>,

@@ -13,6 +13,7 @@ use paycore_plugin_sdk::types::{
     PaymentResult, RefundRef, RefundRequest, RefundResult, Scene,
 };
 use paycore_plugin_sdk::{Channel, Host, export_channel};
+use serde::Serialize;
 
 use client::Client;
 use wire::{OrderKey, OrderReply, PayBody, RefundBody, RefundKey, RefundReply};
@@ -38,10 +39,15 @@ impl Channel for Sandbox {
         ctx: &CallContext,
         request: PayRequest,
     ) -> Result<PaymentResult, ChannelError> {
-        let client = Client::new(host, ctx)?;
         let body = PayBody::new(&request, &ctx.notify_url)?;
-        let reply: OrderReply = client.call("pay", &body, client::ORDER_ANSWERS)?;
-        reply.into_result(&request.merchant_order_no, request.scene)
+        order_call(
+            host,
+            ctx,
+            "pay",
+            &body,
+            &request.merchant_order_no,
+            request.scene,
+        )
     }
 
     fn query(
@@ -50,12 +56,15 @@ impl Channel for Sandbox {
         ctx: &CallContext,
         payment: PaymentRef,
     ) -> Result<PaymentResult, ChannelError> {
-        let reply: OrderReply = Client::new(host, ctx)?.call(
+        let body = OrderKey::for_query(&payment);
+        order_call(
+            host,
+            ctx,
             "query",
-            &OrderKey::for_query(&payment),
-            client::ORDER_ANSWERS,
-        )?;
-        reply.into_result(&payment.merchant_order_no, payment.scene)
+            &body,
+            &payment.merchant_order_no,
+            payment.scene,
+        )
     }
 
     fn refund(
@@ -64,10 +73,15 @@ impl Channel for Sandbox {
         ctx: &CallContext,
         request: RefundRequest,
     ) -> Result<RefundResult, ChannelError> {
-        let client = Client::new(host, ctx)?;
         let body = RefundBody::new(&request)?;
-        let reply: RefundReply = client.call("refund", &body, client::REFUND_ANSWERS)?;
-        reply.into_result(&request.merchant_refund_no, &request.payment.currency)
+        refund_call(
+            host,
+            ctx,
+            "refund",
+            &body,
+            &request.merchant_refund_no,
+            &request.payment.currency,
+        )
     }
 
     fn query_refund(
@@ -79,9 +93,14 @@ impl Channel for Sandbox {
         let body = RefundKey {
             out_refund_no: &refund.merchant_refund_no,
         };
-        let reply: RefundReply =
-            Client::new(host, ctx)?.call("refund_query", &body, client::REFUND_ANSWERS)?;
-        reply.into_result(&refund.merchant_refund_no, &refund.payment.currency)
+        refund_call(
+            host,
+            ctx,
+            "refund_query",
+            &body,
+            &refund.merchant_refund_no,
+            &refund.payment.currency,
+        )
     }
 
     fn close(
@@ -90,12 +109,15 @@ impl Channel for Sandbox {
         ctx: &CallContext,
         payment: PaymentRef,
     ) -> Result<PaymentResult, ChannelError> {
-        let reply: OrderReply = Client::new(host, ctx)?.call(
+        let body = OrderKey::ours(&payment);
+        order_call(
+            host,
+            ctx,
             "close",
-            &OrderKey::ours(&payment),
-            client::ORDER_ANSWERS,
-        )?;
-        reply.into_result(&payment.merchant_order_no, payment.scene)
+            &body,
+            &payment.merchant_order_no,
+            payment.scene,
+        )
     }
 
     fn cancel(
@@ -104,12 +126,15 @@ impl Channel for Sandbox {
         ctx: &CallContext,
         payment: PaymentRef,
     ) -> Result<PaymentResult, ChannelError> {
-        let reply: OrderReply = Client::new(host, ctx)?.call(
+        let body = OrderKey::ours(&payment);
+        order_call(
+            host,
+            ctx,
             "cancel",
-            &OrderKey::ours(&payment),
-            client::ORDER_ANSWERS,
-        )?;
-        reply.into_result(&payment.merchant_order_no, payment.scene)
+            &body,
+            &payment.merchant_order_no,
+            payment.scene,
+        )
     }
 
     fn handle_callback(
@@ -123,3 +148,30 @@ impl Channel for Sandbox {
 }
 
 export_channel!(Sandbox);
+
+/// An operation whose answer is an order.
+fn order_call(
+    host: &dyn Host,
+    ctx: &CallContext,
+    operation: &str,
+    body: &impl Serialize,
+    merchant_order_no: &str,
+    scene: Scene,
+) -> Result<PaymentResult, ChannelError> {
+    let reply: OrderReply = Client::new(host, ctx)?.call(operation, body, client::ORDER_ANSWERS)?;
+    reply.into_result(merchant_order_no, scene)
+}
+
+/// An operation whose answer is a refund.
+fn refund_call(
+    host: &dyn Host,
+    ctx: &CallContext,
+    operation: &str,
+    body: &impl Serialize,
+    merchant_refund_no: &str,
+    currency: &str,
+) -> Result<RefundResult, ChannelError> {
+    let reply: RefundReply =
+        Client::new(host, ctx)?.call(operation, body, client::REFUND_ANSWERS)?;
+    reply.into_result(merchant_refund_no, currency)
+}

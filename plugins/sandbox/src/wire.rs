@@ -16,7 +16,8 @@ pub struct PayBody<'a> {
     scene: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     auth_code: Option<&'a str>,
-    subject: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<&'a str>,
     notify_url: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     expires_in: Option<u32>,
@@ -30,11 +31,7 @@ impl<'a> PayBody<'a> {
             currency: &request.currency,
             scene: request.scene.as_str(),
             auth_code: request.auth_code.as_deref(),
-            // The provider wants a subject; the cashier API leaves it optional.
-            subject: request
-                .subject
-                .as_deref()
-                .unwrap_or(&request.merchant_order_no),
+            subject: request.subject.as_deref(),
             notify_url,
             expires_in: request.expires_in,
         })

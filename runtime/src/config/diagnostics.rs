@@ -14,7 +14,12 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    pub fn at(file: &Path, source: &str, span: Option<Range<usize>>, message: impl Into<String>) -> Self {
+    pub fn at(
+        file: &Path,
+        source: &str,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+    ) -> Self {
         ConfigError {
             file: file.to_path_buf(),
             position: span.map(|s| line_column(source, s.start)),
@@ -23,13 +28,22 @@ impl ConfigError {
     }
 
     pub fn whole_file(file: &Path, message: impl Into<String>) -> Self {
-        ConfigError { file: file.to_path_buf(), position: None, message: message.into() }
+        ConfigError {
+            file: file.to_path_buf(),
+            position: None,
+            message: message.into(),
+        }
     }
 
     /// From a TOML parse or type error: toml's own message carries a
     /// rendered snippet, we keep only its first line and place it ourselves.
     pub fn from_toml(file: &Path, source: &str, err: &toml::de::Error) -> Self {
-        let message = err.message().lines().next().unwrap_or("invalid TOML").to_string();
+        let message = err
+            .message()
+            .lines()
+            .next()
+            .unwrap_or("invalid TOML")
+            .to_string();
         ConfigError::at(file, source, err.span(), message)
     }
 }
@@ -37,7 +51,9 @@ impl ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.position {
-            Some((line, col)) => write!(f, "{}:{line}:{col}: {}", self.file.display(), self.message),
+            Some((line, col)) => {
+                write!(f, "{}:{line}:{col}: {}", self.file.display(), self.message)
+            }
             None => write!(f, "{}: {}", self.file.display(), self.message),
         }
     }

@@ -93,7 +93,10 @@ mod tests {
     #[test]
     fn references_parse_and_redact() {
         let base = Path::new("/etc/paycore");
-        assert_eq!(SecretRef::parse("env:KEY", base), Ok(SecretRef::Env("KEY".into())));
+        assert_eq!(
+            SecretRef::parse("env:KEY", base),
+            Ok(SecretRef::Env("KEY".into()))
+        );
         assert_eq!(
             SecretRef::parse("file:keys/a.pem", base),
             Ok(SecretRef::File(PathBuf::from("/etc/paycore/keys/a.pem")))
@@ -109,7 +112,9 @@ mod tests {
 
     #[test]
     fn missing_env_names_the_variable_only() {
-        let err = SecretRef::Env("PAYCORE_TEST_SURELY_UNSET".into()).resolve().unwrap_err();
+        let err = SecretRef::Env("PAYCORE_TEST_SURELY_UNSET".into())
+            .resolve()
+            .unwrap_err();
         assert!(err.contains("PAYCORE_TEST_SURELY_UNSET"));
     }
 }

@@ -135,7 +135,12 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn error<T>(&mut self, at: &Spanned<T>, message: impl Into<String>) {
-        self.errors.push(ConfigError::at(self.file, self.source, Some(at.span()), message));
+        self.errors.push(ConfigError::at(
+            self.file,
+            self.source,
+            Some(at.span()),
+            message,
+        ));
     }
 
     fn secret(&mut self, at: &Spanned<String>) -> Option<SecretValue> {
@@ -179,7 +184,11 @@ impl Checker<'_> {
     }
 }
 
-fn load_server(file: &Path, overrides: &Overrides, errors: &mut ConfigErrors) -> Option<ServerConfig> {
+fn load_server(
+    file: &Path,
+    overrides: &Overrides,
+    errors: &mut ConfigErrors,
+) -> Option<ServerConfig> {
     let source = read(file, errors)?;
     let raw: RawServer = match toml::from_str(&source) {
         Ok(r) => r,
@@ -190,7 +199,11 @@ fn load_server(file: &Path, overrides: &Overrides, errors: &mut ConfigErrors) ->
     };
     let dir = file.parent().unwrap_or(Path::new(".")).to_path_buf();
     let before = errors.0.len();
-    let mut c = Checker { file, source: &source, errors };
+    let mut c = Checker {
+        file,
+        source: &source,
+        errors,
+    };
 
     let listen_text = overrides
         .listen
@@ -203,7 +216,10 @@ fn load_server(file: &Path, overrides: &Overrides, errors: &mut ConfigErrors) ->
             let message = format!("`{listen_text}` is not an address like 127.0.0.1:8080");
             match (&overrides.listen, &raw.listen) {
                 (None, Some(at)) => c.error(at, message),
-                _ => c.errors.push(ConfigError::whole_file(file, format!("PAYCORE_LISTEN: {message}"))),
+                _ => c.errors.push(ConfigError::whole_file(
+                    file,
+                    format!("PAYCORE_LISTEN: {message}"),
+                )),
             }
             "127.0.0.1:8080".parse().expect("literal address")
         }
@@ -218,13 +234,28 @@ fn load_server(file: &Path, overrides: &Overrides, errors: &mut ConfigErrors) ->
         let message = "only sqlite:// database URLs are supported by this build";
         match (&overrides.database_url, &raw.database_url) {
             (None, Some(at)) => c.error(at, message),
-            _ => c.errors.push(ConfigError::whole_file(file, format!("PAYCORE_DATABASE_URL: {message}"))),
+            _ => c.errors.push(ConfigError::whole_file(
+                file,
+                format!("PAYCORE_DATABASE_URL: {message}"),
+            )),
         }
     }
 
-    let public_url = raw.public_url.as_ref().and_then(|u| c.url(u)).map(|u| u.trim_end_matches('/').to_string());
-    let plugins_dir = dir.join(raw.plugins_dir.as_ref().map_or("plugins", |s| s.get_ref().as_str()));
-    let tenants_dir = dir.join(raw.tenants_dir.as_ref().map_or("tenants", |s| s.get_ref().as_str()));
+    let public_url = raw
+        .public_url
+        .as_ref()
+        .and_then(|u| c.url(u))
+        .map(|u| u.trim_end_matches('/').to_string());
+    let plugins_dir = dir.join(
+        raw.plugins_dir
+            .as_ref()
+            .map_or("plugins", |s| s.get_ref().as_str()),
+    );
+    let tenants_dir = dir.join(
+        raw.tenants_dir
+            .as_ref()
+            .map_or("tenants", |s| s.get_ref().as_str()),
+    );
     let admin_token = raw.admin_token.as_ref().and_then(|t| c.secret(t));
 
     let l = &raw.plugin_limits;
@@ -232,10 +263,21 @@ fn load_server(file: &Path, overrides: &Overrides, errors: &mut ConfigErrors) ->
     let limits = PluginLimits {
         memory_bytes: (c.bounded(&l.memory_mib, 64, 1, 4096) as usize) << 20,
         cpu: c.millis(&l.cpu_ms, d.cpu.as_millis() as u64, 1, 60_000),
-        call_timeout: c.millis(&l.call_timeout_ms, d.call_timeout.as_millis() as u64, 10, 600_000),
+        call_timeout: c.millis(
+            &l.call_timeout_ms,
+            d.call_timeout.as_millis() as u64,
+            10,
+            600_000,
+        ),
         max_concurrent_calls: c.bounded(&l.max_concurrent_calls, 64, 1, 1000) as u32,
-        http_timeout: c.millis(&l.http_timeout_ms, d.http_timeout.as_millis() as u64, 10, 600_000),
-        http_max_response_bytes: c.bounded(&l.http_max_response_bytes, 1 << 20, 1024, 64 << 20) as usize,
+        http_timeout: c.millis(
+            &l.http_timeout_ms,
+            d.http_timeout.as_millis() as u64,
+            10,
+            600_000,
+        ),
+        http_max_response_bytes: c.bounded(&l.http_max_response_bytes, 1 << 20, 1024, 64 << 20)
+            as usize,
     };
 
     let sp = &raw.sandbox_provider;
@@ -297,7 +339,10 @@ fn load_tenants(dir: &Path, errors: &mut ConfigErrors) -> Vec<TenantConfig> {
             .filter(|p| p.extension().is_some_and(|x| x == "toml"))
             .collect(),
         Err(e) => {
-            errors.push(ConfigError::whole_file(dir, format!("cannot read tenants folder: {e}")));
+            errors.push(ConfigError::whole_file(
+                dir,
+                format!("cannot read tenants folder: {e}"),
+            ));
             return Vec::new();
         }
     };
@@ -305,7 +350,9 @@ fn load_tenants(dir: &Path, errors: &mut ConfigErrors) -> Vec<TenantConfig> {
     let mut tenants: Vec<TenantConfig> = Vec::new();
     let mut seen_keys: HashMap<String, String> = HashMap::new();
     for file in files {
-        let Some(source) = read(&file, errors) else { continue };
+        let Some(source) = read(&file, errors) else {
+            continue;
+        };
         let raw: RawTenant = match toml::from_str(&source) {
             Ok(r) => r,
             Err(e) => {
@@ -313,13 +360,23 @@ fn load_tenants(dir: &Path, errors: &mut ConfigErrors) -> Vec<TenantConfig> {
                 continue;
             }
         };
-        let mut c = Checker { file: &file, source: &source, errors };
+        let mut c = Checker {
+            file: &file,
+            source: &source,
+            errors,
+        };
         if tenants.iter().any(|t| t.id == *raw.id.get_ref()) {
-            c.error(&raw.id, format!("tenant `{}` is defined twice", raw.id.get_ref()));
+            c.error(
+                &raw.id,
+                format!("tenant `{}` is defined twice", raw.id.get_ref()),
+            );
         }
         for key in raw.api_keys.get_ref() {
             if let Some(other) = seen_keys.insert(key.get_ref().clone(), raw.id.get_ref().clone()) {
-                c.error(key, format!("this API key is already used by tenant `{other}`"));
+                c.error(
+                    key,
+                    format!("this API key is already used by tenant `{other}`"),
+                );
             }
         }
         if let Some(t) = check_tenant(&raw, &mut c) {
@@ -332,13 +389,17 @@ fn load_tenants(dir: &Path, errors: &mut ConfigErrors) -> Vec<TenantConfig> {
 fn valid_id(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> Option<TenantConfig> {
     let before = c.errors.0.len();
     if !valid_id(raw.id.get_ref()) {
-        c.error(&raw.id, "tenant id must be 1-64 characters of a-z, 0-9, '-' or '_'");
+        c.error(
+            &raw.id,
+            "tenant id must be 1-64 characters of a-z, 0-9, '-' or '_'",
+        );
     }
     if raw.api_keys.get_ref().is_empty() {
         c.error(&raw.api_keys, "a tenant needs at least one API key");
@@ -354,7 +415,10 @@ fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> Option<TenantConfig> {
     let mut channels = Vec::new();
     for ch in &raw.channels {
         if !channel_ids.insert(ch.id.get_ref().clone()) {
-            c.error(&ch.id, format!("channel `{}` is defined twice", ch.id.get_ref()));
+            c.error(
+                &ch.id,
+                format!("channel `{}` is defined twice", ch.id.get_ref()),
+            );
         }
         if let Some(ch) = check_channel(ch, c) {
             channels.push(ch);
@@ -364,7 +428,12 @@ fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> Option<TenantConfig> {
         id: raw.id.get_ref().clone(),
         name: raw.name.clone().unwrap_or_else(|| raw.id.get_ref().clone()),
         source: c.file.to_path_buf(),
-        api_keys: raw.api_keys.get_ref().iter().map(|k| k.get_ref().clone()).collect(),
+        api_keys: raw
+            .api_keys
+            .get_ref()
+            .iter()
+            .map(|k| k.get_ref().clone())
+            .collect(),
         webhook_secret,
         notify_url,
         channels,
@@ -374,7 +443,10 @@ fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> Option<TenantConfig> {
 fn check_channel(raw: &RawChannel, c: &mut Checker<'_>) -> Option<ChannelConfig> {
     let before = c.errors.0.len();
     if !valid_id(raw.id.get_ref()) {
-        c.error(&raw.id, "channel id must be 1-64 characters of a-z, 0-9, '-' or '_'");
+        c.error(
+            &raw.id,
+            "channel id must be 1-64 characters of a-z, 0-9, '-' or '_'",
+        );
     }
     let (plugin_name, plugin_req) = match parse_plugin_ref(raw.plugin.get_ref()) {
         Ok(v) => v,
@@ -386,7 +458,10 @@ fn check_channel(raw: &RawChannel, c: &mut Checker<'_>) -> Option<ChannelConfig>
     for host in &raw.allowed_hosts {
         let h = host.get_ref();
         if h.is_empty() || h.contains('/') || h.contains(' ') {
-            c.error(host, "a host is a bare name or IP, like `openapi.alipay.com` or `127.0.0.1`");
+            c.error(
+                host,
+                "a host is a bare name or IP, like `openapi.alipay.com` or `127.0.0.1`",
+            );
         }
     }
     let mut secrets = BTreeMap::new();
@@ -401,8 +476,16 @@ fn check_channel(raw: &RawChannel, c: &mut Checker<'_>) -> Option<ChannelConfig>
         plugin_name,
         plugin_req,
         plugin_location,
-        allowed_hosts: raw.allowed_hosts.iter().map(|h| h.get_ref().to_ascii_lowercase()).collect(),
-        settings: raw.settings.iter().map(|(k, v)| (k.clone(), v.get_ref().clone())).collect(),
+        allowed_hosts: raw
+            .allowed_hosts
+            .iter()
+            .map(|h| h.get_ref().to_ascii_lowercase())
+            .collect(),
+        settings: raw
+            .settings
+            .iter()
+            .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+            .collect(),
         secrets,
         enabled: raw.enabled,
     })
@@ -412,9 +495,12 @@ fn check_channel(raw: &RawChannel, c: &mut Checker<'_>) -> Option<ChannelConfig>
 fn parse_plugin_ref(text: &str) -> Result<(String, semver::VersionReq), String> {
     let (name, req) = text.split_once('@').unwrap_or((text, "*"));
     if !valid_id(name) {
-        return Err(format!("`{text}`: expected `name@version-range`, like `alipay@^1.2`"));
+        return Err(format!(
+            "`{text}`: expected `name@version-range`, like `alipay@^1.2`"
+        ));
     }
-    let req = semver::VersionReq::parse(req).map_err(|e| format!("`{req}` is not a semver range: {e}"))?;
+    let req = semver::VersionReq::parse(req)
+        .map_err(|e| format!("`{req}` is not a semver range: {e}"))?;
     Ok((name.to_string(), req))
 }
 
@@ -430,7 +516,8 @@ mod tests {
     }
 
     fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("paycore-config-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("paycore-config-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("tenants")).unwrap();
         dir
@@ -465,21 +552,39 @@ secrets = { api_key = "inline:k" }
     fn unknown_keys_and_wrong_types_name_file_line_and_column() {
         let dir = scratch("bad");
         let file = write(&dir, "paycore.toml", "listen = \"127.0.0.1:0\"\n");
-        write(&dir, "tenants/a.toml", "id = \"a\"\napi_keys = [\"sk_test_aaaa\"]\ncolour = 1\n");
-        write(&dir, "tenants/b.toml", "id = \"b\"\napi_keys = \"sk_test_bbbb\"\n");
+        write(
+            &dir,
+            "tenants/a.toml",
+            "id = \"a\"\napi_keys = [\"sk_test_aaaa\"]\ncolour = 1\n",
+        );
+        write(
+            &dir,
+            "tenants/b.toml",
+            "id = \"b\"\napi_keys = \"sk_test_bbbb\"\n",
+        );
         let errs = load(&file, &Overrides::default()).unwrap_err().to_string();
-        assert!(errs.contains("a.toml:3:1: unknown field `colour`"), "{errs}");
+        assert!(
+            errs.contains("a.toml:3:1: unknown field `colour`"),
+            "{errs}"
+        );
         assert!(errs.contains("b.toml:2:12:"), "{errs}");
     }
 
     #[test]
     fn validation_collects_every_problem() {
         let dir = scratch("many");
-        let file = write(&dir, "paycore.toml", "listen = \"nowhere\"\n[plugin_limits]\nmemory_mib = 0\n");
+        let file = write(
+            &dir,
+            "paycore.toml",
+            "listen = \"nowhere\"\n[plugin_limits]\nmemory_mib = 0\n",
+        );
         let errs = load(&file, &Overrides::default()).unwrap_err();
         let text = errs.to_string();
         assert!(text.contains("paycore.toml:1:10:"), "{text}");
-        assert!(text.contains("paycore.toml:3:14: must be between 1 and 4096"), "{text}");
+        assert!(
+            text.contains("paycore.toml:3:14: must be between 1 and 4096"),
+            "{text}"
+        );
         assert_eq!(errs.0.len(), 2);
     }
 
@@ -487,12 +592,26 @@ secrets = { api_key = "inline:k" }
     fn tenants_may_not_share_ids_or_keys() {
         let dir = scratch("dupes");
         let file = write(&dir, "paycore.toml", "");
-        write(&dir, "tenants/a.toml", "id = \"same\"\napi_keys = [\"sk_test_shared\"]\n");
-        write(&dir, "tenants/b.toml", "id = \"same\"\napi_keys = [\"sk_test_shared\"]\n");
+        write(
+            &dir,
+            "tenants/a.toml",
+            "id = \"same\"\napi_keys = [\"sk_test_shared\"]\n",
+        );
+        write(
+            &dir,
+            "tenants/b.toml",
+            "id = \"same\"\napi_keys = [\"sk_test_shared\"]\n",
+        );
         let text = load(&file, &Overrides::default()).unwrap_err().to_string();
-        assert!(text.contains("b.toml:1:6: tenant `same` is defined twice"), "{text}");
+        assert!(
+            text.contains("b.toml:1:6: tenant `same` is defined twice"),
+            "{text}"
+        );
         assert!(text.contains("already used by tenant `same`"), "{text}");
-        assert!(!text.contains("sk_test_shared"), "errors never echo keys: {text}");
+        assert!(
+            !text.contains("sk_test_shared"),
+            "errors never echo keys: {text}"
+        );
     }
 
     #[test]
@@ -507,7 +626,10 @@ secrets = { api_key = "inline:k" }
     fn overrides_win_over_the_file() {
         let dir = scratch("overrides");
         let file = write(&dir, "paycore.toml", "listen = \"127.0.0.1:1\"\n");
-        let o = Overrides { listen: Some("127.0.0.1:2".into()), database_url: Some("sqlite::memory:".into()) };
+        let o = Overrides {
+            listen: Some("127.0.0.1:2".into()),
+            database_url: Some("sqlite::memory:".into()),
+        };
         let cfg = load(&file, &o).unwrap();
         assert_eq!(cfg.server.listen.port(), 2);
         assert_eq!(cfg.server.database_url, "sqlite::memory:");

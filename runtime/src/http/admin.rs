@@ -8,7 +8,9 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/plugins", get(plugins)).route("/admin/tenants", get(tenants))
+    Router::new()
+        .route("/admin/plugins", get(plugins))
+        .route("/admin/tenants", get(tenants))
 }
 
 /// Proof that the request carries the admin token.
@@ -20,7 +22,9 @@ impl FromRequestParts<AppState> for Admin {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         use subtle::ConstantTimeEq;
         let Some(expected) = &state.admin_token else {
-            return Err(ApiError::not_found("the admin API is disabled (no admin_token configured)"));
+            return Err(ApiError::not_found(
+                "the admin API is disabled (no admin_token configured)",
+            ));
         };
         let given = super::extract::bearer(parts).unwrap_or_default();
         if bool::from(given.as_bytes().ct_eq(expected.expose())) {
@@ -59,7 +63,11 @@ async fn tenants(_: Admin, State(s): State<AppState>) -> Json<Value> {
     let mut list: Vec<Value> = registry
         .tenants()
         .map(|t| {
-            let channels: Vec<Value> = t.channels.iter().map(|c| json!({ "id": c.id, "plugin": c.plugin.label() })).collect();
+            let channels: Vec<Value> = t
+                .channels
+                .iter()
+                .map(|c| json!({ "id": c.id, "plugin": c.plugin.label() }))
+                .collect();
             json!({ "id": t.config.id, "name": t.config.name, "channels": channels })
         })
         .collect();

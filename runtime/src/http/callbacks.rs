@@ -4,12 +4,12 @@
 
 use super::{ApiError, AppState};
 use crate::plugin_host::wit;
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::Router;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/v1/callbacks/{tenant}/{channel}", post(receive))
@@ -24,14 +24,22 @@ async fn receive(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let registry = s.payments.registry();
-    let tenant = registry.tenant(&tenant).ok_or_else(|| ApiError::not_found("no such tenant or channel"))?;
+    let tenant = registry
+        .tenant(&tenant)
+        .ok_or_else(|| ApiError::not_found("no such tenant or channel"))?;
     let request = wit::HttpRequest {
         method: method.to_string(),
         url: uri.to_string(),
-        headers: headers.iter().filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_string()))).collect(),
+        headers: headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_string())))
+            .collect(),
         body: body.to_vec(),
     };
-    let reply = s.payments.handle_callback(tenant, &channel, request).await?;
+    let reply = s
+        .payments
+        .handle_callback(tenant, &channel, request)
+        .await?;
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
     let mut response = (status, reply.body).into_response();
     for (k, v) in reply.headers {

@@ -20,8 +20,20 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, kind: &'static str, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, kind, code, message: message.into(), field: None, payment: None }
+    pub fn new(
+        status: StatusCode,
+        kind: &'static str,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        ApiError {
+            status,
+            kind,
+            code,
+            message: message.into(),
+            field: None,
+            payment: None,
+        }
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
@@ -30,11 +42,21 @@ impl ApiError {
     }
 
     pub fn not_found(message: &str) -> Self {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", "resource_missing", message)
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "resource_missing",
+            message,
+        )
     }
 
     pub fn unauthorized(message: &str) -> Self {
-        ApiError::new(StatusCode::UNAUTHORIZED, "authentication_error", "invalid_api_key", message)
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "authentication_error",
+            "invalid_api_key",
+            message,
+        )
     }
 
     pub fn malformed(code: &'static str, message: impl Into<String>) -> Self {
@@ -62,36 +84,81 @@ impl From<PaymentError> for ApiError {
     fn from(e: PaymentError) -> Self {
         match e {
             PaymentError::NotFound => ApiError::not_found("no such payment or refund"),
-            PaymentError::Invalid { field, message } => {
-                let code = if message == "is required" { "parameter_missing" } else { "parameter_invalid" };
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", code, format!("`{field}` {message}")).with_field(field)
+            PaymentError::Invalid {
+                field,
+                message,
+                missing,
+            } => {
+                let code = if missing {
+                    "parameter_missing"
+                } else {
+                    "parameter_invalid"
+                };
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_request",
+                    code,
+                    format!("`{field}` {message}"),
+                )
+                .with_field(field)
             }
-            PaymentError::Conflict { code, message } => ApiError::new(StatusCode::CONFLICT, "conflict", code, message),
-            PaymentError::Unacceptable { code, message, field } => {
-                let e = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", code, message);
+            PaymentError::Conflict { code, message } => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", code, message)
+            }
+            PaymentError::Unacceptable {
+                code,
+                message,
+                field,
+            } => {
+                let e = ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "unprocessable",
+                    code,
+                    message,
+                );
                 match field {
                     Some(f) => e.with_field(f),
                     None => e,
                 }
             }
             PaymentError::NoRoute(no) => {
-                let wallet = no.wallet.map(|w| format!(" (wallet {w})")).unwrap_or_default();
+                let wallet = no
+                    .wallet
+                    .map(|w| format!(" (wallet {w})"))
+                    .unwrap_or_default();
                 ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "unprocessable",
                     "no_route",
-                    format!("no channel of this tenant can serve this payment{wallet}: {}", no.reasons.join("; ")),
+                    format!(
+                        "no channel of this tenant can serve this payment{wallet}: {}",
+                        no.reasons.join("; ")
+                    ),
                 )
             }
-            PaymentError::Channel { code, message, timeout, payment } => {
-                let status = if timeout { StatusCode::GATEWAY_TIMEOUT } else { StatusCode::BAD_GATEWAY };
+            PaymentError::Channel {
+                code,
+                message,
+                timeout,
+                payment,
+            } => {
+                let status = if timeout {
+                    StatusCode::GATEWAY_TIMEOUT
+                } else {
+                    StatusCode::BAD_GATEWAY
+                };
                 let mut e = ApiError::new(status, "channel_error", code, message);
                 e.payment = payment.and_then(|p| serde_json::to_value(*p).ok());
                 e
             }
             PaymentError::Store(cause) => {
                 tracing::error!(error = %cause, "storage failure");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal", "paycore could not complete the request; it is safe to retry with the same merchant_order_no")
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "internal",
+                    "paycore could not complete the request; it is safe to retry with the same merchant_order_no",
+                )
             }
         }
     }

@@ -9,7 +9,9 @@ use axum::{Json, Router};
 use serde_json::json;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
 }
 
 async fn healthz() -> impl IntoResponse {
@@ -21,6 +23,15 @@ async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
     let db = s.payments.store().ping().await.is_ok();
     let plugins = s.payments.registry().plugins.len();
     let ready = db && plugins > 0;
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(json!({ "status": if ready { "ready" } else { "not_ready" }, "database": db, "plugins": plugins })))
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(
+            json!({ "status": if ready { "ready" } else { "not_ready" }, "database": db, "plugins": plugins }),
+        ),
+    )
 }

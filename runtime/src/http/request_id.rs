@@ -21,7 +21,11 @@ pub fn current() -> Option<String> {
 pub async fn tag(request: Request, next: Next) -> Response {
     let id = crate::domain::new_id("req");
     let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path());
-    let mut response = REQUEST_ID.scope(id.clone(), next.run(request).instrument(span)).await;
-    response.headers_mut().insert(HEADER, HeaderValue::from_str(&id).expect("ids are ASCII"));
+    let mut response = REQUEST_ID
+        .scope(id.clone(), next.run(request).instrument(span))
+        .await;
+    response
+        .headers_mut()
+        .insert(HEADER, HeaderValue::from_str(&id).expect("ids are ASCII"));
     response
 }

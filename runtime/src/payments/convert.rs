@@ -30,7 +30,10 @@ pub fn action(a: &wit::Action) -> Value {
     match a {
         wit::Action::QrCode(code) => json!({ "type": "qr_code", "qr_code": code }),
         wit::Action::ClientParams(params) => {
-            let params: serde_json::Map<String, Value> = params.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+            let params: serde_json::Map<String, Value> = params
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
             json!({ "type": "client_params", "params": params })
         }
         wit::Action::Redirect(url) => json!({ "type": "redirect", "url": url }),
@@ -56,11 +59,21 @@ pub fn pay_request(p: &PaymentRecord, r: &PaymentRequest) -> wit::PayRequest {
         wallet: p.wallet.clone(),
         auth_code: r.auth_code.clone(),
         subject: r.subject.clone(),
-        payer: r.payer.as_ref().map(|p| wit::Payer { app_id: p.app_id.clone(), open_id: p.open_id.clone(), buyer_id: p.buyer_id.clone() }),
+        payer: r.payer.as_ref().map(|p| wit::Payer {
+            app_id: p.app_id.clone(),
+            open_id: p.open_id.clone(),
+            buyer_id: p.buyer_id.clone(),
+        }),
         goods: r
             .goods
             .iter()
-            .map(|g| wit::GoodsItem { id: g.id.clone(), name: g.name.clone(), quantity: g.quantity, unit_price: g.unit_price, discount: g.discount })
+            .map(|g| wit::GoodsItem {
+                id: g.id.clone(),
+                name: g.name.clone(),
+                quantity: g.quantity,
+                unit_price: g.unit_price,
+                discount: g.discount,
+            })
             .collect(),
         receipt_no: r.receipt_no.clone(),
         store_id: r.store_id.clone(),

@@ -17,7 +17,10 @@ pub struct CallbackReply {
 
 impl Payments {
     async fn load(&self, tenant: &Tenant, id: &str) -> Result<PaymentRecord> {
-        self.store.payment(&tenant.config.id, id).await?.ok_or(PaymentError::NotFound)
+        self.store
+            .payment(&tenant.config.id, id)
+            .await?
+            .ok_or(PaymentError::NotFound)
     }
 
     /// Asks the channel where the payment stands and applies the answer.
@@ -30,11 +33,32 @@ impl Payments {
 
     /// Queries by the channel's order number when known, else by ours: the
     /// plugin gets both and picks. A failed query changes nothing.
-    pub(crate) async fn query_and_settle(&self, tenant: &Tenant, record: PaymentRecord) -> Result<PaymentRecord> {
+    pub(crate) async fn query_and_settle(
+        &self,
+        tenant: &Tenant,
+        record: PaymentRecord,
+    ) -> Result<PaymentRecord> {
         let channel = self.channel_of(tenant, &record.channel_id)?;
         let ctx = self.call_context(&tenant.config.id, &channel);
-        match self.host.query(&channel.plugin, channel.grant.clone(), ctx, convert::payment_ref(&record)).await {
-            Ok(result) => self.settle(tenant, record.clone(), settle::from_payment_result(&record, &result), "query").await,
+        match self
+            .host
+            .query(
+                &channel.plugin,
+                channel.grant.clone(),
+                ctx,
+                convert::payment_ref(&record),
+            )
+            .await
+        {
+            Ok(result) => {
+                self.settle(
+                    tenant,
+                    record.clone(),
+                    settle::from_payment_result(&record, &result),
+                    "query",
+                )
+                .await
+            }
             Err(e) => Err(channel_error(&e, record)),
         }
     }
@@ -45,15 +69,34 @@ impl Payments {
         if !record.status().needs_query() {
             return Err(PaymentError::Unacceptable {
                 code: "payment_not_open",
-                message: format!("only an unpaid payment can be closed; this one is {}", record.status),
+                message: format!(
+                    "only an unpaid payment can be closed; this one is {}",
+                    record.status
+                ),
                 field: None,
             });
         }
         let channel = self.channel_of(tenant, &record.channel_id)?;
         let ctx = self.call_context(&tenant.config.id, &channel);
-        match self.host.close(&channel.plugin, channel.grant.clone(), ctx, convert::payment_ref(&record)).await {
+        match self
+            .host
+            .close(
+                &channel.plugin,
+                channel.grant.clone(),
+                ctx,
+                convert::payment_ref(&record),
+            )
+            .await
+        {
             Ok(result) => {
-                let r = self.settle(tenant, record.clone(), settle::from_payment_result(&record, &result), "close").await?;
+                let r = self
+                    .settle(
+                        tenant,
+                        record.clone(),
+                        settle::from_payment_result(&record, &result),
+                        "close",
+                    )
+                    .await?;
                 Ok(PaymentView::from(&r))
             }
             Err(e) => Err(channel_error(&e, record)),
@@ -69,24 +112,51 @@ impl Payments {
         if !scene.takes_auth_code() {
             return Err(PaymentError::Unacceptable {
                 code: "cancel_not_supported",
-                message: format!("cancel reverses barcode and face payments; close a {scene} payment instead"),
+                message: format!(
+                    "cancel reverses barcode and face payments; close a {scene} payment instead"
+                ),
                 field: None,
             });
         }
         let status = record.status();
-        let cancellable = status.needs_query() || status == PaymentStatus::Succeeded && record.refund_reserved == 0;
+        let cancellable = status.needs_query()
+            || status == PaymentStatus::Succeeded && record.refund_reserved == 0;
         if !cancellable {
             return Err(PaymentError::Unacceptable {
                 code: "payment_not_cancellable",
-                message: format!("a {} payment{} cannot be cancelled", record.status, if record.refund_reserved > 0 { " with refunds" } else { "" }),
+                message: format!(
+                    "a {} payment{} cannot be cancelled",
+                    record.status,
+                    if record.refund_reserved > 0 {
+                        " with refunds"
+                    } else {
+                        ""
+                    }
+                ),
                 field: None,
             });
         }
         let channel = self.channel_of(tenant, &record.channel_id)?;
         let ctx = self.call_context(&tenant.config.id, &channel);
-        match self.host.cancel(&channel.plugin, channel.grant.clone(), ctx, convert::payment_ref(&record)).await {
+        match self
+            .host
+            .cancel(
+                &channel.plugin,
+                channel.grant.clone(),
+                ctx,
+                convert::payment_ref(&record),
+            )
+            .await
+        {
             Ok(result) => {
-                let r = self.settle(tenant, record.clone(), settle::from_payment_result(&record, &result), "cancel").await?;
+                let r = self
+                    .settle(
+                        tenant,
+                        record.clone(),
+                        settle::from_payment_result(&record, &result),
+                        "cancel",
+                    )
+                    .await?;
                 Ok(PaymentView::from(&r))
             }
             Err(e) => Err(channel_error(&e, record)),
@@ -97,8 +167,16 @@ impl Payments {
     /// parses it; the state machine applies it at most once. Every callback
     /// is stored with what became of it.
     #[tracing::instrument(skip_all, fields(tenant = %tenant.config.id, channel = %channel_id))]
-    pub async fn handle_callback(&self, tenant: &Tenant, channel_id: &str, request: wit::HttpRequest) -> Result<CallbackReply> {
-        let channel = tenant.channel(channel_id).cloned().ok_or(PaymentError::NotFound)?;
+    pub async fn handle_callback(
+        &self,
+        tenant: &Tenant,
+        channel_id: &str,
+        request: wit::HttpRequest,
+    ) -> Result<CallbackReply> {
+        let channel = tenant
+            .channel(channel_id)
+            .cloned()
+            .ok_or(PaymentError::NotFound)?;
         let body = request.body.clone();
         let mut audit = CallbackRecord {
             tenant_id: tenant.config.id.clone(),
@@ -109,29 +187,53 @@ impl Payments {
             body,
         };
         let ctx = self.call_context(&tenant.config.id, &channel);
-        let outcome = match self.host.handle_callback(&channel.plugin, channel.grant.clone(), ctx, request).await {
+        let outcome = match self
+            .host
+            .handle_callback(&channel.plugin, channel.grant.clone(), ctx, request)
+            .await
+        {
             Ok(o) => o,
             Err(e) => {
                 audit.outcome = format!("plugin failed: {e}");
                 self.store.record_callback(&audit).await?;
-                return Ok(CallbackReply { status: 500, headers: vec![], body: b"callback could not be processed".to_vec() });
+                return Ok(CallbackReply {
+                    status: 500,
+                    headers: vec![],
+                    body: b"callback could not be processed".to_vec(),
+                });
             }
         };
         audit.verified = outcome.verified;
-        let reply = CallbackReply { status: outcome.response.status, headers: outcome.response.headers, body: outcome.response.body };
+        let reply = CallbackReply {
+            status: outcome.response.status,
+            headers: outcome.response.headers,
+            body: outcome.response.body,
+        };
         match (outcome.verified, outcome.event) {
             (false, _) | (true, None) => {
-                audit.outcome = if outcome.verified { "verified, no event".into() } else { "rejected: signature did not verify".into() };
+                audit.outcome = if outcome.verified {
+                    "verified, no event".into()
+                } else {
+                    "rejected: signature did not verify".into()
+                };
             }
             (true, Some(wit::CallbackEvent::Ignored)) => audit.outcome = "verified, ignored".into(),
             (true, Some(wit::CallbackEvent::Payment(update))) => {
-                match self.store.payment_by_order_no(&tenant.config.id, &update.merchant_order_no).await? {
+                match self
+                    .store
+                    .payment_by_order_no(&tenant.config.id, &update.merchant_order_no)
+                    .await?
+                {
                     Some(p) if p.channel_id == channel.id => {
                         audit.payment_id = Some(p.id.clone());
                         let before = p.status.clone();
                         let proposal = callback_proposal(&p, &update);
                         let after = self.settle(tenant, p, proposal, "callback").await?;
-                        audit.outcome = if after.status == before { format!("no change ({before})") } else { format!("applied: {before} -> {}", after.status) };
+                        audit.outcome = if after.status == before {
+                            format!("no change ({before})")
+                        } else {
+                            format!("applied: {before} -> {}", after.status)
+                        };
                     }
                     _ => audit.outcome = "rejected: no such payment on this channel".into(),
                 }
@@ -160,9 +262,25 @@ fn callback_proposal(p: &PaymentRecord, u: &wit::PaymentUpdate) -> Proposal {
 /// A failed operation after creation: nothing changed; say so with the
 /// payment as it stands.
 fn channel_error(e: &CallError, record: PaymentRecord) -> PaymentError {
-    let (code, timeout) = if e.outcome_unknown() { ("channel_timeout", true) } else { ("channel_error", false) };
-    if let crate::plugin_host::CallErrorKind::Channel(wit::ChannelError::Declined(f) | wit::ChannelError::InvalidRequest(f)) = &e.kind {
-        return PaymentError::Unacceptable { code: "channel_declined", message: format!("the channel refused: {}", f.message), field: None };
+    let (code, timeout) = if e.outcome_unknown() {
+        ("channel_timeout", true)
+    } else {
+        ("channel_error", false)
+    };
+    if let crate::plugin_host::CallErrorKind::Channel(
+        wit::ChannelError::Declined(f) | wit::ChannelError::InvalidRequest(f),
+    ) = &e.kind
+    {
+        return PaymentError::Unacceptable {
+            code: "channel_declined",
+            message: format!("the channel refused: {}", f.message),
+            field: None,
+        };
     }
-    PaymentError::Channel { code, message: e.to_string(), timeout, payment: Some(Box::new(PaymentView::from(&record))) }
+    PaymentError::Channel {
+        code,
+        message: e.to_string(),
+        timeout,
+        payment: Some(Box::new(PaymentView::from(&record))),
+    }
 }

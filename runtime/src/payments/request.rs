@@ -10,10 +10,24 @@ use std::collections::BTreeMap;
 pub struct FieldError {
     pub field: String,
     pub message: String,
+    /// The field is absent (as opposed to present but unacceptable).
+    pub missing: bool,
 }
 
 fn bad(field: &str, message: impl Into<String>) -> FieldError {
-    FieldError { field: field.into(), message: message.into() }
+    FieldError {
+        field: field.into(),
+        message: message.into(),
+        missing: false,
+    }
+}
+
+fn missing(field: &str) -> FieldError {
+    FieldError {
+        field: field.into(),
+        message: "is required".into(),
+        missing: true,
+    }
 }
 
 /// The create-payment body as clients send it; everything optional so that
@@ -82,36 +96,54 @@ pub struct PaymentRequest {
 pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
 
 fn order_no(field: &str, v: Option<String>) -> Result<String, FieldError> {
-    let v = v.ok_or_else(|| bad(field, "is required"))?;
+    let v = v.ok_or_else(|| missing(field))?;
     if v.is_empty() || v.len() > 64 {
         return Err(bad(field, "must be 1-64 characters"));
     }
-    if !v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':')) {
-        return Err(bad(field, "may contain only letters, digits, '_', '-', '.' and ':'"));
+    if !v
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'))
+    {
+        return Err(bad(
+            field,
+            "may contain only letters, digits, '_', '-', '.' and ':'",
+        ));
     }
     Ok(v)
 }
 
 fn short_text(field: &str, v: Option<String>, max: usize) -> Result<Option<String>, FieldError> {
     match v {
-        Some(s) if s.chars().count() > max => Err(bad(field, format!("must be at most {max} characters"))),
-        Some(s) if s.chars().any(char::is_control) => Err(bad(field, "must not contain control characters")),
+        Some(s) if s.chars().count() > max => {
+            Err(bad(field, format!("must be at most {max} characters")))
+        }
+        Some(s) if s.chars().any(char::is_control) => {
+            Err(bad(field, "must not contain control characters"))
+        }
         other => Ok(other),
     }
 }
 
 pub fn amount(field: &str, v: Option<i64>) -> Result<i64, FieldError> {
     match v {
-        None => Err(bad(field, "is required")),
-        Some(a) if a <= 0 => Err(bad(field, "must be a positive integer number of minor units")),
+        None => Err(missing(field)),
+        Some(a) if a <= 0 => Err(bad(
+            field,
+            "must be a positive integer number of minor units",
+        )),
         Some(a) if a > MAX_AMOUNT => Err(bad(field, format!("must be at most {MAX_AMOUNT}"))),
         Some(a) => Ok(a),
     }
 }
 
 pub fn currency(field: &str, v: Option<String>) -> Result<String, FieldError> {
-    let v = v.ok_or_else(|| bad(field, "is required"))?;
-    paycore_plugin_sdk::money::exponent(&v).map_err(|_| bad(field, format!("`{v}` is not a supported ISO 4217 currency code")))?;
+    let v = v.ok_or_else(|| missing(field))?;
+    paycore_plugin_sdk::money::exponent(&v).map_err(|_| {
+        bad(
+            field,
+            format!("`{v}` is not a supported ISO 4217 currency code"),
+        )
+    })?;
     Ok(v)
 }
 
@@ -119,8 +151,13 @@ pub fn http_url(field: &str, v: Option<String>) -> Result<Option<String>, FieldE
     match v {
         None => Ok(None),
         Some(u) => match url::Url::parse(&u) {
-            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && u.len() <= 2048 => Ok(Some(u)),
-            _ => Err(bad(field, "must be an http:// or https:// URL of at most 2048 characters")),
+            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && u.len() <= 2048 => {
+                Ok(Some(u))
+            }
+            _ => Err(bad(
+                field,
+                "must be an http:// or https:// URL of at most 2048 characters",
+            )),
         },
     }
 }
@@ -132,19 +169,36 @@ impl PaymentBody {
         let currency = currency("currency", self.currency)?;
         let scene: Scene = self
             .scene
-            .ok_or_else(|| bad("scene", "is required"))?
+            .ok_or_else(|| missing("scene"))?
             .parse()
             .map_err(|e: String| bad("scene", e))?;
         let auth_code = match (scene.takes_auth_code(), self.auth_code) {
-            (true, None) => return Err(bad("auth_code", format!("is required for scene {scene}"))),
-            (true, Some(c)) if !(6..=128).contains(&c.len()) || !c.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+            (true, None) => {
+                return Err(FieldError {
+                    message: format!("is required for scene {scene}"),
+                    ..missing("auth_code")
+                });
+            }
+            (true, Some(c))
+                if !(6..=128).contains(&c.len())
+                    || !c.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+            {
                 return Err(bad("auth_code", "must be 6-128 letters or digits"));
             }
             (_, code) => code,
         };
         let wallet = match self.wallet {
-            Some(w) if w.is_empty() || w.len() > 32 || !w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') => {
-                return Err(bad("wallet", "must be a lower-case wallet name like `alipay`"));
+            Some(w)
+                if w.is_empty()
+                    || w.len() > 32
+                    || !w
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') =>
+            {
+                return Err(bad(
+                    "wallet",
+                    "must be a lower-case wallet name like `alipay`",
+                ));
             }
             other => other,
         };
@@ -152,7 +206,10 @@ impl PaymentBody {
             let p = self.payer.as_ref();
             let has_id = p.is_some_and(|p| p.open_id.is_some() || p.buyer_id.is_some());
             if !has_id {
-                return Err(bad("payer", "scene jsapi needs the payer's `open_id` (with `app_id`) or `buyer_id`"));
+                return Err(bad(
+                    "payer",
+                    "scene jsapi needs the payer's `open_id` (with `app_id`) or `buyer_id`",
+                ));
             }
         }
         let goods = self.goods.unwrap_or_default();
@@ -162,10 +219,16 @@ impl PaymentBody {
                 return Err(bad(&field("quantity"), "must be at least 1"));
             }
             if g.unit_price < 0 || g.unit_price > MAX_AMOUNT {
-                return Err(bad(&field("unit_price"), "must be between 0 and the maximum amount"));
+                return Err(bad(
+                    &field("unit_price"),
+                    "must be between 0 and the maximum amount",
+                ));
             }
             if g.discount < 0 || g.discount > g.unit_price.saturating_mul(g.quantity as i64) {
-                return Err(bad(&field("discount"), "must be between 0 and the line total"));
+                return Err(bad(
+                    &field("discount"),
+                    "must be between 0 and the line total",
+                ));
             }
         }
         if let Some(e) = self.expires_in
@@ -175,7 +238,10 @@ impl PaymentBody {
         }
         let metadata = self.metadata.unwrap_or_default();
         if metadata.len() > 32 || metadata.iter().any(|(k, v)| k.len() > 64 || v.len() > 512) {
-            return Err(bad("metadata", "at most 32 keys of 64 characters with values of 512 characters"));
+            return Err(bad(
+                "metadata",
+                "at most 32 keys of 64 characters with values of 512 characters",
+            ));
         }
         Ok(PaymentRequest {
             merchant_order_no,
@@ -257,16 +323,76 @@ mod tests {
 
     #[test]
     fn each_problem_names_its_field() {
-        assert_eq!(field_of(PaymentBody { amount: Some(-1), ..body() }), "amount");
-        assert_eq!(field_of(PaymentBody { amount: Some(0), ..body() }), "amount");
-        assert_eq!(field_of(PaymentBody { currency: Some("XXX".into()), ..body() }), "currency");
-        assert_eq!(field_of(PaymentBody { scene: Some("teleport".into()), ..body() }), "scene");
-        assert_eq!(field_of(PaymentBody { auth_code: None, ..body() }), "auth_code");
-        assert_eq!(field_of(PaymentBody { merchant_order_no: Some("a b".into()), ..body() }), "merchant_order_no");
-        assert_eq!(field_of(PaymentBody { scene: Some("jsapi".into()), ..body() }), "payer");
-        let bad_goods = vec![GoodsItem { id: "1".into(), name: "x".into(), quantity: 1, unit_price: 100, discount: 101 }];
-        assert_eq!(field_of(PaymentBody { goods: Some(bad_goods), ..body() }), "goods[0].discount");
-        assert_eq!(field_of(PaymentBody { notify_url: Some("ftp://x".into()), ..body() }), "notify_url");
+        assert_eq!(
+            field_of(PaymentBody {
+                amount: Some(-1),
+                ..body()
+            }),
+            "amount"
+        );
+        assert_eq!(
+            field_of(PaymentBody {
+                amount: Some(0),
+                ..body()
+            }),
+            "amount"
+        );
+        assert_eq!(
+            field_of(PaymentBody {
+                currency: Some("XXX".into()),
+                ..body()
+            }),
+            "currency"
+        );
+        assert_eq!(
+            field_of(PaymentBody {
+                scene: Some("teleport".into()),
+                ..body()
+            }),
+            "scene"
+        );
+        assert_eq!(
+            field_of(PaymentBody {
+                auth_code: None,
+                ..body()
+            }),
+            "auth_code"
+        );
+        assert_eq!(
+            field_of(PaymentBody {
+                merchant_order_no: Some("a b".into()),
+                ..body()
+            }),
+            "merchant_order_no"
+        );
+        assert_eq!(
+            field_of(PaymentBody {
+                scene: Some("jsapi".into()),
+                ..body()
+            }),
+            "payer"
+        );
+        let bad_goods = vec![GoodsItem {
+            id: "1".into(),
+            name: "x".into(),
+            quantity: 1,
+            unit_price: 100,
+            discount: 101,
+        }];
+        assert_eq!(
+            field_of(PaymentBody {
+                goods: Some(bad_goods),
+                ..body()
+            }),
+            "goods[0].discount"
+        );
+        assert_eq!(
+            field_of(PaymentBody {
+                notify_url: Some("ftp://x".into()),
+                ..body()
+            }),
+            "notify_url"
+        );
     }
 
     #[test]
@@ -274,7 +400,12 @@ mod tests {
         let a = body().validate().unwrap();
         let b = body().validate().unwrap();
         assert_eq!(fingerprint(&a), fingerprint(&b));
-        let c = PaymentBody { amount: Some(8889), ..body() }.validate().unwrap();
+        let c = PaymentBody {
+            amount: Some(8889),
+            ..body()
+        }
+        .validate()
+        .unwrap();
         assert_ne!(fingerprint(&a), fingerprint(&c));
     }
 }

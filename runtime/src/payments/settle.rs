@@ -38,7 +38,10 @@ pub fn from_payment_result(p: &PaymentRecord, r: &wit::PaymentResult) -> Proposa
             p.amount,
             p.currency
         );
-        return Proposal { review_reason: Some(reason), ..Proposal::default() };
+        return Proposal {
+            review_reason: Some(reason),
+            ..Proposal::default()
+        };
     }
     Proposal {
         status: Some(convert::payment_status(r.status)),
@@ -54,7 +57,13 @@ const MAX_ATTEMPTS: usize = 5;
 impl Payments {
     /// Applies `proposal` to the payment through the state machine.
     /// `cause` names what produced it ("pay", "query", "callback", ...).
-    pub(super) async fn settle(&self, tenant: &Tenant, mut current: PaymentRecord, proposal: Proposal, cause: &str) -> Result<PaymentRecord> {
+    pub(super) async fn settle(
+        &self,
+        tenant: &Tenant,
+        mut current: PaymentRecord,
+        proposal: Proposal,
+        cause: &str,
+    ) -> Result<PaymentRecord> {
         for _ in 0..MAX_ATTEMPTS {
             let from = current.status();
             let verdict = proposal.status.map(|to| transitions::payment(from, to));
@@ -65,9 +74,16 @@ impl Payments {
                     to_status: None,
                     detail: json!({ "cause": cause, "reason": reason }),
                 };
-                let change = PaymentChange { review_reason: Some(reason.clone()), ..PaymentChange::default() };
+                let change = PaymentChange {
+                    review_reason: Some(reason.clone()),
+                    ..PaymentChange::default()
+                };
                 tracing::warn!(payment_id = %current.id, cause, reason = %reason, "refused a channel answer");
-                match self.store.apply_payment_change(&current, &change, &event, None).await {
+                match self
+                    .store
+                    .apply_payment_change(&current, &change, &event, None)
+                    .await
+                {
                     Err(StoreError::Stale) => {}
                     other => return Ok(other?),
                 }
@@ -84,11 +100,17 @@ impl Payments {
                 return Ok(current);
             } else {
                 let moves = verdict == Some(Verdict::Move);
-                let news = proposal.channel_order_no.is_some() && proposal.channel_order_no != current.channel_order_no
+                let news = proposal.channel_order_no.is_some()
+                    && proposal.channel_order_no != current.channel_order_no
                     || proposal.action.is_some() && current.action.is_none();
                 if !moves && !news {
                     if let Some(note) = &proposal.note {
-                        let event = Event { kind: "payment.outcome_unknown", from_status: Some(from.to_string()), to_status: None, detail: json!({ "cause": cause, "note": note }) };
+                        let event = Event {
+                            kind: "payment.outcome_unknown",
+                            from_status: Some(from.to_string()),
+                            to_status: None,
+                            detail: json!({ "cause": cause, "note": note }),
+                        };
                         self.store.record_payment_event(&current, &event).await?;
                     }
                     return Ok(current);
@@ -102,26 +124,51 @@ impl Payments {
                 };
                 let to = change.status.unwrap_or(from);
                 let event = Event {
-                    kind: if moves { "payment.status_changed" } else { "payment.updated" },
+                    kind: if moves {
+                        "payment.status_changed"
+                    } else {
+                        "payment.updated"
+                    },
                     from_status: Some(from.to_string()),
                     to_status: Some(to.to_string()),
                     detail: json!({ "cause": cause, "channel_order_no": proposal.channel_order_no }),
                 };
-                let webhook = if moves { self.payment_webhook(tenant, &current, &change, to) } else { None };
-                match self.store.apply_payment_change(&current, &change, &event, webhook).await {
+                let webhook = if moves {
+                    self.payment_webhook(tenant, &current, &change, to)
+                } else {
+                    None
+                };
+                match self
+                    .store
+                    .apply_payment_change(&current, &change, &event, webhook)
+                    .await
+                {
                     Err(StoreError::Stale) => {}
                     other => return Ok(other?),
                 }
             }
-            current = self.store.payment(&current.tenant_id, &current.id).await?.ok_or(super::PaymentError::NotFound)?;
+            current = self
+                .store
+                .payment(&current.tenant_id, &current.id)
+                .await?
+                .ok_or(super::PaymentError::NotFound)?;
         }
         Err(StoreError::Stale.into())
     }
 
     /// The webhook announcing a move to `to`, if the merchant wants one.
-    fn payment_webhook(&self, tenant: &Tenant, current: &PaymentRecord, change: &PaymentChange, to: PaymentStatus) -> Option<OutboxMessage> {
+    fn payment_webhook(
+        &self,
+        tenant: &Tenant,
+        current: &PaymentRecord,
+        change: &PaymentChange,
+        to: PaymentStatus,
+    ) -> Option<OutboxMessage> {
         let event_type = transitions::payment_webhook(to)?;
-        let url = current.notify_url.clone().or_else(|| tenant.config.notify_url.clone())?;
+        let url = current
+            .notify_url
+            .clone()
+            .or_else(|| tenant.config.notify_url.clone())?;
         tenant.config.webhook_secret.as_ref()?;
         // The payload shows the payment as it will be after this change.
         let mut after = current.clone();
@@ -136,12 +183,30 @@ impl Payments {
             after.failure = f.as_ref().map(|v| v.to_string());
         }
         after.updated_at = now_rfc3339();
-        Some(webhook_message(&tenant.config.id, event_type, url, serde_json::to_value(PaymentView::from(&after)).ok()?))
+        Some(webhook_message(
+            &tenant.config.id,
+            event_type,
+            url,
+            serde_json::to_value(PaymentView::from(&after)).ok()?,
+        ))
     }
 }
 
-pub(super) fn webhook_message(tenant_id: &str, event_type: &str, url: String, data: Value) -> OutboxMessage {
+pub(super) fn webhook_message(
+    tenant_id: &str,
+    event_type: &str,
+    url: String,
+    data: Value,
+) -> OutboxMessage {
     let id = new_id("evt");
-    let payload = json!({ "id": id, "type": event_type, "created_at": now_rfc3339(), "data": data });
-    OutboxMessage { id, tenant_id: tenant_id.to_string(), event_type: event_type.to_string(), url, payload: payload.to_string(), attempts: 0 }
+    let payload =
+        json!({ "id": id, "type": event_type, "created_at": now_rfc3339(), "data": data });
+    OutboxMessage {
+        id,
+        tenant_id: tenant_id.to_string(),
+        event_type: event_type.to_string(),
+        url,
+        payload: payload.to_string(),
+        attempts: 0,
+    }
 }

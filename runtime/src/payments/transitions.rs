@@ -75,7 +75,11 @@ mod tests {
     fn final_states_stay_final() {
         for to in PaymentStatus::ALL {
             for from in [Failed, Closed] {
-                let expected = if from == *to { Verdict::Same } else { Verdict::Refuse };
+                let expected = if from == *to {
+                    Verdict::Same
+                } else {
+                    Verdict::Refuse
+                };
                 assert_eq!(payment(from, *to), expected, "{from} -> {to}");
             }
         }
@@ -94,9 +98,21 @@ mod tests {
 
     #[test]
     fn refunds_settle_once() {
-        assert_eq!(refund(RefundStatus::Pending, RefundStatus::Succeeded), Verdict::Move);
-        assert_eq!(refund(RefundStatus::Succeeded, RefundStatus::Failed), Verdict::Refuse);
-        assert_eq!(refund(RefundStatus::Failed, RefundStatus::Succeeded), Verdict::Refuse);
-        assert_eq!(refund(RefundStatus::Processing, RefundStatus::Processing), Verdict::Same);
+        assert_eq!(
+            refund(RefundStatus::Pending, RefundStatus::Succeeded),
+            Verdict::Move
+        );
+        assert_eq!(
+            refund(RefundStatus::Succeeded, RefundStatus::Failed),
+            Verdict::Refuse
+        );
+        assert_eq!(
+            refund(RefundStatus::Failed, RefundStatus::Succeeded),
+            Verdict::Refuse
+        );
+        assert_eq!(
+            refund(RefundStatus::Processing, RefundStatus::Processing),
+            Verdict::Same
+        );
     }
 }

@@ -65,13 +65,17 @@ impl From<&PaymentRecord> for PaymentView {
             currency: p.currency.clone(),
             refunded_amount: p.refunded_amount,
             channel: p.channel_id.clone(),
-            plugin: PluginRef { name: p.plugin_name.clone(), version: p.plugin_version.clone() },
+            plugin: PluginRef {
+                name: p.plugin_name.clone(),
+                version: p.plugin_version.clone(),
+            },
             channel_order_no: p.channel_order_no.clone(),
             action: json_column(&p.action),
             failure: json_column(&p.failure),
             created_at: p.created_at.clone(),
             updated_at: p.updated_at.clone(),
-            metadata: serde_json::from_str(&p.metadata).unwrap_or(Value::Object(Default::default())),
+            metadata: serde_json::from_str(&p.metadata)
+                .unwrap_or(Value::Object(Default::default())),
             review_reason: p.review_reason.clone(),
         }
     }

@@ -105,32 +105,94 @@ type RefundOutcome = Result<wit::RefundResult, CallError>;
 
 impl PluginHost {
     pub(super) async fn call_manifest(&self, plugin: &Plugin) -> Result<wit::Manifest, CallError> {
-        let grant = Arc::new(ChannelGrant { tenant: String::new(), channel: String::new(), hosts: vec![], secrets: Default::default() });
-        Ok(expect_answer!(self.run(plugin, grant, Op::Manifest).await?, Manifest))
+        let grant = Arc::new(ChannelGrant {
+            tenant: String::new(),
+            channel: String::new(),
+            hosts: vec![],
+            secrets: Default::default(),
+        });
+        Ok(expect_answer!(
+            self.run(plugin, grant, Op::Manifest).await?,
+            Manifest
+        ))
     }
 
-    pub async fn pay(&self, p: &Plugin, g: Arc<ChannelGrant>, ctx: wit::CallContext, req: wit::PayRequest) -> PayOutcome {
-        flatten(p, expect_answer!(self.run(p, g, Op::Pay(ctx, req)).await?, Payment))
+    pub async fn pay(
+        &self,
+        p: &Plugin,
+        g: Arc<ChannelGrant>,
+        ctx: wit::CallContext,
+        req: wit::PayRequest,
+    ) -> PayOutcome {
+        flatten(
+            p,
+            expect_answer!(self.run(p, g, Op::Pay(ctx, req)).await?, Payment),
+        )
     }
 
-    pub async fn query(&self, p: &Plugin, g: Arc<ChannelGrant>, ctx: wit::CallContext, r: wit::PaymentRef) -> PayOutcome {
-        flatten(p, expect_answer!(self.run(p, g, Op::Query(ctx, r)).await?, Payment))
+    pub async fn query(
+        &self,
+        p: &Plugin,
+        g: Arc<ChannelGrant>,
+        ctx: wit::CallContext,
+        r: wit::PaymentRef,
+    ) -> PayOutcome {
+        flatten(
+            p,
+            expect_answer!(self.run(p, g, Op::Query(ctx, r)).await?, Payment),
+        )
     }
 
-    pub async fn close(&self, p: &Plugin, g: Arc<ChannelGrant>, ctx: wit::CallContext, r: wit::PaymentRef) -> PayOutcome {
-        flatten(p, expect_answer!(self.run(p, g, Op::Close(ctx, r)).await?, Payment))
+    pub async fn close(
+        &self,
+        p: &Plugin,
+        g: Arc<ChannelGrant>,
+        ctx: wit::CallContext,
+        r: wit::PaymentRef,
+    ) -> PayOutcome {
+        flatten(
+            p,
+            expect_answer!(self.run(p, g, Op::Close(ctx, r)).await?, Payment),
+        )
     }
 
-    pub async fn cancel(&self, p: &Plugin, g: Arc<ChannelGrant>, ctx: wit::CallContext, r: wit::PaymentRef) -> PayOutcome {
-        flatten(p, expect_answer!(self.run(p, g, Op::Cancel(ctx, r)).await?, Payment))
+    pub async fn cancel(
+        &self,
+        p: &Plugin,
+        g: Arc<ChannelGrant>,
+        ctx: wit::CallContext,
+        r: wit::PaymentRef,
+    ) -> PayOutcome {
+        flatten(
+            p,
+            expect_answer!(self.run(p, g, Op::Cancel(ctx, r)).await?, Payment),
+        )
     }
 
-    pub async fn refund(&self, p: &Plugin, g: Arc<ChannelGrant>, ctx: wit::CallContext, r: wit::RefundRequest) -> RefundOutcome {
-        flatten(p, expect_answer!(self.run(p, g, Op::Refund(ctx, r)).await?, Refund))
+    pub async fn refund(
+        &self,
+        p: &Plugin,
+        g: Arc<ChannelGrant>,
+        ctx: wit::CallContext,
+        r: wit::RefundRequest,
+    ) -> RefundOutcome {
+        flatten(
+            p,
+            expect_answer!(self.run(p, g, Op::Refund(ctx, r)).await?, Refund),
+        )
     }
 
-    pub async fn query_refund(&self, p: &Plugin, g: Arc<ChannelGrant>, ctx: wit::CallContext, r: wit::RefundRef) -> RefundOutcome {
-        flatten(p, expect_answer!(self.run(p, g, Op::QueryRefund(ctx, r)).await?, Refund))
+    pub async fn query_refund(
+        &self,
+        p: &Plugin,
+        g: Arc<ChannelGrant>,
+        ctx: wit::CallContext,
+        r: wit::RefundRef,
+    ) -> RefundOutcome {
+        flatten(
+            p,
+            expect_answer!(self.run(p, g, Op::QueryRefund(ctx, r)).await?, Refund),
+        )
     }
 
     pub async fn handle_callback(
@@ -140,20 +202,43 @@ impl PluginHost {
         ctx: wit::CallContext,
         r: wit::HttpRequest,
     ) -> Result<wit::CallbackOutcome, CallError> {
-        flatten(p, expect_answer!(self.run(p, g, Op::Callback(ctx, r)).await?, Callback))
+        flatten(
+            p,
+            expect_answer!(self.run(p, g, Op::Callback(ctx, r)).await?, Callback),
+        )
     }
 
-    async fn run(&self, plugin: &Plugin, grant: Arc<ChannelGrant>, op: Op) -> Result<Answer, CallError> {
+    async fn run(
+        &self,
+        plugin: &Plugin,
+        grant: Arc<ChannelGrant>,
+        op: Op,
+    ) -> Result<Answer, CallError> {
         let span = tracing::info_span!("plugin_call", plugin = %plugin.label, op = op.name(), channel = %grant.channel);
         self.run_in_span(plugin, grant, op).instrument(span).await
     }
 
-    async fn run_in_span(&self, plugin: &Plugin, grant: Arc<ChannelGrant>, op: Op) -> Result<Answer, CallError> {
+    async fn run_in_span(
+        &self,
+        plugin: &Plugin,
+        grant: Arc<ChannelGrant>,
+        op: Op,
+    ) -> Result<Answer, CallError> {
         let inner = &self.inner;
         let limits = &inner.limits;
-        let _permit = inner.permits.acquire().await.expect("the semaphore is never closed");
+        let _permit = inner
+            .permits
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         let cpu_ticks = (limits.cpu.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        let state = CallState::new(plugin.label.clone(), grant, inner.http.clone(), limits, cpu_ticks);
+        let state = CallState::new(
+            plugin.label.clone(),
+            grant,
+            inner.http.clone(),
+            limits,
+            cpu_ticks,
+        );
         let mut store = Store::new(&inner.engine, state);
         store.limiter(|s| s as &mut dyn wasmtime::ResourceLimiter);
         store.set_epoch_deadline(1);
@@ -168,9 +253,14 @@ impl PluginHost {
             state.cpu_ticks_left -= 1;
             Ok(UpdateDeadline::Yield(1))
         });
-        let outcome = tokio::time::timeout(limits.call_timeout, invoke(plugin, &mut store, op)).await;
+        let outcome =
+            tokio::time::timeout(limits.call_timeout, invoke(plugin, &mut store, op)).await;
         let state = store.data();
-        let fail = |kind| CallError { plugin: plugin.label.to_string(), kind, reached_channel: state.reached_channel };
+        let fail = |kind| CallError {
+            plugin: plugin.label.to_string(),
+            kind,
+            reached_channel: state.reached_channel,
+        };
         match outcome {
             Ok(Ok(answer)) => Ok(answer),
             Err(_) => Err(fail(CallErrorKind::Timeout(limits.call_timeout))),
@@ -198,13 +288,22 @@ async fn invoke(plugin: &Plugin, store: &mut Store<CallState>, op: Op) -> wasmti
 }
 
 fn flatten<T>(plugin: &Plugin, answer: Result<T, wit::ChannelError>) -> Result<T, CallError> {
-    answer.map_err(|e| CallError { plugin: plugin.label.to_string(), kind: CallErrorKind::Channel(e), reached_channel: false })
+    answer.map_err(|e| CallError {
+        plugin: plugin.label.to_string(),
+        kind: CallErrorKind::Channel(e),
+        reached_channel: false,
+    })
 }
 
 /// The trap's own words, without the wasm backtrace.
 fn trap_message(e: &wasmtime::Error) -> String {
     match e.downcast_ref::<wasmtime::Trap>() {
         Some(trap) => trap.to_string(),
-        None => e.to_string().lines().next().unwrap_or("unknown failure").to_string(),
+        None => e
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or("unknown failure")
+            .to_string(),
     }
 }

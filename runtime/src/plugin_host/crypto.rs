@@ -16,49 +16,85 @@ pub(super) struct KeyRing<'a>(pub &'a BTreeMap<String, SecretValue>);
 
 impl KeyRing<'_> {
     fn key(&self, name: &str) -> Result<&[u8], CryptoError> {
-        self.0.get(name).map(|v| v.expose()).ok_or_else(|| CryptoError::UnknownKey(name.to_string()))
+        self.0
+            .get(name)
+            .map(|v| v.expose())
+            .ok_or_else(|| CryptoError::UnknownKey(name.to_string()))
     }
 
     pub fn sign(&self, name: &str, alg: Algorithm, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let key = self.key(name)?;
         match alg {
-            Algorithm::HmacSha256 => Ok(hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), data).as_ref().to_vec()),
+            Algorithm::HmacSha256 => Ok(hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), data)
+                .as_ref()
+                .to_vec()),
             Algorithm::RsaPkcs1Sha256 => {
-                let pair = rsa_private_key(key).ok_or_else(|| unsupported(name, "an RSA private key"))?;
+                let pair =
+                    rsa_private_key(key).ok_or_else(|| unsupported(name, "an RSA private key"))?;
                 let mut sig = vec![0; pair.public().modulus_len()];
-                pair.sign(&signature::RSA_PKCS1_SHA256, &ring_rand::SystemRandom::new(), data, &mut sig)
-                    .map_err(|_| CryptoError::Failed("RSA signing failed".into()))?;
+                pair.sign(
+                    &signature::RSA_PKCS1_SHA256,
+                    &ring_rand::SystemRandom::new(),
+                    data,
+                    &mut sig,
+                )
+                .map_err(|_| CryptoError::Failed("RSA signing failed".into()))?;
                 Ok(sig)
             }
             Algorithm::Aes256Gcm => Err(unsupported(name, "a signing key (AES-GCM only decrypts)")),
         }
     }
 
-    pub fn verify(&self, name: &str, alg: Algorithm, data: &[u8], sig: &[u8]) -> Result<bool, CryptoError> {
+    pub fn verify(
+        &self,
+        name: &str,
+        alg: Algorithm,
+        data: &[u8],
+        sig: &[u8],
+    ) -> Result<bool, CryptoError> {
         let key = self.key(name)?;
         match alg {
-            Algorithm::HmacSha256 => Ok(hmac::verify(&hmac::Key::new(hmac::HMAC_SHA256, key), data, sig).is_ok()),
+            Algorithm::HmacSha256 => {
+                Ok(hmac::verify(&hmac::Key::new(hmac::HMAC_SHA256, key), data, sig).is_ok())
+            }
             Algorithm::RsaPkcs1Sha256 => {
-                let public = rsa_public_key(key).ok_or_else(|| unsupported(name, "an RSA public key"))?;
-                let public = signature::UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, public);
+                let public =
+                    rsa_public_key(key).ok_or_else(|| unsupported(name, "an RSA public key"))?;
+                let public = signature::UnparsedPublicKey::new(
+                    &signature::RSA_PKCS1_2048_8192_SHA256,
+                    public,
+                );
                 Ok(public.verify(data, sig).is_ok())
             }
-            Algorithm::Aes256Gcm => Err(unsupported(name, "a verification key (AES-GCM only decrypts)")),
+            Algorithm::Aes256Gcm => Err(unsupported(
+                name,
+                "a verification key (AES-GCM only decrypts)",
+            )),
         }
     }
 
-    pub fn decrypt(&self, name: &str, alg: Algorithm, nonce: &[u8], aad: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    pub fn decrypt(
+        &self,
+        name: &str,
+        alg: Algorithm,
+        nonce: &[u8],
+        aad: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
         let key = self.key(name)?;
         if alg != Algorithm::Aes256Gcm {
             return Err(CryptoError::Unsupported("only aes256-gcm decrypts".into()));
         }
-        let key = aead::UnboundKey::new(&aead::AES_256_GCM, key).map_err(|_| unsupported(name, "a 32-byte AES-256 key"))?;
+        let key = aead::UnboundKey::new(&aead::AES_256_GCM, key)
+            .map_err(|_| unsupported(name, "a 32-byte AES-256 key"))?;
         let nonce = aead::Nonce::try_assume_unique_for_key(nonce)
             .map_err(|_| CryptoError::Failed("the nonce must be 12 bytes".into()))?;
         let mut buffer = ciphertext.to_vec();
         let plain = aead::LessSafeKey::new(key)
             .open_in_place(nonce, aead::Aad::from(aad), &mut buffer)
-            .map_err(|_| CryptoError::Failed("decryption failed: wrong key or tampered data".into()))?;
+            .map_err(|_| {
+                CryptoError::Failed("decryption failed: wrong key or tampered data".into())
+            })?;
         Ok(plain.to_vec())
     }
 }
@@ -70,11 +106,20 @@ fn unsupported(name: &str, wanted: &str) -> CryptoError {
 
 /// PEM sections of a key file, or a bare base64 body taken as DER.
 fn der_sections(key: &[u8]) -> Vec<(Option<SectionKind>, Vec<u8>)> {
-    let pem: Vec<_> = <(SectionKind, Vec<u8>)>::pem_slice_iter(key).filter_map(Result::ok).collect();
+    let pem: Vec<_> = <(SectionKind, Vec<u8>)>::pem_slice_iter(key)
+        .filter_map(Result::ok)
+        .collect();
     if !pem.is_empty() {
-        return pem.into_iter().map(|(kind, der)| (Some(kind), der)).collect();
+        return pem
+            .into_iter()
+            .map(|(kind, der)| (Some(kind), der))
+            .collect();
     }
-    let text: Vec<u8> = key.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    let text: Vec<u8> = key
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
     match base64::engine::general_purpose::STANDARD.decode(&text) {
         Ok(der) => vec![(None, der)],
         Err(_) => vec![(None, key.to_vec())],
@@ -82,20 +127,28 @@ fn der_sections(key: &[u8]) -> Vec<(Option<SectionKind>, Vec<u8>)> {
 }
 
 fn rsa_private_key(key: &[u8]) -> Option<signature::RsaKeyPair> {
-    der_sections(key).into_iter().find_map(|(kind, der)| match kind {
-        Some(SectionKind::RsaPrivateKey) => signature::RsaKeyPair::from_der(&der).ok(),
-        Some(SectionKind::PrivateKey) => signature::RsaKeyPair::from_pkcs8(&der).ok(),
-        None => signature::RsaKeyPair::from_pkcs8(&der).or_else(|_| signature::RsaKeyPair::from_der(&der)).ok(),
-        _ => None,
-    })
+    der_sections(key)
+        .into_iter()
+        .find_map(|(kind, der)| match kind {
+            Some(SectionKind::RsaPrivateKey) => signature::RsaKeyPair::from_der(&der).ok(),
+            Some(SectionKind::PrivateKey) => signature::RsaKeyPair::from_pkcs8(&der).ok(),
+            None => signature::RsaKeyPair::from_pkcs8(&der)
+                .or_else(|_| signature::RsaKeyPair::from_der(&der))
+                .ok(),
+            _ => None,
+        })
 }
 
 /// ring verifies against a PKCS#1 `RSAPublicKey`; channels publish SPKI.
 fn rsa_public_key(key: &[u8]) -> Option<Vec<u8>> {
-    der_sections(key).into_iter().find_map(|(kind, der)| match kind {
-        Some(SectionKind::PublicKey) | None => spki_to_pkcs1(&der).or(if kind.is_none() { Some(der) } else { None }),
-        _ => None,
-    })
+    der_sections(key)
+        .into_iter()
+        .find_map(|(kind, der)| match kind {
+            Some(SectionKind::PublicKey) | None => {
+                spki_to_pkcs1(&der).or(if kind.is_none() { Some(der) } else { None })
+            }
+            _ => None,
+        })
 }
 
 /// SubjectPublicKeyInfo ::= SEQUENCE { algorithm SEQUENCE, subjectPublicKey BIT STRING }
@@ -123,7 +176,9 @@ fn der_element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
         if n == 0 || n > 4 || rest.len() < n {
             return None;
         }
-        let len = rest[..n].iter().fold(0usize, |acc, b| (acc << 8) | *b as usize);
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | *b as usize);
         (len, &rest[n..])
     };
     (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
@@ -143,16 +198,27 @@ mod tests {
         let ring = KeyRing(&keys);
         let sig = ring.sign("k", Algorithm::HmacSha256, b"body").unwrap();
         assert_eq!(hex::encode(&sig).len(), 64);
-        assert!(ring.verify("k", Algorithm::HmacSha256, b"body", &sig).unwrap());
-        assert!(!ring.verify("k", Algorithm::HmacSha256, b"bodY", &sig).unwrap());
+        assert!(
+            ring.verify("k", Algorithm::HmacSha256, b"body", &sig)
+                .unwrap()
+        );
+        assert!(
+            !ring
+                .verify("k", Algorithm::HmacSha256, b"bodY", &sig)
+                .unwrap()
+        );
     }
 
     #[test]
     fn unknown_keys_are_named_and_never_echo_values() {
         let keys = ring_with("k", b"secret");
-        let err = KeyRing(&keys).sign("other", Algorithm::HmacSha256, b"x").unwrap_err();
+        let err = KeyRing(&keys)
+            .sign("other", Algorithm::HmacSha256, b"x")
+            .unwrap_err();
         assert!(matches!(err, CryptoError::UnknownKey(ref n) if n == "other"));
-        let err = KeyRing(&keys).sign("k", Algorithm::RsaPkcs1Sha256, b"x").unwrap_err();
+        let err = KeyRing(&keys)
+            .sign("k", Algorithm::RsaPkcs1Sha256, b"x")
+            .unwrap_err();
         assert!(!format!("{err:?}").contains("secret\""));
     }
 
@@ -160,22 +226,37 @@ mod tests {
     fn aes_gcm_decrypts_what_ring_sealed_and_refuses_tampering() {
         let key = [7u8; 32];
         let keys = ring_with("v3", &key);
-        let sealing = aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_256_GCM, &key).unwrap());
+        let sealing =
+            aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_256_GCM, &key).unwrap());
         let nonce = [1u8; 12];
         let mut data = b"resource".to_vec();
         sealing
-            .seal_in_place_append_tag(aead::Nonce::assume_unique_for_key(nonce), aead::Aad::from(b"aad"), &mut data)
+            .seal_in_place_append_tag(
+                aead::Nonce::assume_unique_for_key(nonce),
+                aead::Aad::from(b"aad"),
+                &mut data,
+            )
             .unwrap();
         let ring = KeyRing(&keys);
-        assert_eq!(ring.decrypt("v3", Algorithm::Aes256Gcm, &nonce, b"aad", &data).unwrap(), b"resource");
+        assert_eq!(
+            ring.decrypt("v3", Algorithm::Aes256Gcm, &nonce, b"aad", &data)
+                .unwrap(),
+            b"resource"
+        );
         data[0] ^= 1;
-        assert!(ring.decrypt("v3", Algorithm::Aes256Gcm, &nonce, b"aad", &data).is_err());
+        assert!(
+            ring.decrypt("v3", Algorithm::Aes256Gcm, &nonce, b"aad", &data)
+                .is_err()
+        );
     }
 
     #[test]
     fn der_walker_rejects_truncated_input() {
         assert!(der_element(&[0x30, 0x05, 1, 2]).is_none());
-        assert_eq!(der_element(&[0x02, 0x01, 9, 0xff]), Some((0x02, &[9u8][..], &[0xffu8][..])));
+        assert_eq!(
+            der_element(&[0x02, 0x01, 9, 0xff]),
+            Some((0x02, &[9u8][..], &[0xffu8][..]))
+        );
         assert!(spki_to_pkcs1(&[0x30, 0x00]).is_none());
     }
 }

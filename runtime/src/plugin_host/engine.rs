@@ -53,7 +53,16 @@ impl PluginHost {
         let stop_ticker = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(engine.clone(), stop_ticker.clone());
         let permits = tokio::sync::Semaphore::new(limits.max_concurrent_calls as usize);
-        Ok(PluginHost { inner: Arc::new(Inner { engine, linker, limits, http, permits, stop_ticker }) })
+        Ok(PluginHost {
+            inner: Arc::new(Inner {
+                engine,
+                linker,
+                limits,
+                http,
+                permits,
+                stop_ticker,
+            }),
+        })
     }
 
     pub fn limits(&self) -> &PluginLimits {

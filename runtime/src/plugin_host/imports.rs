@@ -73,12 +73,20 @@ impl CallState {
 
 impl WasiView for CallState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
 impl wasmtime::ResourceLimiter for CallState {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.memory_limit {
             self.memory_exhausted = true;
             return Err(wasmtime::format_err!(
@@ -90,7 +98,12 @@ impl wasmtime::ResourceLimiter for CallState {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 }
@@ -98,12 +111,24 @@ impl wasmtime::ResourceLimiter for CallState {
 impl types::Host for CallState {}
 
 impl http::Host for CallState {
-    async fn send(&mut self, request: types::HttpRequest) -> wasmtime::Result<Result<types::HttpResponse, http::HttpError>> {
+    async fn send(
+        &mut self,
+        request: types::HttpRequest,
+    ) -> wasmtime::Result<Result<types::HttpResponse, http::HttpError>> {
         let url = match url::Url::parse(&request.url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => u,
-            _ => return Ok(Err(http::HttpError::Denied(format!("`{}` is not an http(s) URL", request.url)))),
+            _ => {
+                return Ok(Err(http::HttpError::Denied(format!(
+                    "`{}` is not an http(s) URL",
+                    request.url
+                ))));
+            }
         };
-        let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_ascii_lowercase();
+        let host = url
+            .host_str()
+            .unwrap_or_default()
+            .trim_matches(['[', ']'])
+            .to_ascii_lowercase();
         if !self.grant.hosts.iter().any(|h| *h == host) {
             tracing::warn!(plugin = %self.plugin_label, channel = %self.grant.channel, host = %host, "plugin called a host it was not granted");
             return Ok(Err(http::HttpError::Denied(format!(
@@ -119,7 +144,12 @@ impl http::Host for CallState {
         self.http_requests += 1;
         let method = match reqwest::Method::from_bytes(request.method.as_bytes()) {
             Ok(m) => m,
-            Err(_) => return Ok(Err(http::HttpError::Denied(format!("`{}` is not an HTTP method", request.method)))),
+            Err(_) => {
+                return Ok(Err(http::HttpError::Denied(format!(
+                    "`{}` is not an HTTP method",
+                    request.method
+                ))));
+            }
         };
         let span = tracing::info_span!("host_http", method = %method, host = %host, status = tracing::field::Empty);
         let _entered = span.enter();
@@ -134,7 +164,11 @@ impl http::Host for CallState {
             Err(e) if e.is_connect() => return Ok(Err(http::HttpError::Connect(redact_url(&e)))),
             Err(e) => {
                 self.reached_channel = true;
-                return Ok(Err(if e.is_timeout() { http::HttpError::Timeout } else { http::HttpError::Broken(redact_url(&e)) }));
+                return Ok(Err(if e.is_timeout() {
+                    http::HttpError::Timeout
+                } else {
+                    http::HttpError::Broken(redact_url(&e))
+                }));
             }
         };
         self.reached_channel = true;
@@ -159,7 +193,11 @@ impl http::Host for CallState {
                 Err(e) => return Ok(Err(http::HttpError::Broken(redact_url(&e)))),
             }
         }
-        Ok(Ok(types::HttpResponse { status, headers, body }))
+        Ok(Ok(types::HttpResponse {
+            status,
+            headers,
+            body,
+        }))
     }
 }
 
@@ -174,7 +212,12 @@ fn redact_url(e: &reqwest::Error) -> String {
 }
 
 impl crypto::Host for CallState {
-    async fn sign(&mut self, key: String, alg: crypto::Algorithm, data: Vec<u8>) -> wasmtime::Result<Result<Vec<u8>, crypto::CryptoError>> {
+    async fn sign(
+        &mut self,
+        key: String,
+        alg: crypto::Algorithm,
+        data: Vec<u8>,
+    ) -> wasmtime::Result<Result<Vec<u8>, crypto::CryptoError>> {
         Ok(KeyRing(&self.grant.secrets).sign(&key, alg, &data))
     }
 
@@ -217,11 +260,21 @@ impl log::Host for CallState {
         let plugin = &*self.plugin_label;
         let channel = &self.grant.channel;
         match level {
-            log::Level::Trace => tracing::trace!(target: "paycore::plugin", plugin, channel, "{message}"),
-            log::Level::Debug => tracing::debug!(target: "paycore::plugin", plugin, channel, "{message}"),
-            log::Level::Info => tracing::info!(target: "paycore::plugin", plugin, channel, "{message}"),
-            log::Level::Warn => tracing::warn!(target: "paycore::plugin", plugin, channel, "{message}"),
-            log::Level::Error => tracing::error!(target: "paycore::plugin", plugin, channel, "{message}"),
+            log::Level::Trace => {
+                tracing::trace!(target: "paycore::plugin", plugin, channel, "{message}")
+            }
+            log::Level::Debug => {
+                tracing::debug!(target: "paycore::plugin", plugin, channel, "{message}")
+            }
+            log::Level::Info => {
+                tracing::info!(target: "paycore::plugin", plugin, channel, "{message}")
+            }
+            log::Level::Warn => {
+                tracing::warn!(target: "paycore::plugin", plugin, channel, "{message}")
+            }
+            log::Level::Error => {
+                tracing::error!(target: "paycore::plugin", plugin, channel, "{message}")
+            }
         }
         Ok(())
     }

@@ -13,7 +13,13 @@ use wasmtime::component::Component;
 
 /// Interfaces a plugin may import. Everything else (files, sockets, HTTP
 /// outside our mediated import) is refused before the plugin ever runs.
-const ALLOWED_IMPORT_PREFIXES: &[&str] = &["paycore:channel/", "wasi:io/", "wasi:cli/", "wasi:clocks/", "wasi:random/"];
+const ALLOWED_IMPORT_PREFIXES: &[&str] = &[
+    "paycore:channel/",
+    "wasi:io/",
+    "wasi:cli/",
+    "wasi:clocks/",
+    "wasi:random/",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -58,7 +64,10 @@ pub struct Plugin {
 
 impl std::fmt::Debug for Plugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Plugin").field("label", &self.label).field("digest", &self.digest).finish()
+        f.debug_struct("Plugin")
+            .field("label", &self.label)
+            .field("digest", &self.digest)
+            .finish()
     }
 }
 
@@ -73,7 +82,10 @@ impl PluginHost {
     pub async fn load_file(&self, path: &Path) -> Result<Plugin, LoadError> {
         let bytes = tokio::fs::read(path)
             .await
-            .map_err(|error| LoadError::Read { path: path.display().to_string(), error })?;
+            .map_err(|error| LoadError::Read {
+                path: path.display().to_string(),
+                error,
+            })?;
         self.load_bytes(bytes).await
     }
 
@@ -96,15 +108,26 @@ impl PluginHost {
             .linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError::Contract(first_line(&e.to_string())))?;
-        let pre = PluginPre::new(pre).map_err(|e| LoadError::Contract(first_line(&e.to_string())))?;
-        let probe = Plugin { manifest: Arc::new(placeholder_manifest()), digest: digest.clone(), label: "<loading>".into(), pre };
+        let pre =
+            PluginPre::new(pre).map_err(|e| LoadError::Contract(first_line(&e.to_string())))?;
+        let probe = Plugin {
+            manifest: Arc::new(placeholder_manifest()),
+            digest: digest.clone(),
+            label: "<loading>".into(),
+            pre,
+        };
         let raw = self
             .call_manifest(&probe)
             .await
             .map_err(|e| LoadError::Manifest(e.to_string()))?;
         let manifest = check_manifest(raw).map_err(LoadError::BadManifest)?;
         let label: Arc<str> = format!("{}@{}", manifest.name, manifest.version).into();
-        Ok(Plugin { manifest: Arc::new(manifest), digest, label, pre: probe.pre })
+        Ok(Plugin {
+            manifest: Arc::new(manifest),
+            digest,
+            label,
+            pre: probe.pre,
+        })
     }
 }
 
@@ -120,8 +143,16 @@ pub fn grant_for(
     ChannelGrant {
         tenant: tenant.to_string(),
         channel: channel.to_string(),
-        hosts: allowed_hosts.iter().filter(|h| plugin.hosts.contains(h)).cloned().collect(),
-        secrets: secrets.iter().filter(|(k, _)| plugin.secrets.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect(),
+        hosts: allowed_hosts
+            .iter()
+            .filter(|h| plugin.hosts.contains(h))
+            .cloned()
+            .collect(),
+        secrets: secrets
+            .iter()
+            .filter(|(k, _)| plugin.secrets.contains(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     }
 }
 
@@ -146,12 +177,19 @@ fn first_line(s: &str) -> String {
 
 fn check_manifest(raw: wit::Manifest) -> Result<PluginManifest, String> {
     let valid_name = |s: &str| {
-        !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        !s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
     };
     if !valid_name(&raw.name) {
-        return Err(format!("name `{}` must be 1-64 characters of a-z, 0-9, '-' or '_'", raw.name));
+        return Err(format!(
+            "name `{}` must be 1-64 characters of a-z, 0-9, '-' or '_'",
+            raw.name
+        ));
     }
-    let version = semver::Version::parse(&raw.version).map_err(|e| format!("version `{}`: {e}", raw.version))?;
+    let version = semver::Version::parse(&raw.version)
+        .map_err(|e| format!("version `{}`: {e}", raw.version))?;
     let contract_version = semver::Version::parse(&raw.contract_version)
         .map_err(|e| format!("contract-version `{}`: {e}", raw.contract_version))?;
     let host = super::CONTRACT_VERSION;
@@ -182,7 +220,11 @@ fn check_manifest(raw: wit::Manifest) -> Result<PluginManifest, String> {
         currencies: raw.currencies,
         settings: raw.settings,
         secrets: raw.secrets,
-        hosts: raw.hosts.into_iter().map(|h| h.to_ascii_lowercase()).collect(),
+        hosts: raw
+            .hosts
+            .into_iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect(),
     })
 }
 

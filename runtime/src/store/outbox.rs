@@ -55,7 +55,12 @@ impl Store {
     }
 
     /// Records a failed attempt; `retry_in_ms = None` gives up (dead letter).
-    pub async fn webhook_failed(&self, id: &str, error: &str, retry_in_ms: Option<i64>) -> StoreResult<()> {
+    pub async fn webhook_failed(
+        &self,
+        id: &str,
+        error: &str,
+        retry_in_ms: Option<i64>,
+    ) -> StoreResult<()> {
         sqlx::query(
             "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_ms = ?, dead = ? WHERE id = ?",
         )

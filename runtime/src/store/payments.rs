@@ -64,7 +64,10 @@ pub struct NewPayment {
 pub enum InsertOutcome {
     Created(PaymentRecord),
     /// The order number or idempotency key was seen before.
-    Existing { record: PaymentRecord, same_request: bool },
+    Existing {
+        record: PaymentRecord,
+        same_request: bool,
+    },
 }
 
 /// A state change decided by the state machine.
@@ -88,8 +91,13 @@ impl Store {
                     .fetch_optional(&mut *tx)
                     .await?;
             if let Some((hash, payment_id)) = seen {
-                let record = fetch(&mut tx, &new.tenant_id, &payment_id).await?.ok_or(StoreError::NotFound)?;
-                return Ok(InsertOutcome::Existing { same_request: hash == new.request_hash, record });
+                let record = fetch(&mut tx, &new.tenant_id, &payment_id)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                return Ok(InsertOutcome::Existing {
+                    same_request: hash == new.request_hash,
+                    record,
+                });
             }
         }
         let existing: Option<PaymentRecord> =
@@ -99,7 +107,10 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
         if let Some(record) = existing {
-            return Ok(InsertOutcome::Existing { same_request: record.request_hash == new.request_hash, record });
+            return Ok(InsertOutcome::Existing {
+                same_request: record.request_hash == new.request_hash,
+                record,
+            });
         }
         let now = now_rfc3339();
         sqlx::query(
@@ -147,7 +158,9 @@ impl Store {
             detail: serde_json::json!({ "channel": new.channel_id, "plugin": format!("{}@{}", new.plugin_name, new.plugin_version) }),
         };
         append_event(&mut tx, &new.tenant_id, "payment", &new.id, &event).await?;
-        let record = fetch(&mut tx, &new.tenant_id, &new.id).await?.ok_or(StoreError::NotFound)?;
+        let record = fetch(&mut tx, &new.tenant_id, &new.id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(InsertOutcome::Created(record))
     }
@@ -157,17 +170,27 @@ impl Store {
         fetch(&mut conn, tenant_id, id).await
     }
 
-    pub async fn payment_by_order_no(&self, tenant_id: &str, merchant_order_no: &str) -> StoreResult<Option<PaymentRecord>> {
-        Ok(sqlx::query_as("SELECT * FROM payments WHERE tenant_id = ? AND merchant_order_no = ?")
-            .bind(tenant_id)
-            .bind(merchant_order_no)
-            .fetch_optional(&self.pool)
-            .await?)
+    pub async fn payment_by_order_no(
+        &self,
+        tenant_id: &str,
+        merchant_order_no: &str,
+    ) -> StoreResult<Option<PaymentRecord>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM payments WHERE tenant_id = ? AND merchant_order_no = ?")
+                .bind(tenant_id)
+                .bind(merchant_order_no)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     /// Payments whose outcome is still open and that are older than `min_age_ms`,
     /// oldest first: the sweeper's work list.
-    pub async fn open_payments(&self, min_age_ms: i64, limit: i64) -> StoreResult<Vec<PaymentRecord>> {
+    pub async fn open_payments(
+        &self,
+        min_age_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<PaymentRecord>> {
         Ok(sqlx::query_as(
             "SELECT * FROM payments WHERE status IN ('pending', 'processing', 'unknown') AND created_ms <= ?
              ORDER BY created_ms LIMIT ?",
@@ -189,7 +212,10 @@ impl Store {
         webhook: Option<super::OutboxMessage>,
     ) -> StoreResult<PaymentRecord> {
         let mut tx = self.write_tx().await?;
-        let failure = change.failure.as_ref().map(|f| f.as_ref().map(|v| v.to_string()));
+        let failure = change
+            .failure
+            .as_ref()
+            .map(|f| f.as_ref().map(|v| v.to_string()));
         let updated = sqlx::query(
             "UPDATE payments SET
                 status = COALESCE(?, status),
@@ -220,13 +246,19 @@ impl Store {
         if let Some(message) = webhook {
             super::outbox::enqueue(&mut tx, &message).await?;
         }
-        let record = fetch(&mut tx, &current.tenant_id, &current.id).await?.ok_or(StoreError::NotFound)?;
+        let record = fetch(&mut tx, &current.tenant_id, &current.id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(record)
     }
 
     /// Records an event without changing state (e.g. a refused transition).
-    pub async fn record_payment_event(&self, current: &PaymentRecord, event: &Event) -> StoreResult<()> {
+    pub async fn record_payment_event(
+        &self,
+        current: &PaymentRecord,
+        event: &Event,
+    ) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
         append_event(&mut tx, &current.tenant_id, "payment", &current.id, event).await?;
         tx.commit().await?;
@@ -234,10 +266,16 @@ impl Store {
     }
 }
 
-async fn fetch(conn: &mut sqlx::SqliteConnection, tenant_id: &str, id: &str) -> StoreResult<Option<PaymentRecord>> {
-    Ok(sqlx::query_as("SELECT * FROM payments WHERE id = ? AND tenant_id = ?")
-        .bind(id)
-        .bind(tenant_id)
-        .fetch_optional(conn)
-        .await?)
+async fn fetch(
+    conn: &mut sqlx::SqliteConnection,
+    tenant_id: &str,
+    id: &str,
+) -> StoreResult<Option<PaymentRecord>> {
+    Ok(
+        sqlx::query_as("SELECT * FROM payments WHERE id = ? AND tenant_id = ?")
+            .bind(id)
+            .bind(tenant_id)
+            .fetch_optional(conn)
+            .await?,
+    )
 }

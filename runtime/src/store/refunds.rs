@@ -43,11 +43,16 @@ pub struct NewRefund {
 
 pub enum RefundInsert {
     Created(RefundRecord),
-    Existing { record: RefundRecord, same_request: bool },
+    Existing {
+        record: RefundRecord,
+        same_request: bool,
+    },
     /// The payment is not in a refundable state.
     NotRefundable,
     /// The amount is above what remains after non-failed refunds.
-    ExceedsRemaining { remaining: i64 },
+    ExceedsRemaining {
+        remaining: i64,
+    },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -70,7 +75,10 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
         if let Some(record) = existing {
-            return Ok(RefundInsert::Existing { same_request: record.request_hash == new.request_hash, record });
+            return Ok(RefundInsert::Existing {
+                same_request: record.request_hash == new.request_hash,
+                record,
+            });
         }
         let reserved = sqlx::query(
             "UPDATE payments SET refund_reserved = refund_reserved + ?, version = version + 1
@@ -92,7 +100,9 @@ impl Store {
             return match state {
                 None => Err(StoreError::NotFound),
                 Some((status, _, _)) if status != "succeeded" => Ok(RefundInsert::NotRefundable),
-                Some((_, amount, reserved)) => Ok(RefundInsert::ExceedsRemaining { remaining: amount - reserved }),
+                Some((_, amount, reserved)) => Ok(RefundInsert::ExceedsRemaining {
+                    remaining: amount - reserved,
+                }),
             };
         }
         let now = now_rfc3339();
@@ -122,7 +132,9 @@ impl Store {
             detail: serde_json::json!({ "payment_id": new.payment_id, "amount": new.amount }),
         };
         append_event(&mut tx, &new.tenant_id, "refund", &new.id, &event).await?;
-        let record = fetch(&mut tx, &new.tenant_id, &new.id).await?.ok_or(StoreError::NotFound)?;
+        let record = fetch(&mut tx, &new.tenant_id, &new.id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(RefundInsert::Created(record))
     }
@@ -132,16 +144,26 @@ impl Store {
         fetch(&mut conn, tenant_id, id).await
     }
 
-    pub async fn refund_by_no(&self, tenant_id: &str, merchant_refund_no: &str) -> StoreResult<Option<RefundRecord>> {
-        Ok(sqlx::query_as("SELECT * FROM refunds WHERE tenant_id = ? AND merchant_refund_no = ?")
-            .bind(tenant_id)
-            .bind(merchant_refund_no)
-            .fetch_optional(&self.pool)
-            .await?)
+    pub async fn refund_by_no(
+        &self,
+        tenant_id: &str,
+        merchant_refund_no: &str,
+    ) -> StoreResult<Option<RefundRecord>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM refunds WHERE tenant_id = ? AND merchant_refund_no = ?")
+                .bind(tenant_id)
+                .bind(merchant_refund_no)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     /// Refunds whose outcome is still open, for the sweeper.
-    pub async fn open_refunds(&self, min_age_ms: i64, limit: i64) -> StoreResult<Vec<RefundRecord>> {
+    pub async fn open_refunds(
+        &self,
+        min_age_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<RefundRecord>> {
         Ok(sqlx::query_as(
             "SELECT * FROM refunds WHERE status IN ('pending', 'processing') AND created_ms <= ? ORDER BY created_ms LIMIT ?",
         )
@@ -184,38 +206,54 @@ impl Store {
             return Err(StoreError::Stale);
         }
         let totals = match change.status {
-            Some(RefundStatus::Failed) => {
-                Some("UPDATE payments SET refund_reserved = refund_reserved - ?, version = version + 1 WHERE id = ?")
-            }
-            Some(RefundStatus::Succeeded) => {
-                Some("UPDATE payments SET refunded_amount = refunded_amount + ?, version = version + 1 WHERE id = ?")
-            }
+            Some(RefundStatus::Failed) => Some(
+                "UPDATE payments SET refund_reserved = refund_reserved - ?, version = version + 1 WHERE id = ?",
+            ),
+            Some(RefundStatus::Succeeded) => Some(
+                "UPDATE payments SET refunded_amount = refunded_amount + ?, version = version + 1 WHERE id = ?",
+            ),
             _ => None,
         };
         if let Some(sql) = totals {
-            sqlx::query(sql).bind(current.amount).bind(&current.payment_id).execute(&mut *tx).await?;
+            sqlx::query(sql)
+                .bind(current.amount)
+                .bind(&current.payment_id)
+                .execute(&mut *tx)
+                .await?;
         }
         append_event(&mut tx, &current.tenant_id, "refund", &current.id, event).await?;
         if let Some(message) = webhook {
             super::outbox::enqueue(&mut tx, &message).await?;
         }
-        let record = fetch(&mut tx, &current.tenant_id, &current.id).await?.ok_or(StoreError::NotFound)?;
+        let record = fetch(&mut tx, &current.tenant_id, &current.id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(record)
     }
 }
 
-async fn fetch(conn: &mut sqlx::SqliteConnection, tenant_id: &str, id: &str) -> StoreResult<Option<RefundRecord>> {
-    Ok(sqlx::query_as("SELECT * FROM refunds WHERE id = ? AND tenant_id = ?")
-        .bind(id)
-        .bind(tenant_id)
-        .fetch_optional(conn)
-        .await?)
+async fn fetch(
+    conn: &mut sqlx::SqliteConnection,
+    tenant_id: &str,
+    id: &str,
+) -> StoreResult<Option<RefundRecord>> {
+    Ok(
+        sqlx::query_as("SELECT * FROM refunds WHERE id = ? AND tenant_id = ?")
+            .bind(id)
+            .bind(tenant_id)
+            .fetch_optional(conn)
+            .await?,
+    )
 }
 
 impl Store {
     /// Records an event without changing the refund (e.g. a refused transition).
-    pub async fn record_refund_event(&self, current: &RefundRecord, event: &Event) -> StoreResult<()> {
+    pub async fn record_refund_event(
+        &self,
+        current: &RefundRecord,
+        event: &Event,
+    ) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
         append_event(&mut tx, &current.tenant_id, "refund", &current.id, event).await?;
         tx.commit().await?;
