@@ -129,7 +129,7 @@ impl http::Host for CallState {
             .unwrap_or_default()
             .trim_matches(['[', ']'])
             .to_ascii_lowercase();
-        if !self.grant.hosts.iter().any(|h| *h == host) {
+        if !self.grant.hosts.contains(&host) {
             tracing::warn!(plugin = %self.plugin_label, channel = %self.grant.channel, host = %host, "plugin called a host it was not granted");
             return Ok(Err(http::HttpError::Denied(format!(
                 "host `{host}` is not granted to channel `{}`",
