@@ -83,10 +83,14 @@ pub async fn load_plugins(host: &PluginHost, dir: &Path) -> (Vec<Plugin>, Vec<Pl
                 })
             }
             Ok(p) => {
+                metrics::counter!("paycore_plugin_loads_total", "result" => "loaded").increment(1);
                 tracing::info!(plugin = p.label(), digest = %p.digest, path = %path.display(), "plugin loaded");
                 plugins.push(p);
             }
-            Err(error) => problems.push(PluginProblem { path, error }),
+            Err(error) => {
+                metrics::counter!("paycore_plugin_loads_total", "result" => "refused").increment(1);
+                problems.push(PluginProblem { path, error });
+            }
         }
     }
     (plugins, problems)
@@ -108,6 +112,8 @@ pub async fn check(config: &Config) -> anyhow::Result<Vec<String>> {
 
 pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
     crate::plugin_host::install_crypto_provider();
+    // Before anything is counted.
+    let metrics = crate::telemetry::Metrics::global();
     let server = &config.server;
     let store = Store::open(&server.database_url)
         .await
@@ -135,6 +141,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
     let state = AppState {
         payments: payments.clone(),
         admin_token: server.admin_token.clone(),
+        metrics,
     };
     let mut router = http::router(state);
     if server.sandbox_provider.enabled {

@@ -7,6 +7,8 @@ mod callbacks;
 mod error;
 mod extract;
 mod health;
+mod metrics;
+mod openapi;
 mod payments;
 mod refunds;
 mod request_id;
@@ -23,20 +25,20 @@ use std::sync::Arc;
 pub struct AppState {
     pub payments: Arc<Payments>,
     pub admin_token: Option<SecretValue>,
+    pub metrics: crate::telemetry::Metrics,
 }
 
 /// Request bodies above this are refused before parsing.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
+pub use openapi::document as openapi_document;
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .merge(payments::router())
-        .merge(refunds::router())
-        .merge(callbacks::router())
-        .merge(health::router())
-        .merge(admin::router())
+    let (routes, _) = openapi::api_router().split_for_parts();
+    routes
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(request_id::tag))
         .with_state(state)
 }

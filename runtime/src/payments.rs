@@ -169,16 +169,23 @@ impl Payments {
         {
             return replay(existing, &hash);
         }
-        let route = routing::route(
-            tenant,
-            &Intent {
-                scene: request.scene,
-                wallet: request.wallet.as_deref(),
-                auth_code: request.auth_code.as_deref(),
-                currency: &request.currency,
-            },
-        )
-        .map_err(PaymentError::NoRoute)?;
+        let intent = Intent {
+            scene: request.scene,
+            wallet: request.wallet.as_deref(),
+            auth_code: request.auth_code.as_deref(),
+            currency: &request.currency,
+        };
+        let route = tracing::info_span!("routing").in_scope(|| {
+            let route = routing::route(tenant, &intent);
+            match &route {
+                Ok(r) => {
+                    tracing::info!(channel = %r.channel.id, wallet = %r.wallet, "route chosen")
+                }
+                Err(no) => tracing::info!(reasons = ?no.reasons, "no route"),
+            }
+            route
+        });
+        let route = route.map_err(PaymentError::NoRoute)?;
         let channel = route.channel;
         let id = new_id("pay");
         tracing::Span::current()

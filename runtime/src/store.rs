@@ -83,6 +83,14 @@ impl Store {
         Ok(())
     }
 
+    /// Publishes the pool's size and idle connections as gauges.
+    pub fn record_pool_gauges(&self) {
+        let size = self.pool.size() as f64;
+        let idle = self.pool.num_idle() as f64;
+        metrics::gauge!("paycore_db_pool_connections", "state" => "idle").set(idle);
+        metrics::gauge!("paycore_db_pool_connections", "state" => "active").set(size - idle);
+    }
+
     async fn write_tx(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }

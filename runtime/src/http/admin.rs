@@ -1,16 +1,18 @@
 //! The operator's API under `/admin/`, behind the admin token.
 
+use super::openapi::ErrorBody;
 use super::{ApiError, AppState};
+use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/plugins", get(plugins))
-        .route("/admin/tenants", get(tenants))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(plugins))
+        .routes(routes!(tenants))
 }
 
 /// Proof that the request carries the admin token.
@@ -35,6 +37,15 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
+/// Plugins loaded: name, version, contract version, digest, state.
+#[utoipa::path(get, path = "/admin/plugins", tag = "admin", operation_id = "admin_plugins",
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The loaded plugins", body = Object),
+        (status = 401, description = "No or bad admin token", body = ErrorBody),
+        (status = 404, description = "The admin API is disabled", body = ErrorBody),
+    )
+)]
 async fn plugins(_: Admin, State(s): State<AppState>) -> Json<Value> {
     let registry = s.payments.registry();
     let list: Vec<Value> = registry
@@ -58,6 +69,15 @@ async fn plugins(_: Admin, State(s): State<AppState>) -> Json<Value> {
     Json(json!({ "plugins": list }))
 }
 
+/// Tenants and their bound channels.
+#[utoipa::path(get, path = "/admin/tenants", tag = "admin", operation_id = "admin_tenants",
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The tenants", body = Object),
+        (status = 401, description = "No or bad admin token", body = ErrorBody),
+        (status = 404, description = "The admin API is disabled", body = ErrorBody),
+    )
+)]
 async fn tenants(_: Admin, State(s): State<AppState>) -> Json<Value> {
     let registry = s.payments.registry();
     let mut list: Vec<Value> = registry

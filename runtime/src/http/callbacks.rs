@@ -2,19 +2,40 @@
 //! No API key: the channel's plugin verifies the signature, and the answer is
 //! whatever the plugin says the channel expects.
 
+use super::openapi::ErrorBody;
 use super::{ApiError, AppState};
 use crate::plugin_host::wit;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/callbacks/{tenant}/{channel}", post(receive))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(receive))
 }
 
+/// Receive a channel's asynchronous notification.
+///
+/// No API key: the channel's plugin verifies the signature. Unverifiable
+/// callbacks change nothing. The answer (status, headers, body) is what the
+/// plugin says the channel expects.
+#[utoipa::path(post, path = "/v1/callbacks/{tenant}/{channel}", tag = "callbacks", operation_id = "receive_callback",
+    params(
+        ("tenant" = String, Path, description = "The tenant id"),
+        ("channel" = String, Path, description = "The tenant's channel id"),
+    ),
+    request_body(content = String, content_type = "application/octet-stream", description = "The channel's notification, as the channel sends it",
+        example = json!("{\"event\":\"payment.succeeded\",\"out_trade_no\":\"A20261125001\"}")),
+    responses(
+        (status = 200, description = "Accepted; the body is what the channel expects (e.g. `success`)"),
+        (status = 400, description = "The plugin refused the request"),
+        (status = 401, description = "The signature did not verify; nothing changed"),
+        (status = 404, description = "No such tenant or channel", body = ErrorBody),
+        (status = 500, description = "The plugin failed on this callback; the channel will retry"),
+    )
+)]
 async fn receive(
     State(s): State<AppState>,
     Path((tenant, channel)): Path<(String, String)>,

@@ -1,26 +1,55 @@
 //! `/v1/payments`: create, read, sync, close, cancel.
 
 use super::extract::{ApiJson, AuthTenant};
+use super::openapi::ErrorBody;
 use super::{ApiError, AppState};
 use crate::payments::request::PaymentBody;
+use crate::payments::view::PaymentView;
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/payments", post(create).get(find))
-        .route("/v1/payments/{id}", get(read))
-        .route("/v1/payments/{id}/sync", post(sync))
-        .route("/v1/payments/{id}/close", post(close))
-        .route("/v1/payments/{id}/cancel", post(cancel))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, find))
+        .routes(routes!(read))
+        .routes(routes!(sync))
+        .routes(routes!(close))
+        .routes(routes!(cancel))
 }
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
+/// Create and submit a payment.
+///
+/// Idempotent on `merchant_order_no` (per tenant) and on the
+/// `Idempotency-Key` header: the same request again returns the same payment
+/// (200, `Idempotent-Replayed: true`); a different request is 409.
+#[utoipa::path(post, path = "/v1/payments", tag = "payments", operation_id = "create_payment",
+    request_body(content = crate::payments::request::PaymentBody, description = "The payment", example = json!({
+        "merchant_order_no": "A20261125001", "amount": 8888, "currency": "CNY", "scene": "barcode",
+        "auth_code": "134567890124", "wallet": "sandbox", "subject": "2 x latte",
+        "goods": [{ "id": "sku-1", "name": "latte", "quantity": 2, "unit_price": 4500, "discount": 112 }],
+        "store_id": "shop-7", "terminal_id": "pos-2", "metadata": { "table": "12" }
+    })),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Optional key making retries safe")),
+    security(("api_key" = [])),
+    responses(
+        (status = 201, description = "Created and submitted", body = PaymentView),
+        (status = 200, description = "A replay of an earlier identical request", body = PaymentView),
+        (status = 400, description = "Malformed JSON or a field of the wrong type", body = ErrorBody),
+        (status = 401, description = "No or bad API key", body = ErrorBody),
+        (status = 409, description = "The order number or Idempotency-Key was used with another request", body = ErrorBody),
+        (status = 422, description = "A field is missing or unacceptable, or no channel can serve the payment", body = ErrorBody),
+        (status = 502, description = "The channel failed and nothing was charged (`error.payment` is `failed`)", body = ErrorBody),
+        (status = 504, description = "The outcome is not known (`error.payment` is `unknown`; paycore queries it)", body = ErrorBody),
+    )
+)]
 async fn create(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
@@ -59,11 +88,23 @@ async fn create(
     Ok(response)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 struct FindQuery {
+    /// The merchant's order number.
     merchant_order_no: Option<String>,
 }
 
+/// Find a payment by the merchant's order number.
+#[utoipa::path(get, path = "/v1/payments", tag = "payments", operation_id = "find_payment",
+    params(FindQuery),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The payment", body = PaymentView),
+        (status = 400, description = "`merchant_order_no` is missing", body = ErrorBody),
+        (status = 401, description = "No or bad API key", body = ErrorBody),
+        (status = 404, description = "No such payment for this tenant", body = ErrorBody),
+    )
+)]
 async fn find(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
@@ -79,6 +120,16 @@ async fn find(
     Ok(Json(s.payments.get_by_order_no(&t, &order_no).await?).into_response())
 }
 
+/// Read a payment.
+#[utoipa::path(get, path = "/v1/payments/{id}", tag = "payments", operation_id = "get_payment",
+    params(("id" = String, Path, description = "The payment id (`pay_…`)")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The payment", body = PaymentView),
+        (status = 401, description = "No or bad API key", body = ErrorBody),
+        (status = 404, description = "No such payment for this tenant", body = ErrorBody),
+    )
+)]
 async fn read(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
@@ -87,6 +138,22 @@ async fn read(
     Ok(Json(s.payments.get(&t, &id).await?).into_response())
 }
 
+/// Query the channel now and return the updated payment.
+///
+/// By the channel's order number, or by the merchant order number when the
+/// channel's is unknown (after a timeout).
+#[utoipa::path(post, path = "/v1/payments/{id}/sync", tag = "payments", operation_id = "sync_payment",
+    params(("id" = String, Path, description = "The payment id (`pay_…`)")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The payment as it now stands", body = PaymentView),
+        (status = 401, description = "No or bad API key", body = ErrorBody),
+        (status = 404, description = "No such payment for this tenant", body = ErrorBody),
+        (status = 422, description = "Not possible in the payment's state, or the channel refused", body = ErrorBody),
+        (status = 502, description = "The channel failed; nothing changed (`error.payment`)", body = ErrorBody),
+        (status = 504, description = "The channel did not answer in time; nothing changed (`error.payment`)", body = ErrorBody),
+    )
+)]
 async fn sync(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
@@ -95,6 +162,19 @@ async fn sync(
     Ok(Json(s.payments.sync(&t, &id).await?).into_response())
 }
 
+/// Close an unpaid payment.
+#[utoipa::path(post, path = "/v1/payments/{id}/close", tag = "payments", operation_id = "close_payment",
+    params(("id" = String, Path, description = "The payment id (`pay_…`)")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The payment as it now stands", body = PaymentView),
+        (status = 401, description = "No or bad API key", body = ErrorBody),
+        (status = 404, description = "No such payment for this tenant", body = ErrorBody),
+        (status = 422, description = "Not possible in the payment's state, or the channel refused", body = ErrorBody),
+        (status = 502, description = "The channel failed; nothing changed (`error.payment`)", body = ErrorBody),
+        (status = 504, description = "The channel did not answer in time; nothing changed (`error.payment`)", body = ErrorBody),
+    )
+)]
 async fn close(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
@@ -103,6 +183,19 @@ async fn close(
     Ok(Json(s.payments.close(&t, &id).await?).into_response())
 }
 
+/// Reverse a barcode or face payment (a paid one is refunded in full).
+#[utoipa::path(post, path = "/v1/payments/{id}/cancel", tag = "payments", operation_id = "cancel_payment",
+    params(("id" = String, Path, description = "The payment id (`pay_…`)")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The payment as it now stands", body = PaymentView),
+        (status = 401, description = "No or bad API key", body = ErrorBody),
+        (status = 404, description = "No such payment for this tenant", body = ErrorBody),
+        (status = 422, description = "Not possible in the payment's state, or the channel refused", body = ErrorBody),
+        (status = 502, description = "The channel failed; nothing changed (`error.payment`)", body = ErrorBody),
+        (status = 504, description = "The channel did not answer in time; nothing changed (`error.payment`)", body = ErrorBody),
+    )
+)]
 async fn cancel(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,

@@ -232,6 +232,9 @@ impl Payments {
                 to_status: Some(to.to_string()),
                 detail: json!({ "cause": cause }),
             };
+            if moves {
+                metrics::counter!("paycore_refunds_total", "tenant" => current.tenant_id.clone(), "status" => to.as_str()).increment(1);
+            }
             let webhook = if moves {
                 self.refund_webhook(tenant, &current, &change, to).await?
             } else {

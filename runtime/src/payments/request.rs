@@ -4,6 +4,7 @@
 use crate::domain::Scene;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
 
 /// A problem with one field of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,41 +32,67 @@ fn missing(field: &str) -> FieldError {
 }
 
 /// The create-payment body as clients send it; everything optional so that
-/// a missing field is reported by name rather than by serde's wording.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// a missing field is reported by name rather than by serde's wording. The
+/// schema states what `validate` requires.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct PaymentBody {
+    /// The merchant's order number, unique per tenant (the idempotency key of the order).
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_.:-]{1,64}$", example = "A20261125001")]
     pub merchant_order_no: Option<String>,
+    /// Integer minor units of `currency` (fen for CNY, cents for USD, yen for JPY).
+    #[schema(required = true, value_type = i64, minimum = 1, maximum = 1_000_000_000_000_000_i64, example = 8888)]
     pub amount: Option<i64>,
+    /// ISO 4217 code.
+    #[schema(required = true, value_type = String, pattern = "^[A-Z]{3}$", example = "CNY")]
     pub currency: Option<String>,
+    #[schema(required = true, value_type = crate::domain::Scene)]
     pub scene: Option<String>,
+    /// The payer's payment code; required for `barcode` and `face`.
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z0-9]{6,128}$", example = "134567890124")]
     pub auth_code: Option<String>,
+    /// `alipay`, `wechat`, `unionpay`, `sandbox`, …; inferred from `auth_code` when absent.
+    #[schema(value_type = Option<String>, pattern = "^[a-z0-9_]{1,32}$", example = "sandbox")]
     pub wallet: Option<String>,
+    #[schema(max_length = 256)]
     pub subject: Option<String>,
+    /// Required for `jsapi`: `open_id` (with `app_id`) or `buyer_id`.
     pub payer: Option<Payer>,
     pub goods: Option<Vec<GoodsItem>>,
+    #[schema(max_length = 64)]
     pub receipt_no: Option<String>,
+    #[schema(max_length = 64)]
     pub store_id: Option<String>,
+    #[schema(max_length = 64)]
     pub terminal_id: Option<String>,
+    #[schema(max_length = 64)]
     pub client_ip: Option<String>,
+    /// Seconds the payer has to pay.
+    #[schema(minimum = 60, maximum = 604800)]
     pub expires_in: Option<u32>,
+    /// Where to send this payment's webhooks (else the tenant's default).
     pub notify_url: Option<String>,
     pub metadata: Option<BTreeMap<String, String>>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Payer {
     pub app_id: Option<String>,
     pub open_id: Option<String>,
     pub buyer_id: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct GoodsItem {
     pub id: String,
     pub name: String,
+    #[schema(minimum = 1)]
     pub quantity: u32,
+    /// Minor units.
+    #[schema(minimum = 0)]
     pub unit_price: i64,
+    /// Minor units off the line total.
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub discount: i64,
 }
 
@@ -264,10 +291,15 @@ impl PaymentBody {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct RefundBody {
+    /// The merchant's refund number, unique per tenant (the refund's idempotency key).
+    #[schema(required = true, value_type = String, pattern = "^[A-Za-z0-9_.:-]{1,64}$", example = "R-0001")]
     pub merchant_refund_no: Option<String>,
+    /// Minor units; at most what remains refundable.
+    #[schema(required = true, value_type = i64, minimum = 1, maximum = 1_000_000_000_000_000_i64, example = 1000)]
     pub amount: Option<i64>,
+    #[schema(max_length = 256, example = "one latte less")]
     pub reason: Option<String>,
 }
 

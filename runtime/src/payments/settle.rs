@@ -133,6 +133,9 @@ impl Payments {
                     to_status: Some(to.to_string()),
                     detail: json!({ "cause": cause, "channel_order_no": proposal.channel_order_no }),
                 };
+                if moves {
+                    record_payment_metric(&current, to);
+                }
                 let webhook = if moves {
                     self.payment_webhook(tenant, &current, &change, to)
                 } else {
@@ -190,6 +193,21 @@ impl Payments {
             serde_json::to_value(PaymentView::from(&after)).ok()?,
         ))
     }
+}
+
+/// Payment outcomes by tenant, channel, plugin version, scene and status.
+/// Ids and order numbers are never labels.
+fn record_payment_metric(p: &PaymentRecord, to: PaymentStatus) {
+    metrics::counter!(
+        "paycore_payments_total",
+        "tenant" => p.tenant_id.clone(),
+        "channel" => p.channel_id.clone(),
+        "plugin" => p.plugin_name.clone(),
+        "version" => p.plugin_version.clone(),
+        "scene" => p.scene.clone(),
+        "status" => to.as_str()
+    )
+    .increment(1);
 }
 
 pub(super) fn webhook_message(

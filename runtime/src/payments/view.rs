@@ -4,49 +4,97 @@
 use crate::store::{PaymentRecord, RefundRecord};
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Serialize)]
+/// The payment object.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PaymentView {
+    #[schema(example = "pay_2b4db50cb919454d02574393")]
     pub id: String,
     pub merchant_order_no: String,
+    #[schema(value_type = crate::domain::PaymentStatus)]
     pub status: String,
+    #[schema(value_type = crate::domain::Scene)]
     pub scene: String,
     pub wallet: String,
     pub amount: i64,
     pub currency: String,
     pub refunded_amount: i64,
+    /// The tenant's channel that served the payment.
     pub channel: String,
     pub plugin: PluginRef,
     pub channel_order_no: Option<String>,
+    /// What the client must do next, if anything.
+    #[schema(value_type = Option<ActionDoc>)]
     pub action: Option<Value>,
+    #[schema(value_type = Option<FailureDoc>)]
     pub failure: Option<Value>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
     pub metadata: Value,
     /// Present when the host refused a channel's answer and a person should look.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub review_reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PluginRef {
     pub name: String,
     pub version: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// The refund object.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RefundView {
+    #[schema(example = "re_6f1c0e3b9a7d4e2f8a1b2c3d")]
     pub id: String,
     pub payment_id: String,
     pub merchant_refund_no: String,
     pub amount: i64,
     pub currency: String,
     pub reason: Option<String>,
+    #[schema(value_type = crate::domain::RefundStatus)]
     pub status: String,
     pub channel_refund_no: Option<String>,
+    #[schema(value_type = Option<FailureDoc>)]
     pub failure: Option<Value>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
+}
+
+// Schema-only types: the views carry these as stored JSON/text; the
+// documents below say exactly what that JSON is.
+
+/// What the client does next.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Action)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum ActionDoc {
+    /// Show this content as a QR code.
+    QrCode { qr_code: String },
+    /// Pass these parameters to the wallet's SDK (JSAPI, app).
+    ClientParams {
+        params: std::collections::BTreeMap<String, String>,
+    },
+    /// Send the payer to this URL.
+    Redirect { url: String },
+}
+
+/// Why a payment or refund failed, in paycore's words and the channel's.
+#[derive(ToSchema)]
+#[schema(as = Failure)]
+#[allow(dead_code)]
+pub struct FailureDoc {
+    code: String,
+    message: String,
+    channel_code: Option<String>,
+    channel_message: Option<String>,
 }
 
 fn json_column(text: &Option<String>) -> Option<Value> {

@@ -253,22 +253,60 @@ impl PluginHost {
             state.cpu_ticks_left -= 1;
             Ok(UpdateDeadline::Yield(1))
         });
+        let op_name = op.name();
+        let started = std::time::Instant::now();
         let outcome =
             tokio::time::timeout(limits.call_timeout, invoke(plugin, &mut store, op)).await;
+        let elapsed = started.elapsed().as_secs_f64();
         let state = store.data();
         let fail = |kind| CallError {
             plugin: plugin.label.to_string(),
             kind,
             reached_channel: state.reached_channel,
         };
-        match outcome {
+        let result = match outcome {
             Ok(Ok(answer)) => Ok(answer),
             Err(_) => Err(fail(CallErrorKind::Timeout(limits.call_timeout))),
             Ok(Err(_)) if state.cpu_exhausted => Err(fail(CallErrorKind::CpuExhausted(limits.cpu))),
             Ok(Err(_)) if state.memory_exhausted => Err(fail(CallErrorKind::MemoryExhausted(limits.memory_bytes >> 20))),
             Ok(Err(e)) => Err(fail(CallErrorKind::Trap(trap_message(&e)))),
         }
-        .inspect_err(|e| tracing::warn!(error = %e, reached_channel = e.reached_channel, "plugin call failed"))
+        .inspect_err(|e| tracing::warn!(error = %e, reached_channel = e.reached_channel, "plugin call failed"));
+        record_call(plugin, op_name, elapsed, &result);
+        result
+    }
+}
+
+/// Calls, latency and failures per plugin version and operation.
+/// The manifest probe while loading has no name yet; loads are counted by
+/// `paycore_plugin_loads_total` instead.
+fn record_call(
+    plugin: &Plugin,
+    op: &'static str,
+    seconds: f64,
+    result: &Result<Answer, CallError>,
+) {
+    if plugin.manifest.name.is_empty() {
+        return;
+    }
+    let name = plugin.manifest.name.clone();
+    let version = plugin.manifest.version.to_string();
+    let outcome = match result {
+        Ok(_) => "answered",
+        Err(e) => match e.kind {
+            CallErrorKind::Trap(_) => "trap",
+            CallErrorKind::CpuExhausted(_) => "cpu_exhausted",
+            CallErrorKind::MemoryExhausted(_) => "memory_exhausted",
+            CallErrorKind::Timeout(_) => "timeout",
+            CallErrorKind::Channel(_) => "answered",
+        },
+    };
+    metrics::counter!("paycore_plugin_calls_total", "plugin" => name.clone(), "version" => version.clone(), "op" => op, "result" => outcome)
+        .increment(1);
+    metrics::histogram!("paycore_plugin_call_duration_seconds", "plugin" => name.clone(), "version" => version.clone(), "op" => op)
+        .record(seconds);
+    if outcome != "answered" {
+        metrics::counter!("paycore_plugin_failures_total", "plugin" => name, "version" => version, "kind" => outcome).increment(1);
     }
 }
 

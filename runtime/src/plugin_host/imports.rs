@@ -6,6 +6,7 @@ use super::crypto::KeyRing;
 use crate::config::{PluginLimits, SecretValue};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use tracing::Instrument;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -152,28 +153,40 @@ impl http::Host for CallState {
             }
         };
         let span = tracing::info_span!("host_http", method = %method, host = %host, status = tracing::field::Empty);
-        let _entered = span.enter();
-        let mut builder = self.http.request(method, url);
+        let builder = self.http.request(method, url);
+        let outcome = self.exchange(builder, request).instrument(span).await;
+        Ok(outcome)
+    }
+}
+
+impl CallState {
+    /// Sends the request and reads the answer within the size cap. Records
+    /// whether the request may have reached the channel.
+    async fn exchange(
+        &mut self,
+        mut builder: reqwest::RequestBuilder,
+        request: types::HttpRequest,
+    ) -> Result<types::HttpResponse, http::HttpError> {
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
         }
-        let sent = builder.body(request.body).send().await;
-        let mut response = match sent {
+        let mut response = match builder.body(request.body).send().await {
             Ok(r) => r,
             // A refused or failed connection never carried the request.
-            Err(e) if e.is_connect() => return Ok(Err(http::HttpError::Connect(redact_url(&e)))),
+            Err(e) if e.is_connect() => return Err(http::HttpError::Connect(redact_url(&e))),
             Err(e) => {
                 self.reached_channel = true;
-                return Ok(Err(if e.is_timeout() {
+                tracing::debug!(error = %redact_url(&e), "upstream exchange failed");
+                return Err(if e.is_timeout() {
                     http::HttpError::Timeout
                 } else {
                     http::HttpError::Broken(redact_url(&e))
-                }));
+                });
             }
         };
         self.reached_channel = true;
-        span.record("status", response.status().as_u16());
         let status = response.status().as_u16();
+        tracing::Span::current().record("status", status);
         let headers = response
             .headers()
             .iter()
@@ -184,20 +197,21 @@ impl http::Host for CallState {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
                     if body.len() + chunk.len() > self.max_response_bytes {
-                        return Ok(Err(http::HttpError::TooLarge));
+                        return Err(http::HttpError::TooLarge);
                     }
                     body.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
-                Err(e) if e.is_timeout() => return Ok(Err(http::HttpError::Timeout)),
-                Err(e) => return Ok(Err(http::HttpError::Broken(redact_url(&e)))),
+                Err(e) if e.is_timeout() => return Err(http::HttpError::Timeout),
+                Err(e) => return Err(http::HttpError::Broken(redact_url(&e))),
             }
         }
-        Ok(Ok(types::HttpResponse {
+        tracing::debug!(status, bytes = body.len(), "upstream answered");
+        Ok(types::HttpResponse {
             status,
             headers,
             body,
-        }))
+        })
     }
 }
 
