@@ -84,7 +84,7 @@ pub async fn load_plugins(host: &PluginHost, dir: &Path) -> (Vec<Plugin>, Vec<Pl
             }
             Ok(p) => {
                 metrics::counter!("paycore_plugin_loads_total", "result" => "loaded").increment(1);
-                tracing::info!(plugin = p.label(), digest = %p.digest, path = %path.display(), "plugin loaded");
+                tracing::info!(plugin = p.label(), digest = %p.digest, from_cache = p.load.from_cache, load_ms = p.load.millis, path = %path.display(), "plugin loaded");
                 plugins.push(p);
             }
             Err(error) => {
@@ -99,7 +99,10 @@ pub async fn load_plugins(host: &PluginHost, dir: &Path) -> (Vec<Plugin>, Vec<Pl
 /// Everything `check-config` reports: config errors, plugin load errors,
 /// and channels that cannot bind.
 pub async fn check(config: &Config) -> anyhow::Result<Vec<String>> {
-    let host = PluginHost::new(config.server.limits.clone())?;
+    let host = PluginHost::with_cache(
+        config.server.limits.clone(),
+        config.server.plugin_cache_dir.clone(),
+    )?;
     let (plugins, problems) = load_plugins(&host, &config.server.plugins_dir).await;
     let mut report: Vec<String> = problems
         .iter()
@@ -118,7 +121,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
     let store = Store::open(&server.database_url)
         .await
         .with_context(|| format!("opening the database {}", server.database_url))?;
-    let host = PluginHost::new(server.limits.clone())?;
+    let host = PluginHost::with_cache(server.limits.clone(), server.plugin_cache_dir.clone())?;
     let (plugins, problems) = load_plugins(&host, &server.plugins_dir).await;
     for p in &problems {
         tracing::error!(path = %p.path.display(), error = %p.error, "plugin refused");

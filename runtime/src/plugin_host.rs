@@ -8,6 +8,7 @@
 //! tell "certainly failed" from "unknown".
 
 mod bindings;
+mod cache;
 mod call;
 mod crypto;
 mod engine;
@@ -18,7 +19,7 @@ pub use bindings::paycore::channel::types as wit;
 pub use call::{CallError, CallErrorKind};
 pub use engine::{PluginHost, install_crypto_provider};
 pub use imports::ChannelGrant;
-pub use load::{LoadError, Plugin, PluginManifest, grant_for, scene_to_wit};
+pub use load::{LoadError, LoadInfo, Plugin, PluginManifest, grant_for, scene_to_wit};
 
 /// The WIT contract version this host implements; plugins built against any
 /// semver-compatible version (same major, minor not newer) load.

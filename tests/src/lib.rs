@@ -62,6 +62,12 @@ fn plugin_dir(var: &str, default: &str) -> PathBuf {
     })
 }
 
+/// One compiled-code cache for every test app in the workspace, so each
+/// plugin is compiled once per build rather than once per test.
+fn shared_compiled_cache() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-plugin-cache")
+}
+
 fn copy_plugin(from_dir: &Path, name: &str, to: &Path) {
     let from = from_dir.join(format!("{name}.wasm"));
     std::fs::copy(&from, to.join(format!("{name}.wasm"))).unwrap_or_else(|e| {
@@ -105,6 +111,7 @@ impl TestApp {
 listen = "127.0.0.1:0"
 database_url = "sqlite://paycore.db"
 plugins_dir = "plugins"
+plugin_cache_dir = "{cache}"
 admin_token = "inline:adm_test_e2e"
 [plugin_limits]
 cpu_ms = {cpu}
@@ -124,7 +131,8 @@ min_age_ms = 0
                 cpu = opts.plugin_cpu_ms,
                 mem = opts.plugin_memory_mib,
                 timeout = opts.call_timeout_ms,
-                sweep = opts.sweeper_interval_ms
+                sweep = opts.sweeper_interval_ms,
+                cache = shared_compiled_cache().display()
             ),
         )
         .unwrap();

@@ -14,6 +14,8 @@ pub struct RawServer {
     /// (callbacks, payer pages). Defaults to `http://{listen}`.
     pub public_url: Option<Spanned<String>>,
     pub plugins_dir: Option<Spanned<String>>,
+    /// Compiled plugins are cached here; `""` turns the cache off.
+    pub plugin_cache_dir: Option<Spanned<String>>,
     pub tenants_dir: Option<Spanned<String>>,
     pub admin_token: Option<Spanned<String>>,
     #[serde(default)]

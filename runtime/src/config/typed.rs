@@ -24,6 +24,8 @@ pub struct ServerConfig {
     /// Explicit public URL; `None` means "http://" + the bound address.
     pub public_url: Option<String>,
     pub plugins_dir: PathBuf,
+    /// Compiled-code cache; `None` when turned off.
+    pub plugin_cache_dir: Option<PathBuf>,
     pub tenants_dir: PathBuf,
     pub admin_token: Option<SecretValue>,
     pub limits: PluginLimits,
@@ -251,6 +253,11 @@ fn load_server(
             .as_ref()
             .map_or("plugins", |s| s.get_ref().as_str()),
     );
+    let plugin_cache_dir = match raw.plugin_cache_dir.as_ref().map(|s| s.get_ref().as_str()) {
+        Some("") => None,
+        Some(path) => Some(dir.join(path)),
+        None => Some(plugins_dir.join(".cache")),
+    };
     let tenants_dir = dir.join(
         raw.tenants_dir
             .as_ref()
@@ -312,6 +319,7 @@ fn load_server(
         database_url,
         public_url,
         plugins_dir,
+        plugin_cache_dir,
         tenants_dir,
         admin_token,
         limits,

@@ -24,6 +24,7 @@ pub(super) struct Inner {
     pub http: reqwest::Client,
     /// Bounds concurrent calls to what the instance pool can hold.
     pub permits: tokio::sync::Semaphore,
+    pub cache: Option<super::cache::CompiledCache>,
     stop_ticker: Arc<AtomicBool>,
 }
 
@@ -35,6 +36,14 @@ impl Drop for Inner {
 
 impl PluginHost {
     pub fn new(limits: PluginLimits) -> anyhow::Result<Self> {
+        PluginHost::with_cache(limits, None)
+    }
+
+    /// A host that keeps compiled plugins in `cache_dir` (see `cache`).
+    pub fn with_cache(
+        limits: PluginLimits,
+        cache_dir: Option<std::path::PathBuf>,
+    ) -> anyhow::Result<Self> {
         let engine = Engine::new(&engine_config(&limits))?;
         let mut linker = Linker::new(&engine);
         // wasip2 guests import a handful of wasi:cli/io interfaces even when
@@ -60,6 +69,7 @@ impl PluginHost {
                 limits,
                 http,
                 permits,
+                cache: cache_dir.map(super::cache::CompiledCache::new),
                 stop_ticker,
             }),
         })

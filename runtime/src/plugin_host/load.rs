@@ -9,7 +9,6 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use wasmtime::component::Component;
 
 /// Interfaces a plugin may import. Everything else (files, sockets, HTTP
 /// outside our mediated import) is refused before the plugin ever runs.
@@ -60,6 +59,16 @@ pub struct Plugin {
     pub digest: String,
     pub(super) label: Arc<str>,
     pub(super) pre: PluginPre<super::imports::CallState>,
+    /// How the component was obtained, and how long checks and all took.
+    pub load: LoadInfo,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LoadInfo {
+    /// The compiled code came from the on-disk cache.
+    pub from_cache: bool,
+    /// From reading the bytes to a checked, callable plugin.
+    pub millis: f64,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -94,10 +103,16 @@ impl PluginHost {
     pub async fn load_bytes(&self, bytes: Vec<u8>) -> Result<Plugin, LoadError> {
         let digest = hex::encode(Sha256::digest(&bytes));
         let engine = self.inner.engine.clone();
-        let component = tokio::task::spawn_blocking(move || Component::new(&engine, &bytes))
-            .await
-            .map_err(|e| LoadError::Invalid(e.to_string()))?
-            .map_err(|e| LoadError::Invalid(first_line(&e.to_string())))?;
+        let cache = self.inner.cache.clone();
+        let key = digest.clone();
+        let started = std::time::Instant::now();
+        let (component, source) = tokio::task::spawn_blocking(move || {
+            super::cache::compile(&engine, &bytes, &key, cache.as_ref())
+        })
+        .await
+        .map_err(|e| LoadError::Invalid(e.to_string()))?
+        .map_err(|e| LoadError::Invalid(first_line(&e.to_string())))?;
+        tracing::debug!(digest = %digest, ?source, ms = started.elapsed().as_secs_f64() * 1000.0, "component compiled or loaded");
         for (name, _) in component.component_type().imports(&self.inner.engine) {
             if !ALLOWED_IMPORT_PREFIXES.iter().any(|p| name.starts_with(p)) {
                 return Err(LoadError::ForbiddenImport(name.to_string()));
@@ -115,6 +130,10 @@ impl PluginHost {
             digest: digest.clone(),
             label: "<loading>".into(),
             pre,
+            load: LoadInfo {
+                from_cache: source == super::cache::Source::Cached,
+                millis: 0.0,
+            },
         };
         let raw = self
             .call_manifest(&probe)
@@ -122,11 +141,16 @@ impl PluginHost {
             .map_err(|e| LoadError::Manifest(e.to_string()))?;
         let manifest = check_manifest(raw).map_err(LoadError::BadManifest)?;
         let label: Arc<str> = format!("{}@{}", manifest.name, manifest.version).into();
+        let load = LoadInfo {
+            millis: started.elapsed().as_secs_f64() * 1000.0,
+            ..probe.load
+        };
         Ok(Plugin {
             manifest: Arc::new(manifest),
             digest,
             label,
             pre: probe.pre,
+            load,
         })
     }
 }
