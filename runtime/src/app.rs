@@ -1,11 +1,12 @@
 //! Start-up and wiring: config → store → plugin host → plugins → registry →
 //! HTTP server, sandbox provider, sweeper and webhook delivery.
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, Overrides};
 use crate::http::{self, AppState};
 use crate::payments::Payments;
 use crate::plugin_host::{LoadError, Plugin, PluginHost};
 use crate::registry::Registry;
+use crate::reload::Reloader;
 use crate::store::Store;
 use anyhow::Context;
 use std::net::SocketAddr;
@@ -113,7 +114,8 @@ pub async fn check(config: &Config) -> anyhow::Result<Vec<String>> {
     Ok(report)
 }
 
-pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
+/// Starts paycore with `config`; `overrides` are re-applied on every reload.
+pub async fn start(config: Config, overrides: Overrides) -> anyhow::Result<RunningApp> {
     crate::plugin_host::install_crypto_provider();
     // Before anything is counted.
     let metrics = crate::telemetry::Metrics::global();
@@ -122,10 +124,6 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
         .await
         .with_context(|| format!("opening the database {}", server.database_url))?;
     let host = PluginHost::with_cache(server.limits.clone(), server.plugin_cache_dir.clone())?;
-    let (plugins, problems) = load_plugins(&host, &server.plugins_dir).await;
-    for p in &problems {
-        tracing::error!(path = %p.path.display(), error = %p.error, "plugin refused");
-    }
 
     let listener = tokio::net::TcpListener::bind(server.listen)
         .await
@@ -136,15 +134,25 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
 
-    let (registry, binding) = Registry::build(plugins, &config.tenants, &public_url);
-    for problem in &binding {
-        tracing::error!(problem = %problem, "channel not bound");
-    }
-    let payments = Arc::new(Payments::new(store, host, registry, public_url.clone()));
+    let payments = Arc::new(Payments::new(
+        store,
+        host.clone(),
+        Registry::default(),
+        public_url.clone(),
+    ));
+    let reloader = Arc::new(Reloader::new(
+        host,
+        payments.clone(),
+        &config,
+        overrides,
+        public_url.clone(),
+    ));
+    reloader.reload("startup").await;
     let state = AppState {
         payments: payments.clone(),
         admin_token: server.admin_token.clone(),
         metrics,
+        reloader: reloader.clone(),
     };
     let mut router = http::router(state);
     if server.sandbox_provider.enabled {
@@ -184,6 +192,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
         server.sweeper.clone(),
         stopped.clone(),
     )));
+    tasks.push(tokio::spawn(crate::watch::run(reloader, stopped.clone())));
     tasks.push(tokio::spawn(crate::webhooks::run(
         payments.clone(),
         stopped,

@@ -26,6 +26,7 @@ pub struct AppState {
     pub payments: Arc<Payments>,
     pub admin_token: Option<SecretValue>,
     pub metrics: crate::telemetry::Metrics,
+    pub reloader: Arc<crate::reload::Reloader>,
 }
 
 /// Request bodies above this are refused before parsing.

@@ -72,7 +72,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             };
             paycore::telemetry::init(cfg.server.json_logs);
-            let app = paycore::app::start(cfg).await?;
+            let app = paycore::app::start(cfg, overrides()).await?;
             println!(
                 "paycore listening on {} (public URL {})",
                 app.addr, app.public_url

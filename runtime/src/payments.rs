@@ -111,18 +111,34 @@ impl Payments {
         }
     }
 
-    /// The bound channel a stored payment was made on.
-    fn channel_of(&self, tenant: &Tenant, channel_id: &str) -> Result<Arc<BoundChannel>> {
-        tenant
-            .channel(channel_id)
+    /// The bound channel a stored payment was made on, served by the plugin
+    /// version that created it while that version stays loaded (so a refund
+    /// of an old payment goes through the code that took it).
+    fn channel_of(&self, tenant: &Tenant, payment: &PaymentRecord) -> Result<Arc<BoundChannel>> {
+        let current = tenant
+            .channel(&payment.channel_id)
             .cloned()
             .ok_or_else(|| PaymentError::Unacceptable {
                 code: "channel_unavailable",
                 message: format!(
-                    "channel `{channel_id}` is not configured for this tenant any more"
+                    "channel `{}` is not configured for this tenant any more",
+                    payment.channel_id
                 ),
                 field: None,
-            })
+            })?;
+        let manifest = &current.plugin.manifest;
+        if manifest.name == payment.plugin_name
+            && manifest.version.to_string() == payment.plugin_version
+        {
+            return Ok(current);
+        }
+        match self
+            .registry()
+            .plugin(&payment.plugin_name, &payment.plugin_version)
+        {
+            Some(original) => Ok(Arc::new(current.with_plugin(original))),
+            None => Ok(current),
+        }
     }
 
     pub async fn get(&self, tenant: &Tenant, id: &str) -> Result<PaymentView> {

@@ -178,7 +178,9 @@ settings = {{ base_url = "{{public_url}}/sandbox" }}
 
         let cfg = config::load(&root.join("paycore.toml"), &Overrides::default())
             .unwrap_or_else(|e| panic!("test config: {e}"));
-        let app = paycore::app::start(cfg).await.expect("paycore starts");
+        let app = paycore::app::start(cfg, Overrides::default())
+            .await
+            .expect("paycore starts");
         let base = format!("http://{}", app.addr);
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))

@@ -139,6 +139,8 @@ mod tests {
         ("get", "/openapi.json"),
         ("get", "/admin/plugins"),
         ("get", "/admin/tenants"),
+        ("get", "/admin/status"),
+        ("post", "/admin/reload"),
     ];
 
     #[test]

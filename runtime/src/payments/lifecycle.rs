@@ -38,7 +38,7 @@ impl Payments {
         tenant: &Tenant,
         record: PaymentRecord,
     ) -> Result<PaymentRecord> {
-        let channel = self.channel_of(tenant, &record.channel_id)?;
+        let channel = self.channel_of(tenant, &record)?;
         let ctx = self.call_context(&tenant.config.id, &channel);
         match self
             .host
@@ -76,7 +76,7 @@ impl Payments {
                 field: None,
             });
         }
-        let channel = self.channel_of(tenant, &record.channel_id)?;
+        let channel = self.channel_of(tenant, &record)?;
         let ctx = self.call_context(&tenant.config.id, &channel);
         match self
             .host
@@ -136,7 +136,7 @@ impl Payments {
                 field: None,
             });
         }
-        let channel = self.channel_of(tenant, &record.channel_id)?;
+        let channel = self.channel_of(tenant, &record)?;
         let ctx = self.call_context(&tenant.config.id, &channel);
         match self
             .host

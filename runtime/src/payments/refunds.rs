@@ -79,7 +79,7 @@ impl Payments {
                 });
             }
         };
-        let channel = self.channel_of(tenant, &payment.channel_id)?;
+        let channel = self.channel_of(tenant, &payment)?;
         let ctx = self.call_context(tenant_id, &channel);
         let answer = self
             .host
@@ -130,7 +130,7 @@ impl Payments {
             .payment(&tenant.config.id, &refund.payment_id)
             .await?
             .ok_or(PaymentError::NotFound)?;
-        let channel = self.channel_of(tenant, &payment.channel_id)?;
+        let channel = self.channel_of(tenant, &payment)?;
         let ctx = self.call_context(&tenant.config.id, &channel);
         match self
             .host
