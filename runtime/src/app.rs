@@ -176,6 +176,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
     )));
     tasks.push(tokio::spawn(crate::webhooks::run(
         payments.clone(),
+        server.webhooks.clone(),
         stopped,
     )));
     tracing::info!(%addr, %public_url, tenants = config.tenants.len(), "paycore is serving");

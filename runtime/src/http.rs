@@ -5,6 +5,7 @@
 mod admin;
 mod callbacks;
 mod error;
+mod events;
 mod extract;
 mod health;
 mod payments;
@@ -33,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .merge(payments::router())
         .merge(refunds::router())
         .merge(callbacks::router())
+        .merge(events::router())
         .merge(health::router())
         .merge(admin::router())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
