@@ -326,21 +326,25 @@ async fn the_sweeper_resolves_a_processing_payment() {
 async fn the_sweeper_cancels_a_barcode_payment_still_unpaid_at_the_deadline() {
     let t = TestApp::start_with(Options {
         processing_delay_ms: 600_000,
-        barcode_deadline_ms: 1_000,
+        barcode_deadline_ms: 2_000,
         sweeper_backoff_ms: vec![200],
         ..Options::fast_sweeper()
     })
     .await;
+    let started = std::time::Instant::now();
     let r = t
         .pay(barcode("SWEEP-DEADLINE-1", 4500, "283400011122223332"))
         .await;
     assert_eq!(r.body["status"], "processing");
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let read = t.get(DEMO_KEY, &format!("/v1/payments/{}", r.id())).await;
-    assert_eq!(
-        read.body["status"], "processing",
-        "queried, but not cancelled before the deadline"
-    );
+    // Only meaningful if this machine was not too slow to look in time.
+    if started.elapsed() < std::time::Duration::from_millis(1_500) {
+        assert_eq!(
+            read.body["status"], "processing",
+            "queried, but not cancelled before the deadline"
+        );
+    }
     t.wait_for_status(DEMO_KEY, &r.id(), "cancelled").await;
     let hooks = t.wait_for_webhooks(1).await;
     assert_eq!(
