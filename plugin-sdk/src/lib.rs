@@ -56,6 +56,7 @@ pub mod money;
 pub mod params;
 pub mod testing;
 pub mod types;
+pub mod webhook;
 
 pub use channel::Channel;
 pub use host::{Host, WasmHost};

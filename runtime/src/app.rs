@@ -195,6 +195,7 @@ pub async fn start(config: Config, overrides: Overrides) -> anyhow::Result<Runni
     tasks.push(tokio::spawn(crate::watch::run(reloader, stopped.clone())));
     tasks.push(tokio::spawn(crate::webhooks::run(
         payments.clone(),
+        server.webhooks.clone(),
         stopped,
     )));
     tracing::info!(%addr, %public_url, tenants = config.tenants.len(), "paycore is serving");

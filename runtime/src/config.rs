@@ -14,5 +14,5 @@ pub use diagnostics::{ConfigError, ConfigErrors};
 pub use secrets::{SecretRef, SecretValue};
 pub use typed::{
     ChannelConfig, Config, Overrides, PluginLimits, SandboxProviderConfig, ServerConfig,
-    SweeperConfig, TenantConfig, load,
+    SweeperConfig, TenantConfig, WebhooksConfig, load,
 };

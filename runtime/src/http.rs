@@ -5,6 +5,7 @@
 mod admin;
 mod callbacks;
 mod error;
+mod events;
 mod extract;
 mod health;
 mod metrics;

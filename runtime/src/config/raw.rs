@@ -24,6 +24,8 @@ pub struct RawServer {
     pub sandbox_provider: RawSandboxProvider,
     #[serde(default)]
     pub sweeper: RawSweeper,
+    #[serde(default)]
+    pub webhooks: RawWebhooks,
     pub log_format: Option<Spanned<String>>,
 }
 
@@ -56,6 +58,27 @@ pub struct RawSweeper {
     /// How long a payment may stay `processing` or `unknown` before the
     /// sweeper queries it.
     pub min_age_ms: Option<Spanned<u64>>,
+    /// Delay before the next query of a payment or refund still open after
+    /// n queries: the n-th entry, the last one repeating.
+    pub backoff_ms: Option<Spanned<Vec<Spanned<u64>>>>,
+    /// A barcode/face payment still unpaid this long after creation is
+    /// cancelled (reversed).
+    pub barcode_deadline_ms: Option<Spanned<u64>>,
+    /// A pending payment of another scene without `expires_in` is closed
+    /// this long after creation.
+    pub pending_expiry_ms: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebhooks {
+    /// Delay before attempt n+1 after n failed attempts; past the end the
+    /// event is a dead letter.
+    pub retry_schedule_ms: Option<Spanned<Vec<Spanned<u64>>>>,
+    /// Each delay is moved at random by up to this percentage either way.
+    pub jitter_percent: Option<Spanned<u64>>,
+    /// Per attempt; a receiver slower than this counts as failed.
+    pub timeout_ms: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]

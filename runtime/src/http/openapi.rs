@@ -22,6 +22,7 @@ use utoipa_axum::routes;
         (name = "payments", description = "Create, read, sync, close and cancel payments"),
         (name = "refunds", description = "Partial and full refunds"),
         (name = "callbacks", description = "Asynchronous notifications from channels"),
+        (name = "events", description = "Merchant webhooks: the events of a payment and their delivery state"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
         (name = "admin", description = "The operator's view"),
     ),
@@ -80,6 +81,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(super::payments::router())
         .merge(super::refunds::router())
         .merge(super::callbacks::router())
+        .merge(super::events::router())
         .merge(super::health::router())
         .merge(super::admin::router())
         .merge(super::metrics::router())
@@ -133,6 +135,8 @@ mod tests {
         ("get", "/v1/refunds/{id}"),
         ("post", "/v1/refunds/{id}/sync"),
         ("post", "/v1/callbacks/{tenant}/{channel}"),
+        ("get", "/v1/events"),
+        ("post", "/v1/events/{id}/redeliver"),
         ("get", "/healthz"),
         ("get", "/readyz"),
         ("get", "/metrics"),

@@ -288,6 +288,7 @@ impl Payments {
         let data = serde_json::to_value(RefundView::from(&after)).expect("views serialise");
         Ok(Some(webhook_message(
             &tenant.config.id,
+            &r.payment_id,
             event_type,
             url,
             data,

@@ -40,6 +40,14 @@ impl PaymentRecord {
     }
 }
 
+/// An open payment the sweeper should look at, with how often it did.
+#[derive(Debug, Clone, FromRow)]
+pub struct DuePayment {
+    #[sqlx(flatten)]
+    pub record: PaymentRecord,
+    pub checks: i64,
+}
+
 /// A payment about to be submitted; it is stored as `unknown` before the
 /// channel is called, so a crash mid-call leaves a row the sweeper resolves.
 #[derive(Debug, Clone)]
@@ -184,21 +192,42 @@ impl Store {
         )
     }
 
-    /// Payments whose outcome is still open and that are older than `min_age_ms`,
-    /// oldest first: the sweeper's work list.
-    pub async fn open_payments(
-        &self,
-        min_age_ms: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<PaymentRecord>> {
+    /// Open payments (`pending`, `processing`, `unknown`) whose next check is
+    /// due — by default `min_age_ms` after creation, then as the sweeper
+    /// scheduled it — most overdue first: the sweeper's work list.
+    pub async fn due_payments(&self, min_age_ms: i64, limit: i64) -> StoreResult<Vec<DuePayment>> {
         Ok(sqlx::query_as(
-            "SELECT * FROM payments WHERE status IN ('pending', 'processing', 'unknown') AND created_ms <= ?
-             ORDER BY created_ms LIMIT ?",
+            "SELECT * FROM payments WHERE status IN ('pending', 'processing', 'unknown')
+                AND COALESCE(next_check_ms, created_ms + ?) <= ?
+             ORDER BY COALESCE(next_check_ms, created_ms + ?) LIMIT ?",
         )
-        .bind(now_millis() - min_age_ms)
+        .bind(min_age_ms)
+        .bind(now_millis())
+        .bind(min_age_ms)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    /// Records that the sweeper checked a payment and when to check it next.
+    /// Not a state change: no version bump, no event.
+    pub async fn schedule_payment_check(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        checks: i64,
+        next_check_ms: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE payments SET checks = ?, next_check_ms = ? WHERE id = ? AND tenant_id = ?",
+        )
+        .bind(checks)
+        .bind(next_check_ms)
+        .bind(id)
+        .bind(tenant_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Applies a change decided by the state machine, if nobody changed the
