@@ -14,7 +14,7 @@ mod refunds;
 
 pub use callbacks::CallbackRecord;
 pub use outbox::OutboxMessage;
-pub use payments::{InsertOutcome, NewPayment, PaymentChange, PaymentRecord};
+pub use payments::{ChannelSwitch, InsertOutcome, NewPayment, PaymentChange, PaymentRecord};
 pub use refunds::{NewRefund, RefundChange, RefundInsert, RefundRecord};
 
 use sqlx::sqlite::{
