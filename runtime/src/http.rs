@@ -10,6 +10,7 @@ mod health;
 mod payments;
 mod refunds;
 mod request_id;
+mod routing;
 
 pub use error::ApiError;
 
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(payments::router())
         .merge(refunds::router())
+        .merge(routing::router())
         .merge(callbacks::router())
         .merge(health::router())
         .merge(admin::router())

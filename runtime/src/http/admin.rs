@@ -11,6 +11,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/plugins", get(plugins))
         .route("/admin/tenants", get(tenants))
+        .route("/admin/channels", get(channels))
 }
 
 /// Proof that the request carries the admin token.
@@ -73,4 +74,34 @@ async fn tenants(_: Admin, State(s): State<AppState>) -> Json<Value> {
         .collect();
     list.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
     Json(json!({ "tenants": list }))
+}
+
+/// Every tenant channel with its plugin and circuit breaker.
+async fn channels(_: Admin, State(s): State<AppState>) -> Json<Value> {
+    let registry = s.payments.registry();
+    let now = jiff::Timestamp::now();
+    let mut list: Vec<Value> = Vec::new();
+    for t in registry.tenants() {
+        for c in &t.config.channels {
+            let bound = t.channel(&c.id);
+            let b = s.payments.health().view(t, &c.id, now);
+            let mut entry = json!({
+                "tenant": t.config.id,
+                "channel": c.id,
+                "enabled": c.enabled,
+                "plugin": bound.map(|b| b.plugin.label()),
+                "breaker": b.state,
+                "consecutive_failures": b.consecutive_failures,
+            });
+            if let Some(why) = b.last_failure {
+                entry["last_failure"] = json!(why);
+            }
+            list.push(entry);
+        }
+    }
+    list.sort_by(|a, b| {
+        (a["tenant"].as_str(), a["channel"].as_str())
+            .cmp(&(b["tenant"].as_str(), b["channel"].as_str()))
+    });
+    Json(json!({ "channels": list }))
 }
