@@ -114,6 +114,33 @@ pub async fn check(config: &Config) -> anyhow::Result<Vec<String>> {
     Ok(report)
 }
 
+/// What `paycore route explain` prints: the same explanation as
+/// `POST /v1/routing/explain`, computed from the config and plugins on disk,
+/// with every breaker closed (a fresh process has no channel history).
+pub async fn explain(
+    config: &Config,
+    tenant: &str,
+    payment_json: &[u8],
+) -> anyhow::Result<crate::routing::Explanation> {
+    let body: crate::payments::request::PaymentBody =
+        serde_json::from_slice(payment_json).context("the payment file is not a payment body")?;
+    let request = body.validate().map_err(|e| {
+        anyhow::anyhow!("the payment is not acceptable: `{}` {}", e.field, e.message)
+    })?;
+    let host = PluginHost::new(config.server.limits.clone())?;
+    let (plugins, _) = load_plugins(&host, &config.server.plugins_dir).await;
+    let (registry, _) = Registry::build(plugins, &config.tenants, "http://explain");
+    let tenant = registry
+        .tenant(tenant)
+        .with_context(|| format!("no tenant `{tenant}` in the configuration"))?;
+    Ok(crate::routing::explain(
+        tenant,
+        &crate::routing::Intent::from(&request),
+        jiff::Timestamp::now(),
+        &crate::routing::AllClosed,
+    ))
+}
+
 /// Starts paycore with `config`; `overrides` are re-applied on every reload.
 pub async fn start(config: Config, overrides: Overrides) -> anyhow::Result<RunningApp> {
     crate::plugin_host::install_crypto_provider();

@@ -13,6 +13,7 @@ mod openapi;
 mod payments;
 mod refunds;
 mod request_id;
+mod routing;
 
 pub use error::ApiError;
 

@@ -128,6 +128,56 @@ pub fn unfit(plugin: &PluginManifest, channel: &ChannelConfig) -> Option<String>
     None
 }
 
+/// Rule targets whose plugin can serve none of the payments the rule
+/// matches (by scene, wallet or currency), located where the rule names them.
+fn unservable_rules(t: &TenantConfig, channels: &[Arc<BoundChannel>]) -> Vec<ConfigError> {
+    let mut problems = Vec::new();
+    for rule in &t.rules {
+        let when = &rule.when;
+        for (id, position) in rule
+            .target
+            .channels()
+            .into_iter()
+            .zip(&rule.target_positions)
+        {
+            let Some(ch) = channels.iter().find(|c| c.id == id) else {
+                continue;
+            };
+            let m = &ch.plugin.manifest;
+            let mut gaps = Vec::new();
+            if let Some(s) = &when.scenes
+                && !s.iter().any(|x| m.scenes.contains(x))
+            {
+                let s: Vec<&str> = s.iter().map(|x| x.as_str()).collect();
+                gaps.push(format!("scene {}", s.join("/")));
+            }
+            if let Some(w) = &when.wallets
+                && !w.iter().any(|x| m.wallets.contains(x))
+            {
+                gaps.push(format!("wallet {}", w.join("/")));
+            }
+            if let Some(c) = &when.currencies
+                && !c.iter().any(|x| m.currencies.contains(x))
+            {
+                gaps.push(format!("currency {}", c.join("/")));
+            }
+            if !gaps.is_empty() {
+                problems.push(ConfigError {
+                    file: t.source.clone(),
+                    position: *position,
+                    message: format!(
+                        "rule `{}`: channel `{id}` can never serve it: plugin {} does not serve {}",
+                        rule.name,
+                        ch.plugin.label(),
+                        gaps.join(" or ")
+                    ),
+                });
+            }
+        }
+    }
+    problems
+}
+
 impl Registry {
     /// Binds every tenant channel to the newest loaded plugin its range
     /// allows (and that fits it) and returns every channel that cannot be
@@ -189,6 +239,7 @@ impl Registry {
                     }
                 }
             }
+            problems.extend(unservable_rules(t, &channels));
             for key in &t.api_keys {
                 registry.by_api_key.insert(key.clone(), t.id.clone());
             }

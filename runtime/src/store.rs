@@ -14,7 +14,9 @@ mod refunds;
 
 pub use callbacks::CallbackRecord;
 pub use outbox::{OutboxMessage, OutboxRecord};
-pub use payments::{DuePayment, InsertOutcome, NewPayment, PaymentChange, PaymentRecord};
+pub use payments::{
+    ChannelSwitch, DuePayment, InsertOutcome, NewPayment, PaymentChange, PaymentRecord,
+};
 pub use refunds::{DueRefund, NewRefund, RefundChange, RefundInsert, RefundRecord};
 
 use sqlx::sqlite::{

@@ -234,6 +234,7 @@ mod tests {
             channel_id: "c".into(),
             plugin_name: "sandbox".into(),
             plugin_version: "1.0.0".into(),
+            attempts: "[]".into(),
             channel_order_no: None,
             action: None,
             failure: None,

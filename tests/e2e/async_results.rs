@@ -191,9 +191,7 @@ async fn a_webhook_answered_500_is_delivered_on_retry() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receiver_that_is_down_gets_retries_then_a_dead_letter_then_a_redelivery() {
     let t = TestApp::start().await;
-    let port = closed_port().await;
-    let addr = port.local_addr().unwrap();
-    drop(port);
+    let addr = format!("127.0.0.1:{}", closed_port());
     let mut body = barcode("DOWN-1", 4500, "283400011122223334");
     body["notify_url"] = json!(format!("http://{addr}/hooks"));
     let r = t.pay(body).await;

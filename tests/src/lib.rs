@@ -33,6 +33,9 @@ pub struct Options {
     pub plugin_cpu_ms: u64,
     pub plugin_memory_mib: u64,
     pub call_timeout_ms: u64,
+    /// More tenant files, `(file stem, TOML)`. `{public_url}` in settings
+    /// is paycore's own base URL, as in every tenant file.
+    pub extra_tenants: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -47,6 +50,7 @@ impl Default for Options {
             plugin_cpu_ms: 200,
             plugin_memory_mib: 32,
             call_timeout_ms: 5_000,
+            extra_tenants: Vec::new(),
         }
     }
 }
@@ -159,11 +163,6 @@ pub async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> 
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("timed out waiting for {what}");
-}
-
-/// A loopback address nothing listens on (bound, then released).
-pub async fn closed_port() -> tokio::net::TcpListener {
-    tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
 }
 
 fn plugin_dir(var: &str, default: &str) -> PathBuf {
@@ -301,6 +300,10 @@ settings = {{ base_url = "{{public_url}}/sandbox" }}
         )
         .unwrap();
 
+        for (stem, text) in &opts.extra_tenants {
+            std::fs::write(root.join(format!("tenants/{stem}.toml")), text).unwrap();
+        }
+
         let cfg = config::load(&root.join("paycore.toml"), &Overrides::default())
             .unwrap_or_else(|e| panic!("test config: {e}"));
         let app = paycore::app::start(cfg, Overrides::default())
@@ -319,6 +322,11 @@ settings = {{ base_url = "{{public_url}}/sandbox" }}
             hooks,
             _dir: dir,
         }
+    }
+
+    /// The `paycore.toml` this app was started from.
+    pub fn config_file(&self) -> PathBuf {
+        self._dir.path().join("paycore.toml")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -439,6 +447,29 @@ settings = {{ base_url = "{{public_url}}/sandbox" }}
             app.shutdown().await;
         }
     }
+}
+
+/// A loopback port nothing listens on (yet): connecting is refused, so a
+/// channel pointed at it is "unavailable, nothing sent".
+pub fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// Starts forwarding `port` to `to` (a channel that comes back up).
+pub async fn forward(port: u16, to: std::net::SocketAddr) -> tokio::task::JoinHandle<()> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("the closed port is free to bind");
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(to).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    })
 }
 
 /// A reply: status, headers and the JSON body (or the text as a string).

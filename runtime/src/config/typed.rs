@@ -126,6 +126,12 @@ pub struct TenantConfig {
     pub webhook_secret: Option<SecretValue>,
     pub notify_url: Option<String>,
     pub channels: Vec<ChannelConfig>,
+    /// The tenant's local time zone, for rules' `days` and `hours`.
+    pub timezone: jiff::tz::TimeZone,
+    /// In file order; never empty (a tenant without rules gets an implicit
+    /// default that tries every channel in config order).
+    pub rules: Vec<crate::routing::Rule>,
+    pub breaker: crate::routing::BreakerConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -173,20 +179,27 @@ fn read(file: &Path, errors: &mut ConfigErrors) -> Option<String> {
 }
 
 /// Collects problems for one file, each placed at a span of that file.
-struct Checker<'a> {
+pub(super) struct Checker<'a> {
     file: &'a Path,
     source: &'a str,
-    errors: &'a mut ConfigErrors,
+    pub(super) errors: &'a mut ConfigErrors,
 }
 
 impl Checker<'_> {
-    fn error<T>(&mut self, at: &Spanned<T>, message: impl Into<String>) {
-        self.errors.push(ConfigError::at(
-            self.file,
-            self.source,
-            Some(at.span()),
-            message,
-        ));
+    pub(super) fn error<T>(&mut self, at: &Spanned<T>, message: impl Into<String>) {
+        self.error_at(at.span(), message);
+    }
+
+    pub(super) fn error_at(&mut self, span: std::ops::Range<usize>, message: impl Into<String>) {
+        self.errors
+            .push(ConfigError::at(self.file, self.source, Some(span), message));
+    }
+
+    /// 1-based (line, column) of a span's start.
+    pub(super) fn position(&self, span: std::ops::Range<usize>) -> (usize, usize) {
+        ConfigError::at(self.file, self.source, Some(span), "")
+            .position
+            .unwrap_or((1, 1))
     }
 
     fn secret(&mut self, at: &Spanned<String>) -> Option<SecretValue> {
@@ -242,7 +255,13 @@ impl Checker<'_> {
         out
     }
 
-    fn bounded(&mut self, v: &Option<Spanned<u64>>, default: u64, min: u64, max: u64) -> u64 {
+    pub(super) fn bounded(
+        &mut self,
+        v: &Option<Spanned<u64>>,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> u64 {
         match v {
             None => default,
             Some(s) if (min..=max).contains(s.get_ref()) => *s.get_ref(),
@@ -521,6 +540,14 @@ fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> Option<TenantConfig> {
             channels.push(ch);
         }
     }
+    let timezone = super::rules::timezone(raw.timezone.as_ref(), c);
+    let breaker = super::rules::breaker(raw.breaker.as_ref(), c);
+    let ids: Vec<&str> = raw
+        .channels
+        .iter()
+        .map(|ch| ch.id.get_ref().as_str())
+        .collect();
+    let rules = super::rules::rules(&raw.rules, &ids, c);
     (c.errors.0.len() == before).then(|| TenantConfig {
         id: raw.id.get_ref().clone(),
         name: raw.name.clone().unwrap_or_else(|| raw.id.get_ref().clone()),
@@ -534,6 +561,9 @@ fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> Option<TenantConfig> {
         webhook_secret,
         notify_url,
         channels,
+        timezone,
+        rules,
+        breaker,
     })
 }
 
@@ -586,6 +616,23 @@ fn check_channel(raw: &RawChannel, c: &mut Checker<'_>) -> Option<ChannelConfig>
         secrets,
         enabled: raw.enabled,
     })
+}
+
+/// One tenant file's text, validated on its own (for tests of the rules).
+#[cfg(test)]
+pub(crate) fn tenant_from_str(file: &Path, source: &str) -> Result<TenantConfig, ConfigErrors> {
+    let mut errors = ConfigErrors::default();
+    let raw: RawTenant = toml::from_str(source)
+        .map_err(|e| ConfigErrors(vec![ConfigError::from_toml(file, source, &e)]))?;
+    let mut c = Checker {
+        file,
+        source,
+        errors: &mut errors,
+    };
+    match check_tenant(&raw, &mut c) {
+        Some(t) if errors.is_empty() => Ok(t),
+        _ => Err(errors),
+    }
 }
 
 /// `sandbox@^1.2` → ("sandbox", ^1.2); a bare name means any version.

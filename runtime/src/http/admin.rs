@@ -13,6 +13,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(plugins))
         .routes(routes!(tenants))
+        .routes(routes!(channels))
         .routes(routes!(status))
         .routes(routes!(reload))
 }
@@ -136,4 +137,43 @@ async fn tenants(_: Admin, State(s): State<AppState>) -> Json<Value> {
         .collect();
     list.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
     Json(json!({ "tenants": list }))
+}
+
+/// Every tenant channel with its plugin and circuit breaker.
+/// Every tenant channel with its bound plugin and circuit breaker state.
+#[utoipa::path(get, path = "/admin/channels", tag = "admin", operation_id = "admin_channels",
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The channels and their breakers", body = Object),
+        (status = 401, description = "No or bad admin token", body = ErrorBody),
+        (status = 404, description = "The admin API is disabled", body = ErrorBody),
+    )
+)]
+async fn channels(_: Admin, State(s): State<AppState>) -> Json<Value> {
+    let registry = s.payments.registry();
+    let now = jiff::Timestamp::now();
+    let mut list: Vec<Value> = Vec::new();
+    for t in registry.tenants() {
+        for c in &t.config.channels {
+            let bound = t.channel(&c.id);
+            let b = s.payments.health().view(t, &c.id, now);
+            let mut entry = json!({
+                "tenant": t.config.id,
+                "channel": c.id,
+                "enabled": c.enabled,
+                "plugin": bound.map(|b| b.plugin.label()),
+                "breaker": b.state,
+                "consecutive_failures": b.consecutive_failures,
+            });
+            if let Some(why) = b.last_failure {
+                entry["last_failure"] = json!(why);
+            }
+            list.push(entry);
+        }
+    }
+    list.sort_by(|a, b| {
+        (a["tenant"].as_str(), a["channel"].as_str())
+            .cmp(&(b["tenant"].as_str(), b["channel"].as_str()))
+    });
+    Json(json!({ "channels": list }))
 }

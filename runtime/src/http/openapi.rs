@@ -80,6 +80,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(super::payments::router())
         .merge(super::refunds::router())
+        .merge(super::routing::router())
         .merge(super::callbacks::router())
         .merge(super::events::router())
         .merge(super::health::router())
@@ -144,6 +145,8 @@ mod tests {
         ("get", "/admin/plugins"),
         ("get", "/admin/tenants"),
         ("get", "/admin/status"),
+        ("get", "/admin/channels"),
+        ("post", "/v1/routing/explain"),
         ("post", "/admin/reload"),
     ];
 

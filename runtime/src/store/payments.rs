@@ -31,6 +31,8 @@ pub struct PaymentRecord {
     pub created_at: String,
     pub updated_at: String,
     pub created_ms: i64,
+    /// JSON array of the channels tried, oldest first.
+    pub attempts: String,
 }
 
 impl PaymentRecord {
@@ -67,6 +69,15 @@ pub struct NewPayment {
     pub notify_url: Option<String>,
     pub metadata: String,
     pub idempotency_key: Option<String>,
+}
+
+/// The channel a still-`unknown` payment moves to.
+#[derive(Debug, Clone)]
+pub struct ChannelSwitch {
+    pub channel_id: String,
+    pub plugin_name: String,
+    pub plugin_version: String,
+    pub wallet: String,
 }
 
 pub enum InsertOutcome {
@@ -275,6 +286,68 @@ impl Store {
         if let Some(message) = webhook {
             super::outbox::enqueue(&mut tx, &message).await?;
         }
+        let record = fetch(&mut tx, &current.tenant_id, &current.id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// Appends one channel attempt to the payment's `attempts` and records
+    /// its event, in one transaction. Status and version are untouched: an
+    /// attempt is history, not a state change.
+    pub async fn record_attempt(
+        &self,
+        current: &PaymentRecord,
+        attempt: &serde_json::Value,
+        event: &Event,
+    ) -> StoreResult<PaymentRecord> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "UPDATE payments SET attempts = json_insert(attempts, '$[#]', json(?)) WHERE id = ? AND tenant_id = ?",
+        )
+        .bind(attempt.to_string())
+        .bind(&current.id)
+        .bind(&current.tenant_id)
+        .execute(&mut *tx)
+        .await?;
+        append_event(&mut tx, &current.tenant_id, "payment", &current.id, event).await?;
+        let record = fetch(&mut tx, &current.tenant_id, &current.id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// Moves a payment that is still `unknown` (its previous channel
+    /// certainly took no money) to another channel, with its event. `Stale`
+    /// if the row changed since `current` was read or is no longer unknown.
+    pub async fn switch_payment_channel(
+        &self,
+        current: &PaymentRecord,
+        to: &ChannelSwitch,
+        event: &Event,
+    ) -> StoreResult<PaymentRecord> {
+        let mut tx = self.write_tx().await?;
+        let updated = sqlx::query(
+            "UPDATE payments SET channel_id = ?, plugin_name = ?, plugin_version = ?, wallet = ?,
+                version = version + 1, updated_at = ?
+             WHERE id = ? AND tenant_id = ? AND version = ? AND status = 'unknown'",
+        )
+        .bind(&to.channel_id)
+        .bind(&to.plugin_name)
+        .bind(&to.plugin_version)
+        .bind(&to.wallet)
+        .bind(now_rfc3339())
+        .bind(&current.id)
+        .bind(&current.tenant_id)
+        .bind(current.version)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::Stale);
+        }
+        append_event(&mut tx, &current.tenant_id, "payment", &current.id, event).await?;
         let record = fetch(&mut tx, &current.tenant_id, &current.id)
             .await?
             .ok_or(StoreError::NotFound)?;
