@@ -285,6 +285,10 @@ impl Reloader {
                 continue;
             };
             let digest = hex::encode(Sha256::digest(&bytes));
+            if live.iter().any(|l| l.plugin.digest == digest) {
+                // A second copy of a file already taken (or kept below).
+                continue;
+            }
             if let Some(same) = previous.iter().find(|l| l.plugin.digest == digest) {
                 live.push(Live {
                     file,

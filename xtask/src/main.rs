@@ -15,6 +15,21 @@ const PLUGINS: &[(&str, &str)] = &[("paycore-plugin-sandbox", "sandbox")];
 /// Plugins that exist only for the host's sandbox tests.
 const TEST_PLUGINS: &[(&str, &str)] = &[("paycore-plugin-misbehave", "misbehave")];
 
+/// Builds of the same plugins stamped differently, for the reload tests:
+/// (package, file name, environment the build sees).
+const TEST_VARIANTS: &[(&str, &str, &[(&str, &str)])] = &[
+    (
+        "paycore-plugin-sandbox",
+        "sandbox-1.1.0",
+        &[("PAYCORE_SANDBOX_VERSION", "1.1.0")],
+    ),
+    (
+        "paycore-plugin-misbehave",
+        "misbehave-contract-2",
+        &[("MISBEHAVE_CONTRACT_VERSION", "2.0.0")],
+    ),
+];
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = workspace_root();
@@ -106,7 +121,43 @@ fn build(root: &Path) -> Result<()> {
     let built = root.join("target").join(WASM_TARGET).join("plugin");
     copy_plugins(&built, &root.join("target/plugins"), PLUGINS)?;
     copy_plugins(&built, &root.join("target/test-plugins"), TEST_PLUGINS)?;
+    build_variants(root)?;
     run(cargo().args(["build", "--locked", "-p", "paycore"]))
+}
+
+/// Each variant in its own target folder, so stamping one never invalidates
+/// the regular build.
+fn build_variants(root: &Path) -> Result<()> {
+    for (package, name, env) in TEST_VARIANTS {
+        let target = root.join("target/variants").join(name);
+        let mut build = cargo();
+        build.args([
+            "build",
+            "--locked",
+            "--profile",
+            "plugin",
+            "--target",
+            WASM_TARGET,
+            "-p",
+            package,
+        ]);
+        build.env("CARGO_TARGET_DIR", &target);
+        for (k, v) in *env {
+            build.env(k, v);
+        }
+        run(&mut build)?;
+        let from = target
+            .join(WASM_TARGET)
+            .join("plugin")
+            .join(format!("{}.wasm", package.replace('-', "_")));
+        let to = root
+            .join("target/test-plugins")
+            .join(format!("{name}.wasm"));
+        std::fs::copy(&from, &to)
+            .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+        println!("test plugin {name}: {}", to.display());
+    }
+    Ok(())
 }
 
 fn copy_plugins(built: &Path, dest: &Path, plugins: &[(&str, &str)]) -> Result<()> {
