@@ -15,9 +15,15 @@ const PLUGINS: &[(&str, &str)] = &[("paycore-plugin-sandbox", "sandbox")];
 /// Plugins that exist only for the host's sandbox tests.
 const TEST_PLUGINS: &[(&str, &str)] = &[("paycore-plugin-misbehave", "misbehave")];
 
-/// Builds of the same plugins stamped differently, for the reload tests:
-/// (package, file name, environment the build sees).
-const TEST_VARIANTS: &[(&str, &str, &[(&str, &str)])] = &[
+/// A build of a plugin stamped differently, for the reload tests.
+struct Variant {
+    package: &'static str,
+    file: &'static str,
+    /// Environment the build sees (read by the plugin with `option_env!`).
+    env: &'static [(&'static str, &'static str)],
+}
+
+const TEST_VARIANTS: &[Variant] = &[
     (
         "paycore-plugin-sandbox",
         "sandbox-1.1.0",
@@ -128,7 +134,12 @@ fn build(root: &Path) -> Result<()> {
 /// Each variant in its own target folder, so stamping one never invalidates
 /// the regular build.
 fn build_variants(root: &Path) -> Result<()> {
-    for (package, name, env) in TEST_VARIANTS {
+    for Variant {
+        package,
+        file: name,
+        env,
+    } in TEST_VARIANTS
+    {
         let target = root.join("target/variants").join(name);
         let mut build = cargo();
         build.args([
