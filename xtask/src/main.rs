@@ -24,16 +24,16 @@ struct Variant {
 }
 
 const TEST_VARIANTS: &[Variant] = &[
-    (
-        "paycore-plugin-sandbox",
-        "sandbox-1.1.0",
-        &[("PAYCORE_SANDBOX_VERSION", "1.1.0")],
-    ),
-    (
-        "paycore-plugin-misbehave",
-        "misbehave-contract-2",
-        &[("MISBEHAVE_CONTRACT_VERSION", "2.0.0")],
-    ),
+    Variant {
+        package: "paycore-plugin-sandbox",
+        file: "sandbox-1.1.0",
+        env: &[("PAYCORE_SANDBOX_VERSION", "1.1.0")],
+    },
+    Variant {
+        package: "paycore-plugin-misbehave",
+        file: "misbehave-contract-2",
+        env: &[("MISBEHAVE_CONTRACT_VERSION", "2.0.0")],
+    },
 ];
 
 fn main() -> Result<()> {
