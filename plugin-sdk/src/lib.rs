@@ -104,15 +104,27 @@ mod tests {
     fn released_contracts_are_frozen() {
         use sha2::{Digest, Sha256};
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("wit");
-        let released = std::fs::read_to_string(root.join("RELEASED")).expect("wit/RELEASED lists released contracts");
+        let released = std::fs::read_to_string(root.join("RELEASED"))
+            .expect("wit/RELEASED lists released contracts");
         let mut checked = 0;
-        for line in released.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        for line in released
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        {
             let (version, digest) = line.split_once(' ').expect("`version sha256` per line");
-            let wit = std::fs::read(root.join(format!("v{version}/channel.wit"))).expect("a released folder exists");
-            assert_eq!(hex::encode(Sha256::digest(&wit)), digest.trim(), "wit/v{version} was edited after release; add a new version instead");
+            let wit = std::fs::read(root.join(format!("v{version}/channel.wit")))
+                .expect("a released folder exists");
+            assert_eq!(
+                hex::encode(Sha256::digest(&wit)),
+                digest.trim(),
+                "wit/v{version} was edited after release; add a new version instead"
+            );
             checked += 1;
         }
         assert!(checked >= 1);
-        assert!(released.contains(&format!("\n{} ", super::CONTRACT_VERSION)), "the SDK's contract version is released");
+        assert!(
+            released.contains(&format!("\n{} ", super::CONTRACT_VERSION)),
+            "the SDK's contract version is released"
+        );
     }
 }

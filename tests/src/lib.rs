@@ -364,6 +364,26 @@ settings = {{ base_url = "{{public_url}}/sandbox" }}
         panic!("no reload happened after generation {after}");
     }
 
+    /// Waits (bounded) until a reload after `after` has the config on disk
+    /// serving with no problems (an editor's write may be seen half-done by
+    /// an earlier reload, which is refused and followed by another).
+    pub async fn wait_for_clean_reload(&self, after: u64) -> Reply {
+        for _ in 0..200 {
+            let status = self.admin("/admin/status").await;
+            let b = &status.body;
+            let clean =
+                b["config_current"] == true && b["errors"].as_array().is_some_and(|e| e.is_empty());
+            if b["generation"].as_u64().unwrap_or(0) > after && clean {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "no clean reload after generation {after}: {}",
+            self.admin("/admin/status").await.body
+        );
+    }
+
     /// The `paycore.toml` this app was started from.
     pub fn config_file(&self) -> PathBuf {
         self._dir.path().join("paycore.toml")

@@ -31,6 +31,14 @@ const TEST_VARIANTS: &[Variant] = &[
     },
     Variant {
         package: "paycore-plugin-misbehave",
+        file: "misbehave-1.1.0-more-hosts",
+        env: &[
+            ("MISBEHAVE_VERSION", "1.1.0"),
+            ("MISBEHAVE_EXTRA_HOST", "example.com"),
+        ],
+    },
+    Variant {
+        package: "paycore-plugin-misbehave",
         file: "misbehave-contract-2",
         env: &[("MISBEHAVE_CONTRACT_VERSION", "2.0.0")],
     },
