@@ -110,7 +110,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::FAILURE);
                 }
             };
-            paycore::telemetry::init(cfg.server.json_logs);
+            let _telemetry = paycore::telemetry::init(
+                cfg.server.json_logs,
+                cfg.server.otlp_endpoint.as_deref(),
+            )?;
             let app = paycore::app::start(cfg, overrides()).await?;
             println!(
                 "paycore listening on {} (public URL {})",
@@ -122,7 +125,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig { config } => {
-            paycore::telemetry::init(false);
+            let _telemetry = paycore::telemetry::init(false, None)?;
             let cfg = match config::load(&config, &overrides()) {
                 Ok(c) => c,
                 Err(errors) => {

@@ -4,23 +4,76 @@
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
+use tracing_subscriber::Layer;
 
-pub fn init(json: bool) {
+/// Keeps the trace exporter alive; dropping it flushes what is buffered.
+pub struct TelemetryGuard {
+    tracer: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if let Some(provider) = self.tracer.take()
+            && let Err(e) = provider.shutdown()
+        {
+            eprintln!("flushing traces failed: {e}");
+        }
+    }
+}
+
+/// Installs the process's subscriber: text or JSON logs, plus OTLP trace
+/// export when `otlp_endpoint` is set. Call once, at start-up.
+pub fn init(json: bool, otlp_endpoint: Option<&str>) -> anyhow::Result<TelemetryGuard> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
-    let _ = if json {
-        builder
-            .json()
+    let fmt = tracing_subscriber::fmt::layer().with_target(false);
+    let fmt = if json {
+        fmt.json()
             .flatten_event(true)
             .with_current_span(true)
             .with_span_list(true)
-            .try_init()
+            .boxed()
     } else {
-        builder.try_init()
+        fmt.boxed()
     };
+    let (otel, tracer) = match otlp_endpoint {
+        Some(endpoint) => {
+            let provider = otlp_tracer(endpoint)?;
+            let tracer = opentelemetry::trace::TracerProvider::tracer(&provider, "paycore");
+            (
+                Some(tracing_opentelemetry::layer().with_tracer(tracer)),
+                Some(provider),
+            )
+        }
+        None => (None, None),
+    };
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(otel)
+        .try_init();
+    Ok(TelemetryGuard { tracer })
+}
+
+/// Spans exported in batches over OTLP/HTTP (protobuf) from a background
+/// thread, so exporting never blocks a request.
+fn otlp_tracer(endpoint: &str) -> anyhow::Result<opentelemetry_sdk::trace::SdkTracerProvider> {
+    use opentelemetry_otlp::WithExportConfig;
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+        .with_endpoint(endpoint)
+        .with_timeout(std::time::Duration::from_secs(5))
+        .build()?;
+    let resource = opentelemetry_sdk::Resource::builder()
+        .with_service_name("paycore")
+        .build();
+    Ok(opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_resource(resource)
+        .with_batch_exporter(exporter)
+        .build())
 }
 
 /// The Prometheus recorder's handle; cheap to clone.

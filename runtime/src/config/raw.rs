@@ -27,6 +27,9 @@ pub struct RawServer {
     #[serde(default)]
     pub webhooks: RawWebhooks,
     pub log_format: Option<Spanned<String>>,
+    /// Export traces over OTLP/HTTP (protobuf), e.g.
+    /// `http://127.0.0.1:4318/v1/traces`. Off when absent.
+    pub otlp_endpoint: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -33,6 +33,8 @@ pub struct ServerConfig {
     pub sweeper: SweeperConfig,
     pub webhooks: WebhooksConfig,
     pub json_logs: bool,
+    /// Where to export traces (OTLP/HTTP), if anywhere.
+    pub otlp_endpoint: Option<String>,
 }
 
 /// Per-call sandbox limits, the same for every plugin.
@@ -420,6 +422,7 @@ fn load_server(
         jitter_percent: c.bounded(&wh.jitter_percent, 10, 0, 50) as u8,
         timeout: c.millis(&wh.timeout_ms, 10_000, 10, 60_000),
     };
+    let otlp_endpoint = raw.otlp_endpoint.as_ref().and_then(|u| c.url(u));
     let json_logs = match &raw.log_format {
         None => false,
         Some(f) if f.get_ref() == "json" => true,
@@ -444,6 +447,7 @@ fn load_server(
         sweeper,
         webhooks,
         json_logs,
+        otlp_endpoint,
     })
 }
 
