@@ -7,9 +7,12 @@ use axum::http::HeaderMap;
 use paycore_e2e::*;
 use std::sync::{Arc, Mutex};
 
+/// What the collector received: (content type, body) per export.
+type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payments_spans_reach_an_otlp_collector() {
-    let received: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    let received: Received = Arc::default();
     let sink = received.clone();
     let collector = axum::Router::new().route(
         "/v1/traces",
