@@ -11,7 +11,11 @@ use std::process::Command;
 
 const WASM_TARGET: &str = "wasm32-wasip2";
 /// (package, file name) of first-party plugins the demo loads.
-const PLUGINS: &[(&str, &str)] = &[("paycore-plugin-sandbox", "sandbox")];
+const PLUGINS: &[(&str, &str)] = &[
+    ("paycore-plugin-sandbox", "sandbox"),
+    ("paycore-plugin-alipay", "alipay"),
+    ("paycore-plugin-wechatpay", "wechatpay"),
+];
 /// Plugins that exist only for the host's sandbox tests.
 const TEST_PLUGINS: &[(&str, &str)] = &[("paycore-plugin-misbehave", "misbehave")];
 

@@ -109,12 +109,14 @@ struct Inner {
 pub struct Orders(Arc<Mutex<Inner>>);
 
 impl Orders {
+    /// Scripts an order before it exists, or changes an existing one's
+    /// behaviour from now on.
     pub fn script(&self, out_trade_no: &str, behaviour: Behaviour) {
-        self.0
-            .lock()
-            .unwrap()
-            .scripts
-            .insert(out_trade_no.to_owned(), behaviour);
+        let mut inner = self.0.lock().unwrap();
+        inner.scripts.insert(out_trade_no.to_owned(), behaviour);
+        if let Some(order) = inner.orders.get_mut(out_trade_no) {
+            order.behaviour = behaviour;
+        }
     }
 
     pub fn behaviour(&self, out_trade_no: &str, auth_code: Option<&str>) -> Behaviour {
