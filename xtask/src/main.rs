@@ -2,7 +2,8 @@
 //!
 //! - `cargo xtask build` — plugins to `target/plugins/` (wasm32-wasip2,
 //!   release), test-only plugins to `target/test-plugins/`, and the runtime.
-//! - `cargo xtask demo`  — `build`, then `paycore serve` with `config/`.
+//! - `cargo xtask demo`  — `build`, then the Alipay / WeChat Pay simulators
+//!   and `paycore serve` with `config/`.
 //! - `cargo xtask test`  — `build`, then the whole workspace's tests.
 
 use anyhow::{Context, Result, bail};
@@ -26,12 +27,19 @@ fn main() -> Result<()> {
         Some("build") => build(&root),
         Some("demo") => {
             build(&root)?;
+            // The acme tenant's Alipay and WeChat Pay channels talk to these.
+            let mut simulators = Command::new(root.join("target/debug/paycore-simulators"))
+                .spawn()
+                .context("starting the channel simulators")?;
             println!(
                 "\nStarting the demo on http://127.0.0.1:8080 (Ctrl-C to stop). Try the README's walkthrough.\n"
             );
-            run(Command::new(root.join("target/debug/paycore"))
+            let served = run(Command::new(root.join("target/debug/paycore"))
                 .args(["serve", "--config"])
-                .arg(root.join("config/paycore.toml")))
+                .arg(root.join("config/paycore.toml")));
+            let _ = simulators.kill();
+            let _ = simulators.wait();
+            served
         }
         Some("test") => {
             build(&root)?;
@@ -110,7 +118,14 @@ fn build(root: &Path) -> Result<()> {
     let built = root.join("target").join(WASM_TARGET).join("plugin");
     copy_plugins(&built, &root.join("target/plugins"), PLUGINS)?;
     copy_plugins(&built, &root.join("target/test-plugins"), TEST_PLUGINS)?;
-    run(cargo().args(["build", "--locked", "-p", "paycore"]))
+    run(cargo().args([
+        "build",
+        "--locked",
+        "-p",
+        "paycore",
+        "-p",
+        "paycore-simulators",
+    ]))
 }
 
 fn copy_plugins(built: &Path, dest: &Path, plugins: &[(&str, &str)]) -> Result<()> {
