@@ -72,7 +72,11 @@ pub trait Channel: Default {
 
     /// Verifies and interprets an asynchronous notification the channel sent
     /// to paycore. An unverifiable request must come back with
-    /// `verified: false` and no event: the host then changes nothing.
+    /// `verified: false` and no event ([`CallbackOutcome::rejected`]): the
+    /// host then changes nothing, but if the plugin can read which order the
+    /// request claims to be about ([`CallbackOutcome::with_unverified_claim`]),
+    /// the host queries that payment so a mangled notice of a real payment
+    /// does not leave it open.
     fn handle_callback(
         &self,
         host: &dyn Host,

@@ -201,6 +201,38 @@ impl PaymentResult {
     }
 }
 
+impl CallbackOutcome {
+    /// A verified callback: apply `event`, answer the channel `response`.
+    pub fn accepted(event: CallbackEvent, response: HttpResponse) -> Self {
+        Self {
+            event: Some(event),
+            verified: true,
+            response,
+            unverified_claim: None,
+        }
+    }
+
+    /// A callback that did not verify: nothing is applied.
+    pub fn rejected(response: HttpResponse) -> Self {
+        Self {
+            event: None,
+            verified: false,
+            response,
+            unverified_claim: None,
+        }
+    }
+
+    /// For a rejected callback: the merchant order number it claims to be
+    /// about, read without trusting it. The host only uses it to query that
+    /// payment at the channel; it never changes state on it.
+    pub fn with_unverified_claim(mut self, merchant_order_no: Option<String>) -> Self {
+        if !self.verified {
+            self.unverified_claim = merchant_order_no;
+        }
+        self
+    }
+}
+
 impl HttpRequest {
     /// A request without headers; add them with [`with_header`](Self::with_header).
     pub fn new(method: &str, url: impl Into<String>, body: impl Into<Vec<u8>>) -> Self {
@@ -287,6 +319,20 @@ mod tests {
         assert_eq!(response.header("x-sig"), Some("ab"));
         assert_eq!(response.header("content-type"), Some("application/json"));
         assert_eq!(response.header("missing"), None);
+    }
+
+    #[test]
+    fn only_rejected_callbacks_carry_a_claim() {
+        let claim = Some("A1".to_owned());
+        let rejected = CallbackOutcome::rejected(HttpResponse::json(401, "{}"))
+            .with_unverified_claim(claim.clone());
+        assert!(!rejected.verified && rejected.event.is_none());
+        assert_eq!(rejected.unverified_claim, claim);
+        let accepted =
+            CallbackOutcome::accepted(CallbackEvent::Ignored, HttpResponse::json(200, "{}"))
+                .with_unverified_claim(claim);
+        assert!(accepted.verified);
+        assert_eq!(accepted.unverified_claim, None);
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! Start-up and wiring: config → store → plugin host → plugins → registry →
 //! HTTP server, sandbox provider, sweeper and webhook delivery.
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, Overrides};
 use crate::http::{self, AppState};
 use crate::payments::Payments;
 use crate::plugin_host::{LoadError, Plugin, PluginHost};
 use crate::registry::Registry;
+use crate::reload::Reloader;
 use crate::store::Store;
 use anyhow::Context;
 use std::net::SocketAddr;
@@ -113,7 +114,35 @@ pub async fn check(config: &Config) -> anyhow::Result<Vec<String>> {
     Ok(report)
 }
 
-pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
+/// What `paycore route explain` prints: the same explanation as
+/// `POST /v1/routing/explain`, computed from the config and plugins on disk,
+/// with every breaker closed (a fresh process has no channel history).
+pub async fn explain(
+    config: &Config,
+    tenant: &str,
+    payment_json: &[u8],
+) -> anyhow::Result<crate::routing::Explanation> {
+    let body: crate::payments::request::PaymentBody =
+        serde_json::from_slice(payment_json).context("the payment file is not a payment body")?;
+    let request = body.validate().map_err(|e| {
+        anyhow::anyhow!("the payment is not acceptable: `{}` {}", e.field, e.message)
+    })?;
+    let host = PluginHost::new(config.server.limits.clone())?;
+    let (plugins, _) = load_plugins(&host, &config.server.plugins_dir).await;
+    let (registry, _) = Registry::build(plugins, &config.tenants, "http://explain");
+    let tenant = registry
+        .tenant(tenant)
+        .with_context(|| format!("no tenant `{tenant}` in the configuration"))?;
+    Ok(crate::routing::explain(
+        tenant,
+        &crate::routing::Intent::from(&request),
+        jiff::Timestamp::now(),
+        &crate::routing::AllClosed,
+    ))
+}
+
+/// Starts paycore with `config`; `overrides` are re-applied on every reload.
+pub async fn start(config: Config, overrides: Overrides) -> anyhow::Result<RunningApp> {
     crate::plugin_host::install_crypto_provider();
     // Before anything is counted.
     let metrics = crate::telemetry::Metrics::global();
@@ -122,10 +151,6 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
         .await
         .with_context(|| format!("opening the database {}", server.database_url))?;
     let host = PluginHost::with_cache(server.limits.clone(), server.plugin_cache_dir.clone())?;
-    let (plugins, problems) = load_plugins(&host, &server.plugins_dir).await;
-    for p in &problems {
-        tracing::error!(path = %p.path.display(), error = %p.error, "plugin refused");
-    }
 
     let listener = tokio::net::TcpListener::bind(server.listen)
         .await
@@ -136,15 +161,25 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
 
-    let (registry, binding) = Registry::build(plugins, &config.tenants, &public_url);
-    for problem in &binding {
-        tracing::error!(problem = %problem, "channel not bound");
-    }
-    let payments = Arc::new(Payments::new(store, host, registry, public_url.clone()));
+    let payments = Arc::new(Payments::new(
+        store,
+        host.clone(),
+        Registry::default(),
+        public_url.clone(),
+    ));
+    let reloader = Arc::new(Reloader::new(
+        host,
+        payments.clone(),
+        &config,
+        overrides,
+        public_url.clone(),
+    ));
+    reloader.reload("startup").await;
     let state = AppState {
         payments: payments.clone(),
         admin_token: server.admin_token.clone(),
         metrics,
+        reloader: reloader.clone(),
     };
     let mut router = http::router(state);
     if server.sandbox_provider.enabled {
@@ -184,8 +219,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
         server.sweeper.clone(),
         stopped.clone(),
     )));
+    tasks.push(tokio::spawn(crate::watch::run(reloader, stopped.clone())));
     tasks.push(tokio::spawn(crate::webhooks::run(
         payments.clone(),
+        server.webhooks.clone(),
         stopped,
     )));
     tracing::info!(%addr, %public_url, tenants = config.tenants.len(), "paycore is serving");

@@ -7,12 +7,15 @@
 
 mod diagnostics;
 mod raw;
+mod rules;
 mod secrets;
 mod typed;
 
 pub use diagnostics::{ConfigError, ConfigErrors};
 pub use secrets::{SecretRef, SecretValue};
+#[cfg(test)]
+pub(crate) use typed::tenant_from_str;
 pub use typed::{
     ChannelConfig, Config, Overrides, PluginLimits, SandboxProviderConfig, ServerConfig,
-    SweeperConfig, TenantConfig, load,
+    SweeperConfig, TenantConfig, WebhooksConfig, load,
 };

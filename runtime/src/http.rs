@@ -5,6 +5,7 @@
 mod admin;
 mod callbacks;
 mod error;
+mod events;
 mod extract;
 mod health;
 mod metrics;
@@ -12,6 +13,7 @@ mod openapi;
 mod payments;
 mod refunds;
 mod request_id;
+mod routing;
 
 pub use error::ApiError;
 
@@ -26,6 +28,7 @@ pub struct AppState {
     pub payments: Arc<Payments>,
     pub admin_token: Option<SecretValue>,
     pub metrics: crate::telemetry::Metrics,
+    pub reloader: Arc<crate::reload::Reloader>,
 }
 
 /// Request bodies above this are refused before parsing.

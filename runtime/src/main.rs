@@ -30,10 +30,30 @@ enum Command {
         #[arg(long, default_value = "config/paycore.toml")]
         config: PathBuf,
     },
+    /// Inspect routing decisions.
+    Route {
+        #[command(subcommand)]
+        command: RouteCommand,
+    },
     /// Work with plugin files.
     Plugin {
         #[command(subcommand)]
         command: PluginCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RouteCommand {
+    /// Show which rule and channels a payment would get, as
+    /// `POST /v1/routing/explain` does (breakers taken as closed).
+    Explain {
+        #[arg(long, default_value = "config/paycore.toml")]
+        config: PathBuf,
+        #[arg(long)]
+        tenant: String,
+        /// A payment body as JSON, as sent to `POST /v1/payments`.
+        #[arg(long)]
+        payment: PathBuf,
     },
 }
 
@@ -72,7 +92,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             };
             paycore::telemetry::init(cfg.server.json_logs);
-            let app = paycore::app::start(cfg).await?;
+            let app = paycore::app::start(cfg, overrides()).await?;
             println!(
                 "paycore listening on {} (public URL {})",
                 app.addr, app.public_url
@@ -101,6 +121,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 Ok(ExitCode::FAILURE)
             }
+        }
+        Command::Route {
+            command:
+                RouteCommand::Explain {
+                    config,
+                    tenant,
+                    payment,
+                },
+        } => {
+            let cfg = match config::load(&config, &overrides()) {
+                Ok(c) => c,
+                Err(errors) => {
+                    eprintln!("{errors}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            let body = std::fs::read(&payment)
+                .with_context(|| format!("reading {}", payment.display()))?;
+            let explanation = paycore::app::explain(&cfg, &tenant, &body).await?;
+            println!("{}", serde_json::to_string_pretty(&explanation)?);
+            Ok(ExitCode::SUCCESS)
         }
         Command::Plugin {
             command: PluginCommand::Inspect { file },

@@ -3,6 +3,7 @@
 //! event (and webhook) in one transaction, and retried on concurrent change.
 
 pub mod convert;
+mod health;
 mod lifecycle;
 mod refunds;
 pub mod request;
@@ -10,12 +11,16 @@ mod settle;
 pub mod transitions;
 pub mod view;
 
-use crate::domain::new_id;
+use crate::domain::{PaymentStatus, new_id};
 use crate::plugin_host::{CallError, CallErrorKind, PluginHost, wit};
 use crate::registry::{BoundChannel, Registry, Tenant};
 use crate::routing::{self, Intent, NoRoute};
-use crate::store::{InsertOutcome, NewPayment, PaymentRecord, Store, StoreError};
+use crate::store::{
+    ChannelSwitch, Event, InsertOutcome, NewPayment, PaymentRecord, Store, StoreError,
+};
+pub use health::{BreakerView, ChannelHealth};
 use request::{FieldError, PaymentRequest};
+use serde_json::json;
 use settle::Proposal;
 use std::sync::{Arc, RwLock};
 use view::PaymentView;
@@ -77,6 +82,7 @@ pub struct Payments {
     pub(crate) host: PluginHost,
     registry: RwLock<Arc<Registry>>,
     public_url: RwLock<String>,
+    health: ChannelHealth,
 }
 
 impl Payments {
@@ -86,6 +92,7 @@ impl Payments {
             host,
             registry: RwLock::new(Arc::new(registry)),
             public_url: RwLock::new(public_url),
+            health: ChannelHealth::default(),
         }
     }
 
@@ -111,18 +118,34 @@ impl Payments {
         }
     }
 
-    /// The bound channel a stored payment was made on.
-    fn channel_of(&self, tenant: &Tenant, channel_id: &str) -> Result<Arc<BoundChannel>> {
-        tenant
-            .channel(channel_id)
+    /// The bound channel a stored payment was made on, served by the plugin
+    /// version that created it while that version stays loaded (so a refund
+    /// of an old payment goes through the code that took it).
+    fn channel_of(&self, tenant: &Tenant, payment: &PaymentRecord) -> Result<Arc<BoundChannel>> {
+        let current = tenant
+            .channel(&payment.channel_id)
             .cloned()
             .ok_or_else(|| PaymentError::Unacceptable {
                 code: "channel_unavailable",
                 message: format!(
-                    "channel `{channel_id}` is not configured for this tenant any more"
+                    "channel `{}` is not configured for this tenant any more",
+                    payment.channel_id
                 ),
                 field: None,
-            })
+            })?;
+        let manifest = &current.plugin.manifest;
+        if manifest.name == payment.plugin_name
+            && manifest.version.to_string() == payment.plugin_version
+        {
+            return Ok(current);
+        }
+        match self
+            .registry()
+            .plugin(&payment.plugin_name, &payment.plugin_version)
+        {
+            Some(original) => Ok(Arc::new(current.with_plugin(original))),
+            None => Ok(current),
+        }
     }
 
     pub async fn get(&self, tenant: &Tenant, id: &str) -> Result<PaymentView> {
@@ -169,24 +192,23 @@ impl Payments {
         {
             return replay(existing, &hash);
         }
-        let intent = Intent {
-            scene: request.scene,
-            wallet: request.wallet.as_deref(),
-            auth_code: request.auth_code.as_deref(),
-            currency: &request.currency,
-        };
+        let now = jiff::Timestamp::now();
+        let intent = Intent::from(&request);
         let route = tracing::info_span!("routing").in_scope(|| {
-            let route = routing::route(tenant, &intent);
+            let route = routing::route(tenant, &intent, now, &self.health.of(tenant));
             match &route {
                 Ok(r) => {
-                    tracing::info!(channel = %r.channel.id, wallet = %r.wallet, "route chosen")
+                    let channels: Vec<&str> =
+                        r.candidates.iter().map(|c| c.channel.id.as_str()).collect();
+                    tracing::info!(channel = channels[0], candidates = ?channels, "route chosen")
                 }
                 Err(no) => tracing::info!(reasons = ?no.reasons, "no route"),
             }
             route
         });
         let route = route.map_err(PaymentError::NoRoute)?;
-        let channel = route.channel;
+        let first = &route.candidates[0];
+        let channel = &first.channel;
         let id = new_id("pay");
         tracing::Span::current()
             .record("payment_id", id.as_str())
@@ -198,7 +220,7 @@ impl Payments {
             request_hash: hash.clone(),
             request: serde_json::to_string(&request).expect("requests always serialise"),
             scene: request.scene.to_string(),
-            wallet: route.wallet,
+            wallet: first.wallet.clone(),
             amount: request.amount,
             currency: request.currency.clone(),
             channel_id: channel.id.clone(),
@@ -208,7 +230,7 @@ impl Payments {
             metadata: serde_json::to_string(&request.metadata).expect("a string map serialises"),
             idempotency_key,
         };
-        let record = match self.store.insert_payment(new).await? {
+        let mut record = match self.store.insert_payment(new).await? {
             InsertOutcome::Created(r) => r,
             InsertOutcome::Existing {
                 record,
@@ -224,33 +246,213 @@ impl Payments {
                 };
             }
         };
-        let ctx = self.call_context(tenant_id, &channel);
-        let answer = self
-            .host
-            .pay(
-                &channel.plugin,
-                channel.grant.clone(),
-                ctx,
-                convert::pay_request(&record, &request),
-            )
-            .await;
-        let (proposal, error) = match answer {
-            Ok(result) => (settle::from_payment_result(&record, &result), None),
-            Err(e) => pay_failure(&e),
-        };
-        let record = self.settle(tenant, record, proposal, "pay").await?;
-        match error {
-            None => Ok(Created {
-                payment: PaymentView::from(&record),
-                replayed: false,
-            }),
-            Some(mut e) => {
-                if let PaymentError::Channel { payment, .. } = &mut e {
-                    *payment = Some(Box::new(PaymentView::from(&record)));
+        let last = route.candidates.len() - 1;
+        for (i, candidate) in route.candidates.iter().enumerate() {
+            if i > 0 {
+                match self.switch_channel(tenant, record, candidate).await? {
+                    Ok(r) => record = r,
+                    // Settled meanwhile (by a query or callback): stop here.
+                    Err(settled) => {
+                        return Ok(Created {
+                            payment: PaymentView::from(&settled),
+                            replayed: false,
+                        });
+                    }
                 }
-                Err(e)
+            }
+            let channel = &candidate.channel;
+            let ctx = self.call_context(tenant_id, channel);
+            let answer = self
+                .host
+                .pay(
+                    &channel.plugin,
+                    channel.grant.clone(),
+                    ctx,
+                    convert::pay_request(&record, &request),
+                )
+                .await;
+            let (proposal, error) = match &answer {
+                Ok(result) => (settle::from_payment_result(&record, result), None),
+                Err(e) => pay_failure(e),
+            };
+            let attempt = attempt_outcome(&answer, &proposal);
+            self.health.record(
+                tenant,
+                &channel.id,
+                attempt.unhealthy.as_deref(),
+                jiff::Timestamp::now(),
+            );
+            record = self
+                .record_attempt(record, channel, &attempt, &route.rule)
+                .await?;
+            if attempt.may_fall_back && i < last {
+                tracing::info!(channel = %channel.id, outcome = attempt.outcome, "channel took no money; trying the next one");
+                continue;
+            }
+            let record = self.settle(tenant, record, proposal, "pay").await?;
+            return match error {
+                None => Ok(Created {
+                    payment: PaymentView::from(&record),
+                    replayed: false,
+                }),
+                Some(mut e) => {
+                    if let PaymentError::Channel { payment, .. } = &mut e {
+                        *payment = Some(Box::new(PaymentView::from(&record)));
+                    }
+                    Err(e)
+                }
+            };
+        }
+        unreachable!("a route has at least one candidate and the last one always returns")
+    }
+
+    /// Explains how a payment would be routed now; creates nothing.
+    pub fn explain(&self, tenant: &Tenant, request: &PaymentRequest) -> routing::Explanation {
+        routing::explain(
+            tenant,
+            &Intent::from(request),
+            jiff::Timestamp::now(),
+            &self.health.of(tenant),
+        )
+    }
+
+    pub fn health(&self) -> &ChannelHealth {
+        &self.health
+    }
+
+    /// Records one attempt (its event and its entry in `attempts`).
+    async fn record_attempt(
+        &self,
+        record: PaymentRecord,
+        channel: &BoundChannel,
+        attempt: &AttemptOutcome,
+        rule: &str,
+    ) -> Result<PaymentRecord> {
+        let m = &channel.plugin.manifest;
+        let mut entry = json!({
+            "channel": channel.id,
+            "plugin": { "name": m.name, "version": m.version.to_string() },
+            "outcome": attempt.outcome,
+        });
+        if let Some(f) = &attempt.failure {
+            entry["failure"] = f.clone();
+        }
+        let mut detail = entry.clone();
+        detail["rule"] = json!(rule);
+        let event = Event {
+            kind: "payment.attempt",
+            from_status: Some(record.status.clone()),
+            to_status: None,
+            detail,
+        };
+        Ok(self.store.record_attempt(&record, &entry, &event).await?)
+    }
+
+    /// Moves a still-unknown payment to the next candidate. `Ok(Err(p))`
+    /// when the payment left `unknown` meanwhile and must not be re-sent.
+    async fn switch_channel(
+        &self,
+        tenant: &Tenant,
+        mut record: PaymentRecord,
+        to: &routing::Candidate,
+    ) -> Result<std::result::Result<PaymentRecord, PaymentRecord>> {
+        let m = &to.channel.plugin.manifest;
+        let switch = ChannelSwitch {
+            channel_id: to.channel.id.clone(),
+            plugin_name: m.name.clone(),
+            plugin_version: m.version.to_string(),
+            wallet: to.wallet.clone(),
+        };
+        for _ in 0..5 {
+            if record.status() != PaymentStatus::Unknown {
+                return Ok(Err(record));
+            }
+            let event = Event {
+                kind: "payment.channel_switched",
+                from_status: Some(record.status.clone()),
+                to_status: None,
+                detail: json!({
+                    "from": record.channel_id,
+                    "to": switch.channel_id,
+                    "plugin": format!("{}@{}", switch.plugin_name, switch.plugin_version),
+                }),
+            };
+            match self
+                .store
+                .switch_payment_channel(&record, &switch, &event)
+                .await
+            {
+                Ok(r) => return Ok(Ok(r)),
+                Err(StoreError::Stale) => {
+                    record = self
+                        .store
+                        .payment(&tenant.config.id, &record.id)
+                        .await?
+                        .ok_or(PaymentError::NotFound)?;
+                }
+                Err(e) => return Err(e.into()),
             }
         }
+        Err(StoreError::Stale.into())
+    }
+}
+
+/// What one attempt on one channel came to.
+struct AttemptOutcome {
+    outcome: &'static str,
+    failure: Option<serde_json::Value>,
+    /// The channel certainly took no money, so the next one may be tried:
+    /// it said "unavailable, nothing sent" or "invalid for this channel",
+    /// or its plugin broke before any request left. Never after a decline
+    /// or an unknown outcome.
+    may_fall_back: bool,
+    /// Why the channel looks unhealthy, for its breaker.
+    unhealthy: Option<String>,
+}
+
+fn attempt_outcome(
+    answer: &std::result::Result<wit::PaymentResult, CallError>,
+    proposal: &Proposal,
+) -> AttemptOutcome {
+    let healthy = |outcome, failure, may_fall_back| AttemptOutcome {
+        outcome,
+        failure,
+        may_fall_back,
+        unhealthy: None,
+    };
+    match answer {
+        Ok(_) if proposal.review_reason.is_some() => healthy("answer_refused", None, false),
+        Ok(r) => healthy(
+            convert::payment_status(r.status).as_str(),
+            r.failure.as_ref().map(convert::failure),
+            false,
+        ),
+        Err(e) if e.outcome_unknown() => AttemptOutcome {
+            outcome: "unknown",
+            failure: Some(convert::own_failure("outcome_unknown", &e.to_string())),
+            may_fall_back: false,
+            unhealthy: Some(e.to_string()),
+        },
+        Err(e) => match &e.kind {
+            CallErrorKind::Channel(wit::ChannelError::Declined(f)) => {
+                healthy("declined", Some(convert::failure(f)), false)
+            }
+            CallErrorKind::Channel(wit::ChannelError::InvalidRequest(f)) => {
+                healthy("invalid_request", Some(convert::failure(f)), true)
+            }
+            CallErrorKind::Channel(wit::ChannelError::Unavailable(f)) => AttemptOutcome {
+                outcome: "unavailable",
+                failure: Some(convert::failure(f)),
+                may_fall_back: true,
+                unhealthy: Some(f.message.clone()),
+            },
+            _ => AttemptOutcome {
+                outcome: "plugin_failed",
+                failure: Some(convert::own_failure("plugin_failed", &e.to_string())),
+                may_fall_back: true,
+                unhealthy: Some(e.to_string()),
+            },
+        },
     }
 }
 

@@ -2,10 +2,11 @@
 //! the plugin version that serves it, with the grant the operator gave it.
 //!
 //! A registry is built whole from config plus plugins and then only read;
-//! a reload builds a new one and swaps it in.
+//! a reload builds a new one and swaps it in, so a request sees either the
+//! old world or the new one, never half of each.
 
-use crate::config::{ConfigError, TenantConfig};
-use crate::plugin_host::{ChannelGrant, Plugin};
+use crate::config::{ChannelConfig, ConfigError, TenantConfig};
+use crate::plugin_host::{ChannelGrant, Plugin, PluginManifest};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -13,10 +14,53 @@ use std::sync::Arc;
 #[derive(Debug)]
 pub struct BoundChannel {
     pub id: String,
+    pub tenant: String,
     pub plugin: Plugin,
     pub grant: Arc<ChannelGrant>,
     /// Settings with `{public_url}` already filled in.
     pub settings: Vec<(String, String)>,
+    config: ChannelConfig,
+}
+
+impl BoundChannel {
+    fn bind(
+        tenant: &str,
+        config: &ChannelConfig,
+        plugin: &Plugin,
+        public_url: &str,
+    ) -> BoundChannel {
+        let m = &plugin.manifest;
+        let grant = crate::plugin_host::grant_for(
+            m,
+            tenant,
+            &config.id,
+            &config.allowed_hosts,
+            &config.secrets,
+        );
+        let settings = config
+            .settings
+            .iter()
+            .map(|(k, v)| (k.clone(), v.replace("{public_url}", public_url)))
+            .collect();
+        BoundChannel {
+            id: config.id.clone(),
+            tenant: tenant.to_string(),
+            plugin: plugin.clone(),
+            grant: Arc::new(grant),
+            settings,
+            config: config.clone(),
+        }
+    }
+
+    /// The same channel served by another loaded version of its plugin:
+    /// follow-up calls on a payment go to the version that created it.
+    pub fn with_plugin(&self, plugin: &Plugin) -> BoundChannel {
+        let settings = self.settings.clone();
+        BoundChannel {
+            settings,
+            ..BoundChannel::bind(&self.tenant, &self.config, plugin, "")
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -39,10 +83,105 @@ pub struct Registry {
     by_api_key: HashMap<String, String>,
 }
 
+/// Why `plugin` cannot serve `channel`, if it cannot: a setting or secret
+/// the plugin needs is missing, or the channel grants hosts the plugin does
+/// not declare.
+pub fn unfit(plugin: &PluginManifest, channel: &ChannelConfig) -> Option<String> {
+    let mut missing: Vec<String> = Vec::new();
+    missing.extend(
+        plugin
+            .settings
+            .iter()
+            .filter(|s| !channel.settings.contains_key(*s))
+            .map(|s| format!("setting `{s}`")),
+    );
+    missing.extend(
+        plugin
+            .secrets
+            .iter()
+            .filter(|s| !channel.secrets.contains_key(*s))
+            .map(|s| format!("secret `{s}`")),
+    );
+    if !missing.is_empty() {
+        return Some(format!(
+            "plugin {}@{} needs {}",
+            plugin.name,
+            plugin.version,
+            missing.join(", ")
+        ));
+    }
+    let undeclared: Vec<&str> = channel
+        .allowed_hosts
+        .iter()
+        .filter(|h| !plugin.hosts.contains(h))
+        .map(|h| h.as_str())
+        .collect();
+    if !undeclared.is_empty() {
+        return Some(format!(
+            "allowed_hosts {} are not among the hosts plugin {}@{} declares ({})",
+            undeclared.join(", "),
+            plugin.name,
+            plugin.version,
+            plugin.hosts.join(", ")
+        ));
+    }
+    None
+}
+
+/// Rule targets whose plugin can serve none of the payments the rule
+/// matches (by scene, wallet or currency), located where the rule names them.
+fn unservable_rules(t: &TenantConfig, channels: &[Arc<BoundChannel>]) -> Vec<ConfigError> {
+    let mut problems = Vec::new();
+    for rule in &t.rules {
+        let when = &rule.when;
+        for (id, position) in rule
+            .target
+            .channels()
+            .into_iter()
+            .zip(&rule.target_positions)
+        {
+            let Some(ch) = channels.iter().find(|c| c.id == id) else {
+                continue;
+            };
+            let m = &ch.plugin.manifest;
+            let mut gaps = Vec::new();
+            if let Some(s) = &when.scenes
+                && !s.iter().any(|x| m.scenes.contains(x))
+            {
+                let s: Vec<&str> = s.iter().map(|x| x.as_str()).collect();
+                gaps.push(format!("scene {}", s.join("/")));
+            }
+            if let Some(w) = &when.wallets
+                && !w.iter().any(|x| m.wallets.contains(x))
+            {
+                gaps.push(format!("wallet {}", w.join("/")));
+            }
+            if let Some(c) = &when.currencies
+                && !c.iter().any(|x| m.currencies.contains(x))
+            {
+                gaps.push(format!("currency {}", c.join("/")));
+            }
+            if !gaps.is_empty() {
+                problems.push(ConfigError {
+                    file: t.source.clone(),
+                    position: *position,
+                    message: format!(
+                        "rule `{}`: channel `{id}` can never serve it: plugin {} does not serve {}",
+                        rule.name,
+                        ch.plugin.label(),
+                        gaps.join(" or ")
+                    ),
+                });
+            }
+        }
+    }
+    problems
+}
+
 impl Registry {
     /// Binds every tenant channel to the newest loaded plugin its range
-    /// allows and checks what the plugin needs against what config gives.
-    /// Returns the registry plus every binding problem, located in config.
+    /// allows (and that fits it) and returns every channel that cannot be
+    /// bound, located in config.
     pub fn build(
         plugins: Vec<Plugin>,
         tenants: &[TenantConfig],
@@ -56,83 +195,51 @@ impl Registry {
         for t in tenants {
             let mut channels = Vec::new();
             for ch in t.channels.iter().filter(|c| c.enabled) {
-                let problem = |message: String| ConfigError {
-                    message: format!("channel `{}`: {message}", ch.id),
-                    ..ch.plugin_location.clone()
-                };
-                let Some(plugin) = registry
+                let mut in_range: Vec<&Plugin> = registry
                     .plugins
                     .iter()
                     .filter(|p| {
                         p.manifest.name == ch.plugin_name
                             && ch.plugin_req.matches(&p.manifest.version)
                     })
-                    .max_by(|a, b| a.manifest.version.cmp(&b.manifest.version))
-                else {
-                    let loaded: Vec<&str> = registry.plugins.iter().map(|p| p.label()).collect();
-                    problems.push(problem(format!(
-                        "no loaded plugin matches `{}@{}` (loaded: {})",
-                        ch.plugin_name,
-                        ch.plugin_req,
-                        if loaded.is_empty() {
-                            "none".to_string()
+                    .collect();
+                in_range.sort_by(|a, b| b.manifest.version.cmp(&a.manifest.version));
+                let mut reasons = Vec::new();
+                let chosen = in_range.into_iter().find(|p| match unfit(&p.manifest, ch) {
+                    None => true,
+                    Some(reason) => {
+                        reasons.push(reason);
+                        false
+                    }
+                });
+                match chosen {
+                    Some(plugin) => {
+                        channels.push(Arc::new(BoundChannel::bind(&t.id, ch, plugin, public_url)))
+                    }
+                    None => {
+                        let why = if reasons.is_empty() {
+                            let loaded: Vec<&str> =
+                                registry.plugins.iter().map(|p| p.label()).collect();
+                            let loaded = if loaded.is_empty() {
+                                "none".to_string()
+                            } else {
+                                loaded.join(", ")
+                            };
+                            format!(
+                                "no loaded plugin matches `{}@{}` (loaded: {loaded})",
+                                ch.plugin_name, ch.plugin_req
+                            )
                         } else {
-                            loaded.join(", ")
-                        }
-                    )));
-                    continue;
-                };
-                let m = &plugin.manifest;
-                let mut missing: Vec<String> = Vec::new();
-                missing.extend(
-                    m.settings
-                        .iter()
-                        .filter(|s| !ch.settings.contains_key(*s))
-                        .map(|s| format!("setting `{s}`")),
-                );
-                missing.extend(
-                    m.secrets
-                        .iter()
-                        .filter(|s| !ch.secrets.contains_key(*s))
-                        .map(|s| format!("secret `{s}`")),
-                );
-                if !missing.is_empty() {
-                    problems.push(problem(format!(
-                        "plugin {} needs {}",
-                        plugin.label(),
-                        missing.join(", ")
-                    )));
-                    continue;
+                            reasons.join("; ")
+                        };
+                        problems.push(ConfigError {
+                            message: format!("channel `{}`: {why}", ch.id),
+                            ..ch.plugin_location.clone()
+                        });
+                    }
                 }
-                let ungranted: Vec<&str> = ch
-                    .allowed_hosts
-                    .iter()
-                    .filter(|h| !m.hosts.contains(h))
-                    .map(|h| h.as_str())
-                    .collect();
-                if !ungranted.is_empty() {
-                    problems.push(problem(format!(
-                        "allowed_hosts {} are not among the hosts plugin {} declares ({})",
-                        ungranted.join(", "),
-                        plugin.label(),
-                        m.hosts.join(", ")
-                    )));
-                    continue;
-                }
-                let grant =
-                    crate::plugin_host::grant_for(m, &t.id, &ch.id, &ch.allowed_hosts, &ch.secrets);
-                let settings = ch
-                    .settings
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.replace("{public_url}", public_url)))
-                    .collect();
-                channels.push(Arc::new(BoundChannel {
-                    id: ch.id.clone(),
-                    plugin: plugin.clone(),
-                    grant: Arc::new(grant),
-                    settings,
-                }));
             }
+            problems.extend(unservable_rules(t, &channels));
             for key in &t.api_keys {
                 registry.by_api_key.insert(key.clone(), t.id.clone());
             }
@@ -149,6 +256,13 @@ impl Registry {
 
     pub fn tenant(&self, id: &str) -> Option<&Arc<Tenant>> {
         self.tenants.get(id)
+    }
+
+    /// A loaded plugin by exact name and version.
+    pub fn plugin(&self, name: &str, version: &str) -> Option<&Plugin> {
+        self.plugins
+            .iter()
+            .find(|p| p.manifest.name == name && p.manifest.version.to_string() == version)
     }
 
     /// The tenant an API key belongs to. Keys are compared in constant time

@@ -13,9 +13,11 @@ mod payments;
 mod refunds;
 
 pub use callbacks::CallbackRecord;
-pub use outbox::OutboxMessage;
-pub use payments::{InsertOutcome, NewPayment, PaymentChange, PaymentRecord};
-pub use refunds::{NewRefund, RefundChange, RefundInsert, RefundRecord};
+pub use outbox::{OutboxMessage, OutboxRecord};
+pub use payments::{
+    ChannelSwitch, DuePayment, InsertOutcome, NewPayment, PaymentChange, PaymentRecord,
+};
+pub use refunds::{DueRefund, NewRefund, RefundChange, RefundInsert, RefundRecord};
 
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,

@@ -1,13 +1,25 @@
-//! Converges open payments and refunds: anything still `pending`,
-//! `processing` or `unknown` after a while is queried, so a lost callback or
-//! a timed-out pay call never leaves money in limbo.
+//! Converges open payments and refunds without a client asking: anything
+//! still `pending`, `processing` or `unknown` is queried on a per-row
+//! back-off schedule, so a lost callback or a timed-out pay call never
+//! leaves money in limbo.
+//!
+//! Deadlines: a barcode/face payment still unpaid `barcode_deadline` after
+//! creation is cancelled (reversed); a pending payment of another scene
+//! past its `expires_in` (or `pending_expiry` without one) is closed. Both
+//! go through the state machine like any change, so the merchant hears of
+//! them by webhook. Nothing is assumed: the sweeper always asks the channel
+//! first, and a payment leaves `unknown` only on the channel's answer.
 
 use crate::config::SweeperConfig;
+use crate::domain::{PaymentStatus, Scene, now_millis};
 use crate::payments::Payments;
+use crate::registry::Tenant;
+use crate::store::{DuePayment, DueRefund, PaymentRecord};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::watch;
 
-/// At most this many payments per pass, oldest first.
+/// At most this many payments (and as many refunds) per pass, most overdue first.
 const BATCH: i64 = 50;
 
 pub async fn run(payments: Arc<Payments>, config: SweeperConfig, mut stop: watch::Receiver<bool>) {
@@ -16,32 +28,281 @@ pub async fn run(payments: Arc<Payments>, config: SweeperConfig, mut stop: watch
             _ = stop.wait_for(|s| *s) => return,
             _ = tokio::time::sleep(config.interval) => {}
         }
-        if let Err(e) = sweep_once(&payments, &config).await {
-            tracing::warn!(error = %e, "sweeper pass failed");
+        match sweep_once(&payments, &config).await {
+            Ok(report) if report != SweepReport::default() => {
+                tracing::debug!(?report, "sweeper pass");
+                report.record_metrics();
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "sweeper pass failed"),
         }
     }
 }
 
-pub async fn sweep_once(payments: &Payments, config: &SweeperConfig) -> anyhow::Result<()> {
+/// What one pass did, for logs and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Payments queried.
+    pub payments_checked: usize,
+    /// Of those, how many reached a final state in this pass.
+    pub payments_settled: usize,
+    /// Barcode payments cancelled at their deadline.
+    pub cancelled: usize,
+    /// Pending payments closed at their expiry.
+    pub closed: usize,
+    pub refunds_checked: usize,
+    pub refunds_settled: usize,
+}
+
+impl SweepReport {
+    fn record_metrics(&self) {
+        let counts = [
+            ("payments_checked", self.payments_checked),
+            ("payments_settled", self.payments_settled),
+            ("cancelled_at_deadline", self.cancelled),
+            ("closed_at_expiry", self.closed),
+            ("refunds_checked", self.refunds_checked),
+            ("refunds_settled", self.refunds_settled),
+        ];
+        for (what, n) in counts {
+            metrics::counter!("paycore_sweeper_total", "what" => what).increment(n as u64);
+        }
+    }
+}
+
+/// What the sweeper does to a payment when its deadline passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// Reverse an unpaid barcode/face payment.
+    Cancel,
+    /// Close a pending payment the payer never paid.
+    Close,
+}
+
+/// When (unix ms) and how an open payment stops waiting for its payer.
+pub fn deadline(p: &PaymentRecord, config: &SweeperConfig) -> (i64, Expiry) {
+    let scene: Scene = p.scene.parse().unwrap_or(Scene::Qrcode);
+    if scene.takes_auth_code() {
+        return (
+            p.created_ms + config.barcode_deadline.as_millis() as i64,
+            Expiry::Cancel,
+        );
+    }
+    let expires_in = serde_json::from_str::<serde_json::Value>(&p.request)
+        .ok()
+        .and_then(|r| r["expires_in"].as_u64())
+        .map_or(config.pending_expiry, Duration::from_secs);
+    (p.created_ms + expires_in.as_millis() as i64, Expiry::Close)
+}
+
+/// When to ask again after `checks` inconclusive queries: the back-off
+/// step, but never later than a deadline still ahead.
+pub fn next_check(config: &SweeperConfig, checks: i64, now: i64, deadline: Option<i64>) -> i64 {
+    let step = (checks.max(0) as usize).min(config.backoff.len().saturating_sub(1));
+    let after = config
+        .backoff
+        .get(step)
+        .map_or(60_000, |d| d.as_millis() as i64);
+    let next = now + after;
+    match deadline {
+        Some(d) if d > now => next.min(d),
+        _ => next,
+    }
+}
+
+pub async fn sweep_once(
+    payments: &Payments,
+    config: &SweeperConfig,
+) -> anyhow::Result<SweepReport> {
+    let mut report = SweepReport::default();
     let min_age = config.min_age.as_millis() as i64;
     let registry = payments.registry();
-    for record in payments.store().open_payments(min_age, BATCH).await? {
-        let Some(tenant) = registry.tenant(&record.tenant_id) else {
+    for due in payments.store().due_payments(min_age, BATCH).await? {
+        let Some(tenant) = registry.tenant(&due.record.tenant_id) else {
             continue;
         };
-        let id = record.id.clone();
-        if let Err(e) = payments.query_and_settle(tenant, record).await {
+        sweep_payment(payments, tenant, due, config, &mut report).await?;
+    }
+    for due in payments.store().due_refunds(min_age, BATCH).await? {
+        let Some(tenant) = registry.tenant(&due.record.tenant_id) else {
+            continue;
+        };
+        sweep_refund(payments, tenant, due, config, &mut report).await?;
+    }
+    Ok(report)
+}
+
+async fn sweep_payment(
+    payments: &Payments,
+    tenant: &Tenant,
+    due: DuePayment,
+    config: &SweeperConfig,
+    report: &mut SweepReport,
+) -> anyhow::Result<()> {
+    let DuePayment { record, checks } = due;
+    let id = record.id.clone();
+    let (deadline, expiry) = deadline(&record, config);
+    report.payments_checked += 1;
+    let mut status = match payments.query_and_settle(tenant, record.clone()).await {
+        Ok(after) => after.status(),
+        Err(e) => {
             tracing::debug!(payment_id = %id, error = %e, "sweeper query did not settle the payment");
+            record.status()
         }
-    }
-    for record in payments.store().open_refunds(min_age, BATCH).await? {
-        let Some(tenant) = registry.tenant(&record.tenant_id) else {
-            continue;
+    };
+    let now = now_millis();
+    let past_deadline = now >= deadline;
+    if past_deadline {
+        let ended = match expiry {
+            Expiry::Cancel if status.needs_query() => Some(payments.cancel(tenant, &id).await),
+            Expiry::Close if status == PaymentStatus::Pending => {
+                Some(payments.close(tenant, &id).await)
+            }
+            _ => None,
         };
-        let id = record.id.clone();
-        if let Err(e) = payments.query_refund_and_settle(tenant, record).await {
-            tracing::debug!(refund_id = %id, error = %e, "sweeper query did not settle the refund");
+        match ended {
+            Some(Ok(view)) => {
+                status = view.status.parse().unwrap_or(status);
+                match status {
+                    PaymentStatus::Cancelled => report.cancelled += 1,
+                    PaymentStatus::Closed => report.closed += 1,
+                    _ => {}
+                }
+                tracing::info!(payment_id = %id, ?expiry, %status, "sweeper ended an unpaid payment at its deadline");
+            }
+            Some(Err(e)) => {
+                tracing::warn!(payment_id = %id, ?expiry, error = %e, "sweeper could not end an unpaid payment at its deadline");
+            }
+            None => {}
         }
     }
+    if status.is_final() {
+        report.payments_settled += 1;
+        return Ok(());
+    }
+    let next = next_check(config, checks, now, (!past_deadline).then_some(deadline));
+    payments
+        .store()
+        .schedule_payment_check(&tenant.config.id, &id, checks + 1, next)
+        .await?;
     Ok(())
+}
+
+async fn sweep_refund(
+    payments: &Payments,
+    tenant: &Tenant,
+    due: DueRefund,
+    config: &SweeperConfig,
+    report: &mut SweepReport,
+) -> anyhow::Result<()> {
+    let DueRefund { record, checks } = due;
+    let id = record.id.clone();
+    report.refunds_checked += 1;
+    let status = match payments
+        .query_refund_and_settle(tenant, record.clone())
+        .await
+    {
+        Ok(after) => after.status(),
+        Err(e) => {
+            tracing::debug!(refund_id = %id, error = %e, "sweeper query did not settle the refund");
+            record.status()
+        }
+    };
+    if status.is_final() {
+        report.refunds_settled += 1;
+        return Ok(());
+    }
+    let next = next_check(config, checks, now_millis(), None);
+    payments
+        .store()
+        .schedule_refund_check(&tenant.config.id, &id, checks + 1, next)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> SweeperConfig {
+        SweeperConfig {
+            interval: Duration::from_secs(2),
+            min_age: Duration::from_secs(1),
+            backoff: [2, 5, 10].map(Duration::from_secs).to_vec(),
+            barcode_deadline: Duration::from_secs(60),
+            pending_expiry: Duration::from_secs(7200),
+        }
+    }
+
+    fn payment(scene: &str, request: &str) -> PaymentRecord {
+        PaymentRecord {
+            id: "pay_1".into(),
+            tenant_id: "t".into(),
+            merchant_order_no: "A1".into(),
+            request_hash: String::new(),
+            request: request.into(),
+            status: "pending".into(),
+            scene: scene.into(),
+            wallet: "sandbox".into(),
+            amount: 100,
+            currency: "CNY".into(),
+            refunded_amount: 0,
+            refund_reserved: 0,
+            channel_id: "c".into(),
+            plugin_name: "sandbox".into(),
+            plugin_version: "1.0.0".into(),
+            attempts: "[]".into(),
+            channel_order_no: None,
+            action: None,
+            failure: None,
+            notify_url: None,
+            metadata: "{}".into(),
+            review_reason: None,
+            version: 0,
+            created_at: String::new(),
+            updated_at: String::new(),
+            created_ms: 1_000_000,
+        }
+    }
+
+    #[test]
+    fn barcode_payments_are_cancelled_at_the_deadline_others_closed_at_expiry() {
+        let c = config();
+        assert_eq!(
+            deadline(&payment("barcode", "{}"), &c),
+            (1_060_000, Expiry::Cancel)
+        );
+        assert_eq!(
+            deadline(&payment("face", "{}"), &c),
+            (1_060_000, Expiry::Cancel)
+        );
+        assert_eq!(
+            deadline(&payment("qrcode", r#"{"expires_in":900}"#), &c),
+            (1_900_000, Expiry::Close)
+        );
+        assert_eq!(
+            deadline(&payment("jsapi", r#"{"expires_in":null}"#), &c),
+            (1_000_000 + 7_200_000, Expiry::Close),
+            "no expires_in: the configured pending expiry"
+        );
+    }
+
+    #[test]
+    fn checks_back_off_but_never_past_a_deadline_ahead() {
+        let c = config();
+        assert_eq!(next_check(&c, 0, 0, None), 2_000);
+        assert_eq!(next_check(&c, 1, 0, None), 5_000);
+        assert_eq!(next_check(&c, 2, 0, None), 10_000);
+        assert_eq!(next_check(&c, 9, 0, None), 10_000, "the last step repeats");
+        assert_eq!(
+            next_check(&c, 9, 0, Some(3_000)),
+            3_000,
+            "wake up for the deadline"
+        );
+        assert_eq!(
+            next_check(&c, 0, 5_000, Some(3_000)),
+            7_000,
+            "a passed deadline does not pull"
+        );
+    }
 }

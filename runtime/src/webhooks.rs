@@ -1,23 +1,26 @@
 //! Delivers the outbox: signed merchant webhooks, at least once, with a
-//! growing retry schedule; rows survive restarts because they are written in
-//! the same transaction as the change they announce.
+//! growing, jittered retry schedule and a dead letter at its end. Rows
+//! survive restarts because they are written in the same transaction as the
+//! change they announce: an event whose transaction did not commit does not
+//! exist, and one that did is delivered even if paycore is killed the moment
+//! after (a delivery whose success was not recorded is simply sent again).
 
+use crate::config::WebhooksConfig;
 use crate::payments::Payments;
 use crate::store::OutboxMessage;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use rand::Rng;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 
 const POLL: Duration = Duration::from_millis(250);
+/// At most this many deliveries in flight; the next batch waits for them.
 const BATCH: i64 = 20;
-/// Delay before attempt n+1, after n failures; past the end it is a dead letter.
-const RETRY_SCHEDULE_SECS: [i64; 8] = [5, 30, 120, 600, 1800, 3600, 7200, 21600];
 
-pub async fn run(payments: Arc<Payments>, mut stop: watch::Receiver<bool>) {
+pub async fn run(payments: Arc<Payments>, config: WebhooksConfig, mut stop: watch::Receiver<bool>) {
     let client = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
+        .timeout(config.timeout)
         .redirect(reqwest::redirect::Policy::none())
         .build()
     {
@@ -27,6 +30,7 @@ pub async fn run(payments: Arc<Payments>, mut stop: watch::Receiver<bool>) {
             return;
         }
     };
+    let config = Arc::new(config);
     loop {
         tokio::select! {
             _ = stop.wait_for(|s| *s) => return,
@@ -39,23 +43,46 @@ pub async fn run(payments: Arc<Payments>, mut stop: watch::Receiver<bool>) {
                 continue;
             }
         };
+        // One slow receiver must not hold up the others' webhooks.
+        let mut batch = JoinSet::new();
         for message in due {
-            deliver(&payments, &client, message).await;
+            let (payments, client, config) = (payments.clone(), client.clone(), config.clone());
+            batch.spawn(async move { deliver(&payments, &client, &config, message).await });
         }
+        while batch.join_next().await.is_some() {}
     }
 }
 
-/// `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`
+/// `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, as the
+/// SDK's `webhook::verify_signature` checks it.
 pub fn signature(secret: &[u8], timestamp: i64, body: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(format!("{timestamp}.{body}").as_bytes());
-    format!(
-        "t={timestamp},v1={}",
-        hex::encode(mac.finalize().into_bytes())
-    )
+    paycore_plugin_sdk::webhook::signature_header(secret, timestamp, body.as_bytes())
 }
 
-async fn deliver(payments: &Payments, client: &reqwest::Client, m: OutboxMessage) {
+/// The delay before the next attempt after `failures` failed ones, moved at
+/// random by up to `jitter_percent` either way so that receivers coming back
+/// up are not hit by every retry at once; `None` once the schedule is spent.
+pub fn retry_delay(
+    config: &WebhooksConfig,
+    failures: usize,
+    rng: &mut impl Rng,
+) -> Option<Duration> {
+    let base = *config.retry_schedule.get(failures.checked_sub(1)?)?;
+    let jitter = f64::from(config.jitter_percent) / 100.0;
+    let factor = if jitter > 0.0 {
+        1.0 + rng.random_range(-jitter..=jitter)
+    } else {
+        1.0
+    };
+    Some(base.mul_f64(factor))
+}
+
+async fn deliver(
+    payments: &Payments,
+    client: &reqwest::Client,
+    config: &WebhooksConfig,
+    m: OutboxMessage,
+) {
     let registry = payments.registry();
     let Some(secret) = registry
         .tenant(&m.tenant_id)
@@ -94,14 +121,27 @@ async fn deliver(payments: &Payments, client: &reqwest::Client, m: OutboxMessage
     let result = match failure {
         None => {
             tracing::info!(event_id = %m.id, event_type = %m.event_type, "webhook delivered");
+            metrics::counter!("paycore_webhook_deliveries_total", "result" => "delivered")
+                .increment(1);
             store.webhook_delivered(&m.id).await
         }
         Some(error) => {
-            let retry = RETRY_SCHEDULE_SECS
-                .get(m.attempts as usize)
-                .map(|s| s * 1000);
-            tracing::warn!(event_id = %m.id, attempt = m.attempts + 1, %error, dead = retry.is_none(), "webhook delivery failed");
-            store.webhook_failed(&m.id, &error, retry).await
+            let failures = m.retry_step as usize + 1;
+            let retry = retry_delay(config, failures, &mut rand::rng());
+            let result = if retry.is_none() {
+                "dead_lettered"
+            } else {
+                "will_retry"
+            };
+            metrics::counter!("paycore_webhook_deliveries_total", "result" => result).increment(1);
+            if retry.is_none() {
+                tracing::error!(event_id = %m.id, attempts = m.attempts + 1, %error, "webhook dead-lettered");
+            } else {
+                tracing::warn!(event_id = %m.id, attempt = m.attempts + 1, %error, "webhook delivery failed; will retry");
+            }
+            store
+                .webhook_failed(&m.id, &error, retry.map(|d| d.as_millis() as i64))
+                .await
         }
     };
     if let Err(e) = result {
@@ -111,12 +151,43 @@ async fn deliver(payments: &Payments, client: &reqwest::Client, m: OutboxMessage
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn signature_covers_timestamp_and_body() {
-        let a = super::signature(b"whsec", 1_700_000_000, "{}");
+        let a = signature(b"whsec", 1_700_000_000, "{}");
         assert!(a.starts_with("t=1700000000,v1="));
         assert_eq!(a.len(), "t=1700000000,v1=".len() + 64);
-        assert_ne!(a, super::signature(b"whsec", 1_700_000_001, "{}"));
-        assert_ne!(a, super::signature(b"whsec", 1_700_000_000, "{ }"));
+        assert_ne!(a, signature(b"whsec", 1_700_000_001, "{}"));
+        assert_ne!(a, signature(b"whsec", 1_700_000_000, "{ }"));
+    }
+
+    #[test]
+    fn retries_follow_the_schedule_within_the_jitter_then_stop() {
+        let config = WebhooksConfig::default();
+        let mut rng = rand::rng();
+        for (i, base) in config.retry_schedule.iter().enumerate() {
+            for _ in 0..50 {
+                let d = retry_delay(&config, i + 1, &mut rng).unwrap();
+                assert!(
+                    d >= base.mul_f64(0.9) && d <= base.mul_f64(1.1),
+                    "{i}: {d:?}"
+                );
+            }
+        }
+        let n = config.retry_schedule.len();
+        assert_eq!(retry_delay(&config, n + 1, &mut rng), None, "dead letter");
+        let exact = WebhooksConfig {
+            jitter_percent: 0,
+            ..WebhooksConfig::default()
+        };
+        assert_eq!(
+            retry_delay(&exact, 1, &mut rng),
+            Some(Duration::from_secs(15))
+        );
+        assert_eq!(
+            retry_delay(&exact, 7, &mut rng),
+            Some(Duration::from_secs(86_400))
+        );
     }
 }

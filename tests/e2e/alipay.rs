@@ -224,7 +224,7 @@ async fn alipay_qr_precreate_is_paid_by_a_signed_notification_answered_success()
 async fn alipay_forged_notification_is_rejected_and_a_wrong_amount_is_not_marked_paid() {
     let s = Shop::start().await;
     let r = pay(&s, scene("ALI_QR_2", 4500, "qrcode")).await;
-    s.alipay.set_state("ALI_QR_2", OrderState::Paid);
+    s.alipay.set_state("ALI_QR_2", OrderState::Waiting);
     let (status, body) = s
         .alipay
         .notify(
@@ -237,6 +237,7 @@ async fn alipay_forged_notification_is_rejected_and_a_wrong_amount_is_not_marked
         .await;
     assert_eq!(status, 401);
     assert_ne!(body, "success", "Alipay must keep retrying");
+    s.alipay.set_state("ALI_QR_2", OrderState::Paid);
     let (status, _) = s
         .alipay
         .notify(
@@ -387,5 +388,45 @@ async fn alipay_keys_never_leave_the_host() {
             "key material left the host"
         );
     }
+    s.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alipay_user_paying_never_is_cancelled_by_the_sweeper_at_the_deadline() {
+    let s = Shop::start_with(Options {
+        sweeper_interval_ms: 100,
+        sweeper_backoff_ms: vec![200],
+        barcode_deadline_ms: 1_500,
+        ..Options::default()
+    })
+    .await;
+    s.alipay.script(
+        "ALI_DL_1",
+        Behaviour::UserPaying {
+            paid_after_queries: None,
+        },
+    );
+    let r = pay(&s, code_payment("ALI_DL_1", 500, "283400011122223335")).await;
+    assert_eq!(r.body["status"], "processing");
+    let mut status = String::new();
+    for _ in 0..100 {
+        status = s
+            .app
+            .get(SHOP_KEY, &format!("/v1/payments/{}", r.id()))
+            .await
+            .body["status"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if status != "processing" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        status, "cancelled",
+        "queried, then cancelled after the deadline"
+    );
+    assert_eq!(s.alipay.order("ALI_DL_1").unwrap().0, OrderState::Cancelled);
     s.app.stop().await;
 }

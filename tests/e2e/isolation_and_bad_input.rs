@@ -215,9 +215,11 @@ async fn bad_input_gets_the_documented_error_and_writes_nothing() {
     ] {
         assert_eq!(t.store().count(table).await.unwrap(), 0, "{table:?}");
     }
-    let huge = format!("{{\"subject\": \"{}\"}}", "x".repeat(200_000));
-    let r = t.post_raw(DEMO_KEY, "/v1/payments", &huge).await;
-    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    // An oversized body is refused as soon as it passes the 64 KiB limit.
+    // Announce 200 kB but send only one byte past the limit, so the server
+    // has read everything sent when it answers and the answer cannot be
+    // lost to a connection reset.
+    assert_eq!(post_partial_body(&t, 200_000, 64 * 1024 + 1).await, 413);
     let unknown = t.get(DEMO_KEY, "/v1/nowhere").await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     assert_eq!(unknown.code(), "resource_missing");
@@ -244,4 +246,27 @@ async fn bad_refund_input_names_the_field() {
     assert_eq!(missing.body["error"]["field"], "merchant_refund_no");
     assert_eq!(t.store().count(Table::Refunds).await.unwrap(), 0);
     t.stop().await;
+}
+
+/// Sends a POST announcing `length` bytes of body but sending only `sent`,
+/// and returns the status code of the answer.
+async fn post_partial_body(t: &TestApp, length: usize, sent: usize) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = t.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /v1/payments HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {DEMO_KEY}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&vec![b'x'; sent]).await.unwrap();
+    let mut answer = vec![0u8; 1024];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&answer[..n]);
+    text.split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {text}"))
 }

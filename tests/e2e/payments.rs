@@ -26,8 +26,15 @@ async fn barcode_success_is_immediate() {
     assert!(r.header("paycore-request-id").unwrap().starts_with("req_"));
     let events = t.store().events_of(&r.id()).await.unwrap();
     let kinds: Vec<&str> = events.iter().map(|e| e.0.as_str()).collect();
-    assert_eq!(kinds, ["payment.created", "payment.status_changed"]);
-    assert_eq!(events[1].2.as_deref(), Some("succeeded"));
+    assert_eq!(
+        kinds,
+        [
+            "payment.created",
+            "payment.attempt",
+            "payment.status_changed"
+        ]
+    );
+    assert_eq!(events[2].2.as_deref(), Some("succeeded"));
     t.stop().await;
 }
 

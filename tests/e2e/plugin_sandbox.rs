@@ -125,7 +125,14 @@ async fn a_plugin_lying_about_the_amount_is_not_believed() {
         .into_iter()
         .map(|e| e.0)
         .collect();
-    assert_eq!(kinds, ["payment.created", "payment.answer_refused"]);
+    assert_eq!(
+        kinds,
+        [
+            "payment.created",
+            "payment.attempt",
+            "payment.answer_refused"
+        ]
+    );
     healthy_calls_still_succeed(&t, "LIE").await;
     t.stop().await;
 }

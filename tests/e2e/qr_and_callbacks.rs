@@ -115,19 +115,6 @@ async fn unsigned_or_tampered_callbacks_are_rejected_and_change_nothing() {
     t.stop().await;
 }
 
-/// A callback exactly as the provider signs it (the test knows the demo key).
-fn provider_callback(trade_no: &str, order_no: &str, amount: &str) -> (String, String) {
-    use hmac::{Hmac, Mac};
-    let body = json!({
-        "event": "payment.succeeded", "trade_no": trade_no, "out_trade_no": order_no,
-        "status": "SUCCEEDED", "amount": amount, "currency": "CNY", "paid_at": "2026-11-25T08:00:00Z"
-    })
-    .to_string();
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"e2e-demo-provider-key").unwrap();
-    mac.update(body.as_bytes());
-    (body, hex::encode(mac.finalize().into_bytes()))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replayed_callback_is_applied_once() {
     let t = TestApp::start().await;
@@ -168,6 +155,7 @@ async fn a_replayed_callback_is_applied_once() {
         .await
         .unwrap()
         .into_iter()
+        .filter(|e| e.0 != "payment.attempt")
         .map(|e| e.2)
         .collect();
     let expected = ["unknown", "pending", "succeeded"].map(|s| Some(s.to_string()));

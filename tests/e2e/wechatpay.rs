@@ -310,3 +310,53 @@ async fn wechat_keys_never_leave_the_host() {
     }
     s.app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wechat_userpaying_never_is_reversed_by_the_sweeper_at_the_deadline() {
+    let s = Shop::start_with(Options {
+        sweeper_interval_ms: 100,
+        sweeper_backoff_ms: vec![200],
+        barcode_deadline_ms: 1_500,
+        ..Options::default()
+    })
+    .await;
+    s.wechat.script(
+        "WX_DL_0001",
+        Behaviour::UserPaying {
+            paid_after_queries: None,
+        },
+    );
+    let r = pay(&s, code_payment("WX_DL_0001", 500, "134567890123456789")).await;
+    assert_eq!(r.body["status"], "processing");
+    let mut status = String::new();
+    for _ in 0..100 {
+        status = s
+            .app
+            .get(SHOP_KEY, &format!("/v1/payments/{}", r.id()))
+            .await
+            .body["status"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if status != "processing" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        status, "cancelled",
+        "queried, then reversed after the deadline"
+    );
+    assert_eq!(
+        s.wechat.order("WX_DL_0001").unwrap().0,
+        OrderState::Cancelled
+    );
+    assert!(
+        s.wechat
+            .requests()
+            .iter()
+            .any(|q| q.starts_with("GET /v3/pay/transactions/out-trade-no/WX_DL_0001")),
+        "queried first"
+    );
+    s.app.stop().await;
+}

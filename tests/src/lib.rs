@@ -11,6 +11,7 @@ use paycore::app::RunningApp;
 use paycore::config::{self, Overrides};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,18 +27,44 @@ pub const WEBHOOK_SECRET: &str = "whsec_test_e2e";
 #[derive(Debug, Clone)]
 pub struct Options {
     pub sweeper_interval_ms: u64,
+    pub sweeper_backoff_ms: Vec<u64>,
+    pub barcode_deadline_ms: u64,
+    pub pending_expiry_ms: u64,
+    /// How long a sandbox `…2` barcode payment stays `processing`.
+    pub processing_delay_ms: u64,
+    /// Webhook retries (no jitter in tests); past the end, dead letter.
+    pub webhook_retry_ms: Vec<u64>,
     pub plugin_cpu_ms: u64,
     pub plugin_memory_mib: u64,
     pub call_timeout_ms: u64,
+    /// More tenant files, `(file stem, TOML)`. `{public_url}` in settings
+    /// is paycore's own base URL, as in every tenant file.
+    pub extra_tenants: Vec<(String, String)>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             sweeper_interval_ms: 60_000,
+            sweeper_backoff_ms: vec![100],
+            barcode_deadline_ms: 60_000,
+            pending_expiry_ms: 7_200_000,
+            processing_delay_ms: 300,
+            webhook_retry_ms: vec![100, 200, 400],
             plugin_cpu_ms: 200,
             plugin_memory_mib: 32,
             call_timeout_ms: 5_000,
+            extra_tenants: Vec::new(),
+        }
+    }
+}
+
+impl Options {
+    /// A sweeper that runs every 100 ms and re-checks open payments as often.
+    pub fn fast_sweeper() -> Options {
+        Options {
+            sweeper_interval_ms: 100,
+            ..Options::default()
         }
     }
 }
@@ -63,9 +90,93 @@ pub struct TestApp {
     pub app: Option<RunningApp>,
     pub base: String,
     pub client: reqwest::Client,
+    /// Webhooks the merchant accepted (answered 2xx).
     pub webhooks: Arc<Mutex<Vec<Webhook>>>,
-    receiver: tokio::task::JoinHandle<()>,
+    /// The tenants' default `notify_url`.
+    pub hooks: HookServer,
     _dir: tempfile::TempDir,
+}
+
+/// A merchant's webhook endpoint on loopback. It answers every POST with
+/// `status` (200 unless a test changes it) and keeps the webhooks it
+/// answered with a 2xx.
+pub struct HookServer {
+    pub url: String,
+    pub received: Arc<Mutex<Vec<Webhook>>>,
+    /// Every POST, answered 2xx or not.
+    pub attempts: Arc<AtomicUsize>,
+    pub status: Arc<AtomicU16>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl HookServer {
+    pub async fn start() -> HookServer {
+        HookServer::start_on(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
+    }
+
+    pub fn start_on(listener: tokio::net::TcpListener) -> HookServer {
+        use axum::http::{HeaderMap, StatusCode as Status};
+        let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let status = Arc::new(AtomicU16::new(200));
+        let (r, a, st) = (received.clone(), attempts.clone(), status.clone());
+        let app = axum::Router::new().route(
+            "/hooks",
+            axum::routing::post(move |headers: HeaderMap, body: String| {
+                let (received, attempts, status) = (r.clone(), a.clone(), st.clone());
+                async move {
+                    attempts.fetch_add(1, Ordering::SeqCst);
+                    let answer = Status::from_u16(status.load(Ordering::SeqCst)).unwrap();
+                    if answer.is_success() {
+                        let signature = headers
+                            .get("paycore-signature")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_string();
+                        received.lock().unwrap().push(Webhook { signature, body });
+                    }
+                    (answer, "ok")
+                }
+            }),
+        );
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        HookServer {
+            url,
+            received,
+            attempts,
+            status,
+            task,
+        }
+    }
+
+    /// Waits (bounded) until `n` webhooks were accepted.
+    pub async fn wait_for(&self, n: usize) -> Vec<Webhook> {
+        eventually(&format!("{n} webhooks at {}", self.url), || {
+            let got = self.received.lock().unwrap().clone();
+            (got.len() >= n).then_some(got)
+        })
+        .await
+    }
+}
+
+impl Drop for HookServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Polls `check` every 50 ms until it returns `Some`, for at most 10 s.
+pub async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    for _ in 0..200 {
+        if let Some(v) = check() {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
 }
 
 fn plugin_dir(var: &str, default: &str) -> PathBuf {
@@ -128,8 +239,9 @@ impl TestApp {
             );
         }
 
-        let webhooks = Arc::new(Mutex::new(Vec::new()));
-        let (hook_url, receiver) = webhook_receiver(webhooks.clone()).await;
+        let hooks = HookServer::start().await;
+        let hook_url = hooks.url.clone();
+        let list = |ms: &[u64]| ms.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
 
         std::fs::create_dir_all(root.join("tenants")).unwrap();
         std::fs::write(
@@ -148,19 +260,31 @@ call_timeout_ms = {timeout}
 http_timeout_ms = 2000
 [sandbox_provider]
 enabled = true
-processing_delay_ms = 300
+processing_delay_ms = {processing}
 [sandbox_provider.merchants]
 sbx_demo = "inline:e2e-demo-provider-key"
 sbx_acme = "inline:e2e-acme-provider-key"
 [sweeper]
 interval_ms = {sweep}
 min_age_ms = 0
+backoff_ms = [{backoff}]
+barcode_deadline_ms = {deadline}
+pending_expiry_ms = {expiry}
+[webhooks]
+retry_schedule_ms = [{retries}]
+jitter_percent = 0
+timeout_ms = 2000
 "#,
                 cpu = opts.plugin_cpu_ms,
                 mem = opts.plugin_memory_mib,
                 timeout = opts.call_timeout_ms,
                 sweep = opts.sweeper_interval_ms,
-                cache = shared_compiled_cache().display()
+                processing = opts.processing_delay_ms,
+                backoff = list(&opts.sweeper_backoff_ms),
+                deadline = opts.barcode_deadline_ms,
+                expiry = opts.pending_expiry_ms,
+                retries = list(&opts.webhook_retry_ms),
+                cache = shared_compiled_cache().display(),
             ),
         )
         .unwrap();
@@ -204,6 +328,9 @@ settings = {{ base_url = "{{public_url}}/sandbox" }}
         )
         .unwrap();
 
+        for (stem, text) in &opts.extra_tenants {
+            std::fs::write(root.join(format!("tenants/{stem}.toml")), text).unwrap();
+        }
         for (id, toml) in &extra.tenants {
             let toml = toml.replace("{hook_url}", &hook_url);
             std::fs::write(root.join(format!("tenants/{id}.toml")), toml).unwrap();
@@ -211,7 +338,9 @@ settings = {{ base_url = "{{public_url}}/sandbox" }}
 
         let cfg = config::load(&root.join("paycore.toml"), &Overrides::default())
             .unwrap_or_else(|e| panic!("test config: {e}"));
-        let app = paycore::app::start(cfg).await.expect("paycore starts");
+        let app = paycore::app::start(cfg, Overrides::default())
+            .await
+            .expect("paycore starts");
         let base = format!("http://{}", app.addr);
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
@@ -221,10 +350,55 @@ settings = {{ base_url = "{{public_url}}/sandbox" }}
             app: Some(app),
             base,
             client,
-            webhooks,
-            receiver,
+            webhooks: hooks.received.clone(),
+            hooks,
             _dir: dir,
         }
+    }
+
+    /// The plugins folder this app watches.
+    pub fn plugins_dir(&self) -> PathBuf {
+        self._dir.path().join("plugins")
+    }
+
+    /// The tenants folder this app watches.
+    pub fn tenants_dir(&self) -> PathBuf {
+        self._dir.path().join("tenants")
+    }
+
+    /// A built test plugin (see `cargo xtask build`), by file stem.
+    pub fn test_plugin(name: &str) -> PathBuf {
+        plugin_dir("PAYCORE_TEST_PLUGINS_DIR", "target/test-plugins").join(format!("{name}.wasm"))
+    }
+
+    /// Copies `from` into the plugins folder as `name` the way an operator
+    /// should: under a temporary name first, then renamed into place.
+    pub fn drop_plugin(&self, from: &Path, name: &str) {
+        let temp = self.plugins_dir().join(format!(".{name}.part"));
+        std::fs::copy(from, &temp).unwrap();
+        std::fs::rename(&temp, self.plugins_dir().join(name)).unwrap();
+    }
+
+    /// `/admin/status` (generation, errors, whether the config on disk serves).
+    pub async fn admin(&self, path: &str) -> Reply {
+        self.get("adm_test_e2e", path).await
+    }
+
+    /// Waits (bounded) until the reload generation passes `after`.
+    pub async fn wait_for_reload(&self, after: u64) -> Reply {
+        for _ in 0..200 {
+            let status = self.admin("/admin/status").await;
+            if status.body["generation"].as_u64().unwrap_or(0) > after {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no reload happened after generation {after}");
+    }
+
+    /// The `paycore.toml` this app was started from.
+    pub fn config_file(&self) -> PathBuf {
+        self._dir.path().join("paycore.toml")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -308,6 +482,38 @@ settings = {{ base_url = "{{public_url}}/sandbox" }}
         );
     }
 
+    /// Polls `GET /v1/payments/{id}` (a read, never a sync) until the
+    /// payment is `status` (bounded).
+    pub async fn wait_for_status(&self, key: &str, id: &str, status: &str) -> Reply {
+        for _ in 0..200 {
+            let r = self.get(key, &format!("/v1/payments/{id}")).await;
+            if r.body["status"] == status {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let r = self.get(key, &format!("/v1/payments/{id}")).await;
+        panic!("payment {id} did not become {status}: {}", r.body);
+    }
+
+    /// `GET /v1/events?payment_id=`.
+    pub async fn events(&self, key: &str, payment_id: &str) -> Reply {
+        self.get(key, &format!("/v1/events?payment_id={payment_id}"))
+            .await
+    }
+
+    /// Posts a channel callback for the demo tenant's sandbox channel.
+    pub async fn callback(&self, body: &str, signature: Option<&str>) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(self.url("/v1/callbacks/demo/sandbox-main"))
+            .body(body.to_string());
+        if let Some(signature) = signature {
+            request = request.header("x-sandbox-signature", signature);
+        }
+        request.send().await.expect("paycore answers")
+    }
+
     pub async fn stop(mut self) {
         if let Some(app) = self.app.take() {
             app.shutdown().await;
@@ -315,10 +521,27 @@ settings = {{ base_url = "{{public_url}}/sandbox" }}
     }
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.receiver.abort();
-    }
+/// A loopback port nothing listens on (yet): connecting is refused, so a
+/// channel pointed at it is "unavailable, nothing sent".
+pub fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// Starts forwarding `port` to `to` (a channel that comes back up).
+pub async fn forward(port: u16, to: std::net::SocketAddr) -> tokio::task::JoinHandle<()> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("the closed port is free to bind");
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(to).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    })
 }
 
 /// A reply: status, headers and the JSON body (or the text as a string).
@@ -347,33 +570,6 @@ impl Reply {
     }
 }
 
-async fn webhook_receiver(
-    store: Arc<Mutex<Vec<Webhook>>>,
-) -> (String, tokio::task::JoinHandle<()>) {
-    use axum::http::HeaderMap;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
-    let app = axum::Router::new().route(
-        "/hooks",
-        axum::routing::post(move |headers: HeaderMap, body: String| {
-            let store = store.clone();
-            async move {
-                let signature = headers
-                    .get("paycore-signature")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_string();
-                store.lock().unwrap().push(Webhook { signature, body });
-                "ok"
-            }
-        }),
-    );
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (url, task)
-}
-
 /// Checks a `Paycore-Signature` header against the body.
 pub fn webhook_signature_valid(header: &str, body: &str, secret: &str) -> bool {
     use hmac::{Hmac, Mac};
@@ -392,6 +588,20 @@ pub fn webhook_signature_valid(header: &str, body: &str, secret: &str) -> bool {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(format!("{t}.{body}").as_bytes());
     hex::decode(v1).is_ok_and(|sig| mac.verify_slice(&sig).is_ok())
+}
+
+/// A payment notice signed as the sandbox provider signs it for the demo
+/// tenant (the tests know its key): `(body, signature)`.
+pub fn provider_callback(trade_no: &str, order_no: &str, amount: &str) -> (String, String) {
+    use hmac::{Hmac, Mac};
+    let body = json!({
+        "event": "payment.succeeded", "trade_no": trade_no, "out_trade_no": order_no,
+        "status": "SUCCEEDED", "amount": amount, "currency": "CNY", "paid_at": "2026-11-25T08:00:00Z"
+    })
+    .to_string();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"e2e-demo-provider-key").unwrap();
+    mac.update(body.as_bytes());
+    (body, hex::encode(mac.finalize().into_bytes()))
 }
 
 /// A barcode payment body for the sandbox wallet.

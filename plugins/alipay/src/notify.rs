@@ -25,11 +25,13 @@ pub fn handle(
             LogLevel::Warn,
             &format!("rejected an Alipay notification: {why}"),
         );
-        return Ok(CallbackOutcome {
-            event: None,
-            verified: false,
-            response: text(401, "failure"),
-        });
+        // The order the notice claims, read without trusting it: the host
+        // may only query that payment, never apply the notice.
+        let claim = params
+            .iter()
+            .find(|(k, _)| k == "out_trade_no")
+            .map(|(_, v)| v.clone());
+        return Ok(CallbackOutcome::rejected(text(401, "failure")).with_unverified_claim(claim));
     }
     let get = |name: &str| {
         params
@@ -57,11 +59,7 @@ pub fn handle(
             currency: CURRENCY.to_owned(),
         })
     };
-    Ok(CallbackOutcome {
-        event: Some(event),
-        verified: true,
-        response: text(200, ACK),
-    })
+    Ok(CallbackOutcome::accepted(event, text(200, ACK)))
 }
 
 /// The signature, and that the notice is for this channel's app: a notice

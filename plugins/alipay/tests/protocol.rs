@@ -660,6 +660,11 @@ fn forged_or_foreign_notifications_change_nothing() {
         let outcome = Alipay.handle_callback(&host(), &ctx(), request).unwrap();
         assert!(!outcome.verified, "{case}");
         assert_eq!(outcome.event, None, "{case}");
+        assert_eq!(
+            outcome.unverified_claim.as_deref(),
+            Some("Q1"),
+            "{case}: the host may query it, nothing more"
+        );
         assert_ne!(
             outcome.response.body, b"success",
             "{case}: Alipay must not stop retrying a notice we refused"

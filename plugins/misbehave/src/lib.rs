@@ -27,7 +27,12 @@ pub struct Misbehave;
 
 impl Channel for Misbehave {
     fn manifest(&self) -> Manifest {
-        Manifest::new("misbehave", env!("CARGO_PKG_VERSION"))
+        let mut manifest = Manifest::new("misbehave", env!("CARGO_PKG_VERSION"));
+        if let Some(contract) = option_env!("MISBEHAVE_CONTRACT_VERSION") {
+            // A build for a contract this host does not implement, to test refusal.
+            manifest.contract_version = contract.to_string();
+        }
+        manifest
             .with_description("Misbehaves on purpose to test the plugin sandbox")
             .with_scenes(&[Scene::Barcode])
             .with_wallets(&["sandbox"])

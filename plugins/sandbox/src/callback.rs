@@ -17,6 +17,12 @@ struct Notice {
     event: String,
 }
 
+/// The order an unverified notice names, if it names one.
+#[derive(Deserialize)]
+struct Claim {
+    out_trade_no: Option<String>,
+}
+
 #[derive(Deserialize)]
 struct PaymentNotice {
     trade_no: String,
@@ -32,11 +38,16 @@ pub fn handle(host: &dyn Host, request: &HttpRequest) -> Result<CallbackOutcome,
             LogLevel::Warn,
             &format!("rejected a sandbox callback: {why}"),
         );
-        return Ok(CallbackOutcome {
-            event: None,
-            verified: false,
-            response: HttpResponse::json(401, r#"{"code":"BAD_SIGNATURE"}"#),
-        });
+        // Which order the notice claims to be about, read without trusting
+        // it: the host may only query that order, never apply the notice.
+        let claim = serde_json::from_slice::<Claim>(&request.body)
+            .ok()
+            .and_then(|c| c.out_trade_no);
+        return Ok(CallbackOutcome::rejected(HttpResponse::json(
+            401,
+            r#"{"code":"BAD_SIGNATURE"}"#,
+        ))
+        .with_unverified_claim(claim));
     }
     let notice: Notice = parse(&request.body)?;
     // Only payment notices change anything paycore tracks; the provider
@@ -55,11 +66,10 @@ pub fn handle(host: &dyn Host, request: &HttpRequest) -> Result<CallbackOutcome,
     } else {
         CallbackEvent::Ignored
     };
-    Ok(CallbackOutcome {
-        event: Some(event),
-        verified: true,
-        response: HttpResponse::json(200, r#"{"code":"SUCCESS"}"#),
-    })
+    Ok(CallbackOutcome::accepted(
+        event,
+        HttpResponse::json(200, r#"{"code":"SUCCESS"}"#),
+    ))
 }
 
 fn verify(host: &dyn Host, request: &HttpRequest) -> Result<(), String> {

@@ -63,11 +63,39 @@ fn an_unverifiable_notice_is_rejected_and_changes_nothing() {
         let outcome = Sandbox.handle_callback(&host, &ctx(), request).unwrap();
         assert!(!outcome.verified);
         assert_eq!(outcome.event, None);
+        assert_eq!(
+            outcome.unverified_claim.as_deref(),
+            Some("A1"),
+            "the order it claims, for the host to query"
+        );
         assert_eq!(outcome.response.status, 401);
         let body: serde_json::Value = serde_json::from_slice(&outcome.response.body).unwrap();
         assert_eq!(body, json!({"code": "BAD_SIGNATURE"}));
         assert_eq!(host.logs().len(), 1, "the rejection is logged");
     }
+}
+
+#[test]
+fn an_unverifiable_notice_without_a_readable_order_claims_nothing() {
+    for body in [
+        "not json",
+        r#"{"event":"payment.succeeded"}"#,
+        r#"{"out_trade_no":7}"#,
+    ] {
+        let outcome = Sandbox
+            .handle_callback(&host(), &ctx(), notification(body, None))
+            .unwrap();
+        assert!(!outcome.verified);
+        assert_eq!(outcome.unverified_claim, None, "{body}");
+    }
+}
+
+#[test]
+fn a_verified_notice_claims_nothing_unverified() {
+    let outcome = Sandbox
+        .handle_callback(&host(), &ctx(), signed(NOTICE))
+        .unwrap();
+    assert_eq!(outcome.unverified_claim, None);
 }
 
 #[test]

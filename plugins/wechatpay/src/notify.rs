@@ -44,11 +44,12 @@ pub fn handle(
             LogLevel::Warn,
             &format!("rejected a WeChat Pay callback: {why}"),
         );
-        return Ok(CallbackOutcome {
-            event: None,
-            verified: false,
-            response: HttpResponse::json(401, r#"{"code":"FAIL","message":"签名验证失败"}"#),
-        });
+        // No claim: the order number is inside the encrypted resource, and
+        // an unverified body is not worth the APIv3 key's time.
+        return Ok(CallbackOutcome::rejected(HttpResponse::json(
+            401,
+            r#"{"code":"FAIL","message":"签名验证失败"}"#,
+        )));
     }
     let notice: Notice = parse(&request.body)?;
     let event = if notice.event_type.starts_with("TRANSACTION.") {
@@ -79,15 +80,14 @@ pub fn handle(
         CallbackEvent::Ignored
     };
     // 204 without a body is "received" in API v3.
-    Ok(CallbackOutcome {
-        event: Some(event),
-        verified: true,
-        response: HttpResponse {
+    Ok(CallbackOutcome::accepted(
+        event,
+        HttpResponse {
             status: 204,
             headers: Vec::new(),
             body: Vec::new(),
         },
-    })
+    ))
 }
 
 fn verify(host: &dyn Host, platform_serial: &str, request: &HttpRequest) -> Result<(), String> {

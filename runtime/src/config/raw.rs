@@ -24,6 +24,8 @@ pub struct RawServer {
     pub sandbox_provider: RawSandboxProvider,
     #[serde(default)]
     pub sweeper: RawSweeper,
+    #[serde(default)]
+    pub webhooks: RawWebhooks,
     pub log_format: Option<Spanned<String>>,
 }
 
@@ -56,6 +58,27 @@ pub struct RawSweeper {
     /// How long a payment may stay `processing` or `unknown` before the
     /// sweeper queries it.
     pub min_age_ms: Option<Spanned<u64>>,
+    /// Delay before the next query of a payment or refund still open after
+    /// n queries: the n-th entry, the last one repeating.
+    pub backoff_ms: Option<Spanned<Vec<Spanned<u64>>>>,
+    /// A barcode/face payment still unpaid this long after creation is
+    /// cancelled (reversed).
+    pub barcode_deadline_ms: Option<Spanned<u64>>,
+    /// A pending payment of another scene without `expires_in` is closed
+    /// this long after creation.
+    pub pending_expiry_ms: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebhooks {
+    /// Delay before attempt n+1 after n failed attempts; past the end the
+    /// event is a dead letter.
+    pub retry_schedule_ms: Option<Spanned<Vec<Spanned<u64>>>>,
+    /// Each delay is moved at random by up to this percentage either way.
+    pub jitter_percent: Option<Spanned<u64>>,
+    /// Per attempt; a receiver slower than this counts as failed.
+    pub timeout_ms: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -68,6 +91,96 @@ pub struct RawTenant {
     pub notify_url: Option<Spanned<String>>,
     #[serde(default)]
     pub channels: Vec<RawChannel>,
+    /// IANA time zone for the rules' `days`/`hours` windows; UTC if absent.
+    pub timezone: Option<Spanned<String>>,
+    /// Routing rules, read key by key so that every unknown or misplaced
+    /// key is reported, not just the first.
+    #[serde(default)]
+    pub rules: Vec<Spanned<RawValue>>,
+    pub breaker: Option<RawBreaker>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBreaker {
+    pub failures: Option<Spanned<u64>>,
+    pub cooldown_ms: Option<Spanned<u64>>,
+}
+
+/// Any TOML value, with a span on every nested value and key.
+#[derive(Debug)]
+pub enum RawValue {
+    Text(String),
+    Integer(i64),
+    List(Vec<Spanned<RawValue>>),
+    /// Entries in the order written.
+    Table(Vec<(Spanned<String>, Spanned<RawValue>)>),
+    /// A float, boolean or date: named for error messages.
+    Other(&'static str),
+}
+
+impl RawValue {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RawValue::Text(_) => "a string",
+            RawValue::Integer(_) => "an integer",
+            RawValue::List(_) => "a list",
+            RawValue::Table(_) => "a table",
+            RawValue::Other(k) => k,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RawValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a TOML value")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<RawValue, E> {
+                Ok(RawValue::Text(v.to_string()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<RawValue, E> {
+                Ok(RawValue::Text(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<RawValue, E> {
+                Ok(RawValue::Integer(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<RawValue, E> {
+                Ok(i64::try_from(v).map_or(RawValue::Other("a huge integer"), RawValue::Integer))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<RawValue, E> {
+                Ok(RawValue::Other("a float"))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<RawValue, E> {
+                Ok(RawValue::Other("a boolean"))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<RawValue, A::Error> {
+                let mut items = Vec::new();
+                while let Some(v) = seq.next_element()? {
+                    items.push(v);
+                }
+                Ok(RawValue::List(items))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawValue, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(k) = map.next_key::<Spanned<String>>()? {
+                    let v = map.next_value()?;
+                    entries.push((k, v));
+                }
+                Ok(RawValue::Table(entries))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -31,6 +31,7 @@ pub struct ServerConfig {
     pub limits: PluginLimits,
     pub sandbox_provider: SandboxProviderConfig,
     pub sweeper: SweeperConfig,
+    pub webhooks: WebhooksConfig,
     pub json_logs: bool,
 }
 
@@ -71,6 +72,49 @@ pub struct SandboxProviderConfig {
 pub struct SweeperConfig {
     pub interval: Duration,
     pub min_age: Duration,
+    /// Delay before the next query after n inconclusive ones: entry n, the
+    /// last repeating. Never empty.
+    pub backoff: Vec<Duration>,
+    /// Barcode/face payments still unpaid this long after creation are
+    /// cancelled.
+    pub barcode_deadline: Duration,
+    /// Pending payments of other scenes without `expires_in` are closed this
+    /// long after creation.
+    pub pending_expiry: Duration,
+}
+
+/// Default sweeper back-off: 2 s, 5 s, 10 s, 30 s, 1 min, 5 min, 15 min,
+/// then hourly.
+pub const DEFAULT_SWEEPER_BACKOFF_MS: [u64; 8] = [
+    2_000, 5_000, 10_000, 30_000, 60_000, 300_000, 900_000, 3_600_000,
+];
+
+#[derive(Debug, Clone)]
+pub struct WebhooksConfig {
+    /// Delay before attempt n+1 after n failures; past the end, dead letter.
+    pub retry_schedule: Vec<Duration>,
+    /// Each delay moves at random by up to this percentage either way.
+    pub jitter_percent: u8,
+    pub timeout: Duration,
+}
+
+/// Default webhook retries: 15 s, 1 min, 5 min, 30 min, 2 h, 6 h, 24 h, then
+/// dead-lettered (eight attempts in all over about 33 hours).
+pub const DEFAULT_WEBHOOK_RETRY_MS: [u64; 7] = [
+    15_000, 60_000, 300_000, 1_800_000, 7_200_000, 21_600_000, 86_400_000,
+];
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        WebhooksConfig {
+            retry_schedule: DEFAULT_WEBHOOK_RETRY_MS
+                .iter()
+                .map(|ms| Duration::from_millis(*ms))
+                .collect(),
+            jitter_percent: 10,
+            timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +126,12 @@ pub struct TenantConfig {
     pub webhook_secret: Option<SecretValue>,
     pub notify_url: Option<String>,
     pub channels: Vec<ChannelConfig>,
+    /// The tenant's local time zone, for rules' `days` and `hours`.
+    pub timezone: jiff::tz::TimeZone,
+    /// In file order; never empty (a tenant without rules gets an implicit
+    /// default that tries every channel in config order).
+    pub rules: Vec<crate::routing::Rule>,
+    pub breaker: crate::routing::BreakerConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -129,20 +179,27 @@ fn read(file: &Path, errors: &mut ConfigErrors) -> Option<String> {
 }
 
 /// Collects problems for one file, each placed at a span of that file.
-struct Checker<'a> {
+pub(super) struct Checker<'a> {
     file: &'a Path,
     source: &'a str,
-    errors: &'a mut ConfigErrors,
+    pub(super) errors: &'a mut ConfigErrors,
 }
 
 impl Checker<'_> {
-    fn error<T>(&mut self, at: &Spanned<T>, message: impl Into<String>) {
-        self.errors.push(ConfigError::at(
-            self.file,
-            self.source,
-            Some(at.span()),
-            message,
-        ));
+    pub(super) fn error<T>(&mut self, at: &Spanned<T>, message: impl Into<String>) {
+        self.error_at(at.span(), message);
+    }
+
+    pub(super) fn error_at(&mut self, span: std::ops::Range<usize>, message: impl Into<String>) {
+        self.errors
+            .push(ConfigError::at(self.file, self.source, Some(span), message));
+    }
+
+    /// 1-based (line, column) of a span's start.
+    pub(super) fn position(&self, span: std::ops::Range<usize>) -> (usize, usize) {
+        ConfigError::at(self.file, self.source, Some(span), "")
+            .position
+            .unwrap_or((1, 1))
     }
 
     fn secret(&mut self, at: &Spanned<String>) -> Option<SecretValue> {
@@ -174,7 +231,37 @@ impl Checker<'_> {
         Duration::from_millis(self.bounded(v, default, min, max))
     }
 
-    fn bounded(&mut self, v: &Option<Spanned<u64>>, default: u64, min: u64, max: u64) -> u64 {
+    /// A non-empty list of at most `max_len` durations, each within bounds.
+    fn millis_list(
+        &mut self,
+        v: &Option<Spanned<Vec<Spanned<u64>>>>,
+        default: &[u64],
+        (min, max): (u64, u64),
+        max_len: usize,
+    ) -> Vec<Duration> {
+        let Some(list) = v else {
+            return default
+                .iter()
+                .map(|ms| Duration::from_millis(*ms))
+                .collect();
+        };
+        if list.get_ref().is_empty() || list.get_ref().len() > max_len {
+            self.error(list, format!("must list between 1 and {max_len} delays"));
+        }
+        let mut out = Vec::new();
+        for item in list.get_ref() {
+            out.push(self.millis(&Some(item.clone()), min, min, max));
+        }
+        out
+    }
+
+    pub(super) fn bounded(
+        &mut self,
+        v: &Option<Spanned<u64>>,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> u64 {
         match v {
             None => default,
             Some(s) if (min..=max).contains(s.get_ref()) => *s.get_ref(),
@@ -299,9 +386,29 @@ fn load_server(
         processing_delay: Duration::from_millis(sp.processing_delay_ms.unwrap_or(3000)),
         merchants,
     };
+    let sw = &raw.sweeper;
     let sweeper = SweeperConfig {
-        interval: c.millis(&raw.sweeper.interval_ms, 2000, 10, 3_600_000),
-        min_age: c.millis(&raw.sweeper.min_age_ms, 1000, 0, 86_400_000),
+        interval: c.millis(&sw.interval_ms, 2000, 10, 3_600_000),
+        min_age: c.millis(&sw.min_age_ms, 1000, 0, 86_400_000),
+        backoff: c.millis_list(
+            &sw.backoff_ms,
+            &DEFAULT_SWEEPER_BACKOFF_MS,
+            (10, 86_400_000),
+            32,
+        ),
+        barcode_deadline: c.millis(&sw.barcode_deadline_ms, 60_000, 100, 3_600_000),
+        pending_expiry: c.millis(&sw.pending_expiry_ms, 7_200_000, 100, 30 * 86_400_000),
+    };
+    let wh = &raw.webhooks;
+    let webhooks = WebhooksConfig {
+        retry_schedule: c.millis_list(
+            &wh.retry_schedule_ms,
+            &DEFAULT_WEBHOOK_RETRY_MS,
+            (10, 7 * 86_400_000),
+            32,
+        ),
+        jitter_percent: c.bounded(&wh.jitter_percent, 10, 0, 50) as u8,
+        timeout: c.millis(&wh.timeout_ms, 10_000, 10, 60_000),
     };
     let json_logs = match &raw.log_format {
         None => false,
@@ -325,6 +432,7 @@ fn load_server(
         limits,
         sandbox_provider,
         sweeper,
+        webhooks,
         json_logs,
     })
 }
@@ -432,6 +540,14 @@ fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> Option<TenantConfig> {
             channels.push(ch);
         }
     }
+    let timezone = super::rules::timezone(raw.timezone.as_ref(), c);
+    let breaker = super::rules::breaker(raw.breaker.as_ref(), c);
+    let ids: Vec<&str> = raw
+        .channels
+        .iter()
+        .map(|ch| ch.id.get_ref().as_str())
+        .collect();
+    let rules = super::rules::rules(&raw.rules, &ids, c);
     (c.errors.0.len() == before).then(|| TenantConfig {
         id: raw.id.get_ref().clone(),
         name: raw.name.clone().unwrap_or_else(|| raw.id.get_ref().clone()),
@@ -445,6 +561,9 @@ fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> Option<TenantConfig> {
         webhook_secret,
         notify_url,
         channels,
+        timezone,
+        rules,
+        breaker,
     })
 }
 
@@ -497,6 +616,23 @@ fn check_channel(raw: &RawChannel, c: &mut Checker<'_>) -> Option<ChannelConfig>
         secrets,
         enabled: raw.enabled,
     })
+}
+
+/// One tenant file's text, validated on its own (for tests of the rules).
+#[cfg(test)]
+pub(crate) fn tenant_from_str(file: &Path, source: &str) -> Result<TenantConfig, ConfigErrors> {
+    let mut errors = ConfigErrors::default();
+    let raw: RawTenant = toml::from_str(source)
+        .map_err(|e| ConfigErrors(vec![ConfigError::from_toml(file, source, &e)]))?;
+    let mut c = Checker {
+        file,
+        source,
+        errors: &mut errors,
+    };
+    match check_tenant(&raw, &mut c) {
+        Some(t) if errors.is_empty() => Ok(t),
+        _ => Err(errors),
+    }
 }
 
 /// `sandbox@^1.2` → ("sandbox", ^1.2); a bare name means any version.
@@ -619,6 +755,55 @@ secrets = { api_key = "inline:k" }
         assert!(
             !text.contains("sk_test_shared"),
             "errors never echo keys: {text}"
+        );
+    }
+
+    #[test]
+    fn retry_and_backoff_schedules_have_defaults_and_bounds() {
+        let dir = scratch("schedules");
+        let file = write(&dir, "paycore.toml", "");
+        let cfg = load(&file, &Overrides::default()).unwrap().server;
+        let secs: Vec<u64> = cfg
+            .webhooks
+            .retry_schedule
+            .iter()
+            .map(|d| d.as_secs())
+            .collect();
+        assert_eq!(secs, [15, 60, 300, 1800, 7200, 21600, 86400]);
+        assert_eq!(cfg.webhooks.jitter_percent, 10);
+        assert_eq!(cfg.sweeper.barcode_deadline, Duration::from_secs(60));
+        assert_eq!(cfg.sweeper.backoff.len(), DEFAULT_SWEEPER_BACKOFF_MS.len());
+
+        let file = write(
+            &dir,
+            "paycore.toml",
+            "[webhooks]\nretry_schedule_ms = [100, 200]\njitter_percent = 0\n[sweeper]\nbackoff_ms = [50]\nbarcode_deadline_ms = 1500\n",
+        );
+        let cfg = load(&file, &Overrides::default()).unwrap().server;
+        assert_eq!(
+            cfg.webhooks.retry_schedule,
+            [Duration::from_millis(100), Duration::from_millis(200)]
+        );
+        assert_eq!(cfg.sweeper.backoff, [Duration::from_millis(50)]);
+        assert_eq!(cfg.sweeper.barcode_deadline, Duration::from_millis(1500));
+
+        let file = write(
+            &dir,
+            "paycore.toml",
+            "[webhooks]\nretry_schedule_ms = []\njitter_percent = 90\n[sweeper]\nbackoff_ms = [50, 1]\n",
+        );
+        let text = load(&file, &Overrides::default()).unwrap_err().to_string();
+        assert!(
+            text.contains("paycore.toml:2:21: must list between 1 and 32 delays"),
+            "{text}"
+        );
+        assert!(
+            text.contains("paycore.toml:3:18: must be between 0 and 50"),
+            "{text}"
+        );
+        assert!(
+            text.contains("paycore.toml:5:19: must be between 10 and 86400000"),
+            "{text}"
         );
     }
 

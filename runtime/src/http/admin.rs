@@ -13,6 +13,9 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(plugins))
         .routes(routes!(tenants))
+        .routes(routes!(channels))
+        .routes(routes!(status))
+        .routes(routes!(reload))
 }
 
 /// Proof that the request carries the admin token.
@@ -37,7 +40,8 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-/// Plugins loaded: name, version, contract version, digest, state.
+/// Every plugin file: live, draining or refused (with the reason), with
+/// version, contract version, digest, load time and calls in flight.
 #[utoipa::path(get, path = "/admin/plugins", tag = "admin", operation_id = "admin_plugins",
     security(("admin_token" = [])),
     responses(
@@ -47,26 +51,66 @@ impl FromRequestParts<AppState> for Admin {
     )
 )]
 async fn plugins(_: Admin, State(s): State<AppState>) -> Json<Value> {
+    let status = s.reloader.status();
     let registry = s.payments.registry();
-    let list: Vec<Value> = registry
+    let list: Vec<Value> = status
         .plugins
         .iter()
         .map(|p| {
-            let m = &p.manifest;
-            json!({
-                "name": m.name,
-                "version": m.version.to_string(),
-                "contract_version": m.contract_version.to_string(),
-                "digest": format!("sha256:{}", p.digest),
-                "state": "active",
-                "scenes": m.scenes,
-                "wallets": m.wallets,
-                "currencies": m.currencies,
-                "hosts": m.hosts,
-            })
+            let mut entry = serde_json::to_value(p).expect("statuses serialise");
+            // Capabilities, for the live and draining ones.
+            let loaded = registry
+                .plugins
+                .iter()
+                .find(|x| format!("sha256:{}", x.digest) == p.digest);
+            if let Some(m) = loaded.map(|x| &x.manifest) {
+                entry["scenes"] = json!(m.scenes);
+                entry["wallets"] = json!(m.wallets);
+                entry["currencies"] = json!(m.currencies);
+                entry["hosts"] = json!(m.hosts);
+            }
+            entry
         })
         .collect();
-    Json(json!({ "plugins": list }))
+    Json(json!({ "generation": status.generation, "plugins": list }))
+}
+
+/// Config generation, the last reload's trigger, time and problems.
+#[utoipa::path(get, path = "/admin/status", tag = "admin", operation_id = "admin_status",
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The reload status", body = Object),
+        (status = 401, description = "No or bad admin token", body = ErrorBody),
+        (status = 404, description = "The admin API is disabled", body = ErrorBody),
+    )
+)]
+async fn status(_: Admin, State(s): State<AppState>) -> Json<Value> {
+    let status = s.reloader.status();
+    Json(json!({
+        "generation": status.generation,
+        "reloaded_at": status.reloaded_at,
+        "trigger": status.trigger,
+        "config_current": status.config_current,
+        "errors": status.errors,
+    }))
+}
+
+/// Rescan the plugins folder and the config now; answers with the result.
+#[utoipa::path(post, path = "/admin/reload", tag = "admin", operation_id = "admin_reload",
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The reload status after the rescan", body = Object),
+        (status = 401, description = "No or bad admin token", body = ErrorBody),
+        (status = 404, description = "The admin API is disabled", body = ErrorBody),
+    )
+)]
+async fn reload(_: Admin, State(s): State<AppState>) -> Json<Value> {
+    let status = s.reloader.reload("admin").await;
+    Json(json!({
+        "generation": status.generation,
+        "config_current": status.config_current,
+        "errors": status.errors,
+    }))
 }
 
 /// Tenants and their bound channels.
@@ -93,4 +137,43 @@ async fn tenants(_: Admin, State(s): State<AppState>) -> Json<Value> {
         .collect();
     list.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
     Json(json!({ "tenants": list }))
+}
+
+/// Every tenant channel with its plugin and circuit breaker.
+/// Every tenant channel with its bound plugin and circuit breaker state.
+#[utoipa::path(get, path = "/admin/channels", tag = "admin", operation_id = "admin_channels",
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The channels and their breakers", body = Object),
+        (status = 401, description = "No or bad admin token", body = ErrorBody),
+        (status = 404, description = "The admin API is disabled", body = ErrorBody),
+    )
+)]
+async fn channels(_: Admin, State(s): State<AppState>) -> Json<Value> {
+    let registry = s.payments.registry();
+    let now = jiff::Timestamp::now();
+    let mut list: Vec<Value> = Vec::new();
+    for t in registry.tenants() {
+        for c in &t.config.channels {
+            let bound = t.channel(&c.id);
+            let b = s.payments.health().view(t, &c.id, now);
+            let mut entry = json!({
+                "tenant": t.config.id,
+                "channel": c.id,
+                "enabled": c.enabled,
+                "plugin": bound.map(|b| b.plugin.label()),
+                "breaker": b.state,
+                "consecutive_failures": b.consecutive_failures,
+            });
+            if let Some(why) = b.last_failure {
+                entry["last_failure"] = json!(why);
+            }
+            list.push(entry);
+        }
+    }
+    list.sort_by(|a, b| {
+        (a["tenant"].as_str(), a["channel"].as_str())
+            .cmp(&(b["tenant"].as_str(), b["channel"].as_str()))
+    });
+    Json(json!({ "channels": list }))
 }

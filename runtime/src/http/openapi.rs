@@ -22,6 +22,7 @@ use utoipa_axum::routes;
         (name = "payments", description = "Create, read, sync, close and cancel payments"),
         (name = "refunds", description = "Partial and full refunds"),
         (name = "callbacks", description = "Asynchronous notifications from channels"),
+        (name = "events", description = "Merchant webhooks: the events of a payment and their delivery state"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
         (name = "admin", description = "The operator's view"),
     ),
@@ -79,7 +80,9 @@ pub fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(super::payments::router())
         .merge(super::refunds::router())
+        .merge(super::routing::router())
         .merge(super::callbacks::router())
+        .merge(super::events::router())
         .merge(super::health::router())
         .merge(super::admin::router())
         .merge(super::metrics::router())
@@ -133,12 +136,18 @@ mod tests {
         ("get", "/v1/refunds/{id}"),
         ("post", "/v1/refunds/{id}/sync"),
         ("post", "/v1/callbacks/{tenant}/{channel}"),
+        ("get", "/v1/events"),
+        ("post", "/v1/events/{id}/redeliver"),
         ("get", "/healthz"),
         ("get", "/readyz"),
         ("get", "/metrics"),
         ("get", "/openapi.json"),
         ("get", "/admin/plugins"),
         ("get", "/admin/tenants"),
+        ("get", "/admin/status"),
+        ("get", "/admin/channels"),
+        ("post", "/v1/routing/explain"),
+        ("post", "/admin/reload"),
     ];
 
     #[test]

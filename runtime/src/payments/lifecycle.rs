@@ -38,7 +38,7 @@ impl Payments {
         tenant: &Tenant,
         record: PaymentRecord,
     ) -> Result<PaymentRecord> {
-        let channel = self.channel_of(tenant, &record.channel_id)?;
+        let channel = self.channel_of(tenant, &record)?;
         let ctx = self.call_context(&tenant.config.id, &channel);
         match self
             .host
@@ -76,7 +76,7 @@ impl Payments {
                 field: None,
             });
         }
-        let channel = self.channel_of(tenant, &record.channel_id)?;
+        let channel = self.channel_of(tenant, &record)?;
         let ctx = self.call_context(&tenant.config.id, &channel);
         match self
             .host
@@ -136,7 +136,7 @@ impl Payments {
                 field: None,
             });
         }
-        let channel = self.channel_of(tenant, &record.channel_id)?;
+        let channel = self.channel_of(tenant, &record)?;
         let ctx = self.call_context(&tenant.config.id, &channel);
         match self
             .host
@@ -195,7 +195,7 @@ impl Payments {
             Ok(o) => o,
             Err(e) => {
                 audit.outcome = format!("plugin failed: {e}");
-                self.store.record_callback(&audit).await?;
+                self.audit_callback(&audit).await?;
                 return Ok(CallbackReply {
                     status: 500,
                     headers: vec![],
@@ -203,20 +203,32 @@ impl Payments {
                 });
             }
         };
-        audit.verified = outcome.verified;
+        let wit::CallbackOutcome {
+            event,
+            verified,
+            response,
+            unverified_claim,
+        } = outcome;
+        audit.verified = verified;
         let reply = CallbackReply {
-            status: outcome.response.status,
-            headers: outcome.response.headers,
-            body: outcome.response.body,
+            status: response.status,
+            headers: response.headers,
+            body: response.body,
         };
-        match (outcome.verified, outcome.event) {
-            (false, _) | (true, None) => {
-                audit.outcome = if outcome.verified {
-                    "verified, no event".into()
-                } else {
-                    "rejected: signature did not verify".into()
-                };
+        match (verified, event) {
+            (false, _) => {
+                audit.outcome = "rejected: signature did not verify".into();
+                // The callback proves nothing, but a real payment's notice
+                // may have been mangled in transit: ask the channel.
+                if let Some(order_no) = unverified_claim
+                    && let Some((payment_id, note)) =
+                        self.query_claimed(tenant, &channel.id, &order_no).await
+                {
+                    audit.payment_id = Some(payment_id);
+                    audit.outcome.push_str(&format!("; {note}"));
+                }
             }
+            (true, None) => audit.outcome = "verified, no event".into(),
             (true, Some(wit::CallbackEvent::Ignored)) => audit.outcome = "verified, ignored".into(),
             (true, Some(wit::CallbackEvent::Payment(update))) => {
                 match self
@@ -228,8 +240,11 @@ impl Payments {
                         audit.payment_id = Some(p.id.clone());
                         let before = p.status.clone();
                         let proposal = callback_proposal(&p, &update);
+                        let refused = proposal.review_reason.clone();
                         let after = self.settle(tenant, p, proposal, "callback").await?;
-                        audit.outcome = if after.status == before {
+                        audit.outcome = if let Some(reason) = refused {
+                            format!("refused and flagged for review: {reason}")
+                        } else if after.status == before {
                             format!("no change ({before})")
                         } else {
                             format!("applied: {before} -> {}", after.status)
@@ -242,8 +257,42 @@ impl Payments {
                 audit.outcome = self.apply_refund_callback(tenant, &update).await?;
             }
         }
-        self.store.record_callback(&audit).await?;
+        self.audit_callback(&audit).await?;
         Ok(reply)
+    }
+}
+
+impl Payments {
+    /// An unverified callback named `order_no`: if that is one of the
+    /// tenant's open payments on this channel, query the channel about it
+    /// and apply the channel's answer. The callback's own content is never
+    /// applied. Returns the payment's id and what the query did.
+    async fn query_claimed(
+        &self,
+        tenant: &Tenant,
+        channel_id: &str,
+        order_no: &str,
+    ) -> Option<(String, String)> {
+        let p = self
+            .store
+            .payment_by_order_no(&tenant.config.id, order_no)
+            .await
+            .ok()??;
+        if p.channel_id != channel_id || !p.status().needs_query() {
+            return None;
+        }
+        let (id, before) = (p.id.clone(), p.status.clone());
+        let note = match self.query_and_settle(tenant, p).await {
+            Ok(after) if after.status != before => {
+                format!("queried the claimed payment: {before} -> {}", after.status)
+            }
+            Ok(_) => format!("queried the claimed payment: no change ({before})"),
+            Err(e) => {
+                tracing::debug!(payment_id = %id, error = %e, "query after an unverified callback failed");
+                "queried the claimed payment: the query failed".into()
+            }
+        };
+        Some((id, note))
     }
 }
 
@@ -282,5 +331,30 @@ fn channel_error(e: &CallError, record: PaymentRecord) -> PaymentError {
         message: e.to_string(),
         timeout,
         payment: Some(Box::new(PaymentView::from(&record))),
+    }
+}
+
+impl Payments {
+    /// Stores a callback for audit and counts it by what became of it.
+    async fn audit_callback(&self, audit: &CallbackRecord) -> Result<()> {
+        let result = if audit.outcome.starts_with("plugin failed") {
+            "failed"
+        } else if !audit.verified
+            || audit.outcome.starts_with("rejected")
+            || audit.outcome.contains("refused")
+        {
+            "rejected"
+        } else {
+            "accepted"
+        };
+        metrics::counter!(
+            "paycore_callbacks_total",
+            "tenant" => audit.tenant_id.clone(),
+            "channel" => audit.channel_id.clone(),
+            "result" => result
+        )
+        .increment(1);
+        self.store.record_callback(audit).await?;
+        Ok(())
     }
 }

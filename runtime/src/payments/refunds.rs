@@ -79,7 +79,7 @@ impl Payments {
                 });
             }
         };
-        let channel = self.channel_of(tenant, &payment.channel_id)?;
+        let channel = self.channel_of(tenant, &payment)?;
         let ctx = self.call_context(tenant_id, &channel);
         let answer = self
             .host
@@ -130,7 +130,7 @@ impl Payments {
             .payment(&tenant.config.id, &refund.payment_id)
             .await?
             .ok_or(PaymentError::NotFound)?;
-        let channel = self.channel_of(tenant, &payment.channel_id)?;
+        let channel = self.channel_of(tenant, &payment)?;
         let ctx = self.call_context(&tenant.config.id, &channel);
         match self
             .host
@@ -288,6 +288,7 @@ impl Payments {
         let data = serde_json::to_value(RefundView::from(&after)).expect("views serialise");
         Ok(Some(webhook_message(
             &tenant.config.id,
+            &r.payment_id,
             event_type,
             url,
             data,

@@ -188,6 +188,7 @@ impl Payments {
         after.updated_at = now_rfc3339();
         Some(webhook_message(
             &tenant.config.id,
+            &current.id,
             event_type,
             url,
             serde_json::to_value(PaymentView::from(&after)).ok()?,
@@ -210,8 +211,11 @@ fn record_payment_metric(p: &PaymentRecord, to: PaymentStatus) {
     .increment(1);
 }
 
+/// The outbox row announcing `event_type`; `payment_id` is the payment the
+/// event is about (for a refund event, the refund's payment).
 pub(super) fn webhook_message(
     tenant_id: &str,
+    payment_id: &str,
     event_type: &str,
     url: String,
     data: Value,
@@ -222,9 +226,11 @@ pub(super) fn webhook_message(
     OutboxMessage {
         id,
         tenant_id: tenant_id.to_string(),
+        payment_id: Some(payment_id.to_string()),
         event_type: event_type.to_string(),
         url,
         payload: payload.to_string(),
         attempts: 0,
+        retry_step: 0,
     }
 }

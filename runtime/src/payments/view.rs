@@ -38,6 +38,9 @@ pub struct PaymentView {
     /// Present when the host refused a channel's answer and a person should look.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub review_reason: Option<String>,
+    /// Each channel the payment was sent to, oldest first:
+    /// `{channel, plugin: {name, version}, outcome, failure?}`.
+    pub attempts: Value,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -125,6 +128,7 @@ impl From<&PaymentRecord> for PaymentView {
             metadata: serde_json::from_str(&p.metadata)
                 .unwrap_or(Value::Object(Default::default())),
             review_reason: p.review_reason.clone(),
+            attempts: serde_json::from_str(&p.attempts).unwrap_or(Value::Array(Vec::new())),
         }
     }
 }

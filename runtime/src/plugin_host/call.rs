@@ -231,6 +231,7 @@ impl PluginHost {
             .acquire()
             .await
             .expect("the semaphore is never closed");
+        let _in_flight = InFlight::enter(plugin);
         let cpu_ticks = (limits.cpu.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         let state = CallState::new(
             plugin.label.clone(),
@@ -274,6 +275,24 @@ impl PluginHost {
         .inspect_err(|e| tracing::warn!(error = %e, reached_channel = e.reached_channel, "plugin call failed"));
         record_call(plugin, op_name, elapsed, &result);
         result
+    }
+}
+
+/// Counts a call on its plugin for as long as it runs.
+struct InFlight(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl InFlight {
+    fn enter(plugin: &Plugin) -> InFlight {
+        plugin
+            .in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        InFlight(plugin.in_flight.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -61,6 +61,9 @@ pub struct Plugin {
     pub(super) pre: PluginPre<super::imports::CallState>,
     /// How the component was obtained, and how long checks and all took.
     pub load: LoadInfo,
+    /// Calls running on this plugin right now (shared by all clones): a
+    /// retired version is gone once this reaches zero.
+    pub(super) in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -84,6 +87,11 @@ impl Plugin {
     /// `name@version`, as it appears in logs and errors.
     pub fn label(&self) -> &str {
         &self.label
+    }
+
+    /// Calls running on this plugin version right now.
+    pub fn calls_in_flight(&self) -> usize {
+        self.in_flight.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -134,6 +142,7 @@ impl PluginHost {
                 from_cache: source == super::cache::Source::Cached,
                 millis: 0.0,
             },
+            in_flight: Default::default(),
         };
         let raw = self
             .call_manifest(&probe)
@@ -151,6 +160,7 @@ impl PluginHost {
             label,
             pre: probe.pre,
             load,
+            in_flight: probe.in_flight,
         })
     }
 }

@@ -31,6 +31,8 @@ pub struct PaymentRecord {
     pub created_at: String,
     pub updated_at: String,
     pub created_ms: i64,
+    /// JSON array of the channels tried, oldest first.
+    pub attempts: String,
 }
 
 impl PaymentRecord {
@@ -38,6 +40,14 @@ impl PaymentRecord {
         // Only the state machine writes this column, always from the enum.
         self.status.parse().unwrap_or(PaymentStatus::Unknown)
     }
+}
+
+/// An open payment the sweeper should look at, with how often it did.
+#[derive(Debug, Clone, FromRow)]
+pub struct DuePayment {
+    #[sqlx(flatten)]
+    pub record: PaymentRecord,
+    pub checks: i64,
 }
 
 /// A payment about to be submitted; it is stored as `unknown` before the
@@ -59,6 +69,15 @@ pub struct NewPayment {
     pub notify_url: Option<String>,
     pub metadata: String,
     pub idempotency_key: Option<String>,
+}
+
+/// The channel a still-`unknown` payment moves to.
+#[derive(Debug, Clone)]
+pub struct ChannelSwitch {
+    pub channel_id: String,
+    pub plugin_name: String,
+    pub plugin_version: String,
+    pub wallet: String,
 }
 
 pub enum InsertOutcome {
@@ -184,21 +203,42 @@ impl Store {
         )
     }
 
-    /// Payments whose outcome is still open and that are older than `min_age_ms`,
-    /// oldest first: the sweeper's work list.
-    pub async fn open_payments(
-        &self,
-        min_age_ms: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<PaymentRecord>> {
+    /// Open payments (`pending`, `processing`, `unknown`) whose next check is
+    /// due — by default `min_age_ms` after creation, then as the sweeper
+    /// scheduled it — most overdue first: the sweeper's work list.
+    pub async fn due_payments(&self, min_age_ms: i64, limit: i64) -> StoreResult<Vec<DuePayment>> {
         Ok(sqlx::query_as(
-            "SELECT * FROM payments WHERE status IN ('pending', 'processing', 'unknown') AND created_ms <= ?
-             ORDER BY created_ms LIMIT ?",
+            "SELECT * FROM payments WHERE status IN ('pending', 'processing', 'unknown')
+                AND COALESCE(next_check_ms, created_ms + ?) <= ?
+             ORDER BY COALESCE(next_check_ms, created_ms + ?) LIMIT ?",
         )
-        .bind(now_millis() - min_age_ms)
+        .bind(min_age_ms)
+        .bind(now_millis())
+        .bind(min_age_ms)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    /// Records that the sweeper checked a payment and when to check it next.
+    /// Not a state change: no version bump, no event.
+    pub async fn schedule_payment_check(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        checks: i64,
+        next_check_ms: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE payments SET checks = ?, next_check_ms = ? WHERE id = ? AND tenant_id = ?",
+        )
+        .bind(checks)
+        .bind(next_check_ms)
+        .bind(id)
+        .bind(tenant_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Applies a change decided by the state machine, if nobody changed the
@@ -246,6 +286,68 @@ impl Store {
         if let Some(message) = webhook {
             super::outbox::enqueue(&mut tx, &message).await?;
         }
+        let record = fetch(&mut tx, &current.tenant_id, &current.id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// Appends one channel attempt to the payment's `attempts` and records
+    /// its event, in one transaction. Status and version are untouched: an
+    /// attempt is history, not a state change.
+    pub async fn record_attempt(
+        &self,
+        current: &PaymentRecord,
+        attempt: &serde_json::Value,
+        event: &Event,
+    ) -> StoreResult<PaymentRecord> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "UPDATE payments SET attempts = json_insert(attempts, '$[#]', json(?)) WHERE id = ? AND tenant_id = ?",
+        )
+        .bind(attempt.to_string())
+        .bind(&current.id)
+        .bind(&current.tenant_id)
+        .execute(&mut *tx)
+        .await?;
+        append_event(&mut tx, &current.tenant_id, "payment", &current.id, event).await?;
+        let record = fetch(&mut tx, &current.tenant_id, &current.id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// Moves a payment that is still `unknown` (its previous channel
+    /// certainly took no money) to another channel, with its event. `Stale`
+    /// if the row changed since `current` was read or is no longer unknown.
+    pub async fn switch_payment_channel(
+        &self,
+        current: &PaymentRecord,
+        to: &ChannelSwitch,
+        event: &Event,
+    ) -> StoreResult<PaymentRecord> {
+        let mut tx = self.write_tx().await?;
+        let updated = sqlx::query(
+            "UPDATE payments SET channel_id = ?, plugin_name = ?, plugin_version = ?, wallet = ?,
+                version = version + 1, updated_at = ?
+             WHERE id = ? AND tenant_id = ? AND version = ? AND status = 'unknown'",
+        )
+        .bind(&to.channel_id)
+        .bind(&to.plugin_name)
+        .bind(&to.plugin_version)
+        .bind(&to.wallet)
+        .bind(now_rfc3339())
+        .bind(&current.id)
+        .bind(&current.tenant_id)
+        .bind(current.version)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::Stale);
+        }
+        append_event(&mut tx, &current.tenant_id, "payment", &current.id, event).await?;
         let record = fetch(&mut tx, &current.tenant_id, &current.id)
             .await?
             .ok_or(StoreError::NotFound)?;

@@ -29,6 +29,14 @@ impl RefundRecord {
     }
 }
 
+/// An open refund the sweeper should look at, with how often it did.
+#[derive(Debug, Clone, FromRow)]
+pub struct DueRefund {
+    #[sqlx(flatten)]
+    pub record: RefundRecord,
+    pub checks: i64,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewRefund {
     pub id: String,
@@ -158,19 +166,40 @@ impl Store {
         )
     }
 
-    /// Refunds whose outcome is still open, for the sweeper.
-    pub async fn open_refunds(
-        &self,
-        min_age_ms: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<RefundRecord>> {
+    /// Open refunds (`pending`, `processing`) whose next check is due, most
+    /// overdue first: the sweeper's work list.
+    pub async fn due_refunds(&self, min_age_ms: i64, limit: i64) -> StoreResult<Vec<DueRefund>> {
         Ok(sqlx::query_as(
-            "SELECT * FROM refunds WHERE status IN ('pending', 'processing') AND created_ms <= ? ORDER BY created_ms LIMIT ?",
+            "SELECT * FROM refunds WHERE status IN ('pending', 'processing')
+                AND COALESCE(next_check_ms, created_ms + ?) <= ?
+             ORDER BY COALESCE(next_check_ms, created_ms + ?) LIMIT ?",
         )
-        .bind(now_millis() - min_age_ms)
+        .bind(min_age_ms)
+        .bind(now_millis())
+        .bind(min_age_ms)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    /// Records that the sweeper checked a refund and when to check it next.
+    pub async fn schedule_refund_check(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        checks: i64,
+        next_check_ms: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE refunds SET checks = ?, next_check_ms = ? WHERE id = ? AND tenant_id = ?",
+        )
+        .bind(checks)
+        .bind(next_check_ms)
+        .bind(id)
+        .bind(tenant_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Applies a refund state change and moves the payment's refund totals

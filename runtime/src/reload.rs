@@ -1,0 +1,378 @@
+//! Hot reload: rescans the plugins folder and re-reads every config file,
+//! checks everything off the request path, and swaps a whole new registry
+//! in at once. A plugin or config that fails a check is refused with its
+//! reason and the previous one keeps serving.
+//!
+//! Rules:
+//! - A plugin is kept by digest: an unchanged file is never recompiled.
+//! - Versions are immutable: a second file with a loaded `name@version` but
+//!   another digest is refused, and the loaded one keeps serving.
+//! - A config is validated whole (all tenant files together, and every
+//!   channel binding against the plugins); if the new one binds worse than
+//!   the old one did, it is refused and the old one stays.
+//! - A plugin removed from the folder is retired: new requests stop seeing
+//!   it at once; calls already running finish on it (drain).
+
+use crate::config::{self, Overrides, TenantConfig};
+use crate::domain::now_rfc3339;
+use crate::payments::Payments;
+use crate::plugin_host::{Plugin, PluginHost};
+use crate::registry::Registry;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+pub struct Reloader {
+    host: PluginHost,
+    payments: Arc<Payments>,
+    config_file: PathBuf,
+    overrides: Overrides,
+    plugins_dir: PathBuf,
+    public_url: String,
+    inner: tokio::sync::Mutex<Inner>,
+    status: RwLock<Arc<Status>>,
+}
+
+struct Inner {
+    tenants: Vec<TenantConfig>,
+    live: Vec<Live>,
+    retired: Vec<Plugin>,
+    generation: u64,
+}
+
+#[derive(Clone)]
+struct Live {
+    file: PathBuf,
+    plugin: Plugin,
+    loaded_at: String,
+}
+
+/// What `/admin/status` and `/admin/plugins` show.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    /// Bumped by every reload that swapped in a new registry.
+    pub generation: u64,
+    pub reloaded_at: String,
+    /// What triggered the last reload (`startup`, `watch`, `admin`).
+    pub trigger: String,
+    /// Whether the config on disk is the one serving.
+    pub config_current: bool,
+    /// Every problem of the last reload, config ones as file:line:column.
+    pub errors: Vec<String>,
+    pub plugins: Vec<PluginStatus>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginStatus {
+    pub file: String,
+    pub name: Option<String>,
+    pub version: Option<String>,
+    pub contract_version: Option<String>,
+    pub digest: String,
+    /// `live`, `draining` (removed, calls still running) or `refused`.
+    pub state: &'static str,
+    pub reason: Option<String>,
+    pub loaded_at: Option<String>,
+    pub calls_in_flight: usize,
+    pub from_cache: Option<bool>,
+    pub load_ms: Option<f64>,
+}
+
+impl PluginStatus {
+    fn of(plugin: &Plugin, file: &Path, state: &'static str, loaded_at: Option<String>) -> Self {
+        PluginStatus {
+            file: file.display().to_string(),
+            name: Some(plugin.manifest.name.clone()),
+            version: Some(plugin.manifest.version.to_string()),
+            contract_version: Some(plugin.manifest.contract_version.to_string()),
+            digest: format!("sha256:{}", plugin.digest),
+            state,
+            reason: None,
+            loaded_at,
+            calls_in_flight: plugin.calls_in_flight(),
+            from_cache: Some(plugin.load.from_cache),
+            load_ms: Some(plugin.load.millis),
+        }
+    }
+}
+
+/// Editors and copy tools leave these behind; they are never plugins.
+pub fn is_temporary(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    name.starts_with('.')
+        || name.ends_with('~')
+        || [".swp", ".tmp", ".part", ".crdownload"]
+            .iter()
+            .any(|s| name.ends_with(s))
+}
+
+impl Reloader {
+    pub fn new(
+        host: PluginHost,
+        payments: Arc<Payments>,
+        config: &config::Config,
+        overrides: Overrides,
+        public_url: String,
+    ) -> Reloader {
+        let status = Status {
+            generation: 0,
+            reloaded_at: now_rfc3339(),
+            trigger: "none".into(),
+            config_current: true,
+            errors: Vec::new(),
+            plugins: Vec::new(),
+        };
+        Reloader {
+            host,
+            payments,
+            config_file: config.server.config_file.clone(),
+            overrides,
+            plugins_dir: config.server.plugins_dir.clone(),
+            public_url,
+            inner: tokio::sync::Mutex::new(Inner {
+                tenants: config.tenants.clone(),
+                live: Vec::new(),
+                retired: Vec::new(),
+                generation: 0,
+            }),
+            status: RwLock::new(Arc::new(status)),
+        }
+    }
+
+    pub fn status(&self) -> Arc<Status> {
+        let mut status = (**self.status.read().expect("status lock")).clone();
+        // In-flight counts move between reloads; read them fresh.
+        let registry = self.payments.registry();
+        for p in &mut status.plugins {
+            if let Some(plugin) = registry
+                .plugins
+                .iter()
+                .find(|x| format!("sha256:{}", x.digest) == p.digest)
+            {
+                p.calls_in_flight = plugin.calls_in_flight();
+            }
+        }
+        Arc::new(status)
+    }
+
+    pub fn plugins_dir(&self) -> &Path {
+        &self.plugins_dir
+    }
+
+    pub fn config_dirs(&self) -> Vec<PathBuf> {
+        let dir = self
+            .config_file
+            .parent()
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        vec![dir]
+    }
+
+    /// Rescans plugins and config and swaps in the result. Reloads are
+    /// serialised; each one starts from what is serving.
+    pub async fn reload(&self, trigger: &str) -> Arc<Status> {
+        let mut inner = self.inner.lock().await;
+        let mut errors = Vec::new();
+
+        let (candidate_tenants, config_loaded) =
+            match config::load(&self.config_file, &self.overrides) {
+                Ok(cfg) => (cfg.tenants, true),
+                Err(problems) => {
+                    errors.extend(problems.0.iter().map(|e| format!("config refused: {e}")));
+                    (inner.tenants.clone(), false)
+                }
+            };
+
+        let (live, refused) = self.scan_plugins(&inner.live).await;
+        let plugins: Vec<Plugin> = live.iter().map(|l| l.plugin.clone()).collect();
+
+        let (mut registry, mut problems) =
+            Registry::build(plugins.clone(), &candidate_tenants, &self.public_url);
+        let mut tenants = candidate_tenants;
+        let mut config_current = config_loaded;
+        if config_loaded && !problems.is_empty() && inner.generation > 0 {
+            // The new config binds worse than the old one would: keep the old.
+            let (old_registry, old_problems) =
+                Registry::build(plugins, &inner.tenants, &self.public_url);
+            if old_problems.len() < problems.len() {
+                errors.extend(problems.iter().map(|e| format!("config refused: {e}")));
+                registry = old_registry;
+                problems = old_problems;
+                tenants = inner.tenants.clone();
+                config_current = false;
+            }
+        }
+        errors.extend(problems.iter().map(|e| e.to_string()));
+        for e in &errors {
+            tracing::error!(trigger, problem = %e, "reload problem");
+        }
+
+        self.payments.swap_registry(registry);
+        let kept: Vec<&str> = live.iter().map(|l| l.plugin.digest.as_str()).collect();
+        let retiring: Vec<Plugin> = inner
+            .live
+            .iter()
+            .filter(|l| !kept.contains(&l.plugin.digest.as_str()))
+            .map(|l| l.plugin.clone())
+            .collect();
+        for p in &retiring {
+            tracing::info!(
+                plugin = p.label(),
+                in_flight = p.calls_in_flight(),
+                "plugin retired; draining"
+            );
+        }
+        inner.retired.extend(retiring);
+        inner.retired.retain(|p| p.calls_in_flight() > 0);
+        inner.live = live;
+        inner.tenants = tenants;
+        inner.generation += 1;
+        metrics::counter!("paycore_reloads_total", "trigger" => trigger.to_string(), "result" => if errors.is_empty() { "clean" } else { "with_problems" }).increment(1);
+
+        let mut plugins: Vec<PluginStatus> = inner
+            .live
+            .iter()
+            .map(|l| PluginStatus::of(&l.plugin, &l.file, "live", Some(l.loaded_at.clone())))
+            .collect();
+        plugins.extend(
+            inner
+                .retired
+                .iter()
+                .map(|p| PluginStatus::of(p, Path::new(""), "draining", None)),
+        );
+        plugins.extend(refused);
+        let status = Arc::new(Status {
+            generation: inner.generation,
+            reloaded_at: now_rfc3339(),
+            trigger: trigger.to_string(),
+            config_current,
+            errors,
+            plugins,
+        });
+        *self.status.write().expect("status lock") = status.clone();
+        tracing::info!(
+            trigger,
+            generation = status.generation,
+            live = inner.live.len(),
+            problems = status.errors.len(),
+            "reloaded"
+        );
+        status
+    }
+
+    /// Loads what changed in the plugins folder; keeps what did not.
+    async fn scan_plugins(&self, previous: &[Live]) -> (Vec<Live>, Vec<PluginStatus>) {
+        let mut files: Vec<PathBuf> = match std::fs::read_dir(&self.plugins_dir) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "wasm") && !is_temporary(p))
+                .collect(),
+            Err(e) => {
+                tracing::error!(dir = %self.plugins_dir.display(), error = %e, "cannot read the plugins folder");
+                return (previous.to_vec(), Vec::new());
+            }
+        };
+        files.sort();
+        let mut live: Vec<Live> = Vec::new();
+        let mut refused = Vec::new();
+        for file in files {
+            let Some(bytes) = read_settled(&file).await else {
+                continue;
+            };
+            let digest = hex::encode(Sha256::digest(&bytes));
+            if live.iter().any(|l| l.plugin.digest == digest) {
+                // A second copy of a file already taken (or kept below).
+                continue;
+            }
+            if let Some(same) = previous.iter().find(|l| l.plugin.digest == digest) {
+                live.push(Live {
+                    file,
+                    ..same.clone()
+                });
+                continue;
+            }
+            let refuse = |reason: String| {
+                metrics::counter!("paycore_plugin_loads_total", "result" => "refused").increment(1);
+                tracing::error!(file = %file.display(), %reason, "plugin refused");
+                PluginStatus {
+                    file: file.display().to_string(),
+                    name: None,
+                    version: None,
+                    contract_version: None,
+                    digest: format!("sha256:{digest}"),
+                    state: "refused",
+                    reason: Some(reason),
+                    loaded_at: None,
+                    calls_in_flight: 0,
+                    from_cache: None,
+                    load_ms: None,
+                }
+            };
+            let plugin = match self.load_with_retry(&file, bytes).await {
+                Ok(p) => p,
+                Err(reason) => {
+                    refused.push(refuse(reason));
+                    continue;
+                }
+            };
+            let taken = live
+                .iter()
+                .chain(previous.iter())
+                .find(|l| l.plugin.label() == plugin.label() && l.plugin.digest != plugin.digest);
+            if let Some(other) = taken {
+                let reason = format!(
+                    "{} is already loaded with digest sha256:{}; versions are immutable, publish a new version instead",
+                    plugin.label(),
+                    other.plugin.digest
+                );
+                let mut status = refuse(reason);
+                status.name = Some(plugin.manifest.name.clone());
+                status.version = Some(plugin.manifest.version.to_string());
+                refused.push(status);
+                // If the loaded one's own file was overwritten in place, it keeps serving.
+                if let Some(prev) = previous.iter().find(|l| l.plugin.label() == plugin.label())
+                    && !live.iter().any(|l| l.plugin.digest == prev.plugin.digest)
+                {
+                    live.push(prev.clone());
+                }
+                continue;
+            }
+            metrics::counter!("paycore_plugin_loads_total", "result" => "loaded").increment(1);
+            tracing::info!(plugin = plugin.label(), digest = %plugin.digest, from_cache = plugin.load.from_cache, load_ms = plugin.load.millis, file = %file.display(), "plugin loaded");
+            live.push(Live {
+                file,
+                plugin,
+                loaded_at: now_rfc3339(),
+            });
+        }
+        (live, refused)
+    }
+
+    /// A file being copied in may be caught half-written: a load that fails
+    /// is retried once after a short pause with the file read again.
+    async fn load_with_retry(&self, file: &Path, bytes: Vec<u8>) -> Result<Plugin, String> {
+        match self.host.load_bytes(bytes).await {
+            Ok(p) => Ok(p),
+            Err(first) => {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                match tokio::fs::read(file).await {
+                    Ok(again) => self.host.load_bytes(again).await.map_err(|e| e.to_string()),
+                    Err(_) => Err(first.to_string()),
+                }
+            }
+        }
+    }
+}
+
+/// Reads a file, skipping it (None) if it vanished or is still empty.
+async fn read_settled(file: &Path) -> Option<Vec<u8>> {
+    match tokio::fs::read(file).await {
+        Ok(bytes) if !bytes.is_empty() => Some(bytes),
+        _ => None,
+    }
+}

@@ -1,0 +1,319 @@
+//! The real `paycore` binary, killed with SIGKILL while webhooks are still
+//! undelivered, then restarted on the same SQLite file: every event that
+//! committed is delivered once the merchant is reachable, and nothing else is.
+//! Loopback only; every child process is killed when its guard drops.
+
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const KEY: &str = "sk_test_crash";
+const PROVIDER_KEY: &str = "crash-provider-key";
+
+/// A running `paycore serve`; killed (SIGKILL) and reaped on drop.
+struct Paycore {
+    child: Child,
+    base: String,
+}
+
+impl Paycore {
+    async fn start(dir: &Path) -> Paycore {
+        let port = free_port();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("paycore.log"))
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_paycore"))
+            .args(["serve", "--config"])
+            .arg(dir.join("paycore.toml"))
+            .env("PAYCORE_LISTEN", format!("127.0.0.1:{port}"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("paycore starts");
+        let p = Paycore {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .unwrap();
+        for _ in 0..600 {
+            if let Ok(r) = client.get(format!("{}/healthz", p.base)).send().await
+                && r.status().is_success()
+            {
+                return p;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "paycore did not come up; see {}",
+            dir.join("paycore.log").display()
+        );
+    }
+
+    /// SIGKILL: no shutdown, no flushing, nothing.
+    fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for Paycore {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The test's scratch folder, removed on drop.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn setup(hook_port: u16) -> Scratch {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("crash-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("plugins")).unwrap();
+    std::fs::create_dir_all(dir.join("tenants")).unwrap();
+    let plugins = std::env::var_os("PAYCORE_PLUGINS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"));
+    std::fs::copy(
+        plugins.join("sandbox.wasm"),
+        dir.join("plugins/sandbox.wasm"),
+    )
+    .unwrap_or_else(|e| {
+        panic!(
+            "{}/sandbox.wasm is missing ({e}): run `cargo xtask test`",
+            plugins.display()
+        )
+    });
+    std::fs::write(
+        dir.join("paycore.toml"),
+        format!(
+            r#"
+database_url = "sqlite://paycore.db"
+plugins_dir = "plugins"
+[sandbox_provider]
+enabled = true
+[sandbox_provider.merchants]
+sbx_crash = "inline:{PROVIDER_KEY}"
+[sweeper]
+interval_ms = 200
+min_age_ms = 0
+backoff_ms = [200]
+[webhooks]
+retry_schedule_ms = [200, 300, 500, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000]
+jitter_percent = 0
+timeout_ms = 2000
+"#
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("tenants/crash.toml"),
+        format!(
+            r#"
+id = "crash"
+api_keys = ["{KEY}"]
+webhook_secret = "inline:whsec_crash"
+notify_url = "http://127.0.0.1:{hook_port}/hooks"
+[[channels]]
+id = "sandbox-main"
+plugin = "sandbox@^1"
+allowed_hosts = ["127.0.0.1"]
+settings = {{ base_url = "{{public_url}}/sandbox", merchant_id = "sbx_crash" }}
+secrets = {{ api_key = "inline:{PROVIDER_KEY}" }}
+"#
+        ),
+    )
+    .unwrap();
+    Scratch(dir)
+}
+
+fn barcode(order_no: &str) -> Value {
+    json!({
+        "merchant_order_no": order_no, "amount": 1200, "currency": "CNY",
+        "scene": "barcode", "auth_code": "283400011122223334", "wallet": "sandbox"
+    })
+}
+
+async fn pay(client: &reqwest::Client, base: &str, order_no: &str) -> reqwest::Result<Value> {
+    client
+        .post(format!("{base}/v1/payments"))
+        .bearer_auth(KEY)
+        .json(&barcode(order_no))
+        .send()
+        .await?
+        .json()
+        .await
+}
+
+/// Event ids paycore committed for the payment with this order number.
+async fn committed_events(
+    client: &reqwest::Client,
+    base: &str,
+    order_no: &str,
+) -> Vec<(String, String)> {
+    let found: Value = client
+        .get(format!("{base}/v1/payments?merchant_order_no={order_no}"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let Some(id) = found["id"].as_str() else {
+        return Vec::new(); // its transaction never committed
+    };
+    let events: Value = client
+        .get(format!("{base}/v1/events?payment_id={id}"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["id"].as_str().unwrap().to_string(),
+                e["delivery"]["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_pending_at_a_kill_9_are_all_delivered_after_the_restart() {
+    paycore::plugin_host::install_crypto_provider();
+    let hook_port = free_port();
+    let scratch = setup(hook_port);
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+
+    // Run 1: the merchant is down, so every webhook waits in the outbox.
+    let first = Paycore::start(&scratch.0).await;
+    let mut orders: Vec<String> = Vec::new();
+    for i in 0..8 {
+        let order = format!("CRASH-{i}");
+        let p = pay(&client, &first.base, &order).await.unwrap();
+        assert_eq!(p["status"], "succeeded", "{p}");
+        orders.push(order);
+    }
+    // A few more in flight when the process dies: whatever committed must
+    // be delivered, whatever did not must never be.
+    let mut in_flight = Vec::new();
+    for i in 8..12 {
+        let order = format!("CRASH-{i}");
+        let (client, base) = (client.clone(), first.base.clone());
+        let o = order.clone();
+        in_flight.push(tokio::spawn(async move { pay(&client, &base, &o).await }));
+        orders.push(order);
+    }
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    first.kill();
+    for task in in_flight {
+        let _ = task.await;
+    }
+
+    // The merchant comes back; paycore restarts on the same database.
+    let received: Arc<Mutex<Vec<(String, String, String)>>> = Arc::default();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", hook_port))
+        .await
+        .unwrap();
+    let store = received.clone();
+    let receiver = tokio::spawn(async move {
+        let app = axum::Router::new().route(
+            "/hooks",
+            axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+                let store = store.clone();
+                async move {
+                    let event: Value = serde_json::from_str(&body).unwrap();
+                    let signature = headers["paycore-signature"].to_str().unwrap().to_string();
+                    store.lock().unwrap().push((
+                        event["id"].as_str().unwrap().to_string(),
+                        signature,
+                        body,
+                    ));
+                    "ok"
+                }
+            }),
+        );
+        let _ = axum::serve(listener, app).await;
+    });
+    struct Abort(tokio::task::JoinHandle<()>);
+    impl Drop for Abort {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let _receiver = Abort(receiver);
+    let second = Paycore::start(&scratch.0).await;
+
+    // Wait (bounded) until every committed event shows as delivered.
+    let mut committed: BTreeSet<String> = BTreeSet::new();
+    let mut settled = false;
+    for _ in 0..200 {
+        committed.clear();
+        let mut all_delivered = true;
+        for order in &orders {
+            for (id, status) in committed_events(&client, &second.base, order).await {
+                all_delivered &= status == "delivered";
+                committed.insert(id);
+            }
+        }
+        if all_delivered && committed.len() >= 8 {
+            settled = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        settled,
+        "not every committed event was delivered: {committed:?}"
+    );
+    let received = received.lock().unwrap().clone();
+    let delivered: BTreeSet<String> = received.iter().map(|(id, _, _)| id.clone()).collect();
+    assert_eq!(
+        delivered, committed,
+        "none missing, none that never committed"
+    );
+    assert_eq!(received.len(), delivered.len(), "each delivered once");
+    for (_, signature, body) in &received {
+        paycore_plugin_sdk::webhook::verify_signature(
+            b"whsec_crash",
+            signature,
+            body.as_bytes(),
+            Duration::from_secs(300),
+        )
+        .expect("signed with the tenant's secret");
+    }
+    drop(second);
+}
