@@ -13,12 +13,22 @@
 //! host.http_send(HttpRequest::new("POST", "http://127.0.0.1/x", "hi")).unwrap();
 //! assert_eq!(host.requests()[0].body, b"hi");
 //! ```
+//!
+//! On native targets the fake host also holds RSA keys (PEM, as the runtime
+//! takes them) and AES-256-GCM keys, so channels that sign with RSA2 or
+//! decrypt WeChat Pay resources can be tested with known-answer vectors;
+//! [`rsa_sign`], [`rsa_verify`] and [`aes256_gcm_encrypt`] play the channel's side.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+
+#[cfg(not(target_arch = "wasm32"))]
+mod keys;
+#[cfg(not(target_arch = "wasm32"))]
+pub use keys::aes256_gcm_encrypt;
 
 use crate::Host;
 use crate::types::{
@@ -28,12 +38,13 @@ use crate::types::{
 
 type Responder = Box<dyn Fn(&HttpRequest) -> Result<HttpResponse, HttpError>>;
 
-/// Records what the plugin did and answers it from a script. Secrets are
-/// HMAC-SHA256 keys; other algorithms answer `CryptoError::Unsupported`.
-/// Without a responder every request is `HttpError::Denied`, as if the
-/// operator had granted no host.
+/// Records what the plugin did and answers it from a script. Each secret is
+/// registered for one use (HMAC-SHA256, an RSA private or public key, an
+/// AES-256-GCM key); using it otherwise answers `CryptoError::Unsupported`,
+/// as the runtime does. Without a responder every request is
+/// `HttpError::Denied`, as if the operator had granted no host.
 pub struct FakeHost {
-    hmac_keys: HashMap<String, Vec<u8>>,
+    keys: HashMap<String, FakeKey>,
     responder: RefCell<Option<Responder>>,
     requests: RefCell<Vec<HttpRequest>>,
     logs: RefCell<Vec<(LogLevel, String)>>,
@@ -52,7 +63,7 @@ impl Default for FakeHost {
 impl FakeHost {
     pub fn new() -> Self {
         Self {
-            hmac_keys: HashMap::new(),
+            keys: HashMap::new(),
             responder: RefCell::new(None),
             requests: RefCell::new(Vec::new()),
             logs: RefCell::new(Vec::new()),
@@ -62,7 +73,31 @@ impl FakeHost {
 
     /// Registers secret `name` as an HMAC-SHA256 key.
     pub fn with_hmac_key(mut self, name: &str, key: &[u8]) -> Self {
-        self.hmac_keys.insert(name.to_owned(), key.to_vec());
+        self.keys
+            .insert(name.to_owned(), FakeKey::Hmac(key.to_vec()));
+        self
+    }
+
+    /// Registers secret `name` as an RSA private key (PKCS#8 or PKCS#1 PEM,
+    /// or bare base64) for RSA-PKCS1-SHA256 signing.
+    pub fn with_rsa_private_key(mut self, name: &str, pem: &str) -> Self {
+        self.keys
+            .insert(name.to_owned(), FakeKey::RsaPrivate(pem.to_owned()));
+        self
+    }
+
+    /// Registers secret `name` as an RSA public key (SPKI PEM or bare
+    /// base64) for RSA-PKCS1-SHA256 verification.
+    pub fn with_rsa_public_key(mut self, name: &str, pem: &str) -> Self {
+        self.keys
+            .insert(name.to_owned(), FakeKey::RsaPublic(pem.to_owned()));
+        self
+    }
+
+    /// Registers secret `name` as an AES-256-GCM key (32 raw bytes).
+    pub fn with_aes_key(mut self, name: &str, key: &[u8]) -> Self {
+        self.keys
+            .insert(name.to_owned(), FakeKey::Aes(key.to_vec()));
         self
     }
 
@@ -102,18 +137,25 @@ impl FakeHost {
         self.now_millis.set(self.now_millis.get() + millis);
     }
 
-    fn hmac_key(&self, name: &str, alg: Algorithm) -> Result<&[u8], CryptoError> {
-        let key = self
-            .hmac_keys
+    fn key(&self, name: &str) -> Result<&FakeKey, CryptoError> {
+        self.keys
             .get(name)
-            .ok_or_else(|| CryptoError::UnknownKey(name.to_owned()))?;
-        match alg {
-            Algorithm::HmacSha256 => Ok(key),
-            other => Err(CryptoError::Unsupported(format!(
-                "FakeHost only does HMAC-SHA256, not {other:?}"
-            ))),
-        }
+            .ok_or_else(|| CryptoError::UnknownKey(name.to_owned()))
     }
+}
+
+/// A secret as the fake host holds it: what it is for decides what it can do.
+/// (On wasm32 the fake host does HMAC only, so the other keys go unused.)
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+enum FakeKey {
+    Hmac(Vec<u8>),
+    RsaPrivate(String),
+    RsaPublic(String),
+    Aes(Vec<u8>),
+}
+
+fn unsupported(name: &str, alg: Algorithm) -> CryptoError {
+    CryptoError::Unsupported(format!("secret `{name}` cannot be used with {alg:?}"))
 }
 
 impl Host for FakeHost {
@@ -129,7 +171,14 @@ impl Host for FakeHost {
     }
 
     fn sign(&self, key: &str, alg: Algorithm, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        Ok(hmac_sha256(self.hmac_key(key, alg)?, data))
+        match (self.key(key)?, alg) {
+            (FakeKey::Hmac(secret), Algorithm::HmacSha256) => Ok(hmac_sha256(secret, data)),
+            #[cfg(not(target_arch = "wasm32"))]
+            (FakeKey::RsaPrivate(pem), Algorithm::RsaPkcs1Sha256) => {
+                keys::try_rsa_sign(pem, data).ok_or_else(|| unsupported(key, alg))
+            }
+            _ => Err(unsupported(key, alg)),
+        }
     }
 
     fn verify(
@@ -139,22 +188,39 @@ impl Host for FakeHost {
         data: &[u8],
         signature: &[u8],
     ) -> Result<bool, CryptoError> {
-        let mut mac = new_mac(self.hmac_key(key, alg)?);
-        mac.update(data);
-        Ok(mac.verify_slice(signature).is_ok())
+        match (self.key(key)?, alg) {
+            (FakeKey::Hmac(secret), Algorithm::HmacSha256) => {
+                let mut mac = new_mac(secret);
+                mac.update(data);
+                Ok(mac.verify_slice(signature).is_ok())
+            }
+            #[cfg(not(target_arch = "wasm32"))]
+            (FakeKey::RsaPublic(pem), Algorithm::RsaPkcs1Sha256) => {
+                keys::try_rsa_verify(pem, data, signature).ok_or_else(|| unsupported(key, alg))
+            }
+            _ => Err(unsupported(key, alg)),
+        }
     }
 
     fn decrypt(
         &self,
-        _key: &str,
+        key: &str,
         alg: Algorithm,
-        _nonce: &[u8],
-        _aad: &[u8],
-        _ciphertext: &[u8],
+        nonce: &[u8],
+        aad: &[u8],
+        ciphertext: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
-        Err(CryptoError::Unsupported(format!(
-            "FakeHost cannot decrypt with {alg:?}"
-        )))
+        match (self.key(key)?, alg) {
+            #[cfg(not(target_arch = "wasm32"))]
+            (FakeKey::Aes(secret), Algorithm::Aes256Gcm) => {
+                keys::aes256_gcm_decrypt(secret, nonce, aad, ciphertext)
+                    .map_err(|why| CryptoError::Failed(why.to_owned()))
+            }
+            _ => {
+                let _ = (nonce, aad, ciphertext);
+                Err(unsupported(key, alg))
+            }
+        }
     }
 
     fn log(&self, level: LogLevel, message: &str) {
@@ -176,6 +242,21 @@ pub fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
     let mut mac = new_mac(key);
     mac.update(data);
     mac.finalize().into_bytes().to_vec()
+}
+
+/// RSA-PKCS1-SHA256 signature of `data` with a PEM private key: what a fake
+/// channel signs its answers with. Panics if the key is not an RSA private key.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn rsa_sign(private_pem: &str, data: &[u8]) -> Vec<u8> {
+    keys::try_rsa_sign(private_pem, data).expect("an RSA private key in PEM")
+}
+
+/// Whether `signature` is an RSA-PKCS1-SHA256 signature of `data` under a PEM
+/// public key: how a fake channel checks the plugin's requests. Panics if
+/// the key is not an RSA public key.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn rsa_verify(public_pem: &str, data: &[u8], signature: &[u8]) -> bool {
+    keys::try_rsa_verify(public_pem, data, signature).expect("an RSA public key in PEM")
 }
 
 /// A call context for tenant `t1`'s channel `test` with `settings`.
@@ -255,6 +336,91 @@ mod tests {
         );
         assert!(matches!(
             host.sign("k", Algorithm::RsaPkcs1Sha256, b"data"),
+            Err(CryptoError::Unsupported(_))
+        ));
+    }
+
+    // Demo-only keys committed with the repository (config/secrets/README.md).
+    const PRIVATE: &str = include_str!("../../config/secrets/wechatpay-demo-merchant-private.pem");
+    const PUBLIC: &str = include_str!("../../config/secrets/wechatpay-demo-merchant-public.pem");
+    const OTHER_PUBLIC: &str =
+        include_str!("../../config/secrets/wechatpay-demo-platform-public.pem");
+
+    #[test]
+    fn rsa_signatures_match_openssl_and_verify_only_with_the_right_key() {
+        use base64::Engine as _;
+        // `printf 'paycore known answer' | openssl dgst -sha256 -sign wechatpay-demo-merchant-private.pem | base64 -w0`
+        let expected = "qBkEpM6Apy8EuIsmf7haQofoWC/dmnojQiTC4kiZrlrFkiSBfThRr3o08mlWoHWjRulhgi8XuEmWx+ZsCRU8aLhIOdFR6lw1X2XvSz3QliyoV31XKxf09nWl8C0TzMcKMy9YSH17UNi1pBtRH8VLCf7bRb91bCC6rz01yX7qcdD+DQvRBsg613j7XcYCXLI2qIpSKrAAShX23OulG2lAk4fQsQZ98cFxEYlttMzJ8rMKR9mcIoHiMz+RAkSpXRqPrYERdRWkjOQrEZnhuQuKzEKKGuUVx04qM4xwLoUOrRJl9eKScnRzt9DLCUdNt2/w5kodgkXvXtdFUfsJN2Oufg==";
+        let host = FakeHost::new()
+            .with_rsa_private_key("merchant", PRIVATE)
+            .with_rsa_public_key("merchant_pub", PUBLIC)
+            .with_rsa_public_key("other_pub", OTHER_PUBLIC);
+        let data = b"paycore known answer";
+        let sig = host
+            .sign("merchant", Algorithm::RsaPkcs1Sha256, data)
+            .unwrap();
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD.encode(&sig),
+            expected
+        );
+        assert_eq!(rsa_sign(PRIVATE, data), sig);
+        assert!(rsa_verify(PUBLIC, data, &sig));
+        assert_eq!(
+            host.verify("merchant_pub", Algorithm::RsaPkcs1Sha256, data, &sig),
+            Ok(true)
+        );
+        assert_eq!(
+            host.verify(
+                "merchant_pub",
+                Algorithm::RsaPkcs1Sha256,
+                b"paycore known answeR",
+                &sig
+            ),
+            Ok(false)
+        );
+        assert_eq!(
+            host.verify("other_pub", Algorithm::RsaPkcs1Sha256, data, &sig),
+            Ok(false)
+        );
+        // A key is good for what it was registered as, nothing else.
+        assert!(matches!(
+            host.sign("merchant_pub", Algorithm::RsaPkcs1Sha256, data),
+            Err(CryptoError::Unsupported(_))
+        ));
+        assert!(matches!(
+            host.verify("merchant", Algorithm::HmacSha256, data, &sig),
+            Err(CryptoError::Unsupported(_))
+        ));
+    }
+
+    #[test]
+    fn aes_gcm_matches_a_known_answer_and_refuses_tampering() {
+        let key = b"PaycoreDemoApiV3Key0123456789abc";
+        // Python `cryptography`: AESGCM(key).encrypt(b"nonce0123456", b"resource", b"transaction")
+        let expected = hex::decode("5f2b7e7d1fdf18c7005ab8aa64fce6951e305a591dfd9cc9").unwrap();
+        assert_eq!(
+            aes256_gcm_encrypt(key, b"nonce0123456", b"transaction", b"resource"),
+            expected
+        );
+        let host = FakeHost::new().with_aes_key("v3", key);
+        let plain = host.decrypt(
+            "v3",
+            Algorithm::Aes256Gcm,
+            b"nonce0123456",
+            b"transaction",
+            &expected,
+        );
+        assert_eq!(plain.unwrap(), b"resource");
+        let wrong_aad = host.decrypt(
+            "v3",
+            Algorithm::Aes256Gcm,
+            b"nonce0123456",
+            b"refund",
+            &expected,
+        );
+        assert!(matches!(wrong_aad, Err(CryptoError::Failed(_))));
+        assert!(matches!(
+            host.sign("v3", Algorithm::Aes256Gcm, b"x"),
             Err(CryptoError::Unsupported(_))
         ));
     }

@@ -2,6 +2,10 @@
 //! socket, with a fresh SQLite file, the real `.wasm` plugins built by
 //! `cargo xtask build`, the built-in sandbox provider, and a webhook
 //! receiver. Dropping a [`TestApp`] leaves nothing running.
+//! [`channels`] adds a tenant served by the Alipay and WeChat Pay plugins
+//! against their loopback simulators.
+
+pub mod channels;
 
 use paycore::app::RunningApp;
 use paycore::config::{self, Overrides};
@@ -63,6 +67,16 @@ impl Options {
             ..Options::default()
         }
     }
+}
+
+/// What a test adds to the standard set-up.
+#[derive(Debug, Clone, Default)]
+pub struct Extra {
+    /// Plugin file names (without `.wasm`) to load from `target/plugins`.
+    pub plugins: Vec<String>,
+    /// (tenant id, tenant TOML); `{hook_url}` in the TOML becomes the test's
+    /// webhook receiver.
+    pub tenants: Vec<(String, String)>,
 }
 
 /// A webhook as the merchant received it.
@@ -195,6 +209,12 @@ impl TestApp {
     }
 
     pub async fn start_with(opts: Options) -> TestApp {
+        TestApp::start_with_extra(opts, Extra::default()).await
+    }
+
+    /// Starts with further plugins from `target/plugins` and further tenant
+    /// files, next to the standard ones.
+    pub async fn start_with_extra(opts: Options, extra: Extra) -> TestApp {
         paycore::plugin_host::install_crypto_provider();
         let dir = tempfile::tempdir().expect("temp dir");
         let root = dir.path();
@@ -210,6 +230,14 @@ impl TestApp {
             "misbehave",
             &plugins,
         );
+
+        for name in &extra.plugins {
+            copy_plugin(
+                &plugin_dir("PAYCORE_PLUGINS_DIR", "target/plugins"),
+                name,
+                &plugins,
+            );
+        }
 
         let hooks = HookServer::start().await;
         let hook_url = hooks.url.clone();
@@ -302,6 +330,10 @@ settings = {{ base_url = "{{public_url}}/sandbox" }}
 
         for (stem, text) in &opts.extra_tenants {
             std::fs::write(root.join(format!("tenants/{stem}.toml")), text).unwrap();
+        }
+        for (id, toml) in &extra.tenants {
+            let toml = toml.replace("{hook_url}", &hook_url);
+            std::fs::write(root.join(format!("tenants/{id}.toml")), toml).unwrap();
         }
 
         let cfg = config::load(&root.join("paycore.toml"), &Overrides::default())

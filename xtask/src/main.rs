@@ -2,7 +2,8 @@
 //!
 //! - `cargo xtask build` — plugins to `target/plugins/` (wasm32-wasip2,
 //!   release), test-only plugins to `target/test-plugins/`, and the runtime.
-//! - `cargo xtask demo`  — `build`, then `paycore serve` with `config/`.
+//! - `cargo xtask demo`  — `build`, then the Alipay / WeChat Pay simulators
+//!   and `paycore serve` with `config/`.
 //! - `cargo xtask test`  — `build`, then the whole workspace's tests.
 
 use anyhow::{Context, Result, bail};
@@ -11,7 +12,11 @@ use std::process::Command;
 
 const WASM_TARGET: &str = "wasm32-wasip2";
 /// (package, file name) of first-party plugins the demo loads.
-const PLUGINS: &[(&str, &str)] = &[("paycore-plugin-sandbox", "sandbox")];
+const PLUGINS: &[(&str, &str)] = &[
+    ("paycore-plugin-sandbox", "sandbox"),
+    ("paycore-plugin-alipay", "alipay"),
+    ("paycore-plugin-wechatpay", "wechatpay"),
+];
 /// Plugins that exist only for the host's sandbox tests.
 const TEST_PLUGINS: &[(&str, &str)] = &[("paycore-plugin-misbehave", "misbehave")];
 
@@ -51,12 +56,19 @@ fn main() -> Result<()> {
         Some("build") => build(&root),
         Some("demo") => {
             build(&root)?;
+            // The acme tenant's Alipay and WeChat Pay channels talk to these.
+            let mut simulators = Command::new(root.join("target/debug/paycore-simulators"))
+                .spawn()
+                .context("starting the channel simulators")?;
             println!(
                 "\nStarting the demo on http://127.0.0.1:8080 (Ctrl-C to stop). Try the README's walkthrough.\n"
             );
-            run(Command::new(root.join("target/debug/paycore"))
+            let served = run(Command::new(root.join("target/debug/paycore"))
                 .args(["serve", "--config"])
-                .arg(root.join("config/paycore.toml")))
+                .arg(root.join("config/paycore.toml")));
+            let _ = simulators.kill();
+            let _ = simulators.wait();
+            served
         }
         Some("test") => {
             build(&root)?;
@@ -136,7 +148,14 @@ fn build(root: &Path) -> Result<()> {
     copy_plugins(&built, &root.join("target/plugins"), PLUGINS)?;
     copy_plugins(&built, &root.join("target/test-plugins"), TEST_PLUGINS)?;
     build_variants(root)?;
-    run(cargo().args(["build", "--locked", "-p", "paycore"]))
+    run(cargo().args([
+        "build",
+        "--locked",
+        "-p",
+        "paycore",
+        "-p",
+        "paycore-simulators",
+    ]))
 }
 
 /// Each variant in its own target folder, so stamping one never invalidates

@@ -1,0 +1,101 @@
+//! The paycore channel for Alipay, speaking the OpenAPI v2 gateway protocol
+//! (`https://openapi.alipay.com/gateway.do`) with RSA2 signatures. The
+//! merchant's private key and Alipay's public key stay in the host: this
+//! plugin only names them (see `README.md` for settings, scenes and the
+//! mapping tables).
+
+mod gateway;
+mod notify;
+mod ops;
+mod sign;
+mod wire;
+
+pub use gateway::timestamp;
+pub use sign::{ALIPAY_KEY, MERCHANT_KEY};
+
+use paycore_plugin_sdk::types::{
+    CallContext, CallbackOutcome, ChannelError, HttpRequest, Manifest, PayRequest, PaymentRef,
+    PaymentResult, RefundRef, RefundRequest, RefundResult, Scene,
+};
+use paycore_plugin_sdk::{Channel, Host, export_channel};
+
+#[derive(Default)]
+pub struct Alipay;
+
+impl Channel for Alipay {
+    fn manifest(&self) -> Manifest {
+        Manifest::new("alipay", env!("CARGO_PKG_VERSION"))
+            .with_description("Alipay (支付宝) through the OpenAPI v2 gateway with RSA2 signatures: barcode, face, QR, JSAPI, app, H5 and PC web")
+            .with_scenes(&Scene::ALL)
+            .with_wallets(&["alipay"])
+            .with_currencies(&[wire::CURRENCY])
+            .with_settings(&["gateway_url", "app_id"])
+            .with_secrets(&[MERCHANT_KEY, ALIPAY_KEY])
+            .with_hosts(&["openapi.alipay.com", "openapi-sandbox.dl.alipaydev.com", "127.0.0.1"])
+    }
+
+    fn pay(
+        &self,
+        host: &dyn Host,
+        ctx: &CallContext,
+        request: PayRequest,
+    ) -> Result<PaymentResult, ChannelError> {
+        ops::pay(host, ctx, &request)
+    }
+
+    fn query(
+        &self,
+        host: &dyn Host,
+        ctx: &CallContext,
+        payment: PaymentRef,
+    ) -> Result<PaymentResult, ChannelError> {
+        ops::query(host, ctx, &payment)
+    }
+
+    fn refund(
+        &self,
+        host: &dyn Host,
+        ctx: &CallContext,
+        request: RefundRequest,
+    ) -> Result<RefundResult, ChannelError> {
+        ops::refund(host, ctx, &request)
+    }
+
+    fn query_refund(
+        &self,
+        host: &dyn Host,
+        ctx: &CallContext,
+        refund: RefundRef,
+    ) -> Result<RefundResult, ChannelError> {
+        ops::query_refund(host, ctx, &refund)
+    }
+
+    fn close(
+        &self,
+        host: &dyn Host,
+        ctx: &CallContext,
+        payment: PaymentRef,
+    ) -> Result<PaymentResult, ChannelError> {
+        ops::close(host, ctx, &payment)
+    }
+
+    fn cancel(
+        &self,
+        host: &dyn Host,
+        ctx: &CallContext,
+        payment: PaymentRef,
+    ) -> Result<PaymentResult, ChannelError> {
+        ops::cancel(host, ctx, &payment)
+    }
+
+    fn handle_callback(
+        &self,
+        host: &dyn Host,
+        ctx: &CallContext,
+        request: HttpRequest,
+    ) -> Result<CallbackOutcome, ChannelError> {
+        notify::handle(host, ctx, &request)
+    }
+}
+
+export_channel!(Alipay);

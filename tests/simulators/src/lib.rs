@@ -1,0 +1,40 @@
+//! Loopback simulators of the upstream side of two real channels, faithful
+//! enough that a plugin passing against them speaks the published protocol:
+//!
+//! - [`alipay`]: the OpenAPI v2 gateway (`/gateway.do`), RSA2 both ways;
+//! - [`wechatpay`]: the WeChat Pay API v3, `WECHATPAY2-SHA256-RSA2048`
+//!   requests, platform-signed answers, AES-256-GCM callback resources.
+//!
+//! Each verifies every request with the merchant's public key and refuses
+//! bad ones with the documented error, keeps order state (paid, closed,
+//! refunded amounts) and sends signed callbacks. What an order does is
+//! scripted per order number with [`Behaviour`], so tests are deterministic;
+//! orders nobody scripted follow the payment code's last digit (see
+//! [`Behaviour::for_auth_code`]), which is what the demo relies on.
+
+pub mod alipay;
+mod orders;
+mod server;
+pub mod wechatpay;
+
+pub use orders::{Behaviour, OrderState, Tweak};
+pub use server::Running;
+
+/// The demo-only keys committed under `config/secrets/` (see its README).
+pub mod demo_keys {
+    pub const ALIPAY_MERCHANT_PUBLIC: &str =
+        include_str!("../../../config/secrets/alipay-demo-merchant-public.pem");
+    pub const ALIPAY_GATEWAY_PRIVATE: &str =
+        include_str!("../../../config/secrets/alipay-demo-gateway-private.pem");
+    pub const WECHATPAY_MERCHANT_PUBLIC: &str =
+        include_str!("../../../config/secrets/wechatpay-demo-merchant-public.pem");
+    pub const WECHATPAY_PLATFORM_PRIVATE: &str =
+        include_str!("../../../config/secrets/wechatpay-demo-platform-private.pem");
+    pub const WECHATPAY_APIV3_KEY: &[u8] =
+        include_bytes!("../../../config/secrets/wechatpay-demo-apiv3.key");
+    /// Private halves paycore holds (only tests read them, to prove they never leak).
+    pub const ALIPAY_MERCHANT_PRIVATE: &str =
+        include_str!("../../../config/secrets/alipay-demo-merchant-private.pem");
+    pub const WECHATPAY_MERCHANT_PRIVATE: &str =
+        include_str!("../../../config/secrets/wechatpay-demo-merchant-private.pem");
+}

@@ -1,0 +1,96 @@
+//! The `shop` tenant: an Alipay and a WeChat Pay channel, routed by wallet,
+//! pointing at loopback simulators that this set-up starts and owns.
+
+use crate::{Extra, Options, TestApp};
+use paycore_simulators::{alipay, wechatpay};
+use std::path::Path;
+use std::time::Duration;
+
+pub const SHOP_KEY: &str = "sk_test_shop";
+pub const ALIPAY_APP_ID: &str = "2021000000000001";
+pub const WECHAT_MCHID: &str = "1900000001";
+pub const WECHAT_SERIAL: &str = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1";
+pub const WECHAT_PLATFORM_SERIAL: &str = "PUB_KEY_ID_0119000000012026112500000000000001";
+
+/// paycore with the `shop` tenant, and the two simulators behind it.
+pub struct Shop {
+    pub app: TestApp,
+    pub alipay: alipay::Gateway,
+    pub wechat: wechatpay::Server,
+}
+
+fn secret(file: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../config/secrets")
+        .join(file);
+    format!("file:{}", path.canonicalize().expect("demo key").display())
+}
+
+impl Shop {
+    pub async fn start() -> Shop {
+        Shop::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(opts: Options) -> Shop {
+        // Late answers come after paycore's HTTP timeout (2 s in tests).
+        let slow = Duration::from_millis(3_000);
+        let alipay = alipay::Gateway::start(
+            "127.0.0.1:0",
+            alipay::Config {
+                slow,
+                ..alipay::Config::demo(ALIPAY_APP_ID)
+            },
+        )
+        .await
+        .expect("the Alipay simulator starts");
+        let wechat = wechatpay::Server::start(
+            "127.0.0.1:0",
+            wechatpay::Config {
+                slow,
+                ..wechatpay::Config::demo(WECHAT_MCHID, WECHAT_SERIAL, WECHAT_PLATFORM_SERIAL)
+            },
+        )
+        .await
+        .expect("the WeChat Pay simulator starts");
+        let tenant = format!(
+            r#"
+id = "shop"
+api_keys = ["{SHOP_KEY}"]
+webhook_secret = "inline:{secret}"
+notify_url = "{{hook_url}}"
+
+[[channels]]
+id = "alipay-main"
+plugin = "alipay@^1"
+allowed_hosts = ["127.0.0.1"]
+settings = {{ gateway_url = "{gateway}", app_id = "{ALIPAY_APP_ID}" }}
+secrets = {{ merchant_private_key = "{ali_private}", alipay_public_key = "{ali_public}" }}
+
+[[channels]]
+id = "wechat-main"
+plugin = "wechatpay@^1"
+allowed_hosts = ["127.0.0.1"]
+settings = {{ base_url = "{wechat_base}", mchid = "{WECHAT_MCHID}", appid = "wxd678efh567hg6787", serial_no = "{WECHAT_SERIAL}", platform_serial = "{WECHAT_PLATFORM_SERIAL}" }}
+secrets = {{ merchant_private_key = "{wx_private}", platform_public_key = "{wx_public}", apiv3_key = "{wx_v3}" }}
+"#,
+            secret = crate::WEBHOOK_SECRET,
+            gateway = alipay.gateway_url(),
+            wechat_base = wechat.base_url(),
+            ali_private = secret("alipay-demo-merchant-private.pem"),
+            ali_public = secret("alipay-demo-gateway-public.pem"),
+            wx_private = secret("wechatpay-demo-merchant-private.pem"),
+            wx_public = secret("wechatpay-demo-platform-public.pem"),
+            wx_v3 = secret("wechatpay-demo-apiv3.key"),
+        );
+        let extra = Extra {
+            plugins: vec!["alipay".into(), "wechatpay".into()],
+            tenants: vec![("shop".into(), tenant)],
+        };
+        let app = TestApp::start_with_extra(opts, extra).await;
+        Shop {
+            app,
+            alipay,
+            wechat,
+        }
+    }
+}
