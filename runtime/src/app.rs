@@ -147,9 +147,15 @@ pub async fn start(config: Config, overrides: Overrides) -> anyhow::Result<Runni
     // Before anything is counted.
     let metrics = crate::telemetry::Metrics::global();
     let server = &config.server;
-    let store = Store::open(&server.database_url)
+    let store = Store::open(&server.database_url, server.database_max_connections)
         .await
-        .with_context(|| format!("opening the database {}", server.database_url))?;
+        .with_context(|| {
+            format!(
+                "opening the database {}",
+                crate::store::redacted_url(&server.database_url)
+            )
+        })?;
+    tracing::info!(backend = ?store.backend(), instance = store.instance(), "database ready");
     let host = PluginHost::with_cache(server.limits.clone(), server.plugin_cache_dir.clone())?;
 
     let listener = tokio::net::TcpListener::bind(server.listen)

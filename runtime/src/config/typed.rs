@@ -20,7 +20,11 @@ pub struct Config {
 pub struct ServerConfig {
     pub config_file: PathBuf,
     pub listen: SocketAddr,
+    /// `sqlite://…` or `postgres://…`; may hold a password: log it only
+    /// through `store::redacted_url`.
     pub database_url: String,
+    /// `None`: the backend's default pool size.
+    pub database_max_connections: Option<u32>,
     /// Explicit public URL; `None` means "http://" + the bound address.
     pub public_url: Option<String>,
     pub plugins_dir: PathBuf,
@@ -319,8 +323,8 @@ fn load_server(
         (None, Some(at)) => resolve_sqlite_path(at.get_ref(), &dir),
         (None, None) => resolve_sqlite_path("sqlite://paycore.db", &dir),
     };
-    if !database_url.starts_with("sqlite:") {
-        let message = "only sqlite:// database URLs are supported by this build";
+    if crate::store::Backend::of_url(&database_url).is_none() {
+        let message = "must be a sqlite://… or postgres://… URL";
         match (&overrides.database_url, &raw.database_url) {
             (None, Some(at)) => c.error(at, message),
             _ => c.errors.push(ConfigError::whole_file(
@@ -329,6 +333,11 @@ fn load_server(
             )),
         }
     }
+
+    let database_max_connections = raw
+        .database_max_connections
+        .is_some()
+        .then(|| c.bounded(&raw.database_max_connections, 8, 1, 1000) as u32);
 
     let public_url = raw
         .public_url
@@ -424,6 +433,7 @@ fn load_server(
         config_file: file.to_path_buf(),
         listen,
         database_url,
+        database_max_connections,
         public_url,
         plugins_dir,
         plugin_cache_dir,
