@@ -826,6 +826,30 @@ secrets = { api_key = "inline:k" }
     }
 
     #[test]
+    fn the_database_is_sqlite_or_postgres() {
+        let dir = scratch("database");
+        let file = write(
+            &dir,
+            "paycore.toml",
+            "database_url = \"postgres://paycore:pw@db/paycore\"\ndatabase_max_connections = 24\n",
+        );
+        let cfg = load(&file, &Overrides::default()).unwrap().server;
+        assert_eq!(cfg.database_url, "postgres://paycore:pw@db/paycore");
+        assert_eq!(cfg.database_max_connections, Some(24));
+        let file = write(
+            &dir,
+            "paycore.toml",
+            "database_url = \"mysql://db/paycore\"\ndatabase_max_connections = 0\n",
+        );
+        let text = load(&file, &Overrides::default()).unwrap_err().to_string();
+        assert!(
+            text.contains("must be a sqlite://… or postgres://… URL"),
+            "{text}"
+        );
+        assert!(text.contains("must be between 1 and 1000"), "{text}");
+    }
+
+    #[test]
     fn overrides_win_over_the_file() {
         let dir = scratch("overrides");
         let file = write(&dir, "paycore.toml", "listen = \"127.0.0.1:1\"\n");
