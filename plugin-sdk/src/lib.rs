@@ -70,7 +70,7 @@ pub const CONTRACT_VERSION: &str = "1.0.0";
 #[doc(hidden)]
 pub mod __bindings {
     wit_bindgen::generate!({
-        path: "wit",
+        path: "wit/v1.0.0",
         world: "plugin",
         // The export macro must be callable from plugin crates, which do not
         // depend on wit-bindgen and only know this crate as `$crate`.
@@ -90,11 +90,41 @@ pub mod __private {
 mod tests {
     #[test]
     fn contract_version_matches_the_wit_package() {
-        let wit = include_str!("../wit/channel.wit");
+        let wit = include_str!("../wit/v1.0.0/channel.wit");
         let package = format!("package paycore:channel@{};", super::CONTRACT_VERSION);
         assert!(
             wit.contains(&package),
             "channel.wit does not declare `{package}`"
+        );
+    }
+
+    /// Every released contract folder still has the digest it was released
+    /// with: plugins built against it must keep loading, byte for byte.
+    #[test]
+    fn released_contracts_are_frozen() {
+        use sha2::{Digest, Sha256};
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("wit");
+        let released = std::fs::read_to_string(root.join("RELEASED"))
+            .expect("wit/RELEASED lists released contracts");
+        let mut checked = 0;
+        for line in released
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        {
+            let (version, digest) = line.split_once(' ').expect("`version sha256` per line");
+            let wit = std::fs::read(root.join(format!("v{version}/channel.wit")))
+                .expect("a released folder exists");
+            assert_eq!(
+                hex::encode(Sha256::digest(&wit)),
+                digest.trim(),
+                "wit/v{version} was edited after release; add a new version instead"
+            );
+            checked += 1;
+        }
+        assert!(checked >= 1);
+        assert!(
+            released.contains(&format!("\n{} ", super::CONTRACT_VERSION)),
+            "the SDK's contract version is released"
         );
     }
 }

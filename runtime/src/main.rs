@@ -61,6 +61,25 @@ enum RouteCommand {
 enum PluginCommand {
     /// Load a plugin with every check the runtime applies and print its manifest.
     Inspect { file: PathBuf },
+    /// Approve NAME@VERSION to ask for hosts or secrets its predecessor did not
+    /// (asks the running paycore named by the config).
+    Approve {
+        label: String,
+        #[arg(long, default_value = "config/paycore.toml")]
+        config: PathBuf,
+    },
+    /// Take the newest version of NAME out of service; channels return to the previous one.
+    Rollback {
+        name: String,
+        #[arg(long, default_value = "config/paycore.toml")]
+        config: PathBuf,
+    },
+    /// Put a rolled-back NAME@VERSION back into service.
+    Restore {
+        label: String,
+        #[arg(long, default_value = "config/paycore.toml")]
+        config: PathBuf,
+    },
 }
 
 fn overrides() -> Overrides {
@@ -144,6 +163,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Plugin {
+            command: PluginCommand::Approve { label, config },
+        } => admin_post(&config, &format!("/admin/plugins/{label}/approve")).await,
+        Command::Plugin {
+            command: PluginCommand::Rollback { name, config },
+        } => admin_post(&config, &format!("/admin/plugins/{name}/rollback")).await,
+        Command::Plugin {
+            command: PluginCommand::Restore { label, config },
+        } => admin_post(&config, &format!("/admin/plugins/{label}/restore")).await,
+        Command::Plugin {
             command: PluginCommand::Inspect { file },
         } => {
             let host = paycore::plugin_host::PluginHost::new(Default::default())?;
@@ -173,6 +201,35 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Sends an operator decision to the running paycore's admin API.
+async fn admin_post(config: &std::path::Path, path: &str) -> anyhow::Result<ExitCode> {
+    let cfg = config::load(config, &overrides()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let token = cfg
+        .server
+        .admin_token
+        .as_ref()
+        .context("the config has no admin_token")?;
+    let base = cfg
+        .server
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", cfg.server.listen));
+    paycore::plugin_host::install_crypto_provider();
+    let response = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .bearer_auth(String::from_utf8_lossy(token.expose()))
+        .send()
+        .await
+        .with_context(|| format!("is paycore running at {base}?"))?;
+    let ok = response.status().is_success();
+    println!("{}", response.text().await.unwrap_or_default());
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 async fn shutdown_signal() {

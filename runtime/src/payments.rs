@@ -206,7 +206,10 @@ impl Payments {
             }
             route
         });
-        let route = route.map_err(PaymentError::NoRoute)?;
+        let mut route = route.map_err(PaymentError::NoRoute)?;
+        for candidate in &mut route.candidates {
+            candidate.channel = candidate.channel.serving(&request.merchant_order_no);
+        }
         let first = &route.candidates[0];
         let channel = &first.channel;
         let id = new_id("pay");

@@ -13,6 +13,10 @@
 //! - A plugin removed from the folder is retired: new requests stop seeing
 //!   it at once; calls already running finish on it (drain).
 
+mod operator;
+
+pub use operator::Decisions;
+
 use crate::config::{self, Overrides, TenantConfig};
 use crate::domain::now_rfc3339;
 use crate::payments::Payments;
@@ -160,6 +164,73 @@ impl Reloader {
         Arc::new(status)
     }
 
+    /// Approves `name@version` (the loaded build of it) to ask for more than
+    /// its predecessor, then reloads.
+    pub async fn approve(&self, label: &str) -> Result<Arc<Status>, String> {
+        let status = self.status();
+        let entry = status
+            .plugins
+            .iter()
+            .find(|p| {
+                p.state == "awaiting_approval"
+                    && p.name
+                        .as_deref()
+                        .zip(p.version.as_deref())
+                        .is_some_and(|(n, v)| format!("{n}@{v}") == label)
+            })
+            .ok_or_else(|| format!("{label} is not awaiting approval"))?;
+        let digest = entry.digest.trim_start_matches("sha256:").to_string();
+        self.decide(|d| {
+            d.approved.insert(format!("{label}@{digest}"));
+        })?;
+        Ok(self.reload("admin").await)
+    }
+
+    /// Takes the newest serving version of `name` out of service, so every
+    /// channel falls back to the previous one; answers which was rolled back.
+    pub async fn rollback(&self, name: &str) -> Result<(String, Arc<Status>), String> {
+        let registry = self.payments.registry();
+        let newest = registry
+            .plugins
+            .iter()
+            .filter(|p| p.manifest.name == name)
+            .max_by(|a, b| a.manifest.version.cmp(&b.manifest.version))
+            .ok_or_else(|| format!("no version of `{name}` is serving"))?;
+        let older = registry
+            .plugins
+            .iter()
+            .any(|p| p.manifest.name == name && p.manifest.version < newest.manifest.version);
+        if !older {
+            return Err(format!(
+                "{} is the only version of `{name}` loaded; there is nothing to roll back to",
+                newest.label()
+            ));
+        }
+        let label = newest.label().to_string();
+        self.decide(|d| {
+            d.rolled_back.insert(label.clone());
+        })?;
+        Ok((label, self.reload("admin").await))
+    }
+
+    /// Puts a rolled-back version back into service.
+    pub async fn restore(&self, label: &str) -> Result<Arc<Status>, String> {
+        let mut found = false;
+        self.decide(|d| found = d.rolled_back.remove(label))?;
+        if !found {
+            return Err(format!("{label} is not rolled back"));
+        }
+        Ok(self.reload("admin").await)
+    }
+
+    fn decide(&self, change: impl FnOnce(&mut Decisions)) -> Result<(), String> {
+        let mut decisions = Decisions::read(&self.plugins_dir)?;
+        change(&mut decisions);
+        decisions
+            .write(&self.plugins_dir)
+            .map_err(|e| format!("cannot record the decision: {e}"))
+    }
+
     pub fn plugins_dir(&self) -> &Path {
         &self.plugins_dir
     }
@@ -188,7 +259,13 @@ impl Reloader {
                 }
             };
 
-        let (live, refused) = self.scan_plugins(&inner.live).await;
+        let (scanned, mut refused) = self.scan_plugins(&inner.live).await;
+        let decisions = Decisions::read(&self.plugins_dir).unwrap_or_else(|e| {
+            errors.push(e);
+            Decisions::default()
+        });
+        let (live, held) = apply_decisions(scanned, &decisions);
+        refused.extend(held);
         let plugins: Vec<Plugin> = live.iter().map(|l| l.plugin.clone()).collect();
 
         let (mut registry, mut problems) =
@@ -285,6 +362,10 @@ impl Reloader {
                 continue;
             };
             let digest = hex::encode(Sha256::digest(&bytes));
+            if live.iter().any(|l| l.plugin.digest == digest) {
+                // A second copy of a file already taken (or kept below).
+                continue;
+            }
             if let Some(same) = previous.iter().find(|l| l.plugin.digest == digest) {
                 live.push(Live {
                     file,
@@ -363,6 +444,72 @@ impl Reloader {
             }
         }
     }
+}
+
+/// Takes out of service what the operator rolled back, and holds a new
+/// version that asks for hosts or secrets its predecessor did not until the
+/// operator approves it.
+fn apply_decisions(scanned: Vec<Live>, decisions: &Decisions) -> (Vec<Live>, Vec<PluginStatus>) {
+    let (rolled_back, candidates): (Vec<Live>, Vec<Live>) = scanned
+        .into_iter()
+        .partition(|l| decisions.rolled_back.contains(l.plugin.label()));
+    let mut held: Vec<PluginStatus> = rolled_back
+        .iter()
+        .map(|l| PluginStatus {
+            reason: Some("rolled back by the operator".into()),
+            ..PluginStatus::of(&l.plugin, &l.file, "rolled_back", None)
+        })
+        .collect();
+    let mut live = Vec::new();
+    for l in &candidates {
+        let m = &l.plugin.manifest;
+        let predecessor = candidates
+            .iter()
+            .filter(|o| o.plugin.manifest.name == m.name && o.plugin.manifest.version < m.version)
+            .max_by(|a, b| a.plugin.manifest.version.cmp(&b.plugin.manifest.version));
+        let asks_more = predecessor.and_then(|p| {
+            let old = &p.plugin.manifest;
+            let hosts: Vec<&str> = m
+                .hosts
+                .iter()
+                .filter(|h| !old.hosts.contains(h))
+                .map(|h| h.as_str())
+                .collect();
+            let secrets: Vec<&str> = m
+                .secrets
+                .iter()
+                .filter(|x| !old.secrets.contains(x))
+                .map(|x| x.as_str())
+                .collect();
+            let mut diff = Vec::new();
+            if !hosts.is_empty() {
+                diff.push(format!("new hosts {}", hosts.join(", ")));
+            }
+            if !secrets.is_empty() {
+                diff.push(format!("new secrets {}", secrets.join(", ")));
+            }
+            (!diff.is_empty()).then(|| {
+                format!(
+                    "asks for {} beyond {}",
+                    diff.join(" and "),
+                    p.plugin.label()
+                )
+            })
+        });
+        match asks_more {
+            Some(diff) if !decisions.is_approved(l.plugin.label(), &l.plugin.digest) => {
+                held.push(PluginStatus {
+                    reason: Some(format!(
+                        "{diff}; approve with `paycore plugin approve {}`",
+                        l.plugin.label()
+                    )),
+                    ..PluginStatus::of(&l.plugin, &l.file, "awaiting_approval", None)
+                })
+            }
+            _ => live.push(l.clone()),
+        }
+    }
+    (live, held)
 }
 
 /// Reads a file, skipping it (None) if it vanished or is still empty.

@@ -40,6 +40,7 @@ pub async fn run(payments: Arc<Payments>, config: SweeperConfig, mut stop: watch
         match sweep_once(&payments, &config).await {
             Ok(report) if report != SweepReport::default() => {
                 tracing::debug!(?report, "sweeper pass");
+                report.record_metrics();
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "sweeper pass failed"),
@@ -60,6 +61,22 @@ pub struct SweepReport {
     pub closed: usize,
     pub refunds_checked: usize,
     pub refunds_settled: usize,
+}
+
+impl SweepReport {
+    fn record_metrics(&self) {
+        let counts = [
+            ("payments_checked", self.payments_checked),
+            ("payments_settled", self.payments_settled),
+            ("cancelled_at_deadline", self.cancelled),
+            ("closed_at_expiry", self.closed),
+            ("refunds_checked", self.refunds_checked),
+            ("refunds_settled", self.refunds_settled),
+        ];
+        for (what, n) in counts {
+            metrics::counter!("paycore_sweeper_total", "what" => what).increment(n as u64);
+        }
+    }
 }
 
 /// What the sweeper does to a payment when its deadline passes.

@@ -135,11 +135,19 @@ async fn deliver(
     let result = match failure {
         None => {
             tracing::info!(event_id = %m.id, event_type = %m.event_type, "webhook delivered");
+            metrics::counter!("paycore_webhook_deliveries_total", "result" => "delivered")
+                .increment(1);
             store.webhook_delivered(&m.id).await
         }
         Some(error) => {
             let failures = m.retry_step as usize + 1;
             let retry = retry_delay(config, failures, &mut rand::rng());
+            let result = if retry.is_none() {
+                "dead_lettered"
+            } else {
+                "will_retry"
+            };
+            metrics::counter!("paycore_webhook_deliveries_total", "result" => result).increment(1);
             if retry.is_none() {
                 tracing::error!(event_id = %m.id, attempts = m.attempts + 1, %error, "webhook dead-lettered");
             } else {

@@ -63,15 +63,28 @@ async fn counters_match_a_scripted_run_exactly() {
     )
     .await; // CPU budget
 
-    let text = t
-        .client
-        .get(t.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    // A QR payment paid through a signed callback, and a forged callback.
+    let qr = t
+        .pay(json!({ "merchant_order_no": "M-QR", "amount": 4500, "currency": "CNY", "scene": "qrcode" }))
+        .await;
+    let trade_no = qr.body["channel_order_no"].as_str().unwrap();
+    let (body, sig) = provider_callback(trade_no, "M-QR", "45.00");
+    assert_eq!(t.callback(&body, Some(&sig)).await.status(), StatusCode::OK);
+    let forged = t.callback(&body, Some(&"0".repeat(64))).await;
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    // Webhooks: two succeeded barcode payments, one failed, the QR one.
+    t.wait_for_webhooks(4).await;
+    let delivered = [("result".to_string(), "delivered".to_string())].into();
+    let key = ("paycore_webhook_deliveries_total".to_string(), delivered);
+    let mut text = String::new();
+    for _ in 0..50 {
+        let r = t.client.get(t.url("/metrics")).send().await.unwrap();
+        text = r.text().await.unwrap();
+        if parse(&text).get(&key) == Some(&4.0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let m = parse(&text);
     let payment = |status: &str| {
         value(
@@ -89,6 +102,42 @@ async fn counters_match_a_scripted_run_exactly() {
     };
     assert_eq!(payment("succeeded"), 2.0);
     assert_eq!(payment("failed"), 1.0);
+    let qr_payment = |status: &str| {
+        let labels = [
+            ("tenant", "demo"),
+            ("channel", "sandbox-main"),
+            ("plugin", "sandbox"),
+            ("version", "1.0.0"),
+            ("scene", "qrcode"),
+            ("status", status),
+        ];
+        value(&m, "paycore_payments_total", &labels)
+    };
+    assert_eq!(qr_payment("pending"), 1.0);
+    assert_eq!(qr_payment("succeeded"), 1.0);
+    let callbacks = |result: &str| {
+        let labels = [
+            ("tenant", "demo"),
+            ("channel", "sandbox-main"),
+            ("result", result),
+        ];
+        value(&m, "paycore_callbacks_total", &labels)
+    };
+    assert_eq!(callbacks("accepted"), 1.0);
+    assert_eq!(callbacks("rejected"), 1.0);
+    let deliveries = [("result", "delivered")];
+    assert_eq!(
+        value(&m, "paycore_webhook_deliveries_total", &deliveries),
+        4.0
+    );
+    assert_eq!(value(&m, "paycore_outbox_waiting", &[]), 0.0);
+    assert_eq!(value(&m, "paycore_outbox_dead_letters", &[]), 0.0);
+    assert_eq!(
+        value(&m, "paycore_payments_open", &[("status", "unknown")]),
+        0.0
+    );
+    let startup = [("trigger", "startup"), ("result", "clean")];
+    assert_eq!(value(&m, "paycore_reloads_total", &startup), 1.0);
     let http = |status: &str| {
         value(
             &m,
@@ -100,7 +149,7 @@ async fn counters_match_a_scripted_run_exactly() {
             ],
         )
     };
-    assert_eq!(http("201"), 3.0);
+    assert_eq!(http("201"), 4.0);
     assert_eq!(http("200"), 1.0);
     assert_eq!(http("422"), 1.0);
     assert_eq!(http("502"), 1.0);
@@ -116,7 +165,7 @@ async fn counters_match_a_scripted_run_exactly() {
             ],
         )
     };
-    assert_eq!(calls("sandbox", "pay", "answered"), 3.0);
+    assert_eq!(calls("sandbox", "pay", "answered"), 4.0);
     assert_eq!(calls("misbehave", "pay", "cpu_exhausted"), 1.0);
     assert_eq!(
         value(
@@ -139,7 +188,7 @@ async fn counters_match_a_scripted_run_exactly() {
         "paycore_plugin_call_duration_seconds_count",
         &[("plugin", "sandbox"), ("version", "1.0.0"), ("op", "pay")],
     );
-    assert_eq!(latency_count, 3.0);
+    assert_eq!(latency_count, 4.0);
     assert!(
         m.keys()
             .any(|(name, _)| name == "paycore_db_pool_connections")

@@ -327,6 +327,66 @@ settings = {{ base_url = "{{public_url}}/sandbox" }}
         }
     }
 
+    /// The plugins folder this app watches.
+    pub fn plugins_dir(&self) -> PathBuf {
+        self._dir.path().join("plugins")
+    }
+
+    /// The tenants folder this app watches.
+    pub fn tenants_dir(&self) -> PathBuf {
+        self._dir.path().join("tenants")
+    }
+
+    /// A built test plugin (see `cargo xtask build`), by file stem.
+    pub fn test_plugin(name: &str) -> PathBuf {
+        plugin_dir("PAYCORE_TEST_PLUGINS_DIR", "target/test-plugins").join(format!("{name}.wasm"))
+    }
+
+    /// Copies `from` into the plugins folder as `name` the way an operator
+    /// should: under a temporary name first, then renamed into place.
+    pub fn drop_plugin(&self, from: &Path, name: &str) {
+        let temp = self.plugins_dir().join(format!(".{name}.part"));
+        std::fs::copy(from, &temp).unwrap();
+        std::fs::rename(&temp, self.plugins_dir().join(name)).unwrap();
+    }
+
+    /// `/admin/status` (generation, errors, whether the config on disk serves).
+    pub async fn admin(&self, path: &str) -> Reply {
+        self.get("adm_test_e2e", path).await
+    }
+
+    /// Waits (bounded) until the reload generation passes `after`.
+    pub async fn wait_for_reload(&self, after: u64) -> Reply {
+        for _ in 0..200 {
+            let status = self.admin("/admin/status").await;
+            if status.body["generation"].as_u64().unwrap_or(0) > after {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no reload happened after generation {after}");
+    }
+
+    /// Waits (bounded) until a reload after `after` has the config on disk
+    /// serving with no problems (an editor's write may be seen half-done by
+    /// an earlier reload, which is refused and followed by another).
+    pub async fn wait_for_clean_reload(&self, after: u64) -> Reply {
+        for _ in 0..200 {
+            let status = self.admin("/admin/status").await;
+            let b = &status.body;
+            let clean =
+                b["config_current"] == true && b["errors"].as_array().is_some_and(|e| e.is_empty());
+            if b["generation"].as_u64().unwrap_or(0) > after && clean {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "no clean reload after generation {after}: {}",
+            self.admin("/admin/status").await.body
+        );
+    }
+
     /// The `paycore.toml` this app was started from.
     pub fn config_file(&self) -> PathBuf {
         self._dir.path().join("paycore.toml")

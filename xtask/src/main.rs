@@ -20,6 +20,35 @@ const PLUGINS: &[(&str, &str)] = &[("paycore-plugin-sandbox", "sandbox")];
 /// Plugins that exist only for the host's sandbox tests.
 const TEST_PLUGINS: &[(&str, &str)] = &[("paycore-plugin-misbehave", "misbehave")];
 
+/// A build of a plugin stamped differently, for the reload tests.
+struct Variant {
+    package: &'static str,
+    file: &'static str,
+    /// Environment the build sees (read by the plugin with `option_env!`).
+    env: &'static [(&'static str, &'static str)],
+}
+
+const TEST_VARIANTS: &[Variant] = &[
+    Variant {
+        package: "paycore-plugin-sandbox",
+        file: "sandbox-1.1.0",
+        env: &[("PAYCORE_SANDBOX_VERSION", "1.1.0")],
+    },
+    Variant {
+        package: "paycore-plugin-misbehave",
+        file: "misbehave-1.1.0-more-hosts",
+        env: &[
+            ("MISBEHAVE_VERSION", "1.1.0"),
+            ("MISBEHAVE_EXTRA_HOST", "example.com"),
+        ],
+    },
+    Variant {
+        package: "paycore-plugin-misbehave",
+        file: "misbehave-contract-2",
+        env: &[("MISBEHAVE_CONTRACT_VERSION", "2.0.0")],
+    },
+];
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = workspace_root();
@@ -144,7 +173,48 @@ fn build(root: &Path) -> Result<()> {
     let built = root.join("target").join(WASM_TARGET).join("plugin");
     copy_plugins(&built, &root.join("target/plugins"), PLUGINS)?;
     copy_plugins(&built, &root.join("target/test-plugins"), TEST_PLUGINS)?;
+    build_variants(root)?;
     run(cargo().args(["build", "--locked", "-p", "paycore"]))
+}
+
+/// Each variant in its own target folder, so stamping one never invalidates
+/// the regular build.
+fn build_variants(root: &Path) -> Result<()> {
+    for Variant {
+        package,
+        file: name,
+        env,
+    } in TEST_VARIANTS
+    {
+        let target = root.join("target/variants").join(name);
+        let mut build = cargo();
+        build.args([
+            "build",
+            "--locked",
+            "--profile",
+            "plugin",
+            "--target",
+            WASM_TARGET,
+            "-p",
+            package,
+        ]);
+        build.env("CARGO_TARGET_DIR", &target);
+        for (k, v) in *env {
+            build.env(k, v);
+        }
+        run(&mut build)?;
+        let from = target
+            .join(WASM_TARGET)
+            .join("plugin")
+            .join(format!("{}.wasm", package.replace('-', "_")));
+        let to = root
+            .join("target/test-plugins")
+            .join(format!("{name}.wasm"));
+        std::fs::copy(&from, &to)
+            .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+        println!("test plugin {name}: {}", to.display());
+    }
+    Ok(())
 }
 
 fn copy_plugins(built: &Path, dest: &Path, plugins: &[(&str, &str)]) -> Result<()> {

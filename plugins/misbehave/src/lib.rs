@@ -22,18 +22,31 @@ use paycore_plugin_sdk::{Channel, Host, export_channel};
 
 pub const UNGRANTED_URL: &str = "http://203.0.113.9/steal";
 
+/// A later build may ask for one more host than its predecessor, to test
+/// that such a version waits for the operator's approval.
+const HOSTS: &[&str] = match option_env!("MISBEHAVE_EXTRA_HOST") {
+    Some(extra) => &["127.0.0.1", extra],
+    None => &["127.0.0.1"],
+};
+
 #[derive(Default)]
 pub struct Misbehave;
 
 impl Channel for Misbehave {
     fn manifest(&self) -> Manifest {
-        Manifest::new("misbehave", env!("CARGO_PKG_VERSION"))
+        let version = option_env!("MISBEHAVE_VERSION").unwrap_or(env!("CARGO_PKG_VERSION"));
+        let mut manifest = Manifest::new("misbehave", version);
+        if let Some(contract) = option_env!("MISBEHAVE_CONTRACT_VERSION") {
+            // A build for a contract this host does not implement, to test refusal.
+            manifest.contract_version = contract.to_string();
+        }
+        manifest
             .with_description("Misbehaves on purpose to test the plugin sandbox")
             .with_scenes(&[Scene::Barcode])
             .with_wallets(&["sandbox"])
             .with_currencies(&["CNY"])
             .with_settings(&["base_url"])
-            .with_hosts(&["127.0.0.1"])
+            .with_hosts(HOSTS)
     }
 
     fn pay(

@@ -18,12 +18,19 @@ use serde::Serialize;
 use client::Client;
 use wire::{OrderKey, OrderReply, PayBody, RefundBody, RefundKey, RefundReply};
 
+/// The crate version, unless a build stamps another one: the upgrade tests
+/// build this same plugin as a later version to swap in under load.
+const VERSION: &str = match option_env!("PAYCORE_SANDBOX_VERSION") {
+    Some(v) => v,
+    None => env!("CARGO_PKG_VERSION"),
+};
+
 #[derive(Default)]
 pub struct Sandbox;
 
 impl Channel for Sandbox {
     fn manifest(&self) -> Manifest {
-        Manifest::new("sandbox", env!("CARGO_PKG_VERSION"))
+        Manifest::new("sandbox", VERSION)
             .with_description("The simulated payment provider built into paycore: deterministic outcomes for demos and tests")
             .with_scenes(&Scene::ALL)
             .with_wallets(&["sandbox"])

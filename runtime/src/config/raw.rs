@@ -200,6 +200,15 @@ pub struct RawChannel {
     pub secrets: BTreeMap<String, Spanned<String>>,
     #[serde(default = "enabled_by_default")]
     pub enabled: bool,
+    /// Send a share of this channel's payments to one exact plugin version.
+    pub canary: Option<Spanned<RawCanary>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCanary {
+    pub version: Spanned<String>,
+    pub percent: Spanned<u64>,
 }
 
 fn enabled_by_default() -> bool {

@@ -149,6 +149,16 @@ pub struct ChannelConfig {
     pub settings: BTreeMap<String, String>,
     pub secrets: BTreeMap<String, SecretValue>,
     pub enabled: bool,
+    pub canary: Option<Canary>,
+}
+
+/// A share of a channel's payments on one exact plugin version, chosen per
+/// merchant order number (a retried order lands on the same version).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Canary {
+    pub version: semver::Version,
+    /// 1–99.
+    pub percent: u8,
 }
 
 /// Values that override the files (from `PAYCORE_LISTEN`, `PAYCORE_DATABASE_URL`).
@@ -607,6 +617,33 @@ fn check_channel(raw: &RawChannel, c: &mut Checker<'_>) -> Option<ChannelConfig>
             secrets.insert(name.clone(), v);
         }
     }
+    let canary = raw.canary.as_ref().and_then(|canary| {
+        let canary = canary.get_ref();
+        let version = semver::Version::parse(canary.version.get_ref())
+            .map_err(|e| {
+                c.error(
+                    &canary.version,
+                    format!("`{}` is not a version: {e}", canary.version.get_ref()),
+                )
+            })
+            .ok();
+        let percent = *canary.percent.get_ref();
+        if !(1..=99).contains(&percent) {
+            c.error(&canary.percent, "must be between 1 and 99");
+        }
+        if let Some(v) = &version
+            && !plugin_req.matches(v)
+        {
+            c.error(
+                &canary.version,
+                format!("{v} is outside the channel's range `{plugin_req}`"),
+            );
+        }
+        version.map(|version| Canary {
+            version,
+            percent: percent.clamp(1, 99) as u8,
+        })
+    });
     let plugin_location = ConfigError::at(c.file, c.source, Some(raw.plugin.span()), "");
     (c.errors.0.len() == before).then(|| ChannelConfig {
         id: raw.id.get_ref().clone(),
@@ -625,6 +662,7 @@ fn check_channel(raw: &RawChannel, c: &mut Checker<'_>) -> Option<ChannelConfig>
             .collect(),
         secrets,
         enabled: raw.enabled,
+        canary,
     })
 }
 

@@ -3,7 +3,7 @@
 use super::openapi::ErrorBody;
 use super::{ApiError, AppState};
 use axum::Json;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
@@ -16,6 +16,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(channels))
         .routes(routes!(status))
         .routes(routes!(reload))
+        .routes(routes!(approve))
+        .routes(routes!(rollback))
+        .routes(routes!(restore))
 }
 
 /// Proof that the request carries the admin token.
@@ -176,4 +179,84 @@ async fn channels(_: Admin, State(s): State<AppState>) -> Json<Value> {
             .cmp(&(b["tenant"].as_str(), b["channel"].as_str()))
     });
     Json(json!({ "channels": list }))
+}
+
+fn decision_answer(
+    result: Result<std::sync::Arc<crate::reload::Status>, String>,
+) -> Result<Json<Value>, ApiError> {
+    match result {
+        Ok(status) => Ok(Json(
+            json!({ "generation": status.generation, "errors": status.errors }),
+        )),
+        Err(message) => Err(ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "unprocessable",
+            "plugin_decision_refused",
+            message,
+        )),
+    }
+}
+
+/// Approve a plugin version that asks for hosts or secrets its predecessor
+/// did not; it goes live at once.
+#[utoipa::path(post, path = "/admin/plugins/{label}/approve", tag = "admin", operation_id = "admin_approve_plugin",
+    params(("label" = String, Path, description = "`name@version`, e.g. `alipay@1.3.0`")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "Approved and reloaded", body = Object),
+        (status = 401, description = "No or bad admin token", body = ErrorBody),
+        (status = 404, description = "The admin API is disabled", body = ErrorBody),
+        (status = 422, description = "That version is not awaiting approval", body = ErrorBody),
+    )
+)]
+async fn approve(
+    _: Admin,
+    State(s): State<AppState>,
+    Path(label): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    decision_answer(s.reloader.approve(&label).await)
+}
+
+/// Roll a plugin back: its newest version stops serving and every channel
+/// returns to the previous version.
+#[utoipa::path(post, path = "/admin/plugins/{name}/rollback", tag = "admin", operation_id = "admin_rollback_plugin",
+    params(("name" = String, Path, description = "The plugin name, e.g. `alipay`")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "Rolled back and reloaded", body = Object),
+        (status = 401, description = "No or bad admin token", body = ErrorBody),
+        (status = 404, description = "The admin API is disabled", body = ErrorBody),
+        (status = 422, description = "Nothing to roll back to", body = ErrorBody),
+    )
+)]
+async fn rollback(
+    _: Admin,
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    match s.reloader.rollback(&name).await {
+        Ok((label, status)) => Ok(Json(
+            json!({ "rolled_back": label, "generation": status.generation, "errors": status.errors }),
+        )),
+        Err(message) => decision_answer(Err(message)),
+    }
+}
+
+/// Put a rolled-back plugin version back into service.
+#[utoipa::path(post, path = "/admin/plugins/{label}/restore", tag = "admin", operation_id = "admin_restore_plugin",
+    params(("label" = String, Path, description = "`name@version`")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "Restored and reloaded", body = Object),
+        (status = 401, description = "No or bad admin token", body = ErrorBody),
+        (status = 404, description = "The admin API is disabled", body = ErrorBody),
+        (status = 422, description = "That version is not rolled back", body = ErrorBody),
+    )
+)]
+async fn restore(
+    _: Admin,
+    State(s): State<AppState>,
+    Path(label): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    decision_answer(s.reloader.restore(&label).await)
 }

@@ -20,6 +20,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 ))]
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     s.payments.store().record_pool_gauges();
+    if let Err(e) = s.payments.store().record_backlog_gauges().await {
+        tracing::warn!(error = %e, "cannot read backlog gauges");
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,

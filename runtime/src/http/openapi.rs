@@ -146,6 +146,9 @@ mod tests {
         ("get", "/admin/tenants"),
         ("get", "/admin/status"),
         ("get", "/admin/channels"),
+        ("post", "/admin/plugins/{label}/approve"),
+        ("post", "/admin/plugins/{name}/rollback"),
+        ("post", "/admin/plugins/{label}/restore"),
         ("post", "/v1/routing/explain"),
         ("post", "/admin/reload"),
     ];

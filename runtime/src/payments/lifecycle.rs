@@ -195,7 +195,7 @@ impl Payments {
             Ok(o) => o,
             Err(e) => {
                 audit.outcome = format!("plugin failed: {e}");
-                self.store.record_callback(&audit).await?;
+                self.audit_callback(&audit).await?;
                 return Ok(CallbackReply {
                     status: 500,
                     headers: vec![],
@@ -257,7 +257,7 @@ impl Payments {
                 audit.outcome = self.apply_refund_callback(tenant, &update).await?;
             }
         }
-        self.store.record_callback(&audit).await?;
+        self.audit_callback(&audit).await?;
         Ok(reply)
     }
 }
@@ -331,5 +331,30 @@ fn channel_error(e: &CallError, record: PaymentRecord) -> PaymentError {
         message: e.to_string(),
         timeout,
         payment: Some(Box::new(PaymentView::from(&record))),
+    }
+}
+
+impl Payments {
+    /// Stores a callback for audit and counts it by what became of it.
+    async fn audit_callback(&self, audit: &CallbackRecord) -> Result<()> {
+        let result = if audit.outcome.starts_with("plugin failed") {
+            "failed"
+        } else if !audit.verified
+            || audit.outcome.starts_with("rejected")
+            || audit.outcome.contains("refused")
+        {
+            "rejected"
+        } else {
+            "accepted"
+        };
+        metrics::counter!(
+            "paycore_callbacks_total",
+            "tenant" => audit.tenant_id.clone(),
+            "channel" => audit.channel_id.clone(),
+            "result" => result
+        )
+        .increment(1);
+        self.store.record_callback(audit).await?;
+        Ok(())
     }
 }

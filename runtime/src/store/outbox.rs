@@ -213,3 +213,39 @@ impl Store {
             .await)?)
     }
 }
+
+impl Store {
+    /// Publishes the outbox backlog (waiting, dead letters, age of the
+    /// oldest waiting) and the open payments (by status, age of the oldest
+    /// `unknown`) as gauges, read at scrape time.
+    pub async fn record_backlog_gauges(&self) -> StoreResult<()> {
+        let (waiting, dead) = self.outbox_backlog().await?;
+        metrics::gauge!("paycore_outbox_waiting").set(waiting as f64);
+        metrics::gauge!("paycore_outbox_dead_letters").set(dead as f64);
+        let sql = "SELECT MIN(created_at) FROM outbox WHERE delivered_at IS NULL AND dead = FALSE";
+        let oldest: Option<String> =
+            on_db!(self, |pool| sqlx::query_scalar(sql).fetch_one(pool).await)?;
+        let now = crate::domain::now_millis();
+        let oldest_ms = oldest
+            .and_then(|t| {
+                time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339).ok()
+            })
+            .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64);
+        metrics::gauge!("paycore_outbox_oldest_waiting_seconds")
+            .set(oldest_ms.map_or(0.0, |ms| (now - ms).max(0) as f64 / 1000.0));
+        let sql = "SELECT status, COUNT(*), MIN(created_ms) FROM payments
+             WHERE status IN ('pending', 'processing', 'unknown') GROUP BY status";
+        let open: Vec<(String, i64, i64)> =
+            on_db!(self, |pool| sqlx::query_as(sql).fetch_all(pool).await)?;
+        for status in ["pending", "processing", "unknown"] {
+            let row = open.iter().find(|(s, _, _)| s == status);
+            metrics::gauge!("paycore_payments_open", "status" => status)
+                .set(row.map_or(0.0, |r| r.1 as f64));
+            if status == "unknown" {
+                let age = row.map_or(0.0, |r| (now - r.2).max(0) as f64 / 1000.0);
+                metrics::gauge!("paycore_unknown_oldest_seconds").set(age);
+            }
+        }
+        Ok(())
+    }
+}
