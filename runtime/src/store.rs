@@ -25,6 +25,7 @@ mod callbacks;
 mod connect;
 mod outbox;
 mod payments;
+mod published;
 mod refunds;
 
 pub use callbacks::CallbackRecord;
@@ -33,6 +34,7 @@ pub use outbox::{OutboxMessage, OutboxRecord};
 pub use payments::{
     ChannelSwitch, DuePayment, InsertOutcome, NewPayment, PaymentChange, PaymentRecord,
 };
+pub use published::{PLUGINS_CHANNEL, Publish, PublishedPlugin};
 pub use refunds::{DueRefund, NewRefund, RefundChange, RefundInsert, RefundRecord};
 
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};

@@ -45,8 +45,13 @@ async fn start_provider() -> (String, tokio::task::JoinHandle<()>) {
 /// endpoint at `hook_url`.
 async fn setup(name: &str, server: &str, provider: &str, hook_url: &str) -> (Scratch, PgPool) {
     let scratch = Scratch::new(name).with_sandbox_plugin();
-    let dir: &Path = &scratch.0;
     let database_url = process::fresh_postgres_database(server).await;
+    write_config(&scratch.0, &database_url, provider, hook_url);
+    let pool = PgPool::connect(&database_url).await.unwrap();
+    (scratch, pool)
+}
+
+fn write_config(dir: &Path, database_url: &str, provider: &str, hook_url: &str) {
     std::fs::write(
         dir.join("paycore.toml"),
         format!(
@@ -82,8 +87,6 @@ secrets = {{ api_key = "inline:{PROVIDER_KEY}" }}
         ),
     )
     .unwrap();
-    let pool = PgPool::connect(&database_url).await.unwrap();
-    (scratch, pool)
 }
 
 fn client() -> reqwest::Client {
@@ -414,4 +417,91 @@ async fn claimed_by(db: &PgPool, instance: &str) -> Vec<String> {
         .fetch_all(db)
         .await
         .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_plugin_published_to_the_database_reaches_every_instance() {
+    let Some(server) = process::postgres_server() else {
+        return skip("a_plugin_published_to_the_database_reaches_every_instance");
+    };
+    let (provider, _provider_task) = start_provider().await;
+    let hooks = HookReceiver::start().await;
+    // Two folders with no plugin in them, one database: nothing shared on disk.
+    let database_url = process::fresh_postgres_database(&server).await;
+    let (dir_a, dir_b) = (Scratch::new("published-a"), Scratch::new("published-b"));
+    for dir in [&dir_a, &dir_b] {
+        write_config(&dir.0, &database_url, &provider, &hooks.url);
+    }
+    let (a, b) = tokio::join!(
+        Paycore::start_named(&dir_a.0, "a"),
+        Paycore::start_named(&dir_b.0, "b")
+    );
+    let client = client();
+    let (status, body) = post(&client, &a.base, "/v1/payments", &barcode("PUB-0", 100)).await;
+    assert_ne!(status, 201, "no plugin yet: {body}");
+
+    let plugin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins/sandbox.wasm");
+    let plugin = std::env::var_os("PAYCORE_PLUGINS_DIR")
+        .map(|d| Path::new(&d).join("sandbox.wasm"))
+        .unwrap_or(plugin);
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_paycore"))
+            .args(args)
+            .arg("--config")
+            .arg(dir_a.0.join("paycore.toml"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    };
+    let plugin_arg = plugin.to_str().unwrap();
+    let (ok, text) = cli(&["plugin", "publish", plugin_arg]);
+    assert!(ok && text.contains("published sandbox@1.0.0"), "{text}");
+    let (ok, text) = cli(&["plugin", "publish", plugin_arg]);
+    assert!(ok && text.contains("already published"), "{text}");
+
+    // Both instances hear of it and serve with it.
+    for (n, instance) in [&a, &b].into_iter().enumerate() {
+        let mut served = false;
+        for attempt in 0..100 {
+            let order = format!("PUB-{n}-{attempt}");
+            let (status, _) = post(
+                &client,
+                &instance.base,
+                "/v1/payments",
+                &barcode(&order, 100),
+            )
+            .await;
+            if status == 201 {
+                served = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(served, "instance {n} never loaded the published plugin");
+    }
+
+    // Unpublished, it is retired everywhere.
+    let (ok, text) = cli(&["plugin", "unpublish", "sandbox@1.0.0"]);
+    assert!(ok, "{text}");
+    for (n, instance) in [&a, &b].into_iter().enumerate() {
+        let mut retired = false;
+        for attempt in 0..100 {
+            let order = format!("UNPUB-{n}-{attempt}");
+            let (status, _) = post(
+                &client,
+                &instance.base,
+                "/v1/payments",
+                &barcode(&order, 100),
+            )
+            .await;
+            if status != 201 {
+                retired = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(retired, "instance {n} still serves an unpublished plugin");
+    }
 }
