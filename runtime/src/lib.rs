@@ -6,6 +6,7 @@ pub mod domain;
 pub mod http;
 pub mod payments;
 pub mod plugin_host;
+pub mod published;
 pub mod registry;
 pub mod reload;
 pub mod routing;

@@ -80,6 +80,19 @@ enum PluginCommand {
         #[arg(long, default_value = "config/paycore.toml")]
         config: PathBuf,
     },
+    /// Store a plugin in the database the config names, after every check
+    /// the runtime applies; instances on PostgreSQL load it at once.
+    Publish {
+        file: PathBuf,
+        #[arg(long, default_value = "config/paycore.toml")]
+        config: PathBuf,
+    },
+    /// Remove a published NAME@VERSION from the database; instances retire it.
+    Unpublish {
+        label: String,
+        #[arg(long, default_value = "config/paycore.toml")]
+        config: PathBuf,
+    },
 }
 
 fn overrides() -> Overrides {
@@ -175,6 +188,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             command: PluginCommand::Restore { label, config },
         } => admin_post(&config, &format!("/admin/plugins/{label}/restore")).await,
         Command::Plugin {
+            command: PluginCommand::Publish { file, config },
+        } => {
+            let Some(cfg) = load_config(&config) else {
+                return Ok(ExitCode::FAILURE);
+            };
+            println!("{}", paycore::app::publish_plugin(&cfg, &file).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugin {
+            command: PluginCommand::Unpublish { label, config },
+        } => {
+            let Some(cfg) = load_config(&config) else {
+                return Ok(ExitCode::FAILURE);
+            };
+            println!("{}", paycore::app::unpublish_plugin(&cfg, &label).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugin {
             command: PluginCommand::Inspect { file },
         } => {
             let host = paycore::plugin_host::PluginHost::new(Default::default())?;
@@ -233,6 +264,17 @@ async fn admin_post(config: &std::path::Path, path: &str) -> anyhow::Result<Exit
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The configuration, or `None` after printing every problem in it.
+fn load_config(path: &std::path::Path) -> Option<config::Config> {
+    match config::load(path, &overrides()) {
+        Ok(c) => Some(c),
+        Err(errors) => {
+            eprintln!("{errors}");
+            None
+        }
+    }
 }
 
 async fn shutdown_signal() {

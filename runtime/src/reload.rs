@@ -361,73 +361,135 @@ impl Reloader {
             let Some(bytes) = read_settled(&file).await else {
                 continue;
             };
-            let digest = hex::encode(Sha256::digest(&bytes));
-            if live.iter().any(|l| l.plugin.digest == digest) {
-                // A second copy of a file already taken (or kept below).
-                continue;
+            self.consider(file, bytes, previous, &mut live, &mut refused)
+                .await;
+        }
+        self.scan_published(previous, &mut live, &mut refused).await;
+        (live, refused)
+    }
+
+    /// Plugins published to the database (`paycore plugin publish`), checked
+    /// exactly like files; a build already loaded is kept without fetching
+    /// its bytes again.
+    async fn scan_published(
+        &self,
+        previous: &[Live],
+        live: &mut Vec<Live>,
+        refused: &mut Vec<PluginStatus>,
+    ) {
+        let store = self.payments.store();
+        let published = match store.published_plugins().await {
+            Ok(p) => p,
+            Err(e) => {
+                // A database hiccup must not retire what serves.
+                tracing::error!(error = %e, "cannot read the published plugins; keeping those loaded");
+                live.extend(previous.iter().filter(|l| is_published(&l.file)).cloned());
+                return;
             }
-            if let Some(same) = previous.iter().find(|l| l.plugin.digest == digest) {
-                live.push(Live {
-                    file,
-                    ..same.clone()
-                });
-                continue;
-            }
-            let refuse = |reason: String| {
-                metrics::counter!("paycore_plugin_loads_total", "result" => "refused").increment(1);
-                tracing::error!(file = %file.display(), %reason, "plugin refused");
-                PluginStatus {
-                    file: file.display().to_string(),
-                    name: None,
-                    version: None,
-                    contract_version: None,
-                    digest: format!("sha256:{digest}"),
-                    state: "refused",
-                    reason: Some(reason),
-                    loaded_at: None,
-                    calls_in_flight: 0,
-                    from_cache: None,
-                    load_ms: None,
+        };
+        for p in published {
+            let file = PathBuf::from(format!("{PUBLISHED}{}@{}", p.name, p.version));
+            if let Some(same) = previous.iter().find(|l| l.plugin.digest == p.digest) {
+                if !live.iter().any(|l| l.plugin.digest == p.digest) {
+                    live.push(Live {
+                        file,
+                        ..same.clone()
+                    });
                 }
-            };
-            let plugin = match self.load_with_retry(&file, bytes).await {
-                Ok(p) => p,
-                Err(reason) => {
-                    refused.push(refuse(reason));
+                continue;
+            }
+            let bytes = match store.published_plugin_bytes(&p.digest).await {
+                Ok(Some(bytes)) if hex::encode(Sha256::digest(&bytes)) == p.digest => bytes,
+                Ok(Some(_)) => {
+                    tracing::error!(file = %file.display(), "published bytes do not match their digest; skipped");
+                    continue;
+                }
+                Ok(None) => continue, // unpublished meanwhile
+                Err(e) => {
+                    tracing::error!(file = %file.display(), error = %e, "cannot read a published plugin");
                     continue;
                 }
             };
-            let taken = live
-                .iter()
-                .chain(previous.iter())
-                .find(|l| l.plugin.label() == plugin.label() && l.plugin.digest != plugin.digest);
-            if let Some(other) = taken {
-                let reason = format!(
-                    "{} is already loaded with digest sha256:{}; versions are immutable, publish a new version instead",
-                    plugin.label(),
-                    other.plugin.digest
-                );
-                let mut status = refuse(reason);
-                status.name = Some(plugin.manifest.name.clone());
-                status.version = Some(plugin.manifest.version.to_string());
-                refused.push(status);
-                // If the loaded one's own file was overwritten in place, it keeps serving.
-                if let Some(prev) = previous.iter().find(|l| l.plugin.label() == plugin.label())
-                    && !live.iter().any(|l| l.plugin.digest == prev.plugin.digest)
-                {
-                    live.push(prev.clone());
-                }
-                continue;
-            }
-            metrics::counter!("paycore_plugin_loads_total", "result" => "loaded").increment(1);
-            tracing::info!(plugin = plugin.label(), digest = %plugin.digest, from_cache = plugin.load.from_cache, load_ms = plugin.load.millis, file = %file.display(), "plugin loaded");
+            self.consider(file, bytes, previous, live, refused).await;
+        }
+    }
+
+    /// Checks one plugin build (from a file or the database) against what is
+    /// loaded: kept by digest, refused if its version is taken by another
+    /// build, else loaded with every check.
+    async fn consider(
+        &self,
+        file: PathBuf,
+        bytes: Vec<u8>,
+        previous: &[Live],
+        live: &mut Vec<Live>,
+        refused: &mut Vec<PluginStatus>,
+    ) {
+        let digest = hex::encode(Sha256::digest(&bytes));
+        if live.iter().any(|l| l.plugin.digest == digest) {
+            // A second copy of a file already taken (or kept below).
+            return;
+        }
+        if let Some(same) = previous.iter().find(|l| l.plugin.digest == digest) {
             live.push(Live {
                 file,
-                plugin,
-                loaded_at: now_rfc3339(),
+                ..same.clone()
             });
+            return;
         }
-        (live, refused)
+        let refuse = |reason: String| {
+            metrics::counter!("paycore_plugin_loads_total", "result" => "refused").increment(1);
+            tracing::error!(file = %file.display(), %reason, "plugin refused");
+            PluginStatus {
+                file: file.display().to_string(),
+                name: None,
+                version: None,
+                contract_version: None,
+                digest: format!("sha256:{digest}"),
+                state: "refused",
+                reason: Some(reason),
+                loaded_at: None,
+                calls_in_flight: 0,
+                from_cache: None,
+                load_ms: None,
+            }
+        };
+        let plugin = match self.load_with_retry(&file, bytes).await {
+            Ok(p) => p,
+            Err(reason) => {
+                refused.push(refuse(reason));
+                return;
+            }
+        };
+        let taken = live
+            .iter()
+            .chain(previous.iter())
+            .find(|l| l.plugin.label() == plugin.label() && l.plugin.digest != plugin.digest);
+        if let Some(other) = taken {
+            let reason = format!(
+                "{} is already loaded with digest sha256:{}; versions are immutable, publish a new version instead",
+                plugin.label(),
+                other.plugin.digest
+            );
+            let mut status = refuse(reason);
+            status.name = Some(plugin.manifest.name.clone());
+            status.version = Some(plugin.manifest.version.to_string());
+            refused.push(status);
+            // If the loaded one's own file was overwritten in place, it keeps serving.
+            if let Some(prev) = previous.iter().find(|l| l.plugin.label() == plugin.label())
+                && !live.iter().any(|l| l.plugin.digest == prev.plugin.digest)
+            {
+                live.push(prev.clone());
+            }
+            return;
+        }
+        metrics::counter!("paycore_plugin_loads_total", "result" => "loaded").increment(1);
+        tracing::info!(plugin = plugin.label(), digest = %plugin.digest, from_cache = plugin.load.from_cache, load_ms = plugin.load.millis, file = %file.display(), "plugin loaded");
+        live.push(Live {
+            file,
+            plugin,
+            loaded_at: now_rfc3339(),
+        });
     }
 
     /// A file being copied in may be caught half-written: a load that fails
@@ -510,6 +572,13 @@ fn apply_decisions(scanned: Vec<Live>, decisions: &Decisions) -> (Vec<Live>, Vec
         }
     }
     (live, held)
+}
+
+/// How a published plugin's source shows in `/admin/plugins`.
+const PUBLISHED: &str = "published:";
+
+fn is_published(file: &Path) -> bool {
+    file.to_str().is_some_and(|f| f.starts_with(PUBLISHED))
 }
 
 /// Reads a file, skipping it (None) if it vanished or is still empty.

@@ -1,29 +1,44 @@
 //! Persistence: payments, refunds, the append-only event history, callbacks
-//! for audit and the webhook outbox, in SQLite (WAL) through sqlx.
+//! for audit and the webhook outbox, through sqlx, in SQLite (WAL; the
+//! default, one instance) or PostgreSQL (several instances side by side),
+//! chosen by the database URL.
+//!
+//! Both backends run the same statements. Every query is written once with
+//! `$N` placeholders, which SQLite accepts too, and `on_db!` compiles it for
+//! each pool; the few places where the dialects differ are spelled out next
+//! to the query (`Dialects`).
 //!
 //! Invariant: every write that changes money state runs in one transaction
 //! together with its event row (and its outbox row, if any), so the history
-//! can never disagree with the state. Writers start with `BEGIN IMMEDIATE`
-//! so SQLite serialises them up front instead of failing on lock upgrade.
+//! can never disagree with the state. Writers never rely on holding the
+//! whole database: each change is one conditional UPDATE (`version = $n`,
+//! `refund_reserved + $n <= amount`), which PostgreSQL re-evaluates against
+//! the newest row under READ COMMITTED, and idempotent inserts rest on unique
+//! constraints, the loser of a race re-reading the winner's row. SQLite
+//! writers start with `BEGIN IMMEDIATE` so it serialises them up front
+//! instead of failing on lock upgrade. Background work (outbox delivery,
+//! the sweeper) claims rows for a lease, skipping rows another instance is
+//! claiming, so instances share it and a dead instance's rows come back.
 //! Only `payments` (the state machine) calls the mutating methods.
 
 mod callbacks;
+mod connect;
 mod outbox;
 mod payments;
+mod published;
 mod refunds;
 
 pub use callbacks::CallbackRecord;
+pub use connect::redacted_url;
 pub use outbox::{OutboxMessage, OutboxRecord};
 pub use payments::{
     ChannelSwitch, DuePayment, InsertOutcome, NewPayment, PaymentChange, PaymentRecord,
 };
+pub use published::{PLUGINS_CHANNEL, Publish, PublishedPlugin};
 pub use refunds::{DueRefund, NewRefund, RefundChange, RefundInsert, RefundRecord};
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use std::str::FromStr;
-use std::time::Duration;
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -39,6 +54,8 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL `{0}`: use sqlite://… or postgres://…")]
+    UnsupportedUrl(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -52,49 +69,154 @@ pub struct Event {
     pub detail: serde_json::Value,
 }
 
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names, if any.
+    pub fn of_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    db: Db,
+    /// The name this process claims background work under (`claimed_by`).
+    instance: Arc<str>,
+}
+
+#[derive(Clone)]
+enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the store's pool, whichever backend
+/// it is: the body is written once and type-checked for each.
+macro_rules! on_db {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.db {
+            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+use on_db;
+
+/// Implements a helper trait for both backends' connections, from one body.
+macro_rules! impl_for_connections {
+    (impl $trait:ident { $($item:tt)* }) => {
+        impl $trait for sqlx::SqliteConnection { $($item)* }
+        impl $trait for sqlx::PgConnection { $($item)* }
+    };
+}
+use impl_for_connections;
+
+/// The text of one statement in each dialect, where they differ.
+pub(crate) struct Dialects {
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
+}
+
+/// What differs between the two pools, beyond the SQL they share.
+pub(crate) trait Dialect {
+    type Database: sqlx::Database;
+    /// A transaction for a write.
+    async fn begin_write(&self) -> StoreResult<Transaction<'static, Self::Database>>;
+    /// This backend's text of `sql`.
+    fn pick(&self, sql: &Dialects) -> &'static str;
+}
+
+impl Dialect for SqlitePool {
+    type Database = Sqlite;
+    async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        // Take the write lock now: a deferred transaction that reads first
+        // fails with SQLITE_BUSY when it later tries to write.
+        Ok(self.begin_with("BEGIN IMMEDIATE").await?)
+    }
+    fn pick(&self, sql: &Dialects) -> &'static str {
+        sql.sqlite
+    }
+}
+
+impl Dialect for PgPool {
+    type Database = Postgres;
+    async fn begin_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        // READ COMMITTED: every write is a conditional UPDATE or a
+        // constrained INSERT, re-checked against the newest row.
+        Ok(self.begin().await?)
+    }
+    fn pick(&self, sql: &Dialects) -> &'static str {
+        sql.postgres
+    }
 }
 
 impl Store {
-    /// Opens (creating if needed) the database and applies migrations.
-    pub async fn open(url: &str) -> StoreResult<Self> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        if let Some(dir) = options.get_filename().parent() {
-            // A missing folder is the one set-up step we do for the operator.
-            let _ = std::fs::create_dir_all(dir);
+    /// Opens (creating a SQLite file if needed) the database `url` names,
+    /// with at most `max_connections` (the backend's default when `None`),
+    /// and applies its migrations.
+    pub async fn open(url: &str, max_connections: Option<u32>) -> StoreResult<Self> {
+        let db = match Backend::of_url(url) {
+            Some(Backend::Sqlite) => Db::Sqlite(connect::sqlite(url, max_connections).await?),
+            Some(Backend::Postgres) => Db::Postgres(connect::postgres(url, max_connections).await?),
+            None => return Err(StoreError::UnsupportedUrl(redacted_url(url))),
+        };
+        Ok(Store {
+            db,
+            instance: default_instance_name().into(),
+        })
+    }
+
+    /// Names this process for the rows it claims (`PAYCORE_INSTANCE`, or
+    /// host and process id by default).
+    pub fn with_instance(mut self, name: &str) -> Self {
+        self.instance = name.into();
+        self
+    }
+
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.db {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
         }
-        // An in-memory database exists once per connection: keep it to one.
-        let max = if url.contains(":memory:") { 1 } else { 8 };
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max)
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Store { pool })
+    }
+
+    /// The PostgreSQL pool, for `LISTEN`/`NOTIFY`; `None` on SQLite.
+    pub fn postgres_pool(&self) -> Option<&PgPool> {
+        match &self.db {
+            Db::Postgres(pool) => Some(pool),
+            Db::Sqlite(_) => None,
+        }
     }
 
     pub async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        on_db!(self, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// Publishes the pool's size and idle connections as gauges.
     pub fn record_pool_gauges(&self) {
-        let size = self.pool.size() as f64;
-        let idle = self.pool.num_idle() as f64;
+        let (size, idle) = on_db!(self, |pool| (pool.size() as f64, pool.num_idle() as f64));
         metrics::gauge!("paycore_db_pool_connections", "state" => "idle").set(idle);
         metrics::gauge!("paycore_db_pool_connections", "state" => "active").set(size - idle);
-    }
-
-    async fn write_tx(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     /// The event history of one payment or refund, oldest first.
@@ -102,13 +224,11 @@ impl Store {
         &self,
         subject_id: &str,
     ) -> StoreResult<Vec<(String, Option<String>, Option<String>)>> {
-        let rows: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT kind, from_status, to_status FROM events WHERE subject_id = ? ORDER BY seq",
-        )
-        .bind(subject_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows)
+        let sql =
+            "SELECT kind, from_status, to_status FROM events WHERE subject_id = $1 ORDER BY seq";
+        Ok(on_db!(self, |pool| {
+            sqlx::query_as(sql).bind(subject_id).fetch_all(pool).await
+        })?)
     }
 
     /// Rows per table, for tests that check bad input wrote nothing.
@@ -120,8 +240,24 @@ impl Store {
             Table::Callbacks => "SELECT COUNT(*) FROM callbacks",
             Table::Outbox => "SELECT COUNT(*) FROM outbox",
         };
-        Ok(sqlx::query_scalar(sql).fetch_one(&self.pool).await?)
+        Ok(on_db!(self, |pool| sqlx::query_scalar(sql)
+            .fetch_one(pool)
+            .await)?)
     }
+}
+
+/// `PAYCORE_INSTANCE`, else `<host>-<pid>`: unique among live instances,
+/// readable in the outbox's `claimed_by`.
+fn default_instance_name() -> String {
+    std::env::var("PAYCORE_INSTANCE").unwrap_or_else(|_| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "paycore".into());
+        format!("{host}-{}", std::process::id())
+    })
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -133,28 +269,43 @@ pub enum Table {
     Outbox,
 }
 
-async fn append_event(
-    tx: &mut sqlx::SqliteConnection,
-    tenant_id: &str,
-    subject_type: &str,
-    subject_id: &str,
-    event: &Event,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO events (tenant_id, subject_type, subject_id, kind, from_status, to_status, detail, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(tenant_id)
-    .bind(subject_type)
-    .bind(subject_id)
-    .bind(event.kind)
-    .bind(&event.from_status)
-    .bind(&event.to_status)
-    .bind(event.detail.to_string())
-    .bind(crate::domain::now_rfc3339())
-    .execute(tx)
-    .await?;
-    Ok(())
+/// Row helpers shared by the modules' transactions.
+trait EventRows {
+    async fn append_event(
+        &mut self,
+        tenant_id: &str,
+        subject_type: &str,
+        subject_id: &str,
+        event: &Event,
+    ) -> StoreResult<()>;
+}
+
+impl_for_connections! {
+    impl EventRows {
+        async fn append_event(
+            &mut self,
+            tenant_id: &str,
+            subject_type: &str,
+            subject_id: &str,
+            event: &Event,
+        ) -> StoreResult<()> {
+            sqlx::query(
+                "INSERT INTO events (tenant_id, subject_type, subject_id, kind, from_status, to_status, detail, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(tenant_id)
+            .bind(subject_type)
+            .bind(subject_id)
+            .bind(event.kind)
+            .bind(&event.from_status)
+            .bind(&event.to_status)
+            .bind(event.detail.to_string())
+            .bind(crate::domain::now_rfc3339())
+            .execute(self)
+            .await?;
+            Ok(())
+        }
+    }
 }
 
 /// Maps a unique-constraint violation to `Conflict(name)`.

@@ -9,6 +9,10 @@
 //! go through the state machine like any change, so the merchant hears of
 //! them by webhook. Nothing is assumed: the sweeper always asks the channel
 //! first, and a payment leaves `unknown` only on the channel's answer.
+//!
+//! Several instances share the work: each pass claims its rows for a lease
+//! (PostgreSQL skipping rows another instance holds), so no two instances
+//! query the same payment at once and a dead instance's rows come back.
 
 use crate::config::SweeperConfig;
 use crate::domain::{PaymentStatus, Scene, now_millis};
@@ -21,6 +25,11 @@ use tokio::sync::watch;
 
 /// At most this many payments (and as many refunds) per pass, most overdue first.
 const BATCH: i64 = 50;
+/// How long a claimed row is left to this instance before another may look
+/// at it. Rows are re-scheduled as soon as they are checked, so this only
+/// bounds how long a dead instance's rows wait; if a pass outlives it,
+/// another instance merely queries a payment twice, which is harmless.
+const LEASE: Duration = Duration::from_secs(120);
 
 pub async fn run(payments: Arc<Payments>, config: SweeperConfig, mut stop: watch::Receiver<bool>) {
     loop {
@@ -117,13 +126,22 @@ pub async fn sweep_once(
     let mut report = SweepReport::default();
     let min_age = config.min_age.as_millis() as i64;
     let registry = payments.registry();
-    for due in payments.store().due_payments(min_age, BATCH).await? {
+    let lease = LEASE.as_millis() as i64;
+    for due in payments
+        .store()
+        .claim_due_payments(min_age, BATCH, lease)
+        .await?
+    {
         let Some(tenant) = registry.tenant(&due.record.tenant_id) else {
             continue;
         };
         sweep_payment(payments, tenant, due, config, &mut report).await?;
     }
-    for due in payments.store().due_refunds(min_age, BATCH).await? {
+    for due in payments
+        .store()
+        .claim_due_refunds(min_age, BATCH, lease)
+        .await?
+    {
         let Some(tenant) = registry.tenant(&due.record.tenant_id) else {
             continue;
         };

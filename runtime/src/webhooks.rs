@@ -4,6 +4,11 @@
 //! change they announce: an event whose transaction did not commit does not
 //! exist, and one that did is delivered even if paycore is killed the moment
 //! after (a delivery whose success was not recorded is simply sent again).
+//!
+//! Several instances share the outbox: each claims a batch for a lease
+//! (`Store::claim_webhooks`), so a message is sent by one instance at a
+//! time, and one claimed by an instance that died is sent by another once
+//! the lease runs out.
 
 use crate::config::WebhooksConfig;
 use crate::payments::Payments;
@@ -30,13 +35,14 @@ pub async fn run(payments: Arc<Payments>, config: WebhooksConfig, mut stop: watc
             return;
         }
     };
+    let lease_ms = lease(&config).as_millis() as i64;
     let config = Arc::new(config);
     loop {
         tokio::select! {
             _ = stop.wait_for(|s| *s) => return,
             _ = tokio::time::sleep(POLL) => {}
         }
-        let due = match payments.store().due_webhooks(BATCH).await {
+        let due = match payments.store().claim_webhooks(BATCH, lease_ms).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the outbox");
@@ -51,6 +57,14 @@ pub async fn run(payments: Arc<Payments>, config: WebhooksConfig, mut stop: watc
         }
         while batch.join_next().await.is_some() {}
     }
+}
+
+/// How long a claimed message is left to this instance: a batch's attempts
+/// run concurrently, each bounded by the timeout, so twice that (and never
+/// under two seconds) is ample for a live instance to record the outcome;
+/// a dead instance's messages are sent by another once it runs out.
+pub fn lease(config: &WebhooksConfig) -> Duration {
+    (config.timeout * 2).max(Duration::from_secs(2))
 }
 
 /// `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, as the

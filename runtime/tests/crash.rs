@@ -1,117 +1,30 @@
 //! The real `paycore` binary, killed with SIGKILL while webhooks are still
-//! undelivered, then restarted on the same SQLite file: every event that
-//! committed is delivered once the merchant is reachable, and nothing else is.
+//! undelivered, then restarted on the same database (SQLite, or PostgreSQL
+//! under `PAYCORE_TEST_DATABASE_URL`): every event that committed is
+//! delivered once the merchant is reachable, and nothing else is.
 //! Loopback only; every child process is killed when its guard drops.
 
+#[path = "support/process.rs"]
+mod process;
+
+use process::{Paycore, Scratch, free_port};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const KEY: &str = "sk_test_crash";
 const PROVIDER_KEY: &str = "crash-provider-key";
 
-/// A running `paycore serve`; killed (SIGKILL) and reaped on drop.
-struct Paycore {
-    child: Child,
-    base: String,
-}
-
-impl Paycore {
-    async fn start(dir: &Path) -> Paycore {
-        let port = free_port();
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join("paycore.log"))
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_paycore"))
-            .args(["serve", "--config"])
-            .arg(dir.join("paycore.toml"))
-            .env("PAYCORE_LISTEN", format!("127.0.0.1:{port}"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("paycore starts");
-        let p = Paycore {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        };
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()
-            .unwrap();
-        for _ in 0..600 {
-            if let Ok(r) = client.get(format!("{}/healthz", p.base)).send().await
-                && r.status().is_success()
-            {
-                return p;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!(
-            "paycore did not come up; see {}",
-            dir.join("paycore.log").display()
-        );
-    }
-
-    /// SIGKILL: no shutdown, no flushing, nothing.
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reaped");
-    }
-}
-
-impl Drop for Paycore {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The test's scratch folder, removed on drop.
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn setup(hook_port: u16) -> Scratch {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("crash-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("plugins")).unwrap();
-    std::fs::create_dir_all(dir.join("tenants")).unwrap();
-    let plugins = std::env::var_os("PAYCORE_PLUGINS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"));
-    std::fs::copy(
-        plugins.join("sandbox.wasm"),
-        dir.join("plugins/sandbox.wasm"),
-    )
-    .unwrap_or_else(|e| {
-        panic!(
-            "{}/sandbox.wasm is missing ({e}): run `cargo xtask test`",
-            plugins.display()
-        )
-    });
+async fn setup(hook_port: u16) -> Scratch {
+    let scratch = Scratch::new("crash").with_sandbox_plugin();
+    let dir = &scratch.0;
+    let database_url = process::database_url(dir).await;
     std::fs::write(
         dir.join("paycore.toml"),
         format!(
             r#"
-database_url = "sqlite://paycore.db"
+database_url = "{database_url}"
 plugins_dir = "plugins"
 [sandbox_provider]
 enabled = true
@@ -147,7 +60,7 @@ secrets = {{ api_key = "inline:{PROVIDER_KEY}" }}
         ),
     )
     .unwrap();
-    Scratch(dir)
+    scratch
 }
 
 fn barcode(order_no: &str) -> Value {
@@ -212,7 +125,7 @@ async fn committed_events(
 async fn webhooks_pending_at_a_kill_9_are_all_delivered_after_the_restart() {
     paycore::plugin_host::install_crypto_provider();
     let hook_port = free_port();
-    let scratch = setup(hook_port);
+    let scratch = setup(hook_port).await;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()

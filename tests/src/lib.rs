@@ -1,7 +1,9 @@
 //! Test harness: starts the real paycore runtime in-process on a loopback
-//! socket, with a fresh SQLite file, the real `.wasm` plugins built by
-//! `cargo xtask build`, the built-in sandbox provider, and a webhook
-//! receiver. Dropping a [`TestApp`] leaves nothing running.
+//! socket, with a fresh database of its own (a SQLite file, or a new
+//! PostgreSQL database when `PAYCORE_TEST_DATABASE_URL` names a server, as
+//! `cargo xtask test` does on its second pass), the real `.wasm` plugins
+//! built by `cargo xtask build`, the built-in sandbox provider, and a
+//! webhook receiver. Dropping a [`TestApp`] leaves nothing running.
 //! [`channels`] adds a tenant served by the Alipay and WeChat Pay plugins
 //! against their loopback simulators.
 
@@ -244,12 +246,13 @@ impl TestApp {
         let list = |ms: &[u64]| ms.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
 
         std::fs::create_dir_all(root.join("tenants")).unwrap();
+        let database_url = database_url().await;
         std::fs::write(
             root.join("paycore.toml"),
             format!(
                 r#"
 listen = "127.0.0.1:0"
-database_url = "sqlite://paycore.db"
+database_url = "{database_url}"
 plugins_dir = "plugins"
 plugin_cache_dir = "{cache}"
 admin_token = "inline:adm_test_e2e"
@@ -539,6 +542,40 @@ settings = {{ base_url = "{{public_url}}/sandbox" }}
             app.shutdown().await;
         }
     }
+}
+
+/// The PostgreSQL server tests run against (`PAYCORE_TEST_DATABASE_URL`,
+/// a URL to a database that may create others), or `None` for SQLite.
+pub fn postgres_server() -> Option<String> {
+    std::env::var("PAYCORE_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// A database of the test's own: a SQLite file next to `paycore.toml`, or
+/// a fresh PostgreSQL database on the test server, so tests stay isolated
+/// and run in parallel on either backend.
+async fn database_url() -> String {
+    let Some(server) = postgres_server() else {
+        return "sqlite://paycore.db".into();
+    };
+    use sqlx::Connection;
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let name = format!(
+        "paycore_e2e_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    );
+    let mut admin = sqlx::PgConnection::connect(&server)
+        .await
+        .unwrap_or_else(|e| panic!("PAYCORE_TEST_DATABASE_URL: {e}"));
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap_or_else(|e| panic!("creating the test database {name}: {e}"));
+    let mut url = url::Url::parse(&server).expect("PAYCORE_TEST_DATABASE_URL is a URL");
+    url.set_path(&name);
+    url.to_string()
 }
 
 /// A loopback port nothing listens on (yet): connecting is refused, so a

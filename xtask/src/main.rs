@@ -4,7 +4,12 @@
 //!   release), test-only plugins to `target/test-plugins/`, and the runtime.
 //! - `cargo xtask demo`  — `build`, then the Alipay / WeChat Pay simulators
 //!   and `paycore serve` with `config/`.
-//! - `cargo xtask test`  — `build`, then the whole workspace's tests.
+//! - `cargo xtask test`  — `build`, then the whole workspace's tests on
+//!   SQLite, then the storage and end-to-end suites again on a throwaway
+//!   PostgreSQL server it starts itself (skipped, loudly, only when no
+//!   PostgreSQL server binaries are installed).
+
+mod postgres;
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -72,19 +77,52 @@ fn main() -> Result<()> {
         }
         Some("test") => {
             build(&root)?;
-            let mut tests = cargo();
-            tests
-                .args(["test", "--workspace", "--locked"])
-                .args(&args[1..]);
-            tests.env("PAYCORE_PLUGINS_DIR", root.join("target/plugins"));
-            tests.env("PAYCORE_TEST_PLUGINS_DIR", root.join("target/test-plugins"));
-            run(&mut tests)
+            let test_args = &args[1..];
+            println!("\n== tests on SQLite\n");
+            run(&mut test_command(&root, &["--workspace"], test_args))?;
+            test_on_postgres(&root, test_args)
         }
         _ => {
             eprintln!("usage: cargo xtask <build|demo|test> [-- test args]");
             std::process::exit(2);
         }
     }
+}
+
+/// `cargo test` of `packages` with the plugins the tests load, then the
+/// caller's own arguments (which may start with `--`).
+fn test_command(root: &Path, packages: &[&str], test_args: &[String]) -> Command {
+    let mut tests = cargo();
+    tests
+        .args(["test", "--locked"])
+        .args(packages)
+        .args(test_args);
+    tests.env("PAYCORE_PLUGINS_DIR", root.join("target/plugins"));
+    tests.env("PAYCORE_TEST_PLUGINS_DIR", root.join("target/test-plugins"));
+    tests
+}
+
+/// The suites that touch a database — the runtime's (storage, the crash and
+/// multi-instance process tests) and the end-to-end ones — on PostgreSQL.
+fn test_on_postgres(root: &Path, test_args: &[String]) -> Result<()> {
+    let Some(bin) = postgres::find_binaries() else {
+        let line = "!".repeat(72);
+        eprintln!(
+            "\n{line}\n!! PostgreSQL SKIPPED: no server binaries (initdb, pg_ctl) were found\n\
+             !! in /usr/lib/postgresql/*/bin or on PATH. Only SQLite was tested.\n{line}\n"
+        );
+        return Ok(());
+    };
+    let server = postgres::TestServer::start(&bin).context("starting a throwaway PostgreSQL")?;
+    println!(
+        "\n== tests on PostgreSQL ({}, {})\n",
+        bin.display(),
+        server.url
+    );
+    let mut tests = test_command(root, &["-p", "paycore", "-p", "paycore-e2e"], test_args);
+    tests.env("PAYCORE_TEST_DATABASE_URL", &server.url);
+    // `server` drops (stopping PostgreSQL) whatever the outcome.
+    run(&mut tests)
 }
 
 fn workspace_root() -> PathBuf {

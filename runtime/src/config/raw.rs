@@ -10,6 +10,8 @@ use toml::Spanned;
 pub struct RawServer {
     pub listen: Option<Spanned<String>>,
     pub database_url: Option<Spanned<String>>,
+    /// Pool size; the backend's default (SQLite 8, PostgreSQL 16) if unset.
+    pub database_max_connections: Option<Spanned<u64>>,
     /// Base URL under which channels and payers reach this paycore
     /// (callbacks, payer pages). Defaults to `http://{listen}`.
     pub public_url: Option<Spanned<String>>,

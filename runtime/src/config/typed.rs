@@ -20,7 +20,11 @@ pub struct Config {
 pub struct ServerConfig {
     pub config_file: PathBuf,
     pub listen: SocketAddr,
+    /// `sqlite://…` or `postgres://…`; may hold a password: log it only
+    /// through `store::redacted_url`.
     pub database_url: String,
+    /// `None`: the backend's default pool size.
+    pub database_max_connections: Option<u32>,
     /// Explicit public URL; `None` means "http://" + the bound address.
     pub public_url: Option<String>,
     pub plugins_dir: PathBuf,
@@ -331,8 +335,8 @@ fn load_server(
         (None, Some(at)) => resolve_sqlite_path(at.get_ref(), &dir),
         (None, None) => resolve_sqlite_path("sqlite://paycore.db", &dir),
     };
-    if !database_url.starts_with("sqlite:") {
-        let message = "only sqlite:// database URLs are supported by this build";
+    if crate::store::Backend::of_url(&database_url).is_none() {
+        let message = "must be a sqlite://… or postgres://… URL";
         match (&overrides.database_url, &raw.database_url) {
             (None, Some(at)) => c.error(at, message),
             _ => c.errors.push(ConfigError::whole_file(
@@ -341,6 +345,11 @@ fn load_server(
             )),
         }
     }
+
+    let database_max_connections = raw
+        .database_max_connections
+        .is_some()
+        .then(|| c.bounded(&raw.database_max_connections, 8, 1, 1000) as u32);
 
     let public_url = raw
         .public_url
@@ -437,6 +446,7 @@ fn load_server(
         config_file: file.to_path_buf(),
         listen,
         database_url,
+        database_max_connections,
         public_url,
         plugins_dir,
         plugin_cache_dir,
@@ -855,6 +865,30 @@ secrets = { api_key = "inline:k" }
         assert!(parse_plugin_ref("alipay").is_ok());
         assert!(parse_plugin_ref("Ali Pay@1").is_err());
         assert!(parse_plugin_ref("alipay@banana").is_err());
+    }
+
+    #[test]
+    fn the_database_is_sqlite_or_postgres() {
+        let dir = scratch("database");
+        let file = write(
+            &dir,
+            "paycore.toml",
+            "database_url = \"postgres://paycore:pw@db/paycore\"\ndatabase_max_connections = 24\n",
+        );
+        let cfg = load(&file, &Overrides::default()).unwrap().server;
+        assert_eq!(cfg.database_url, "postgres://paycore:pw@db/paycore");
+        assert_eq!(cfg.database_max_connections, Some(24));
+        let file = write(
+            &dir,
+            "paycore.toml",
+            "database_url = \"mysql://db/paycore\"\ndatabase_max_connections = 0\n",
+        );
+        let text = load(&file, &Overrides::default()).unwrap_err().to_string();
+        assert!(
+            text.contains("must be a sqlite://… or postgres://… URL"),
+            "{text}"
+        );
+        assert!(text.contains("must be between 1 and 1000"), "{text}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The audit log of inbound channel callbacks.
 
-use super::{Store, StoreResult};
+use super::{Store, StoreResult, on_db};
 use crate::domain::{new_id, now_rfc3339};
 
 /// One callback as received, whatever became of it.
@@ -21,28 +21,29 @@ const MAX_STORED_BODY: usize = 64 * 1024;
 impl Store {
     pub async fn record_callback(&self, record: &CallbackRecord) -> StoreResult<()> {
         let body = &record.body[..record.body.len().min(MAX_STORED_BODY)];
-        sqlx::query(
-            "INSERT INTO callbacks (id, tenant_id, channel_id, verified, outcome, payment_id, body, received_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(new_id("cb"))
-        .bind(&record.tenant_id)
-        .bind(&record.channel_id)
-        .bind(record.verified)
-        .bind(&record.outcome)
-        .bind(&record.payment_id)
-        .bind(body)
-        .bind(now_rfc3339())
-        .execute(&self.pool)
-        .await?;
+        let sql = "INSERT INTO callbacks (id, tenant_id, channel_id, verified, outcome, payment_id, body, received_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+        on_db!(self, |pool| sqlx::query(sql)
+            .bind(new_id("cb"))
+            .bind(&record.tenant_id)
+            .bind(&record.channel_id)
+            .bind(record.verified)
+            .bind(&record.outcome)
+            .bind(&record.payment_id)
+            .bind(body)
+            .bind(now_rfc3339())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// (verified, outcome) of a tenant's callbacks, oldest first.
     pub async fn callbacks_of(&self, tenant_id: &str) -> StoreResult<Vec<(bool, String)>> {
-        Ok(sqlx::query_as("SELECT verified, outcome FROM callbacks WHERE tenant_id = ? ORDER BY received_at, rowid")
+        let sql = "SELECT verified, outcome FROM callbacks WHERE tenant_id = $1 ORDER BY received_at, rowid";
+        Ok(on_db!(self, |pool| sqlx::query_as(sql)
             .bind(tenant_id)
-            .fetch_all(&self.pool)
-            .await?)
+            .fetch_all(pool)
+            .await)?)
     }
 }

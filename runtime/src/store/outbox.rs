@@ -1,6 +1,6 @@
 //! The durable outbox of merchant webhooks.
 
-use super::{Store, StoreResult};
+use super::{Dialect, Dialects, Store, StoreResult, impl_for_connections, on_db};
 use crate::domain::{now_millis, now_rfc3339};
 use sqlx::FromRow;
 
@@ -39,49 +39,84 @@ pub struct OutboxRecord {
     pub created_at: String,
 }
 
-pub(super) async fn enqueue(tx: &mut sqlx::SqliteConnection, m: &OutboxMessage) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO outbox (id, tenant_id, payment_id, event_type, url, payload, attempts, next_attempt_ms, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
-    )
-    .bind(&m.id)
-    .bind(&m.tenant_id)
-    .bind(&m.payment_id)
-    .bind(&m.event_type)
-    .bind(&m.url)
-    .bind(&m.payload)
-    .bind(now_millis())
-    .bind(now_rfc3339())
-    .execute(tx)
-    .await?;
-    Ok(())
+pub(super) trait OutboxRows {
+    /// Queues a message, in the transaction of the change it announces.
+    async fn enqueue(&mut self, m: &OutboxMessage) -> StoreResult<()>;
 }
 
-impl Store {
-    /// Messages due for a delivery attempt, oldest first.
-    pub async fn due_webhooks(&self, limit: i64) -> StoreResult<Vec<OutboxMessage>> {
-        Ok(sqlx::query_as(
-            "SELECT id, tenant_id, payment_id, event_type, url, payload, attempts, retry_step FROM outbox
-             WHERE delivered_at IS NULL AND dead = 0 AND next_attempt_ms <= ?
-             ORDER BY next_attempt_ms LIMIT ?",
+impl_for_connections! {
+    impl OutboxRows {
+        async fn enqueue(&mut self, m: &OutboxMessage) -> StoreResult<()> {
+            sqlx::query(
+                "INSERT INTO outbox (id, tenant_id, payment_id, event_type, url, payload, attempts, next_attempt_ms, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
+            )
+            .bind(&m.id)
+            .bind(&m.tenant_id)
+            .bind(&m.payment_id)
+            .bind(&m.event_type)
+            .bind(&m.url)
+            .bind(&m.payload)
+            .bind(now_millis())
+            .bind(now_rfc3339())
+            .execute(self)
+            .await?;
+            Ok(())
+        }
+    }
+}
+
+/// The delivery claim: `$1` now, `$2` lease, `$3` instance, `$4` limit.
+/// PostgreSQL skips rows another instance is claiming instead of waiting
+/// for them, so instances polling together split the due rows.
+macro_rules! claim_sql {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE outbox SET next_attempt_ms = $1 + $2, claimed_by = $3 WHERE id IN (
+                SELECT id FROM outbox WHERE delivered_at IS NULL AND dead = FALSE AND next_attempt_ms <= $1
+                ORDER BY next_attempt_ms LIMIT $4",
+            $lock,
+            ") RETURNING id, tenant_id, payment_id, event_type, url, payload, attempts, retry_step"
         )
-        .bind(now_millis())
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
+    };
+}
+
+const CLAIM: Dialects = Dialects {
+    sqlite: claim_sql!(""),
+    postgres: claim_sql!(" FOR UPDATE SKIP LOCKED"),
+};
+
+impl Store {
+    /// Claims messages due for a delivery attempt, oldest first, for
+    /// `lease_ms`: their next attempt moves that far ahead, so no other
+    /// instance sends them meanwhile, and if this one dies before recording
+    /// the outcome another sends them once the lease runs out.
+    pub async fn claim_webhooks(
+        &self,
+        limit: i64,
+        lease_ms: i64,
+    ) -> StoreResult<Vec<OutboxMessage>> {
+        // RETURNING gives no order; a batch is delivered concurrently anyway.
+        Ok(on_db!(self, |pool| sqlx::query_as(pool.pick(&CLAIM))
+            .bind(now_millis())
+            .bind(lease_ms)
+            .bind(self.instance())
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?)
     }
 
     pub async fn webhook_delivered(&self, id: &str) -> StoreResult<()> {
         let now = now_rfc3339();
-        sqlx::query(
-            "UPDATE outbox SET delivered_at = ?, last_attempt_at = ?, attempts = attempts + 1, last_error = NULL
-             WHERE id = ?",
-        )
-        .bind(&now)
-        .bind(&now)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+        let sql = "UPDATE outbox SET delivered_at = $1, last_attempt_at = $1, attempts = attempts + 1, last_error = NULL,
+                claimed_by = NULL
+             WHERE id = $2";
+        on_db!(self, |pool| sqlx::query(sql)
+            .bind(&now)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -92,29 +127,29 @@ impl Store {
         error: &str,
         retry_in_ms: Option<i64>,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE outbox SET attempts = attempts + 1, retry_step = retry_step + 1, last_error = ?,
-                last_attempt_at = ?, next_attempt_ms = ?, dead = ?
-             WHERE id = ?",
-        )
-        .bind(error)
-        .bind(now_rfc3339())
-        .bind(now_millis() + retry_in_ms.unwrap_or(0))
-        .bind(retry_in_ms.is_none())
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+        let sql = "UPDATE outbox SET attempts = attempts + 1, retry_step = retry_step + 1, last_error = $1,
+                last_attempt_at = $2, next_attempt_ms = $3, dead = $4, claimed_by = NULL
+             WHERE id = $5";
+        on_db!(self, |pool| sqlx::query(sql)
+            .bind(error)
+            .bind(now_rfc3339())
+            .bind(now_millis() + retry_in_ms.unwrap_or(0))
+            .bind(retry_in_ms.is_none())
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// (event_type, delivered) of a tenant's webhooks, oldest first.
     pub async fn webhooks_of(&self, tenant_id: &str) -> StoreResult<Vec<(String, bool)>> {
-        Ok(sqlx::query_as(
-            "SELECT event_type, delivered_at IS NOT NULL FROM outbox WHERE tenant_id = ? ORDER BY created_at, rowid",
-        )
-        .bind(tenant_id)
-        .fetch_all(&self.pool)
-        .await?)
+        let sql = "SELECT event_type, delivered_at IS NOT NULL FROM outbox WHERE tenant_id = $1
+             ORDER BY created_at, rowid";
+        Ok(on_db!(self, |pool| sqlx::query_as(sql)
+            .bind(tenant_id)
+            .fetch_all(pool)
+            .await)?)
     }
 
     /// A tenant's events about one payment (and its refunds), oldest first.
@@ -123,13 +158,12 @@ impl Store {
         tenant_id: &str,
         payment_id: &str,
     ) -> StoreResult<Vec<OutboxRecord>> {
-        Ok(sqlx::query_as(
-            "SELECT * FROM outbox WHERE tenant_id = ? AND payment_id = ? ORDER BY created_at, rowid",
-        )
-        .bind(tenant_id)
-        .bind(payment_id)
-        .fetch_all(&self.pool)
-        .await?)
+        let sql = "SELECT * FROM outbox WHERE tenant_id = $1 AND payment_id = $2 ORDER BY created_at, rowid";
+        Ok(on_db!(self, |pool| sqlx::query_as(sql)
+            .bind(tenant_id)
+            .bind(payment_id)
+            .fetch_all(pool)
+            .await)?)
     }
 
     pub async fn outbox_event(
@@ -137,13 +171,12 @@ impl Store {
         tenant_id: &str,
         id: &str,
     ) -> StoreResult<Option<OutboxRecord>> {
-        Ok(
-            sqlx::query_as("SELECT * FROM outbox WHERE tenant_id = ? AND id = ?")
-                .bind(tenant_id)
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        let sql = "SELECT * FROM outbox WHERE tenant_id = $1 AND id = $2";
+        Ok(on_db!(self, |pool| sqlx::query_as(sql)
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?)
     }
 
     /// Schedules one event for delivery now, whatever became of it before
@@ -154,16 +187,16 @@ impl Store {
         tenant_id: &str,
         id: &str,
     ) -> StoreResult<Option<OutboxRecord>> {
-        let updated = sqlx::query(
-            "UPDATE outbox SET delivered_at = NULL, dead = 0, retry_step = 0, next_attempt_ms = ?
-             WHERE tenant_id = ? AND id = ?",
-        )
-        .bind(now_millis())
-        .bind(tenant_id)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        if updated.rows_affected() == 0 {
+        let sql = "UPDATE outbox SET delivered_at = NULL, dead = FALSE, retry_step = 0, next_attempt_ms = $1
+             WHERE tenant_id = $2 AND id = $3";
+        let updated = on_db!(self, |pool| sqlx::query(sql)
+            .bind(now_millis())
+            .bind(tenant_id)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        if updated == 0 {
             return Ok(None);
         }
         self.outbox_event(tenant_id, id).await
@@ -172,11 +205,12 @@ impl Store {
     /// Undelivered events by state — (waiting for a retry or a first
     /// attempt, dead letters) — for health and metrics.
     pub async fn outbox_backlog(&self) -> StoreResult<(i64, i64)> {
-        Ok(sqlx::query_as(
-            "SELECT COALESCE(SUM(dead = 0), 0), COALESCE(SUM(dead = 1), 0) FROM outbox WHERE delivered_at IS NULL",
-        )
-        .fetch_one(&self.pool)
-        .await?)
+        let sql = "SELECT COALESCE(SUM(CASE WHEN dead THEN 0 ELSE 1 END), 0),
+                COALESCE(SUM(CASE WHEN dead THEN 1 ELSE 0 END), 0)
+             FROM outbox WHERE delivered_at IS NULL";
+        Ok(on_db!(self, |pool| sqlx::query_as(sql)
+            .fetch_one(pool)
+            .await)?)
     }
 }
 
@@ -188,11 +222,9 @@ impl Store {
         let (waiting, dead) = self.outbox_backlog().await?;
         metrics::gauge!("paycore_outbox_waiting").set(waiting as f64);
         metrics::gauge!("paycore_outbox_dead_letters").set(dead as f64);
-        let oldest: Option<String> = sqlx::query_scalar(
-            "SELECT MIN(created_at) FROM outbox WHERE delivered_at IS NULL AND dead = 0",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        let sql = "SELECT MIN(created_at) FROM outbox WHERE delivered_at IS NULL AND dead = FALSE";
+        let oldest: Option<String> =
+            on_db!(self, |pool| sqlx::query_scalar(sql).fetch_one(pool).await)?;
         let now = crate::domain::now_millis();
         let oldest_ms = oldest
             .and_then(|t| {
@@ -201,11 +233,10 @@ impl Store {
             .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64);
         metrics::gauge!("paycore_outbox_oldest_waiting_seconds")
             .set(oldest_ms.map_or(0.0, |ms| (now - ms).max(0) as f64 / 1000.0));
-        let open: Vec<(String, i64, i64)> = sqlx::query_as(
-            "SELECT status, COUNT(*), MIN(created_ms) FROM payments WHERE status IN ('pending', 'processing', 'unknown') GROUP BY status",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = "SELECT status, COUNT(*), MIN(created_ms) FROM payments
+             WHERE status IN ('pending', 'processing', 'unknown') GROUP BY status";
+        let open: Vec<(String, i64, i64)> =
+            on_db!(self, |pool| sqlx::query_as(sql).fetch_all(pool).await)?;
         for status in ["pending", "processing", "unknown"] {
             let row = open.iter().find(|(s, _, _)| s == status);
             metrics::gauge!("paycore_payments_open", "status" => status)

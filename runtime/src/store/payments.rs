@@ -1,6 +1,10 @@
 //! Payment rows.
 
-use super::{Event, Store, StoreError, StoreResult, append_event, unique_violation};
+use super::outbox::OutboxRows;
+use super::{
+    Dialect, Dialects, Event, EventRows, Store, StoreError, StoreResult, impl_for_connections,
+    on_db, unique_violation,
+};
 use crate::domain::{PaymentStatus, now_millis, now_rfc3339};
 use sqlx::FromRow;
 
@@ -100,93 +104,117 @@ pub struct PaymentChange {
 }
 
 impl Store {
+    /// Inserts a new payment as `unknown` with its `payment.created` event,
+    /// or returns the one its order number or idempotency key names.
     pub async fn insert_payment(&self, new: NewPayment) -> StoreResult<InsertOutcome> {
-        let mut tx = self.write_tx().await?;
-        if let Some(key) = &new.idempotency_key {
-            let seen: Option<(String, String)> =
-                sqlx::query_as("SELECT request_hash, payment_id FROM idempotency_keys WHERE tenant_id = ? AND key = ?")
-                    .bind(&new.tenant_id)
-                    .bind(key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if let Some((hash, payment_id)) = seen {
-                let record = fetch(&mut tx, &new.tenant_id, &payment_id)
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
+        match self.try_insert_payment(&new).await {
+            // Another instance inserted the same order number (or key)
+            // between our look-up and our insert; its transaction has
+            // committed, so looking again finds its row.
+            Err(StoreError::Conflict(_)) => self.try_insert_payment(&new).await,
+            outcome => outcome,
+        }
+    }
+
+    async fn try_insert_payment(&self, new: &NewPayment) -> StoreResult<InsertOutcome> {
+        on_db!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            if let Some(key) = &new.idempotency_key {
+                let seen: Option<(String, String)> = sqlx::query_as(
+                    "SELECT request_hash, payment_id FROM idempotency_keys WHERE tenant_id = $1 AND key = $2",
+                )
+                .bind(&new.tenant_id)
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some((hash, payment_id)) = seen {
+                    let record = tx
+                        .fetch_payment(&new.tenant_id, &payment_id)
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                    return Ok(InsertOutcome::Existing {
+                        same_request: hash == new.request_hash,
+                        record,
+                    });
+                }
+            }
+            let existing: Option<PaymentRecord> = sqlx::query_as(
+                "SELECT * FROM payments WHERE tenant_id = $1 AND merchant_order_no = $2",
+            )
+            .bind(&new.tenant_id)
+            .bind(&new.merchant_order_no)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(record) = existing {
                 return Ok(InsertOutcome::Existing {
-                    same_request: hash == new.request_hash,
+                    same_request: record.request_hash == new.request_hash,
                     record,
                 });
             }
-        }
-        let existing: Option<PaymentRecord> =
-            sqlx::query_as("SELECT * FROM payments WHERE tenant_id = ? AND merchant_order_no = ?")
-                .bind(&new.tenant_id)
-                .bind(&new.merchant_order_no)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if let Some(record) = existing {
-            return Ok(InsertOutcome::Existing {
-                same_request: record.request_hash == new.request_hash,
-                record,
-            });
-        }
-        let now = now_rfc3339();
-        sqlx::query(
-            "INSERT INTO payments (id, tenant_id, merchant_order_no, request_hash, request, status, scene, wallet,
-                amount, currency, channel_id, plugin_name, plugin_version, notify_url, metadata,
-                created_at, updated_at, created_ms)
-             VALUES (?, ?, ?, ?, ?, 'unknown', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&new.id)
-        .bind(&new.tenant_id)
-        .bind(&new.merchant_order_no)
-        .bind(&new.request_hash)
-        .bind(&new.request)
-        .bind(&new.scene)
-        .bind(&new.wallet)
-        .bind(new.amount)
-        .bind(&new.currency)
-        .bind(&new.channel_id)
-        .bind(&new.plugin_name)
-        .bind(&new.plugin_version)
-        .bind(&new.notify_url)
-        .bind(&new.metadata)
-        .bind(&now)
-        .bind(&now)
-        .bind(now_millis())
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| unique_violation(e, "payments_tenant_order_key"))?;
-        if let Some(key) = &new.idempotency_key {
+            let now = now_rfc3339();
             sqlx::query(
-                "INSERT INTO idempotency_keys (tenant_id, key, request_hash, payment_id, created_at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO payments (id, tenant_id, merchant_order_no, request_hash, request, status, scene, wallet,
+                    amount, currency, channel_id, plugin_name, plugin_version, notify_url, metadata,
+                    created_at, updated_at, created_ms)
+                 VALUES ($1, $2, $3, $4, $5, 'unknown', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
             )
-            .bind(&new.tenant_id)
-            .bind(key)
-            .bind(&new.request_hash)
             .bind(&new.id)
+            .bind(&new.tenant_id)
+            .bind(&new.merchant_order_no)
+            .bind(&new.request_hash)
+            .bind(&new.request)
+            .bind(&new.scene)
+            .bind(&new.wallet)
+            .bind(new.amount)
+            .bind(&new.currency)
+            .bind(&new.channel_id)
+            .bind(&new.plugin_name)
+            .bind(&new.plugin_version)
+            .bind(&new.notify_url)
+            .bind(&new.metadata)
             .bind(&now)
+            .bind(&now)
+            .bind(now_millis())
             .execute(&mut *tx)
-            .await?;
-        }
-        let event = Event {
-            kind: "payment.created",
-            from_status: None,
-            to_status: Some("unknown".into()),
-            detail: serde_json::json!({ "channel": new.channel_id, "plugin": format!("{}@{}", new.plugin_name, new.plugin_version) }),
-        };
-        append_event(&mut tx, &new.tenant_id, "payment", &new.id, &event).await?;
-        let record = fetch(&mut tx, &new.tenant_id, &new.id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        tx.commit().await?;
-        Ok(InsertOutcome::Created(record))
+            .await
+            .map_err(|e| unique_violation(e, "payments_tenant_order_key"))?;
+            if let Some(key) = &new.idempotency_key {
+                sqlx::query(
+                    "INSERT INTO idempotency_keys (tenant_id, key, request_hash, payment_id, created_at)
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&new.tenant_id)
+                .bind(key)
+                .bind(&new.request_hash)
+                .bind(&new.id)
+                .bind(&now)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| unique_violation(e, "idempotency_keys_pkey"))?;
+            }
+            let event = Event {
+                kind: "payment.created",
+                from_status: None,
+                to_status: Some("unknown".into()),
+                detail: serde_json::json!({ "channel": new.channel_id, "plugin": format!("{}@{}", new.plugin_name, new.plugin_version) }),
+            };
+            tx.append_event(&new.tenant_id, "payment", &new.id, &event)
+                .await?;
+            let record = tx
+                .fetch_payment(&new.tenant_id, &new.id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            tx.commit().await?;
+            Ok(InsertOutcome::Created(record))
+        })
     }
 
     pub async fn payment(&self, tenant_id: &str, id: &str) -> StoreResult<Option<PaymentRecord>> {
-        let mut conn = self.pool.acquire().await?;
-        fetch(&mut conn, tenant_id, id).await
+        on_db!(self, |pool| pool
+            .acquire()
+            .await?
+            .fetch_payment(tenant_id, id)
+            .await)
     }
 
     pub async fn payment_by_order_no(
@@ -194,30 +222,36 @@ impl Store {
         tenant_id: &str,
         merchant_order_no: &str,
     ) -> StoreResult<Option<PaymentRecord>> {
-        Ok(
-            sqlx::query_as("SELECT * FROM payments WHERE tenant_id = ? AND merchant_order_no = ?")
-                .bind(tenant_id)
-                .bind(merchant_order_no)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        let sql = "SELECT * FROM payments WHERE tenant_id = $1 AND merchant_order_no = $2";
+        Ok(on_db!(self, |pool| sqlx::query_as(sql)
+            .bind(tenant_id)
+            .bind(merchant_order_no)
+            .fetch_optional(pool)
+            .await)?)
     }
 
-    /// Open payments (`pending`, `processing`, `unknown`) whose next check is
-    /// due — by default `min_age_ms` after creation, then as the sweeper
-    /// scheduled it — most overdue first: the sweeper's work list.
-    pub async fn due_payments(&self, min_age_ms: i64, limit: i64) -> StoreResult<Vec<DuePayment>> {
-        Ok(sqlx::query_as(
-            "SELECT * FROM payments WHERE status IN ('pending', 'processing', 'unknown')
-                AND COALESCE(next_check_ms, created_ms + ?) <= ?
-             ORDER BY COALESCE(next_check_ms, created_ms + ?) LIMIT ?",
-        )
-        .bind(min_age_ms)
-        .bind(now_millis())
-        .bind(min_age_ms)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
+    /// Claims open payments (`pending`, `processing`, `unknown`) whose next
+    /// check is due — by default `min_age_ms` after creation, then as the
+    /// sweeper scheduled it — most overdue first: the sweeper's work list.
+    /// Claiming moves the next check `lease_ms` ahead, so other instances
+    /// leave these rows alone while this one works on them, and take them
+    /// up again if it dies before scheduling the next check.
+    pub async fn claim_due_payments(
+        &self,
+        min_age_ms: i64,
+        limit: i64,
+        lease_ms: i64,
+    ) -> StoreResult<Vec<DuePayment>> {
+        let mut due: Vec<DuePayment> = on_db!(self, |pool| sqlx::query_as(pool.pick(&CLAIM_DUE))
+            .bind(min_age_ms)
+            .bind(now_millis())
+            .bind(limit)
+            .bind(lease_ms)
+            .fetch_all(pool)
+            .await)?;
+        // RETURNING gives no order.
+        due.sort_by_key(|d| d.record.created_ms);
+        Ok(due)
     }
 
     /// Records that the sweeper checked a payment and when to check it next.
@@ -229,15 +263,16 @@ impl Store {
         checks: i64,
         next_check_ms: i64,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE payments SET checks = ?, next_check_ms = ? WHERE id = ? AND tenant_id = ?",
-        )
-        .bind(checks)
-        .bind(next_check_ms)
-        .bind(id)
-        .bind(tenant_id)
-        .execute(&self.pool)
-        .await?;
+        let sql =
+            "UPDATE payments SET checks = $1, next_check_ms = $2 WHERE id = $3 AND tenant_id = $4";
+        on_db!(self, |pool| sqlx::query(sql)
+            .bind(checks)
+            .bind(next_check_ms)
+            .bind(id)
+            .bind(tenant_id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -251,46 +286,50 @@ impl Store {
         event: &Event,
         webhook: Option<super::OutboxMessage>,
     ) -> StoreResult<PaymentRecord> {
-        let mut tx = self.write_tx().await?;
         let failure = change
             .failure
             .as_ref()
             .map(|f| f.as_ref().map(|v| v.to_string()));
-        let updated = sqlx::query(
-            "UPDATE payments SET
-                status = COALESCE(?, status),
-                channel_order_no = COALESCE(?, channel_order_no),
-                action = COALESCE(?, action),
-                failure = CASE WHEN ? THEN ? ELSE failure END,
-                review_reason = COALESCE(?, review_reason),
-                version = version + 1,
-                updated_at = ?
-             WHERE id = ? AND tenant_id = ? AND version = ?",
-        )
-        .bind(change.status.map(|s| s.as_str()))
-        .bind(&change.channel_order_no)
-        .bind(change.action.as_ref().map(|a| a.to_string()))
-        .bind(failure.is_some())
-        .bind(failure.flatten())
-        .bind(&change.review_reason)
-        .bind(now_rfc3339())
-        .bind(&current.id)
-        .bind(&current.tenant_id)
-        .bind(current.version)
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::Stale);
-        }
-        append_event(&mut tx, &current.tenant_id, "payment", &current.id, event).await?;
-        if let Some(message) = webhook {
-            super::outbox::enqueue(&mut tx, &message).await?;
-        }
-        let record = fetch(&mut tx, &current.tenant_id, &current.id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        tx.commit().await?;
-        Ok(record)
+        on_db!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let updated = sqlx::query(
+                "UPDATE payments SET
+                    status = COALESCE($1, status),
+                    channel_order_no = COALESCE($2, channel_order_no),
+                    action = COALESCE($3, action),
+                    failure = CASE WHEN $4 THEN $5 ELSE failure END,
+                    review_reason = COALESCE($6, review_reason),
+                    version = version + 1,
+                    updated_at = $7
+                 WHERE id = $8 AND tenant_id = $9 AND version = $10",
+            )
+            .bind(change.status.map(|s| s.as_str()))
+            .bind(&change.channel_order_no)
+            .bind(change.action.as_ref().map(|a| a.to_string()))
+            .bind(failure.is_some())
+            .bind(failure.clone().flatten())
+            .bind(&change.review_reason)
+            .bind(now_rfc3339())
+            .bind(&current.id)
+            .bind(&current.tenant_id)
+            .bind(current.version)
+            .execute(&mut *tx)
+            .await?;
+            if updated.rows_affected() == 0 {
+                return Err(StoreError::Stale);
+            }
+            tx.append_event(&current.tenant_id, "payment", &current.id, event)
+                .await?;
+            if let Some(message) = webhook {
+                tx.enqueue(&message).await?;
+            }
+            let record = tx
+                .fetch_payment(&current.tenant_id, &current.id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            tx.commit().await?;
+            Ok(record)
+        })
     }
 
     /// Appends one channel attempt to the payment's `attempts` and records
@@ -302,21 +341,29 @@ impl Store {
         attempt: &serde_json::Value,
         event: &Event,
     ) -> StoreResult<PaymentRecord> {
-        let mut tx = self.write_tx().await?;
-        sqlx::query(
-            "UPDATE payments SET attempts = json_insert(attempts, '$[#]', json(?)) WHERE id = ? AND tenant_id = ?",
-        )
-        .bind(attempt.to_string())
-        .bind(&current.id)
-        .bind(&current.tenant_id)
-        .execute(&mut *tx)
-        .await?;
-        append_event(&mut tx, &current.tenant_id, "payment", &current.id, event).await?;
-        let record = fetch(&mut tx, &current.tenant_id, &current.id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        tx.commit().await?;
-        Ok(record)
+        on_db!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            // Plain text splicing, the same in both dialects: `attempts` is
+            // only ever written here, as compact JSON.
+            sqlx::query(
+                "UPDATE payments SET attempts = CASE WHEN attempts = '[]' THEN '[' || $1 || ']'
+                    ELSE substr(attempts, 1, length(attempts) - 1) || ',' || $1 || ']' END
+                 WHERE id = $2 AND tenant_id = $3",
+            )
+            .bind(attempt.to_string())
+            .bind(&current.id)
+            .bind(&current.tenant_id)
+            .execute(&mut *tx)
+            .await?;
+            tx.append_event(&current.tenant_id, "payment", &current.id, event)
+                .await?;
+            let record = tx
+                .fetch_payment(&current.tenant_id, &current.id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            tx.commit().await?;
+            Ok(record)
+        })
     }
 
     /// Moves a payment that is still `unknown` (its previous channel
@@ -328,31 +375,35 @@ impl Store {
         to: &ChannelSwitch,
         event: &Event,
     ) -> StoreResult<PaymentRecord> {
-        let mut tx = self.write_tx().await?;
-        let updated = sqlx::query(
-            "UPDATE payments SET channel_id = ?, plugin_name = ?, plugin_version = ?, wallet = ?,
-                version = version + 1, updated_at = ?
-             WHERE id = ? AND tenant_id = ? AND version = ? AND status = 'unknown'",
-        )
-        .bind(&to.channel_id)
-        .bind(&to.plugin_name)
-        .bind(&to.plugin_version)
-        .bind(&to.wallet)
-        .bind(now_rfc3339())
-        .bind(&current.id)
-        .bind(&current.tenant_id)
-        .bind(current.version)
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::Stale);
-        }
-        append_event(&mut tx, &current.tenant_id, "payment", &current.id, event).await?;
-        let record = fetch(&mut tx, &current.tenant_id, &current.id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        tx.commit().await?;
-        Ok(record)
+        on_db!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let updated = sqlx::query(
+                "UPDATE payments SET channel_id = $1, plugin_name = $2, plugin_version = $3, wallet = $4,
+                    version = version + 1, updated_at = $5
+                 WHERE id = $6 AND tenant_id = $7 AND version = $8 AND status = 'unknown'",
+            )
+            .bind(&to.channel_id)
+            .bind(&to.plugin_name)
+            .bind(&to.plugin_version)
+            .bind(&to.wallet)
+            .bind(now_rfc3339())
+            .bind(&current.id)
+            .bind(&current.tenant_id)
+            .bind(current.version)
+            .execute(&mut *tx)
+            .await?;
+            if updated.rows_affected() == 0 {
+                return Err(StoreError::Stale);
+            }
+            tx.append_event(&current.tenant_id, "payment", &current.id, event)
+                .await?;
+            let record = tx
+                .fetch_payment(&current.tenant_id, &current.id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            tx.commit().await?;
+            Ok(record)
+        })
     }
 
     /// Records an event without changing state (e.g. a refused transition).
@@ -361,23 +412,57 @@ impl Store {
         current: &PaymentRecord,
         event: &Event,
     ) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
-        append_event(&mut tx, &current.tenant_id, "payment", &current.id, event).await?;
-        tx.commit().await?;
-        Ok(())
+        on_db!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            tx.append_event(&current.tenant_id, "payment", &current.id, event)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
     }
 }
 
-async fn fetch(
-    conn: &mut sqlx::SqliteConnection,
-    tenant_id: &str,
-    id: &str,
-) -> StoreResult<Option<PaymentRecord>> {
-    Ok(
-        sqlx::query_as("SELECT * FROM payments WHERE id = ? AND tenant_id = ?")
-            .bind(id)
-            .bind(tenant_id)
-            .fetch_optional(conn)
-            .await?,
-    )
+/// The sweeper's claim: `$1` min age, `$2` now, `$3` limit, `$4` lease.
+/// PostgreSQL skips rows another instance is claiming (or a writer holds)
+/// rather than waiting for them; SQLite has one writer at a time anyway.
+macro_rules! claim_due_sql {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE payments SET next_check_ms = $2 + $4 WHERE id IN (
+                SELECT id FROM payments WHERE status IN ('pending', 'processing', 'unknown')
+                    AND COALESCE(next_check_ms, created_ms + $1) <= $2
+                ORDER BY COALESCE(next_check_ms, created_ms + $1) LIMIT $3",
+            $lock,
+            ") RETURNING *"
+        )
+    };
+}
+
+const CLAIM_DUE: Dialects = Dialects {
+    sqlite: claim_due_sql!(""),
+    postgres: claim_due_sql!(" FOR UPDATE SKIP LOCKED"),
+};
+
+trait PaymentRows {
+    async fn fetch_payment(
+        &mut self,
+        tenant_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<PaymentRecord>>;
+}
+
+impl_for_connections! {
+    impl PaymentRows {
+        async fn fetch_payment(
+            &mut self,
+            tenant_id: &str,
+            id: &str,
+        ) -> StoreResult<Option<PaymentRecord>> {
+            Ok(sqlx::query_as("SELECT * FROM payments WHERE id = $1 AND tenant_id = $2")
+                .bind(id)
+                .bind(tenant_id)
+                .fetch_optional(self)
+                .await?)
+        }
+    }
 }

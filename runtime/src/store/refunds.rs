@@ -1,6 +1,10 @@
 //! Refund rows, and the payment columns that bound them.
 
-use super::{Event, Store, StoreError, StoreResult, append_event, unique_violation};
+use super::outbox::OutboxRows;
+use super::{
+    Dialect, Dialects, Event, EventRows, Store, StoreError, StoreResult, impl_for_connections,
+    on_db, unique_violation,
+};
 use crate::domain::{RefundStatus, now_millis, now_rfc3339};
 use sqlx::FromRow;
 
@@ -73,83 +77,103 @@ pub struct RefundChange {
 impl Store {
     /// Reserves the amount on the payment and inserts the refund, atomically:
     /// the conditional UPDATE is what keeps concurrent refunds from ever
-    /// exceeding the payment amount.
+    /// exceeding the payment amount, on any number of instances.
     pub async fn insert_refund(&self, new: NewRefund) -> StoreResult<RefundInsert> {
-        let mut tx = self.write_tx().await?;
-        let existing: Option<RefundRecord> =
-            sqlx::query_as("SELECT * FROM refunds WHERE tenant_id = ? AND merchant_refund_no = ?")
+        match self.try_insert_refund(&new).await {
+            // The same refund number was inserted concurrently elsewhere; our
+            // transaction (and its reservation) rolled back; the winner's row
+            // is there now.
+            Err(StoreError::Conflict(_)) => self.try_insert_refund(&new).await,
+            outcome => outcome,
+        }
+    }
+
+    async fn try_insert_refund(&self, new: &NewRefund) -> StoreResult<RefundInsert> {
+        on_db!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let existing: Option<RefundRecord> = sqlx::query_as(
+                "SELECT * FROM refunds WHERE tenant_id = $1 AND merchant_refund_no = $2",
+            )
+            .bind(&new.tenant_id)
+            .bind(&new.merchant_refund_no)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(record) = existing {
+                return Ok(RefundInsert::Existing {
+                    same_request: record.request_hash == new.request_hash,
+                    record,
+                });
+            }
+            let reserved = sqlx::query(
+                "UPDATE payments SET refund_reserved = refund_reserved + $1, version = version + 1
+                 WHERE id = $2 AND tenant_id = $3 AND status = 'succeeded' AND refund_reserved + $1 <= amount",
+            )
+            .bind(new.amount)
+            .bind(&new.payment_id)
+            .bind(&new.tenant_id)
+            .execute(&mut *tx)
+            .await?;
+            if reserved.rows_affected() == 0 {
+                let state: Option<(String, i64, i64)> = sqlx::query_as(
+                    "SELECT status, amount, refund_reserved FROM payments WHERE id = $1 AND tenant_id = $2",
+                )
+                .bind(&new.payment_id)
                 .bind(&new.tenant_id)
-                .bind(&new.merchant_refund_no)
                 .fetch_optional(&mut *tx)
                 .await?;
-        if let Some(record) = existing {
-            return Ok(RefundInsert::Existing {
-                same_request: record.request_hash == new.request_hash,
-                record,
-            });
-        }
-        let reserved = sqlx::query(
-            "UPDATE payments SET refund_reserved = refund_reserved + ?, version = version + 1
-             WHERE id = ? AND tenant_id = ? AND status = 'succeeded' AND refund_reserved + ? <= amount",
-        )
-        .bind(new.amount)
-        .bind(&new.payment_id)
-        .bind(&new.tenant_id)
-        .bind(new.amount)
-        .execute(&mut *tx)
-        .await?;
-        if reserved.rows_affected() == 0 {
-            let state: Option<(String, i64, i64)> =
-                sqlx::query_as("SELECT status, amount, refund_reserved FROM payments WHERE id = ? AND tenant_id = ?")
-                    .bind(&new.payment_id)
-                    .bind(&new.tenant_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            return match state {
-                None => Err(StoreError::NotFound),
-                Some((status, _, _)) if status != "succeeded" => Ok(RefundInsert::NotRefundable),
-                Some((_, amount, reserved)) => Ok(RefundInsert::ExceedsRemaining {
-                    remaining: amount - reserved,
-                }),
+                return match state {
+                    None => Err(StoreError::NotFound),
+                    Some((status, _, _)) if status != "succeeded" => {
+                        Ok(RefundInsert::NotRefundable)
+                    }
+                    Some((_, amount, reserved)) => Ok(RefundInsert::ExceedsRemaining {
+                        remaining: amount - reserved,
+                    }),
+                };
+            }
+            let now = now_rfc3339();
+            sqlx::query(
+                "INSERT INTO refunds (id, tenant_id, payment_id, merchant_refund_no, request_hash, amount, currency,
+                    reason, status, created_at, updated_at, created_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $11)",
+            )
+            .bind(&new.id)
+            .bind(&new.tenant_id)
+            .bind(&new.payment_id)
+            .bind(&new.merchant_refund_no)
+            .bind(&new.request_hash)
+            .bind(new.amount)
+            .bind(&new.currency)
+            .bind(&new.reason)
+            .bind(&now)
+            .bind(&now)
+            .bind(now_millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| unique_violation(e, "refunds_tenant_refund_key"))?;
+            let event = Event {
+                kind: "refund.created",
+                from_status: None,
+                to_status: Some("pending".into()),
+                detail: serde_json::json!({ "payment_id": new.payment_id, "amount": new.amount }),
             };
-        }
-        let now = now_rfc3339();
-        sqlx::query(
-            "INSERT INTO refunds (id, tenant_id, payment_id, merchant_refund_no, request_hash, amount, currency,
-                reason, status, created_at, updated_at, created_ms)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
-        )
-        .bind(&new.id)
-        .bind(&new.tenant_id)
-        .bind(&new.payment_id)
-        .bind(&new.merchant_refund_no)
-        .bind(&new.request_hash)
-        .bind(new.amount)
-        .bind(&new.currency)
-        .bind(&new.reason)
-        .bind(&now)
-        .bind(&now)
-        .bind(now_millis())
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| unique_violation(e, "refunds_tenant_refund_key"))?;
-        let event = Event {
-            kind: "refund.created",
-            from_status: None,
-            to_status: Some("pending".into()),
-            detail: serde_json::json!({ "payment_id": new.payment_id, "amount": new.amount }),
-        };
-        append_event(&mut tx, &new.tenant_id, "refund", &new.id, &event).await?;
-        let record = fetch(&mut tx, &new.tenant_id, &new.id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        tx.commit().await?;
-        Ok(RefundInsert::Created(record))
+            tx.append_event(&new.tenant_id, "refund", &new.id, &event)
+                .await?;
+            let record = tx
+                .fetch_refund(&new.tenant_id, &new.id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            tx.commit().await?;
+            Ok(RefundInsert::Created(record))
+        })
     }
 
     pub async fn refund(&self, tenant_id: &str, id: &str) -> StoreResult<Option<RefundRecord>> {
-        let mut conn = self.pool.acquire().await?;
-        fetch(&mut conn, tenant_id, id).await
+        on_db!(self, |pool| pool
+            .acquire()
+            .await?
+            .fetch_refund(tenant_id, id)
+            .await)
     }
 
     pub async fn refund_by_no(
@@ -157,29 +181,31 @@ impl Store {
         tenant_id: &str,
         merchant_refund_no: &str,
     ) -> StoreResult<Option<RefundRecord>> {
-        Ok(
-            sqlx::query_as("SELECT * FROM refunds WHERE tenant_id = ? AND merchant_refund_no = ?")
-                .bind(tenant_id)
-                .bind(merchant_refund_no)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        let sql = "SELECT * FROM refunds WHERE tenant_id = $1 AND merchant_refund_no = $2";
+        Ok(on_db!(self, |pool| sqlx::query_as(sql)
+            .bind(tenant_id)
+            .bind(merchant_refund_no)
+            .fetch_optional(pool)
+            .await)?)
     }
 
-    /// Open refunds (`pending`, `processing`) whose next check is due, most
-    /// overdue first: the sweeper's work list.
-    pub async fn due_refunds(&self, min_age_ms: i64, limit: i64) -> StoreResult<Vec<DueRefund>> {
-        Ok(sqlx::query_as(
-            "SELECT * FROM refunds WHERE status IN ('pending', 'processing')
-                AND COALESCE(next_check_ms, created_ms + ?) <= ?
-             ORDER BY COALESCE(next_check_ms, created_ms + ?) LIMIT ?",
-        )
-        .bind(min_age_ms)
-        .bind(now_millis())
-        .bind(min_age_ms)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
+    /// Claims open refunds (`pending`, `processing`) whose next check is
+    /// due, for `lease_ms`, as `claim_due_payments` does payments.
+    pub async fn claim_due_refunds(
+        &self,
+        min_age_ms: i64,
+        limit: i64,
+        lease_ms: i64,
+    ) -> StoreResult<Vec<DueRefund>> {
+        let mut due: Vec<DueRefund> = on_db!(self, |pool| sqlx::query_as(pool.pick(&CLAIM_DUE))
+            .bind(min_age_ms)
+            .bind(now_millis())
+            .bind(limit)
+            .bind(lease_ms)
+            .fetch_all(pool)
+            .await)?;
+        due.sort_by_key(|d| d.record.created_ms);
+        Ok(due)
     }
 
     /// Records that the sweeper checked a refund and when to check it next.
@@ -190,15 +216,16 @@ impl Store {
         checks: i64,
         next_check_ms: i64,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE refunds SET checks = ?, next_check_ms = ? WHERE id = ? AND tenant_id = ?",
-        )
-        .bind(checks)
-        .bind(next_check_ms)
-        .bind(id)
-        .bind(tenant_id)
-        .execute(&self.pool)
-        .await?;
+        let sql =
+            "UPDATE refunds SET checks = $1, next_check_ms = $2 WHERE id = $3 AND tenant_id = $4";
+        on_db!(self, |pool| sqlx::query(sql)
+            .bind(checks)
+            .bind(next_check_ms)
+            .bind(id)
+            .bind(tenant_id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -212,80 +239,114 @@ impl Store {
         event: &Event,
         webhook: Option<super::OutboxMessage>,
     ) -> StoreResult<RefundRecord> {
-        let mut tx = self.write_tx().await?;
-        let updated = sqlx::query(
-            "UPDATE refunds SET
-                status = COALESCE(?, status),
-                channel_refund_no = COALESCE(?, channel_refund_no),
-                failure = COALESCE(?, failure),
-                version = version + 1,
-                updated_at = ?
-             WHERE id = ? AND tenant_id = ? AND version = ?",
-        )
-        .bind(change.status.map(|s| s.as_str()))
-        .bind(&change.channel_refund_no)
-        .bind(change.failure.as_ref().map(|f| f.to_string()))
-        .bind(now_rfc3339())
-        .bind(&current.id)
-        .bind(&current.tenant_id)
-        .bind(current.version)
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::Stale);
-        }
         let totals = match change.status {
             Some(RefundStatus::Failed) => Some(
-                "UPDATE payments SET refund_reserved = refund_reserved - ?, version = version + 1 WHERE id = ?",
+                "UPDATE payments SET refund_reserved = refund_reserved - $1, version = version + 1 WHERE id = $2",
             ),
             Some(RefundStatus::Succeeded) => Some(
-                "UPDATE payments SET refunded_amount = refunded_amount + ?, version = version + 1 WHERE id = ?",
+                "UPDATE payments SET refunded_amount = refunded_amount + $1, version = version + 1 WHERE id = $2",
             ),
             _ => None,
         };
-        if let Some(sql) = totals {
-            sqlx::query(sql)
-                .bind(current.amount)
-                .bind(&current.payment_id)
-                .execute(&mut *tx)
+        on_db!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let updated = sqlx::query(
+                "UPDATE refunds SET
+                    status = COALESCE($1, status),
+                    channel_refund_no = COALESCE($2, channel_refund_no),
+                    failure = COALESCE($3, failure),
+                    version = version + 1,
+                    updated_at = $4
+                 WHERE id = $5 AND tenant_id = $6 AND version = $7",
+            )
+            .bind(change.status.map(|s| s.as_str()))
+            .bind(&change.channel_refund_no)
+            .bind(change.failure.as_ref().map(|f| f.to_string()))
+            .bind(now_rfc3339())
+            .bind(&current.id)
+            .bind(&current.tenant_id)
+            .bind(current.version)
+            .execute(&mut *tx)
+            .await?;
+            if updated.rows_affected() == 0 {
+                return Err(StoreError::Stale);
+            }
+            if let Some(sql) = totals {
+                sqlx::query(sql)
+                    .bind(current.amount)
+                    .bind(&current.payment_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.append_event(&current.tenant_id, "refund", &current.id, event)
                 .await?;
-        }
-        append_event(&mut tx, &current.tenant_id, "refund", &current.id, event).await?;
-        if let Some(message) = webhook {
-            super::outbox::enqueue(&mut tx, &message).await?;
-        }
-        let record = fetch(&mut tx, &current.tenant_id, &current.id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        tx.commit().await?;
-        Ok(record)
+            if let Some(message) = webhook {
+                tx.enqueue(&message).await?;
+            }
+            let record = tx
+                .fetch_refund(&current.tenant_id, &current.id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            tx.commit().await?;
+            Ok(record)
+        })
     }
-}
 
-async fn fetch(
-    conn: &mut sqlx::SqliteConnection,
-    tenant_id: &str,
-    id: &str,
-) -> StoreResult<Option<RefundRecord>> {
-    Ok(
-        sqlx::query_as("SELECT * FROM refunds WHERE id = ? AND tenant_id = ?")
-            .bind(id)
-            .bind(tenant_id)
-            .fetch_optional(conn)
-            .await?,
-    )
-}
-
-impl Store {
     /// Records an event without changing the refund (e.g. a refused transition).
     pub async fn record_refund_event(
         &self,
         current: &RefundRecord,
         event: &Event,
     ) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
-        append_event(&mut tx, &current.tenant_id, "refund", &current.id, event).await?;
-        tx.commit().await?;
-        Ok(())
+        on_db!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            tx.append_event(&current.tenant_id, "refund", &current.id, event)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}
+
+/// The sweeper's claim on refunds; see `payments::claim_due_sql`.
+macro_rules! claim_due_sql {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE refunds SET next_check_ms = $2 + $4 WHERE id IN (
+                SELECT id FROM refunds WHERE status IN ('pending', 'processing')
+                    AND COALESCE(next_check_ms, created_ms + $1) <= $2
+                ORDER BY COALESCE(next_check_ms, created_ms + $1) LIMIT $3",
+            $lock,
+            ") RETURNING *"
+        )
+    };
+}
+
+const CLAIM_DUE: Dialects = Dialects {
+    sqlite: claim_due_sql!(""),
+    postgres: claim_due_sql!(" FOR UPDATE SKIP LOCKED"),
+};
+
+trait RefundRows {
+    async fn fetch_refund(
+        &mut self,
+        tenant_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<RefundRecord>>;
+}
+
+impl_for_connections! {
+    impl RefundRows {
+        async fn fetch_refund(
+            &mut self,
+            tenant_id: &str,
+            id: &str,
+        ) -> StoreResult<Option<RefundRecord>> {
+            Ok(sqlx::query_as("SELECT * FROM refunds WHERE id = $1 AND tenant_id = $2")
+                .bind(id)
+                .bind(tenant_id)
+                .fetch_optional(self)
+                .await?)
+        }
     }
 }

@@ -1,0 +1,507 @@
+//! Two real `paycore serve` processes on one PostgreSQL database, behind no
+//! load balancer but the test spreading requests across them: idempotent
+//! creates, refund bounds and webhook delivery hold across instances, and a
+//! killed instance's claimed webhooks are delivered by the other.
+//!
+//! Needs `PAYCORE_TEST_DATABASE_URL` (`cargo xtask test` starts a throwaway
+//! server and sets it); without it each test says so and passes, since a
+//! SQLite file is for one instance by design.
+
+#[path = "support/process.rs"]
+mod process;
+
+use process::{Paycore, Scratch};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const KEY: &str = "sk_test_multi";
+const PROVIDER_KEY: &str = "multi-provider-key";
+
+/// One sandbox provider, in this process, for both instances: a payment
+/// made through one instance can be refunded through the other, and the
+/// provider outlives a killed instance.
+async fn start_provider() -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let provider =
+        paycore_sandbox_provider::Provider::new(paycore_sandbox_provider::ProviderConfig {
+            public_base: base.clone(),
+            merchants: [("sbx_multi".to_string(), PROVIDER_KEY.as_bytes().to_vec())].into(),
+            ..Default::default()
+        });
+    let app = axum::Router::new().nest("/sandbox", provider.router());
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (base, task)
+}
+
+/// Both instances' folder: one config, one database, the merchant's hook
+/// endpoint at `hook_url`.
+async fn setup(name: &str, server: &str, provider: &str, hook_url: &str) -> (Scratch, PgPool) {
+    let scratch = Scratch::new(name).with_sandbox_plugin();
+    let database_url = process::fresh_postgres_database(server).await;
+    write_config(&scratch.0, &database_url, provider, hook_url);
+    let pool = PgPool::connect(&database_url).await.unwrap();
+    (scratch, pool)
+}
+
+fn write_config(dir: &Path, database_url: &str, provider: &str, hook_url: &str) {
+    std::fs::write(
+        dir.join("paycore.toml"),
+        format!(
+            r#"
+database_url = "{database_url}"
+plugins_dir = "plugins"
+[sweeper]
+interval_ms = 60000
+[webhooks]
+retry_schedule_ms = [{retries}]
+jitter_percent = 0
+timeout_ms = 1000
+"#,
+            retries = ["500"; 30].join(", ")
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("tenants/multi.toml"),
+        format!(
+            r#"
+id = "multi"
+api_keys = ["{KEY}"]
+webhook_secret = "inline:whsec_multi"
+notify_url = "{hook_url}"
+[[channels]]
+id = "sandbox-main"
+plugin = "sandbox@^1"
+allowed_hosts = ["127.0.0.1"]
+settings = {{ base_url = "{provider}/sandbox", merchant_id = "sbx_multi" }}
+secrets = {{ api_key = "inline:{PROVIDER_KEY}" }}
+"#
+        ),
+    )
+    .unwrap();
+}
+
+fn client() -> reqwest::Client {
+    paycore::plugin_host::install_crypto_provider();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap()
+}
+
+async fn post(client: &reqwest::Client, base: &str, path: &str, body: &Value) -> (u16, Value) {
+    let r = client
+        .post(format!("{base}{path}"))
+        .bearer_auth(KEY)
+        .json(body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {base}{path}: {e}"));
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+fn barcode(order_no: &str, amount: i64) -> Value {
+    json!({
+        "merchant_order_no": order_no, "amount": amount, "currency": "CNY",
+        "scene": "barcode", "auth_code": "283400011122223334", "wallet": "sandbox"
+    })
+}
+
+fn skip(test: &str) {
+    eprintln!(
+        "{test}: SKIPPED — set PAYCORE_TEST_DATABASE_URL (cargo xtask test does) to run it on PostgreSQL"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn creates_and_refunds_hold_across_two_instances() {
+    let Some(server) = process::postgres_server() else {
+        return skip("creates_and_refunds_hold_across_two_instances");
+    };
+    let (provider, _provider_task) = start_provider().await;
+    let hooks = HookReceiver::start().await;
+    let (scratch, db) = setup("instances-creates", &server, &provider, &hooks.url).await;
+    let (a, b) = tokio::join!(
+        Paycore::start_named(&scratch.0, "a"),
+        Paycore::start_named(&scratch.0, "b")
+    );
+    let bases = [a.base.clone(), b.base.clone()];
+    let client = client();
+
+    // 500 creates at once: 450 order numbers, 50 of them sent to both
+    // instances at the same moment.
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..450 {
+        let order = format!("MULTI-{i:03}");
+        let sends: Vec<String> = if i < 50 {
+            bases.to_vec()
+        } else {
+            vec![bases[i % 2].clone()]
+        };
+        for base in sends {
+            let (client, order) = (client.clone(), order.clone());
+            tasks.spawn(async move {
+                let (status, body) =
+                    post(&client, &base, "/v1/payments", &barcode(&order, 1000)).await;
+                (order, status, body)
+            });
+        }
+    }
+    let mut replies: BTreeMap<String, Vec<(u16, Value)>> = BTreeMap::new();
+    while let Some(done) = tasks.join_next().await {
+        let (order, status, body) = done.unwrap();
+        replies.entry(order).or_default().push((status, body));
+    }
+    assert_eq!(replies.values().map(Vec::len).sum::<usize>(), 500);
+    for (order, answers) in &replies {
+        for (status, body) in answers {
+            match status {
+                201 => assert_eq!(body["status"], "succeeded", "{order}: {body}"),
+                // A replay shows the payment as it is now: the first request
+                // may still be talking to the channel.
+                200 => assert_eq!(body["merchant_order_no"], order.as_str(), "{body}"),
+                other => panic!("{order}: {other} {body}"),
+            }
+        }
+        if answers.len() == 2 {
+            let statuses: BTreeSet<u16> = answers.iter().map(|(s, _)| *s).collect();
+            assert_eq!(
+                statuses,
+                BTreeSet::from([200, 201]),
+                "{order}: one creates, the other replays"
+            );
+            assert_eq!(answers[0].1["id"], answers[1].1["id"], "{order}");
+        }
+    }
+    let (payments, orders): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT merchant_order_no) FROM payments")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(
+        (payments, orders),
+        (450, 450),
+        "exactly 450 distinct payments"
+    );
+    let created_events: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE kind = 'payment.created'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(created_events, 450);
+
+    // 40 refunds of 100 on a payment of 1000, at once, across both.
+    let payment = replies["MULTI-007"][0].1["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let (client, base, payment) = (client.clone(), bases[i % 2].clone(), payment.clone());
+        tasks.spawn(async move {
+            let body = json!({"merchant_refund_no": format!("R-{i}"), "amount": 100});
+            post(
+                &client,
+                &base,
+                &format!("/v1/payments/{payment}/refunds"),
+                &body,
+            )
+            .await
+        });
+    }
+    let mut accepted = 0;
+    while let Some(done) = tasks.join_next().await {
+        let (status, body) = done.unwrap();
+        match status {
+            201 => accepted += 1,
+            422 => assert_eq!(body["error"]["code"], "refund_exceeds_remaining", "{body}"),
+            other => panic!("refund answered {other}: {body}"),
+        }
+    }
+    assert_eq!(accepted, 10, "exactly the amount, never more");
+    let (reserved, refunded, amount): (i64, i64, i64) = sqlx::query_as(
+        "SELECT refund_reserved, refunded_amount, amount FROM payments WHERE id = $1",
+    )
+    .bind(&payment)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!((reserved, refunded, amount), (1000, 1000, 1000));
+    let (refunds, total): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT COUNT(*), SUM(amount)::BIGINT FROM refunds WHERE payment_id = $1 AND status <> 'failed'",
+    )
+    .bind(&payment)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!((refunds, total), (10, Some(1000)));
+    drop((a, b));
+}
+
+/// What the merchant's endpoint does with a webhook right now.
+const ACCEPT: u8 = 0;
+/// Hold the request a while, then answer 503: deliveries stay in flight
+/// (claimed) long enough to kill an instance in the middle of them.
+const SLOW_REJECT: u8 = 1;
+
+/// The merchant: records the event id of every webhook it answered 2xx.
+struct HookReceiver {
+    url: String,
+    mode: Arc<AtomicU8>,
+    accepted: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl HookReceiver {
+    async fn start() -> HookReceiver {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+        let mode = Arc::new(AtomicU8::new(ACCEPT));
+        let accepted: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (m, acc) = (mode.clone(), accepted.clone());
+        let app = axum::Router::new().route(
+            "/hooks",
+            axum::routing::post(move |headers: axum::http::HeaderMap| {
+                let (mode, accepted) = (m.clone(), acc.clone());
+                async move {
+                    if mode.load(Ordering::SeqCst) == SLOW_REJECT {
+                        tokio::time::sleep(Duration::from_millis(700)).await;
+                        return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                    }
+                    let id = headers["paycore-event-id"].to_str().unwrap().to_string();
+                    accepted.lock().unwrap().push(id);
+                    axum::http::StatusCode::OK
+                }
+            }),
+        );
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        HookReceiver {
+            url,
+            mode,
+            accepted,
+            task,
+        }
+    }
+
+    fn set(&self, mode: u8) {
+        self.mode.store(mode, Ordering::SeqCst);
+    }
+
+    fn accepted(&self) -> Vec<String> {
+        self.accepted.lock().unwrap().clone()
+    }
+
+    /// Waits (bounded) until at least `n` distinct events were accepted.
+    async fn wait_for(&self, n: usize, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let distinct: BTreeSet<String> = self.accepted().into_iter().collect();
+            if distinct.len() >= n {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "only {} of {n} webhooks were delivered",
+                distinct.len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for HookReceiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn webhooks_are_delivered_once_in_total_while_an_instance_is_killed() {
+    let Some(server) = process::postgres_server() else {
+        return skip("webhooks_are_delivered_once_in_total_while_an_instance_is_killed");
+    };
+    let (provider, _provider_task) = start_provider().await;
+    let hooks = HookReceiver::start().await;
+    let (scratch, db) = setup("instances-webhooks", &server, &provider, &hooks.url).await;
+    let (a, b) = tokio::join!(
+        Paycore::start_named(&scratch.0, "a"),
+        Paycore::start_named(&scratch.0, "b")
+    );
+    let bases = [a.base.clone(), b.base.clone()];
+    let client = client();
+
+    // 200 payments, half through each instance, while the merchant is
+    // failing: every webhook waits in the outbox, retried by both.
+    hooks.set(SLOW_REJECT);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let (client, base) = (client.clone(), bases[i % 2].clone());
+        tasks.spawn(async move {
+            post(
+                &client,
+                &base,
+                "/v1/payments",
+                &barcode(&format!("HOOK-{i:03}"), 500),
+            )
+            .await
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        let (status, body) = done.unwrap();
+        assert_eq!(status, 201, "{body}");
+    }
+
+    // The merchant recovers; both instances deliver until about a third is
+    // through, then the merchant stalls again so that deliveries are in
+    // flight — claimed — when instance `a` is killed.
+    hooks.set(ACCEPT);
+    hooks.wait_for(60, Duration::from_secs(60)).await;
+    hooks.set(SLOW_REJECT);
+    // Any delivery answered 2xx has long been recorded after this.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut held_by_a = Vec::new();
+    for _ in 0..200 {
+        held_by_a = claimed_by(&db, "a").await;
+        if !held_by_a.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        !held_by_a.is_empty(),
+        "instance a holds claimed, undelivered webhooks when it is killed"
+    );
+    a.kill();
+    hooks.set(ACCEPT);
+
+    // `b` delivers the rest, including what `a` had claimed once its lease
+    // runs out.
+    hooks.wait_for(200, Duration::from_secs(90)).await;
+    // Time for a late duplicate to show up, were there one.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let accepted = hooks.accepted();
+    let distinct: BTreeSet<String> = accepted.iter().cloned().collect();
+    assert_eq!(distinct.len(), 200, "every webhook delivered");
+    assert_eq!(accepted.len(), 200, "none delivered twice");
+    let undelivered: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(undelivered, 0);
+    for id in &held_by_a {
+        assert!(
+            distinct.contains(id),
+            "{id}, claimed by a, was delivered by b"
+        );
+    }
+    drop(b);
+}
+
+/// Webhooks `instance` is delivering: claimed, outcome not yet recorded.
+async fn claimed_by(db: &PgPool, instance: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT id FROM outbox WHERE claimed_by = $1")
+        .bind(instance)
+        .fetch_all(db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_plugin_published_to_the_database_reaches_every_instance() {
+    let Some(server) = process::postgres_server() else {
+        return skip("a_plugin_published_to_the_database_reaches_every_instance");
+    };
+    let (provider, _provider_task) = start_provider().await;
+    let hooks = HookReceiver::start().await;
+    // Two folders with no plugin in them, one database: nothing shared on disk.
+    let database_url = process::fresh_postgres_database(&server).await;
+    let (dir_a, dir_b) = (Scratch::new("published-a"), Scratch::new("published-b"));
+    for dir in [&dir_a, &dir_b] {
+        write_config(&dir.0, &database_url, &provider, &hooks.url);
+    }
+    let (a, b) = tokio::join!(
+        Paycore::start_named(&dir_a.0, "a"),
+        Paycore::start_named(&dir_b.0, "b")
+    );
+    let client = client();
+    let (status, body) = post(&client, &a.base, "/v1/payments", &barcode("PUB-0", 100)).await;
+    assert_ne!(status, 201, "no plugin yet: {body}");
+
+    let plugin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins/sandbox.wasm");
+    let plugin = std::env::var_os("PAYCORE_PLUGINS_DIR")
+        .map(|d| Path::new(&d).join("sandbox.wasm"))
+        .unwrap_or(plugin);
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_paycore"))
+            .args(args)
+            .arg("--config")
+            .arg(dir_a.0.join("paycore.toml"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    };
+    let plugin_arg = plugin.to_str().unwrap();
+    let (ok, text) = cli(&["plugin", "publish", plugin_arg]);
+    assert!(ok && text.contains("published sandbox@1.0.0"), "{text}");
+    let (ok, text) = cli(&["plugin", "publish", plugin_arg]);
+    assert!(ok && text.contains("already published"), "{text}");
+
+    // Both instances hear of it and serve with it.
+    for (n, instance) in [&a, &b].into_iter().enumerate() {
+        let mut served = false;
+        for attempt in 0..100 {
+            let order = format!("PUB-{n}-{attempt}");
+            let (status, _) = post(
+                &client,
+                &instance.base,
+                "/v1/payments",
+                &barcode(&order, 100),
+            )
+            .await;
+            if status == 201 {
+                served = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(served, "instance {n} never loaded the published plugin");
+    }
+
+    // Unpublished, it is retired everywhere.
+    let (ok, text) = cli(&["plugin", "unpublish", "sandbox@1.0.0"]);
+    assert!(ok, "{text}");
+    for (n, instance) in [&a, &b].into_iter().enumerate() {
+        let mut retired = false;
+        for attempt in 0..100 {
+            let order = format!("UNPUB-{n}-{attempt}");
+            let (status, _) = post(
+                &client,
+                &instance.base,
+                "/v1/payments",
+                &barcode(&order, 100),
+            )
+            .await;
+            if status != 201 {
+                retired = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(retired, "instance {n} still serves an unpublished plugin");
+    }
+}

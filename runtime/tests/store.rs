@@ -1,0 +1,208 @@
+//! The storage suite: the store's concurrency guarantees, checked directly
+//! on whichever backend the run uses (SQLite, or PostgreSQL when
+//! `PAYCORE_TEST_DATABASE_URL` is set), with two stores on one database
+//! standing in for two instances.
+
+#[path = "support/process.rs"]
+mod process;
+
+use paycore::domain::PaymentStatus;
+use paycore::store::{
+    Backend, Event, InsertOutcome, NewPayment, NewRefund, OutboxMessage, PaymentChange,
+    PaymentRecord, RefundInsert, Store,
+};
+use process::Scratch;
+use std::collections::BTreeSet;
+
+/// Two stores ("instances" `a` and `b`) on one fresh database.
+async fn two_stores(name: &str) -> (Scratch, String, Store, Store) {
+    let scratch = Scratch::new(name);
+    let url = process::database_url(&scratch.0).await;
+    let a = Store::open(&url, None).await.unwrap().with_instance("a");
+    let b = Store::open(&url, None).await.unwrap().with_instance("b");
+    (scratch, url, a, b)
+}
+
+fn new_payment(order: &str, amount: i64) -> NewPayment {
+    NewPayment {
+        id: paycore::domain::new_id("pay"),
+        tenant_id: "t".into(),
+        merchant_order_no: order.into(),
+        request_hash: "h".into(),
+        request: "{}".into(),
+        scene: "barcode".into(),
+        wallet: "sandbox".into(),
+        amount,
+        currency: "CNY".into(),
+        channel_id: "c".into(),
+        plugin_name: "sandbox".into(),
+        plugin_version: "1.0.0".into(),
+        notify_url: None,
+        metadata: "{}".into(),
+        idempotency_key: None,
+    }
+}
+
+fn event(kind: &'static str) -> Event {
+    Event {
+        kind,
+        from_status: None,
+        to_status: None,
+        detail: serde_json::json!({}),
+    }
+}
+
+/// A succeeded payment with its webhook queued.
+async fn succeeded_payment(store: &Store, order: &str, amount: i64) -> PaymentRecord {
+    let InsertOutcome::Created(record) = store
+        .insert_payment(new_payment(order, amount))
+        .await
+        .unwrap()
+    else {
+        panic!("{order} existed");
+    };
+    let change = PaymentChange {
+        status: Some(PaymentStatus::Succeeded),
+        ..Default::default()
+    };
+    let webhook = OutboxMessage {
+        id: paycore::domain::new_id("evt"),
+        tenant_id: "t".into(),
+        payment_id: Some(record.id.clone()),
+        event_type: "payment.succeeded".into(),
+        url: "http://127.0.0.1:9/hooks".into(),
+        payload: "{}".into(),
+        attempts: 0,
+        retry_step: 0,
+    };
+    store
+        .apply_payment_change(&record, &change, &event("payment.succeeded"), Some(webhook))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_order_number_raced_from_two_instances_makes_one_payment() {
+    let (_dir, _, a, b) = two_stores("store-race").await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.spawn(async move { store.insert_payment(new_payment("RACE-1", 100)).await });
+    }
+    let (mut created, mut ids) = (0, BTreeSet::new());
+    while let Some(done) = tasks.join_next().await {
+        match done.unwrap().unwrap() {
+            InsertOutcome::Created(r) => {
+                created += 1;
+                ids.insert(r.id);
+            }
+            InsertOutcome::Existing {
+                record,
+                same_request,
+            } => {
+                assert!(same_request);
+                ids.insert(record.id);
+            }
+        }
+    }
+    assert_eq!((created, ids.len()), (1, 1));
+    assert_eq!(a.count(paycore::store::Table::Payments).await.unwrap(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_refund_reservations_never_exceed_the_amount() {
+    let (_dir, _, a, b) = two_stores("store-refunds").await;
+    let payment = succeeded_payment(&a, "REFUND-1", 1000).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..25 {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let payment_id = payment.id.clone();
+        tasks.spawn(async move {
+            store
+                .insert_refund(NewRefund {
+                    id: paycore::domain::new_id("re"),
+                    tenant_id: "t".into(),
+                    payment_id,
+                    merchant_refund_no: format!("R-{i}"),
+                    request_hash: "h".into(),
+                    amount: 100,
+                    currency: "CNY".into(),
+                    reason: None,
+                })
+                .await
+        });
+    }
+    let mut created = 0;
+    while let Some(done) = tasks.join_next().await {
+        match done.unwrap().unwrap() {
+            RefundInsert::Created(_) => created += 1,
+            RefundInsert::ExceedsRemaining { remaining } => assert_eq!(remaining, 0),
+            _ => panic!("unexpected outcome"),
+        }
+    }
+    assert_eq!(created, 10);
+    let after = b.payment("t", &payment.id).await.unwrap().unwrap();
+    assert_eq!(after.refund_reserved, 1000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn webhook_claims_never_overlap_and_come_back_when_their_lease_runs_out() {
+    let (_dir, _, a, b) = two_stores("store-claims").await;
+    for i in 0..30 {
+        succeeded_payment(&a, &format!("CLAIM-{i}"), 100).await;
+    }
+    let (mine, theirs) = tokio::join!(a.claim_webhooks(20, 60_000), b.claim_webhooks(20, 60_000));
+    let (mine, theirs) = (mine.unwrap(), theirs.unwrap());
+    let ids: BTreeSet<&str> = mine.iter().chain(&theirs).map(|m| m.id.as_str()).collect();
+    assert_eq!(mine.len() + theirs.len(), 30, "every due row claimed once");
+    assert_eq!(ids.len(), 30, "no row claimed by both");
+    assert!(
+        a.claim_webhooks(50, 60_000).await.unwrap().is_empty(),
+        "claimed rows are left alone while their lease runs"
+    );
+
+    // A claim whose holder never reports back is taken over after its lease.
+    let (_dir2, _, c, d) = two_stores("store-lease").await;
+    succeeded_payment(&c, "LEASE-1", 100).await;
+    let held = c.claim_webhooks(10, 50).await.unwrap();
+    assert_eq!(held.len(), 1);
+    assert!(d.claim_webhooks(10, 50).await.unwrap().is_empty());
+    tokio::time::sleep(std::time::Duration::from_millis(80)).await;
+    let taken = d.claim_webhooks(10, 50).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].id, held[0].id);
+}
+
+#[tokio::test]
+async fn the_event_history_is_append_only() {
+    let (_dir, url, a, _) = two_stores("store-events").await;
+    succeeded_payment(&a, "EVENTS-1", 100).await;
+    let refused = |r: Result<u64, sqlx::Error>| {
+        let e = r.expect_err("the database refuses it");
+        assert!(e.to_string().contains("append-only"), "{e}");
+    };
+    use sqlx::Connection;
+    for sql in ["UPDATE events SET kind = 'x'", "DELETE FROM events"] {
+        match a.backend() {
+            Backend::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                refused(
+                    sqlx::query(sql)
+                        .execute(&mut c)
+                        .await
+                        .map(|r| r.rows_affected()),
+                );
+            }
+            Backend::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+                refused(
+                    sqlx::query(sql)
+                        .execute(&mut c)
+                        .await
+                        .map(|r| r.rows_affected()),
+                );
+            }
+        }
+    }
+    assert_eq!(a.count(paycore::store::Table::Events).await.unwrap(), 2);
+}

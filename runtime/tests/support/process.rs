@@ -1,0 +1,168 @@
+//! Real `paycore serve` processes for the integration tests, and the
+//! database they share: a SQLite file in the test's folder, or, when
+//! `PAYCORE_TEST_DATABASE_URL` names a PostgreSQL server (as `cargo xtask
+//! test` sets it), a fresh database on that server. Loopback only; every
+//! child process is killed when its guard drops.
+
+#![allow(dead_code)] // each test file uses its own part of this
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A running `paycore serve`; killed (SIGKILL) and reaped on drop.
+pub struct Paycore {
+    child: Child,
+    pub base: String,
+}
+
+impl Paycore {
+    pub async fn start(dir: &Path) -> Paycore {
+        Paycore::start_named(dir, "paycore").await
+    }
+
+    /// Starts an instance named `name` (`PAYCORE_INSTANCE`, the name it
+    /// claims outbox rows under), logging to `<dir>/<name>.log`.
+    pub async fn start_named(dir: &Path, name: &str) -> Paycore {
+        paycore::plugin_host::install_crypto_provider();
+        let port = free_port();
+        let log_path = dir.join(format!("{name}.log"));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_paycore"))
+            .args(["serve", "--config"])
+            .arg(dir.join("paycore.toml"))
+            .env("PAYCORE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("PAYCORE_INSTANCE", name)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("paycore starts");
+        let p = Paycore {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .unwrap();
+        for _ in 0..600 {
+            if let Ok(r) = client.get(format!("{}/healthz", p.base)).send().await
+                && r.status().is_success()
+            {
+                return p;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // The folder goes with the test: show the log here.
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(20).collect();
+        panic!(
+            "paycore did not come up; the end of its log:\n{}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
+    }
+
+    /// SIGKILL: no shutdown, no flushing, nothing.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for Paycore {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The test's scratch folder, removed on drop.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Scratch {
+        let dir =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("plugins")).unwrap();
+        std::fs::create_dir_all(dir.join("tenants")).unwrap();
+        Scratch(dir)
+    }
+
+    /// Copies the sandbox plugin `cargo xtask build` made into `plugins/`.
+    pub fn with_sandbox_plugin(self) -> Scratch {
+        let plugins = std::env::var_os("PAYCORE_PLUGINS_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"));
+        std::fs::copy(
+            plugins.join("sandbox.wasm"),
+            self.0.join("plugins/sandbox.wasm"),
+        )
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}/sandbox.wasm is missing ({e}): run `cargo xtask test`",
+                plugins.display()
+            )
+        });
+        self
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The PostgreSQL server the tests may use (a URL to a database that can
+/// create others), if any.
+pub fn postgres_server() -> Option<String> {
+    std::env::var("PAYCORE_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// A database of the test's own: a fresh PostgreSQL database when a server
+/// is configured, else a SQLite file in `dir`.
+pub async fn database_url(dir: &Path) -> String {
+    match postgres_server() {
+        Some(server) => fresh_postgres_database(&server).await,
+        None => format!("sqlite://{}", dir.join("paycore.db").display()),
+    }
+}
+
+/// Creates an empty database on `server` and returns its URL.
+pub async fn fresh_postgres_database(server: &str) -> String {
+    use sqlx::Connection;
+    let name = format!(
+        "paycore_test_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let mut admin = sqlx::PgConnection::connect(server)
+        .await
+        .unwrap_or_else(|e| panic!("PAYCORE_TEST_DATABASE_URL: {e}"));
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(server).expect("PAYCORE_TEST_DATABASE_URL is a URL");
+    url.set_path(&name);
+    url.to_string()
+}
