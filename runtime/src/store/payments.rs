@@ -265,6 +265,20 @@ impl Store {
     ) -> StoreResult<()> {
         let sql =
             "UPDATE payments SET checks = $1, next_check_ms = $2 WHERE id = $3 AND tenant_id = $4";
+        self.schedule_check(sql, tenant_id, id, checks, next_check_ms)
+            .await
+    }
+
+    /// Runs one of the two schedule statements (payments, refunds): they
+    /// differ only in the table.
+    pub(super) async fn schedule_check(
+        &self,
+        sql: &'static str,
+        tenant_id: &str,
+        id: &str,
+        checks: i64,
+        next_check_ms: i64,
+    ) -> StoreResult<()> {
         on_db!(self, |pool| sqlx::query(sql)
             .bind(checks)
             .bind(next_check_ms)

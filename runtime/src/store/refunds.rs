@@ -218,15 +218,8 @@ impl Store {
     ) -> StoreResult<()> {
         let sql =
             "UPDATE refunds SET checks = $1, next_check_ms = $2 WHERE id = $3 AND tenant_id = $4";
-        on_db!(self, |pool| sqlx::query(sql)
-            .bind(checks)
-            .bind(next_check_ms)
-            .bind(id)
-            .bind(tenant_id)
-            .execute(pool)
+        self.schedule_check(sql, tenant_id, id, checks, next_check_ms)
             .await
-            .map(|r| r.rows_affected()))?;
-        Ok(())
     }
 
     /// Applies a refund state change and moves the payment's refund totals
