@@ -20,6 +20,9 @@ async fn check_config(fixture: &str) -> String {
             cfg.server.plugins_dir = std::env::var_os("PAYCORE_PLUGINS_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"));
+            // Compiled code goes to the shared test cache, never into the fixture.
+            cfg.server.plugin_cache_dir =
+                Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-plugin-cache"));
             paycore::app::check(&cfg).await.unwrap()
         }
     };
