@@ -79,8 +79,15 @@ fn main() -> Result<()> {
             build(&root)?;
             let test_args = &args[1..];
             println!("\n== tests on SQLite\n");
-            run(&mut test_command(&root, &["--workspace"], test_args))?;
-            test_on_postgres(&root, test_args)
+            let mut tally = Tally::default();
+            let result = run_tests(
+                &mut test_command(&root, &["--workspace"], test_args),
+                &mut tally,
+            )
+            .and_then(|()| test_on_postgres(&root, test_args, &mut tally));
+            // One total for both passes, as the last line: `N passed, N failed`.
+            println!("\n{} passed, {} failed", tally.passed, tally.failed);
+            result
         }
         _ => {
             eprintln!("usage: cargo xtask <build|demo|test> [-- test args]");
@@ -104,7 +111,7 @@ fn test_command(root: &Path, packages: &[&str], test_args: &[String]) -> Command
 
 /// The suites that touch a database — the runtime's (storage, the crash and
 /// multi-instance process tests) and the end-to-end ones — on PostgreSQL.
-fn test_on_postgres(root: &Path, test_args: &[String]) -> Result<()> {
+fn test_on_postgres(root: &Path, test_args: &[String], tally: &mut Tally) -> Result<()> {
     let Some(bin) = postgres::find_binaries() else {
         let line = "!".repeat(72);
         eprintln!(
@@ -122,7 +129,45 @@ fn test_on_postgres(root: &Path, test_args: &[String]) -> Result<()> {
     let mut tests = test_command(root, &["-p", "paycore", "-p", "paycore-e2e"], test_args);
     tests.env("PAYCORE_TEST_DATABASE_URL", &server.url);
     // `server` drops (stopping PostgreSQL) whatever the outcome.
-    run(&mut tests)
+    run_tests(&mut tests, tally)
+}
+
+/// Tests counted over every `cargo test` this run makes.
+#[derive(Default)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+}
+
+/// Runs `cargo test`, passing its output through and adding up its
+/// `test result:` lines.
+fn run_tests(cmd: &mut Command, tally: &mut Tally) -> Result<()> {
+    use std::io::BufRead;
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("running {cmd:?}"))?;
+    let out = child.stdout.take().expect("stdout is piped");
+    for line in std::io::BufReader::new(out).lines() {
+        let line = line?;
+        println!("{line}");
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            tally.passed += count_before(rest, " passed");
+            tally.failed += count_before(rest, " failed");
+        }
+    }
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+/// `ok. 12 passed; 0 failed; …` → the number before `what`.
+fn count_before(text: &str, what: &str) -> u64 {
+    text.find(what)
+        .and_then(|end| text[..end].rsplit([' ', '.']).next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 fn workspace_root() -> PathBuf {
@@ -247,4 +292,23 @@ fn copy_plugins(built: &Path, dest: &Path, plugins: &[(&str, &str)]) -> Result<(
         println!("plugin {name}: {} ({} KiB)", to.display(), size / 1024);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count_before;
+
+    #[test]
+    fn test_result_lines_are_counted() {
+        let ok = "ok. 12 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.2s";
+        assert_eq!(
+            (count_before(ok, " passed"), count_before(ok, " failed")),
+            (12, 0)
+        );
+        let bad = "FAILED. 3 passed; 1 failed; 0 ignored";
+        assert_eq!(
+            (count_before(bad, " passed"), count_before(bad, " failed")),
+            (3, 1)
+        );
+    }
 }
