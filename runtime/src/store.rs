@@ -219,6 +219,24 @@ impl Store {
         metrics::gauge!("paycore_db_pool_connections", "state" => "active").set(size - idle);
     }
 
+    /// Appends an event without changing state (e.g. a refused transition);
+    /// `subject_type` is `payment` or `refund`.
+    async fn record_event(
+        &self,
+        tenant_id: &str,
+        subject_type: &str,
+        subject_id: &str,
+        event: &Event,
+    ) -> StoreResult<()> {
+        on_db!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            tx.append_event(tenant_id, subject_type, subject_id, event)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
     /// The event history of one payment or refund, oldest first.
     pub async fn events_of(
         &self,

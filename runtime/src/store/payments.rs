@@ -426,13 +426,8 @@ impl Store {
         current: &PaymentRecord,
         event: &Event,
     ) -> StoreResult<()> {
-        on_db!(self, |pool| {
-            let mut tx = pool.begin_write().await?;
-            tx.append_event(&current.tenant_id, "payment", &current.id, event)
-                .await?;
-            tx.commit().await?;
-            Ok(())
-        })
+        self.record_event(&current.tenant_id, "payment", &current.id, event)
+            .await
     }
 }
 

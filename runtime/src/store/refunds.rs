@@ -291,13 +291,8 @@ impl Store {
         current: &RefundRecord,
         event: &Event,
     ) -> StoreResult<()> {
-        on_db!(self, |pool| {
-            let mut tx = pool.begin_write().await?;
-            tx.append_event(&current.tenant_id, "refund", &current.id, event)
-                .await?;
-            tx.commit().await?;
-            Ok(())
-        })
+        self.record_event(&current.tenant_id, "refund", &current.id, event)
+            .await
     }
 }
 
