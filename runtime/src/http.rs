@@ -10,6 +10,7 @@ mod extract;
 mod health;
 mod metrics;
 mod openapi;
+mod overhead;
 mod payments;
 mod refunds;
 mod request_id;
@@ -42,6 +43,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(metrics::track))
+        // Everything below the request id counts, metrics included.
+        .layer(axum::middleware::from_fn(overhead::stamp))
         .layer(axum::middleware::from_fn(request_id::tag))
         .with_state(state)
 }

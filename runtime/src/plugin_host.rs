@@ -14,11 +14,13 @@ mod crypto;
 mod engine;
 mod imports;
 mod load;
+#[cfg(feature = "native-sandbox")]
+mod native;
 
 pub use bindings::paycore::channel::types as wit;
 pub use call::{CallError, CallErrorKind};
 pub use engine::{PluginHost, install_crypto_provider};
-pub use imports::ChannelGrant;
+pub use imports::{ChannelGrant, InMemoryUpstream};
 pub use load::{LoadError, LoadInfo, Plugin, PluginManifest, grant_for, scene_to_wit};
 
 /// The WIT contract version this host implements; plugins built against any

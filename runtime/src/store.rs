@@ -30,6 +30,14 @@ mod refunds;
 
 pub use callbacks::CallbackRecord;
 pub use connect::redacted_url;
+
+/// SQLite's `synchronous` in WAL mode. `NORMAL` makes a commit durable
+/// against a crash of the process (kill -9: the WAL is written before the
+/// commit returns) but not of the machine (the WAL is fsynced only at
+/// checkpoints, so a power loss can roll back the last commits; the file
+/// stays consistent). docs/performance.md states it next to the figures.
+pub const SQLITE_SYNCHRONOUS: sqlx::sqlite::SqliteSynchronous =
+    sqlx::sqlite::SqliteSynchronous::Normal;
 pub use outbox::{OutboxMessage, OutboxRecord};
 pub use payments::{
     ChannelSwitch, DuePayment, InsertOutcome, NewPayment, PaymentChange, PaymentRecord,

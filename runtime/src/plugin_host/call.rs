@@ -58,7 +58,7 @@ fn describe_channel_error(e: &wit::ChannelError) -> String {
 }
 
 /// An operation to run inside a plugin.
-enum Op {
+pub(super) enum Op {
     Manifest,
     Pay(wit::CallContext, wit::PayRequest),
     Query(wit::CallContext, wit::PaymentRef),
@@ -84,7 +84,7 @@ impl Op {
     }
 }
 
-enum Answer {
+pub(super) enum Answer {
     Manifest(wit::Manifest),
     Payment(Result<wit::PaymentResult, wit::ChannelError>),
     Refund(Result<wit::RefundResult, wit::ChannelError>),
@@ -240,7 +240,43 @@ impl PluginHost {
             limits,
             cpu_ticks,
         );
-        let mut store = Store::new(&inner.engine, state);
+        let op_name = op.name();
+        let started = std::time::Instant::now();
+        let (outcome, state) = self.call_plugin(plugin, state, op).await;
+        let elapsed = started.elapsed().as_secs_f64();
+        crate::overhead::record_channel_wait(state.channel_wait);
+        let fail = |kind| CallError {
+            plugin: plugin.label.to_string(),
+            kind,
+            reached_channel: state.reached_channel,
+        };
+        let result = match outcome {
+            Some(Ok(answer)) => Ok(answer),
+            None => Err(fail(CallErrorKind::Timeout(limits.call_timeout))),
+            Some(Err(_)) if state.cpu_exhausted => Err(fail(CallErrorKind::CpuExhausted(limits.cpu))),
+            Some(Err(_)) if state.memory_exhausted => Err(fail(CallErrorKind::MemoryExhausted(limits.memory_bytes >> 20))),
+            Some(Err(e)) => Err(fail(CallErrorKind::Trap(trap_message(&e)))),
+        }
+        .inspect_err(|e| tracing::warn!(error = %e, reached_channel = e.reached_channel, "plugin call failed"));
+        record_call(plugin, op_name, elapsed, &result);
+        result
+    }
+
+    /// Runs `op` in a fresh store within the call's limits; `None` when it
+    /// did not finish in time. Gives the call's state back.
+    async fn call_plugin(
+        &self,
+        plugin: &Plugin,
+        state: CallState,
+        op: Op,
+    ) -> (Option<wasmtime::Result<Answer>>, CallState) {
+        #[cfg(feature = "native-sandbox")]
+        if plugin.native {
+            let (state, answer) = super::native::invoke(state, op).await;
+            return (Some(Ok(answer)), state);
+        }
+        let limits = &self.inner.limits;
+        let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|s| s as &mut dyn wasmtime::ResourceLimiter);
         store.set_epoch_deadline(1);
         // Every tick spent in wasm costs budget; yielding on each tick keeps
@@ -254,27 +290,10 @@ impl PluginHost {
             state.cpu_ticks_left -= 1;
             Ok(UpdateDeadline::Yield(1))
         });
-        let op_name = op.name();
-        let started = std::time::Instant::now();
-        let outcome =
-            tokio::time::timeout(limits.call_timeout, invoke(plugin, &mut store, op)).await;
-        let elapsed = started.elapsed().as_secs_f64();
-        let state = store.data();
-        let fail = |kind| CallError {
-            plugin: plugin.label.to_string(),
-            kind,
-            reached_channel: state.reached_channel,
-        };
-        let result = match outcome {
-            Ok(Ok(answer)) => Ok(answer),
-            Err(_) => Err(fail(CallErrorKind::Timeout(limits.call_timeout))),
-            Ok(Err(_)) if state.cpu_exhausted => Err(fail(CallErrorKind::CpuExhausted(limits.cpu))),
-            Ok(Err(_)) if state.memory_exhausted => Err(fail(CallErrorKind::MemoryExhausted(limits.memory_bytes >> 20))),
-            Ok(Err(e)) => Err(fail(CallErrorKind::Trap(trap_message(&e)))),
-        }
-        .inspect_err(|e| tracing::warn!(error = %e, reached_channel = e.reached_channel, "plugin call failed"));
-        record_call(plugin, op_name, elapsed, &result);
-        result
+        let outcome = tokio::time::timeout(limits.call_timeout, invoke(plugin, &mut store, op))
+            .await
+            .ok();
+        (outcome, store.into_data())
     }
 }
 

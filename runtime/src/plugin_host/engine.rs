@@ -1,6 +1,6 @@
 //! The engine, linker and shared resources behind every plugin call.
 
-use super::imports::CallState;
+use super::imports::{CallState, InMemoryUpstream, Transport};
 use crate::config::PluginLimits;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,7 +21,7 @@ pub(super) struct Inner {
     pub engine: Engine,
     pub linker: Linker<CallState>,
     pub limits: PluginLimits,
-    pub http: reqwest::Client,
+    pub http: Transport,
     /// Bounds concurrent calls to what the instance pool can hold.
     pub permits: tokio::sync::Semaphore,
     pub cache: Option<super::cache::CompiledCache>,
@@ -44,6 +44,30 @@ impl PluginHost {
         limits: PluginLimits,
         cache_dir: Option<std::path::PathBuf>,
     ) -> anyhow::Result<Self> {
+        install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(limits.http_timeout)
+            .connect_timeout(limits.http_timeout)
+            .build()?;
+        PluginHost::build(limits, cache_dir, Transport::Network(http))
+    }
+
+    /// A host whose plugins' granted requests are answered by `upstream` in
+    /// memory rather than sent (see [`InMemoryUpstream`]); no cache.
+    pub fn with_in_memory_upstream(
+        limits: PluginLimits,
+        upstream: std::sync::Arc<dyn InMemoryUpstream>,
+    ) -> anyhow::Result<Self> {
+        PluginHost::build(limits, None, Transport::InMemory(upstream))
+    }
+
+    fn build(
+        limits: PluginLimits,
+        cache_dir: Option<std::path::PathBuf>,
+        http: Transport,
+    ) -> anyhow::Result<Self> {
+        install_crypto_provider();
         let engine = Engine::new(&engine_config(&limits))?;
         let mut linker = Linker::new(&engine);
         // wasip2 guests import a handful of wasi:cli/io interfaces even when
@@ -53,12 +77,6 @@ impl PluginHost {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
         super::bindings::Plugin::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
             .map_err(anyhow::Error::from)?;
-        install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(limits.http_timeout)
-            .connect_timeout(limits.http_timeout)
-            .build()?;
         let stop_ticker = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(engine.clone(), stop_ticker.clone());
         let permits = tokio::sync::Semaphore::new(limits.max_concurrent_calls as usize);

@@ -64,6 +64,9 @@ pub struct Plugin {
     /// Calls running on this plugin right now (shared by all clones): a
     /// retired version is gone once this reaches zero.
     pub(super) in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    /// Served by the logic compiled into the host (see `native`).
+    #[cfg(feature = "native-sandbox")]
+    pub(super) native: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -143,6 +146,8 @@ impl PluginHost {
                 millis: 0.0,
             },
             in_flight: Default::default(),
+            #[cfg(feature = "native-sandbox")]
+            native: false,
         };
         let raw = self
             .call_manifest(&probe)
@@ -155,6 +160,8 @@ impl PluginHost {
             ..probe.load
         };
         Ok(Plugin {
+            #[cfg(feature = "native-sandbox")]
+            native: manifest.name == super::native::PLUGIN_NAME,
             manifest: Arc::new(manifest),
             digest,
             label,

@@ -4,9 +4,7 @@
 
 use super::StoreResult;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -14,7 +12,7 @@ pub(super) async fn sqlite(url: &str, max_connections: Option<u32>) -> StoreResu
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
+        .synchronous(super::SQLITE_SYNCHRONOUS)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
     if let Some(dir) = options.get_filename().parent() {
