@@ -8,7 +8,10 @@
 //!   SQLite, then the storage and end-to-end suites again on a throwaway
 //!   PostgreSQL server it starts itself (skipped, loudly, only when no
 //!   PostgreSQL server binaries are installed).
+//! - `cargo xtask bench [--quick]` — release builds, then the benchmarks;
+//!   rewrites the figures in `docs/performance.md` (see `bench.rs`).
 
+mod bench;
 mod postgres;
 
 use anyhow::{Context, Result, bail};
@@ -89,8 +92,9 @@ fn main() -> Result<()> {
             println!("\n{} passed, {} failed", tally.passed, tally.failed);
             result
         }
+        Some("bench") => bench::run_bench(&root, args[1..].iter().any(|a| a == "--quick")),
         _ => {
-            eprintln!("usage: cargo xtask <build|demo|test> [-- test args]");
+            eprintln!("usage: cargo xtask <build|demo|test|bench> [-- test args | --quick]");
             std::process::exit(2);
         }
     }

@@ -1,0 +1,220 @@
+//! An open-model load generator for barcode payments.
+//!
+//! Requests are sent on a fixed schedule (constant arrival rate) whatever
+//! the server does, and each latency is measured from the request's
+//! *intended* send time, not from when it actually left: a server that
+//! stalls makes every request scheduled during the stall late, as it would
+//! for real clients, instead of quietly slowing the generator down
+//! ("coordinated omission").
+
+use crate::stats::Summary;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Where the payments go.
+#[derive(Clone)]
+pub struct Target {
+    /// The server's base URL, e.g. `http://127.0.0.1:8080`.
+    pub base_url: String,
+    pub api_key: String,
+    /// Prefix of every merchant order number, unique per run so runs never
+    /// replay each other's orders.
+    pub order_prefix: String,
+}
+
+/// What happened to one request.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// Its merchant order number is `{order_prefix}-{order}`.
+    pub order: u64,
+    /// When it was meant to be sent, from the start of the run.
+    pub intended: Duration,
+    /// From the intended send time to the whole answer.
+    pub latency: Duration,
+    /// The server's `Paycore-Overhead` header.
+    pub overhead: Option<Duration>,
+    /// Why it failed; `None` for a succeeded payment.
+    pub error: Option<String>,
+}
+
+/// One run at one offered rate.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunReport {
+    pub offered_rate: f64,
+    /// Succeeded payments per second of the run.
+    pub achieved_rate: f64,
+    pub succeeded: usize,
+    pub errors: usize,
+    pub error_kinds: BTreeMap<String, usize>,
+    /// Latency of succeeded payments, µs.
+    pub latency: Summary,
+    /// `Paycore-Overhead` of succeeded payments, µs.
+    pub overhead: Summary,
+}
+
+impl RunReport {
+    pub fn of(offered_rate: f64, elapsed: Duration, samples: &[Sample]) -> RunReport {
+        let ok: Vec<&Sample> = samples.iter().filter(|s| s.error.is_none()).collect();
+        let mut error_kinds = BTreeMap::new();
+        for e in samples.iter().filter_map(|s| s.error.as_ref()) {
+            *error_kinds.entry(e.clone()).or_insert(0) += 1;
+        }
+        let latencies: Vec<Duration> = ok.iter().map(|s| s.latency).collect();
+        let overheads: Vec<Duration> = ok.iter().filter_map(|s| s.overhead).collect();
+        RunReport {
+            offered_rate,
+            achieved_rate: ok.len() as f64 / elapsed.as_secs_f64().max(1e-9),
+            succeeded: ok.len(),
+            errors: samples.len() - ok.len(),
+            error_kinds,
+            latency: Summary::of(&latencies),
+            overhead: Summary::of(&overheads),
+        }
+    }
+}
+
+/// A client suited to many concurrent requests on loopback.
+pub fn client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
+    // reqwest is built without a TLS provider of its own; plain HTTP still
+    // needs one installed.
+    paycore::plugin_host::install_crypto_provider();
+    Ok(reqwest::Client::builder()
+        .http1_only()
+        .tcp_nodelay(true)
+        .pool_max_idle_per_host(4096)
+        .timeout(timeout)
+        .build()?)
+}
+
+/// Sends `rate` payments a second for `duration`, on schedule; returns every
+/// sample and how long the run took (until its last answer).
+pub async fn open_loop(
+    client: &reqwest::Client,
+    target: &Target,
+    rate: f64,
+    duration: Duration,
+) -> (Vec<Sample>, Duration) {
+    let count = (rate * duration.as_secs_f64()).round() as u64;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let start = Instant::now();
+    for i in 0..count {
+        let intended = Duration::from_secs_f64(i as f64 / rate);
+        // A late generator sends at once: the lateness is charged to latency.
+        tokio::time::sleep_until((start + intended).into()).await;
+        let (client, target, tx) = (client.clone(), target.clone(), tx.clone());
+        tokio::spawn(async move {
+            let sample = pay(&client, &target, i, start, intended).await;
+            let _ = tx.send(sample);
+        });
+    }
+    drop(tx);
+    let mut samples = Vec::with_capacity(count as usize);
+    while let Some(s) = rx.recv().await {
+        samples.push(s);
+    }
+    (samples, start.elapsed())
+}
+
+/// `connections` clients each sending their next payment as soon as the
+/// last one is answered, for `duration`: the server's capacity, not its
+/// latency at a given rate.
+pub async fn closed_loop(
+    client: &reqwest::Client,
+    target: &Target,
+    connections: u64,
+    duration: Duration,
+) -> (Vec<Sample>, Duration) {
+    let start = Instant::now();
+    let mut workers = tokio::task::JoinSet::new();
+    for worker in 0..connections {
+        let (client, target) = (client.clone(), target.clone());
+        workers.spawn(async move {
+            let mut samples = Vec::new();
+            let mut n = 0;
+            while start.elapsed() < duration {
+                let sent = start.elapsed();
+                let order = worker * 10_000_000 + n;
+                samples.push(pay(&client, &target, order, start, sent).await);
+                n += 1;
+            }
+            samples
+        });
+    }
+    let mut samples = Vec::new();
+    while let Some(done) = workers.join_next().await {
+        samples.extend(done.expect("a load worker panicked"));
+    }
+    (samples, start.elapsed())
+}
+
+/// One barcode payment that the sandbox provider accepts at once (codes
+/// ending in 4), timed from `start + intended`.
+async fn pay(
+    client: &reqwest::Client,
+    target: &Target,
+    n: u64,
+    start: Instant,
+    intended: Duration,
+) -> Sample {
+    let body = format!(
+        r#"{{"merchant_order_no":"{}-{n}","amount":8888,"currency":"CNY","scene":"barcode","auth_code":"134567890124","wallet":"sandbox","subject":"load"}}"#,
+        target.order_prefix
+    );
+    let sent = client
+        .post(format!("{}/v1/payments", target.base_url))
+        .bearer_auth(&target.api_key)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await;
+    let result = match sent {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let overhead = response
+                .headers()
+                .get("paycore-overhead")
+                .and_then(|v| v.to_str().ok()?.parse().ok())
+                .map(Duration::from_micros);
+            match response.bytes().await {
+                Ok(body) if status == 201 && succeeded(&body) => Ok(overhead),
+                Ok(_) => Err(format!("HTTP {status}")),
+                Err(e) => Err(kind(&e)),
+            }
+        }
+        Err(e) => Err(kind(&e)),
+    };
+    let latency = start.elapsed().saturating_sub(intended);
+    match result {
+        Ok(overhead) => Sample {
+            order: n,
+            intended,
+            latency,
+            overhead,
+            error: None,
+        },
+        Err(error) => Sample {
+            order: n,
+            intended,
+            latency,
+            overhead: None,
+            error: Some(error),
+        },
+    }
+}
+
+fn succeeded(body: &[u8]) -> bool {
+    let needle = br#""status":"succeeded""#;
+    body.windows(needle.len()).any(|w| w == needle)
+}
+
+fn kind(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timeout".into()
+    } else if e.is_connect() {
+        "connect".into()
+    } else {
+        "broken".into()
+    }
+}
