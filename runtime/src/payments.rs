@@ -184,14 +184,6 @@ impl Payments {
                 field: Some("notify_url".into()),
             });
         }
-        // A replay must not depend on routing (config may have changed since).
-        if let Some(existing) = self
-            .store
-            .payment_by_order_no(tenant_id, &request.merchant_order_no)
-            .await?
-        {
-            return replay(existing, &hash);
-        }
         let now = jiff::Timestamp::now();
         let intent = Intent::from(&request);
         let route = tracing::info_span!("routing").in_scope(|| {
@@ -206,7 +198,24 @@ impl Payments {
             }
             route
         });
-        let mut route = route.map_err(PaymentError::NoRoute)?;
+        // A replay must not depend on routing (config may have changed
+        // since): the insert below finds an existing order whatever the
+        // route, and a missing route is believed only once the order number
+        // is known to be new. New orders, the common case, are not looked up
+        // twice.
+        let mut route = match route {
+            Ok(route) => route,
+            Err(no_route) => {
+                return match self
+                    .store
+                    .payment_by_order_no(tenant_id, &request.merchant_order_no)
+                    .await?
+                {
+                    Some(existing) => replay(existing, &hash),
+                    None => Err(PaymentError::NoRoute(no_route)),
+                };
+            }
+        };
         for candidate in &mut route.candidates {
             candidate.channel = candidate.channel.serving(&request.merchant_order_no);
         }

@@ -16,9 +16,11 @@
 //! the newest row under READ COMMITTED, and idempotent inserts rest on unique
 //! constraints, the loser of a race re-reading the winner's row. SQLite
 //! writers start with `BEGIN IMMEDIATE` so it serialises them up front
-//! instead of failing on lock upgrade. Background work (outbox delivery,
-//! the sweeper) claims rows for a lease, skipping rows another instance is
-//! claiming, so instances share it and a dead instance's rows come back.
+//! instead of failing on lock upgrade, and queue in the process for their
+//! turn at the file rather than sleeping in SQLite's busy handler.
+//! Background work (outbox delivery, the sweeper) claims rows for a lease,
+//! skipping rows another instance is claiming, so instances share it and a
+//! dead instance's rows come back.
 //! Only `payments` (the state machine) calls the mutating methods.
 
 mod callbacks;
@@ -141,17 +143,68 @@ pub(crate) struct Dialects {
 pub(crate) trait Dialect {
     type Database: sqlx::Database;
     /// A transaction for a write.
-    async fn begin_write(&self) -> StoreResult<Transaction<'static, Self::Database>>;
+    async fn begin_write(&self) -> StoreResult<WriteTx<Self::Database>>;
     /// This backend's text of `sql`.
     fn pick(&self, sql: &Dialects) -> &'static str;
 }
 
+/// A write transaction; on SQLite it holds this process's turn at the
+/// database file (see `write_gate`) until it commits or is dropped. Derefs
+/// to the connection, like `Transaction`, so statements run on `&mut *tx`.
+pub(crate) struct WriteTx<DB: sqlx::Database> {
+    tx: Transaction<'static, DB>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl<DB: sqlx::Database> WriteTx<DB> {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl<DB: sqlx::Database> std::ops::Deref for WriteTx<DB> {
+    type Target = DB::Connection;
+    fn deref(&self) -> &DB::Connection {
+        &self.tx
+    }
+}
+
+impl<DB: sqlx::Database> std::ops::DerefMut for WriteTx<DB> {
+    fn deref_mut(&mut self) -> &mut DB::Connection {
+        &mut self.tx
+    }
+}
+
+/// SQLite lets one writer in at a time per database file, and a writer that
+/// finds it taken sleeps in SQLite's busy handler (1, 2, 5, 10 ms …) however
+/// soon the lock is released: under load most of a payment's latency was
+/// spent asleep there while the CPUs idled. This process's writers queue
+/// here instead, first come first served, one per file; readers are not
+/// held up (WAL). The gate is per file rather than per pool so that every
+/// store open on one file in this process shares it.
+fn write_gate(pool: &SqlitePool) -> Arc<tokio::sync::Mutex<()>> {
+    type Gates = std::collections::HashMap<std::path::PathBuf, Arc<tokio::sync::Mutex<()>>>;
+    static GATES: std::sync::OnceLock<std::sync::Mutex<Gates>> = std::sync::OnceLock::new();
+    let file = pool.connect_options().get_filename().to_path_buf();
+    GATES
+        .get_or_init(Default::default)
+        .lock()
+        .expect("the gates' lock is never held across a panic")
+        .entry(file)
+        .or_default()
+        .clone()
+}
+
 impl Dialect for SqlitePool {
     type Database = Sqlite;
-    async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+    async fn begin_write(&self) -> StoreResult<WriteTx<Sqlite>> {
+        let turn = write_gate(self).lock_owned().await;
         // Take the write lock now: a deferred transaction that reads first
         // fails with SQLITE_BUSY when it later tries to write.
-        Ok(self.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(WriteTx {
+            tx: self.begin_with("BEGIN IMMEDIATE").await?,
+            _turn: Some(turn),
+        })
     }
     fn pick(&self, sql: &Dialects) -> &'static str {
         sql.sqlite
@@ -160,10 +213,13 @@ impl Dialect for SqlitePool {
 
 impl Dialect for PgPool {
     type Database = Postgres;
-    async fn begin_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
+    async fn begin_write(&self) -> StoreResult<WriteTx<Postgres>> {
         // READ COMMITTED: every write is a conditional UPDATE or a
         // constrained INSERT, re-checked against the newest row.
-        Ok(self.begin().await?)
+        Ok(WriteTx {
+            tx: self.begin().await?,
+            _turn: None,
+        })
     }
     fn pick(&self, sql: &Dialects) -> &'static str {
         sql.postgres

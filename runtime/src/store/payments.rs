@@ -152,11 +152,14 @@ impl Store {
                 });
             }
             let now = now_rfc3339();
-            sqlx::query(
+            // RETURNING saves a read of the row back: a round trip to the
+            // database per write, which is most of what a payment costs.
+            let record: PaymentRecord = sqlx::query_as(
                 "INSERT INTO payments (id, tenant_id, merchant_order_no, request_hash, request, status, scene, wallet,
                     amount, currency, channel_id, plugin_name, plugin_version, notify_url, metadata,
                     created_at, updated_at, created_ms)
-                 VALUES ($1, $2, $3, $4, $5, 'unknown', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                 VALUES ($1, $2, $3, $4, $5, 'unknown', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                 RETURNING *",
             )
             .bind(&new.id)
             .bind(&new.tenant_id)
@@ -175,7 +178,7 @@ impl Store {
             .bind(&now)
             .bind(&now)
             .bind(now_millis())
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await
             .map_err(|e| unique_violation(e, "payments_tenant_order_key"))?;
             if let Some(key) = &new.idempotency_key {
@@ -200,10 +203,6 @@ impl Store {
             };
             tx.append_event(&new.tenant_id, "payment", &new.id, &event)
                 .await?;
-            let record = tx
-                .fetch_payment(&new.tenant_id, &new.id)
-                .await?
-                .ok_or(StoreError::NotFound)?;
             tx.commit().await?;
             Ok(InsertOutcome::Created(record))
         })
@@ -306,7 +305,9 @@ impl Store {
             .map(|f| f.as_ref().map(|v| v.to_string()));
         on_db!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let updated = sqlx::query(
+            // The row as changed (RETURNING: no read back), or none when
+            // someone changed it first.
+            let updated: Option<PaymentRecord> = sqlx::query_as(
                 "UPDATE payments SET
                     status = COALESCE($1, status),
                     channel_order_no = COALESCE($2, channel_order_no),
@@ -315,7 +316,8 @@ impl Store {
                     review_reason = COALESCE($6, review_reason),
                     version = version + 1,
                     updated_at = $7
-                 WHERE id = $8 AND tenant_id = $9 AND version = $10",
+                 WHERE id = $8 AND tenant_id = $9 AND version = $10
+                 RETURNING *",
             )
             .bind(change.status.map(|s| s.as_str()))
             .bind(&change.channel_order_no)
@@ -327,20 +329,16 @@ impl Store {
             .bind(&current.id)
             .bind(&current.tenant_id)
             .bind(current.version)
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
-            if updated.rows_affected() == 0 {
+            let Some(record) = updated else {
                 return Err(StoreError::Stale);
-            }
+            };
             tx.append_event(&current.tenant_id, "payment", &current.id, event)
                 .await?;
             if let Some(message) = webhook {
                 tx.enqueue(&message).await?;
             }
-            let record = tx
-                .fetch_payment(&current.tenant_id, &current.id)
-                .await?
-                .ok_or(StoreError::NotFound)?;
             tx.commit().await?;
             Ok(record)
         })
@@ -359,22 +357,20 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             // Plain text splicing, the same in both dialects: `attempts` is
             // only ever written here, as compact JSON.
-            sqlx::query(
+            let record: PaymentRecord = sqlx::query_as(
                 "UPDATE payments SET attempts = CASE WHEN attempts = '[]' THEN '[' || $1 || ']'
                     ELSE substr(attempts, 1, length(attempts) - 1) || ',' || $1 || ']' END
-                 WHERE id = $2 AND tenant_id = $3",
+                 WHERE id = $2 AND tenant_id = $3
+                 RETURNING *",
             )
             .bind(attempt.to_string())
             .bind(&current.id)
             .bind(&current.tenant_id)
-            .execute(&mut *tx)
-            .await?;
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
             tx.append_event(&current.tenant_id, "payment", &current.id, event)
                 .await?;
-            let record = tx
-                .fetch_payment(&current.tenant_id, &current.id)
-                .await?
-                .ok_or(StoreError::NotFound)?;
             tx.commit().await?;
             Ok(record)
         })
