@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 pub const API_KEY: &str = "sk_bench";
 const SANDBOX_KEY: &str = "bench-only-sandbox-key";
 
-/// A folder holding everything one server reads and writes.
+/// A folder holding everything one server reads and writes: `config/`
+/// (watched by the server), `plugins/` (watched), `cache/` and `data/` (the
+/// database, outside the watched folders as in any real deployment: every
+/// commit would otherwise wake the watcher).
 pub struct Bed {
     pub dir: PathBuf,
 }
@@ -19,10 +22,11 @@ impl Bed {
     /// an empty plugins folder and no database.
     pub fn new(dir: &Path) -> Result<Bed> {
         let _ = std::fs::remove_dir_all(dir);
-        std::fs::create_dir_all(dir.join("plugins"))?;
-        std::fs::create_dir_all(dir.join("tenants"))?;
-        std::fs::write(dir.join("paycore.toml"), server_config())?;
-        std::fs::write(dir.join("tenants/bench.toml"), tenant_config())?;
+        for sub in ["plugins", "config/tenants", "data"] {
+            std::fs::create_dir_all(dir.join(sub))?;
+        }
+        std::fs::write(dir.join("config/paycore.toml"), server_config())?;
+        std::fs::write(dir.join("config/tenants/bench.toml"), tenant_config())?;
         Ok(Bed {
             dir: dir.to_path_buf(),
         })
@@ -42,9 +46,9 @@ fn server_config() -> String {
     format!(
         r#"# Written by paycore-bench: one tenant, the sandbox channel, SQLite.
 listen = "127.0.0.1:0"
-database_url = "sqlite://paycore.db"
-plugins_dir = "plugins"
-plugin_cache_dir = "cache"
+database_url = "sqlite://../data/paycore.db"
+plugins_dir = "../plugins"
+plugin_cache_dir = "../cache"
 tenants_dir = "tenants"
 admin_token = "inline:adm_bench"
 log_format = "text"
@@ -93,7 +97,7 @@ impl Server {
         let child = Command::new(binary)
             .arg("serve")
             .arg("--config")
-            .arg(bed.dir.join("paycore.toml"))
+            .arg(bed.dir.join("config/paycore.toml"))
             .env("PAYCORE_LISTEN", format!("127.0.0.1:{port}"))
             .env(
                 "RUST_LOG",
