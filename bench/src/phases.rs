@@ -136,7 +136,9 @@ pub async fn run_all(o: &Options) -> Result<Measured> {
     };
     let kib_per_plugin_version = (rss(20) - rss(1)) / 19.0;
     let mut sweeps = Vec::new();
-    let mut capacity = Vec::new();
+    // Both servers stay up for the capacity rounds below; an idle one
+    // costs nothing but its sweeper's tick.
+    let mut running = Vec::new();
     for (build, binary) in [("wasm", &o.wasm_server), ("native", &o.native_server)] {
         println!("== {build} build: latency against offered rate");
         let bed = Bed::new(&o.work.join(format!("sweep-{build}")))?;
@@ -146,9 +148,11 @@ pub async fn run_all(o: &Options) -> Result<Measured> {
         let target = target(&server, build);
         warm_up(&client, &target).await;
         sweeps.push(sweep(o, build, &server, &client, &target).await);
-        println!("== {build} build: capacity");
-        capacity.push(closed(o, build, &client, &target).await);
+        running.push((build, server, target));
     }
+    println!("== capacity, both builds in turn");
+    let capacity = capacity(o, &client, &running).await;
+    drop(running);
     let reload_rate = sweeps[0]
         .best_sustained()
         .map_or(200.0, |s| (s.run.offered_rate / 2.0).max(200.0));
@@ -310,30 +314,51 @@ fn print_step(s: &Step) {
     );
 }
 
-async fn closed(o: &Options, build: &str, client: &reqwest::Client, target: &Target) -> Capacity {
+/// Each build's capacity: `connections` clients in a closed loop, in short
+/// rounds taking turns between the builds, so that a change in what else
+/// the machine runs weighs on both alike.
+async fn capacity(
+    o: &Options,
+    client: &reqwest::Client,
+    running: &[(&str, Server, Target)],
+) -> Vec<Capacity> {
     let connections = 32;
-    let length = if o.quick {
-        Duration::from_secs(2)
+    let (rounds, length) = if o.quick {
+        (2, Duration::from_secs(1))
     } else {
-        Duration::from_secs(8)
+        (4, Duration::from_secs(3))
     };
-    let target = Target {
-        order_prefix: format!("{}-cap", target.order_prefix),
-        ..target.clone()
-    };
-    let (samples, elapsed) = loadgen::closed_loop(client, &target, connections, length).await;
-    let run = RunReport::of(0.0, elapsed, &samples);
-    println!(
-        "  {connections} connections: {:.0} payments/s, p99 {:.2} ms, errors {}",
-        run.achieved_rate,
-        run.latency.p99 / 1000.0,
-        run.errors
-    );
-    Capacity {
-        build: build.into(),
-        connections,
-        run,
+    let mut per_build: Vec<(Vec<Sample>, Duration)> =
+        vec![(Vec::new(), Duration::ZERO); running.len()];
+    for round in 0..rounds {
+        for ((_, _, target), (samples, elapsed)) in running.iter().zip(per_build.iter_mut()) {
+            let target = Target {
+                order_prefix: format!("{}-cap{round}", target.order_prefix),
+                ..target.clone()
+            };
+            let (more, took) = loadgen::closed_loop(client, &target, connections, length).await;
+            samples.extend(more);
+            *elapsed += took;
+        }
     }
+    running
+        .iter()
+        .zip(per_build)
+        .map(|((build, _, _), (samples, elapsed))| {
+            let run = RunReport::of(0.0, elapsed, &samples);
+            println!(
+                "  {build}: {:.0} payments/s over {rounds} rounds, p99 {:.2} ms, errors {}",
+                run.achieved_rate,
+                run.latency.p99 / 1000.0,
+                run.errors
+            );
+            Capacity {
+                build: build.to_string(),
+                connections,
+                run,
+            }
+        })
+        .collect()
 }
 
 /// The load at `rate` while a new version of the sandbox plugin replaces

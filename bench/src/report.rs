@@ -259,7 +259,8 @@ fn capacity(s: &mut String, m: &Measured) {
     let _ = writeln!(s, "### Capacity\n");
     let _ = writeln!(
         s,
-        "Closed loop: each connection sends its next payment when the last is answered, so this is the most the server completes, not a latency at a rate.\n"
+        "Closed loop: each connection sends its next payment when the last is answered, so this is the most the server completes, not a latency at a rate. \
+         The builds take turns in short rounds, so a change in what else the machine runs weighs on both alike.\n"
     );
     let _ = writeln!(
         s,
