@@ -75,6 +75,9 @@ pub struct Sweep {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Step {
     pub run: RunReport,
+    /// Server CPU time (user and system) per succeeded payment, µs: what a
+    /// payment costs whatever else the machine runs.
+    pub cpu_per_payment: f64,
     /// RSS of the server at the end of the step, KiB.
     pub rss_kib: u64,
 }
@@ -94,6 +97,28 @@ impl Step {
         self.run.latency.p99 > GIVE_UP_P99_MICROS
             || self.run.errors * 100 > self.run.succeeded + self.run.errors
     }
+}
+
+/// WASM against native throughput from what a payment costs: the native
+/// build's CPU per payment over the WASM build's, over the rates both
+/// served in full (every payment succeeded at the offered rate). Unlike
+/// their capacities, this does not depend on how the machine's CPUs are
+/// shared with other work: a build that blocks threads gets more of a busy
+/// machine without being cheaper.
+pub fn cost_ratio(wasm: &Sweep, native: &Sweep) -> Option<(f64, f64, f64)> {
+    let served = |s: &Step| s.run.errors == 0 && s.run.achieved_rate >= 0.95 * s.run.offered_rate;
+    let (mut w, mut n) = (0.0, 0.0);
+    for a in wasm.steps.iter().filter(|s| served(s)) {
+        if let Some(b) = native
+            .steps
+            .iter()
+            .find(|b| served(b) && b.run.offered_rate == a.run.offered_rate)
+        {
+            w += a.cpu_per_payment * a.run.succeeded as f64;
+            n += b.cpu_per_payment * b.run.succeeded as f64;
+        }
+    }
+    (w > 0.0).then(|| (n / w, w, n))
 }
 
 impl Sweep {
@@ -290,9 +315,16 @@ async fn measure_step(
     rate: f64,
     length: Duration,
 ) -> Step {
+    let cpu_before = server.cpu_time().unwrap_or_default();
     let (samples, elapsed) = loadgen::open_loop(client, target, rate, length).await;
+    let cpu = server
+        .cpu_time()
+        .unwrap_or_default()
+        .saturating_sub(cpu_before);
+    let run = RunReport::of(rate, elapsed, &samples);
     let step = Step {
-        run: RunReport::of(rate, elapsed, &samples),
+        cpu_per_payment: cpu.as_secs_f64() * 1e6 / run.succeeded.max(1) as f64,
+        run,
         rss_kib: server.rss_kib().unwrap_or(0),
     };
     print_step(&step);
@@ -302,7 +334,7 @@ async fn measure_step(
 fn print_step(s: &Step) {
     let r = &s.run;
     println!(
-        "  {:>6.0}/s offered  {:>6.0}/s ok  errors {:<4} p50 {:>8.2} ms  p99 {:>8.2} ms  max {:>8.2} ms  overhead p50 {:.2} ms  rss {} MiB",
+        "  {:>6.0}/s offered  {:>6.0}/s ok  errors {:<4} p50 {:>8.2} ms  p99 {:>8.2} ms  max {:>8.2} ms  overhead p50 {:.2} ms  cpu {:.0} µs/payment  rss {} MiB",
         r.offered_rate,
         r.achieved_rate,
         r.errors,
@@ -310,6 +342,7 @@ fn print_step(s: &Step) {
         r.latency.p99 / 1000.0,
         r.latency.max / 1000.0,
         r.overhead.p50 / 1000.0,
+        s.cpu_per_payment,
         s.rss_kib / 1024
     );
 }
