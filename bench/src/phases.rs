@@ -41,6 +41,7 @@ pub struct Measured {
     pub kib_per_plugin_version: f64,
     pub sweeps: Vec<Sweep>,
     pub capacity: Vec<Capacity>,
+    pub cost: Vec<Cost>,
     pub reload: Reload,
     pub crash: Crash,
 }
@@ -99,28 +100,6 @@ impl Step {
     }
 }
 
-/// WASM against native throughput from what a payment costs: the native
-/// build's CPU per payment over the WASM build's, over the rates both
-/// served in full (every payment succeeded at the offered rate). Unlike
-/// their capacities, this does not depend on how the machine's CPUs are
-/// shared with other work: a build that blocks threads gets more of a busy
-/// machine without being cheaper.
-pub fn cost_ratio(wasm: &Sweep, native: &Sweep) -> Option<(f64, f64, f64)> {
-    let served = |s: &Step| s.run.errors == 0 && s.run.achieved_rate >= 0.95 * s.run.offered_rate;
-    let (mut w, mut n) = (0.0, 0.0);
-    for a in wasm.steps.iter().filter(|s| served(s)) {
-        if let Some(b) = native
-            .steps
-            .iter()
-            .find(|b| served(b) && b.run.offered_rate == a.run.offered_rate)
-        {
-            w += a.cpu_per_payment * a.run.succeeded as f64;
-            n += b.cpu_per_payment * b.run.succeeded as f64;
-        }
-    }
-    (w > 0.0).then(|| (n / w, w, n))
-}
-
 impl Sweep {
     pub fn best_sustained(&self) -> Option<&Step> {
         self.steps
@@ -134,6 +113,17 @@ impl Sweep {
 pub struct Capacity {
     pub build: String,
     pub connections: u64,
+    pub run: RunReport,
+}
+
+/// What a payment costs each build at the same rate, the builds taking
+/// turns in short rounds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Cost {
+    pub build: String,
+    pub rate: f64,
+    /// Server CPU time per succeeded payment, µs.
+    pub cpu_per_payment: f64,
     pub run: RunReport,
 }
 
@@ -177,6 +167,8 @@ pub async fn run_all(o: &Options) -> Result<Measured> {
     }
     println!("== capacity, both builds in turn");
     let capacity = capacity(o, &client, &running).await;
+    println!("== CPU per payment at {COST_RATE:.0}/s, both builds in turn");
+    let cost = cost(o, &client, &running).await;
     drop(running);
     let reload_rate = sweeps[0]
         .best_sustained()
@@ -191,6 +183,7 @@ pub async fn run_all(o: &Options) -> Result<Measured> {
         kib_per_plugin_version,
         sweeps,
         capacity,
+        cost,
         reload,
     })
 }
@@ -345,6 +338,59 @@ fn print_step(s: &Step) {
         s.cpu_per_payment,
         s.rss_kib / 1024
     );
+}
+
+/// A rate every build serves in full even on a busy 2-core machine.
+const COST_RATE: f64 = 300.0;
+
+/// Each build's server CPU per payment at the same rate, in rounds taking
+/// turns. On a virtual machine shared with other work the CPU a given piece
+/// of work takes drifts by tens of percent from one minute to the next;
+/// alternating short rounds lets the drift weigh on both builds alike.
+async fn cost(
+    o: &Options,
+    client: &reqwest::Client,
+    running: &[(&str, Server, Target)],
+) -> Vec<Cost> {
+    let (rounds, length) = if o.quick {
+        (2, Duration::from_secs(1))
+    } else {
+        (5, Duration::from_secs(3))
+    };
+    let mut per_build = vec![(Vec::new(), Duration::ZERO, Duration::ZERO); running.len()];
+    for round in 0..rounds {
+        for ((_, server, target), (samples, elapsed, cpu)) in
+            running.iter().zip(per_build.iter_mut())
+        {
+            let target = Target {
+                order_prefix: format!("{}-cost{round}", target.order_prefix),
+                ..target.clone()
+            };
+            let before = server.cpu_time().unwrap_or_default();
+            let (more, took) = loadgen::open_loop(client, &target, COST_RATE, length).await;
+            *cpu += server.cpu_time().unwrap_or_default().saturating_sub(before);
+            samples.extend(more);
+            *elapsed += took;
+        }
+    }
+    running
+        .iter()
+        .zip(per_build)
+        .map(|((build, _, _), (samples, elapsed, cpu))| {
+            let run = RunReport::of(COST_RATE, elapsed, &samples);
+            let cpu_per_payment = cpu.as_secs_f64() * 1e6 / run.succeeded.max(1) as f64;
+            println!(
+                "  {build}: {cpu_per_payment:.0} µs of server CPU per payment, p99 {:.2} ms",
+                run.latency.p99 / 1000.0
+            );
+            Cost {
+                build: build.to_string(),
+                rate: COST_RATE,
+                cpu_per_payment,
+                run,
+            }
+        })
+        .collect()
 }
 
 /// Each build's capacity: `connections` clients in a closed loop, in short
