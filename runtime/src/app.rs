@@ -141,59 +141,8 @@ pub async fn explain(
     ))
 }
 
-/// `paycore plugin publish`: checks `file` as the runtime would load it, then
-/// stores it in the configured database, where every instance picks it up
-/// (at once on PostgreSQL, by `NOTIFY`). Answers what happened.
-pub async fn publish_plugin(config: &Config, file: &Path) -> anyhow::Result<String> {
-    crate::plugin_host::install_crypto_provider();
-    let host = PluginHost::new(config.server.limits.clone())?;
-    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let plugin = host
-        .load_bytes(bytes.clone())
-        .await
-        .with_context(|| format!("{} was refused", file.display()))?;
-    let store = open_store(config).await?;
-    let published = crate::store::PublishedPlugin {
-        digest: plugin.digest.clone(),
-        name: plugin.manifest.name.clone(),
-        version: plugin.manifest.version.to_string(),
-    };
-    let label = plugin.label();
-    match store.publish_plugin(&published, &bytes).await {
-        Ok(crate::store::Publish::Published) => Ok(format!(
-            "published {label} (sha256:{}){}",
-            plugin.digest,
-            match store.backend() {
-                crate::store::Backend::Postgres => "; instances are loading it",
-                crate::store::Backend::Sqlite =>
-                    "; it loads on the next reload (POST /admin/reload)",
-            }
-        )),
-        Ok(crate::store::Publish::AlreadyPublished) => Ok(format!(
-            "{label} (sha256:{}) was already published",
-            plugin.digest
-        )),
-        Err(crate::store::StoreError::Conflict(_)) => anyhow::bail!(
-            "another build of {label} is published; versions are immutable, publish a new version instead"
-        ),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// `paycore plugin unpublish NAME@VERSION`.
-pub async fn unpublish_plugin(config: &Config, label: &str) -> anyhow::Result<String> {
-    let (name, version) = label
-        .split_once('@')
-        .with_context(|| format!("`{label}` is not NAME@VERSION"))?;
-    let store = open_store(config).await?;
-    if store.unpublish_plugin(name, version).await? {
-        Ok(format!("unpublished {label}; instances retire it"))
-    } else {
-        anyhow::bail!("{label} is not published")
-    }
-}
-
-async fn open_store(config: &Config) -> anyhow::Result<Store> {
+/// Opens (and migrates) the database `config` names.
+pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let server = &config.server;
     Store::open(&server.database_url, server.database_max_connections)
         .await

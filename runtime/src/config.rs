@@ -16,6 +16,6 @@ pub use secrets::{SecretRef, SecretValue};
 #[cfg(test)]
 pub(crate) use typed::tenant_from_str;
 pub use typed::{
-    Canary, ChannelConfig, Config, Overrides, PluginLimits, SandboxProviderConfig, ServerConfig,
-    SweeperConfig, TenantConfig, WebhooksConfig, load,
+    Canary, ChannelConfig, Config, Overrides, PluginLimits, PublishedTenant, SandboxProviderConfig,
+    ServerConfig, SweeperConfig, TenantConfig, TenantSources, WebhooksConfig, load, load_with,
 };

@@ -7,6 +7,7 @@ pub mod http;
 pub mod payments;
 pub mod plugin_host;
 pub mod published;
+pub mod publishing;
 pub mod registry;
 pub mod reload;
 pub mod routing;

@@ -1,4 +1,5 @@
-//! The `paycore` command: serve, check a configuration, inspect a plugin.
+//! The `paycore` command: serve, check a configuration, inspect, publish
+//! and decide on plugins, publish tenant configs.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -39,6 +40,34 @@ enum Command {
     Plugin {
         #[command(subcommand)]
         command: PluginCommand,
+    },
+    /// Publish tenant configs to the database, for instances without a
+    /// shared tenants folder.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Check a tenant config as every instance would and store it as the
+    /// tenant's newest revision; instances on PostgreSQL serve it at once.
+    Publish {
+        file: PathBuf,
+        #[arg(long, default_value = "config/paycore.toml")]
+        config: PathBuf,
+    },
+    /// Stop serving a published tenant on every instance (its payments stay).
+    Withdraw {
+        id: String,
+        #[arg(long, default_value = "config/paycore.toml")]
+        config: PathBuf,
+    },
+    /// List every published revision of every tenant.
+    History {
+        #[arg(long, default_value = "config/paycore.toml")]
+        config: PathBuf,
     },
 }
 
@@ -190,19 +219,58 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plugin {
             command: PluginCommand::Publish { file, config },
         } => {
-            let Some(cfg) = load_config(&config) else {
+            let Some(cfg) = publishing_config(&config) else {
                 return Ok(ExitCode::FAILURE);
             };
-            println!("{}", paycore::app::publish_plugin(&cfg, &file).await?);
+            println!(
+                "{}",
+                paycore::publishing::publish_plugin(&cfg, &file).await?
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Plugin {
             command: PluginCommand::Unpublish { label, config },
         } => {
-            let Some(cfg) = load_config(&config) else {
+            let Some(cfg) = publishing_config(&config) else {
                 return Ok(ExitCode::FAILURE);
             };
-            println!("{}", paycore::app::unpublish_plugin(&cfg, &label).await?);
+            println!(
+                "{}",
+                paycore::publishing::unpublish_plugin(&cfg, &label).await?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tenant {
+            command: TenantCommand::Publish { file, config },
+        } => match paycore::publishing::publish_tenant(&config, &overrides(), &file).await? {
+            Ok(done) => {
+                println!("{done}");
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(problems) => {
+                for p in &problems {
+                    eprintln!("{p}");
+                }
+                eprintln!("{}: not published", file.display());
+                Ok(ExitCode::FAILURE)
+            }
+        },
+        Command::Tenant {
+            command: TenantCommand::Withdraw { id, config },
+        } => {
+            let Some(cfg) = publishing_config(&config) else {
+                return Ok(ExitCode::FAILURE);
+            };
+            println!("{}", paycore::publishing::withdraw_tenant(&cfg, &id).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tenant {
+            command: TenantCommand::History { config },
+        } => {
+            let Some(cfg) = publishing_config(&config) else {
+                return Ok(ExitCode::FAILURE);
+            };
+            print!("{}", paycore::publishing::tenant_history(&cfg).await?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Plugin {
@@ -267,8 +335,10 @@ async fn admin_post(config: &std::path::Path, path: &str) -> anyhow::Result<Exit
 }
 
 /// The configuration, or `None` after printing every problem in it.
-fn load_config(path: &std::path::Path) -> Option<config::Config> {
-    match config::load(path, &overrides()) {
+/// The config for a publishing command: secrets are checked for form only,
+/// since they live on the instances, not on the operator's machine.
+fn publishing_config(path: &std::path::Path) -> Option<config::Config> {
+    match paycore::publishing::config_for_publishing(path, &overrides()) {
         Ok(c) => Some(c),
         Err(errors) => {
             eprintln!("{errors}");

@@ -250,14 +250,13 @@ impl Reloader {
         let mut inner = self.inner.lock().await;
         let mut errors = Vec::new();
 
-        let (candidate_tenants, config_loaded) =
-            match config::load(&self.config_file, &self.overrides) {
-                Ok(cfg) => (cfg.tenants, true),
-                Err(problems) => {
-                    errors.extend(problems.0.iter().map(|e| format!("config refused: {e}")));
-                    (inner.tenants.clone(), false)
-                }
-            };
+        let (candidate_tenants, config_loaded) = match self.read_config().await {
+            Ok(cfg) => (cfg.tenants, true),
+            Err(problems) => {
+                errors.extend(problems.into_iter().map(|e| format!("config refused: {e}")));
+                (inner.tenants.clone(), false)
+            }
+        };
 
         let (scanned, mut refused) = self.scan_plugins(&inner.live).await;
         let decisions = Decisions::read(&self.plugins_dir).unwrap_or_else(|e| {
@@ -340,6 +339,36 @@ impl Reloader {
             "reloaded"
         );
         status
+    }
+
+    /// The config files plus the tenant configs published to the database.
+    /// If the database cannot be read, the config is not current: a reload
+    /// must never drop published tenants because of a dropped connection.
+    async fn read_config(&self) -> Result<config::Config, Vec<String>> {
+        let published = match self.payments.store().published_tenants().await {
+            Ok(revisions) => revisions
+                .into_iter()
+                .filter_map(|r| {
+                    let origin = r.origin();
+                    r.source.map(|source| config::PublishedTenant {
+                        tenant_id: r.tenant_id,
+                        origin,
+                        source,
+                    })
+                })
+                .collect::<Vec<_>>(),
+            Err(e) => {
+                return Err(vec![format!(
+                    "cannot read the published tenant configs: {e}"
+                )]);
+            }
+        };
+        let sources = config::TenantSources {
+            published: &published,
+            resolve_secrets: true,
+        };
+        config::load_with(&self.config_file, &self.overrides, sources)
+            .map_err(|problems| problems.0.iter().map(|e| e.to_string()).collect())
     }
 
     /// Loads what changed in the plugins folder; keeps what did not.

@@ -26,6 +26,7 @@ mod connect;
 mod outbox;
 mod payments;
 mod published;
+mod published_tenants;
 mod refunds;
 
 pub use callbacks::CallbackRecord;
@@ -35,6 +36,7 @@ pub use payments::{
     ChannelSwitch, DuePayment, InsertOutcome, NewPayment, PaymentChange, PaymentRecord,
 };
 pub use published::{PLUGINS_CHANNEL, Publish, PublishedPlugin};
+pub use published_tenants::{TENANTS_CHANNEL, TenantPublish, TenantRevision};
 pub use refunds::{DueRefund, NewRefund, RefundChange, RefundInsert, RefundRecord};
 
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};

@@ -170,12 +170,52 @@ pub struct Overrides {
     pub database_url: Option<String>,
 }
 
+/// A tenant config published to the database (`paycore tenant publish`),
+/// as text, beside the tenants folder's files.
+#[derive(Debug, Clone)]
+pub struct PublishedTenant {
+    /// The tenant id it was published under.
+    pub tenant_id: String,
+    /// How diagnostics name it, e.g. `published:acme@r3`.
+    pub origin: String,
+    pub source: String,
+}
+
+/// Where tenants come from besides the folder, and how secrets are treated.
+#[derive(Debug, Clone, Copy)]
+pub struct TenantSources<'a> {
+    pub published: &'a [PublishedTenant],
+    /// `false` checks secret references for form only: `paycore tenant
+    /// publish` runs where the instances' secrets need not exist. Such a
+    /// config is for checking, never for serving.
+    pub resolve_secrets: bool,
+}
+
+impl Default for TenantSources<'_> {
+    fn default() -> Self {
+        TenantSources {
+            published: &[],
+            resolve_secrets: true,
+        }
+    }
+}
+
 /// Loads and validates `paycore.toml` and every `*.toml` in its tenants folder.
 pub fn load(config_file: &Path, overrides: &Overrides) -> Result<Config, ConfigErrors> {
+    load_with(config_file, overrides, TenantSources::default())
+}
+
+/// [`load`], plus tenants published to the database. A tenant lives in one
+/// place: an id both in the folder and published is an error naming both.
+pub fn load_with(
+    config_file: &Path,
+    overrides: &Overrides,
+    sources: TenantSources<'_>,
+) -> Result<Config, ConfigErrors> {
     let mut errors = ConfigErrors::default();
-    let server = load_server(config_file, overrides, &mut errors);
+    let server = load_server(config_file, overrides, sources.resolve_secrets, &mut errors);
     let tenants = match &server {
-        Some(s) => load_tenants(&s.tenants_dir, &mut errors),
+        Some(s) => load_tenants(&s.tenants_dir, sources, &mut errors),
         None => Vec::new(),
     };
     match server {
@@ -199,6 +239,18 @@ pub(super) struct Checker<'a> {
     file: &'a Path,
     source: &'a str,
     pub(super) errors: &'a mut ConfigErrors,
+    secrets: SecretPolicy<'a>,
+}
+
+/// How one document's secret references are read.
+#[derive(Clone, Copy)]
+struct SecretPolicy<'a> {
+    /// Relative `file:` references are resolved against this folder.
+    base: &'a Path,
+    resolve: bool,
+    /// `inline:` values are refused where the text is stored in the
+    /// database: it is no secret store.
+    inline_allowed: bool,
 }
 
 impl Checker<'_> {
@@ -219,8 +271,16 @@ impl Checker<'_> {
     }
 
     fn secret(&mut self, at: &Spanned<String>) -> Option<SecretValue> {
-        let base = self.file.parent().unwrap_or(Path::new("."));
-        match SecretRef::parse(at.get_ref(), base).and_then(|r| r.resolve()) {
+        let policy = self.secrets;
+        let resolved = SecretRef::parse(at.get_ref(), policy.base).and_then(|r| match r {
+            SecretRef::Inline(_) if !policy.inline_allowed => Err(
+                "a published config cannot hold a secret inline: reference it with `env:NAME` or `file:PATH`, resolved on each instance".into(),
+            ),
+            // Checked for form only; this config never serves.
+            _ if !policy.resolve => Ok(SecretValue::new(Vec::new())),
+            r => r.resolve(),
+        });
+        match resolved {
             Ok(v) => Some(v),
             Err(message) => {
                 self.error(at, message);
@@ -292,6 +352,7 @@ impl Checker<'_> {
 fn load_server(
     file: &Path,
     overrides: &Overrides,
+    resolve_secrets: bool,
     errors: &mut ConfigErrors,
 ) -> Option<ServerConfig> {
     let source = read(file, errors)?;
@@ -308,6 +369,11 @@ fn load_server(
         file,
         source: &source,
         errors,
+        secrets: SecretPolicy {
+            base: &dir,
+            resolve: resolve_secrets,
+            inline_allowed: true,
+        },
     };
 
     let listen_text = overrides
@@ -472,7 +538,19 @@ fn resolve_sqlite_path(url: &str, dir: &Path) -> String {
     }
 }
 
-fn load_tenants(dir: &Path, errors: &mut ConfigErrors) -> Vec<TenantConfig> {
+/// One tenant document: a file of the folder or a published config.
+struct TenantDocument {
+    origin: PathBuf,
+    source: String,
+    /// The tenant id a published config was stored under.
+    published_as: Option<String>,
+}
+
+fn load_tenants(
+    dir: &Path,
+    sources: TenantSources<'_>,
+    errors: &mut ConfigErrors,
+) -> Vec<TenantConfig> {
     let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(entries) => entries
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -487,32 +565,66 @@ fn load_tenants(dir: &Path, errors: &mut ConfigErrors) -> Vec<TenantConfig> {
         }
     };
     files.sort();
+    let mut documents: Vec<TenantDocument> = files
+        .into_iter()
+        .filter_map(|file| {
+            let source = read(&file, errors)?;
+            Some(TenantDocument {
+                origin: file,
+                source,
+                published_as: None,
+            })
+        })
+        .collect();
+    documents.extend(sources.published.iter().map(|p| TenantDocument {
+        origin: PathBuf::from(&p.origin),
+        source: p.source.clone(),
+        published_as: Some(p.tenant_id.clone()),
+    }));
+
     let mut tenants: Vec<TenantConfig> = Vec::new();
+    let mut seen_ids: HashMap<String, PathBuf> = HashMap::new();
     let mut seen_keys: HashMap<String, String> = HashMap::new();
-    for file in files {
-        let Some(source) = read(&file, errors) else {
-            continue;
-        };
-        let raw: RawTenant = match toml::from_str(&source) {
+    for doc in &documents {
+        let raw: RawTenant = match toml::from_str(&doc.source) {
             Ok(r) => r,
             Err(e) => {
-                errors.push(ConfigError::from_toml(&file, &source, &e));
+                errors.push(ConfigError::from_toml(&doc.origin, &doc.source, &e));
                 continue;
             }
         };
         let mut c = Checker {
-            file: &file,
-            source: &source,
+            file: &doc.origin,
+            source: &doc.source,
             errors,
+            secrets: SecretPolicy {
+                // Relative `file:` secrets of published configs are found
+                // in each instance's own tenants folder.
+                base: dir,
+                resolve: sources.resolve_secrets,
+                inline_allowed: doc.published_as.is_none(),
+            },
         };
-        if tenants.iter().any(|t| t.id == *raw.id.get_ref()) {
+        let id = raw.id.get_ref();
+        if let Some(stored) = &doc.published_as
+            && stored != id
+        {
             c.error(
                 &raw.id,
-                format!("tenant `{}` is defined twice", raw.id.get_ref()),
+                format!("published as tenant `{stored}` but its id is `{id}`"),
+            );
+        }
+        if let Some(other) = seen_ids.insert(id.clone(), doc.origin.clone()) {
+            c.error(
+                &raw.id,
+                format!(
+                    "tenant `{id}` is also defined in {}; a tenant lives in one place",
+                    other.display()
+                ),
             );
         }
         for key in raw.api_keys.get_ref() {
-            if let Some(other) = seen_keys.insert(key.get_ref().clone(), raw.id.get_ref().clone()) {
+            if let Some(other) = seen_keys.insert(key.get_ref().clone(), id.clone()) {
                 c.error(
                     key,
                     format!("this API key is already used by tenant `{other}`"),
@@ -680,6 +792,11 @@ pub(crate) fn tenant_from_str(file: &Path, source: &str) -> Result<TenantConfig,
         file,
         source,
         errors: &mut errors,
+        secrets: SecretPolicy {
+            base: file.parent().unwrap_or(Path::new(".")),
+            resolve: true,
+            inline_allowed: true,
+        },
     };
     match check_tenant(&raw, &mut c) {
         Some(t) if errors.is_empty() => Ok(t),
@@ -800,7 +917,7 @@ secrets = { api_key = "inline:k" }
         );
         let text = load(&file, &Overrides::default()).unwrap_err().to_string();
         assert!(
-            text.contains("b.toml:1:6: tenant `same` is defined twice"),
+            text.contains("b.toml:1:6: tenant `same` is also defined in"),
             "{text}"
         );
         assert!(text.contains("already used by tenant `same`"), "{text}");
@@ -902,5 +1019,106 @@ secrets = { api_key = "inline:k" }
         let cfg = load(&file, &o).unwrap();
         assert_eq!(cfg.server.listen.port(), 2);
         assert_eq!(cfg.server.database_url, "sqlite::memory:");
+    }
+
+    fn published(id: &str, revision: u32, source: &str) -> PublishedTenant {
+        PublishedTenant {
+            tenant_id: id.into(),
+            origin: format!("published:{id}@r{revision}"),
+            source: source.into(),
+        }
+    }
+
+    fn with_published(file: &Path, published: &[PublishedTenant]) -> Result<Config, ConfigErrors> {
+        let sources = TenantSources {
+            published,
+            resolve_secrets: true,
+        };
+        load_with(file, &Overrides::default(), sources)
+    }
+
+    const PUBLISHED_TENANT: &str = r#"
+id = "p1"
+api_keys = ["sk_test_p1_key"]
+[[channels]]
+id = "sbx"
+plugin = "sandbox@^1"
+allowed_hosts = ["127.0.0.1"]
+secrets = { api_key = "env:PAYCORE_TEST_PUBLISHED_KEY" }
+"#;
+
+    #[test]
+    fn published_tenants_serve_beside_the_folder() {
+        let dir = scratch("published");
+        let file = write(&dir, "paycore.toml", "listen = \"127.0.0.1:0\"\n");
+        write(&dir, "tenants/t1.toml", TENANT);
+        // SAFETY: set once, read by this test only; no other thread reads it.
+        unsafe { std::env::set_var("PAYCORE_TEST_PUBLISHED_KEY", "from-env") };
+        let cfg = with_published(&file, &[published("p1", 2, PUBLISHED_TENANT)]).unwrap();
+        let ids: Vec<&str> = cfg.tenants.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(ids, ["t1", "p1"]);
+        let p1 = &cfg.tenants[1];
+        assert_eq!(p1.source, Path::new("published:p1@r2"));
+        assert_eq!(p1.channels[0].secrets["api_key"].expose(), b"from-env");
+    }
+
+    #[test]
+    fn a_published_tenant_may_not_shadow_a_file_or_hold_inline_secrets() {
+        let dir = scratch("published-bad");
+        let file = write(&dir, "paycore.toml", "listen = \"127.0.0.1:0\"\n");
+        write(&dir, "tenants/t1.toml", TENANT);
+        // The same id as the folder's t1, a key of t1's, and an inline secret.
+        let errs = with_published(&file, &[published("t1", 4, TENANT)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            errs.contains("published:t1@r4:2:6: tenant `t1` is also defined in")
+                && errs.contains("t1.toml; a tenant lives in one place"),
+            "{errs}"
+        );
+        assert!(
+            errs.contains("published:t1@r4:3:13: this API key is already used by tenant `t1`"),
+            "{errs}"
+        );
+        assert!(
+            errs.contains("published:t1@r4:9:23: a published config cannot hold a secret inline"),
+            "{errs}"
+        );
+        // Stored under one id, declaring another: refused, naming both.
+        let errs = with_published(&file, &[published("other", 1, PUBLISHED_TENANT)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            errs.contains("published as tenant `other` but its id is `p1`"),
+            "{errs}"
+        );
+    }
+
+    #[test]
+    fn publishing_checks_secret_references_without_reading_them() {
+        let dir = scratch("published-form");
+        let file = write(&dir, "paycore.toml", "listen = \"127.0.0.1:0\"\n");
+        let source = PUBLISHED_TENANT.replace("PAYCORE_TEST_PUBLISHED_KEY", "PAYCORE_UNSET_VAR_X");
+        let unresolved = TenantSources {
+            published: &[published("p1", 1, &source)],
+            resolve_secrets: false,
+        };
+        assert!(load_with(&file, &Overrides::default(), unresolved).is_ok());
+        let bad = source.replace("env:PAYCORE_UNSET_VAR_X", "plain-text-key");
+        let errs = load_with(
+            &file,
+            &Overrides::default(),
+            TenantSources {
+                published: &[published("p1", 1, &bad)],
+                resolve_secrets: false,
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            errs.contains("published:p1@r1:8:23: a secret must be a reference"),
+            "{errs}"
+        );
+        assert!(!errs.contains("plain-text-key"), "{errs}");
     }
 }
