@@ -16,6 +16,9 @@
 mod operator;
 
 pub use operator::Decisions;
+use operator::approval_label;
+
+use crate::store::DecisionKind;
 
 use crate::config::{self, Overrides, TenantConfig};
 use crate::domain::now_rfc3339;
@@ -44,6 +47,7 @@ struct Inner {
     live: Vec<Live>,
     retired: Vec<Plugin>,
     generation: u64,
+    decisions: Decisions,
 }
 
 #[derive(Clone)]
@@ -143,6 +147,7 @@ impl Reloader {
                 live: Vec::new(),
                 retired: Vec::new(),
                 generation: 0,
+                decisions: Decisions::default(),
             }),
             status: RwLock::new(Arc::new(status)),
         }
@@ -179,10 +184,9 @@ impl Reloader {
                         .is_some_and(|(n, v)| format!("{n}@{v}") == label)
             })
             .ok_or_else(|| format!("{label} is not awaiting approval"))?;
-        let digest = entry.digest.trim_start_matches("sha256:").to_string();
-        self.decide(|d| {
-            d.approved.insert(format!("{label}@{digest}"));
-        })?;
+        let digest = entry.digest.trim_start_matches("sha256:");
+        self.decide(DecisionKind::Approved, &approval_label(label, digest), true)
+            .await?;
         Ok(self.reload("admin").await)
     }
 
@@ -207,28 +211,28 @@ impl Reloader {
             ));
         }
         let label = newest.label().to_string();
-        self.decide(|d| {
-            d.rolled_back.insert(label.clone());
-        })?;
+        self.decide(DecisionKind::RolledBack, &label, true).await?;
         Ok((label, self.reload("admin").await))
     }
 
     /// Puts a rolled-back version back into service.
     pub async fn restore(&self, label: &str) -> Result<Arc<Status>, String> {
-        let mut found = false;
-        self.decide(|d| found = d.rolled_back.remove(label))?;
-        if !found {
+        if !self.decide(DecisionKind::RolledBack, label, false).await? {
             return Err(format!("{label} is not rolled back"));
         }
         Ok(self.reload("admin").await)
     }
 
-    fn decide(&self, change: impl FnOnce(&mut Decisions)) -> Result<(), String> {
-        let mut decisions = Decisions::read(&self.plugins_dir)?;
-        change(&mut decisions);
-        decisions
-            .write(&self.plugins_dir)
-            .map_err(|e| format!("cannot record the decision: {e}"))
+    /// Records (or revokes) a decision in the database, where every
+    /// instance reads it; answers whether anything changed.
+    async fn decide(&self, kind: DecisionKind, label: &str, record: bool) -> Result<bool, String> {
+        let store = self.payments.store();
+        let changed = if record {
+            store.record_decision(kind, label).await
+        } else {
+            store.revoke_decision(kind, label).await
+        };
+        changed.map_err(|e| format!("cannot record the decision: {e}"))
     }
 
     pub fn plugins_dir(&self) -> &Path {
@@ -259,10 +263,18 @@ impl Reloader {
         };
 
         let (scanned, mut refused) = self.scan_plugins(&inner.live).await;
-        let decisions = Decisions::read(&self.plugins_dir).unwrap_or_else(|e| {
-            errors.push(e);
-            Decisions::default()
-        });
+        // Unreadable decisions: keep applying the last ones read, so a lost
+        // connection never brings a rolled-back version back into service.
+        let decisions = match Decisions::read(self.payments.store()).await {
+            Ok(d) => {
+                inner.decisions = d.clone();
+                d
+            }
+            Err(e) => {
+                errors.push(e);
+                inner.decisions.clone()
+            }
+        };
         let (live, held) = apply_decisions(scanned, &decisions);
         refused.extend(held);
         let plugins: Vec<Plugin> = live.iter().map(|l| l.plugin.clone()).collect();

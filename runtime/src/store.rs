@@ -23,6 +23,7 @@
 
 mod callbacks;
 mod connect;
+mod decisions;
 mod outbox;
 mod payments;
 mod published;
@@ -31,6 +32,7 @@ mod refunds;
 
 pub use callbacks::CallbackRecord;
 pub use connect::redacted_url;
+pub use decisions::DecisionKind;
 pub use outbox::{OutboxMessage, OutboxRecord};
 pub use payments::{
     ChannelSwitch, DuePayment, InsertOutcome, NewPayment, PaymentChange, PaymentRecord,

@@ -690,3 +690,81 @@ async fn a_tenant_config_published_to_the_database_reaches_every_instance() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rollback_at_one_instance_holds_at_every_instance() {
+    let Some(server) = process::postgres_server() else {
+        return skip("a_rollback_at_one_instance_holds_at_every_instance");
+    };
+    let (provider, _provider_task) = start_provider().await;
+    let hooks = HookReceiver::start().await;
+    let database_url = process::fresh_postgres_database(&server).await;
+    // Both folders hold sandbox 1.0.0 and 1.1.0; nothing else is shared.
+    let newer = std::env::var_os("PAYCORE_TEST_PLUGINS_DIR")
+        .map(|d| Path::new(&d).join("sandbox-1.1.0.wasm"))
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-plugins/sandbox-1.1.0.wasm")
+        });
+    let dir_a = Scratch::new("decide-a").with_sandbox_plugin();
+    let dir_b = Scratch::new("decide-b").with_sandbox_plugin();
+    for dir in [&dir_a, &dir_b] {
+        write_config(&dir.0, &database_url, &provider, &hooks.url);
+        std::fs::copy(&newer, dir.0.join("plugins/sandbox-1.1.0.wasm"))
+            .unwrap_or_else(|e| panic!("{}: {e}: run `cargo xtask test`", newer.display()));
+    }
+    let (a, b) = tokio::join!(
+        Paycore::start_named(&dir_a.0, "a"),
+        Paycore::start_named(&dir_b.0, "b")
+    );
+    let client = client();
+    let version_at = |base: String, order: String| {
+        let client = client.clone();
+        async move {
+            let (_, body) = post(&client, &base, "/v1/payments", &barcode(&order, 100)).await;
+            body["plugin"]["version"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        }
+    };
+    let admin = |base: String, path: &'static str| {
+        let client = client.clone();
+        async move {
+            let r = client
+                .post(format!("{base}{path}"))
+                .bearer_auth("adm_test_multi")
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap_or_default())
+        }
+    };
+    for (n, instance) in [&a, &b].into_iter().enumerate() {
+        let order = format!("DECIDE-0-{n}");
+        assert_eq!(version_at(instance.base.clone(), order).await, "1.1.0");
+    }
+
+    // Rolled back at a: b follows.
+    let (status, text) = admin(a.base.clone(), "/admin/plugins/sandbox/rollback").await;
+    assert_eq!(status, 200, "{text}");
+    on_every_instance([&a, &b], "never rolled back to 1.0.0", |base, attempt| {
+        let version = version_at(
+            base,
+            format!("DECIDE-1-{attempt}-{}", paycore::domain::new_id("o")),
+        );
+        async move { version.await == "1.0.0" }
+    })
+    .await;
+
+    // Restored at b: a follows.
+    let (status, text) = admin(b.base.clone(), "/admin/plugins/sandbox@1.1.0/restore").await;
+    assert_eq!(status, 200, "{text}");
+    on_every_instance([&a, &b], "never restored 1.1.0", |base, attempt| {
+        let version = version_at(
+            base,
+            format!("DECIDE-2-{attempt}-{}", paycore::domain::new_id("o")),
+        );
+        async move { version.await == "1.1.0" }
+    })
+    .await;
+}
