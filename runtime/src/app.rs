@@ -103,6 +103,7 @@ pub async fn check(config: &Config) -> anyhow::Result<Vec<String>> {
     let host = PluginHost::with_cache(
         config.server.limits.clone(),
         config.server.plugin_cache_dir.clone(),
+        config.server.outbound.clone(),
     )?;
     let (plugins, problems) = load_plugins(&host, &config.server.plugins_dir).await;
     let mut report: Vec<String> = problems
@@ -162,7 +163,11 @@ pub async fn start(config: Config, overrides: Overrides) -> anyhow::Result<Runni
     let server = &config.server;
     let store = open_store(&config).await?;
     tracing::info!(backend = ?store.backend(), instance = store.instance(), "database ready");
-    let host = PluginHost::with_cache(server.limits.clone(), server.plugin_cache_dir.clone())?;
+    let host = PluginHost::with_cache(
+        server.limits.clone(),
+        server.plugin_cache_dir.clone(),
+        server.outbound.clone(),
+    )?;
 
     let listener = tokio::net::TcpListener::bind(server.listen)
         .await
@@ -240,6 +245,7 @@ pub async fn start(config: Config, overrides: Overrides) -> anyhow::Result<Runni
     tasks.push(tokio::spawn(crate::webhooks::run(
         payments.clone(),
         server.webhooks.clone(),
+        server.outbound.addresses.clone(),
         stopped,
     )));
     tracing::info!(%addr, %public_url, tenants = config.tenants.len(), "paycore is serving");

@@ -4,6 +4,7 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod outbound;
 pub mod payments;
 pub mod plugin_host;
 pub mod published;

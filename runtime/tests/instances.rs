@@ -59,6 +59,9 @@ fn write_config(dir: &Path, database_url: &str, provider: &str, hook_url: &str) 
 database_url = "{database_url}"
 plugins_dir = "plugins"
 admin_token = "inline:adm_test_multi"
+[outbound]
+allow_addresses = ["127.0.0.1"]
+plain_http_hosts = ["127.0.0.1"]
 [sweeper]
 interval_ms = 60000
 [webhooks]

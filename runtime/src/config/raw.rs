@@ -28,6 +28,8 @@ pub struct RawServer {
     pub sweeper: RawSweeper,
     #[serde(default)]
     pub webhooks: RawWebhooks,
+    #[serde(default)]
+    pub outbound: RawOutbound,
     pub log_format: Option<Spanned<String>>,
     /// Export traces over OTLP/HTTP (protobuf), e.g.
     /// `http://127.0.0.1:4318/v1/traces`. Off when absent.
@@ -43,6 +45,19 @@ pub struct RawPluginLimits {
     pub max_concurrent_calls: Option<Spanned<u64>>,
     pub http_timeout_ms: Option<Spanned<u64>>,
     pub http_max_response_bytes: Option<Spanned<u64>>,
+}
+
+/// Where plugins' HTTP and merchant webhooks may go (see `outbound`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutbound {
+    /// Networks (`10.0.0.0/8`) or addresses (`127.0.0.1`) that may be
+    /// reached although they are not public.
+    #[serde(default)]
+    pub allow_addresses: Vec<Spanned<String>>,
+    /// Hosts plugins may call over plain `http://`.
+    #[serde(default)]
+    pub plain_http_hosts: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -39,6 +39,8 @@ pub struct ServerConfig {
     pub json_logs: bool,
     /// Where to export traces (OTLP/HTTP), if anywhere.
     pub otlp_endpoint: Option<String>,
+    /// Where plugins' HTTP and merchant webhooks may go.
+    pub outbound: crate::outbound::OutboundConfig,
 }
 
 /// Per-call sandbox limits, the same for every plugin.
@@ -498,6 +500,7 @@ fn load_server(
         timeout: c.millis(&wh.timeout_ms, 10_000, 10, 60_000),
     };
     let otlp_endpoint = raw.otlp_endpoint.as_ref().and_then(|u| c.url(u));
+    let outbound = outbound(&raw.outbound, &mut c);
     let json_logs = match &raw.log_format {
         None => false,
         Some(f) if f.get_ref() == "json" => true,
@@ -524,7 +527,39 @@ fn load_server(
         webhooks,
         json_logs,
         otlp_endpoint,
+        outbound,
     })
+}
+
+fn outbound(raw: &super::raw::RawOutbound, c: &mut Checker<'_>) -> crate::outbound::OutboundConfig {
+    let mut allowed = Vec::new();
+    for entry in &raw.allow_addresses {
+        let text = entry.get_ref();
+        let net = text
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+        match net {
+            Ok(net) => allowed.push(net),
+            Err(_) => c.error(
+                entry,
+                format!("`{text}` is not an address or network, like `127.0.0.1` or `10.0.0.0/8`"),
+            ),
+        }
+    }
+    let mut plain_http_hosts = Vec::new();
+    for host in &raw.plain_http_hosts {
+        let h = host.get_ref().trim_matches(['[', ']']);
+        let is_ip = h.parse::<std::net::IpAddr>().is_ok();
+        if h.is_empty() || (!is_ip && h.contains(['/', ' ', ':'])) {
+            c.error(host, "a host is a bare name or IP, like `127.0.0.1`");
+        } else {
+            plain_http_hosts.push(h.to_ascii_lowercase());
+        }
+    }
+    crate::outbound::OutboundConfig {
+        addresses: crate::outbound::AddressPolicy { allowed },
+        plain_http_hosts,
+    }
 }
 
 /// `sqlite://relative.db` is taken relative to the config file's folder, so
