@@ -197,6 +197,7 @@ pub async fn start(config: Config, overrides: Overrides) -> anyhow::Result<Runni
         admin_token: server.admin_token.clone(),
         metrics,
         reloader: reloader.clone(),
+        fairness: Default::default(),
     };
     let mut router = http::router(state);
     if server.sandbox_provider.enabled {

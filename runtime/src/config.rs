@@ -17,5 +17,6 @@ pub use secrets::{SecretRef, SecretValue};
 pub(crate) use typed::tenant_from_str;
 pub use typed::{
     Canary, ChannelConfig, Config, Overrides, PluginLimits, PublishedTenant, SandboxProviderConfig,
-    ServerConfig, SweeperConfig, TenantConfig, TenantSources, WebhooksConfig, load, load_with,
+    ServerConfig, SweeperConfig, TenantConfig, TenantLimits, TenantRate, TenantSources,
+    WebhooksConfig, load, load_with,
 };

@@ -118,6 +118,17 @@ pub struct RawTenant {
     #[serde(default)]
     pub rules: Vec<Spanned<RawValue>>,
     pub breaker: Option<RawBreaker>,
+    pub limits: Option<Spanned<RawTenantLimits>>,
+}
+
+/// Per-tenant admission (see `http::fairness`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTenantLimits {
+    pub requests_per_second: Option<Spanned<u64>>,
+    /// Requests allowed at once above the rate; defaults to one second's worth.
+    pub burst: Option<Spanned<u64>>,
+    pub max_concurrent_requests: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -140,6 +140,34 @@ pub struct TenantConfig {
     /// default that tries every channel in config order).
     pub rules: Vec<crate::routing::Rule>,
     pub breaker: crate::routing::BreakerConfig,
+    pub limits: TenantLimits,
+}
+
+/// How much of the shared runtime one tenant may take (see `http::fairness`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantLimits {
+    /// `None`: no rate limit.
+    pub rate: Option<TenantRate>,
+    pub max_concurrent_requests: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TenantRate {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+/// Without `[limits]`, no rate limit and at most this many requests of one
+/// tenant in progress at once.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: u32 = 256;
+
+impl Default for TenantLimits {
+    fn default() -> Self {
+        TenantLimits {
+            rate: None,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -713,6 +741,7 @@ fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> Option<TenantConfig> {
     }
     let timezone = super::rules::timezone(raw.timezone.as_ref(), c);
     let breaker = super::rules::breaker(raw.breaker.as_ref(), c);
+    let limits = tenant_limits(raw.limits.as_ref(), c);
     let ids: Vec<&str> = raw
         .channels
         .iter()
@@ -735,7 +764,36 @@ fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> Option<TenantConfig> {
         timezone,
         rules,
         breaker,
+        limits,
     })
+}
+
+fn tenant_limits(
+    raw: Option<&Spanned<super::raw::RawTenantLimits>>,
+    c: &mut Checker<'_>,
+) -> TenantLimits {
+    let Some(raw) = raw.map(Spanned::get_ref) else {
+        return TenantLimits::default();
+    };
+    let rate = raw.requests_per_second.as_ref().map(|rps| {
+        let per_second = c.bounded(&Some(rps.clone()), 1, 1, 1_000_000) as u32;
+        let burst = c.bounded(&raw.burst, u64::from(per_second), 1, 1_000_000) as u32;
+        TenantRate { per_second, burst }
+    });
+    if rate.is_none()
+        && let Some(burst) = &raw.burst
+    {
+        c.error(burst, "`burst` needs `requests_per_second`");
+    }
+    TenantLimits {
+        rate,
+        max_concurrent_requests: c.bounded(
+            &raw.max_concurrent_requests,
+            u64::from(DEFAULT_MAX_CONCURRENT_REQUESTS),
+            1,
+            100_000,
+        ) as u32,
+    }
 }
 
 fn check_channel(raw: &RawChannel, c: &mut Checker<'_>) -> Option<ChannelConfig> {

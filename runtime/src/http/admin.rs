@@ -34,7 +34,7 @@ impl FromRequestParts<AppState> for Admin {
                 "the admin API is disabled (no admin_token configured)",
             ));
         };
-        let given = super::extract::bearer(parts).unwrap_or_default();
+        let given = super::extract::bearer(&parts.headers).unwrap_or_default();
         if bool::from(given.as_bytes().ct_eq(expected.expose())) {
             Ok(Admin)
         } else {
