@@ -5,6 +5,7 @@
 //! turns raw values into typed config and collects **every** problem rather
 //! than stopping at the first, so `paycore check-config` can show them all.
 
+pub mod api_keys;
 mod diagnostics;
 mod raw;
 mod rules;

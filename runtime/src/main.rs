@@ -41,12 +41,29 @@ enum Command {
         #[command(subcommand)]
         command: PluginCommand,
     },
+    /// Make API keys and their hashed references for tenant files.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
     /// Publish tenant configs to the database, for instances without a
     /// shared tenants folder.
     Tenant {
         #[command(subcommand)]
         command: TenantCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Print a new random key and the `sha256:` reference to list in
+    /// `api_keys` (or as `admin_token`); give the key to its holder only.
+    New {
+        #[arg(long, default_value = "sk_live_")]
+        prefix: String,
+    },
+    /// Read a key from standard input and print its `sha256:` reference.
+    Hash,
 }
 
 #[derive(Subcommand)]
@@ -240,6 +257,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Key {
+            command: KeyCommand::New { prefix },
+        } => {
+            let (key, reference) = paycore::config::api_keys::generate(&prefix);
+            println!("key:       {key}");
+            println!("reference: {reference}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Key {
+            command: KeyCommand::Hash,
+        } => {
+            let mut key = String::new();
+            std::io::stdin().read_line(&mut key)?;
+            let key = key.trim_end_matches(['\n', '\r']);
+            anyhow::ensure!(key.len() >= 8, "an API key must be at least 8 characters");
+            println!("{}", paycore::config::api_keys::reference(key));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Tenant {
             command: TenantCommand::Publish { file, config },
         } => match paycore::publishing::publish_tenant(&config, &overrides(), &file).await? {
@@ -313,6 +348,13 @@ async fn admin_post(config: &std::path::Path, path: &str) -> anyhow::Result<Exit
         .admin_token
         .as_ref()
         .context("the config has no admin_token")?;
+    // A hashed admin_token cannot be sent: the operator gives the token.
+    let token = if paycore::config::api_keys::is_reference(token.expose()) {
+        std::env::var("PAYCORE_ADMIN_TOKEN")
+            .context("the config holds the admin token hashed: set PAYCORE_ADMIN_TOKEN")?
+    } else {
+        String::from_utf8_lossy(token.expose()).into_owned()
+    };
     let base = cfg
         .server
         .public_url
@@ -321,7 +363,7 @@ async fn admin_post(config: &std::path::Path, path: &str) -> anyhow::Result<Exit
     paycore::plugin_host::install_crypto_provider();
     let response = reqwest::Client::new()
         .post(format!("{base}{path}"))
-        .bearer_auth(String::from_utf8_lossy(token.expose()))
+        .bearer_auth(token)
         .send()
         .await
         .with_context(|| format!("is paycore running at {base}?"))?;

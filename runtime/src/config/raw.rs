@@ -106,7 +106,7 @@ pub struct RawWebhooks {
 pub struct RawTenant {
     pub id: Spanned<String>,
     pub name: Option<String>,
-    pub api_keys: Spanned<Vec<Spanned<String>>>,
+    pub api_keys: Spanned<Vec<Spanned<RawApiKey>>>,
     pub webhook_secret: Option<Spanned<String>>,
     pub notify_url: Option<Spanned<String>>,
     #[serde(default)]
@@ -119,6 +119,23 @@ pub struct RawTenant {
     pub rules: Vec<Spanned<RawValue>>,
     pub breaker: Option<RawBreaker>,
     pub limits: Option<Spanned<RawTenantLimits>>,
+}
+
+/// One entry of `api_keys`: a key or `sha256:` reference, or one with an
+/// expiry, for rotations (see `config::api_keys`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawApiKey {
+    Key(String),
+    Expiring { key: String, expires_at: String },
+}
+
+impl RawApiKey {
+    pub fn key(&self) -> &str {
+        match self {
+            RawApiKey::Key(k) | RawApiKey::Expiring { key: k, .. } => k,
+        }
+    }
 }
 
 /// Per-tenant admission (see `http::fairness`).

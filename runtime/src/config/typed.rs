@@ -1,7 +1,7 @@
 //! Typed, validated configuration and the loader that builds it.
 
 use super::diagnostics::{ConfigError, ConfigErrors};
-use super::raw::{RawChannel, RawServer, RawTenant};
+use super::raw::{RawApiKey, RawChannel, RawServer, RawTenant};
 use super::secrets::{SecretRef, SecretValue};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
@@ -130,7 +130,8 @@ pub struct TenantConfig {
     pub id: String,
     pub name: String,
     pub source: PathBuf,
-    pub api_keys: Vec<String>,
+    /// Digests of the accepted keys (see `config::api_keys`).
+    pub api_keys: Vec<super::api_keys::ApiKey>,
     pub webhook_secret: Option<SecretValue>,
     pub notify_url: Option<String>,
     pub channels: Vec<ChannelConfig>,
@@ -647,7 +648,7 @@ fn load_tenants(
 
     let mut tenants: Vec<TenantConfig> = Vec::new();
     let mut seen_ids: HashMap<String, PathBuf> = HashMap::new();
-    let mut seen_keys: HashMap<String, String> = HashMap::new();
+    let mut seen_keys: HashMap<[u8; 32], String> = HashMap::new();
     for doc in &documents {
         let raw: RawTenant = match toml::from_str(&doc.source) {
             Ok(r) => r,
@@ -687,7 +688,10 @@ fn load_tenants(
             );
         }
         for key in raw.api_keys.get_ref() {
-            if let Some(other) = seen_keys.insert(key.get_ref().clone(), id.clone()) {
+            let Ok(digest) = super::api_keys::parse(key.get_ref().key()) else {
+                continue; // reported by check_tenant
+            };
+            if let Some(other) = seen_keys.insert(digest, id.clone()) {
                 c.error(
                     key,
                     format!("this API key is already used by tenant `{other}`"),
@@ -719,10 +723,28 @@ fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> Option<TenantConfig> {
     if raw.api_keys.get_ref().is_empty() {
         c.error(&raw.api_keys, "a tenant needs at least one API key");
     }
+    let mut api_keys = Vec::new();
     for key in raw.api_keys.get_ref() {
-        if key.get_ref().len() < 8 {
-            c.error(key, "an API key must be at least 8 characters");
-        }
+        let digest = match super::api_keys::parse(key.get_ref().key()) {
+            Ok(d) => d,
+            Err(message) => {
+                c.error(key, message);
+                continue;
+            }
+        };
+        let expires_at = match key.get_ref() {
+            RawApiKey::Key(_) => None,
+            RawApiKey::Expiring { expires_at, .. } => {
+                match expires_at.parse::<jiff::Timestamp>() {
+                    Ok(at) => Some(at),
+                    Err(e) => {
+                        c.error(key, format!("`expires_at` is not an RFC 3339 time like 2026-12-31T00:00:00Z: {e}"));
+                        continue;
+                    }
+                }
+            }
+        };
+        api_keys.push(super::api_keys::ApiKey { digest, expires_at });
     }
     let webhook_secret = raw.webhook_secret.as_ref().and_then(|s| c.secret(s));
     let notify_url = raw.notify_url.as_ref().and_then(|u| c.url(u));
@@ -752,12 +774,7 @@ fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> Option<TenantConfig> {
         id: raw.id.get_ref().clone(),
         name: raw.name.clone().unwrap_or_else(|| raw.id.get_ref().clone()),
         source: c.file.to_path_buf(),
-        api_keys: raw
-            .api_keys
-            .get_ref()
-            .iter()
-            .map(|k| k.get_ref().clone())
-            .collect(),
+        api_keys,
         webhook_secret,
         notify_url,
         channels,

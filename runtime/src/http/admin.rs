@@ -28,14 +28,13 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        use subtle::ConstantTimeEq;
         let Some(expected) = &state.admin_token else {
             return Err(ApiError::not_found(
                 "the admin API is disabled (no admin_token configured)",
             ));
         };
         let given = super::extract::bearer(&parts.headers).unwrap_or_default();
-        if bool::from(given.as_bytes().ct_eq(expected.expose())) {
+        if crate::config::api_keys::token_matches(expected.expose(), given) {
             Ok(Admin)
         } else {
             Err(ApiError::unauthorized("the admin token is not valid"))
