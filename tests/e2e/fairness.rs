@@ -93,3 +93,62 @@ async fn a_flooding_tenant_gets_429s_and_the_others_keep_paying() {
     );
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callbacks_are_bounded_per_tenant_and_unknown_targets_look_alike() {
+    let slow = flooder().replace(
+        "max_concurrent_requests = 4",
+        "max_concurrent_requests = 4\ncallbacks_per_second = 1",
+    );
+    let t = TestApp::start_with(Options {
+        extra_tenants: vec![("flooder".into(), slow)],
+        ..Options::default()
+    })
+    .await;
+    // Unsigned noise: each admitted one is rejected by the plugin (401);
+    // past the burst of 2, the rest never reach it.
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        let r = t
+            .client
+            .post(t.url("/v1/callbacks/flooder/sandbox-main"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert!(r.headers().contains_key("retry-after"));
+        }
+        statuses.push(r.status());
+    }
+    let limited = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(limited >= 7, "{statuses:?}");
+    // Another tenant's callbacks are not affected.
+    let demo = t
+        .client
+        .post(t.url("/v1/callbacks/demo/sandbox-main"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(demo.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    // An unknown tenant and an unknown channel get the same answer.
+    let mut answers = Vec::new();
+    for path in [
+        "/v1/callbacks/nobody/sandbox-main",
+        "/v1/callbacks/demo/nope",
+    ] {
+        let r = t.client.post(t.url(path)).body("{}").send().await.unwrap();
+        let status = r.status();
+        let mut body: serde_json::Value = r.json().await.unwrap();
+        body["error"].as_object_mut().unwrap().remove("request_id");
+        answers.push((status, body));
+    }
+    assert_eq!(answers[0].0, StatusCode::NOT_FOUND);
+    assert_eq!(answers[0], answers[1]);
+    t.stop().await;
+}

@@ -146,6 +146,8 @@ pub struct RawTenantLimits {
     /// Requests allowed at once above the rate; defaults to one second's worth.
     pub burst: Option<Spanned<u64>>,
     pub max_concurrent_requests: Option<Spanned<u64>>,
+    /// Callbacks to the tenant's channels per second (bursts of twice that).
+    pub callbacks_per_second: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -150,6 +150,8 @@ pub struct TenantLimits {
     /// `None`: no rate limit.
     pub rate: Option<TenantRate>,
     pub max_concurrent_requests: u32,
+    /// Callbacks to this tenant's channels (they carry no key).
+    pub callbacks: TenantRate,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,12 +163,18 @@ pub struct TenantRate {
 /// Without `[limits]`, no rate limit and at most this many requests of one
 /// tenant in progress at once.
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: u32 = 256;
+/// Without `[limits]`, callbacks per second per tenant (bursts of twice as many).
+pub const DEFAULT_CALLBACKS_PER_SECOND: u32 = 100;
 
 impl Default for TenantLimits {
     fn default() -> Self {
         TenantLimits {
             rate: None,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            callbacks: TenantRate {
+                per_second: DEFAULT_CALLBACKS_PER_SECOND,
+                burst: 2 * DEFAULT_CALLBACKS_PER_SECOND,
+            },
         }
     }
 }
@@ -802,8 +810,18 @@ fn tenant_limits(
     {
         c.error(burst, "`burst` needs `requests_per_second`");
     }
+    let callbacks_per_second = c.bounded(
+        &raw.callbacks_per_second,
+        u64::from(DEFAULT_CALLBACKS_PER_SECOND),
+        1,
+        1_000_000,
+    ) as u32;
     TenantLimits {
         rate,
+        callbacks: TenantRate {
+            per_second: callbacks_per_second,
+            burst: 2 * callbacks_per_second,
+        },
         max_concurrent_requests: c.bounded(
             &raw.max_concurrent_requests,
             u64::from(DEFAULT_MAX_CONCURRENT_REQUESTS),

@@ -23,6 +23,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 #[derive(Default)]
 pub struct Fairness {
     gates: Mutex<HashMap<String, Arc<Gate>>>,
+    /// Callbacks: a rate only (they carry no key; see `admit_callback`).
+    callback_gates: Mutex<HashMap<String, Arc<Gate>>>,
 }
 
 struct Gate {
@@ -92,14 +94,35 @@ impl Gate {
 
 impl Fairness {
     fn gate(&self, tenant: &str, limits: &TenantLimits) -> Arc<Gate> {
-        let mut gates = self.gates.lock().expect("gates lock");
-        match gates.get(tenant) {
-            Some(g) if g.limits == *limits => g.clone(),
-            _ => {
-                let g = Arc::new(Gate::new(limits.clone()));
-                gates.insert(tenant.to_string(), g.clone());
-                g
-            }
+        gate_in(&self.gates, tenant, limits)
+    }
+
+    /// Admits one callback for `tenant` by its `callbacks_per_second`.
+    pub fn admit_callback(&self, tenant: &str, limits: &TenantLimits) -> Result<(), Response> {
+        let callbacks = TenantLimits {
+            rate: Some(limits.callbacks),
+            ..limits.clone()
+        };
+        let gate = gate_in(&self.callback_gates, tenant, &callbacks);
+        match gate.admit(Instant::now()) {
+            Ok(_) => Ok(()),
+            Err(refusal) => Err(too_many_requests(refusal, "tenant_callback_limit")),
+        }
+    }
+}
+
+fn gate_in(
+    gates: &Mutex<HashMap<String, Arc<Gate>>>,
+    tenant: &str,
+    limits: &TenantLimits,
+) -> Arc<Gate> {
+    let mut gates = gates.lock().expect("gates lock");
+    match gates.get(tenant) {
+        Some(g) if g.limits == *limits => g.clone(),
+        _ => {
+            let g = Arc::new(Gate::new(limits.clone()));
+            gates.insert(tenant.to_string(), g.clone());
+            g
         }
     }
 }
@@ -116,23 +139,25 @@ pub async fn admit(State(state): State<AppState>, request: Request, next: Next) 
         .gate(&tenant.config.id, &tenant.config.limits);
     match gate.admit(Instant::now()) {
         Ok(_permit) => next.run(request).await,
-        Err(refusal) => {
-            metrics::counter!("paycore_requests_refused_total", "reason" => "tenant_limit")
-                .increment(1);
-            let seconds = refusal.retry_after.as_secs_f64().ceil().max(1.0) as u64;
-            let mut response = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "too_many_requests",
-                format!("{}; retry after {seconds} s", refusal.message),
-            )
-            .into_response();
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-            response
-        }
+        Err(refusal) => too_many_requests(refusal, "tenant_limit"),
     }
+}
+
+/// 429 with the reason and `Retry-After` in whole seconds (at least 1).
+fn too_many_requests(refusal: Refusal, reason: &'static str) -> Response {
+    metrics::counter!("paycore_requests_refused_total", "reason" => reason).increment(1);
+    let seconds = refusal.retry_after.as_secs_f64().ceil().max(1.0) as u64;
+    let mut response = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        "too_many_requests",
+        format!("{}; retry after {seconds} s", refusal.message),
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }
 
 #[cfg(test)]
@@ -148,6 +173,7 @@ mod tests {
                 burst: 3,
             }),
             max_concurrent_requests: 100,
+            ..TenantLimits::default()
         });
         let t0 = Instant::now();
         let admitted: Vec<_> = (0..3).map(|_| gate.admit(t0).unwrap()).collect();
@@ -164,6 +190,7 @@ mod tests {
         let gate = Gate::new(TenantLimits {
             rate: None,
             max_concurrent_requests: 2,
+            ..TenantLimits::default()
         });
         let now = Instant::now();
         let a = gate.admit(now).unwrap();
