@@ -47,9 +47,14 @@ pub struct PluginProblem {
     pub error: LoadError,
 }
 
-/// Loads every `.wasm` in `dir`, in name order. Problems are returned, not
-/// fatal: one bad plugin must not keep the others from serving.
-pub async fn load_plugins(host: &PluginHost, dir: &Path) -> (Vec<Plugin>, Vec<PluginProblem>) {
+/// Loads every `.wasm` in `dir` that `policy` admits, in name order.
+/// Problems are returned, not fatal: one bad plugin must not keep the
+/// others from serving.
+pub async fn load_plugins(
+    host: &PluginHost,
+    dir: &Path,
+    policy: &crate::provenance::ProvenancePolicy,
+) -> (Vec<Plugin>, Vec<PluginProblem>) {
     let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(entries) => entries
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -73,7 +78,17 @@ pub async fn load_plugins(host: &PluginHost, dir: &Path) -> (Vec<Plugin>, Vec<Pl
     let mut plugins: Vec<Plugin> = Vec::new();
     let mut problems = Vec::new();
     for path in files {
-        match host.load_file(&path).await {
+        let loaded = match std::fs::read(&path) {
+            Ok(bytes) => match policy.check(&bytes) {
+                Ok(_) => host.load_bytes(bytes).await,
+                Err(reason) => Err(LoadError::Untrusted(reason)),
+            },
+            Err(error) => Err(LoadError::Read {
+                path: path.display().to_string(),
+                error,
+            }),
+        };
+        match loaded {
             Ok(p) if plugins.iter().any(|q| q.label() == p.label()) => {
                 problems.push(PluginProblem {
                     path,
@@ -105,7 +120,12 @@ pub async fn check(config: &Config) -> anyhow::Result<Vec<String>> {
         config.server.plugin_cache_dir.clone(),
         config.server.outbound.clone(),
     )?;
-    let (plugins, problems) = load_plugins(&host, &config.server.plugins_dir).await;
+    let (plugins, problems) = load_plugins(
+        &host,
+        &config.server.plugins_dir,
+        &config.server.plugin_policy,
+    )
+    .await;
     let mut report: Vec<String> = problems
         .iter()
         .map(|p| format!("{}: {}", p.path.display(), p.error))
@@ -129,7 +149,12 @@ pub async fn explain(
         anyhow::anyhow!("the payment is not acceptable: `{}` {}", e.field, e.message)
     })?;
     let host = PluginHost::new(config.server.limits.clone())?;
-    let (plugins, _) = load_plugins(&host, &config.server.plugins_dir).await;
+    let (plugins, _) = load_plugins(
+        &host,
+        &config.server.plugins_dir,
+        &config.server.plugin_policy,
+    )
+    .await;
     let (registry, _) = Registry::build(plugins, &config.tenants, "http://explain");
     let tenant = registry
         .tenant(tenant)

@@ -7,6 +7,7 @@ pub mod http;
 pub mod outbound;
 pub mod payments;
 pub mod plugin_host;
+pub mod provenance;
 pub mod published;
 pub mod publishing;
 pub mod registry;

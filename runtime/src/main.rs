@@ -133,6 +133,21 @@ enum PluginCommand {
         #[arg(long, default_value = "config/paycore.toml")]
         config: PathBuf,
     },
+    /// Make an ed25519 signing key: the secret key goes to FILE (keep it
+    /// offline), the public key, for `trusted_publishers`, is printed.
+    Keygen { secret_key_file: PathBuf },
+    /// Sign FILE.wasm in place with the secret key in KEY_FILE.
+    Sign {
+        file: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Say who signed FILE.wasm and whether the config's policy admits it.
+    Verify {
+        file: PathBuf,
+        #[arg(long, default_value = "config/paycore.toml")]
+        config: PathBuf,
+    },
     /// Remove a published NAME@VERSION from the database; instances retire it.
     Unpublish {
         label: String,
@@ -309,6 +324,71 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Plugin {
+            command: PluginCommand::Keygen { secret_key_file },
+        } => {
+            anyhow::ensure!(
+                !secret_key_file.exists(),
+                "{} exists; refusing to overwrite a key",
+                secret_key_file.display()
+            );
+            let (secret, public) = paycore::provenance::keygen();
+            std::fs::write(&secret_key_file, secret + "\n")
+                .with_context(|| format!("writing {}", secret_key_file.display()))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&secret_key_file, std::fs::Permissions::from_mode(0o600))?;
+            }
+            println!(
+                "secret key: {} (keep it offline)",
+                secret_key_file.display()
+            );
+            println!("public key: {public}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugin {
+            command: PluginCommand::Sign { file, key },
+        } => {
+            let wasm =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let secret = std::fs::read_to_string(&key)
+                .with_context(|| format!("reading {}", key.display()))?;
+            let signed = paycore::provenance::sign(&wasm, &secret).map_err(anyhow::Error::msg)?;
+            let temp = file.with_extension("wasm.part");
+            std::fs::write(&temp, &signed)?;
+            std::fs::rename(&temp, &file)?;
+            match paycore::provenance::provenance(&signed).map_err(anyhow::Error::msg)? {
+                paycore::provenance::Provenance::SignedBy(key) => {
+                    println!("{}: signed by {key}", file.display())
+                }
+                paycore::provenance::Provenance::Unsigned => anyhow::bail!("signing failed"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugin {
+            command: PluginCommand::Verify { file, config },
+        } => {
+            let Some(cfg) = publishing_config(&config) else {
+                return Ok(ExitCode::FAILURE);
+            };
+            let wasm =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            match cfg.server.plugin_policy.check(&wasm) {
+                Ok(paycore::provenance::Provenance::SignedBy(key)) => {
+                    println!("{}: signed by {key}; the policy admits it", file.display());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Ok(paycore::provenance::Provenance::Unsigned) => {
+                    println!("{}: unsigned; the policy admits it", file.display());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(reason) => {
+                    eprintln!("{}: refused: {reason}", file.display());
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Plugin {
             command: PluginCommand::Inspect { file },
         } => {
             let host = paycore::plugin_host::PluginHost::new(Default::default())?;
@@ -321,6 +401,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("version:          {}", m.version);
             println!("contract version: {}", m.contract_version);
             println!("digest:           sha256:{}", plugin.digest);
+            let wasm = std::fs::read(&file)?;
+            match paycore::provenance::provenance(&wasm) {
+                Ok(paycore::provenance::Provenance::SignedBy(key)) => {
+                    println!("signed by:        {key}")
+                }
+                Ok(paycore::provenance::Provenance::Unsigned) => println!("signed by:        -"),
+                Err(e) => println!("signature:        INVALID ({e})"),
+            }
             println!("description:      {}", m.description);
             println!(
                 "scenes:           {}",

@@ -18,6 +18,9 @@ pub async fn publish_plugin(config: &Config, file: &Path) -> anyhow::Result<Stri
     crate::plugin_host::install_crypto_provider();
     let host = PluginHost::new(config.server.limits.clone())?;
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    if let Err(reason) = config.server.plugin_policy.check(&bytes) {
+        anyhow::bail!("{} was refused: {reason}", file.display());
+    }
     let plugin = host
         .load_bytes(bytes.clone())
         .await

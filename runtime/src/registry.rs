@@ -243,11 +243,22 @@ impl Registry {
                     .collect();
                 in_range.sort_by(|a, b| b.manifest.version.cmp(&a.manifest.version));
                 let mut reasons = Vec::new();
-                let chosen = in_range.into_iter().find(|p| match unfit(&p.manifest, ch) {
-                    None => true,
-                    Some(reason) => {
-                        reasons.push(reason);
-                        false
+                let chosen = in_range.into_iter().find(|p| {
+                    let pinned_away = ch.plugin_sha256.as_ref().filter(|pin| **pin != p.digest);
+                    match (pinned_away, unfit(&p.manifest, ch)) {
+                        (Some(pin), _) => {
+                            reasons.push(format!(
+                                "{} is sha256:{}, not the pinned sha256:{pin}",
+                                p.label(),
+                                p.digest
+                            ));
+                            false
+                        }
+                        (None, Some(reason)) => {
+                            reasons.push(reason);
+                            false
+                        }
+                        (None, None) => true,
                     }
                 });
                 match chosen {

@@ -38,6 +38,9 @@ pub struct Reloader {
     overrides: Overrides,
     plugins_dir: PathBuf,
     public_url: String,
+    /// Which builds may load at all (signatures); a server setting, so it
+    /// changes with a restart, not a reload.
+    plugin_policy: crate::provenance::ProvenancePolicy,
     inner: tokio::sync::Mutex<Inner>,
     status: RwLock<Arc<Status>>,
 }
@@ -142,6 +145,7 @@ impl Reloader {
             overrides,
             plugins_dir: config.server.plugins_dir.clone(),
             public_url,
+            plugin_policy: config.server.plugin_policy.clone(),
             inner: tokio::sync::Mutex::new(Inner {
                 tenants: config.tenants.clone(),
                 live: Vec::new(),
@@ -495,6 +499,10 @@ impl Reloader {
                 load_ms: None,
             }
         };
+        if let Err(reason) = self.plugin_policy.check(&bytes) {
+            refused.push(refuse(reason));
+            return;
+        }
         let plugin = match self.load_with_retry(&file, bytes).await {
             Ok(p) => p,
             Err(reason) => {

@@ -46,6 +46,8 @@ pub struct Options {
     /// channels (the sandbox provider on paycore's own loopback address)
     /// need; `false` runs the strict production default.
     pub loopback_reachable: bool,
+    /// Appended to `paycore.toml` (further tables, e.g. `[plugin_policy]`).
+    pub extra_server_toml: String,
 }
 
 impl Default for Options {
@@ -62,6 +64,7 @@ impl Default for Options {
             call_timeout_ms: 5_000,
             extra_tenants: Vec::new(),
             loopback_reachable: true,
+            extra_server_toml: String::new(),
         }
     }
 }
@@ -285,7 +288,9 @@ pending_expiry_ms = {expiry}
 retry_schedule_ms = [{retries}]
 jitter_percent = 0
 timeout_ms = 2000
+{extra_server}
 "#,
+                extra_server = opts.extra_server_toml,
                 cpu = opts.plugin_cpu_ms,
                 allowed = if opts.loopback_reachable {
                     "\"127.0.0.1\""

@@ -30,6 +30,8 @@ pub struct RawServer {
     pub webhooks: RawWebhooks,
     #[serde(default)]
     pub outbound: RawOutbound,
+    #[serde(default)]
+    pub plugin_policy: RawPluginPolicy,
     pub log_format: Option<Spanned<String>>,
     /// Export traces over OTLP/HTTP (protobuf), e.g.
     /// `http://127.0.0.1:4318/v1/traces`. Off when absent.
@@ -45,6 +47,16 @@ pub struct RawPluginLimits {
     pub max_concurrent_calls: Option<Spanned<u64>>,
     pub http_timeout_ms: Option<Spanned<u64>>,
     pub http_max_response_bytes: Option<Spanned<u64>>,
+}
+
+/// Which plugins may load at all (see `provenance`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPluginPolicy {
+    #[serde(default)]
+    pub require_signature: bool,
+    #[serde(default)]
+    pub trusted_publishers: Vec<Spanned<String>>,
 }
 
 /// Where plugins' HTTP and merchant webhooks may go (see `outbound`).
@@ -250,6 +262,9 @@ pub struct RawChannel {
     pub enabled: bool,
     /// Send a share of this channel's payments to one exact plugin version.
     pub canary: Option<Spanned<RawCanary>>,
+    /// Serve only the plugin build with this sha256 (hex), whatever else
+    /// its range would allow.
+    pub plugin_sha256: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -41,6 +41,8 @@ pub struct ServerConfig {
     pub otlp_endpoint: Option<String>,
     /// Where plugins' HTTP and merchant webhooks may go.
     pub outbound: crate::outbound::OutboundConfig,
+    /// Which plugins may load at all.
+    pub plugin_policy: crate::provenance::ProvenancePolicy,
 }
 
 /// Per-call sandbox limits, the same for every plugin.
@@ -191,6 +193,8 @@ pub struct ChannelConfig {
     pub secrets: BTreeMap<String, SecretValue>,
     pub enabled: bool,
     pub canary: Option<Canary>,
+    /// Only this build (sha256, hex) may serve the channel.
+    pub plugin_sha256: Option<String>,
 }
 
 /// A share of a channel's payments on one exact plugin version, chosen per
@@ -538,6 +542,21 @@ fn load_server(
     };
     let otlp_endpoint = raw.otlp_endpoint.as_ref().and_then(|u| c.url(u));
     let outbound = outbound(&raw.outbound, &mut c);
+    let plugin_policy = crate::provenance::ProvenancePolicy {
+        require_signature: raw.plugin_policy.require_signature,
+        trusted_publishers: raw
+            .plugin_policy
+            .trusted_publishers
+            .iter()
+            .filter_map(|k| k.get_ref().parse().map_err(|e: String| c.error(k, e)).ok())
+            .collect(),
+    };
+    if plugin_policy.require_signature && plugin_policy.trusted_publishers.is_empty() {
+        c.error_at(
+            0..0,
+            "[plugin_policy] require_signature needs at least one of trusted_publishers",
+        );
+    }
     let json_logs = match &raw.log_format {
         None => false,
         Some(f) if f.get_ref() == "json" => true,
@@ -565,6 +584,7 @@ fn load_server(
         json_logs,
         otlp_endpoint,
         outbound,
+        plugin_policy,
     })
 }
 
@@ -888,6 +908,23 @@ fn check_channel(raw: &RawChannel, c: &mut Checker<'_>) -> Option<ChannelConfig>
             percent: percent.clamp(1, 99) as u8,
         })
     });
+    let plugin_sha256 = raw.plugin_sha256.as_ref().and_then(|pin| {
+        let hex_digest = pin
+            .get_ref()
+            .trim_start_matches("sha256:")
+            .to_ascii_lowercase();
+        if hex_digest.len() != 64 || !hex_digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+            c.error(
+                pin,
+                "a pin is the plugin's sha256: 64 hex digits (see `paycore plugin inspect`)",
+            );
+            return None;
+        }
+        if raw.canary.is_some() {
+            c.error(pin, "a pinned channel cannot also have a canary");
+        }
+        Some(hex_digest)
+    });
     let plugin_location = ConfigError::at(c.file, c.source, Some(raw.plugin.span()), "");
     (c.errors.0.len() == before).then(|| ChannelConfig {
         id: raw.id.get_ref().clone(),
@@ -907,6 +944,7 @@ fn check_channel(raw: &RawChannel, c: &mut Checker<'_>) -> Option<ChannelConfig>
         secrets,
         enabled: raw.enabled,
         canary,
+        plugin_sha256,
     })
 }
 
