@@ -14,10 +14,8 @@ mod typed;
 
 pub use diagnostics::{ConfigError, ConfigErrors};
 pub use secrets::{SecretRef, SecretValue};
-#[cfg(test)]
-pub(crate) use typed::tenant_from_str;
 pub use typed::{
     Canary, ChannelConfig, Config, Overrides, PluginLimits, PublishedTenant, SandboxProviderConfig,
     ServerConfig, SweeperConfig, TenantConfig, TenantLimits, TenantRate, TenantSources,
-    WebhooksConfig, load, load_with,
+    WebhooksConfig, load, load_with, tenant_from_str,
 };
