@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod config;
+pub mod conformance;
 pub mod domain;
 pub mod http;
 pub mod payments;

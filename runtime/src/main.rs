@@ -61,6 +61,15 @@ enum RouteCommand {
 enum PluginCommand {
     /// Load a plugin with every check the runtime applies and print its manifest.
     Inspect { file: PathBuf },
+    /// Run the conformance suite on a plugin against a scripted upstream:
+    /// print a pass/fail table and resource figures; exit 1 if a check fails.
+    Test {
+        file: PathBuf,
+        /// The plugin's conformance profile [default: FILE with the
+        /// extension `.conformance.toml`].
+        #[arg(long)]
+        profile: Option<PathBuf>,
+    },
     /// Approve NAME@VERSION to ask for hosts or secrets its predecessor did not
     /// (asks the running paycore named by the config).
     Approve {
@@ -204,6 +213,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             println!("{}", paycore::app::unpublish_plugin(&cfg, &label).await?);
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugin {
+            command: PluginCommand::Test { file, profile },
+        } => {
+            let profile = profile.unwrap_or_else(|| paycore::conformance::profile_beside(&file));
+            let report = paycore::conformance::run(&file, &profile).await?;
+            print!("{}", report.render());
+            Ok(if report.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Plugin {
             command: PluginCommand::Inspect { file },

@@ -5,6 +5,7 @@ use super::bindings::paycore::channel::types as wit;
 use super::engine::{EPOCH_TICK, PluginHost};
 use super::imports::{CallState, ChannelGrant};
 use super::load::Plugin;
+use super::trace::CallTrace;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
@@ -110,6 +111,7 @@ impl PluginHost {
             channel: String::new(),
             hosts: vec![],
             secrets: Default::default(),
+            tracer: None,
         });
         Ok(expect_answer!(
             self.run(plugin, grant, Op::Manifest).await?,
@@ -233,14 +235,24 @@ impl PluginHost {
             .expect("the semaphore is never closed");
         let _in_flight = InFlight::enter(plugin);
         let cpu_ticks = (limits.cpu.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        let state = CallState::new(
+        let tracer = grant.tracer.clone();
+        let mut state = CallState::new(
             plugin.label.clone(),
             grant,
             inner.http.clone(),
             limits,
             cpu_ticks,
         );
+        state.trace = tracer.as_ref().map(|_| CallTrace {
+            op: op.name(),
+            ..CallTrace::default()
+        });
         let mut store = Store::new(&inner.engine, state);
+        if let Some(fuel) = inner.fuel {
+            store
+                .set_fuel(fuel)
+                .expect("the measuring engine counts fuel");
+        }
         store.limiter(|s| s as &mut dyn wasmtime::ResourceLimiter);
         store.set_epoch_deadline(1);
         // Every tick spent in wasm costs budget; yielding on each tick keeps
@@ -259,6 +271,13 @@ impl PluginHost {
         let outcome =
             tokio::time::timeout(limits.call_timeout, invoke(plugin, &mut store, op)).await;
         let elapsed = started.elapsed().as_secs_f64();
+        let fuel_left = inner.fuel.and_then(|_| store.get_fuel().ok());
+        let state = store.data_mut();
+        if let (Some(tracer), Some(mut trace)) = (&tracer, state.trace.take()) {
+            trace.fuel = inner.fuel.zip(fuel_left).map(|(start, left)| start - left);
+            trace.millis = elapsed * 1000.0;
+            tracer.push(trace);
+        }
         let state = store.data();
         let fail = |kind| CallError {
             plugin: plugin.label.to_string(),

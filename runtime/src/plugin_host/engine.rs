@@ -25,6 +25,8 @@ pub(super) struct Inner {
     /// Bounds concurrent calls to what the instance pool can hold.
     pub permits: tokio::sync::Semaphore,
     pub cache: Option<super::cache::CompiledCache>,
+    /// Every call starts with this much fuel and reports what it burnt.
+    pub fuel: Option<u64>,
     stop_ticker: Arc<AtomicBool>,
 }
 
@@ -44,7 +46,24 @@ impl PluginHost {
         limits: PluginLimits,
         cache_dir: Option<std::path::PathBuf>,
     ) -> anyhow::Result<Self> {
-        let engine = Engine::new(&engine_config(&limits))?;
+        PluginHost::build(limits, cache_dir, false)
+    }
+
+    /// A host that counts the instructions every call executes (wasmtime
+    /// fuel), for the conformance suite's figures. Counting slows calls
+    /// down and changes the compiled code, so serving hosts never do it.
+    pub fn measuring(limits: PluginLimits) -> anyhow::Result<Self> {
+        PluginHost::build(limits, None, true)
+    }
+
+    fn build(
+        limits: PluginLimits,
+        cache_dir: Option<std::path::PathBuf>,
+        count_fuel: bool,
+    ) -> anyhow::Result<Self> {
+        let mut config = engine_config(&limits);
+        config.consume_fuel(count_fuel);
+        let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         // wasip2 guests import a handful of wasi:cli/io interfaces even when
         // they use none; we link them against a context that grants nothing
@@ -70,6 +89,9 @@ impl PluginHost {
                 http,
                 permits,
                 cache: cache_dir.map(super::cache::CompiledCache::new),
+                // Far more than any call can burn before its epoch budget
+                // stops it: fuel here measures, the epoch limits.
+                fuel: count_fuel.then_some(u64::MAX / 2),
                 stop_ticker,
             }),
         })

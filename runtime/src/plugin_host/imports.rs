@@ -3,6 +3,7 @@
 
 use super::bindings::paycore::channel::{clock, crypto, http, log, types};
 use super::crypto::KeyRing;
+use super::trace::{CallTrace, HttpAttempt, Tracer};
 use crate::config::{PluginLimits, SecretValue};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,6 +20,8 @@ pub struct ChannelGrant {
     /// Lower-case host names, the intersection of the config's grant and the manifest.
     pub hosts: Vec<String>,
     pub secrets: BTreeMap<String, SecretValue>,
+    /// When set, every call made with this grant leaves a [`CallTrace`] here.
+    pub tracer: Option<Arc<Tracer>>,
 }
 
 /// A plugin may not flood the host: bounds per call.
@@ -43,6 +46,8 @@ pub struct CallState {
     pub(super) cpu_exhausted: bool,
     /// Epoch ticks left in this call's CPU budget.
     pub(super) cpu_ticks_left: u64,
+    /// What the call did, kept only when the grant asks for it.
+    pub(super) trace: Option<CallTrace>,
 }
 
 impl CallState {
@@ -68,6 +73,7 @@ impl CallState {
             memory_exhausted: false,
             cpu_exhausted: false,
             cpu_ticks_left: cpu_ticks,
+            trace: None,
         }
     }
 }
@@ -88,6 +94,9 @@ impl wasmtime::ResourceLimiter for CallState {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
+        if let Some(trace) = &mut self.trace {
+            trace.peak_memory = trace.peak_memory.max(desired);
+        }
         if desired > self.memory_limit {
             self.memory_exhausted = true;
             return Err(wasmtime::format_err!(
@@ -116,13 +125,44 @@ impl http::Host for CallState {
         &mut self,
         request: types::HttpRequest,
     ) -> wasmtime::Result<Result<types::HttpResponse, http::HttpError>> {
+        if self.trace.is_none() {
+            return Ok(self.send_checked(request).await);
+        }
+        let copy = request.clone();
+        let host = url::Url::parse(&request.url)
+            .ok()
+            .and_then(|u| {
+                u.host_str()
+                    .map(|h| h.trim_matches(['[', ']']).to_ascii_lowercase())
+            })
+            .unwrap_or_default();
+        let granted = self.grant.hosts.contains(&host);
+        let outcome = self.send_checked(request).await;
+        if let Some(trace) = &mut self.trace {
+            trace.http.push(HttpAttempt {
+                host,
+                granted,
+                request: copy,
+                outcome: outcome.clone(),
+            });
+        }
+        Ok(outcome)
+    }
+}
+
+impl CallState {
+    /// Enforces the grant and the per-call bounds, then exchanges.
+    async fn send_checked(
+        &mut self,
+        request: types::HttpRequest,
+    ) -> Result<types::HttpResponse, http::HttpError> {
         let url = match url::Url::parse(&request.url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => u,
             _ => {
-                return Ok(Err(http::HttpError::Denied(format!(
+                return Err(http::HttpError::Denied(format!(
                     "`{}` is not an http(s) URL",
                     request.url
-                ))));
+                )));
             }
         };
         let host = url
@@ -132,30 +172,29 @@ impl http::Host for CallState {
             .to_ascii_lowercase();
         if !self.grant.hosts.contains(&host) {
             tracing::warn!(plugin = %self.plugin_label, channel = %self.grant.channel, host = %host, "plugin called a host it was not granted");
-            return Ok(Err(http::HttpError::Denied(format!(
+            return Err(http::HttpError::Denied(format!(
                 "host `{host}` is not granted to channel `{}`",
                 self.grant.channel
-            ))));
+            )));
         }
         if self.http_requests >= MAX_HTTP_REQUESTS_PER_CALL {
-            return Ok(Err(http::HttpError::Denied(format!(
+            return Err(http::HttpError::Denied(format!(
                 "more than {MAX_HTTP_REQUESTS_PER_CALL} requests in one call"
-            ))));
+            )));
         }
         self.http_requests += 1;
         let method = match reqwest::Method::from_bytes(request.method.as_bytes()) {
             Ok(m) => m,
             Err(_) => {
-                return Ok(Err(http::HttpError::Denied(format!(
+                return Err(http::HttpError::Denied(format!(
                     "`{}` is not an HTTP method",
                     request.method
-                ))));
+                )));
             }
         };
         let span = tracing::info_span!("host_http", method = %method, host = %host, status = tracing::field::Empty);
         let builder = self.http.request(method, url);
-        let outcome = self.exchange(builder, request).instrument(span).await;
-        Ok(outcome)
+        self.exchange(builder, request).instrument(span).await
     }
 }
 
@@ -270,6 +309,11 @@ impl log::Host for CallState {
                 cut -= 1;
             }
             message.truncate(cut);
+        }
+        if let Some(trace) = &mut self.trace {
+            trace
+                .logs
+                .push((format!("{level:?}").to_lowercase(), message.clone()));
         }
         let plugin = &*self.plugin_label;
         let channel = &self.grant.channel;
