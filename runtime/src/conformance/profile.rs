@@ -78,7 +78,8 @@ pub struct Let {
     pub nonce: Option<String>,
     pub aad: Option<String>,
     pub plaintext: Option<String>,
-    /// `hex` or `base64` (default) for signatures and ciphertexts.
+    /// `hex`, `base64` (default) or `base64-form` (escaped for a form
+    /// body) for signatures and ciphertexts.
     pub encoding: Option<String>,
 }
 

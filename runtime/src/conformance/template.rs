@@ -149,6 +149,13 @@ fn one(
 fn encode(bytes: &[u8], encoding: Option<&str>) -> String {
     match encoding {
         Some("hex") => hex::encode(bytes),
+        // For a value inside a form body (`+`, `/`, `=` escaped).
+        Some("base64-form") => form_urlencoded::byte_serialize(
+            base64::engine::general_purpose::STANDARD
+                .encode(bytes)
+                .as_bytes(),
+        )
+        .collect(),
         _ => base64::engine::general_purpose::STANDARD.encode(bytes),
     }
 }
