@@ -100,11 +100,21 @@ impl Report {
 /// Errors only when the suite itself cannot run (unreadable files, a bad
 /// profile); a plugin that does not load is a failed check.
 pub async fn run(wasm: &Path, profile: &Path) -> anyhow::Result<Report> {
+    run_with_cache(wasm, profile, None).await
+}
+
+/// As [`run`], keeping compiled code in `cache` (see `plugin_host`), so
+/// repeated runs skip compilation.
+pub async fn run_with_cache(
+    wasm: &Path,
+    profile: &Path,
+    cache: Option<std::path::PathBuf>,
+) -> anyhow::Result<Report> {
     let started = std::time::Instant::now();
     let bytes =
         std::fs::read(wasm).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", wasm.display()))?;
     let loaded = profile::load(profile).map_err(|e| anyhow::anyhow!(e))?;
-    let mut report = checks::run(bytes, loaded, wasm).await?;
+    let mut report = checks::run(bytes, loaded, wasm, cache).await?;
     report.millis = started.elapsed().as_secs_f64() * 1000.0;
     Ok(report)
 }

@@ -23,7 +23,19 @@ const PLUGINS: &[(&str, &str)] = &[
     ("paycore-plugin-wechatpay", "wechatpay"),
 ];
 /// Plugins that exist only for the host's sandbox tests.
-const TEST_PLUGINS: &[(&str, &str)] = &[("paycore-plugin-misbehave", "misbehave")];
+const TEST_PLUGINS: &[(&str, &str)] = &[
+    ("paycore-plugin-misbehave", "misbehave"),
+    // Each makes one mistake the conformance suite must catch and name.
+    (
+        "paycore-plugin-broken-timeout-decline",
+        "broken-timeout-decline",
+    ),
+    ("paycore-plugin-broken-float-yuan", "broken-float-yuan"),
+    (
+        "paycore-plugin-broken-accept-tampered",
+        "broken-accept-tampered",
+    ),
+];
 
 /// A build of a plugin stamped differently, for the reload tests.
 struct Variant {
@@ -281,6 +293,15 @@ fn build_variants(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The workspace root, from a folder inside its `target/`.
+fn root_of(inside_target: &Path) -> PathBuf {
+    inside_target
+        .ancestors()
+        .find(|p| p.join("Cargo.lock").exists())
+        .unwrap_or(inside_target)
+        .to_path_buf()
+}
+
 fn copy_plugins(built: &Path, dest: &Path, plugins: &[(&str, &str)]) -> Result<()> {
     std::fs::create_dir_all(dest)?;
     for (package, name) in plugins {
@@ -290,6 +311,14 @@ fn copy_plugins(built: &Path, dest: &Path, plugins: &[(&str, &str)]) -> Result<(
             .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
         let size = std::fs::metadata(&to)?.len();
         println!("plugin {name}: {} ({} KiB)", to.display(), size / 1024);
+        // `paycore plugin test NAME.wasm` finds its conformance profile beside it.
+        let profile = root_of(built)
+            .join("plugins")
+            .join(name)
+            .join("conformance.toml");
+        if profile.exists() {
+            std::fs::copy(&profile, dest.join(format!("{name}.conformance.toml")))?;
+        }
     }
     Ok(())
 }

@@ -28,15 +28,20 @@ fn limits() -> PluginLimits {
         call_timeout: Duration::from_secs(20),
         max_concurrent_calls: 2,
         // Short, so the "no answer" check does not wait long.
-        http_timeout: Duration::from_millis(1500),
+        http_timeout: Duration::from_millis(1000),
         http_max_response_bytes: MAX_ANSWER,
         ..PluginLimits::default()
     }
 }
 
-pub async fn run(bytes: Vec<u8>, loaded: Loaded, wasm: &Path) -> anyhow::Result<Report> {
+pub async fn run(
+    bytes: Vec<u8>,
+    loaded: Loaded,
+    wasm: &Path,
+    cache: Option<std::path::PathBuf>,
+) -> anyhow::Result<Report> {
     crate::plugin_host::install_crypto_provider();
-    let host = PluginHost::measuring(limits())?;
+    let host = PluginHost::measuring(limits(), cache)?;
     let wasm_bytes = bytes.len() as u64;
     let name = wasm.display().to_string();
     let mut report = Report {
@@ -488,8 +493,17 @@ impl Suite {
                 Ok(Got::Callback(o)) => fail(
                     name,
                     format!(
-                        "accepted a tampered callback (verified: {}, event: {:?}): it must come back unverified with no event",
-                        o.verified, o.event
+                        "accepted a tampered callback ({}): it must come back unverified with no event",
+                        match &o.event {
+                            Some(wit::CallbackEvent::Payment(u)) => format!(
+                                "verified: {}, payment {} of {} {}",
+                                o.verified,
+                                status(&u.status),
+                                u.amount,
+                                u.currency
+                            ),
+                            other => format!("verified: {}, event: {other:?}", o.verified),
+                        }
                     ),
                 ),
                 other => fail(name, describe(&other)),

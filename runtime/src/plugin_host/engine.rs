@@ -52,8 +52,11 @@ impl PluginHost {
     /// A host that counts the instructions every call executes (wasmtime
     /// fuel), for the conformance suite's figures. Counting slows calls
     /// down and changes the compiled code, so serving hosts never do it.
-    pub fn measuring(limits: PluginLimits) -> anyhow::Result<Self> {
-        PluginHost::build(limits, None, true)
+    pub fn measuring(
+        limits: PluginLimits,
+        cache_dir: Option<std::path::PathBuf>,
+    ) -> anyhow::Result<Self> {
+        PluginHost::build(limits, cache_dir, true)
     }
 
     fn build(
