@@ -11,6 +11,7 @@ pub mod published;
 pub mod registry;
 pub mod reload;
 pub mod routing;
+pub mod scaffold;
 pub mod store;
 pub mod sweeper;
 pub mod telemetry;

@@ -61,6 +61,18 @@ enum RouteCommand {
 enum PluginCommand {
     /// Load a plugin with every check the runtime applies and print its manifest.
     Inspect { file: PathBuf },
+    /// Create a standalone plugin crate: a worked example channel, a native
+    /// unit test, a README and a conformance profile.
+    New {
+        name: String,
+        /// Where to create it [default: ./NAME].
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Depend on the SDK at this path instead of the registry version
+        /// (the default outside paycore's source tree).
+        #[arg(long)]
+        sdk_path: Option<PathBuf>,
+    },
     /// Run the conformance suite on a plugin against a scripted upstream:
     /// print a pass/fail table and resource figures; exit 1 if a check fails.
     Test {
@@ -212,6 +224,28 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             };
             println!("{}", paycore::app::unpublish_plugin(&cfg, &label).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugin {
+            command:
+                PluginCommand::New {
+                    name,
+                    dir,
+                    sdk_path,
+                },
+        } => {
+            let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
+            let sdk = match sdk_path {
+                Some(p) => paycore::scaffold::Sdk::Path(p),
+                None => paycore::scaffold::default_sdk(&dir),
+            };
+            let files =
+                paycore::scaffold::generate(&name, &dir, &sdk).map_err(|e| anyhow::anyhow!(e))?;
+            println!("created {} ({})", dir.display(), files.join(", "));
+            println!(
+                "next: cd {} && cargo build --release --target wasm32-wasip2",
+                dir.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Plugin {
