@@ -10,6 +10,7 @@ pub mod plugin_host;
 pub mod published;
 pub mod registry;
 pub mod reload;
+pub mod replay;
 pub mod routing;
 pub mod scaffold;
 pub mod store;

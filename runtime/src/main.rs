@@ -73,6 +73,14 @@ enum PluginCommand {
         #[arg(long)]
         sdk_path: Option<PathBuf>,
     },
+    /// Replay a recording (`POST /admin/channels/{tenant}/{channel}/recording`)
+    /// on another plugin version and print every output that changed; exit 1
+    /// if any did.
+    Replay {
+        recording: PathBuf,
+        #[arg(long)]
+        plugin: PathBuf,
+    },
     /// Run the conformance suite on a plugin against a scripted upstream:
     /// print a pass/fail table and resource figures; exit 1 if a check fails.
     Test {
@@ -247,6 +255,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 dir.display()
             );
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugin {
+            command: PluginCommand::Replay { recording, plugin },
+        } => {
+            let calls =
+                paycore::plugin_host::read_recording(&recording).map_err(|e| anyhow::anyhow!(e))?;
+            let host = paycore::plugin_host::PluginHost::new(Default::default())?;
+            let plugin = host
+                .load_file(&plugin)
+                .await
+                .with_context(|| format!("{} was refused", plugin.display()))?;
+            let report = paycore::replay::replay(&host, &plugin, &calls).await;
+            print!("{}", report.render());
+            Ok(if report.clean() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Plugin {
             command: PluginCommand::Test { file, profile },

@@ -52,6 +52,14 @@ const TEST_VARIANTS: &[Variant] = &[
         env: &[("PAYCORE_SANDBOX_VERSION", "1.1.0")],
     },
     Variant {
+        package: "paycore-plugin-sandbox",
+        file: "sandbox-1.2.0-remapped",
+        env: &[
+            ("PAYCORE_SANDBOX_VERSION", "1.2.0"),
+            ("PAYCORE_SANDBOX_DECLINE_CODE", "insufficient_funds"),
+        ],
+    },
+    Variant {
         package: "paycore-plugin-misbehave",
         file: "misbehave-1.1.0-more-hosts",
         env: &[
@@ -253,8 +261,9 @@ fn build(root: &Path) -> Result<()> {
     ]))
 }
 
-/// Each variant in its own target folder, so stamping one never invalidates
-/// the regular build.
+/// Variants in target folders of their own, one per package, so stamping
+/// one never invalidates the regular build; variants of one package share
+/// their dependencies and rebuild only the plugin crate.
 fn build_variants(root: &Path) -> Result<()> {
     for Variant {
         package,
@@ -262,7 +271,7 @@ fn build_variants(root: &Path) -> Result<()> {
         env,
     } in TEST_VARIANTS
     {
-        let target = root.join("target/variants").join(name);
+        let target = root.join("target/variants").join(package);
         let mut build = cargo();
         build.args([
             "build",

@@ -205,6 +205,9 @@ pub struct RawChannel {
     pub enabled: bool,
     /// Send a share of this channel's payments to one exact plugin version.
     pub canary: Option<Spanned<RawCanary>>,
+    /// Keep this many recent calls and replay them on a new plugin version
+    /// before it may serve the channel.
+    pub replay_before_upgrade: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]

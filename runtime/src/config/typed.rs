@@ -152,6 +152,9 @@ pub struct ChannelConfig {
     pub secrets: BTreeMap<String, SecretValue>,
     pub enabled: bool,
     pub canary: Option<Canary>,
+    /// Recent calls kept and replayed on a new version of the plugin before
+    /// it may serve this channel (0: no replay).
+    pub replay_before_upgrade: usize,
 }
 
 /// A share of a channel's payments on one exact plugin version, chosen per
@@ -648,6 +651,14 @@ fn check_channel(raw: &RawChannel, c: &mut Checker<'_>) -> Option<ChannelConfig>
             percent: percent.clamp(1, 99) as u8,
         })
     });
+    let replay_before_upgrade = match &raw.replay_before_upgrade {
+        Some(n) if *n.get_ref() > 1000 => {
+            c.error(n, "at most 1000 recent calls are kept for replay");
+            0
+        }
+        Some(n) => *n.get_ref() as usize,
+        None => 0,
+    };
     let plugin_location = ConfigError::at(c.file, c.source, Some(raw.plugin.span()), "");
     (c.errors.0.len() == before).then(|| ChannelConfig {
         id: raw.id.get_ref().clone(),
@@ -667,6 +678,7 @@ fn check_channel(raw: &RawChannel, c: &mut Checker<'_>) -> Option<ChannelConfig>
         secrets,
         enabled: raw.enabled,
         canary,
+        replay_before_upgrade,
     })
 }
 

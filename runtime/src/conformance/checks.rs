@@ -7,7 +7,7 @@ use super::{Check, Figure, Report};
 use crate::config::PluginLimits;
 use crate::plugin_host::{
     CallError, CallErrorKind, CallTrace, ChannelGrant, Plugin, PluginHost, Tracer, scene_to_wit,
-    wit,
+    secret_forms, wit,
 };
 use paycore_plugin_sdk::money;
 use std::path::Path;
@@ -517,13 +517,13 @@ impl Suite {
         let mut strays: Vec<String> = self
             .traces
             .iter()
-            .flat_map(|t| &t.http)
+            .flat_map(|t| t.http())
             .filter(|a| a.host != "127.0.0.1" && !declared.contains(&a.host))
             .map(|a| a.host.clone())
             .collect();
         strays.sort();
         strays.dedup();
-        let attempts: usize = self.traces.iter().map(|t| t.http.len()).sum();
+        let attempts: usize = self.traces.iter().map(|t| t.http().count()).sum();
         self.checks.push(if strays.is_empty() {
             pass(
                 name,
@@ -547,7 +547,7 @@ impl Suite {
             for (_, line) in &t.logs {
                 texts.push(("a log line", line.clone()));
             }
-            for a in &t.http {
+            for a in t.http() {
                 let r = &a.request;
                 texts.push((
                     "a request",
@@ -637,7 +637,7 @@ impl Suite {
         let unmatched = self
             .traces
             .last()
-            .and_then(|t| t.http.last())
+            .and_then(|t| t.http().last())
             .filter(|a| matches!(&a.outcome, Ok(r) if r.status == 404))
             .map(|a| {
                 format!(
@@ -842,25 +842,4 @@ async fn closed_port() -> u16 {
         .await
         .expect("binding a loopback port");
     listener.local_addr().expect("a bound address").port()
-}
-
-/// How a secret could show up: as it is, in hex, in base64.
-fn secret_forms(value: &[u8]) -> Vec<String> {
-    use base64::Engine as _;
-    let mut forms = vec![
-        hex::encode(value),
-        base64::engine::general_purpose::STANDARD.encode(value),
-    ];
-    if let Ok(text) = std::str::from_utf8(value) {
-        // A PEM's body lines are as secret as the whole file.
-        forms.extend(
-            text.lines()
-                .map(str::trim)
-                .filter(|l| l.len() >= 16 && !l.starts_with("-----"))
-                .map(str::to_string),
-        );
-        forms.push(text.trim().to_string());
-    }
-    forms.retain(|f| f.len() >= 8);
-    forms
 }

@@ -27,6 +27,8 @@ pub(super) struct Inner {
     pub cache: Option<super::cache::CompiledCache>,
     /// Every call starts with this much fuel and reports what it burnt.
     pub fuel: Option<u64>,
+    /// Channels whose calls are being recorded.
+    pub recordings: super::record::Recordings,
     stop_ticker: Arc<AtomicBool>,
 }
 
@@ -95,6 +97,7 @@ impl PluginHost {
                 // Far more than any call can burn before its epoch budget
                 // stops it: fuel here measures, the epoch limits.
                 fuel: count_fuel.then_some(u64::MAX / 2),
+                recordings: Default::default(),
                 stop_ticker,
             }),
         })
@@ -102,6 +105,11 @@ impl PluginHost {
 
     pub fn limits(&self) -> &PluginLimits {
         &self.inner.limits
+    }
+
+    /// The recordings of channels' calls (see `record`).
+    pub fn recordings(&self) -> &super::record::Recordings {
+        &self.inner.recordings
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::bindings::paycore::channel::{clock, crypto, http, log, types};
 use super::crypto::KeyRing;
-use super::trace::{CallTrace, HttpAttempt, Tracer};
+use super::trace::{Base64, CallTrace, HostCall, HttpAttempt, Tracer};
 use crate::config::{PluginLimits, SecretValue};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -48,6 +48,8 @@ pub struct CallState {
     pub(super) cpu_ticks_left: u64,
     /// What the call did, kept only when the grant asks for it.
     pub(super) trace: Option<CallTrace>,
+    /// When replaying, the recorded answers to every import.
+    pub(super) script: Option<super::replay::Script>,
 }
 
 impl CallState {
@@ -74,6 +76,7 @@ impl CallState {
             cpu_exhausted: false,
             cpu_ticks_left: cpu_ticks,
             trace: None,
+            script: None,
         }
     }
 }
@@ -125,6 +128,9 @@ impl http::Host for CallState {
         &mut self,
         request: types::HttpRequest,
     ) -> wasmtime::Result<Result<types::HttpResponse, http::HttpError>> {
+        if let Some(script) = &mut self.script {
+            return Ok(script.http());
+        }
         if self.trace.is_none() {
             return Ok(self.send_checked(request).await);
         }
@@ -139,12 +145,12 @@ impl http::Host for CallState {
         let granted = self.grant.hosts.contains(&host);
         let outcome = self.send_checked(request).await;
         if let Some(trace) = &mut self.trace {
-            trace.http.push(HttpAttempt {
+            trace.calls.push(HostCall::Http(HttpAttempt {
                 host,
                 granted,
                 request: copy,
                 outcome: outcome.clone(),
-            });
+            }));
         }
         Ok(outcome)
     }
@@ -271,7 +277,19 @@ impl crypto::Host for CallState {
         alg: crypto::Algorithm,
         data: Vec<u8>,
     ) -> wasmtime::Result<Result<Vec<u8>, crypto::CryptoError>> {
-        Ok(KeyRing(&self.grant.secrets).sign(&key, alg, &data))
+        let result = match &mut self.script {
+            Some(script) => script.sign(&key, alg, &data),
+            None => KeyRing(&self.grant.secrets).sign(&key, alg, &data),
+        };
+        if let Some(trace) = &mut self.trace {
+            trace.calls.push(HostCall::Sign {
+                key,
+                alg,
+                data,
+                result: result.clone().map(Base64),
+            });
+        }
+        Ok(result)
     }
 
     async fn verify(
@@ -281,7 +299,20 @@ impl crypto::Host for CallState {
         data: Vec<u8>,
         signature: Vec<u8>,
     ) -> wasmtime::Result<Result<bool, crypto::CryptoError>> {
-        Ok(KeyRing(&self.grant.secrets).verify(&key, alg, &data, &signature))
+        let result = match &mut self.script {
+            Some(script) => script.verify(&key, alg, &data, &signature),
+            None => KeyRing(&self.grant.secrets).verify(&key, alg, &data, &signature),
+        };
+        if let Some(trace) = &mut self.trace {
+            trace.calls.push(HostCall::Verify {
+                key,
+                alg,
+                data,
+                signature,
+                result: result.clone(),
+            });
+        }
+        Ok(result)
     }
 
     async fn decrypt(
@@ -292,7 +323,21 @@ impl crypto::Host for CallState {
         aad: Vec<u8>,
         ciphertext: Vec<u8>,
     ) -> wasmtime::Result<Result<Vec<u8>, crypto::CryptoError>> {
-        Ok(KeyRing(&self.grant.secrets).decrypt(&key, alg, &nonce, &aad, &ciphertext))
+        let result = match &mut self.script {
+            Some(script) => script.decrypt(&key, alg, &nonce, &aad, &ciphertext),
+            None => KeyRing(&self.grant.secrets).decrypt(&key, alg, &nonce, &aad, &ciphertext),
+        };
+        if let Some(trace) = &mut self.trace {
+            trace.calls.push(HostCall::Decrypt {
+                key,
+                alg,
+                nonce,
+                aad,
+                ciphertext,
+                result: result.clone().map(Base64),
+            });
+        }
+        Ok(result)
     }
 }
 
@@ -340,6 +385,13 @@ impl log::Host for CallState {
 
 impl clock::Host for CallState {
     async fn now_millis(&mut self) -> wasmtime::Result<u64> {
-        Ok(crate::domain::now_millis() as u64)
+        let millis = match &mut self.script {
+            Some(script) => script.now(),
+            None => crate::domain::now_millis() as u64,
+        };
+        if let Some(trace) = &mut self.trace {
+            trace.calls.push(HostCall::Clock { millis });
+        }
+        Ok(millis)
     }
 }
