@@ -245,10 +245,9 @@ impl Suite {
                 .currencies
                 .iter()
                 .find(|c| money::exponent(c).ok() == Some(exp))
+                && !currencies.contains(c)
             {
-                if !currencies.contains(c) {
-                    currencies.push(c.clone());
-                }
+                currencies.push(c.clone());
             }
         }
         for currency in currencies {

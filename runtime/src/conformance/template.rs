@@ -80,7 +80,7 @@ pub fn message(
     signing: Signing,
     keep: &Vars,
 ) -> Result<Message, String> {
-    let (late, early): (Vec<Let>, Vec<Let>) = lets.iter().cloned().partition(|l| mentions_body(l));
+    let (late, early): (Vec<Let>, Vec<Let>) = lets.iter().cloned().partition(mentions_body);
     let mut vars = evaluate(&early, vars, keys, signing, keep)?;
     let body = render(body, &vars)?;
     vars.insert("body".into(), body.clone());
