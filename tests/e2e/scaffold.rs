@@ -1,7 +1,7 @@
 //! `paycore plugin new` end to end, as a newcomer outside this repository
-//! would use it: generate the crate in a temporary folder, build it to
-//! wasm with cargo, run the conformance suite on it, drop it into a running
-//! paycore and take a payment through it.
+//! would use it: generate the crate in a temporary folder, run its native
+//! unit tests, build it to wasm with cargo, run the conformance suite on
+//! it, drop it into a running paycore and take a payment through it.
 //!
 //! Outside the source tree the crate depends on the SDK by registry
 //! version; the test points that version at this tree's SDK with a
@@ -35,14 +35,23 @@ async fn a_generated_plugin_builds_conforms_and_serves_a_payment() {
     std::fs::write(&manifest, cargo_toml).unwrap();
     std::fs::copy(workspace_path("Cargo.lock"), crate_dir.join("Cargo.lock")).unwrap();
 
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let built = Command::new(cargo)
-        .args(["build", "--release", "--target", "wasm32-wasip2"])
-        .current_dir(&crate_dir)
-        .env("CARGO_TARGET_DIR", workspace_path("target/scaffold"))
-        .status()
-        .unwrap();
-    assert!(built.success(), "the generated crate builds to wasm");
+    let cargo = |args: &[&str]| {
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(args)
+            .current_dir(&crate_dir)
+            .env("CARGO_TARGET_DIR", workspace_path("target/scaffold"))
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(
+        cargo(&["test", "--lib"]),
+        "the generated unit tests pass natively"
+    );
+    assert!(
+        cargo(&["build", "--release", "--target", "wasm32-wasip2"]),
+        "the generated crate builds to wasm"
+    );
     let wasm = workspace_path("target/scaffold/wasm32-wasip2/release/acme_pay.wasm");
 
     let report = paycore::conformance::run_with_cache(
