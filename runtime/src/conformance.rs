@@ -11,6 +11,7 @@
 
 mod checks;
 mod profile;
+mod suite;
 mod template;
 mod upstream;
 

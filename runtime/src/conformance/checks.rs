@@ -1,13 +1,13 @@
 //! The checks, in the order the table shows them.
 
 use super::profile::Loaded;
+use super::suite::{Ask, CALLBACK_PATH, Got, Suite, describe, status};
 use super::template::{self, Signing, Vars};
 use super::upstream::{Mode, Upstream};
-use super::{Check, Figure, Report};
+use super::{Check, Report};
 use crate::config::PluginLimits;
 use crate::plugin_host::{
-    CallError, CallErrorKind, CallTrace, ChannelGrant, Plugin, PluginHost, Tracer, scene_to_wit,
-    secret_forms, wit,
+    CallError, CallErrorKind, ChannelGrant, PluginHost, Tracer, scene_to_wit, secret_forms, wit,
 };
 use paycore_plugin_sdk::money;
 use std::path::Path;
@@ -18,7 +18,6 @@ use std::time::Duration;
 const EDGE_AMOUNTS: &[i64] = &[1, 10, 99, 100, 999_999_999];
 /// The suite's HTTP cap: a "huge" answer is twice this.
 const MAX_ANSWER: usize = 1 << 20;
-const CALLBACK_PATH: &str = "/v1/callbacks/conformance/conformance";
 
 fn limits() -> PluginLimits {
     PluginLimits {
@@ -114,51 +113,6 @@ fn fail(name: impl Into<String>, detail: impl Into<String>) -> Check {
         passed: false,
         detail: detail.into(),
     }
-}
-
-/// What the suite asks the plugin.
-enum Ask {
-    Pay(wit::PayRequest),
-    Query(wit::PaymentRef),
-    Close(wit::PaymentRef),
-    Cancel(wit::PaymentRef),
-    Refund(wit::RefundRequest),
-    QueryRefund(wit::RefundRef),
-    Callback(wit::HttpRequest),
-}
-
-#[derive(Debug)]
-enum Got {
-    Payment(wit::PaymentResult),
-    Refund(wit::RefundResult),
-    Callback(wit::CallbackOutcome),
-}
-
-struct Suite {
-    host: PluginHost,
-    plugin: Plugin,
-    grant: Arc<ChannelGrant>,
-    tracer: Arc<Tracer>,
-    upstream: Upstream,
-    loaded: Loaded,
-    serial: u32,
-    checks: Vec<Check>,
-    figures: Vec<Figure>,
-    /// Every call's trace, for the hosts and secrets checks.
-    traces: Vec<CallTrace>,
-    /// Every answer and error, as text, for the secrets check.
-    outputs: Vec<String>,
-    /// What the upstream received during the last call.
-    received: Vec<super::upstream::Received>,
-}
-
-/// One payment the suite makes up.
-#[derive(Clone)]
-struct Sample {
-    order: String,
-    amount: i64,
-    currency: String,
-    scene: wit::Scene,
 }
 
 impl Suite {
@@ -585,238 +539,10 @@ impl Suite {
             fail(name, leaks.join("; "))
         });
     }
-
-    // --- making calls ---
-
-    async fn ask(&mut self, mode: Mode, sample: &Sample, ask: Ask) -> Result<Got, CallError> {
-        let url = self.upstream.base_url();
-        self.ask_at(mode, sample, ask, &url).await
-    }
-
-    async fn ask_at(
-        &mut self,
-        mode: Mode,
-        sample: &Sample,
-        ask: Ask,
-        upstream: &str,
-    ) -> Result<Got, CallError> {
-        let scripted = matches!(mode, Mode::Script);
-        self.upstream.set(mode, self.vars(sample));
-        let ctx = self.context(upstream);
-        let (p, g, h) = (&self.plugin, self.grant.clone(), &self.host);
-        let got = match ask {
-            Ask::Pay(r) => h.pay(p, g, ctx, r).await.map(Got::Payment),
-            Ask::Query(r) => h.query(p, g, ctx, r).await.map(Got::Payment),
-            Ask::Close(r) => h.close(p, g, ctx, r).await.map(Got::Payment),
-            Ask::Cancel(r) => h.cancel(p, g, ctx, r).await.map(Got::Payment),
-            Ask::Refund(r) => h.refund(p, g, ctx, r).await.map(Got::Refund),
-            Ask::QueryRefund(r) => h.query_refund(p, g, ctx, r).await.map(Got::Refund),
-            Ask::Callback(r) => h.handle_callback(p, g, ctx, r).await.map(Got::Callback),
-        };
-        self.received = self.upstream.received();
-        // Release held connections now, not when the next check starts.
-        self.upstream.set(Mode::Script, Vars::new());
-        self.outputs.push(format!("{got:?}"));
-        for trace in self.tracer.take() {
-            if scripted && got.is_ok() && !self.figures.iter().any(|f| f.op == trace.op) {
-                self.figures.push(Figure {
-                    op: trace.op,
-                    fuel: trace.fuel,
-                    peak_memory: trace.peak_memory,
-                    millis: trace.millis,
-                });
-            }
-            self.traces.push(trace);
-        }
-        got
-    }
-
-    /// What went wrong, naming a request the profile had no answer for.
-    fn explain(&self, got: Result<Got, CallError>, wanted: &str) -> String {
-        let unmatched = self
-            .traces
-            .last()
-            .and_then(|t| t.http().last())
-            .filter(|a| matches!(&a.outcome, Ok(r) if r.status == 404))
-            .map(|a| {
-                format!(
-                    " (the profile has no answer for {} {})",
-                    a.request.method, a.request.url
-                )
-            })
-            .unwrap_or_default();
-        format!("{}, wanted {wanted}{unmatched}", describe(&got))
-    }
-
-    fn context(&self, upstream: &str) -> wit::CallContext {
-        let vars = Vars::from([("upstream".to_string(), upstream.to_string())]);
-        wit::CallContext {
-            tenant: "conformance".into(),
-            channel: "conformance".into(),
-            settings: self
-                .loaded
-                .profile
-                .settings
-                .iter()
-                .map(|(k, v)| {
-                    let v = template::render(v, &vars).unwrap_or_else(|_| v.clone());
-                    (k.clone(), v)
-                })
-                .collect(),
-            notify_url: format!("https://paycore.example{CALLBACK_PATH}"),
-        }
-    }
-
-    fn sample(&mut self, amount: i64, currency: &str, scene: wit::Scene) -> Sample {
-        self.serial += 1;
-        Sample {
-            order: format!("CONF{:06}", self.serial),
-            amount,
-            currency: currency.to_string(),
-            scene,
-        }
-    }
-
-    fn first_currency(&self) -> String {
-        self.plugin.manifest.currencies[0].clone()
-    }
-
-    /// Barcode when declared (the payment is decided in the pay call), else
-    /// the first scene.
-    fn fault_scene(&self) -> wit::Scene {
-        let scenes = &self.plugin.manifest.scenes;
-        scenes
-            .iter()
-            .find(|s| s.as_str() == "barcode")
-            .or(scenes.first())
-            .map(|s| scene_to_wit(*s))
-            .unwrap_or(wit::Scene::Barcode)
-    }
-
-    fn vars(&self, s: &Sample) -> Vars {
-        let major = |m: i64| money::to_major_string(m, &s.currency).unwrap_or_default();
-        let now = crate::domain::now_millis();
-        let r = &self.loaded.profile.request;
-        [
-            ("upstream", self.upstream.base_url()),
-            ("amount", s.amount.to_string()),
-            ("amount_major", major(s.amount)),
-            ("currency", s.currency.clone()),
-            ("merchant_order_no", s.order.clone()),
-            ("payment_id", format!("pay_{}", s.order)),
-            ("channel_order_no", format!("T{}", s.order)),
-            ("merchant_refund_no", format!("R{}", s.order)),
-            ("refund_id", format!("re_{}", s.order)),
-            ("channel_refund_no", format!("RT{}", s.order)),
-            (
-                "notify_url",
-                format!("https://paycore.example{CALLBACK_PATH}"),
-            ),
-            ("now_secs", (now / 1000).to_string()),
-            ("now_millis", now.to_string()),
-            ("scene", format!("{:?}", s.scene).to_lowercase()),
-            ("auth_code", r.auth_code.clone().unwrap_or_default()),
-            ("open_id", r.open_id.clone().unwrap_or_default()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
-    }
-
-    fn pay(&self, s: &Sample) -> Ask {
-        let r = &self.loaded.profile.request;
-        let needs_code = matches!(s.scene, wit::Scene::Barcode | wit::Scene::Face);
-        Ask::Pay(wit::PayRequest {
-            payment_id: format!("pay_{}", s.order),
-            merchant_order_no: s.order.clone(),
-            amount: s.amount,
-            currency: s.currency.clone(),
-            scene: s.scene,
-            wallet: self.plugin.manifest.wallets[0].clone(),
-            auth_code: if needs_code {
-                r.auth_code.clone()
-            } else {
-                None
-            },
-            subject: Some("conformance".into()),
-            payer: Some(wit::Payer {
-                app_id: r.app_id.clone(),
-                open_id: r.open_id.clone(),
-                buyer_id: r.buyer_id.clone(),
-            }),
-            goods: Vec::new(),
-            receipt_no: None,
-            store_id: None,
-            terminal_id: None,
-            client_ip: r.client_ip.clone().or(Some("127.0.0.1".into())),
-            expires_in: Some(900),
-        })
-    }
-
-    fn payment_ref(&self, s: &Sample) -> wit::PaymentRef {
-        wit::PaymentRef {
-            payment_id: format!("pay_{}", s.order),
-            merchant_order_no: s.order.clone(),
-            channel_order_no: Some(format!("T{}", s.order)),
-            amount: s.amount,
-            currency: s.currency.clone(),
-            scene: s.scene,
-        }
-    }
-
-    fn refund_request(&self, s: &Sample) -> wit::RefundRequest {
-        wit::RefundRequest {
-            refund_id: format!("re_{}", s.order),
-            merchant_refund_no: format!("R{}", s.order),
-            payment: self.payment_ref(s),
-            amount: s.amount,
-            reason: Some("conformance".into()),
-        }
-    }
-
-    fn refund_ref(&self, s: &Sample) -> wit::RefundRef {
-        wit::RefundRef {
-            refund_id: format!("re_{}", s.order),
-            merchant_refund_no: format!("R{}", s.order),
-            channel_refund_no: Some(format!("RT{}", s.order)),
-            amount: s.amount,
-            payment: self.payment_ref(s),
-        }
-    }
-}
-
-/// `PaymentStatus::Succeeded` → `succeeded`.
-fn status(s: &impl std::fmt::Debug) -> String {
-    let text = format!("{s:?}");
-    text.rsplit("::").next().unwrap_or(&text).to_lowercase()
 }
 
 fn unsupported(e: &CallError) -> bool {
     matches!(&e.kind, CallErrorKind::Channel(wit::ChannelError::InvalidRequest(f)) if f.code == "unsupported_operation")
-}
-
-/// A call's outcome in a few words.
-fn describe(got: &Result<Got, CallError>) -> String {
-    match got {
-        Ok(Got::Payment(r)) => format!("came back as a payment {}", status(&r.status)),
-        Ok(Got::Refund(r)) => format!("came back as a refund {}", status(&r.status)),
-        Ok(Got::Callback(o)) => {
-            format!("came back as a callback outcome (verified: {})", o.verified)
-        }
-        Err(CallError {
-            kind: CallErrorKind::Channel(e),
-            ..
-        }) => {
-            let (kind, f) = match e {
-                wit::ChannelError::Declined(f) => ("declined", f),
-                wit::ChannelError::InvalidRequest(f) => ("invalid-request", f),
-                wit::ChannelError::Unavailable(f) => ("unavailable", f),
-                wit::ChannelError::OutcomeUnknown(f) => ("outcome-unknown", f),
-            };
-            format!("came back as {kind} ({}: {})", f.code, f.message)
-        }
-        Err(e) => format!("failed in the host: {}", e.kind),
-    }
 }
 
 fn raw(status: u16, body: &[u8]) -> Vec<u8> {
