@@ -50,6 +50,8 @@ pub(super) struct Suite {
     pub(super) outputs: Vec<String>,
     /// What the upstream received during the last call.
     pub(super) received: Vec<super::upstream::Received>,
+    /// Operations the plugin answered as unsupported.
+    pub(super) unsupported: Vec<&'static str>,
 }
 
 /// One payment the suite makes up.
