@@ -7,6 +7,7 @@ mod callbacks;
 mod error;
 mod events;
 mod extract;
+mod fairness;
 mod health;
 mod metrics;
 mod openapi;
@@ -29,6 +30,7 @@ pub struct AppState {
     pub admin_token: Option<SecretValue>,
     pub metrics: crate::telemetry::Metrics,
     pub reloader: Arc<crate::reload::Reloader>,
+    pub fairness: Arc<fairness::Fairness>,
 }
 
 /// Request bodies above this are refused before parsing.
@@ -40,6 +42,10 @@ pub fn router(state: AppState) -> Router {
     let (routes, _) = openapi::api_router().split_for_parts();
     routes
         .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            fairness::admit,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(request_id::tag))

@@ -23,18 +23,22 @@
 
 mod callbacks;
 mod connect;
+mod decisions;
 mod outbox;
 mod payments;
 mod published;
+mod published_tenants;
 mod refunds;
 
 pub use callbacks::CallbackRecord;
 pub use connect::redacted_url;
+pub use decisions::DecisionKind;
 pub use outbox::{OutboxMessage, OutboxRecord};
 pub use payments::{
     ChannelSwitch, DuePayment, InsertOutcome, NewPayment, PaymentChange, PaymentRecord,
 };
 pub use published::{PLUGINS_CHANNEL, Publish, PublishedPlugin};
+pub use published_tenants::{TENANTS_CHANNEL, TenantPublish, TenantRevision};
 pub use refunds::{DueRefund, NewRefund, RefundChange, RefundInsert, RefundRecord};
 
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};

@@ -72,6 +72,14 @@ const TEST_VARIANTS: &[Variant] = &[
         file: "misbehave-contract-2",
         env: &[("MISBEHAVE_CONTRACT_VERSION", "2.0.0")],
     },
+    Variant {
+        package: "paycore-plugin-misbehave",
+        file: "misbehave-reads-files",
+        env: &[
+            ("MISBEHAVE_VERSION", "1.2.0"),
+            ("MISBEHAVE_READ_FILES", "1"),
+        ],
+    },
 ];
 
 fn main() -> Result<()> {

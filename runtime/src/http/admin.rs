@@ -29,14 +29,13 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        use subtle::ConstantTimeEq;
         let Some(expected) = &state.admin_token else {
             return Err(ApiError::not_found(
                 "the admin API is disabled (no admin_token configured)",
             ));
         };
-        let given = super::extract::bearer(parts).unwrap_or_default();
-        if bool::from(given.as_bytes().ct_eq(expected.expose())) {
+        let given = super::extract::bearer(&parts.headers).unwrap_or_default();
+        if crate::config::api_keys::token_matches(expected.expose(), given) {
             Ok(Admin)
         } else {
             Err(ApiError::unauthorized("the admin token is not valid"))
@@ -117,7 +116,7 @@ async fn reload(_: Admin, State(s): State<AppState>) -> Json<Value> {
     }))
 }
 
-/// Tenants and their bound channels.
+/// Tenants, where each is defined, and their bound channels.
 #[utoipa::path(get, path = "/admin/tenants", tag = "admin", operation_id = "admin_tenants",
     security(("admin_token" = [])),
     responses(
@@ -136,14 +135,16 @@ async fn tenants(_: Admin, State(s): State<AppState>) -> Json<Value> {
                 .iter()
                 .map(|c| json!({ "id": c.id, "plugin": c.plugin.label() }))
                 .collect();
-            json!({ "id": t.config.id, "name": t.config.name, "channels": channels })
+            // Where it is defined: a file of the tenants folder, or
+            // `published:ID@rN` for a config published to the database.
+            let source = t.config.source.display().to_string();
+            json!({ "id": t.config.id, "name": t.config.name, "source": source, "channels": channels })
         })
         .collect();
     list.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
     Json(json!({ "tenants": list }))
 }
 
-/// Every tenant channel with its plugin and circuit breaker.
 /// Every tenant channel with its bound plugin and circuit breaker state.
 #[utoipa::path(get, path = "/admin/channels", tag = "admin", operation_id = "admin_channels",
     security(("admin_token" = [])),

@@ -239,6 +239,7 @@ impl PluginHost {
             plugin.label.clone(),
             grant,
             inner.http.clone(),
+            inner.outbound.clone(),
             limits,
             cpu_ticks,
         );

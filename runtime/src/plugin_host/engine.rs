@@ -2,6 +2,7 @@
 
 use super::imports::CallState;
 use crate::config::PluginLimits;
+use crate::outbound::OutboundConfig;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -22,6 +23,7 @@ pub(super) struct Inner {
     pub linker: Linker<CallState>,
     pub limits: PluginLimits,
     pub http: reqwest::Client,
+    pub outbound: Arc<OutboundConfig>,
     /// Bounds concurrent calls to what the instance pool can hold.
     pub permits: tokio::sync::Semaphore,
     pub cache: Option<super::cache::CompiledCache>,
@@ -39,31 +41,38 @@ impl Drop for Inner {
 }
 
 impl PluginHost {
+    /// A host without a compiled-code cache whose plugins may reach only
+    /// public addresses over HTTPS (the strict `[outbound]` default).
     pub fn new(limits: PluginLimits) -> anyhow::Result<Self> {
-        PluginHost::with_cache(limits, None)
+        PluginHost::with_cache(limits, None, OutboundConfig::default())
     }
 
-    /// A host that keeps compiled plugins in `cache_dir` (see `cache`).
+    /// A host that keeps compiled plugins in `cache_dir` (see `cache`) and
+    /// lets plugins reach what `outbound` allows.
     pub fn with_cache(
         limits: PluginLimits,
         cache_dir: Option<std::path::PathBuf>,
+        outbound: OutboundConfig,
     ) -> anyhow::Result<Self> {
-        PluginHost::build(limits, cache_dir, false)
+        PluginHost::build(limits, cache_dir, outbound, false)
     }
 
     /// A host that counts the instructions every call executes (wasmtime
     /// fuel), for the conformance suite's figures. Counting slows calls
     /// down and changes the compiled code, so serving hosts never do it.
+    /// Its plugins may reach loopback over plain http: the suite's scripted
+    /// upstream runs there.
     pub fn measuring(
         limits: PluginLimits,
         cache_dir: Option<std::path::PathBuf>,
     ) -> anyhow::Result<Self> {
-        PluginHost::build(limits, cache_dir, true)
+        PluginHost::build(limits, cache_dir, OutboundConfig::loopback(), true)
     }
 
     fn build(
         limits: PluginLimits,
         cache_dir: Option<std::path::PathBuf>,
+        outbound: OutboundConfig,
         count_fuel: bool,
     ) -> anyhow::Result<Self> {
         let mut config = engine_config(&limits);
@@ -78,8 +87,9 @@ impl PluginHost {
         super::bindings::Plugin::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
             .map_err(anyhow::Error::from)?;
         install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
+        let http = outbound
+            .addresses
+            .client_builder()
             .timeout(limits.http_timeout)
             .connect_timeout(limits.http_timeout)
             .build()?;
@@ -92,6 +102,7 @@ impl PluginHost {
                 linker,
                 limits,
                 http,
+                outbound: Arc::new(outbound),
                 permits,
                 cache: cache_dir.map(super::cache::CompiledCache::new),
                 // Far more than any call can burn before its epoch budget
@@ -101,6 +112,11 @@ impl PluginHost {
                 stop_ticker,
             }),
         })
+    }
+
+    /// Where plugins' requests (and, by the same policy, webhooks) may go.
+    pub fn outbound(&self) -> &OutboundConfig {
+        &self.inner.outbound
     }
 
     pub fn limits(&self) -> &PluginLimits {

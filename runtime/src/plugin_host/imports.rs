@@ -5,6 +5,7 @@ use super::bindings::paycore::channel::{clock, crypto, http, log, types};
 use super::crypto::KeyRing;
 use super::trace::{Base64, CallTrace, HostCall, HttpAttempt, Tracer};
 use crate::config::{PluginLimits, SecretValue};
+use crate::outbound::OutboundConfig;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tracing::Instrument;
@@ -36,6 +37,7 @@ pub struct CallState {
     pub(super) plugin_label: Arc<str>,
     grant: Arc<ChannelGrant>,
     http: reqwest::Client,
+    outbound: Arc<OutboundConfig>,
     max_response_bytes: usize,
     memory_limit: usize,
     http_requests: u32,
@@ -57,6 +59,7 @@ impl CallState {
         plugin_label: Arc<str>,
         grant: Arc<ChannelGrant>,
         http: reqwest::Client,
+        outbound: Arc<OutboundConfig>,
         limits: &PluginLimits,
         cpu_ticks: u64,
     ) -> Self {
@@ -67,6 +70,7 @@ impl CallState {
             plugin_label,
             grant,
             http,
+            outbound,
             max_response_bytes: limits.http_max_response_bytes,
             memory_limit: limits.memory_bytes,
             http_requests: 0,
@@ -183,6 +187,10 @@ impl CallState {
                 self.grant.channel
             )));
         }
+        if let Err(why) = self.outbound_permits(&url, &host) {
+            tracing::warn!(plugin = %self.plugin_label, channel = %self.grant.channel, host = %host, reason = %why, "plugin request refused by the outbound policy");
+            return Err(http::HttpError::Denied(why));
+        }
         if self.http_requests >= MAX_HTTP_REQUESTS_PER_CALL {
             return Err(http::HttpError::Denied(format!(
                 "more than {MAX_HTTP_REQUESTS_PER_CALL} requests in one call"
@@ -205,6 +213,18 @@ impl CallState {
 }
 
 impl CallState {
+    /// The `[outbound]` policy's say before anything is sent: HTTPS unless
+    /// the host may take plain HTTP, and no literal non-public address
+    /// (names are checked on what they resolve to, by the client).
+    fn outbound_permits(&self, url: &url::Url, host: &str) -> Result<(), String> {
+        if url.scheme() == "http" && !self.outbound.plain_http_hosts.iter().any(|h| h == host) {
+            return Err(format!(
+                "plain http to `{host}` is refused: plugins' hosts need https unless [outbound] plain_http_hosts lists them"
+            ));
+        }
+        self.outbound.addresses.check_url(url)
+    }
+
     /// Sends the request and reads the answer within the size cap. Records
     /// whether the request may have reached the channel.
     async fn exchange(
