@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod config;
+pub mod conformance;
 pub mod domain;
 pub mod http;
 pub mod outbound;
@@ -12,7 +13,9 @@ pub mod published;
 pub mod publishing;
 pub mod registry;
 pub mod reload;
+pub mod replay;
 pub mod routing;
+pub mod scaffold;
 pub mod store;
 pub mod sweeper;
 pub mod telemetry;

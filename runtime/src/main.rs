@@ -107,6 +107,35 @@ enum RouteCommand {
 enum PluginCommand {
     /// Load a plugin with every check the runtime applies and print its manifest.
     Inspect { file: PathBuf },
+    /// Create a standalone plugin crate: a worked example channel, a native
+    /// unit test, a README and a conformance profile.
+    New {
+        name: String,
+        /// Where to create it [default: ./NAME].
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Depend on the SDK at this path instead of the registry version
+        /// (the default outside paycore's source tree).
+        #[arg(long)]
+        sdk_path: Option<PathBuf>,
+    },
+    /// Replay a recording (`POST /admin/channels/{tenant}/{channel}/recording`)
+    /// on another plugin version and print every output that changed; exit 1
+    /// if any did.
+    Replay {
+        recording: PathBuf,
+        #[arg(long)]
+        plugin: PathBuf,
+    },
+    /// Run the conformance suite on a plugin against a scripted upstream:
+    /// print a pass/fail table and resource figures; exit 1 if a check fails.
+    Test {
+        file: PathBuf,
+        /// The plugin's conformance profile [default: FILE with the
+        /// extension `.conformance.toml`].
+        #[arg(long)]
+        profile: Option<PathBuf>,
+    },
     /// Approve NAME@VERSION to ask for hosts or secrets its predecessor did not
     /// (asks the running paycore named by the config).
     Approve {
@@ -387,6 +416,58 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::FAILURE)
                 }
             }
+        }
+        Command::Plugin {
+            command:
+                PluginCommand::New {
+                    name,
+                    dir,
+                    sdk_path,
+                },
+        } => {
+            let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
+            let sdk = match sdk_path {
+                Some(p) => paycore::scaffold::Sdk::Path(p),
+                None => paycore::scaffold::default_sdk(&dir),
+            };
+            let files =
+                paycore::scaffold::generate(&name, &dir, &sdk).map_err(|e| anyhow::anyhow!(e))?;
+            println!("created {} ({})", dir.display(), files.join(", "));
+            println!(
+                "next: cd {} && cargo build --release --target wasm32-wasip2",
+                dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugin {
+            command: PluginCommand::Replay { recording, plugin },
+        } => {
+            let calls =
+                paycore::plugin_host::read_recording(&recording).map_err(|e| anyhow::anyhow!(e))?;
+            let host = paycore::plugin_host::PluginHost::new(Default::default())?;
+            let plugin = host
+                .load_file(&plugin)
+                .await
+                .with_context(|| format!("{} was refused", plugin.display()))?;
+            let report = paycore::replay::replay(&host, &plugin, &calls).await;
+            print!("{}", report.render());
+            Ok(if report.clean() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Plugin {
+            command: PluginCommand::Test { file, profile },
+        } => {
+            let profile = profile.unwrap_or_else(|| paycore::conformance::profile_beside(&file));
+            let report = paycore::conformance::run(&file, &profile).await?;
+            print!("{}", report.render());
+            Ok(if report.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Plugin {
             command: PluginCommand::Inspect { file },

@@ -107,10 +107,12 @@ pub fn provenance(wasm: &[u8]) -> Result<Provenance, String> {
 impl ProvenancePolicy {
     /// `Err` names why the policy refuses `wasm`.
     pub fn check(&self, wasm: &[u8]) -> Result<Provenance, String> {
-        let provenance = provenance(wasm)?;
         if !self.require_signature {
-            return Ok(provenance);
+            // Nothing to enforce: a file that is no WebAssembly at all is
+            // for the loader to refuse, in its own words.
+            return Ok(provenance(wasm).unwrap_or(Provenance::Unsigned));
         }
+        let provenance = provenance(wasm)?;
         match &provenance {
             Provenance::Unsigned => Err(
                 "the plugin is not signed, and [plugin_policy] require_signature is on; sign it with `paycore plugin sign`".into(),
@@ -247,6 +249,7 @@ mod tests {
         let signed = sign(&component(), &secret).unwrap();
         let open = ProvenancePolicy::default();
         assert!(open.check(&component()).is_ok());
+        assert_eq!(open.check(b"garbage"), Ok(Provenance::Unsigned));
         let strict = ProvenancePolicy {
             require_signature: true,
             trusted_publishers: vec![public.clone()],

@@ -14,6 +14,7 @@
 //!   it at once; calls already running finish on it (drain).
 
 mod operator;
+mod replay_gate;
 
 pub use operator::Decisions;
 use operator::approval_label;
@@ -181,7 +182,7 @@ impl Reloader {
             .plugins
             .iter()
             .find(|p| {
-                p.state == "awaiting_approval"
+                matches!(p.state, "awaiting_approval" | "held_by_replay")
                     && p.name
                         .as_deref()
                         .zip(p.version.as_deref())
@@ -280,6 +281,10 @@ impl Reloader {
             }
         };
         let (live, held) = apply_decisions(scanned, &decisions);
+        refused.extend(held);
+        let (live, held) = self
+            .replay_gate(live, &candidate_tenants, &inner.live, &decisions)
+            .await;
         refused.extend(held);
         let plugins: Vec<Plugin> = live.iter().map(|l| l.plugin.clone()).collect();
 

@@ -189,6 +189,18 @@ pub async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> 
     panic!("timed out waiting for {what}");
 }
 
+/// A first-party plugin as `cargo xtask build` leaves it, by file stem.
+pub fn first_party_plugin(name: &str) -> PathBuf {
+    plugin_dir("PAYCORE_PLUGINS_DIR", "target/plugins").join(format!("{name}.wasm"))
+}
+
+/// A path inside the workspace.
+pub fn workspace_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative)
+}
+
 fn plugin_dir(var: &str, default: &str) -> PathBuf {
     std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
         Path::new(env!("CARGO_MANIFEST_DIR"))

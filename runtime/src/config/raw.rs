@@ -262,6 +262,9 @@ pub struct RawChannel {
     pub enabled: bool,
     /// Send a share of this channel's payments to one exact plugin version.
     pub canary: Option<Spanned<RawCanary>>,
+    /// Keep this many recent calls and replay them on a new plugin version
+    /// before it may serve the channel.
+    pub replay_before_upgrade: Option<Spanned<u64>>,
     /// Serve only the plugin build with this sha256 (hex), whatever else
     /// its range would allow.
     pub plugin_sha256: Option<Spanned<String>>,

@@ -193,6 +193,9 @@ pub struct ChannelConfig {
     pub secrets: BTreeMap<String, SecretValue>,
     pub enabled: bool,
     pub canary: Option<Canary>,
+    /// Recent calls kept and replayed on a new version of the plugin before
+    /// it may serve this channel (0: no replay).
+    pub replay_before_upgrade: usize,
     /// Only this build (sha256, hex) may serve the channel.
     pub plugin_sha256: Option<String>,
 }
@@ -908,6 +911,14 @@ fn check_channel(raw: &RawChannel, c: &mut Checker<'_>) -> Option<ChannelConfig>
             percent: percent.clamp(1, 99) as u8,
         })
     });
+    let replay_before_upgrade = match &raw.replay_before_upgrade {
+        Some(n) if *n.get_ref() > 1000 => {
+            c.error(n, "at most 1000 recent calls are kept for replay");
+            0
+        }
+        Some(n) => *n.get_ref() as usize,
+        None => 0,
+    };
     let plugin_sha256 = raw.plugin_sha256.as_ref().and_then(|pin| {
         let hex_digest = pin
             .get_ref()
@@ -944,6 +955,7 @@ fn check_channel(raw: &RawChannel, c: &mut Checker<'_>) -> Option<ChannelConfig>
         secrets,
         enabled: raw.enabled,
         canary,
+        replay_before_upgrade,
         plugin_sha256,
     })
 }

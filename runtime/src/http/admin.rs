@@ -19,6 +19,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(approve))
         .routes(routes!(rollback))
         .routes(routes!(restore))
+        .routes(routes!(start_recording, stop_recording))
 }
 
 /// Proof that the request carries the admin token.
@@ -260,4 +261,66 @@ async fn restore(
     Path(label): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     decision_answer(s.reloader.restore(&label).await)
+}
+
+/// Start recording a channel's plugin calls (inputs, host answers, outputs;
+/// secrets redacted) to a new file, for `paycore plugin replay`.
+#[utoipa::path(post, path = "/admin/channels/{tenant}/{channel}/recording", tag = "admin", operation_id = "admin_start_recording",
+    params(
+        ("tenant" = String, Path, description = "The tenant id"),
+        ("channel" = String, Path, description = "The channel id"),
+    ),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "Recording; the file it writes to", body = Object),
+        (status = 401, description = "No or bad admin token", body = ErrorBody),
+        (status = 404, description = "The admin API is disabled", body = ErrorBody),
+        (status = 422, description = "No such channel, or the file cannot be written", body = ErrorBody),
+    )
+)]
+async fn start_recording(
+    _: Admin,
+    State(s): State<AppState>,
+    Path((tenant, channel)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    match s.reloader.start_recording(&tenant, &channel) {
+        Ok(file) => Ok(Json(json!({ "recording": file.display().to_string() }))),
+        Err(message) => Err(recording_refused(message)),
+    }
+}
+
+/// Stop recording a channel's plugin calls.
+#[utoipa::path(delete, path = "/admin/channels/{tenant}/{channel}/recording", tag = "admin", operation_id = "admin_stop_recording",
+    params(
+        ("tenant" = String, Path, description = "The tenant id"),
+        ("channel" = String, Path, description = "The channel id"),
+    ),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "Stopped; the file and how many calls it holds", body = Object),
+        (status = 401, description = "No or bad admin token", body = ErrorBody),
+        (status = 404, description = "The admin API is disabled", body = ErrorBody),
+        (status = 422, description = "That channel is not being recorded", body = ErrorBody),
+    )
+)]
+async fn stop_recording(
+    _: Admin,
+    State(s): State<AppState>,
+    Path((tenant, channel)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    match s.reloader.stop_recording(&tenant, &channel) {
+        Ok((file, calls)) => Ok(Json(
+            json!({ "recording": file.display().to_string(), "calls": calls }),
+        )),
+        Err(message) => Err(recording_refused(message)),
+    }
+}
+
+fn recording_refused(message: String) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        "unprocessable",
+        "recording_refused",
+        message,
+    )
 }

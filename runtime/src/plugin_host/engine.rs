@@ -27,6 +27,10 @@ pub(super) struct Inner {
     /// Bounds concurrent calls to what the instance pool can hold.
     pub permits: tokio::sync::Semaphore,
     pub cache: Option<super::cache::CompiledCache>,
+    /// Every call starts with this much fuel and reports what it burnt.
+    pub fuel: Option<u64>,
+    /// Channels whose calls are being recorded.
+    pub recordings: super::record::Recordings,
     stop_ticker: Arc<AtomicBool>,
 }
 
@@ -50,7 +54,30 @@ impl PluginHost {
         cache_dir: Option<std::path::PathBuf>,
         outbound: OutboundConfig,
     ) -> anyhow::Result<Self> {
-        let engine = Engine::new(&engine_config(&limits))?;
+        PluginHost::build(limits, cache_dir, outbound, false)
+    }
+
+    /// A host that counts the instructions every call executes (wasmtime
+    /// fuel), for the conformance suite's figures. Counting slows calls
+    /// down and changes the compiled code, so serving hosts never do it.
+    /// Its plugins may reach loopback over plain http: the suite's scripted
+    /// upstream runs there.
+    pub fn measuring(
+        limits: PluginLimits,
+        cache_dir: Option<std::path::PathBuf>,
+    ) -> anyhow::Result<Self> {
+        PluginHost::build(limits, cache_dir, OutboundConfig::loopback(), true)
+    }
+
+    fn build(
+        limits: PluginLimits,
+        cache_dir: Option<std::path::PathBuf>,
+        outbound: OutboundConfig,
+        count_fuel: bool,
+    ) -> anyhow::Result<Self> {
+        let mut config = engine_config(&limits);
+        config.consume_fuel(count_fuel);
+        let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         // wasip2 guests import a handful of wasi:cli/io interfaces even when
         // they use none; we link them against a context that grants nothing
@@ -78,6 +105,10 @@ impl PluginHost {
                 outbound: Arc::new(outbound),
                 permits,
                 cache: cache_dir.map(super::cache::CompiledCache::new),
+                // Far more than any call can burn before its epoch budget
+                // stops it: fuel here measures, the epoch limits.
+                fuel: count_fuel.then_some(u64::MAX / 2),
+                recordings: Default::default(),
                 stop_ticker,
             }),
         })
@@ -90,6 +121,11 @@ impl PluginHost {
 
     pub fn limits(&self) -> &PluginLimits {
         &self.inner.limits
+    }
+
+    /// The recordings of channels' calls (see `record`).
+    pub fn recordings(&self) -> &super::record::Recordings {
+        &self.inner.recordings
     }
 }
 

@@ -3,6 +3,7 @@
 
 use super::bindings::paycore::channel::{clock, crypto, http, log, types};
 use super::crypto::KeyRing;
+use super::trace::{Base64, CallTrace, HostCall, HttpAttempt, Tracer};
 use crate::config::{PluginLimits, SecretValue};
 use crate::outbound::OutboundConfig;
 use std::collections::BTreeMap;
@@ -20,6 +21,8 @@ pub struct ChannelGrant {
     /// Lower-case host names, the intersection of the config's grant and the manifest.
     pub hosts: Vec<String>,
     pub secrets: BTreeMap<String, SecretValue>,
+    /// When set, every call made with this grant leaves a [`CallTrace`] here.
+    pub tracer: Option<Arc<Tracer>>,
 }
 
 /// A plugin may not flood the host: bounds per call.
@@ -45,6 +48,10 @@ pub struct CallState {
     pub(super) cpu_exhausted: bool,
     /// Epoch ticks left in this call's CPU budget.
     pub(super) cpu_ticks_left: u64,
+    /// What the call did, kept only when the grant asks for it.
+    pub(super) trace: Option<CallTrace>,
+    /// When replaying, the recorded answers to every import.
+    pub(super) script: Option<super::replay::Script>,
 }
 
 impl CallState {
@@ -72,6 +79,8 @@ impl CallState {
             memory_exhausted: false,
             cpu_exhausted: false,
             cpu_ticks_left: cpu_ticks,
+            trace: None,
+            script: None,
         }
     }
 }
@@ -92,6 +101,9 @@ impl wasmtime::ResourceLimiter for CallState {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
+        if let Some(trace) = &mut self.trace {
+            trace.peak_memory = trace.peak_memory.max(desired);
+        }
         if desired > self.memory_limit {
             self.memory_exhausted = true;
             return Err(wasmtime::format_err!(
@@ -120,13 +132,47 @@ impl http::Host for CallState {
         &mut self,
         request: types::HttpRequest,
     ) -> wasmtime::Result<Result<types::HttpResponse, http::HttpError>> {
+        if let Some(script) = &mut self.script {
+            return Ok(script.http());
+        }
+        if self.trace.is_none() {
+            return Ok(self.send_checked(request).await);
+        }
+        let copy = request.clone();
+        let host = url::Url::parse(&request.url)
+            .ok()
+            .and_then(|u| {
+                u.host_str()
+                    .map(|h| h.trim_matches(['[', ']']).to_ascii_lowercase())
+            })
+            .unwrap_or_default();
+        let granted = self.grant.hosts.contains(&host);
+        let outcome = self.send_checked(request).await;
+        if let Some(trace) = &mut self.trace {
+            trace.calls.push(HostCall::Http(HttpAttempt {
+                host,
+                granted,
+                request: copy,
+                outcome: outcome.clone(),
+            }));
+        }
+        Ok(outcome)
+    }
+}
+
+impl CallState {
+    /// Enforces the grant and the per-call bounds, then exchanges.
+    async fn send_checked(
+        &mut self,
+        request: types::HttpRequest,
+    ) -> Result<types::HttpResponse, http::HttpError> {
         let url = match url::Url::parse(&request.url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => u,
             _ => {
-                return Ok(Err(http::HttpError::Denied(format!(
+                return Err(http::HttpError::Denied(format!(
                     "`{}` is not an http(s) URL",
                     request.url
-                ))));
+                )));
             }
         };
         let host = url
@@ -136,34 +182,33 @@ impl http::Host for CallState {
             .to_ascii_lowercase();
         if !self.grant.hosts.contains(&host) {
             tracing::warn!(plugin = %self.plugin_label, channel = %self.grant.channel, host = %host, "plugin called a host it was not granted");
-            return Ok(Err(http::HttpError::Denied(format!(
+            return Err(http::HttpError::Denied(format!(
                 "host `{host}` is not granted to channel `{}`",
                 self.grant.channel
-            ))));
+            )));
         }
         if let Err(why) = self.outbound_permits(&url, &host) {
             tracing::warn!(plugin = %self.plugin_label, channel = %self.grant.channel, host = %host, reason = %why, "plugin request refused by the outbound policy");
-            return Ok(Err(http::HttpError::Denied(why)));
+            return Err(http::HttpError::Denied(why));
         }
         if self.http_requests >= MAX_HTTP_REQUESTS_PER_CALL {
-            return Ok(Err(http::HttpError::Denied(format!(
+            return Err(http::HttpError::Denied(format!(
                 "more than {MAX_HTTP_REQUESTS_PER_CALL} requests in one call"
-            ))));
+            )));
         }
         self.http_requests += 1;
         let method = match reqwest::Method::from_bytes(request.method.as_bytes()) {
             Ok(m) => m,
             Err(_) => {
-                return Ok(Err(http::HttpError::Denied(format!(
+                return Err(http::HttpError::Denied(format!(
                     "`{}` is not an HTTP method",
                     request.method
-                ))));
+                )));
             }
         };
         let span = tracing::info_span!("host_http", method = %method, host = %host, status = tracing::field::Empty);
         let builder = self.http.request(method, url);
-        let outcome = self.exchange(builder, request).instrument(span).await;
-        Ok(outcome)
+        self.exchange(builder, request).instrument(span).await
     }
 }
 
@@ -252,7 +297,19 @@ impl crypto::Host for CallState {
         alg: crypto::Algorithm,
         data: Vec<u8>,
     ) -> wasmtime::Result<Result<Vec<u8>, crypto::CryptoError>> {
-        Ok(KeyRing(&self.grant.secrets).sign(&key, alg, &data))
+        let result = match &mut self.script {
+            Some(script) => script.sign(&key, alg, &data),
+            None => KeyRing(&self.grant.secrets).sign(&key, alg, &data),
+        };
+        if let Some(trace) = &mut self.trace {
+            trace.calls.push(HostCall::Sign {
+                key,
+                alg,
+                data,
+                result: result.clone().map(Base64),
+            });
+        }
+        Ok(result)
     }
 
     async fn verify(
@@ -262,7 +319,20 @@ impl crypto::Host for CallState {
         data: Vec<u8>,
         signature: Vec<u8>,
     ) -> wasmtime::Result<Result<bool, crypto::CryptoError>> {
-        Ok(KeyRing(&self.grant.secrets).verify(&key, alg, &data, &signature))
+        let result = match &mut self.script {
+            Some(script) => script.verify(&key, alg, &data, &signature),
+            None => KeyRing(&self.grant.secrets).verify(&key, alg, &data, &signature),
+        };
+        if let Some(trace) = &mut self.trace {
+            trace.calls.push(HostCall::Verify {
+                key,
+                alg,
+                data,
+                signature,
+                result: result.clone(),
+            });
+        }
+        Ok(result)
     }
 
     async fn decrypt(
@@ -273,7 +343,21 @@ impl crypto::Host for CallState {
         aad: Vec<u8>,
         ciphertext: Vec<u8>,
     ) -> wasmtime::Result<Result<Vec<u8>, crypto::CryptoError>> {
-        Ok(KeyRing(&self.grant.secrets).decrypt(&key, alg, &nonce, &aad, &ciphertext))
+        let result = match &mut self.script {
+            Some(script) => script.decrypt(&key, alg, &nonce, &aad, &ciphertext),
+            None => KeyRing(&self.grant.secrets).decrypt(&key, alg, &nonce, &aad, &ciphertext),
+        };
+        if let Some(trace) = &mut self.trace {
+            trace.calls.push(HostCall::Decrypt {
+                key,
+                alg,
+                nonce,
+                aad,
+                ciphertext,
+                result: result.clone().map(Base64),
+            });
+        }
+        Ok(result)
     }
 }
 
@@ -290,6 +374,11 @@ impl log::Host for CallState {
                 cut -= 1;
             }
             message.truncate(cut);
+        }
+        if let Some(trace) = &mut self.trace {
+            trace
+                .logs
+                .push((format!("{level:?}").to_lowercase(), message.clone()));
         }
         let plugin = &*self.plugin_label;
         let channel = &self.grant.channel;
@@ -316,6 +405,13 @@ impl log::Host for CallState {
 
 impl clock::Host for CallState {
     async fn now_millis(&mut self) -> wasmtime::Result<u64> {
-        Ok(crate::domain::now_millis() as u64)
+        let millis = match &mut self.script {
+            Some(script) => script.now(),
+            None => crate::domain::now_millis() as u64,
+        };
+        if let Some(trace) = &mut self.trace {
+            trace.calls.push(HostCall::Clock { millis });
+        }
+        Ok(millis)
     }
 }

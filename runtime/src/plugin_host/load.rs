@@ -190,6 +190,7 @@ pub fn grant_for(
             .filter(|(k, _)| plugin.secrets.contains(k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
+        tracer: None,
     }
 }
 
