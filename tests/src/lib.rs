@@ -389,6 +389,12 @@ settings = {{ base_url = "{{public_url}}/sandbox" }}
         }
     }
 
+    /// The folder holding this app's config and what it writes there (the
+    /// SQLite database when tests run on SQLite).
+    pub fn data_dir(&self) -> &Path {
+        self._dir.path()
+    }
+
     /// The plugins folder this app watches.
     pub fn plugins_dir(&self) -> PathBuf {
         self._dir.path().join("plugins")
