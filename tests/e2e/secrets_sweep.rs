@@ -144,7 +144,7 @@ async fn no_secret_value_appears_in_anything_paycore_writes() {
     }
     t.stop().await;
     assert!(
-        log_bytes > 10_000,
+        log_bytes > 2_000,
         "the log was captured ({log_bytes} bytes)"
     );
     for secret in SECRETS {
