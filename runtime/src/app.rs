@@ -219,7 +219,7 @@ pub async fn start(config: Config, overrides: Overrides) -> anyhow::Result<Runni
     reloader.reload("startup").await;
     let state = AppState {
         payments: payments.clone(),
-        admin_token: server.admin_token.clone(),
+        admin_tokens: server.admin_tokens.clone(),
         metrics,
         reloader: reloader.clone(),
         fairness: Default::default(),

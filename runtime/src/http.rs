@@ -27,7 +27,7 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub payments: Arc<Payments>,
-    pub admin_token: Option<SecretValue>,
+    pub admin_tokens: Vec<SecretValue>,
     pub metrics: crate::telemetry::Metrics,
     pub reloader: Arc<crate::reload::Reloader>,
     pub fairness: Arc<fairness::Fairness>,

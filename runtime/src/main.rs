@@ -512,10 +512,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// Sends an operator decision to the running paycore's admin API.
 async fn admin_post(config: &std::path::Path, path: &str) -> anyhow::Result<ExitCode> {
     let cfg = config::load(config, &overrides()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The first token listed is the current one (the others are rotating out).
     let token = cfg
         .server
-        .admin_token
-        .as_ref()
+        .admin_tokens
+        .first()
         .context("the config has no admin_token")?;
     // A hashed admin_token cannot be sent: the operator gives the token.
     let token = if paycore::config::api_keys::is_reference(token.expose()) {

@@ -98,12 +98,8 @@ async fn no_secret_value_appears_in_anything_paycore_writes() {
             barcode("SWEEP-5", 100, "1"),
         )
         .await,
-        t.post_raw(
-            DEMO_KEY,
-            "/v1/payments",
-            "{\"amount\": \"ten\"",
-        )
-        .await,
+        t.post_raw(DEMO_KEY, "/v1/payments", "{\"amount\": \"ten\"")
+            .await,
         t.get(DEMO_KEY, &format!("/v1/payments/{}", paid.id()))
             .await,
         t.events(DEMO_KEY, &paid.id()).await,

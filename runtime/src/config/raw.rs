@@ -19,7 +19,8 @@ pub struct RawServer {
     /// Compiled plugins are cached here; `""` turns the cache off.
     pub plugin_cache_dir: Option<Spanned<String>>,
     pub tenants_dir: Option<Spanned<String>>,
-    pub admin_token: Option<Spanned<String>>,
+    /// One secret reference, or several while rotating (all are accepted).
+    pub admin_token: Option<Spanned<RawTokens>>,
     #[serde(default)]
     pub plugin_limits: RawPluginLimits,
     #[serde(default)]
@@ -131,6 +132,13 @@ pub struct RawTenant {
     pub rules: Vec<Spanned<RawValue>>,
     pub breaker: Option<RawBreaker>,
     pub limits: Option<Spanned<RawTenantLimits>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawTokens {
+    One(String),
+    Several(Vec<String>),
 }
 
 /// One entry of `api_keys`: a key or `sha256:` reference, or one with an

@@ -31,7 +31,9 @@ pub struct ServerConfig {
     /// Compiled-code cache; `None` when turned off.
     pub plugin_cache_dir: Option<PathBuf>,
     pub tenants_dir: PathBuf,
-    pub admin_token: Option<SecretValue>,
+    /// Every admin token accepted (several during a rotation); empty: the
+    /// admin API is off.
+    pub admin_tokens: Vec<SecretValue>,
     pub limits: PluginLimits,
     pub sandbox_provider: SandboxProviderConfig,
     pub sweeper: SweeperConfig,
@@ -483,7 +485,19 @@ fn load_server(
             .as_ref()
             .map_or("tenants", |s| s.get_ref().as_str()),
     );
-    let admin_token = raw.admin_token.as_ref().and_then(|t| c.secret(t));
+    let admin_tokens: Vec<SecretValue> = match &raw.admin_token {
+        None => Vec::new(),
+        Some(tokens) => {
+            let texts: Vec<&String> = match tokens.get_ref() {
+                super::raw::RawTokens::One(t) => vec![t],
+                super::raw::RawTokens::Several(ts) => ts.iter().collect(),
+            };
+            texts
+                .into_iter()
+                .filter_map(|t| c.secret(&Spanned::new(tokens.span(), t.clone())))
+                .collect()
+        }
+    };
 
     let l = &raw.plugin_limits;
     let d = PluginLimits::default();
@@ -579,7 +593,7 @@ fn load_server(
         plugins_dir,
         plugin_cache_dir,
         tenants_dir,
-        admin_token,
+        admin_tokens,
         limits,
         sandbox_provider,
         sweeper,
@@ -1298,5 +1312,28 @@ secrets = { api_key = "env:PAYCORE_TEST_PUBLISHED_KEY" }
             "{errs}"
         );
         assert!(!errs.contains("plain-text-key"), "{errs}");
+    }
+
+    #[test]
+    fn several_admin_tokens_are_accepted_while_rotating() {
+        let dir = scratch("admin-rotation");
+        let file = write(
+            &dir,
+            "paycore.toml",
+            "admin_token = [\"inline:adm_new_token\", \"inline:sha256:00\"]\n",
+        );
+        let cfg = load(&file, &Overrides::default()).unwrap();
+        let tokens: Vec<&[u8]> = cfg.server.admin_tokens.iter().map(|t| t.expose()).collect();
+        assert_eq!(tokens, [b"adm_new_token".as_slice(), b"sha256:00"]);
+        let one = write(
+            &dir,
+            "paycore.toml",
+            "admin_token = \"env:PAYCORE_SURELY_UNSET_TOKEN\"\n",
+        );
+        let errs = load(&one, &Overrides::default()).unwrap_err().to_string();
+        assert!(
+            errs.contains("paycore.toml:1:15:") && errs.contains("PAYCORE_SURELY_UNSET_TOKEN"),
+            "{errs}"
+        );
     }
 }

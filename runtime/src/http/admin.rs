@@ -29,13 +29,17 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(expected) = &state.admin_token else {
+        if state.admin_tokens.is_empty() {
             return Err(ApiError::not_found(
                 "the admin API is disabled (no admin_token configured)",
             ));
-        };
+        }
         let given = super::extract::bearer(&parts.headers).unwrap_or_default();
-        if crate::config::api_keys::token_matches(expected.expose(), given) {
+        // Every token is compared (no early exit), each in constant time.
+        let matched = state.admin_tokens.iter().fold(false, |matched, expected| {
+            crate::config::api_keys::token_matches(expected.expose(), given) | matched
+        });
+        if matched {
             Ok(Admin)
         } else {
             Err(ApiError::unauthorized("the admin token is not valid"))
