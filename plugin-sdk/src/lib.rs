@@ -54,6 +54,8 @@ mod export;
 mod host;
 pub mod money;
 pub mod params;
+#[cfg(test)]
+mod reference;
 pub mod testing;
 pub mod types;
 pub mod webhook;

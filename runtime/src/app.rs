@@ -47,9 +47,14 @@ pub struct PluginProblem {
     pub error: LoadError,
 }
 
-/// Loads every `.wasm` in `dir`, in name order. Problems are returned, not
-/// fatal: one bad plugin must not keep the others from serving.
-pub async fn load_plugins(host: &PluginHost, dir: &Path) -> (Vec<Plugin>, Vec<PluginProblem>) {
+/// Loads every `.wasm` in `dir` that `policy` admits, in name order.
+/// Problems are returned, not fatal: one bad plugin must not keep the
+/// others from serving.
+pub async fn load_plugins(
+    host: &PluginHost,
+    dir: &Path,
+    policy: &crate::provenance::ProvenancePolicy,
+) -> (Vec<Plugin>, Vec<PluginProblem>) {
     let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(entries) => entries
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -73,7 +78,17 @@ pub async fn load_plugins(host: &PluginHost, dir: &Path) -> (Vec<Plugin>, Vec<Pl
     let mut plugins: Vec<Plugin> = Vec::new();
     let mut problems = Vec::new();
     for path in files {
-        match host.load_file(&path).await {
+        let loaded = match std::fs::read(&path) {
+            Ok(bytes) => match policy.check(&bytes) {
+                Ok(_) => host.load_bytes(bytes).await,
+                Err(reason) => Err(LoadError::Untrusted(reason)),
+            },
+            Err(error) => Err(LoadError::Read {
+                path: path.display().to_string(),
+                error,
+            }),
+        };
+        match loaded {
             Ok(p) if plugins.iter().any(|q| q.label() == p.label()) => {
                 problems.push(PluginProblem {
                     path,
@@ -103,8 +118,14 @@ pub async fn check(config: &Config) -> anyhow::Result<Vec<String>> {
     let host = PluginHost::with_cache(
         config.server.limits.clone(),
         config.server.plugin_cache_dir.clone(),
+        config.server.outbound.clone(),
     )?;
-    let (plugins, problems) = load_plugins(&host, &config.server.plugins_dir).await;
+    let (plugins, problems) = load_plugins(
+        &host,
+        &config.server.plugins_dir,
+        &config.server.plugin_policy,
+    )
+    .await;
     let mut report: Vec<String> = problems
         .iter()
         .map(|p| format!("{}: {}", p.path.display(), p.error))
@@ -128,7 +149,12 @@ pub async fn explain(
         anyhow::anyhow!("the payment is not acceptable: `{}` {}", e.field, e.message)
     })?;
     let host = PluginHost::new(config.server.limits.clone())?;
-    let (plugins, _) = load_plugins(&host, &config.server.plugins_dir).await;
+    let (plugins, _) = load_plugins(
+        &host,
+        &config.server.plugins_dir,
+        &config.server.plugin_policy,
+    )
+    .await;
     let (registry, _) = Registry::build(plugins, &config.tenants, "http://explain");
     let tenant = registry
         .tenant(tenant)
@@ -141,59 +167,8 @@ pub async fn explain(
     ))
 }
 
-/// `paycore plugin publish`: checks `file` as the runtime would load it, then
-/// stores it in the configured database, where every instance picks it up
-/// (at once on PostgreSQL, by `NOTIFY`). Answers what happened.
-pub async fn publish_plugin(config: &Config, file: &Path) -> anyhow::Result<String> {
-    crate::plugin_host::install_crypto_provider();
-    let host = PluginHost::new(config.server.limits.clone())?;
-    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let plugin = host
-        .load_bytes(bytes.clone())
-        .await
-        .with_context(|| format!("{} was refused", file.display()))?;
-    let store = open_store(config).await?;
-    let published = crate::store::PublishedPlugin {
-        digest: plugin.digest.clone(),
-        name: plugin.manifest.name.clone(),
-        version: plugin.manifest.version.to_string(),
-    };
-    let label = plugin.label();
-    match store.publish_plugin(&published, &bytes).await {
-        Ok(crate::store::Publish::Published) => Ok(format!(
-            "published {label} (sha256:{}){}",
-            plugin.digest,
-            match store.backend() {
-                crate::store::Backend::Postgres => "; instances are loading it",
-                crate::store::Backend::Sqlite =>
-                    "; it loads on the next reload (POST /admin/reload)",
-            }
-        )),
-        Ok(crate::store::Publish::AlreadyPublished) => Ok(format!(
-            "{label} (sha256:{}) was already published",
-            plugin.digest
-        )),
-        Err(crate::store::StoreError::Conflict(_)) => anyhow::bail!(
-            "another build of {label} is published; versions are immutable, publish a new version instead"
-        ),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// `paycore plugin unpublish NAME@VERSION`.
-pub async fn unpublish_plugin(config: &Config, label: &str) -> anyhow::Result<String> {
-    let (name, version) = label
-        .split_once('@')
-        .with_context(|| format!("`{label}` is not NAME@VERSION"))?;
-    let store = open_store(config).await?;
-    if store.unpublish_plugin(name, version).await? {
-        Ok(format!("unpublished {label}; instances retire it"))
-    } else {
-        anyhow::bail!("{label} is not published")
-    }
-}
-
-async fn open_store(config: &Config) -> anyhow::Result<Store> {
+/// Opens (and migrates) the database `config` names.
+pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let server = &config.server;
     Store::open(&server.database_url, server.database_max_connections)
         .await
@@ -213,7 +188,11 @@ pub async fn start(config: Config, overrides: Overrides) -> anyhow::Result<Runni
     let server = &config.server;
     let store = open_store(&config).await?;
     tracing::info!(backend = ?store.backend(), instance = store.instance(), "database ready");
-    let host = PluginHost::with_cache(server.limits.clone(), server.plugin_cache_dir.clone())?;
+    let host = PluginHost::with_cache(
+        server.limits.clone(),
+        server.plugin_cache_dir.clone(),
+        server.outbound.clone(),
+    )?;
 
     let listener = tokio::net::TcpListener::bind(server.listen)
         .await
@@ -240,9 +219,10 @@ pub async fn start(config: Config, overrides: Overrides) -> anyhow::Result<Runni
     reloader.reload("startup").await;
     let state = AppState {
         payments: payments.clone(),
-        admin_token: server.admin_token.clone(),
+        admin_tokens: server.admin_tokens.clone(),
         metrics,
         reloader: reloader.clone(),
+        fairness: Default::default(),
     };
     let mut router = http::router(state);
     if server.sandbox_provider.enabled {
@@ -291,6 +271,7 @@ pub async fn start(config: Config, overrides: Overrides) -> anyhow::Result<Runni
     tasks.push(tokio::spawn(crate::webhooks::run(
         payments.clone(),
         server.webhooks.clone(),
+        server.outbound.addresses.clone(),
         stopped,
     )));
     tracing::info!(%addr, %public_url, tenants = config.tenants.len(), "paycore is serving");

@@ -5,6 +5,7 @@
 //! turns raw values into typed config and collects **every** problem rather
 //! than stopping at the first, so `paycore check-config` can show them all.
 
+pub mod api_keys;
 mod diagnostics;
 mod raw;
 mod rules;
@@ -13,9 +14,8 @@ mod typed;
 
 pub use diagnostics::{ConfigError, ConfigErrors};
 pub use secrets::{SecretRef, SecretValue};
-#[cfg(test)]
-pub(crate) use typed::tenant_from_str;
 pub use typed::{
-    Canary, ChannelConfig, Config, Overrides, PluginLimits, SandboxProviderConfig, ServerConfig,
-    SweeperConfig, TenantConfig, WebhooksConfig, load,
+    Canary, ChannelConfig, Config, Overrides, PluginLimits, PublishedTenant, SandboxProviderConfig,
+    ServerConfig, SweeperConfig, TenantConfig, TenantLimits, TenantRate, TenantSources,
+    WebhooksConfig, load, load_with, tenant_from_str,
 };

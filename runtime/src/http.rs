@@ -7,6 +7,7 @@ mod callbacks;
 mod error;
 mod events;
 mod extract;
+mod fairness;
 mod health;
 mod metrics;
 mod openapi;
@@ -27,9 +28,10 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub payments: Arc<Payments>,
-    pub admin_token: Option<SecretValue>,
+    pub admin_tokens: Vec<SecretValue>,
     pub metrics: crate::telemetry::Metrics,
     pub reloader: Arc<crate::reload::Reloader>,
+    pub fairness: Arc<fairness::Fairness>,
 }
 
 /// Request bodies above this are refused before parsing.
@@ -41,6 +43,10 @@ pub fn router(state: AppState) -> Router {
     let (routes, _) = openapi::api_router().split_for_parts();
     routes
         .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            fairness::admit,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(metrics::track))
         // Everything below the request id counts, metrics included.

@@ -2,15 +2,21 @@
 
 pub mod app;
 pub mod config;
+pub mod conformance;
 pub mod domain;
 pub mod http;
 pub mod overhead;
+pub mod outbound;
 pub mod payments;
 pub mod plugin_host;
+pub mod provenance;
 pub mod published;
+pub mod publishing;
 pub mod registry;
 pub mod reload;
+pub mod replay;
 pub mod routing;
+pub mod scaffold;
 pub mod store;
 pub mod sweeper;
 pub mod telemetry;

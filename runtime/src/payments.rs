@@ -104,6 +104,26 @@ impl Payments {
         *self.registry.write().expect("registry lock") = Arc::new(registry);
     }
 
+    /// Refuses a notify URL whose host is, or resolves to, an address the
+    /// outbound policy forbids, so the merchant hears of it now rather than
+    /// through dead-lettered webhooks. Delivery checks again.
+    async fn check_notify_url(&self, url: &str) -> Result<()> {
+        let parsed = url::Url::parse(url).map_err(|e| PaymentError::Unacceptable {
+            code: "invalid_field",
+            message: format!("not a URL: {e}"),
+            field: Some("notify_url".into()),
+        })?;
+        let addresses = &self.host.outbound().addresses;
+        addresses
+            .check_url_now(&parsed)
+            .await
+            .map_err(|why| PaymentError::Unacceptable {
+                code: "notify_url_refused",
+                message: format!("webhooks cannot be sent there: {why}"),
+                field: Some("notify_url".into()),
+            })
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -183,6 +203,9 @@ impl Payments {
                 message: "the tenant has no webhook secret, so paycore cannot sign webhooks to notify_url".into(),
                 field: Some("notify_url".into()),
             });
+        }
+        if let Some(url) = &request.notify_url {
+            self.check_notify_url(url).await?;
         }
         let now = jiff::Timestamp::now();
         let intent = Intent::from(&request);

@@ -16,12 +16,20 @@ mod imports;
 mod load;
 #[cfg(feature = "native-sandbox")]
 mod native;
+mod record;
+mod replay;
+mod trace;
 
+pub use bindings::paycore::channel::http::HttpError;
 pub use bindings::paycore::channel::types as wit;
 pub use call::{CallError, CallErrorKind};
+pub use crypto::{encrypt_as_provider, sign_as_provider};
 pub use engine::{PluginHost, install_crypto_provider};
 pub use imports::{ChannelGrant, InMemoryUpstream};
 pub use load::{LoadError, LoadInfo, Plugin, PluginManifest, grant_for, scene_to_wit};
+pub use record::{RecordedCall, Recordings, read_file as read_recording, secret_forms};
+pub use replay::difference;
+pub use trace::{CallInput, CallOutput, CallTrace, HostCall, HttpAttempt, Tracer};
 
 /// The WIT contract version this host implements; plugins built against any
 /// semver-compatible version (same major, minor not newer) load.

@@ -1,14 +1,15 @@
-//! Hears of plugins published to (or removed from) the database and asks
-//! for a reload, so every instance on one PostgreSQL serves the same builds
-//! without a shared disk. Instances `LISTEN` on `store::PLUGINS_CHANNEL`;
-//! `paycore plugin publish` notifies it in the transaction that stores the
-//! build. A notice sent while the connection was down is lost, so every
+//! Hears of plugins and tenant configs published to (or removed from) the
+//! database and asks for a reload, so every instance on one PostgreSQL
+//! serves the same builds and tenants without a shared disk. Instances
+//! `LISTEN` on `store::PLUGINS_CHANNEL` and `store::TENANTS_CHANNEL`;
+//! `paycore plugin publish` and `paycore tenant publish|withdraw` notify in
+//! the transaction that stores the change (see `publishing`). A notice sent while the connection was down is lost, so every
 //! reconnection reloads too. SQLite has no notifications: there, the next
 //! reload (`POST /admin/reload`, or a change in the watched folders) picks a
 //! published plugin up.
 
 use crate::reload::Reloader;
-use crate::store::{PLUGINS_CHANNEL, Store};
+use crate::store::{PLUGINS_CHANNEL, Store, TENANTS_CHANNEL};
 use sqlx::postgres::PgListener;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +24,9 @@ pub async fn run(reloader: Arc<Reloader>, store: Store, mut stop: watch::Receive
     loop {
         let listener = async {
             let mut listener = PgListener::connect_with(&pool).await?;
-            listener.listen(PLUGINS_CHANNEL).await?;
+            listener
+                .listen_all([PLUGINS_CHANNEL, TENANTS_CHANNEL])
+                .await?;
             Ok::<_, sqlx::Error>(listener)
         };
         let mut listener = tokio::select! {
@@ -31,7 +34,7 @@ pub async fn run(reloader: Arc<Reloader>, store: Store, mut stop: watch::Receive
             l = listener => match l {
                 Ok(l) => l,
                 Err(e) => {
-                    tracing::warn!(error = %e, "cannot listen for published plugins; retrying");
+                    tracing::warn!(error = %e, "cannot listen for publications; retrying");
                     tokio::time::sleep(Duration::from_secs(5)).await;
                     continue;
                 }
@@ -48,13 +51,17 @@ pub async fn run(reloader: Arc<Reloader>, store: Store, mut stop: watch::Receive
             };
             match notice {
                 Ok(Some(n)) => {
-                    tracing::info!(change = n.payload(), "a plugin was published or removed");
+                    tracing::info!(
+                        channel = n.channel(),
+                        change = n.payload(),
+                        "a publication changed"
+                    );
                 }
                 // The connection dropped and will be re-established on the
                 // next call; whatever was sent meanwhile is lost: rescan.
                 Ok(None) => tracing::warn!("lost the notification connection; reloading"),
                 Err(e) => {
-                    tracing::warn!(error = %e, "listening for published plugins failed");
+                    tracing::warn!(error = %e, "listening for publications failed");
                     break;
                 }
             }

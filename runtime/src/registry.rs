@@ -111,7 +111,8 @@ impl Tenant {
 pub struct Registry {
     pub plugins: Vec<Plugin>,
     tenants: HashMap<String, Arc<Tenant>>,
-    by_api_key: HashMap<String, String>,
+    /// Key digest → the tenant and, during a rotation, the key's expiry.
+    by_api_key: HashMap<[u8; 32], (String, Option<jiff::Timestamp>)>,
 }
 
 /// Why `plugin` cannot serve `channel`, if it cannot: a setting or secret
@@ -242,11 +243,22 @@ impl Registry {
                     .collect();
                 in_range.sort_by(|a, b| b.manifest.version.cmp(&a.manifest.version));
                 let mut reasons = Vec::new();
-                let chosen = in_range.into_iter().find(|p| match unfit(&p.manifest, ch) {
-                    None => true,
-                    Some(reason) => {
-                        reasons.push(reason);
-                        false
+                let chosen = in_range.into_iter().find(|p| {
+                    let pinned_away = ch.plugin_sha256.as_ref().filter(|pin| **pin != p.digest);
+                    match (pinned_away, unfit(&p.manifest, ch)) {
+                        (Some(pin), _) => {
+                            reasons.push(format!(
+                                "{} is sha256:{}, not the pinned sha256:{pin}",
+                                p.label(),
+                                p.digest
+                            ));
+                            false
+                        }
+                        (None, Some(reason)) => {
+                            reasons.push(reason);
+                            false
+                        }
+                        (None, None) => true,
                     }
                 });
                 match chosen {
@@ -294,7 +306,9 @@ impl Registry {
             }
             problems.extend(unservable_rules(t, &channels));
             for key in &t.api_keys {
-                registry.by_api_key.insert(key.clone(), t.id.clone());
+                registry
+                    .by_api_key
+                    .insert(key.digest, (t.id.clone(), key.expires_at));
             }
             registry.tenants.insert(
                 t.id.clone(),
@@ -318,17 +332,17 @@ impl Registry {
             .find(|p| p.manifest.name == name && p.manifest.version.to_string() == version)
     }
 
-    /// The tenant an API key belongs to. Keys are compared in constant time
-    /// against each candidate so timing does not reveal near-misses.
+    /// The tenant an API key belongs to, if the key is accepted now. Only
+    /// digests are kept; the lookup is by the presented key's SHA-256, so
+    /// its timing depends on the digest, which an attacker cannot steer
+    /// toward a stored one (that would take a preimage), and never on how
+    /// much of a real key a guess got right.
     pub fn tenant_by_api_key(&self, key: &str) -> Option<&Arc<Tenant>> {
-        use subtle::ConstantTimeEq;
-        let mut found = None;
-        for (candidate, tenant) in &self.by_api_key {
-            if bool::from(candidate.as_bytes().ct_eq(key.as_bytes())) {
-                found = Some(tenant);
-            }
+        let (tenant, expires_at) = self.by_api_key.get(&crate::config::api_keys::digest(key))?;
+        if expires_at.is_some_and(|at| jiff::Timestamp::now() >= at) {
+            return None;
         }
-        found.and_then(|t| self.tenants.get(t))
+        self.tenants.get(tenant)
     }
 
     pub fn tenants(&self) -> impl Iterator<Item = &Arc<Tenant>> {

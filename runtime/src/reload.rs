@@ -14,8 +14,12 @@
 //!   it at once; calls already running finish on it (drain).
 
 mod operator;
+mod replay_gate;
 
 pub use operator::Decisions;
+use operator::approval_label;
+
+use crate::store::DecisionKind;
 
 use crate::config::{self, Overrides, TenantConfig};
 use crate::domain::now_rfc3339;
@@ -35,6 +39,9 @@ pub struct Reloader {
     overrides: Overrides,
     plugins_dir: PathBuf,
     public_url: String,
+    /// Which builds may load at all (signatures); a server setting, so it
+    /// changes with a restart, not a reload.
+    plugin_policy: crate::provenance::ProvenancePolicy,
     inner: tokio::sync::Mutex<Inner>,
     status: RwLock<Arc<Status>>,
 }
@@ -44,6 +51,7 @@ struct Inner {
     live: Vec<Live>,
     retired: Vec<Plugin>,
     generation: u64,
+    decisions: Decisions,
 }
 
 #[derive(Clone)]
@@ -138,11 +146,13 @@ impl Reloader {
             overrides,
             plugins_dir: config.server.plugins_dir.clone(),
             public_url,
+            plugin_policy: config.server.plugin_policy.clone(),
             inner: tokio::sync::Mutex::new(Inner {
                 tenants: config.tenants.clone(),
                 live: Vec::new(),
                 retired: Vec::new(),
                 generation: 0,
+                decisions: Decisions::default(),
             }),
             status: RwLock::new(Arc::new(status)),
         }
@@ -172,17 +182,16 @@ impl Reloader {
             .plugins
             .iter()
             .find(|p| {
-                p.state == "awaiting_approval"
+                matches!(p.state, "awaiting_approval" | "held_by_replay")
                     && p.name
                         .as_deref()
                         .zip(p.version.as_deref())
                         .is_some_and(|(n, v)| format!("{n}@{v}") == label)
             })
             .ok_or_else(|| format!("{label} is not awaiting approval"))?;
-        let digest = entry.digest.trim_start_matches("sha256:").to_string();
-        self.decide(|d| {
-            d.approved.insert(format!("{label}@{digest}"));
-        })?;
+        let digest = entry.digest.trim_start_matches("sha256:");
+        self.decide(DecisionKind::Approved, &approval_label(label, digest), true)
+            .await?;
         Ok(self.reload("admin").await)
     }
 
@@ -207,28 +216,28 @@ impl Reloader {
             ));
         }
         let label = newest.label().to_string();
-        self.decide(|d| {
-            d.rolled_back.insert(label.clone());
-        })?;
+        self.decide(DecisionKind::RolledBack, &label, true).await?;
         Ok((label, self.reload("admin").await))
     }
 
     /// Puts a rolled-back version back into service.
     pub async fn restore(&self, label: &str) -> Result<Arc<Status>, String> {
-        let mut found = false;
-        self.decide(|d| found = d.rolled_back.remove(label))?;
-        if !found {
+        if !self.decide(DecisionKind::RolledBack, label, false).await? {
             return Err(format!("{label} is not rolled back"));
         }
         Ok(self.reload("admin").await)
     }
 
-    fn decide(&self, change: impl FnOnce(&mut Decisions)) -> Result<(), String> {
-        let mut decisions = Decisions::read(&self.plugins_dir)?;
-        change(&mut decisions);
-        decisions
-            .write(&self.plugins_dir)
-            .map_err(|e| format!("cannot record the decision: {e}"))
+    /// Records (or revokes) a decision in the database, where every
+    /// instance reads it; answers whether anything changed.
+    async fn decide(&self, kind: DecisionKind, label: &str, record: bool) -> Result<bool, String> {
+        let store = self.payments.store();
+        let changed = if record {
+            store.record_decision(kind, label).await
+        } else {
+            store.revoke_decision(kind, label).await
+        };
+        changed.map_err(|e| format!("cannot record the decision: {e}"))
     }
 
     pub fn plugins_dir(&self) -> &Path {
@@ -250,21 +259,32 @@ impl Reloader {
         let mut inner = self.inner.lock().await;
         let mut errors = Vec::new();
 
-        let (candidate_tenants, config_loaded) =
-            match config::load(&self.config_file, &self.overrides) {
-                Ok(cfg) => (cfg.tenants, true),
-                Err(problems) => {
-                    errors.extend(problems.0.iter().map(|e| format!("config refused: {e}")));
-                    (inner.tenants.clone(), false)
-                }
-            };
+        let (candidate_tenants, config_loaded) = match self.read_config().await {
+            Ok(cfg) => (cfg.tenants, true),
+            Err(problems) => {
+                errors.extend(problems.into_iter().map(|e| format!("config refused: {e}")));
+                (inner.tenants.clone(), false)
+            }
+        };
 
         let (scanned, mut refused) = self.scan_plugins(&inner.live).await;
-        let decisions = Decisions::read(&self.plugins_dir).unwrap_or_else(|e| {
-            errors.push(e);
-            Decisions::default()
-        });
+        // Unreadable decisions: keep applying the last ones read, so a lost
+        // connection never brings a rolled-back version back into service.
+        let decisions = match Decisions::read(self.payments.store()).await {
+            Ok(d) => {
+                inner.decisions = d.clone();
+                d
+            }
+            Err(e) => {
+                errors.push(e);
+                inner.decisions.clone()
+            }
+        };
         let (live, held) = apply_decisions(scanned, &decisions);
+        refused.extend(held);
+        let (live, held) = self
+            .replay_gate(live, &candidate_tenants, &inner.live, &decisions)
+            .await;
         refused.extend(held);
         let plugins: Vec<Plugin> = live.iter().map(|l| l.plugin.clone()).collect();
 
@@ -340,6 +360,36 @@ impl Reloader {
             "reloaded"
         );
         status
+    }
+
+    /// The config files plus the tenant configs published to the database.
+    /// If the database cannot be read, the config is not current: a reload
+    /// must never drop published tenants because of a dropped connection.
+    async fn read_config(&self) -> Result<config::Config, Vec<String>> {
+        let published = match self.payments.store().published_tenants().await {
+            Ok(revisions) => revisions
+                .into_iter()
+                .filter_map(|r| {
+                    let origin = r.origin();
+                    r.source.map(|source| config::PublishedTenant {
+                        tenant_id: r.tenant_id,
+                        origin,
+                        source,
+                    })
+                })
+                .collect::<Vec<_>>(),
+            Err(e) => {
+                return Err(vec![format!(
+                    "cannot read the published tenant configs: {e}"
+                )]);
+            }
+        };
+        let sources = config::TenantSources {
+            published: &published,
+            resolve_secrets: true,
+        };
+        config::load_with(&self.config_file, &self.overrides, sources)
+            .map_err(|problems| problems.0.iter().map(|e| e.to_string()).collect())
     }
 
     /// Loads what changed in the plugins folder; keeps what did not.
@@ -454,6 +504,10 @@ impl Reloader {
                 load_ms: None,
             }
         };
+        if let Err(reason) = self.plugin_policy.check(&bytes) {
+            refused.push(refuse(reason));
+            return;
+        }
         let plugin = match self.load_with_retry(&file, bytes).await {
             Ok(p) => p,
             Err(reason) => {

@@ -25,9 +25,11 @@
 
 mod callbacks;
 mod connect;
+mod decisions;
 mod outbox;
 mod payments;
 mod published;
+mod published_tenants;
 mod refunds;
 
 pub use callbacks::CallbackRecord;
@@ -40,11 +42,13 @@ pub use connect::redacted_url;
 /// stays consistent). docs/performance.md states it next to the figures.
 pub const SQLITE_SYNCHRONOUS: sqlx::sqlite::SqliteSynchronous =
     sqlx::sqlite::SqliteSynchronous::Normal;
+pub use decisions::DecisionKind;
 pub use outbox::{OutboxMessage, OutboxRecord};
 pub use payments::{
     ChannelSwitch, DuePayment, InsertOutcome, NewPayment, PaymentChange, PaymentRecord,
 };
 pub use published::{PLUGINS_CHANNEL, Publish, PublishedPlugin};
+pub use published_tenants::{TENANTS_CHANNEL, TenantPublish, TenantRevision};
 pub use refunds::{DueRefund, NewRefund, RefundChange, RefundInsert, RefundRecord};
 
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};

@@ -3,7 +3,7 @@
 //! several steps) and coalesced (one reload covers a burst of changes).
 
 use crate::reload::{Reloader, is_temporary};
-use notify::RecursiveMode;
+use notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, new_debouncer};
 use std::path::Path;
 use std::sync::Arc;
@@ -16,12 +16,21 @@ fn relevant(path: &Path) -> bool {
     !is_temporary(path) && path.extension().is_some_and(|x| x == "wasm" || x == "toml")
 }
 
+/// Only changes count. Opening or reading a file is reported too (as
+/// `Access`), and a reload reads every watched file: counting those would
+/// make each reload trigger the next, forever.
+fn is_change(kind: &EventKind) -> bool {
+    !matches!(kind, EventKind::Access(_))
+}
+
 /// Runs until `stop`; returns at once (logging why) if watching is impossible.
 pub async fn run(reloader: Arc<Reloader>, mut stop: watch::Receiver<bool>) {
     let (tx, mut rx) = mpsc::channel::<()>(1);
     let debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
         if let Ok(events) = result
-            && events.iter().any(|e| e.paths.iter().any(|p| relevant(p)))
+            && events
+                .iter()
+                .any(|e| is_change(&e.kind) && e.paths.iter().any(|p| relevant(p)))
         {
             // A full channel already holds a pending reload: this one is covered.
             let _ = tx.try_send(());

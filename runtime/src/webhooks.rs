@@ -11,6 +11,7 @@
 //! the lease runs out.
 
 use crate::config::WebhooksConfig;
+use crate::outbound::AddressPolicy;
 use crate::payments::Payments;
 use crate::store::OutboxMessage;
 use rand::Rng;
@@ -23,12 +24,16 @@ const POLL: Duration = Duration::from_millis(250);
 /// At most this many deliveries in flight; the next batch waits for them.
 const BATCH: i64 = 20;
 
-pub async fn run(payments: Arc<Payments>, config: WebhooksConfig, mut stop: watch::Receiver<bool>) {
-    let client = match reqwest::Client::builder()
-        .timeout(config.timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-    {
+/// Delivers due webhooks until `stop`. Receivers are reached only at
+/// addresses `outbound` permits (see `outbound`): a tenant's notify URL
+/// must not turn paycore into a probe of its own network.
+pub async fn run(
+    payments: Arc<Payments>,
+    config: WebhooksConfig,
+    outbound: AddressPolicy,
+    mut stop: watch::Receiver<bool>,
+) {
+    let client = match outbound.client_builder().timeout(config.timeout).build() {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "cannot build the webhook client; webhooks will not be delivered");
@@ -53,7 +58,10 @@ pub async fn run(payments: Arc<Payments>, config: WebhooksConfig, mut stop: watc
         let mut batch = JoinSet::new();
         for message in due {
             let (payments, client, config) = (payments.clone(), client.clone(), config.clone());
-            batch.spawn(async move { deliver(&payments, &client, &config, message).await });
+            let outbound = outbound.clone();
+            batch.spawn(
+                async move { deliver(&payments, &client, &config, &outbound, message).await },
+            );
         }
         while batch.join_next().await.is_some() {}
     }
@@ -95,6 +103,7 @@ async fn deliver(
     payments: &Payments,
     client: &reqwest::Client,
     config: &WebhooksConfig,
+    outbound: &AddressPolicy,
     m: OutboxMessage,
 ) {
     let registry = payments.registry();
@@ -108,6 +117,31 @@ async fn deliver(
             .await;
         return;
     };
+    let failure = match refused(outbound, &m.url) {
+        Some(why) => Some(why),
+        None => send(client, &secret, &m).await,
+    };
+    record(payments, config, &m, failure).await;
+}
+
+/// Why the outbound policy refuses `url` outright, if it does (names are
+/// checked on their addresses when the client resolves them).
+fn refused(outbound: &AddressPolicy, url: &str) -> Option<String> {
+    let url = match url::Url::parse(url) {
+        Ok(u) => u,
+        Err(e) => return Some(format!("refused: not a URL: {e}")),
+    };
+    let why = outbound.check_url(&url).err()?;
+    tracing::warn!(host = ?url.host_str(), reason = %why, "webhook refused by the outbound policy");
+    Some(format!("refused: {why}"))
+}
+
+/// One signed POST; `None` if the receiver acknowledged it.
+async fn send(
+    client: &reqwest::Client,
+    secret: &crate::config::SecretValue,
+    m: &OutboxMessage,
+) -> Option<String> {
     let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
     let sent = client
         .post(&m.url)
@@ -120,17 +154,33 @@ async fn deliver(
         .body(m.payload.clone())
         .send()
         .await;
-    let failure = match sent {
+    match sent {
         Ok(r) if r.status().is_success() => None,
         Ok(r) => Some(format!("HTTP {}", r.status().as_u16())),
-        Err(e) => Some(if e.is_timeout() {
-            "timed out".into()
-        } else if e.is_connect() {
-            "connection failed".into()
-        } else {
-            "request failed".into()
-        }),
-    };
+        Err(e) if e.is_timeout() => Some("timed out".into()),
+        // The innermost cause says whether the outbound policy refused the
+        // address; it names the host and address, never the URL's path.
+        Err(e) if e.is_connect() => Some(format!("connection failed: {}", root_cause(&e))),
+        Err(_) => Some("request failed".into()),
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+/// Records one attempt's outcome: delivered, or failed with the next
+/// attempt scheduled (or dead-lettered once the schedule is spent).
+async fn record(
+    payments: &Payments,
+    config: &WebhooksConfig,
+    m: &OutboxMessage,
+    failure: Option<String>,
+) {
     let store = payments.store();
     let result = match failure {
         None => {

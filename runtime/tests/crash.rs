@@ -26,6 +26,9 @@ async fn setup(hook_port: u16) -> Scratch {
             r#"
 database_url = "{database_url}"
 plugins_dir = "plugins"
+[outbound]
+allow_addresses = ["127.0.0.1"]
+plain_http_hosts = ["127.0.0.1"]
 [sandbox_provider]
 enabled = true
 [sandbox_provider.merchants]

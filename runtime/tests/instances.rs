@@ -58,6 +58,10 @@ fn write_config(dir: &Path, database_url: &str, provider: &str, hook_url: &str) 
             r#"
 database_url = "{database_url}"
 plugins_dir = "plugins"
+admin_token = "inline:adm_test_multi"
+[outbound]
+allow_addresses = ["127.0.0.1"]
+plain_http_hosts = ["127.0.0.1"]
 [sweeper]
 interval_ms = 60000
 [webhooks]
@@ -504,4 +508,266 @@ async fn a_plugin_published_to_the_database_reaches_every_instance() {
         }
         assert!(retired, "instance {n} still serves an unpublished plugin");
     }
+}
+
+/// A tenant config for `tenant_id`, with its provider key referenced from
+/// the environment each instance resolves (published configs never hold
+/// secrets inline).
+fn published_tenant(tenant_id: &str, key: &str, provider: &str, name: &str) -> String {
+    format!(
+        r#"
+id = "{tenant_id}"
+name = "{name}"
+api_keys = ["{key}"]
+[[channels]]
+id = "sandbox-main"
+plugin = "sandbox@^1"
+allowed_hosts = ["127.0.0.1"]
+settings = {{ base_url = "{provider}/sandbox", merchant_id = "sbx_multi" }}
+secrets = {{ api_key = "env:PAYCORE_TEST_MULTI_PROVIDER_KEY" }}
+"#
+    )
+}
+
+/// Polls `check` on each instance (at most 10 s each) until it holds.
+async fn on_every_instance<F, Fut>(instances: [&Paycore; 2], what: &str, check: F)
+where
+    F: Fn(String, usize) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for (n, instance) in instances.into_iter().enumerate() {
+        let mut held = false;
+        for attempt in 0..100 {
+            if check(instance.base.clone(), attempt).await {
+                held = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(held, "instance {n}: {what}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tenant_config_published_to_the_database_reaches_every_instance() {
+    let Some(server) = process::postgres_server() else {
+        return skip("a_tenant_config_published_to_the_database_reaches_every_instance");
+    };
+    let (provider, _provider_task) = start_provider().await;
+    let hooks = HookReceiver::start().await;
+    let database_url = process::fresh_postgres_database(&server).await;
+    let dir_a = Scratch::new("tenant-pub-a").with_sandbox_plugin();
+    let dir_b = Scratch::new("tenant-pub-b").with_sandbox_plugin();
+    for dir in [&dir_a, &dir_b] {
+        write_config(&dir.0, &database_url, &provider, &hooks.url);
+    }
+    // SAFETY: set before the instances are spawned, which inherit it; the
+    // test's own threads never read it.
+    unsafe { std::env::set_var("PAYCORE_TEST_MULTI_PROVIDER_KEY", PROVIDER_KEY) };
+    let (a, b) = tokio::join!(
+        Paycore::start_named(&dir_a.0, "a"),
+        Paycore::start_named(&dir_b.0, "b")
+    );
+    let client = client();
+    const SHOP_KEY: &str = "sk_test_published_shop";
+    let pay = |base: String, order: String| {
+        let client = client.clone();
+        async move {
+            client
+                .post(format!("{base}/v1/payments"))
+                .bearer_auth(SHOP_KEY)
+                .json(&barcode(&order, 100))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        }
+    };
+    assert_eq!(pay(a.base.clone(), "SHOP-0".into()).await, 401);
+
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_paycore"))
+            .args(args)
+            .arg("--config")
+            .arg(dir_a.0.join("paycore.toml"))
+            // The operator's machine does not hold the instances' secrets.
+            .env_remove("PAYCORE_TEST_MULTI_PROVIDER_KEY")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    };
+    let file = dir_a.0.join("shop.toml");
+
+    // Refused before it is stored: an inline secret, a clash with the folder.
+    let inline = published_tenant("shop", SHOP_KEY, &provider, "Shop")
+        .replace("env:PAYCORE_TEST_MULTI_PROVIDER_KEY", "inline:leaked");
+    std::fs::write(&file, inline).unwrap();
+    let (ok, text) = cli(&["tenant", "publish", file.to_str().unwrap()]);
+    assert!(
+        !ok && text.contains("shop.toml:10:23:") && text.contains("cannot hold a secret inline"),
+        "{text}"
+    );
+    assert!(!text.contains("leaked"), "{text}");
+    std::fs::write(
+        &file,
+        published_tenant("multi", SHOP_KEY, &provider, "Clash"),
+    )
+    .unwrap();
+    let (ok, text) = cli(&["tenant", "publish", file.to_str().unwrap()]);
+    assert!(
+        !ok && text.contains("tenant `multi` is also defined in"),
+        "{text}"
+    );
+
+    // Published: both instances serve the new tenant.
+    std::fs::write(&file, published_tenant("shop", SHOP_KEY, &provider, "Shop")).unwrap();
+    let (ok, text) = cli(&["tenant", "publish", file.to_str().unwrap()]);
+    assert!(
+        ok && text.contains("published tenant `shop` as revision 1"),
+        "{text}"
+    );
+    on_every_instance(
+        [&a, &b],
+        "never served the published tenant",
+        |base, attempt| {
+            let paid = pay(
+                base,
+                format!("SHOP-1-{attempt}-{}", paycore::domain::new_id("o")),
+            );
+            async move { paid.await == 201 }
+        },
+    )
+    .await;
+
+    // A new revision reaches both; /admin/tenants names where it came from.
+    std::fs::write(
+        &file,
+        published_tenant("shop", SHOP_KEY, &provider, "Shop Two"),
+    )
+    .unwrap();
+    let (ok, text) = cli(&["tenant", "publish", file.to_str().unwrap()]);
+    assert!(ok && text.contains("as revision 2"), "{text}");
+    on_every_instance([&a, &b], "never took revision 2", |base, _| {
+        let client = client.clone();
+        async move {
+            let tenants: Value = client
+                .get(format!("{base}/admin/tenants"))
+                .bearer_auth("adm_test_multi")
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap_or(Value::Null);
+            tenants["tenants"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|t| {
+                    t["id"] == "shop"
+                        && t["name"] == "Shop Two"
+                        && t["source"] == "published:shop@r2"
+                })
+        }
+    })
+    .await;
+
+    let (ok, text) = cli(&["tenant", "history"]);
+    assert!(
+        ok && text.contains("serving") && text.contains("superseded"),
+        "{text}"
+    );
+
+    // Withdrawn: both stop serving it.
+    let (ok, text) = cli(&["tenant", "withdraw", "shop"]);
+    assert!(ok && text.contains("withdrew tenant `shop`"), "{text}");
+    on_every_instance(
+        [&a, &b],
+        "still serves a withdrawn tenant",
+        |base, attempt| {
+            let paid = pay(base, format!("SHOP-2-{attempt}"));
+            async move { paid.await == 401 }
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rollback_at_one_instance_holds_at_every_instance() {
+    let Some(server) = process::postgres_server() else {
+        return skip("a_rollback_at_one_instance_holds_at_every_instance");
+    };
+    let (provider, _provider_task) = start_provider().await;
+    let hooks = HookReceiver::start().await;
+    let database_url = process::fresh_postgres_database(&server).await;
+    // Both folders hold sandbox 1.0.0 and 1.1.0; nothing else is shared.
+    let newer = std::env::var_os("PAYCORE_TEST_PLUGINS_DIR")
+        .map(|d| Path::new(&d).join("sandbox-1.1.0.wasm"))
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-plugins/sandbox-1.1.0.wasm")
+        });
+    let dir_a = Scratch::new("decide-a").with_sandbox_plugin();
+    let dir_b = Scratch::new("decide-b").with_sandbox_plugin();
+    for dir in [&dir_a, &dir_b] {
+        write_config(&dir.0, &database_url, &provider, &hooks.url);
+        std::fs::copy(&newer, dir.0.join("plugins/sandbox-1.1.0.wasm"))
+            .unwrap_or_else(|e| panic!("{}: {e}: run `cargo xtask test`", newer.display()));
+    }
+    let (a, b) = tokio::join!(
+        Paycore::start_named(&dir_a.0, "a"),
+        Paycore::start_named(&dir_b.0, "b")
+    );
+    let client = client();
+    let version_at = |base: String, order: String| {
+        let client = client.clone();
+        async move {
+            let (_, body) = post(&client, &base, "/v1/payments", &barcode(&order, 100)).await;
+            body["plugin"]["version"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        }
+    };
+    let admin = |base: String, path: &'static str| {
+        let client = client.clone();
+        async move {
+            let r = client
+                .post(format!("{base}{path}"))
+                .bearer_auth("adm_test_multi")
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap_or_default())
+        }
+    };
+    for (n, instance) in [&a, &b].into_iter().enumerate() {
+        let order = format!("DECIDE-0-{n}");
+        assert_eq!(version_at(instance.base.clone(), order).await, "1.1.0");
+    }
+
+    // Rolled back at a: b follows.
+    let (status, text) = admin(a.base.clone(), "/admin/plugins/sandbox/rollback").await;
+    assert_eq!(status, 200, "{text}");
+    on_every_instance([&a, &b], "never rolled back to 1.0.0", |base, attempt| {
+        let version = version_at(
+            base,
+            format!("DECIDE-1-{attempt}-{}", paycore::domain::new_id("o")),
+        );
+        async move { version.await == "1.0.0" }
+    })
+    .await;
+
+    // Restored at b: a follows.
+    let (status, text) = admin(b.base.clone(), "/admin/plugins/sandbox@1.1.0/restore").await;
+    assert_eq!(status, 200, "{text}");
+    on_every_instance([&a, &b], "never restored 1.1.0", |base, attempt| {
+        let version = version_at(
+            base,
+            format!("DECIDE-2-{attempt}-{}", paycore::domain::new_id("o")),
+        );
+        async move { version.await == "1.1.0" }
+    })
+    .await;
 }

@@ -206,3 +206,57 @@ async fn the_event_history_is_append_only() {
     }
     assert_eq!(a.count(paycore::store::Table::Events).await.unwrap(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn published_tenant_configs_keep_their_history_and_race_safely() {
+    use paycore::store::{StoreError, TenantPublish};
+    let (_dir, _, a, b) = two_stores("store-tenants").await;
+    assert_eq!(
+        a.publish_tenant("acme", "id = \"acme\"\n").await.unwrap(),
+        TenantPublish::Published { revision: 1 }
+    );
+    // The same text again changes nothing, from any instance.
+    assert_eq!(
+        b.publish_tenant("acme", "id = \"acme\"\n").await.unwrap(),
+        TenantPublish::Unchanged { revision: 1 }
+    );
+    // Publishers racing on one tenant: each revision is taken once, and a
+    // loser is told so rather than overwriting the winner.
+    let mut racers = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        racers.spawn(async move {
+            let text = format!("id = \"acme\"\nname = \"v{i}\"\n");
+            store.publish_tenant("acme", &text).await
+        });
+    }
+    let mut revisions = BTreeSet::new();
+    while let Some(outcome) = racers.join_next().await {
+        match outcome.unwrap() {
+            Ok(TenantPublish::Published { revision }) => assert!(revisions.insert(revision)),
+            Err(StoreError::Conflict(_)) => {}
+            other => panic!("unexpected: {other:?}"),
+        }
+    }
+    assert!(!revisions.is_empty());
+    let history = a.tenant_history().await.unwrap();
+    assert_eq!(history.len(), 1 + revisions.len());
+    let serving = a.published_tenants().await.unwrap();
+    assert_eq!(serving.len(), 1);
+    assert_eq!(serving[0].revision, *revisions.last().unwrap());
+
+    // Withdrawn: nothing serves, the history stays, a second withdrawal is refused.
+    let withdrawn = b.withdraw_tenant("acme").await.unwrap().unwrap();
+    assert_eq!(withdrawn, serving[0].revision + 1);
+    assert!(a.published_tenants().await.unwrap().is_empty());
+    assert_eq!(b.withdraw_tenant("acme").await.unwrap(), None);
+    assert_eq!(a.tenant_history().await.unwrap().len(), 2 + revisions.len());
+    // Published again, it serves again as a new revision.
+    let again = a.publish_tenant("acme", "id = \"acme\"\n").await.unwrap();
+    assert_eq!(
+        again,
+        TenantPublish::Published {
+            revision: withdrawn + 1
+        }
+    );
+}

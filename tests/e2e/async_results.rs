@@ -209,7 +209,10 @@ async fn a_receiver_that_is_down_gets_retries_then_a_dead_letter_then_a_redelive
     }
     assert_eq!(dead["delivery"]["status"], "dead", "dead-lettered in time");
     assert_eq!(dead["delivery"]["attempts"], 4);
-    assert_eq!(dead["delivery"]["last_error"], "connection failed");
+    assert_eq!(
+        dead["delivery"]["last_error"],
+        "connection failed: Connection refused (os error 111)"
+    );
     assert_eq!(dead["delivery"]["next_attempt_at"], json!(null));
     let id = dead["id"].as_str().unwrap().to_string();
 

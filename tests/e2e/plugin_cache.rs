@@ -18,8 +18,12 @@ fn sandbox_wasm() -> Vec<u8> {
 async fn a_second_load_comes_from_the_cache_and_a_corrupt_entry_is_rebuilt() {
     paycore::plugin_host::install_crypto_provider();
     let cache = tempfile::tempdir().unwrap();
-    let host =
-        PluginHost::with_cache(Default::default(), Some(cache.path().to_path_buf())).unwrap();
+    let host = PluginHost::with_cache(
+        Default::default(),
+        Some(cache.path().to_path_buf()),
+        Default::default(),
+    )
+    .unwrap();
     let wasm = sandbox_wasm();
 
     let first = host.load_bytes(wasm.clone()).await.unwrap();

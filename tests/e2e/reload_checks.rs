@@ -208,3 +208,23 @@ channel = "sandbox-b"
     std::fs::write(&demo, &second).unwrap();
     status_until(&t, "the good config back", settled(g)).await;
 }
+
+/// A reload reads every watched file; reading must not count as a change,
+/// or each reload would trigger the next one forever.
+#[tokio::test]
+async fn one_edit_reloads_and_then_the_watcher_rests() {
+    let t = TestApp::start().await;
+    let demo = t.tenants_dir().join("demo.toml");
+    let g = generation(&t).await;
+    let text = std::fs::read_to_string(&demo).unwrap();
+    std::fs::write(&demo, text).unwrap();
+    status_until(&t, "a reload after the edit", |s| {
+        s["generation"].as_u64() > Some(g)
+    })
+    .await;
+    // Well past the debounce window, twice: the generation must hold still.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let settled = generation(&t).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(generation(&t).await, settled, "the watcher keeps reloading");
+}

@@ -42,6 +42,12 @@ pub struct Options {
     /// More tenant files, `(file stem, TOML)`. `{public_url}` in settings
     /// is paycore's own base URL, as in every tenant file.
     pub extra_tenants: Vec<(String, String)>,
+    /// `[outbound] allow_addresses = ["127.0.0.1"]`, which the standard
+    /// channels (the sandbox provider on paycore's own loopback address)
+    /// need; `false` runs the strict production default.
+    pub loopback_reachable: bool,
+    /// Appended to `paycore.toml` (further tables, e.g. `[plugin_policy]`).
+    pub extra_server_toml: String,
 }
 
 impl Default for Options {
@@ -57,6 +63,8 @@ impl Default for Options {
             plugin_memory_mib: 32,
             call_timeout_ms: 5_000,
             extra_tenants: Vec::new(),
+            loopback_reachable: true,
+            extra_server_toml: String::new(),
         }
     }
 }
@@ -181,6 +189,18 @@ pub async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> 
     panic!("timed out waiting for {what}");
 }
 
+/// A first-party plugin as `cargo xtask build` leaves it, by file stem.
+pub fn first_party_plugin(name: &str) -> PathBuf {
+    plugin_dir("PAYCORE_PLUGINS_DIR", "target/plugins").join(format!("{name}.wasm"))
+}
+
+/// A path inside the workspace.
+pub fn workspace_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative)
+}
+
 fn plugin_dir(var: &str, default: &str) -> PathBuf {
     std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -256,6 +276,9 @@ database_url = "{database_url}"
 plugins_dir = "plugins"
 plugin_cache_dir = "{cache}"
 admin_token = "inline:adm_test_e2e"
+[outbound]
+allow_addresses = [{allowed}]
+plain_http_hosts = ["127.0.0.1", "169.254.169.254"]
 [plugin_limits]
 cpu_ms = {cpu}
 memory_mib = {mem}
@@ -277,8 +300,15 @@ pending_expiry_ms = {expiry}
 retry_schedule_ms = [{retries}]
 jitter_percent = 0
 timeout_ms = 2000
+{extra_server}
 "#,
+                extra_server = opts.extra_server_toml,
                 cpu = opts.plugin_cpu_ms,
+                allowed = if opts.loopback_reachable {
+                    "\"127.0.0.1\""
+                } else {
+                    ""
+                },
                 mem = opts.plugin_memory_mib,
                 timeout = opts.call_timeout_ms,
                 sweep = opts.sweeper_interval_ms,
@@ -324,7 +354,7 @@ api_keys = ["{LAB_KEY}"]
 [[channels]]
 id = "bad"
 plugin = "misbehave@1"
-allowed_hosts = ["127.0.0.1"]
+allowed_hosts = ["127.0.0.1", "169.254.169.254"]
 settings = {{ base_url = "{{public_url}}/sandbox" }}
 "#
             ),
@@ -357,6 +387,12 @@ settings = {{ base_url = "{{public_url}}/sandbox" }}
             hooks,
             _dir: dir,
         }
+    }
+
+    /// The folder holding this app's config and what it writes there (the
+    /// SQLite database when tests run on SQLite).
+    pub fn data_dir(&self) -> &Path {
+        self._dir.path()
     }
 
     /// The plugins folder this app watches.

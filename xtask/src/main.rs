@@ -26,7 +26,19 @@ const PLUGINS: &[(&str, &str)] = &[
     ("paycore-plugin-wechatpay", "wechatpay"),
 ];
 /// Plugins that exist only for the host's sandbox tests.
-const TEST_PLUGINS: &[(&str, &str)] = &[("paycore-plugin-misbehave", "misbehave")];
+const TEST_PLUGINS: &[(&str, &str)] = &[
+    ("paycore-plugin-misbehave", "misbehave"),
+    // Each makes one mistake the conformance suite must catch and name.
+    (
+        "paycore-plugin-broken-timeout-decline",
+        "broken-timeout-decline",
+    ),
+    ("paycore-plugin-broken-float-yuan", "broken-float-yuan"),
+    (
+        "paycore-plugin-broken-accept-tampered",
+        "broken-accept-tampered",
+    ),
+];
 
 /// A build of a plugin stamped differently, for the reload tests.
 struct Variant {
@@ -43,6 +55,14 @@ const TEST_VARIANTS: &[Variant] = &[
         env: &[("PAYCORE_SANDBOX_VERSION", "1.1.0")],
     },
     Variant {
+        package: "paycore-plugin-sandbox",
+        file: "sandbox-1.2.0-remapped",
+        env: &[
+            ("PAYCORE_SANDBOX_VERSION", "1.2.0"),
+            ("PAYCORE_SANDBOX_DECLINE_CODE", "insufficient_funds"),
+        ],
+    },
+    Variant {
         package: "paycore-plugin-misbehave",
         file: "misbehave-1.1.0-more-hosts",
         env: &[
@@ -54,6 +74,14 @@ const TEST_VARIANTS: &[Variant] = &[
         package: "paycore-plugin-misbehave",
         file: "misbehave-contract-2",
         env: &[("MISBEHAVE_CONTRACT_VERSION", "2.0.0")],
+    },
+    Variant {
+        package: "paycore-plugin-misbehave",
+        file: "misbehave-reads-files",
+        env: &[
+            ("MISBEHAVE_VERSION", "1.2.0"),
+            ("MISBEHAVE_READ_FILES", "1"),
+        ],
     },
 ];
 
@@ -245,8 +273,9 @@ fn build(root: &Path) -> Result<()> {
     ]))
 }
 
-/// Each variant in its own target folder, so stamping one never invalidates
-/// the regular build.
+/// Variants in target folders of their own, one per package, so stamping
+/// one never invalidates the regular build; variants of one package share
+/// their dependencies and rebuild only the plugin crate.
 fn build_variants(root: &Path) -> Result<()> {
     for Variant {
         package,
@@ -254,7 +283,7 @@ fn build_variants(root: &Path) -> Result<()> {
         env,
     } in TEST_VARIANTS
     {
-        let target = root.join("target/variants").join(name);
+        let target = root.join("target/variants").join(package);
         let mut build = cargo();
         build.args([
             "build",
@@ -285,6 +314,15 @@ fn build_variants(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The workspace root, from a folder inside its `target/`.
+fn root_of(inside_target: &Path) -> PathBuf {
+    inside_target
+        .ancestors()
+        .find(|p| p.join("Cargo.lock").exists())
+        .unwrap_or(inside_target)
+        .to_path_buf()
+}
+
 fn copy_plugins(built: &Path, dest: &Path, plugins: &[(&str, &str)]) -> Result<()> {
     std::fs::create_dir_all(dest)?;
     for (package, name) in plugins {
@@ -294,6 +332,14 @@ fn copy_plugins(built: &Path, dest: &Path, plugins: &[(&str, &str)]) -> Result<(
             .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
         let size = std::fs::metadata(&to)?.len();
         println!("plugin {name}: {} ({} KiB)", to.display(), size / 1024);
+        // `paycore plugin test NAME.wasm` finds its conformance profile beside it.
+        let profile = root_of(built)
+            .join("plugins")
+            .join(name)
+            .join("conformance.toml");
+        if profile.exists() {
+            std::fs::copy(&profile, dest.join(format!("{name}.conformance.toml")))?;
+        }
     }
     Ok(())
 }

@@ -10,23 +10,28 @@
 //! | `04` | calls the ungranted `http://203.0.113.9/steal`; the host's refusal comes back as `unavailable` |
 //! | `05` | sends a real request to `{base_url}/anything`, then traps (the payment must become unknown) |
 //! | `06` | claims success for one minor unit more than requested (the host must refuse the lie) |
+//! | `07` | tries to escape: reads an environment variable, signs with a secret it was not given, calls `{base_url}` (loopback) and the cloud metadata address; reports each refusal as `unavailable`, and traps if any attempt got through. The `misbehave-reads-files` build also reads a file, and is refused at load for importing `wasi:filesystem` |
 //! | else | succeeds honestly, as `mis-<merchant_order_no>` |
 
 use std::hint::black_box;
 
 use paycore_plugin_sdk::types::{
-    CallContext, CallbackOutcome, ChannelError, HttpRequest, Manifest, PayRequest, PaymentRef,
-    PaymentResult, RefundRequest, RefundResult, Scene,
+    Algorithm, CallContext, CallbackOutcome, ChannelError, Failure, HttpRequest, Manifest,
+    PayRequest, PaymentRef, PaymentResult, RefundRequest, RefundResult, Scene,
 };
 use paycore_plugin_sdk::{Channel, Host, export_channel};
 
 pub const UNGRANTED_URL: &str = "http://203.0.113.9/steal";
 
+/// The cloud metadata service: declared and granted in tests, so that only
+/// the host's outbound address policy stands between the plugin and it.
+pub const METADATA_URL: &str = "http://169.254.169.254/latest/meta-data/";
+
 /// A later build may ask for one more host than its predecessor, to test
 /// that such a version waits for the operator's approval.
 const HOSTS: &[&str] = match option_env!("MISBEHAVE_EXTRA_HOST") {
-    Some(extra) => &["127.0.0.1", extra],
-    None => &["127.0.0.1"],
+    Some(extra) => &["127.0.0.1", "169.254.169.254", extra],
+    None => &["127.0.0.1", "169.254.169.254"],
 };
 
 #[derive(Default)]
@@ -62,6 +67,7 @@ impl Channel for Misbehave {
             "03" => panic!("misbehave: deliberate trap"),
             "04" => Err(call_ungranted_host(host)),
             "05" => send_then_trap(host, ctx),
+            "07" => Err(try_to_escape(host, ctx)),
             "06" => Ok(PaymentResult::succeeded(
                 Some(channel_order_no(&request)),
                 request.amount.saturating_add(1),
@@ -142,6 +148,53 @@ fn call_ungranted_host(host: &dyn Host) -> ChannelError {
             response.status
         ),
     }
+}
+
+/// Every way out a malicious plugin might try. Each must be refused; the
+/// refusals come back in one `unavailable` message, one `name: refused (…)`
+/// per attempt, so a test can check every one.
+fn try_to_escape(host: &dyn Host, ctx: &CallContext) -> ChannelError {
+    let mut escaped = Vec::new();
+    let mut refusals = Vec::new();
+    let mut attempt = |name: &str, outcome: Result<String, String>| match outcome {
+        Ok(what) => escaped.push(format!("{name}: {what}")),
+        Err(why) => refusals.push(format!("{name}: refused ({why})")),
+    };
+    // Reading a file makes the component import `wasi:filesystem`, which
+    // the host refuses at load: only the variant built to prove that has it.
+    if option_env!("MISBEHAVE_READ_FILES").is_some() {
+        attempt(
+            "file",
+            std::fs::read_to_string("/etc/hostname")
+                .map(|t| format!("read {} bytes", t.len()))
+                .map_err(|e| e.to_string()),
+        );
+    }
+    attempt(
+        "env",
+        std::env::var("PATH")
+            .map(|v| format!("read {} bytes", v.len()))
+            .map_err(|e| e.to_string()),
+    );
+    attempt(
+        "secret",
+        host.sign("api_key", Algorithm::HmacSha256, b"steal")
+            .map(|_| "signed with a secret it was not given".into())
+            .map_err(|e| format!("{e:?}")),
+    );
+    let base_url = ctx.setting("base_url").unwrap_or("http://127.0.0.1:9");
+    for (name, url) in [("loopback", base_url), ("metadata", METADATA_URL)] {
+        attempt(
+            name,
+            host.http_send(HttpRequest::new("GET", url, Vec::new()))
+                .map(|r| format!("HTTP {}", r.status))
+                .map_err(|e| format!("{e:?}")),
+        );
+    }
+    if !escaped.is_empty() {
+        panic!("misbehave: escaped the sandbox: {}", escaped.join("; "));
+    }
+    ChannelError::Unavailable(Failure::new("escape_refused", refusals.join("; ")))
 }
 
 fn send_then_trap(host: &dyn Host, ctx: &CallContext) -> ! {
@@ -256,14 +309,14 @@ mod tests {
     }
 
     #[test]
-    fn manifest_grants_only_the_local_host() {
+    fn manifest_declares_the_local_host_and_the_metadata_address() {
         let m = Misbehave.manifest();
         assert_eq!(
             (m.name.as_str(), m.version.as_str()),
             ("misbehave", "1.0.0")
         );
         assert_eq!(m.scenes, [Scene::Barcode]);
-        assert_eq!(m.hosts, ["127.0.0.1"]);
+        assert_eq!(m.hosts, ["127.0.0.1", "169.254.169.254"]);
         assert!(m.secrets.is_empty());
     }
 }

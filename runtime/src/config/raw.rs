@@ -19,7 +19,8 @@ pub struct RawServer {
     /// Compiled plugins are cached here; `""` turns the cache off.
     pub plugin_cache_dir: Option<Spanned<String>>,
     pub tenants_dir: Option<Spanned<String>>,
-    pub admin_token: Option<Spanned<String>>,
+    /// One secret reference, or several while rotating (all are accepted).
+    pub admin_token: Option<Spanned<RawTokens>>,
     #[serde(default)]
     pub plugin_limits: RawPluginLimits,
     #[serde(default)]
@@ -28,6 +29,10 @@ pub struct RawServer {
     pub sweeper: RawSweeper,
     #[serde(default)]
     pub webhooks: RawWebhooks,
+    #[serde(default)]
+    pub outbound: RawOutbound,
+    #[serde(default)]
+    pub plugin_policy: RawPluginPolicy,
     pub log_format: Option<Spanned<String>>,
     /// Export traces over OTLP/HTTP (protobuf), e.g.
     /// `http://127.0.0.1:4318/v1/traces`. Off when absent.
@@ -43,6 +48,29 @@ pub struct RawPluginLimits {
     pub max_concurrent_calls: Option<Spanned<u64>>,
     pub http_timeout_ms: Option<Spanned<u64>>,
     pub http_max_response_bytes: Option<Spanned<u64>>,
+}
+
+/// Which plugins may load at all (see `provenance`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPluginPolicy {
+    #[serde(default)]
+    pub require_signature: bool,
+    #[serde(default)]
+    pub trusted_publishers: Vec<Spanned<String>>,
+}
+
+/// Where plugins' HTTP and merchant webhooks may go (see `outbound`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutbound {
+    /// Networks (`10.0.0.0/8`) or addresses (`127.0.0.1`) that may be
+    /// reached although they are not public.
+    #[serde(default)]
+    pub allow_addresses: Vec<Spanned<String>>,
+    /// Hosts plugins may call over plain `http://`.
+    #[serde(default)]
+    pub plain_http_hosts: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -91,7 +119,7 @@ pub struct RawWebhooks {
 pub struct RawTenant {
     pub id: Spanned<String>,
     pub name: Option<String>,
-    pub api_keys: Spanned<Vec<Spanned<String>>>,
+    pub api_keys: Spanned<Vec<Spanned<RawApiKey>>>,
     pub webhook_secret: Option<Spanned<String>>,
     pub notify_url: Option<Spanned<String>>,
     #[serde(default)]
@@ -103,6 +131,43 @@ pub struct RawTenant {
     #[serde(default)]
     pub rules: Vec<Spanned<RawValue>>,
     pub breaker: Option<RawBreaker>,
+    pub limits: Option<Spanned<RawTenantLimits>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawTokens {
+    One(String),
+    Several(Vec<String>),
+}
+
+/// One entry of `api_keys`: a key or `sha256:` reference, or one with an
+/// expiry, for rotations (see `config::api_keys`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawApiKey {
+    Key(String),
+    Expiring { key: String, expires_at: String },
+}
+
+impl RawApiKey {
+    pub fn key(&self) -> &str {
+        match self {
+            RawApiKey::Key(k) | RawApiKey::Expiring { key: k, .. } => k,
+        }
+    }
+}
+
+/// Per-tenant admission (see `http::fairness`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTenantLimits {
+    pub requests_per_second: Option<Spanned<u64>>,
+    /// Requests allowed at once above the rate; defaults to one second's worth.
+    pub burst: Option<Spanned<u64>>,
+    pub max_concurrent_requests: Option<Spanned<u64>>,
+    /// Callbacks to the tenant's channels per second (bursts of twice that).
+    pub callbacks_per_second: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -205,6 +270,12 @@ pub struct RawChannel {
     pub enabled: bool,
     /// Send a share of this channel's payments to one exact plugin version.
     pub canary: Option<Spanned<RawCanary>>,
+    /// Keep this many recent calls and replay them on a new plugin version
+    /// before it may serve the channel.
+    pub replay_before_upgrade: Option<Spanned<u64>>,
+    /// Serve only the plugin build with this sha256 (hex), whatever else
+    /// its range would allow.
+    pub plugin_sha256: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

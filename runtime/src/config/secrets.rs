@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use zeroize::Zeroizing;
 
 /// Where a secret comes from. `inline:` exists for the demo and tests only:
 /// production configs should reference the environment or a file.
@@ -67,13 +68,15 @@ fn trim_trailing_newline(mut bytes: Vec<u8>) -> Vec<u8> {
 }
 
 /// A resolved secret. Its bytes never appear in `Debug` output, so a secret
-/// cannot leak through a log line or an error by accident.
+/// cannot leak through a log line or an error by accident, and they are
+/// overwritten with zeros when the last copy is dropped (a reload that
+/// replaces a key does not leave the old one lying in freed memory).
 #[derive(Clone, PartialEq, Eq)]
-pub struct SecretValue(Arc<Vec<u8>>);
+pub struct SecretValue(Arc<Zeroizing<Vec<u8>>>);
 
 impl SecretValue {
     pub fn new(bytes: Vec<u8>) -> Self {
-        SecretValue(Arc::new(bytes))
+        SecretValue(Arc::new(Zeroizing::new(bytes)))
     }
     pub fn expose(&self) -> &[u8] {
         &self.0

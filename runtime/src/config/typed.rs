@@ -1,7 +1,7 @@
 //! Typed, validated configuration and the loader that builds it.
 
 use super::diagnostics::{ConfigError, ConfigErrors};
-use super::raw::{RawChannel, RawServer, RawTenant};
+use super::raw::{RawApiKey, RawChannel, RawServer, RawTenant};
 use super::secrets::{SecretRef, SecretValue};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
@@ -31,7 +31,9 @@ pub struct ServerConfig {
     /// Compiled-code cache; `None` when turned off.
     pub plugin_cache_dir: Option<PathBuf>,
     pub tenants_dir: PathBuf,
-    pub admin_token: Option<SecretValue>,
+    /// Every admin token accepted (several during a rotation); empty: the
+    /// admin API is off.
+    pub admin_tokens: Vec<SecretValue>,
     pub limits: PluginLimits,
     pub sandbox_provider: SandboxProviderConfig,
     pub sweeper: SweeperConfig,
@@ -39,6 +41,10 @@ pub struct ServerConfig {
     pub json_logs: bool,
     /// Where to export traces (OTLP/HTTP), if anywhere.
     pub otlp_endpoint: Option<String>,
+    /// Where plugins' HTTP and merchant webhooks may go.
+    pub outbound: crate::outbound::OutboundConfig,
+    /// Which plugins may load at all.
+    pub plugin_policy: crate::provenance::ProvenancePolicy,
 }
 
 /// Per-call sandbox limits, the same for every plugin.
@@ -128,7 +134,8 @@ pub struct TenantConfig {
     pub id: String,
     pub name: String,
     pub source: PathBuf,
-    pub api_keys: Vec<String>,
+    /// Digests of the accepted keys (see `config::api_keys`).
+    pub api_keys: Vec<super::api_keys::ApiKey>,
     pub webhook_secret: Option<SecretValue>,
     pub notify_url: Option<String>,
     pub channels: Vec<ChannelConfig>,
@@ -138,6 +145,42 @@ pub struct TenantConfig {
     /// default that tries every channel in config order).
     pub rules: Vec<crate::routing::Rule>,
     pub breaker: crate::routing::BreakerConfig,
+    pub limits: TenantLimits,
+}
+
+/// How much of the shared runtime one tenant may take (see `http::fairness`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantLimits {
+    /// `None`: no rate limit.
+    pub rate: Option<TenantRate>,
+    pub max_concurrent_requests: u32,
+    /// Callbacks to this tenant's channels (they carry no key).
+    pub callbacks: TenantRate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TenantRate {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+/// Without `[limits]`, no rate limit and at most this many requests of one
+/// tenant in progress at once.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: u32 = 256;
+/// Without `[limits]`, callbacks per second per tenant (bursts of twice as many).
+pub const DEFAULT_CALLBACKS_PER_SECOND: u32 = 100;
+
+impl Default for TenantLimits {
+    fn default() -> Self {
+        TenantLimits {
+            rate: None,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            callbacks: TenantRate {
+                per_second: DEFAULT_CALLBACKS_PER_SECOND,
+                burst: 2 * DEFAULT_CALLBACKS_PER_SECOND,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -152,6 +195,11 @@ pub struct ChannelConfig {
     pub secrets: BTreeMap<String, SecretValue>,
     pub enabled: bool,
     pub canary: Option<Canary>,
+    /// Recent calls kept and replayed on a new version of the plugin before
+    /// it may serve this channel (0: no replay).
+    pub replay_before_upgrade: usize,
+    /// Only this build (sha256, hex) may serve the channel.
+    pub plugin_sha256: Option<String>,
 }
 
 /// A share of a channel's payments on one exact plugin version, chosen per
@@ -170,12 +218,52 @@ pub struct Overrides {
     pub database_url: Option<String>,
 }
 
+/// A tenant config published to the database (`paycore tenant publish`),
+/// as text, beside the tenants folder's files.
+#[derive(Debug, Clone)]
+pub struct PublishedTenant {
+    /// The tenant id it was published under.
+    pub tenant_id: String,
+    /// How diagnostics name it, e.g. `published:acme@r3`.
+    pub origin: String,
+    pub source: String,
+}
+
+/// Where tenants come from besides the folder, and how secrets are treated.
+#[derive(Debug, Clone, Copy)]
+pub struct TenantSources<'a> {
+    pub published: &'a [PublishedTenant],
+    /// `false` checks secret references for form only: `paycore tenant
+    /// publish` runs where the instances' secrets need not exist. Such a
+    /// config is for checking, never for serving.
+    pub resolve_secrets: bool,
+}
+
+impl Default for TenantSources<'_> {
+    fn default() -> Self {
+        TenantSources {
+            published: &[],
+            resolve_secrets: true,
+        }
+    }
+}
+
 /// Loads and validates `paycore.toml` and every `*.toml` in its tenants folder.
 pub fn load(config_file: &Path, overrides: &Overrides) -> Result<Config, ConfigErrors> {
+    load_with(config_file, overrides, TenantSources::default())
+}
+
+/// [`load`], plus tenants published to the database. A tenant lives in one
+/// place: an id both in the folder and published is an error naming both.
+pub fn load_with(
+    config_file: &Path,
+    overrides: &Overrides,
+    sources: TenantSources<'_>,
+) -> Result<Config, ConfigErrors> {
     let mut errors = ConfigErrors::default();
-    let server = load_server(config_file, overrides, &mut errors);
+    let server = load_server(config_file, overrides, sources.resolve_secrets, &mut errors);
     let tenants = match &server {
-        Some(s) => load_tenants(&s.tenants_dir, &mut errors),
+        Some(s) => load_tenants(&s.tenants_dir, sources, &mut errors),
         None => Vec::new(),
     };
     match server {
@@ -199,6 +287,18 @@ pub(super) struct Checker<'a> {
     file: &'a Path,
     source: &'a str,
     pub(super) errors: &'a mut ConfigErrors,
+    secrets: SecretPolicy<'a>,
+}
+
+/// How one document's secret references are read.
+#[derive(Clone, Copy)]
+struct SecretPolicy<'a> {
+    /// Relative `file:` references are resolved against this folder.
+    base: &'a Path,
+    resolve: bool,
+    /// `inline:` values are refused where the text is stored in the
+    /// database: it is no secret store.
+    inline_allowed: bool,
 }
 
 impl Checker<'_> {
@@ -219,8 +319,16 @@ impl Checker<'_> {
     }
 
     fn secret(&mut self, at: &Spanned<String>) -> Option<SecretValue> {
-        let base = self.file.parent().unwrap_or(Path::new("."));
-        match SecretRef::parse(at.get_ref(), base).and_then(|r| r.resolve()) {
+        let policy = self.secrets;
+        let resolved = SecretRef::parse(at.get_ref(), policy.base).and_then(|r| match r {
+            SecretRef::Inline(_) if !policy.inline_allowed => Err(
+                "a published config cannot hold a secret inline: reference it with `env:NAME` or `file:PATH`, resolved on each instance".into(),
+            ),
+            // Checked for form only; this config never serves.
+            _ if !policy.resolve => Ok(SecretValue::new(Vec::new())),
+            r => r.resolve(),
+        });
+        match resolved {
             Ok(v) => Some(v),
             Err(message) => {
                 self.error(at, message);
@@ -292,6 +400,7 @@ impl Checker<'_> {
 fn load_server(
     file: &Path,
     overrides: &Overrides,
+    resolve_secrets: bool,
     errors: &mut ConfigErrors,
 ) -> Option<ServerConfig> {
     let source = read(file, errors)?;
@@ -308,6 +417,11 @@ fn load_server(
         file,
         source: &source,
         errors,
+        secrets: SecretPolicy {
+            base: &dir,
+            resolve: resolve_secrets,
+            inline_allowed: true,
+        },
     };
 
     let listen_text = overrides
@@ -371,7 +485,19 @@ fn load_server(
             .as_ref()
             .map_or("tenants", |s| s.get_ref().as_str()),
     );
-    let admin_token = raw.admin_token.as_ref().and_then(|t| c.secret(t));
+    let admin_tokens: Vec<SecretValue> = match &raw.admin_token {
+        None => Vec::new(),
+        Some(tokens) => {
+            let texts: Vec<&String> = match tokens.get_ref() {
+                super::raw::RawTokens::One(t) => vec![t],
+                super::raw::RawTokens::Several(ts) => ts.iter().collect(),
+            };
+            texts
+                .into_iter()
+                .filter_map(|t| c.secret(&Spanned::new(tokens.span(), t.clone())))
+                .collect()
+        }
+    };
 
     let l = &raw.plugin_limits;
     let d = PluginLimits::default();
@@ -432,6 +558,22 @@ fn load_server(
         timeout: c.millis(&wh.timeout_ms, 10_000, 10, 60_000),
     };
     let otlp_endpoint = raw.otlp_endpoint.as_ref().and_then(|u| c.url(u));
+    let outbound = outbound(&raw.outbound, &mut c);
+    let plugin_policy = crate::provenance::ProvenancePolicy {
+        require_signature: raw.plugin_policy.require_signature,
+        trusted_publishers: raw
+            .plugin_policy
+            .trusted_publishers
+            .iter()
+            .filter_map(|k| k.get_ref().parse().map_err(|e: String| c.error(k, e)).ok())
+            .collect(),
+    };
+    if plugin_policy.require_signature && plugin_policy.trusted_publishers.is_empty() {
+        c.error_at(
+            0..0,
+            "[plugin_policy] require_signature needs at least one of trusted_publishers",
+        );
+    }
     let json_logs = match &raw.log_format {
         None => false,
         Some(f) if f.get_ref() == "json" => true,
@@ -451,14 +593,47 @@ fn load_server(
         plugins_dir,
         plugin_cache_dir,
         tenants_dir,
-        admin_token,
+        admin_tokens,
         limits,
         sandbox_provider,
         sweeper,
         webhooks,
         json_logs,
         otlp_endpoint,
+        outbound,
+        plugin_policy,
     })
+}
+
+fn outbound(raw: &super::raw::RawOutbound, c: &mut Checker<'_>) -> crate::outbound::OutboundConfig {
+    let mut allowed = Vec::new();
+    for entry in &raw.allow_addresses {
+        let text = entry.get_ref();
+        let net = text
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+        match net {
+            Ok(net) => allowed.push(net),
+            Err(_) => c.error(
+                entry,
+                format!("`{text}` is not an address or network, like `127.0.0.1` or `10.0.0.0/8`"),
+            ),
+        }
+    }
+    let mut plain_http_hosts = Vec::new();
+    for host in &raw.plain_http_hosts {
+        let h = host.get_ref().trim_matches(['[', ']']);
+        let is_ip = h.parse::<std::net::IpAddr>().is_ok();
+        if h.is_empty() || (!is_ip && h.contains(['/', ' ', ':'])) {
+            c.error(host, "a host is a bare name or IP, like `127.0.0.1`");
+        } else {
+            plain_http_hosts.push(h.to_ascii_lowercase());
+        }
+    }
+    crate::outbound::OutboundConfig {
+        addresses: crate::outbound::AddressPolicy { allowed },
+        plain_http_hosts,
+    }
 }
 
 /// `sqlite://relative.db` is taken relative to the config file's folder, so
@@ -472,7 +647,19 @@ fn resolve_sqlite_path(url: &str, dir: &Path) -> String {
     }
 }
 
-fn load_tenants(dir: &Path, errors: &mut ConfigErrors) -> Vec<TenantConfig> {
+/// One tenant document: a file of the folder or a published config.
+struct TenantDocument {
+    origin: PathBuf,
+    source: String,
+    /// The tenant id a published config was stored under.
+    published_as: Option<String>,
+}
+
+fn load_tenants(
+    dir: &Path,
+    sources: TenantSources<'_>,
+    errors: &mut ConfigErrors,
+) -> Vec<TenantConfig> {
     let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(entries) => entries
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -487,32 +674,69 @@ fn load_tenants(dir: &Path, errors: &mut ConfigErrors) -> Vec<TenantConfig> {
         }
     };
     files.sort();
+    let mut documents: Vec<TenantDocument> = files
+        .into_iter()
+        .filter_map(|file| {
+            let source = read(&file, errors)?;
+            Some(TenantDocument {
+                origin: file,
+                source,
+                published_as: None,
+            })
+        })
+        .collect();
+    documents.extend(sources.published.iter().map(|p| TenantDocument {
+        origin: PathBuf::from(&p.origin),
+        source: p.source.clone(),
+        published_as: Some(p.tenant_id.clone()),
+    }));
+
     let mut tenants: Vec<TenantConfig> = Vec::new();
-    let mut seen_keys: HashMap<String, String> = HashMap::new();
-    for file in files {
-        let Some(source) = read(&file, errors) else {
-            continue;
-        };
-        let raw: RawTenant = match toml::from_str(&source) {
+    let mut seen_ids: HashMap<String, PathBuf> = HashMap::new();
+    let mut seen_keys: HashMap<[u8; 32], String> = HashMap::new();
+    for doc in &documents {
+        let raw: RawTenant = match toml::from_str(&doc.source) {
             Ok(r) => r,
             Err(e) => {
-                errors.push(ConfigError::from_toml(&file, &source, &e));
+                errors.push(ConfigError::from_toml(&doc.origin, &doc.source, &e));
                 continue;
             }
         };
         let mut c = Checker {
-            file: &file,
-            source: &source,
+            file: &doc.origin,
+            source: &doc.source,
             errors,
+            secrets: SecretPolicy {
+                // Relative `file:` secrets of published configs are found
+                // in each instance's own tenants folder.
+                base: dir,
+                resolve: sources.resolve_secrets,
+                inline_allowed: doc.published_as.is_none(),
+            },
         };
-        if tenants.iter().any(|t| t.id == *raw.id.get_ref()) {
+        let id = raw.id.get_ref();
+        if let Some(stored) = &doc.published_as
+            && stored != id
+        {
             c.error(
                 &raw.id,
-                format!("tenant `{}` is defined twice", raw.id.get_ref()),
+                format!("published as tenant `{stored}` but its id is `{id}`"),
+            );
+        }
+        if let Some(other) = seen_ids.insert(id.clone(), doc.origin.clone()) {
+            c.error(
+                &raw.id,
+                format!(
+                    "tenant `{id}` is also defined in {}; a tenant lives in one place",
+                    other.display()
+                ),
             );
         }
         for key in raw.api_keys.get_ref() {
-            if let Some(other) = seen_keys.insert(key.get_ref().clone(), raw.id.get_ref().clone()) {
+            let Ok(digest) = super::api_keys::parse(key.get_ref().key()) else {
+                continue; // reported by check_tenant
+            };
+            if let Some(other) = seen_keys.insert(digest, id.clone()) {
                 c.error(
                     key,
                     format!("this API key is already used by tenant `{other}`"),
@@ -544,10 +768,28 @@ fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> Option<TenantConfig> {
     if raw.api_keys.get_ref().is_empty() {
         c.error(&raw.api_keys, "a tenant needs at least one API key");
     }
+    let mut api_keys = Vec::new();
     for key in raw.api_keys.get_ref() {
-        if key.get_ref().len() < 8 {
-            c.error(key, "an API key must be at least 8 characters");
-        }
+        let digest = match super::api_keys::parse(key.get_ref().key()) {
+            Ok(d) => d,
+            Err(message) => {
+                c.error(key, message);
+                continue;
+            }
+        };
+        let expires_at = match key.get_ref() {
+            RawApiKey::Key(_) => None,
+            RawApiKey::Expiring { expires_at, .. } => {
+                match expires_at.parse::<jiff::Timestamp>() {
+                    Ok(at) => Some(at),
+                    Err(e) => {
+                        c.error(key, format!("`expires_at` is not an RFC 3339 time like 2026-12-31T00:00:00Z: {e}"));
+                        continue;
+                    }
+                }
+            }
+        };
+        api_keys.push(super::api_keys::ApiKey { digest, expires_at });
     }
     let webhook_secret = raw.webhook_secret.as_ref().and_then(|s| c.secret(s));
     let notify_url = raw.notify_url.as_ref().and_then(|u| c.url(u));
@@ -566,6 +808,7 @@ fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> Option<TenantConfig> {
     }
     let timezone = super::rules::timezone(raw.timezone.as_ref(), c);
     let breaker = super::rules::breaker(raw.breaker.as_ref(), c);
+    let limits = tenant_limits(raw.limits.as_ref(), c);
     let ids: Vec<&str> = raw
         .channels
         .iter()
@@ -576,19 +819,53 @@ fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> Option<TenantConfig> {
         id: raw.id.get_ref().clone(),
         name: raw.name.clone().unwrap_or_else(|| raw.id.get_ref().clone()),
         source: c.file.to_path_buf(),
-        api_keys: raw
-            .api_keys
-            .get_ref()
-            .iter()
-            .map(|k| k.get_ref().clone())
-            .collect(),
+        api_keys,
         webhook_secret,
         notify_url,
         channels,
         timezone,
         rules,
         breaker,
+        limits,
     })
+}
+
+fn tenant_limits(
+    raw: Option<&Spanned<super::raw::RawTenantLimits>>,
+    c: &mut Checker<'_>,
+) -> TenantLimits {
+    let Some(raw) = raw.map(Spanned::get_ref) else {
+        return TenantLimits::default();
+    };
+    let rate = raw.requests_per_second.as_ref().map(|rps| {
+        let per_second = c.bounded(&Some(rps.clone()), 1, 1, 1_000_000) as u32;
+        let burst = c.bounded(&raw.burst, u64::from(per_second), 1, 1_000_000) as u32;
+        TenantRate { per_second, burst }
+    });
+    if rate.is_none()
+        && let Some(burst) = &raw.burst
+    {
+        c.error(burst, "`burst` needs `requests_per_second`");
+    }
+    let callbacks_per_second = c.bounded(
+        &raw.callbacks_per_second,
+        u64::from(DEFAULT_CALLBACKS_PER_SECOND),
+        1,
+        1_000_000,
+    ) as u32;
+    TenantLimits {
+        rate,
+        callbacks: TenantRate {
+            per_second: callbacks_per_second,
+            burst: 2 * callbacks_per_second,
+        },
+        max_concurrent_requests: c.bounded(
+            &raw.max_concurrent_requests,
+            u64::from(DEFAULT_MAX_CONCURRENT_REQUESTS),
+            1,
+            100_000,
+        ) as u32,
+    }
 }
 
 fn check_channel(raw: &RawChannel, c: &mut Checker<'_>) -> Option<ChannelConfig> {
@@ -648,6 +925,31 @@ fn check_channel(raw: &RawChannel, c: &mut Checker<'_>) -> Option<ChannelConfig>
             percent: percent.clamp(1, 99) as u8,
         })
     });
+    let replay_before_upgrade = match &raw.replay_before_upgrade {
+        Some(n) if *n.get_ref() > 1000 => {
+            c.error(n, "at most 1000 recent calls are kept for replay");
+            0
+        }
+        Some(n) => *n.get_ref() as usize,
+        None => 0,
+    };
+    let plugin_sha256 = raw.plugin_sha256.as_ref().and_then(|pin| {
+        let hex_digest = pin
+            .get_ref()
+            .trim_start_matches("sha256:")
+            .to_ascii_lowercase();
+        if hex_digest.len() != 64 || !hex_digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+            c.error(
+                pin,
+                "a pin is the plugin's sha256: 64 hex digits (see `paycore plugin inspect`)",
+            );
+            return None;
+        }
+        if raw.canary.is_some() {
+            c.error(pin, "a pinned channel cannot also have a canary");
+        }
+        Some(hex_digest)
+    });
     let plugin_location = ConfigError::at(c.file, c.source, Some(raw.plugin.span()), "");
     (c.errors.0.len() == before).then(|| ChannelConfig {
         id: raw.id.get_ref().clone(),
@@ -667,12 +969,14 @@ fn check_channel(raw: &RawChannel, c: &mut Checker<'_>) -> Option<ChannelConfig>
         secrets,
         enabled: raw.enabled,
         canary,
+        replay_before_upgrade,
+        plugin_sha256,
     })
 }
 
-/// One tenant file's text, validated on its own (for tests of the rules).
-#[cfg(test)]
-pub(crate) fn tenant_from_str(file: &Path, source: &str) -> Result<TenantConfig, ConfigErrors> {
+/// One tenant file's text, validated on its own (the tests of the rules and
+/// the config fuzz target use it; secrets are resolved as written).
+pub fn tenant_from_str(file: &Path, source: &str) -> Result<TenantConfig, ConfigErrors> {
     let mut errors = ConfigErrors::default();
     let raw: RawTenant = toml::from_str(source)
         .map_err(|e| ConfigErrors(vec![ConfigError::from_toml(file, source, &e)]))?;
@@ -680,6 +984,11 @@ pub(crate) fn tenant_from_str(file: &Path, source: &str) -> Result<TenantConfig,
         file,
         source,
         errors: &mut errors,
+        secrets: SecretPolicy {
+            base: file.parent().unwrap_or(Path::new(".")),
+            resolve: true,
+            inline_allowed: true,
+        },
     };
     match check_tenant(&raw, &mut c) {
         Some(t) if errors.is_empty() => Ok(t),
@@ -800,7 +1109,7 @@ secrets = { api_key = "inline:k" }
         );
         let text = load(&file, &Overrides::default()).unwrap_err().to_string();
         assert!(
-            text.contains("b.toml:1:6: tenant `same` is defined twice"),
+            text.contains("b.toml:1:6: tenant `same` is also defined in"),
             "{text}"
         );
         assert!(text.contains("already used by tenant `same`"), "{text}");
@@ -902,5 +1211,129 @@ secrets = { api_key = "inline:k" }
         let cfg = load(&file, &o).unwrap();
         assert_eq!(cfg.server.listen.port(), 2);
         assert_eq!(cfg.server.database_url, "sqlite::memory:");
+    }
+
+    fn published(id: &str, revision: u32, source: &str) -> PublishedTenant {
+        PublishedTenant {
+            tenant_id: id.into(),
+            origin: format!("published:{id}@r{revision}"),
+            source: source.into(),
+        }
+    }
+
+    fn with_published(file: &Path, published: &[PublishedTenant]) -> Result<Config, ConfigErrors> {
+        let sources = TenantSources {
+            published,
+            resolve_secrets: true,
+        };
+        load_with(file, &Overrides::default(), sources)
+    }
+
+    const PUBLISHED_TENANT: &str = r#"
+id = "p1"
+api_keys = ["sk_test_p1_key"]
+[[channels]]
+id = "sbx"
+plugin = "sandbox@^1"
+allowed_hosts = ["127.0.0.1"]
+secrets = { api_key = "env:PAYCORE_TEST_PUBLISHED_KEY" }
+"#;
+
+    #[test]
+    fn published_tenants_serve_beside_the_folder() {
+        let dir = scratch("published");
+        let file = write(&dir, "paycore.toml", "listen = \"127.0.0.1:0\"\n");
+        write(&dir, "tenants/t1.toml", TENANT);
+        // SAFETY: set once, read by this test only; no other thread reads it.
+        unsafe { std::env::set_var("PAYCORE_TEST_PUBLISHED_KEY", "from-env") };
+        let cfg = with_published(&file, &[published("p1", 2, PUBLISHED_TENANT)]).unwrap();
+        let ids: Vec<&str> = cfg.tenants.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(ids, ["t1", "p1"]);
+        let p1 = &cfg.tenants[1];
+        assert_eq!(p1.source, Path::new("published:p1@r2"));
+        assert_eq!(p1.channels[0].secrets["api_key"].expose(), b"from-env");
+    }
+
+    #[test]
+    fn a_published_tenant_may_not_shadow_a_file_or_hold_inline_secrets() {
+        let dir = scratch("published-bad");
+        let file = write(&dir, "paycore.toml", "listen = \"127.0.0.1:0\"\n");
+        write(&dir, "tenants/t1.toml", TENANT);
+        // The same id as the folder's t1, a key of t1's, and an inline secret.
+        let errs = with_published(&file, &[published("t1", 4, TENANT)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            errs.contains("published:t1@r4:2:6: tenant `t1` is also defined in")
+                && errs.contains("t1.toml; a tenant lives in one place"),
+            "{errs}"
+        );
+        assert!(
+            errs.contains("published:t1@r4:3:13: this API key is already used by tenant `t1`"),
+            "{errs}"
+        );
+        assert!(
+            errs.contains("published:t1@r4:9:23: a published config cannot hold a secret inline"),
+            "{errs}"
+        );
+        // Stored under one id, declaring another: refused, naming both.
+        let errs = with_published(&file, &[published("other", 1, PUBLISHED_TENANT)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            errs.contains("published as tenant `other` but its id is `p1`"),
+            "{errs}"
+        );
+    }
+
+    #[test]
+    fn publishing_checks_secret_references_without_reading_them() {
+        let dir = scratch("published-form");
+        let file = write(&dir, "paycore.toml", "listen = \"127.0.0.1:0\"\n");
+        let source = PUBLISHED_TENANT.replace("PAYCORE_TEST_PUBLISHED_KEY", "PAYCORE_UNSET_VAR_X");
+        let unresolved = TenantSources {
+            published: &[published("p1", 1, &source)],
+            resolve_secrets: false,
+        };
+        assert!(load_with(&file, &Overrides::default(), unresolved).is_ok());
+        let bad = source.replace("env:PAYCORE_UNSET_VAR_X", "plain-text-key");
+        let errs = load_with(
+            &file,
+            &Overrides::default(),
+            TenantSources {
+                published: &[published("p1", 1, &bad)],
+                resolve_secrets: false,
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            errs.contains("published:p1@r1:8:23: a secret must be a reference"),
+            "{errs}"
+        );
+        assert!(!errs.contains("plain-text-key"), "{errs}");
+    }
+
+    #[test]
+    fn several_admin_tokens_are_accepted_while_rotating() {
+        let dir = scratch("admin-rotation");
+        let file = write(
+            &dir,
+            "paycore.toml",
+            "admin_token = [\"inline:adm_new_token\", \"inline:sha256:00\"]\n",
+        );
+        let cfg = load(&file, &Overrides::default()).unwrap();
+        let tokens: Vec<&[u8]> = cfg.server.admin_tokens.iter().map(|t| t.expose()).collect();
+        assert_eq!(tokens, [b"adm_new_token".as_slice(), b"sha256:00"]);
+        let one = write(
+            &dir,
+            "paycore.toml",
+            "admin_token = \"env:PAYCORE_SURELY_UNSET_TOKEN\"\n",
+        );
+        let errs = load(&one, &Overrides::default()).unwrap_err().to_string();
+        assert!(
+            errs.contains("paycore.toml:1:15:") && errs.contains("PAYCORE_SURELY_UNSET_TOKEN"),
+            "{errs}"
+        );
     }
 }

@@ -19,6 +19,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(approve))
         .routes(routes!(rollback))
         .routes(routes!(restore))
+        .routes(routes!(start_recording, stop_recording))
 }
 
 /// Proof that the request carries the admin token.
@@ -28,14 +29,17 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        use subtle::ConstantTimeEq;
-        let Some(expected) = &state.admin_token else {
+        if state.admin_tokens.is_empty() {
             return Err(ApiError::not_found(
                 "the admin API is disabled (no admin_token configured)",
             ));
-        };
-        let given = super::extract::bearer(parts).unwrap_or_default();
-        if bool::from(given.as_bytes().ct_eq(expected.expose())) {
+        }
+        let given = super::extract::bearer(&parts.headers).unwrap_or_default();
+        // Every token is compared (no early exit), each in constant time.
+        let matched = state.admin_tokens.iter().fold(false, |matched, expected| {
+            crate::config::api_keys::token_matches(expected.expose(), given) | matched
+        });
+        if matched {
             Ok(Admin)
         } else {
             Err(ApiError::unauthorized("the admin token is not valid"))
@@ -116,7 +120,7 @@ async fn reload(_: Admin, State(s): State<AppState>) -> Json<Value> {
     }))
 }
 
-/// Tenants and their bound channels.
+/// Tenants, where each is defined, and their bound channels.
 #[utoipa::path(get, path = "/admin/tenants", tag = "admin", operation_id = "admin_tenants",
     security(("admin_token" = [])),
     responses(
@@ -135,14 +139,16 @@ async fn tenants(_: Admin, State(s): State<AppState>) -> Json<Value> {
                 .iter()
                 .map(|c| json!({ "id": c.id, "plugin": c.plugin.label() }))
                 .collect();
-            json!({ "id": t.config.id, "name": t.config.name, "channels": channels })
+            // Where it is defined: a file of the tenants folder, or
+            // `published:ID@rN` for a config published to the database.
+            let source = t.config.source.display().to_string();
+            json!({ "id": t.config.id, "name": t.config.name, "source": source, "channels": channels })
         })
         .collect();
     list.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
     Json(json!({ "tenants": list }))
 }
 
-/// Every tenant channel with its plugin and circuit breaker.
 /// Every tenant channel with its bound plugin and circuit breaker state.
 #[utoipa::path(get, path = "/admin/channels", tag = "admin", operation_id = "admin_channels",
     security(("admin_token" = [])),
@@ -259,4 +265,66 @@ async fn restore(
     Path(label): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     decision_answer(s.reloader.restore(&label).await)
+}
+
+/// Start recording a channel's plugin calls (inputs, host answers, outputs;
+/// secrets redacted) to a new file, for `paycore plugin replay`.
+#[utoipa::path(post, path = "/admin/channels/{tenant}/{channel}/recording", tag = "admin", operation_id = "admin_start_recording",
+    params(
+        ("tenant" = String, Path, description = "The tenant id"),
+        ("channel" = String, Path, description = "The channel id"),
+    ),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "Recording; the file it writes to", body = Object),
+        (status = 401, description = "No or bad admin token", body = ErrorBody),
+        (status = 404, description = "The admin API is disabled", body = ErrorBody),
+        (status = 422, description = "No such channel, or the file cannot be written", body = ErrorBody),
+    )
+)]
+async fn start_recording(
+    _: Admin,
+    State(s): State<AppState>,
+    Path((tenant, channel)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    match s.reloader.start_recording(&tenant, &channel) {
+        Ok(file) => Ok(Json(json!({ "recording": file.display().to_string() }))),
+        Err(message) => Err(recording_refused(message)),
+    }
+}
+
+/// Stop recording a channel's plugin calls.
+#[utoipa::path(delete, path = "/admin/channels/{tenant}/{channel}/recording", tag = "admin", operation_id = "admin_stop_recording",
+    params(
+        ("tenant" = String, Path, description = "The tenant id"),
+        ("channel" = String, Path, description = "The channel id"),
+    ),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "Stopped; the file and how many calls it holds", body = Object),
+        (status = 401, description = "No or bad admin token", body = ErrorBody),
+        (status = 404, description = "The admin API is disabled", body = ErrorBody),
+        (status = 422, description = "That channel is not being recorded", body = ErrorBody),
+    )
+)]
+async fn stop_recording(
+    _: Admin,
+    State(s): State<AppState>,
+    Path((tenant, channel)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    match s.reloader.stop_recording(&tenant, &channel) {
+        Ok((file, calls)) => Ok(Json(
+            json!({ "recording": file.display().to_string(), "calls": calls }),
+        )),
+        Err(message) => Err(recording_refused(message)),
+    }
+}
+
+fn recording_refused(message: String) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        "unprocessable",
+        "recording_refused",
+        message,
+    )
 }

@@ -33,6 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 400, description = "The plugin refused the request"),
         (status = 401, description = "The signature did not verify; nothing changed"),
         (status = 404, description = "No such tenant or channel", body = ErrorBody),
+        (status = 429, description = "Too many callbacks for this tenant; retry after `Retry-After` seconds", body = ErrorBody),
         (status = 500, description = "The plugin failed on this callback; the channel will retry"),
     )
 )]
@@ -45,9 +46,20 @@ async fn receive(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let registry = s.payments.registry();
+    // One answer for an unknown tenant and an unknown channel, decided by
+    // two map lookups before any work, so neither can be told apart.
     let tenant = registry
         .tenant(&tenant)
+        .filter(|t| t.channel(&channel).is_some())
         .ok_or_else(|| ApiError::not_found("no such tenant or channel"))?;
+    // Callbacks carry no key, so anyone can send them, and each costs a
+    // plugin call: bounded per tenant, before the plugin runs.
+    if let Err(refused) = s
+        .fairness
+        .admit_callback(&tenant.config.id, &tenant.config.limits)
+    {
+        return Ok(refused);
+    }
     let request = wit::HttpRequest {
         method: method.to_string(),
         url: uri.to_string(),

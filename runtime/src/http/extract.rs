@@ -88,7 +88,7 @@ impl FromRequestParts<AppState> for AuthTenant {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let key = bearer(parts).ok_or_else(|| {
+        let key = bearer(&parts.headers).ok_or_else(|| {
             ApiError::unauthorized("send your API key as `Authorization: Bearer <key>`")
         })?;
         let registry = state.payments.registry();
@@ -99,9 +99,8 @@ impl FromRequestParts<AppState> for AuthTenant {
     }
 }
 
-pub fn bearer(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
         .get(axum::http::header::AUTHORIZATION)?
         .to_str()
         .ok()?

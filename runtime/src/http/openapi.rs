@@ -151,6 +151,8 @@ mod tests {
         ("post", "/admin/plugins/{label}/restore"),
         ("post", "/v1/routing/explain"),
         ("post", "/admin/reload"),
+        ("post", "/admin/channels/{tenant}/{channel}/recording"),
+        ("delete", "/admin/channels/{tenant}/{channel}/recording"),
     ];
 
     #[test]

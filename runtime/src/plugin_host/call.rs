@@ -5,6 +5,8 @@ use super::bindings::paycore::channel::types as wit;
 use super::engine::{EPOCH_TICK, PluginHost};
 use super::imports::{CallState, ChannelGrant};
 use super::load::Plugin;
+use super::replay::Script;
+use super::trace::{CallInput as Op, CallOutput, CallTrace};
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
@@ -57,33 +59,6 @@ fn describe_channel_error(e: &wit::ChannelError) -> String {
     format!("{kind}: {} ({})", f.message, f.code)
 }
 
-/// An operation to run inside a plugin.
-pub(super) enum Op {
-    Manifest,
-    Pay(wit::CallContext, wit::PayRequest),
-    Query(wit::CallContext, wit::PaymentRef),
-    Close(wit::CallContext, wit::PaymentRef),
-    Cancel(wit::CallContext, wit::PaymentRef),
-    Refund(wit::CallContext, wit::RefundRequest),
-    QueryRefund(wit::CallContext, wit::RefundRef),
-    Callback(wit::CallContext, wit::HttpRequest),
-}
-
-impl Op {
-    fn name(&self) -> &'static str {
-        match self {
-            Op::Manifest => "manifest",
-            Op::Pay(..) => "pay",
-            Op::Query(..) => "query",
-            Op::Close(..) => "close",
-            Op::Cancel(..) => "cancel",
-            Op::Refund(..) => "refund",
-            Op::QueryRefund(..) => "query-refund",
-            Op::Callback(..) => "handle-callback",
-        }
-    }
-}
-
 pub(super) enum Answer {
     Manifest(wit::Manifest),
     Payment(Result<wit::PaymentResult, wit::ChannelError>),
@@ -110,6 +85,7 @@ impl PluginHost {
             channel: String::new(),
             hosts: vec![],
             secrets: Default::default(),
+            tracer: None,
         });
         Ok(expect_answer!(
             self.run(plugin, grant, Op::Manifest).await?,
@@ -224,6 +200,27 @@ impl PluginHost {
         grant: Arc<ChannelGrant>,
         op: Op,
     ) -> Result<Answer, CallError> {
+        self.execute(plugin, grant, op, None).await
+    }
+
+    /// Runs `op` with every import answered from `script` (see `replay`).
+    pub(super) async fn run_scripted(
+        &self,
+        plugin: &Plugin,
+        grant: Arc<ChannelGrant>,
+        op: Op,
+        script: Script,
+    ) -> CallOutput {
+        output_of(&self.execute(plugin, grant, op, Some(script)).await)
+    }
+
+    async fn execute(
+        &self,
+        plugin: &Plugin,
+        grant: Arc<ChannelGrant>,
+        op: Op,
+        script: Option<Script>,
+    ) -> Result<Answer, CallError> {
         let inner = &self.inner;
         let limits = &inner.limits;
         let _permit = inner
@@ -233,16 +230,28 @@ impl PluginHost {
             .expect("the semaphore is never closed");
         let _in_flight = InFlight::enter(plugin);
         let cpu_ticks = (limits.cpu.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        let state = CallState::new(
+        let replaying = script.is_some();
+        // A replay is never itself recorded.
+        let recording = !replaying && inner.recordings.wants(&grant.tenant, &grant.channel);
+        let tracer = grant.tracer.clone();
+        let channel = grant.clone();
+        let mut state = CallState::new(
             plugin.label.clone(),
             grant,
             inner.http.clone(),
+            inner.outbound.clone(),
             limits,
             cpu_ticks,
         );
+        state.script = script;
+        state.trace = (tracer.is_some() || recording).then(|| CallTrace {
+            op: op.name(),
+            input: Some(op.clone()),
+            ..CallTrace::default()
+        });
         let op_name = op.name();
         let started = std::time::Instant::now();
-        let (outcome, state) = self.call_plugin(plugin, state, op).await;
+        let (outcome, mut state, fuel_left) = self.call_plugin(plugin, state, op).await;
         let elapsed = started.elapsed().as_secs_f64();
         crate::overhead::record_channel_wait(state.channel_wait);
         let fail = |kind| CallError {
@@ -254,29 +263,57 @@ impl PluginHost {
             Some(Ok(answer)) => Ok(answer),
             None => Err(fail(CallErrorKind::Timeout(limits.call_timeout))),
             Some(Err(_)) if state.cpu_exhausted => Err(fail(CallErrorKind::CpuExhausted(limits.cpu))),
-            Some(Err(_)) if state.memory_exhausted => Err(fail(CallErrorKind::MemoryExhausted(limits.memory_bytes >> 20))),
+            Some(Err(_)) if state.memory_exhausted => Err(fail(CallErrorKind::MemoryExhausted(
+                limits.memory_bytes >> 20,
+            ))),
             Some(Err(e)) => Err(fail(CallErrorKind::Trap(trap_message(&e)))),
+        };
+        if let Some(mut trace) = state.trace.take() {
+            trace.output = Some(output_of(&result));
+            trace.fuel = inner.fuel.zip(fuel_left).map(|(start, left)| start - left);
+            trace.millis = elapsed * 1000.0;
+            if recording {
+                inner.recordings.record(
+                    &plugin.label,
+                    &channel.tenant,
+                    &channel.channel,
+                    &trace,
+                    &channel.secrets,
+                );
+            }
+            if let Some(tracer) = &tracer {
+                tracer.push(trace);
+            }
         }
-        .inspect_err(|e| tracing::warn!(error = %e, reached_channel = e.reached_channel, "plugin call failed"));
+        if replaying {
+            return result;
+        }
+        let result = result.inspect_err(|e| tracing::warn!(error = %e, reached_channel = e.reached_channel, "plugin call failed"));
         record_call(plugin, op_name, elapsed, &result);
         result
     }
 
     /// Runs `op` in a fresh store within the call's limits; `None` when it
-    /// did not finish in time. Gives the call's state back.
+    /// did not finish in time. Gives the call's state back, with the fuel
+    /// left when the host measures.
     async fn call_plugin(
         &self,
         plugin: &Plugin,
         state: CallState,
         op: Op,
-    ) -> (Option<wasmtime::Result<Answer>>, CallState) {
+    ) -> (Option<wasmtime::Result<Answer>>, CallState, Option<u64>) {
         #[cfg(feature = "native-sandbox")]
         if plugin.native {
             let (state, answer) = super::native::invoke(state, op).await;
-            return (Some(Ok(answer)), state);
+            return (Some(Ok(answer)), state, None);
         }
-        let limits = &self.inner.limits;
-        let mut store = Store::new(&self.inner.engine, state);
+        let inner = &self.inner;
+        let mut store = Store::new(&inner.engine, state);
+        if let Some(fuel) = inner.fuel {
+            store
+                .set_fuel(fuel)
+                .expect("the measuring engine counts fuel");
+        }
         store.limiter(|s| s as &mut dyn wasmtime::ResourceLimiter);
         store.set_epoch_deadline(1);
         // Every tick spent in wasm costs budget; yielding on each tick keeps
@@ -290,10 +327,32 @@ impl PluginHost {
             state.cpu_ticks_left -= 1;
             Ok(UpdateDeadline::Yield(1))
         });
-        let outcome = tokio::time::timeout(limits.call_timeout, invoke(plugin, &mut store, op))
+        let outcome = tokio::time::timeout(inner.limits.call_timeout, invoke(plugin, &mut store, op))
             .await
             .ok();
-        (outcome, store.into_data())
+        let fuel_left = inner.fuel.and_then(|_| store.get_fuel().ok());
+        (outcome, store.into_data(), fuel_left)
+    }
+}
+
+/// A call's answer as it is recorded and compared.
+fn output_of(result: &Result<Answer, CallError>) -> CallOutput {
+    match result {
+        Ok(Answer::Manifest(_)) => CallOutput::Manifest,
+        Ok(Answer::Payment(r)) => CallOutput::Payment(r.clone()),
+        Ok(Answer::Refund(r)) => CallOutput::Refund(r.clone()),
+        Ok(Answer::Callback(r)) => CallOutput::Callback(r.clone()),
+        Err(e) => CallOutput::Failed(failure_kind(&e.kind).to_string()),
+    }
+}
+
+fn failure_kind(kind: &CallErrorKind) -> &'static str {
+    match kind {
+        CallErrorKind::Trap(_) => "trap",
+        CallErrorKind::CpuExhausted(_) => "cpu_exhausted",
+        CallErrorKind::MemoryExhausted(_) => "memory_exhausted",
+        CallErrorKind::Timeout(_) => "timeout",
+        CallErrorKind::Channel(_) => "answered",
     }
 }
 
@@ -331,13 +390,7 @@ fn record_call(
     let version = plugin.manifest.version.to_string();
     let outcome = match result {
         Ok(_) => "answered",
-        Err(e) => match e.kind {
-            CallErrorKind::Trap(_) => "trap",
-            CallErrorKind::CpuExhausted(_) => "cpu_exhausted",
-            CallErrorKind::MemoryExhausted(_) => "memory_exhausted",
-            CallErrorKind::Timeout(_) => "timeout",
-            CallErrorKind::Channel(_) => "answered",
-        },
+        Err(e) => failure_kind(&e.kind),
     };
     metrics::counter!("paycore_plugin_calls_total", "plugin" => name.clone(), "version" => version.clone(), "op" => op, "result" => outcome)
         .increment(1);

@@ -99,6 +99,41 @@ impl KeyRing<'_> {
     }
 }
 
+/// Signs as the far side of a channel does, outside any plugin call: the
+/// conformance suite's scripted upstream signs its answers and callbacks
+/// with the provider's test keys. `alg` is `hmac-sha256` or `rsa-pkcs1-sha256`.
+pub fn sign_as_provider(key: &SecretValue, alg: &str, data: &[u8]) -> Result<Vec<u8>, String> {
+    let name = "provider";
+    let ring = BTreeMap::from([(name.to_string(), key.clone())]);
+    let alg = match alg {
+        "hmac-sha256" => Algorithm::HmacSha256,
+        "rsa-pkcs1-sha256" => Algorithm::RsaPkcs1Sha256,
+        other => return Err(format!("unknown signing algorithm `{other}`")),
+    };
+    KeyRing(&ring)
+        .sign(name, alg, data)
+        .map_err(|e| format!("{e:?}"))
+}
+
+/// Seals `plain` with AES-256-GCM (ciphertext then tag), as WeChat Pay
+/// encrypts a callback's resource.
+pub fn encrypt_as_provider(
+    key: &SecretValue,
+    nonce: &[u8],
+    aad: &[u8],
+    plain: &[u8],
+) -> Result<Vec<u8>, String> {
+    let key = aead::UnboundKey::new(&aead::AES_256_GCM, key.expose())
+        .map_err(|_| "the key is not 32 bytes".to_string())?;
+    let nonce = aead::Nonce::try_assume_unique_for_key(nonce)
+        .map_err(|_| "the nonce must be 12 bytes".to_string())?;
+    let mut buffer = plain.to_vec();
+    aead::LessSafeKey::new(key)
+        .seal_in_place_append_tag(nonce, aead::Aad::from(aad), &mut buffer)
+        .map_err(|_| "encryption failed".to_string())?;
+    Ok(buffer)
+}
+
 /// Names the key, never its bytes.
 fn unsupported(name: &str, wanted: &str) -> CryptoError {
     CryptoError::Unsupported(format!("secret `{name}` is not {wanted}"))

@@ -2,6 +2,7 @@
 
 use super::imports::{CallState, InMemoryUpstream, Transport};
 use crate::config::PluginLimits;
+use crate::outbound::OutboundConfig;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -22,9 +23,14 @@ pub(super) struct Inner {
     pub linker: Linker<CallState>,
     pub limits: PluginLimits,
     pub http: Transport,
+    pub outbound: Arc<OutboundConfig>,
     /// Bounds concurrent calls to what the instance pool can hold.
     pub permits: tokio::sync::Semaphore,
     pub cache: Option<super::cache::CompiledCache>,
+    /// Every call starts with this much fuel and reports what it burnt.
+    pub fuel: Option<u64>,
+    /// Channels whose calls are being recorded.
+    pub recordings: super::record::Recordings,
     stop_ticker: Arc<AtomicBool>,
 }
 
@@ -35,40 +41,53 @@ impl Drop for Inner {
 }
 
 impl PluginHost {
+    /// A host without a compiled-code cache whose plugins may reach only
+    /// public addresses over HTTPS (the strict `[outbound]` default).
     pub fn new(limits: PluginLimits) -> anyhow::Result<Self> {
-        PluginHost::with_cache(limits, None)
+        PluginHost::with_cache(limits, None, OutboundConfig::default())
     }
 
-    /// A host that keeps compiled plugins in `cache_dir` (see `cache`).
+    /// A host that keeps compiled plugins in `cache_dir` (see `cache`) and
+    /// lets plugins reach what `outbound` allows.
     pub fn with_cache(
         limits: PluginLimits,
         cache_dir: Option<std::path::PathBuf>,
+        outbound: OutboundConfig,
     ) -> anyhow::Result<Self> {
-        install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(limits.http_timeout)
-            .connect_timeout(limits.http_timeout)
-            .build()?;
-        PluginHost::build(limits, cache_dir, Transport::Network(http))
+        PluginHost::build(limits, cache_dir, outbound, false, None)
     }
 
     /// A host whose plugins' granted requests are answered by `upstream` in
     /// memory rather than sent (see [`InMemoryUpstream`]); no cache.
     pub fn with_in_memory_upstream(
         limits: PluginLimits,
-        upstream: std::sync::Arc<dyn InMemoryUpstream>,
+        upstream: Arc<dyn InMemoryUpstream>,
     ) -> anyhow::Result<Self> {
-        PluginHost::build(limits, None, Transport::InMemory(upstream))
+        PluginHost::build(limits, None, OutboundConfig::default(), false, Some(upstream))
+    }
+
+    /// A host that counts the instructions every call executes (wasmtime
+    /// fuel), for the conformance suite's figures. Counting slows calls
+    /// down and changes the compiled code, so serving hosts never do it.
+    /// Its plugins may reach loopback over plain http: the suite's scripted
+    /// upstream runs there.
+    pub fn measuring(
+        limits: PluginLimits,
+        cache_dir: Option<std::path::PathBuf>,
+    ) -> anyhow::Result<Self> {
+        PluginHost::build(limits, cache_dir, OutboundConfig::loopback(), true, None)
     }
 
     fn build(
         limits: PluginLimits,
         cache_dir: Option<std::path::PathBuf>,
-        http: Transport,
+        outbound: OutboundConfig,
+        count_fuel: bool,
+        upstream: Option<Arc<dyn InMemoryUpstream>>,
     ) -> anyhow::Result<Self> {
-        install_crypto_provider();
-        let engine = Engine::new(&engine_config(&limits))?;
+        let mut config = engine_config(&limits);
+        config.consume_fuel(count_fuel);
+        let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         // wasip2 guests import a handful of wasi:cli/io interfaces even when
         // they use none; we link them against a context that grants nothing
@@ -77,6 +96,18 @@ impl PluginHost {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
         super::bindings::Plugin::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
             .map_err(anyhow::Error::from)?;
+        install_crypto_provider();
+        let http = match upstream {
+            Some(upstream) => Transport::InMemory(upstream),
+            None => Transport::Network(
+                outbound
+                    .addresses
+                    .client_builder()
+                    .timeout(limits.http_timeout)
+                    .connect_timeout(limits.http_timeout)
+                    .build()?,
+            ),
+        };
         let stop_ticker = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(engine.clone(), stop_ticker.clone());
         let permits = tokio::sync::Semaphore::new(limits.max_concurrent_calls as usize);
@@ -86,15 +117,30 @@ impl PluginHost {
                 linker,
                 limits,
                 http,
+                outbound: Arc::new(outbound),
                 permits,
                 cache: cache_dir.map(super::cache::CompiledCache::new),
+                // Far more than any call can burn before its epoch budget
+                // stops it: fuel here measures, the epoch limits.
+                fuel: count_fuel.then_some(u64::MAX / 2),
+                recordings: Default::default(),
                 stop_ticker,
             }),
         })
     }
 
+    /// Where plugins' requests (and, by the same policy, webhooks) may go.
+    pub fn outbound(&self) -> &OutboundConfig {
+        &self.inner.outbound
+    }
+
     pub fn limits(&self) -> &PluginLimits {
         &self.inner.limits
+    }
+
+    /// The recordings of channels' calls (see `record`).
+    pub fn recordings(&self) -> &super::record::Recordings {
+        &self.inner.recordings
     }
 }
 

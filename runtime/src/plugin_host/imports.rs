@@ -3,7 +3,9 @@
 
 use super::bindings::paycore::channel::{clock, crypto, http, log, types};
 use super::crypto::KeyRing;
+use super::trace::{Base64, CallTrace, HostCall, HttpAttempt, Tracer};
 use crate::config::{PluginLimits, SecretValue};
+use crate::outbound::OutboundConfig;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tracing::Instrument;
@@ -19,6 +21,8 @@ pub struct ChannelGrant {
     /// Lower-case host names, the intersection of the config's grant and the manifest.
     pub hosts: Vec<String>,
     pub secrets: BTreeMap<String, SecretValue>,
+    /// When set, every call made with this grant leaves a [`CallTrace`] here.
+    pub tracer: Option<Arc<Tracer>>,
 }
 
 /// A plugin may not flood the host: bounds per call.
@@ -29,7 +33,8 @@ const MAX_LOG_LINE_BYTES: usize = 4096;
 /// Answers a plugin's outbound requests inside the process instead of over
 /// the network. Benchmarks use it to time the host and the plugin without a
 /// socket in the way; the grant and per-call bounds apply exactly as they do
-/// to real requests, and an answered request counts as having reached the
+/// to real requests (the outbound address policy does not: nothing leaves
+/// the process), and an answered request counts as having reached the
 /// channel.
 pub trait InMemoryUpstream: Send + Sync + 'static {
     fn answer(&self, request: &types::HttpRequest) -> types::HttpResponse;
@@ -49,6 +54,7 @@ pub struct CallState {
     pub(super) plugin_label: Arc<str>,
     grant: Arc<ChannelGrant>,
     http: Transport,
+    outbound: Arc<OutboundConfig>,
     max_response_bytes: usize,
     memory_limit: usize,
     http_requests: u32,
@@ -61,6 +67,10 @@ pub struct CallState {
     pub(super) cpu_ticks_left: u64,
     /// Time spent waiting on the channel's answers (see `crate::overhead`).
     pub(super) channel_wait: std::time::Duration,
+    /// What the call did, kept only when the grant asks for it.
+    pub(super) trace: Option<CallTrace>,
+    /// When replaying, the recorded answers to every import.
+    pub(super) script: Option<super::replay::Script>,
 }
 
 impl CallState {
@@ -68,6 +78,7 @@ impl CallState {
         plugin_label: Arc<str>,
         grant: Arc<ChannelGrant>,
         http: Transport,
+        outbound: Arc<OutboundConfig>,
         limits: &PluginLimits,
         cpu_ticks: u64,
     ) -> Self {
@@ -78,6 +89,7 @@ impl CallState {
             plugin_label,
             grant,
             http,
+            outbound,
             max_response_bytes: limits.http_max_response_bytes,
             memory_limit: limits.memory_bytes,
             http_requests: 0,
@@ -87,6 +99,8 @@ impl CallState {
             cpu_exhausted: false,
             cpu_ticks_left: cpu_ticks,
             channel_wait: std::time::Duration::ZERO,
+            trace: None,
+            script: None,
         }
     }
 }
@@ -107,6 +121,9 @@ impl wasmtime::ResourceLimiter for CallState {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
+        if let Some(trace) = &mut self.trace {
+            trace.peak_memory = trace.peak_memory.max(desired);
+        }
         if desired > self.memory_limit {
             self.memory_exhausted = true;
             return Err(wasmtime::format_err!(
@@ -135,13 +152,47 @@ impl http::Host for CallState {
         &mut self,
         request: types::HttpRequest,
     ) -> wasmtime::Result<Result<types::HttpResponse, http::HttpError>> {
+        if let Some(script) = &mut self.script {
+            return Ok(script.http());
+        }
+        if self.trace.is_none() {
+            return Ok(self.send_checked(request).await);
+        }
+        let copy = request.clone();
+        let host = url::Url::parse(&request.url)
+            .ok()
+            .and_then(|u| {
+                u.host_str()
+                    .map(|h| h.trim_matches(['[', ']']).to_ascii_lowercase())
+            })
+            .unwrap_or_default();
+        let granted = self.grant.hosts.contains(&host);
+        let outcome = self.send_checked(request).await;
+        if let Some(trace) = &mut self.trace {
+            trace.calls.push(HostCall::Http(HttpAttempt {
+                host,
+                granted,
+                request: copy,
+                outcome: outcome.clone(),
+            }));
+        }
+        Ok(outcome)
+    }
+}
+
+impl CallState {
+    /// Enforces the grant and the per-call bounds, then exchanges.
+    async fn send_checked(
+        &mut self,
+        request: types::HttpRequest,
+    ) -> Result<types::HttpResponse, http::HttpError> {
         let url = match url::Url::parse(&request.url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => u,
             _ => {
-                return Ok(Err(http::HttpError::Denied(format!(
+                return Err(http::HttpError::Denied(format!(
                     "`{}` is not an http(s) URL",
                     request.url
-                ))));
+                )));
             }
         };
         let host = url
@@ -151,24 +202,29 @@ impl http::Host for CallState {
             .to_ascii_lowercase();
         if !self.grant.hosts.contains(&host) {
             tracing::warn!(plugin = %self.plugin_label, channel = %self.grant.channel, host = %host, "plugin called a host it was not granted");
-            return Ok(Err(http::HttpError::Denied(format!(
+            return Err(http::HttpError::Denied(format!(
                 "host `{host}` is not granted to channel `{}`",
                 self.grant.channel
-            ))));
+            )));
+        }
+        let network = matches!(self.http, Transport::Network(_));
+        if network && let Err(why) = self.outbound_permits(&url, &host) {
+            tracing::warn!(plugin = %self.plugin_label, channel = %self.grant.channel, host = %host, reason = %why, "plugin request refused by the outbound policy");
+            return Err(http::HttpError::Denied(why));
         }
         if self.http_requests >= MAX_HTTP_REQUESTS_PER_CALL {
-            return Ok(Err(http::HttpError::Denied(format!(
+            return Err(http::HttpError::Denied(format!(
                 "more than {MAX_HTTP_REQUESTS_PER_CALL} requests in one call"
-            ))));
+            )));
         }
         self.http_requests += 1;
         let method = match reqwest::Method::from_bytes(request.method.as_bytes()) {
             Ok(m) => m,
             Err(_) => {
-                return Ok(Err(http::HttpError::Denied(format!(
+                return Err(http::HttpError::Denied(format!(
                     "`{}` is not an HTTP method",
                     request.method
-                ))));
+                )));
             }
         };
         let span = tracing::info_span!("host_http", method = %method, host = %host, status = tracing::field::Empty);
@@ -184,11 +240,23 @@ impl http::Host for CallState {
             }
         };
         self.channel_wait += waiting.elapsed();
-        Ok(outcome)
+        outcome
     }
 }
 
 impl CallState {
+    /// The `[outbound]` policy's say before anything is sent: HTTPS unless
+    /// the host may take plain HTTP, and no literal non-public address
+    /// (names are checked on what they resolve to, by the client).
+    fn outbound_permits(&self, url: &url::Url, host: &str) -> Result<(), String> {
+        if url.scheme() == "http" && !self.outbound.plain_http_hosts.iter().any(|h| h == host) {
+            return Err(format!(
+                "plain http to `{host}` is refused: plugins' hosts need https unless [outbound] plain_http_hosts lists them"
+            ));
+        }
+        self.outbound.addresses.check_url(url)
+    }
+
     /// Sends the request and reads the answer within the size cap. Records
     /// whether the request may have reached the channel.
     async fn exchange(
@@ -261,7 +329,19 @@ impl crypto::Host for CallState {
         alg: crypto::Algorithm,
         data: Vec<u8>,
     ) -> wasmtime::Result<Result<Vec<u8>, crypto::CryptoError>> {
-        Ok(KeyRing(&self.grant.secrets).sign(&key, alg, &data))
+        let result = match &mut self.script {
+            Some(script) => script.sign(&key, alg, &data),
+            None => KeyRing(&self.grant.secrets).sign(&key, alg, &data),
+        };
+        if let Some(trace) = &mut self.trace {
+            trace.calls.push(HostCall::Sign {
+                key,
+                alg,
+                data,
+                result: result.clone().map(Base64),
+            });
+        }
+        Ok(result)
     }
 
     async fn verify(
@@ -271,7 +351,20 @@ impl crypto::Host for CallState {
         data: Vec<u8>,
         signature: Vec<u8>,
     ) -> wasmtime::Result<Result<bool, crypto::CryptoError>> {
-        Ok(KeyRing(&self.grant.secrets).verify(&key, alg, &data, &signature))
+        let result = match &mut self.script {
+            Some(script) => script.verify(&key, alg, &data, &signature),
+            None => KeyRing(&self.grant.secrets).verify(&key, alg, &data, &signature),
+        };
+        if let Some(trace) = &mut self.trace {
+            trace.calls.push(HostCall::Verify {
+                key,
+                alg,
+                data,
+                signature,
+                result: result.clone(),
+            });
+        }
+        Ok(result)
     }
 
     async fn decrypt(
@@ -282,7 +375,21 @@ impl crypto::Host for CallState {
         aad: Vec<u8>,
         ciphertext: Vec<u8>,
     ) -> wasmtime::Result<Result<Vec<u8>, crypto::CryptoError>> {
-        Ok(KeyRing(&self.grant.secrets).decrypt(&key, alg, &nonce, &aad, &ciphertext))
+        let result = match &mut self.script {
+            Some(script) => script.decrypt(&key, alg, &nonce, &aad, &ciphertext),
+            None => KeyRing(&self.grant.secrets).decrypt(&key, alg, &nonce, &aad, &ciphertext),
+        };
+        if let Some(trace) = &mut self.trace {
+            trace.calls.push(HostCall::Decrypt {
+                key,
+                alg,
+                nonce,
+                aad,
+                ciphertext,
+                result: result.clone().map(Base64),
+            });
+        }
+        Ok(result)
     }
 }
 
@@ -299,6 +406,11 @@ impl log::Host for CallState {
                 cut -= 1;
             }
             message.truncate(cut);
+        }
+        if let Some(trace) = &mut self.trace {
+            trace
+                .logs
+                .push((format!("{level:?}").to_lowercase(), message.clone()));
         }
         let plugin = &*self.plugin_label;
         let channel = &self.grant.channel;
@@ -325,6 +437,13 @@ impl log::Host for CallState {
 
 impl clock::Host for CallState {
     async fn now_millis(&mut self) -> wasmtime::Result<u64> {
-        Ok(crate::domain::now_millis() as u64)
+        let millis = match &mut self.script {
+            Some(script) => script.now(),
+            None => crate::domain::now_millis() as u64,
+        };
+        if let Some(trace) = &mut self.trace {
+            trace.calls.push(HostCall::Clock { millis });
+        }
+        Ok(millis)
     }
 }

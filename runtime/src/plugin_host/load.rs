@@ -34,6 +34,9 @@ pub enum LoadError {
     Manifest(String),
     #[error("manifest: {0}")]
     BadManifest(String),
+    /// Refused by `[plugin_policy]` (see `provenance`).
+    #[error("{0}")]
+    Untrusted(String),
 }
 
 /// The manifest a plugin declares, checked and typed.
@@ -194,6 +197,7 @@ pub fn grant_for(
             .filter(|(k, _)| plugin.secrets.contains(k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
+        tracer: None,
     }
 }
 

@@ -16,7 +16,8 @@
 mod convert;
 
 use super::bindings::paycore::channel::{clock, crypto, http, log};
-use super::call::{Answer, Op};
+use super::call::Answer;
+use super::trace::CallInput as Op;
 use super::imports::CallState;
 use convert::Cross;
 use paycore_plugin_sandbox::Sandbox;

@@ -1,52 +1,41 @@
-//! The operator's decisions about plugin versions, kept next to the plugins
-//! (`.paycore-plugins.json` in the plugins folder, so every instance reading
-//! that folder sees them): versions rolled back, and versions approved to
-//! ask for more than their predecessor did.
+//! The operator's decisions about plugin versions, as the reloader applies
+//! them: versions rolled back, and versions approved to ask for more than
+//! their predecessor did. They live in the database (`store::decisions`),
+//! so a decision made at one instance holds at every instance.
 
-use serde::{Deserialize, Serialize};
+use crate::store::{DecisionKind, Store};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
-const FILE: &str = ".paycore-plugins.json";
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Decisions {
     /// `name@version`s taken out of service by a rollback.
-    #[serde(default)]
     pub rolled_back: BTreeSet<String>,
     /// `name@version@sha256` approved despite asking for new hosts or secrets.
-    #[serde(default)]
     pub approved: BTreeSet<String>,
 }
 
 impl Decisions {
-    fn path(plugins_dir: &Path) -> PathBuf {
-        plugins_dir.join(FILE)
-    }
-
-    /// Reads the decisions; a missing file means none. A damaged file is
-    /// reported and treated as none, which only ever holds plugins back.
-    pub fn read(plugins_dir: &Path) -> Result<Decisions, String> {
-        match std::fs::read(Self::path(plugins_dir)) {
-            Ok(bytes) => {
-                serde_json::from_slice(&bytes).map_err(|e| format!("{FILE} is not valid: {e}"))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Decisions::default()),
-            Err(e) => Err(format!("cannot read {FILE}: {e}")),
+    pub async fn read(store: &Store) -> Result<Decisions, String> {
+        let rows = store
+            .plugin_decisions()
+            .await
+            .map_err(|e| format!("cannot read the operator's plugin decisions: {e}"))?;
+        let mut decisions = Decisions::default();
+        for (kind, label) in rows {
+            match kind {
+                DecisionKind::RolledBack => decisions.rolled_back.insert(label),
+                DecisionKind::Approved => decisions.approved.insert(label),
+            };
         }
-    }
-
-    /// Writes atomically, so a reload never reads half a file.
-    pub fn write(&self, plugins_dir: &Path) -> std::io::Result<()> {
-        let temp = plugins_dir.join(format!("{FILE}.{:016x}.tmp", rand::random::<u64>()));
-        std::fs::write(
-            &temp,
-            serde_json::to_vec_pretty(self).expect("decisions serialise"),
-        )?;
-        std::fs::rename(&temp, Self::path(plugins_dir))
+        Ok(decisions)
     }
 
     pub fn is_approved(&self, label: &str, digest: &str) -> bool {
-        self.approved.contains(&format!("{label}@{digest}"))
+        self.approved.contains(&approval_label(label, digest))
     }
+}
+
+/// What an approval is recorded under: one build of one version.
+pub fn approval_label(label: &str, digest: &str) -> String {
+    format!("{label}@{digest}")
 }

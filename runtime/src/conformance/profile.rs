@@ -1,0 +1,147 @@
+//! The conformance profile: what a plugin's author ships beside the `.wasm`
+//! (`NAME.conformance.toml`) so the suite can play the provider's side of
+//! a protocol it does not know. It holds test settings and keys, sample
+//! answers per request, and one sample callback, all as templates (see
+//! `template`).
+
+use crate::config::SecretValue;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// The channel's settings; `${upstream}` is the scripted upstream's base
+    /// URL (`http://127.0.0.1:PORT`).
+    pub settings: BTreeMap<String, String>,
+    /// The channel's secrets, as secret references (`inline:`, `file:`
+    /// relative to the profile, `env:`). Test keys only.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+    /// Keys the scripted upstream signs and encrypts with: the provider's
+    /// side. A secret of the channel may be named here too (shared HMAC keys).
+    #[serde(default)]
+    pub upstream_keys: BTreeMap<String, String>,
+    #[serde(default)]
+    pub request: RequestSample,
+    /// What the pay request must contain for the amount to be right, e.g.
+    /// `"amount":"${amount_major}"`; checked on every edge amount.
+    pub pay_amount: String,
+    /// Answers of the scripted upstream; the first whose `when` all match
+    /// the request answers it.
+    pub answers: Vec<Answer>,
+    /// A verified payment notification as the provider sends it.
+    pub callback: Option<Callback>,
+}
+
+/// Fields the plugin's pay requests need beyond amount and currency.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSample {
+    pub auth_code: Option<String>,
+    pub open_id: Option<String>,
+    pub app_id: Option<String>,
+    pub buyer_id: Option<String>,
+    pub client_ip: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Answer {
+    /// Substrings of the request (`METHOD URL`, headers, body, and the body
+    /// URL-decoded), all of which must appear.
+    pub when: Vec<String>,
+    #[serde(default = "ok")]
+    pub status: u16,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub body: String,
+    #[serde(default, rename = "let")]
+    pub lets: Vec<Let>,
+}
+
+/// A named value computed before the templates are filled: a template, a
+/// signature over a template, or an encryption of one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Let {
+    pub name: String,
+    pub value: Option<String>,
+    /// Key (from `upstream_keys` or `secrets`) to sign `over` with.
+    pub sign: Option<String>,
+    /// `hmac-sha256` (default) or `rsa-pkcs1-sha256`.
+    pub alg: Option<String>,
+    pub over: Option<String>,
+    /// Key to encrypt `plaintext` with (AES-256-GCM, ciphertext then tag).
+    pub encrypt: Option<String>,
+    pub nonce: Option<String>,
+    pub aad: Option<String>,
+    pub plaintext: Option<String>,
+    /// `hex`, `base64` (default) or `base64-form` (escaped for a form
+    /// body) for signatures and ciphertexts.
+    pub encoding: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Callback {
+    #[serde(default = "post")]
+    pub method: String,
+    #[serde(default)]
+    pub path: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub body: String,
+    #[serde(default, rename = "let")]
+    pub lets: Vec<Let>,
+}
+
+fn ok() -> u16 {
+    200
+}
+
+fn post() -> String {
+    "POST".into()
+}
+
+/// A profile with its secret references resolved.
+pub struct Loaded {
+    pub profile: Profile,
+    pub secrets: BTreeMap<String, SecretValue>,
+    pub upstream_keys: BTreeMap<String, SecretValue>,
+}
+
+pub fn load(path: &Path) -> Result<Loaded, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the profile {}: {e}", path.display()))?;
+    let profile: Profile = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let resolve = |refs: &BTreeMap<String, String>| {
+        refs.iter()
+            .map(|(name, reference)| {
+                let secret = crate::config::SecretRef::parse(reference, base)
+                    .and_then(|r| r.resolve())
+                    .map_err(|e| format!("{}: secret `{name}`: {e}", path.display()))?;
+                Ok((name.clone(), secret))
+            })
+            .collect::<Result<BTreeMap<_, _>, String>>()
+    };
+    let secrets = resolve(&profile.secrets)?;
+    let mut upstream_keys = resolve(&profile.upstream_keys)?;
+    for (name, value) in &secrets {
+        upstream_keys
+            .entry(name.clone())
+            .or_insert_with(|| value.clone());
+    }
+    Ok(Loaded {
+        profile,
+        secrets,
+        upstream_keys,
+    })
+}
+
+/// `plugins/x.wasm` → `plugins/x.conformance.toml`.
+pub fn beside(wasm: &Path) -> std::path::PathBuf {
+    wasm.with_extension("conformance.toml")
+}

@@ -1,0 +1,161 @@
+//! An optional record of what one plugin call did: its input, every host
+//! call in order with the host's answer, its log lines, its output and what
+//! it cost. Collected only when the call is traced (the grant carries a
+//! [`Tracer`], or the channel is being recorded); the conformance suite
+//! checks plugins with it, and recordings are made of it (`record`).
+
+use super::bindings::paycore::channel::crypto::{Algorithm, CryptoError};
+use super::bindings::paycore::channel::{http, types as wit};
+use serde::{Deserialize, Serialize};
+use std::sync::Mutex;
+
+/// What one call did.
+#[derive(Debug, Clone, Default)]
+pub struct CallTrace {
+    /// The exported function, e.g. `pay`.
+    pub op: &'static str,
+    pub input: Option<CallInput>,
+    /// Every import the plugin called, in order, with the host's answer.
+    pub calls: Vec<HostCall>,
+    /// `(level, message)` as the host logged them.
+    pub logs: Vec<(String, String)>,
+    pub output: Option<CallOutput>,
+    /// Instructions executed, when the host counts fuel (`PluginHost::measuring`).
+    pub fuel: Option<u64>,
+    /// The largest linear memory the call asked for, in bytes.
+    pub peak_memory: usize,
+    /// Wall-clock time of the whole call, host HTTP included.
+    pub millis: f64,
+}
+
+impl CallTrace {
+    /// The `http.send` calls, in order.
+    pub fn http(&self) -> impl Iterator<Item = &HttpAttempt> {
+        self.calls.iter().filter_map(|c| match c {
+            HostCall::Http(a) => Some(a),
+            _ => None,
+        })
+    }
+}
+
+/// An operation run inside a plugin, with its arguments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "op", content = "args")]
+pub enum CallInput {
+    Manifest,
+    Pay(wit::CallContext, wit::PayRequest),
+    Query(wit::CallContext, wit::PaymentRef),
+    Close(wit::CallContext, wit::PaymentRef),
+    Cancel(wit::CallContext, wit::PaymentRef),
+    Refund(wit::CallContext, wit::RefundRequest),
+    QueryRefund(wit::CallContext, wit::RefundRef),
+    Callback(wit::CallContext, wit::HttpRequest),
+}
+
+impl CallInput {
+    pub fn name(&self) -> &'static str {
+        match self {
+            CallInput::Manifest => "manifest",
+            CallInput::Pay(..) => "pay",
+            CallInput::Query(..) => "query",
+            CallInput::Close(..) => "close",
+            CallInput::Cancel(..) => "cancel",
+            CallInput::Refund(..) => "refund",
+            CallInput::QueryRefund(..) => "query-refund",
+            CallInput::Callback(..) => "handle-callback",
+        }
+    }
+}
+
+/// What a call answered, or how it failed in the host.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallOutput {
+    Manifest,
+    Payment(Result<wit::PaymentResult, wit::ChannelError>),
+    Refund(Result<wit::RefundResult, wit::ChannelError>),
+    Callback(Result<wit::CallbackOutcome, wit::ChannelError>),
+    /// Trapped, out of budget or out of time: the failure's kind.
+    Failed(String),
+}
+
+/// One import the plugin called and what the host answered.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "import")]
+pub enum HostCall {
+    Http(HttpAttempt),
+    Sign {
+        key: String,
+        alg: Algorithm,
+        #[serde(with = "base64_bytes")]
+        data: Vec<u8>,
+        result: Result<Base64, CryptoError>,
+    },
+    Verify {
+        key: String,
+        alg: Algorithm,
+        #[serde(with = "base64_bytes")]
+        data: Vec<u8>,
+        #[serde(with = "base64_bytes")]
+        signature: Vec<u8>,
+        result: Result<bool, CryptoError>,
+    },
+    Decrypt {
+        key: String,
+        alg: Algorithm,
+        #[serde(with = "base64_bytes")]
+        nonce: Vec<u8>,
+        #[serde(with = "base64_bytes")]
+        aad: Vec<u8>,
+        #[serde(with = "base64_bytes")]
+        ciphertext: Vec<u8>,
+        result: Result<Base64, CryptoError>,
+    },
+    Clock {
+        millis: u64,
+    },
+}
+
+/// One `http.send` the plugin made, whether or not the host let it through.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HttpAttempt {
+    /// Lower-case host name of the URL (empty when the URL did not parse).
+    pub host: String,
+    pub granted: bool,
+    pub request: wit::HttpRequest,
+    pub outcome: Result<wit::HttpResponse, http::HttpError>,
+}
+
+/// Bytes written as base64 text in recordings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Base64(#[serde(with = "base64_bytes")] pub Vec<u8>);
+
+mod base64_bytes {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        STANDARD.decode(text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Collects the traces of the calls made with one grant.
+#[derive(Debug, Default)]
+pub struct Tracer(Mutex<Vec<CallTrace>>);
+
+impl Tracer {
+    pub(super) fn push(&self, trace: CallTrace) {
+        self.0.lock().expect("tracer lock").push(trace);
+    }
+
+    /// The traces collected so far, oldest first; the tracer is left empty.
+    pub fn take(&self) -> Vec<CallTrace> {
+        std::mem::take(&mut *self.0.lock().expect("tracer lock"))
+    }
+}

@@ -1,0 +1,117 @@
+//! The conformance suite (`paycore plugin test`) on real plugins in the real
+//! host: the first-party channels pass every check; each deliberately
+//! broken fixture fails, with a message naming its mistake.
+
+use paycore::conformance::{self, Report};
+use paycore_e2e::{TestApp, first_party_plugin, workspace_path};
+use std::path::Path;
+
+async fn suite(wasm: &Path, profile: &str) -> Report {
+    let cache = workspace_path("target/test-plugin-cache");
+    conformance::run_with_cache(wasm, &workspace_path(profile), Some(cache))
+        .await
+        .unwrap()
+}
+
+async fn passes(plugin: &str) {
+    let report = suite(
+        &first_party_plugin(plugin),
+        &format!("plugins/{plugin}/conformance.toml"),
+    )
+    .await;
+    assert!(report.passed(), "{}", report.render());
+    for op in ["pay", "query", "refund", "handle-callback"] {
+        let figure = report.figures.iter().find(|f| f.op == op).unwrap();
+        assert!(
+            figure.fuel.is_some_and(|f| f > 0),
+            "{op} has no instruction count"
+        );
+        assert!(figure.peak_memory > 0);
+    }
+}
+
+/// Runs the sandbox protocol's profile on a broken fixture and returns
+/// the failed checks as `name: detail`.
+async fn failures(fixture: &str) -> Vec<String> {
+    let report = suite(
+        &TestApp::test_plugin(fixture),
+        "plugins/sandbox/conformance.toml",
+    )
+    .await;
+    assert!(!report.passed());
+    report
+        .failures()
+        .iter()
+        .map(|c| format!("{}: {}", c.name, c.detail))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_sandbox_plugin_conforms() {
+    passes("sandbox").await;
+}
+
+#[tokio::test]
+async fn the_alipay_plugin_conforms() {
+    passes("alipay").await;
+}
+
+#[tokio::test]
+async fn the_wechatpay_plugin_conforms() {
+    passes("wechatpay").await;
+}
+
+#[tokio::test]
+async fn a_timeout_taken_for_a_decline_is_caught() {
+    let failed = failures("broken-timeout-decline").await;
+    assert_eq!(failed.len(), 2, "{failed:#?}");
+    for line in &failed {
+        assert!(
+            line.starts_with("no answer (timeout) after sending"),
+            "{line}"
+        );
+        assert!(line.contains("came back as declined"), "{line}");
+        assert!(line.contains("it must be outcome-unknown"), "{line}");
+    }
+}
+
+#[tokio::test]
+async fn floating_point_yuan_are_caught() {
+    let failed = failures("broken-float-yuan").await;
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert!(
+        failed[0].starts_with("money exact (CNY): 999999999 minor units"),
+        "{failed:?}"
+    );
+    assert!(
+        failed[0].contains("money conversion is not exact"),
+        "{failed:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_plugin_that_believes_tampered_callbacks_is_caught() {
+    let failed = failures("broken-accept-tampered").await;
+    assert_eq!(failed.len(), 2, "{failed:#?}");
+    assert!(
+        failed[0].starts_with(
+            "callback with a tampered signature rejected: accepted a tampered callback"
+        )
+    );
+    assert!(
+        failed[1]
+            .starts_with("callback with a tampered amount rejected: accepted a tampered callback")
+    );
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_a_plugin_fails_the_manifest_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("empty.wasm");
+    std::fs::write(&wasm, b"\0asm\x01\0\0\0").unwrap();
+    let report = suite(&wasm, "plugins/sandbox/conformance.toml").await;
+    let failed = report.failures();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].name, "manifest complete, version semver");
+    assert!(failed[0].detail.starts_with("the plugin does not load"));
+}
