@@ -262,7 +262,9 @@ impl PluginHost {
         let result = match outcome {
             Some(Ok(answer)) => Ok(answer),
             None => Err(fail(CallErrorKind::Timeout(limits.call_timeout))),
-            Some(Err(_)) if state.cpu_exhausted => Err(fail(CallErrorKind::CpuExhausted(limits.cpu))),
+            Some(Err(_)) if state.cpu_exhausted => {
+                Err(fail(CallErrorKind::CpuExhausted(limits.cpu)))
+            }
             Some(Err(_)) if state.memory_exhausted => Err(fail(CallErrorKind::MemoryExhausted(
                 limits.memory_bytes >> 20,
             ))),
@@ -327,9 +329,10 @@ impl PluginHost {
             state.cpu_ticks_left -= 1;
             Ok(UpdateDeadline::Yield(1))
         });
-        let outcome = tokio::time::timeout(inner.limits.call_timeout, invoke(plugin, &mut store, op))
-            .await
-            .ok();
+        let outcome =
+            tokio::time::timeout(inner.limits.call_timeout, invoke(plugin, &mut store, op))
+                .await
+                .ok();
         let fuel_left = inner.fuel.and_then(|_| store.get_fuel().ok());
         (outcome, store.into_data(), fuel_left)
     }

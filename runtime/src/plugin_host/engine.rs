@@ -63,7 +63,13 @@ impl PluginHost {
         limits: PluginLimits,
         upstream: Arc<dyn InMemoryUpstream>,
     ) -> anyhow::Result<Self> {
-        PluginHost::build(limits, None, OutboundConfig::default(), false, Some(upstream))
+        PluginHost::build(
+            limits,
+            None,
+            OutboundConfig::default(),
+            false,
+            Some(upstream),
+        )
     }
 
     /// A host that counts the instructions every call executes (wasmtime

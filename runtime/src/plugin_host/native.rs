@@ -17,8 +17,8 @@ mod convert;
 
 use super::bindings::paycore::channel::{clock, crypto, http, log};
 use super::call::Answer;
-use super::trace::CallInput as Op;
 use super::imports::CallState;
+use super::trace::CallInput as Op;
 use convert::Cross;
 use paycore_plugin_sandbox::Sandbox;
 use paycore_plugin_sdk::types as g;
