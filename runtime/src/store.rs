@@ -356,6 +356,30 @@ pub enum Table {
 }
 
 /// Row helpers shared by the modules' transactions.
+/// Tells the instances listening on `channel` of a change, inside the
+/// transaction that makes it, so they hear of it exactly when it is
+/// visible. PostgreSQL only: a SQLite file has one instance, no listeners.
+trait Announce {
+    async fn announce(&mut self, channel: &str, payload: &str) -> StoreResult<()>;
+}
+
+impl Announce for sqlx::SqliteConnection {
+    async fn announce(&mut self, _channel: &str, _payload: &str) -> StoreResult<()> {
+        Ok(())
+    }
+}
+
+impl Announce for sqlx::PgConnection {
+    async fn announce(&mut self, channel: &str, payload: &str) -> StoreResult<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(channel)
+            .bind(payload)
+            .execute(self)
+            .await?;
+        Ok(())
+    }
+}
+
 trait EventRows {
     async fn append_event(
         &mut self,

@@ -3,7 +3,7 @@
 //! overwrite each other; on PostgreSQL every change is announced on
 //! `PLUGINS_CHANNEL`, so every instance reloads and follows it.
 
-use super::{Backend, Dialect, Store, StoreError, StoreResult, on_db};
+use super::{Announce, Dialect, Store, StoreError, StoreResult, on_db};
 use crate::domain::now_rfc3339;
 use crate::store::PLUGINS_CHANNEL;
 
@@ -70,12 +70,9 @@ impl Store {
                 query = query.bind(at);
             }
             let changed = query.execute(&mut *tx).await?.rows_affected() > 0;
-            if changed && self.backend() == Backend::Postgres {
-                sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(PLUGINS_CHANNEL)
-                    .bind(format!("decision {} {label}", kind.as_str()))
-                    .execute(&mut *tx)
-                    .await?;
+            if changed {
+                let payload = format!("decision {} {label}", kind.as_str());
+                tx.announce(PLUGINS_CHANNEL, &payload).await?;
             }
             tx.commit().await?;
             Ok::<_, StoreError>(changed)

@@ -3,7 +3,7 @@
 //! `NOTIFY` on [`PLUGINS_CHANNEL`] in the same transaction, so listeners
 //! hear of it exactly when it is visible.
 
-use super::{Backend, Dialect, Store, StoreError, StoreResult, on_db, unique_violation};
+use super::{Announce, Dialect, Store, StoreError, StoreResult, on_db, unique_violation};
 use crate::domain::now_rfc3339;
 
 /// The `LISTEN`/`NOTIFY` channel instances reload on.
@@ -53,13 +53,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| unique_violation(e, "published_plugins_label_key"))?;
-            if self.backend() == Backend::Postgres {
-                sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(PLUGINS_CHANNEL)
-                    .bind(&plugin.digest)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            tx.announce(PLUGINS_CHANNEL, &plugin.digest).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(())
         })?;
@@ -77,11 +71,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            if deleted > 0 && self.backend() == Backend::Postgres {
-                sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(PLUGINS_CHANNEL)
-                    .bind(format!("{name}@{version}"))
-                    .execute(&mut *tx)
+            if deleted > 0 {
+                tx.announce(PLUGINS_CHANNEL, &format!("{name}@{version}"))
                     .await?;
             }
             tx.commit().await?;

@@ -4,7 +4,7 @@
 //! the one that serves. On PostgreSQL each change is announced with
 //! `NOTIFY` on [`TENANTS_CHANNEL`] in the transaction that makes it.
 
-use super::{Backend, Dialect, Store, StoreError, StoreResult, on_db, unique_violation};
+use super::{Announce, Dialect, Store, StoreError, StoreResult, on_db, unique_violation};
 use crate::domain::now_rfc3339;
 use sha2::{Digest, Sha256};
 
@@ -135,13 +135,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| unique_violation(e, "published_tenants_pkey"))?;
-            if self.backend() == Backend::Postgres {
-                sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(TENANTS_CHANNEL)
-                    .bind(format!("{tenant_id}@r{revision}"))
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            tx.announce(TENANTS_CHANNEL, &format!("{tenant_id}@r{revision}"))
+                .await?;
             tx.commit().await?;
             Ok::<_, StoreError>(())
         })
