@@ -169,8 +169,11 @@ pub fn config_for_publishing(
     )
 }
 
-/// The published tenants that serve now.
-async fn current(store: &crate::store::Store) -> anyhow::Result<Vec<PublishedTenant>> {
+/// The published tenant configs that serve now, as the config loader takes
+/// them (the reloader reads them on every reload).
+pub(crate) async fn current(
+    store: &crate::store::Store,
+) -> crate::store::StoreResult<Vec<PublishedTenant>> {
     Ok(store
         .published_tenants()
         .await?

@@ -366,24 +366,9 @@ impl Reloader {
     /// If the database cannot be read, the config is not current: a reload
     /// must never drop published tenants because of a dropped connection.
     async fn read_config(&self) -> Result<config::Config, Vec<String>> {
-        let published = match self.payments.store().published_tenants().await {
-            Ok(revisions) => revisions
-                .into_iter()
-                .filter_map(|r| {
-                    let origin = r.origin();
-                    r.source.map(|source| config::PublishedTenant {
-                        tenant_id: r.tenant_id,
-                        origin,
-                        source,
-                    })
-                })
-                .collect::<Vec<_>>(),
-            Err(e) => {
-                return Err(vec![format!(
-                    "cannot read the published tenant configs: {e}"
-                )]);
-            }
-        };
+        let published = crate::publishing::current(self.payments.store())
+            .await
+            .map_err(|e| vec![format!("cannot read the published tenant configs: {e}")])?;
         let sources = config::TenantSources {
             published: &published,
             resolve_secrets: true,
