@@ -466,48 +466,40 @@ async fn a_plugin_published_to_the_database_reaches_every_instance() {
     assert!(ok && text.contains("already published"), "{text}");
 
     // Both instances hear of it and serve with it.
-    for (n, instance) in [&a, &b].into_iter().enumerate() {
-        let mut served = false;
-        for attempt in 0..100 {
-            let order = format!("PUB-{n}-{attempt}");
-            let (status, _) = post(
-                &client,
-                &instance.base,
-                "/v1/payments",
-                &barcode(&order, 100),
-            )
-            .await;
-            if status == 201 {
-                served = true;
-                break;
+    on_every_instance(
+        [&a, &b],
+        "never loaded the published plugin",
+        |base, attempt| {
+            let client = client.clone();
+            async move {
+                let order = format!("PUB-{attempt}-{}", paycore::domain::new_id("o"));
+                post(&client, &base, "/v1/payments", &barcode(&order, 100))
+                    .await
+                    .0
+                    == 201
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert!(served, "instance {n} never loaded the published plugin");
-    }
+        },
+    )
+    .await;
 
     // Unpublished, it is retired everywhere.
     let (ok, text) = cli(&["plugin", "unpublish", "sandbox@1.0.0"]);
     assert!(ok, "{text}");
-    for (n, instance) in [&a, &b].into_iter().enumerate() {
-        let mut retired = false;
-        for attempt in 0..100 {
-            let order = format!("UNPUB-{n}-{attempt}");
-            let (status, _) = post(
-                &client,
-                &instance.base,
-                "/v1/payments",
-                &barcode(&order, 100),
-            )
-            .await;
-            if status != 201 {
-                retired = true;
-                break;
+    on_every_instance(
+        [&a, &b],
+        "still serves an unpublished plugin",
+        |base, attempt| {
+            let client = client.clone();
+            async move {
+                let order = format!("UNPUB-{attempt}-{}", paycore::domain::new_id("o"));
+                post(&client, &base, "/v1/payments", &barcode(&order, 100))
+                    .await
+                    .0
+                    != 201
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert!(retired, "instance {n} still serves an unpublished plugin");
-    }
+        },
+    )
+    .await;
 }
 
 /// A tenant config for `tenant_id`, with its provider key referenced from
