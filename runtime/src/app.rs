@@ -203,12 +203,10 @@ pub async fn start(config: Config, overrides: Overrides) -> anyhow::Result<Runni
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
 
-    let payments = Arc::new(Payments::new(
-        store,
-        host.clone(),
-        Registry::default(),
-        public_url.clone(),
-    ));
+    let payments = Arc::new(
+        Payments::new(store, host.clone(), Registry::default(), public_url.clone())
+            .with_pending_expiry(server.sweeper.pending_expiry),
+    );
     let reloader = Arc::new(Reloader::new(
         host,
         payments.clone(),

@@ -50,6 +50,9 @@ string_enum!(
         H5 => "h5",
         Web => "web",
         Face => "face",
+        // paycore's own hosted page: the payer chooses the wallet there, and
+        // the channel is asked under the scene that fits (docs/checkout.md).
+        Checkout => "checkout",
     }
 );
 
@@ -57,6 +60,11 @@ impl Scene {
     /// Scenes where the merchant scans a code the payer shows.
     pub fn takes_auth_code(self) -> bool {
         matches!(self, Scene::Barcode | Scene::Face)
+    }
+
+    /// Scenes a channel can be asked for; `checkout` is paycore's own.
+    pub fn is_channel_scene(self) -> bool {
+        self != Scene::Checkout
     }
 }
 

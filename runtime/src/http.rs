@@ -4,6 +4,7 @@
 
 mod admin;
 mod callbacks;
+mod checkout;
 mod error;
 mod events;
 mod extract;
@@ -13,6 +14,7 @@ mod metrics;
 mod openapi;
 mod overhead;
 mod payments;
+mod qr_codes;
 mod refunds;
 mod request_id;
 mod routing;
@@ -42,6 +44,9 @@ pub use openapi::document as openapi_document;
 pub fn router(state: AppState) -> Router {
     let (routes, _) = openapi::api_router().split_for_parts();
     routes
+        // The hosted cashier's pages: HTML for payers, outside the API's
+        // OpenAPI document (its `/v1/qr-codes` endpoints are in it).
+        .merge(checkout::router())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -2,22 +2,25 @@
 //! refund state. Every change is checked by `transitions`, written with its
 //! event (and webhook) in one transaction, and retried on concurrent change.
 
+mod checkout;
 pub mod convert;
 mod health;
 mod lifecycle;
+pub mod qr_codes;
 mod refunds;
 pub mod request;
 mod settle;
 pub mod transitions;
 pub mod view;
 
-use crate::domain::{PaymentStatus, new_id};
+use crate::domain::{PaymentStatus, Scene, new_id};
 use crate::plugin_host::{CallError, CallErrorKind, PluginHost, wit};
 use crate::registry::{BoundChannel, Registry, Tenant};
 use crate::routing::{self, Intent, NoRoute};
 use crate::store::{
     ChannelSwitch, Event, InsertOutcome, NewPayment, PaymentRecord, Store, StoreError,
 };
+pub use checkout::{CheckoutPage, PayerContext, WalletOffer};
 pub use health::{BreakerView, ChannelHealth};
 use request::{FieldError, PaymentRequest};
 use serde_json::json;
@@ -83,6 +86,9 @@ pub struct Payments {
     registry: RwLock<Arc<Registry>>,
     public_url: RwLock<String>,
     health: ChannelHealth,
+    /// How long a pending payment waits without its own `expires_in`
+    /// (the sweeper's `pending_expiry`); a checkout link lives as long.
+    pending_expiry: std::time::Duration,
 }
 
 impl Payments {
@@ -93,7 +99,19 @@ impl Payments {
             registry: RwLock::new(Arc::new(registry)),
             public_url: RwLock::new(public_url),
             health: ChannelHealth::default(),
+            pending_expiry: std::time::Duration::from_secs(7200),
         }
+    }
+
+    /// Sets the expiry of pending payments that name none (the sweeper's).
+    pub fn with_pending_expiry(mut self, expiry: std::time::Duration) -> Self {
+        self.pending_expiry = expiry;
+        self
+    }
+
+    /// paycore's own base URL, as channels and payers reach it.
+    pub fn public_url(&self) -> String {
+        self.public_url.read().expect("public url lock").clone()
     }
 
     pub fn registry(&self) -> Arc<Registry> {
@@ -207,6 +225,11 @@ impl Payments {
         if let Some(url) = &request.notify_url {
             self.check_notify_url(url).await?;
         }
+        if request.scene == Scene::Checkout {
+            return self
+                .create_checkout(tenant, request, hash, idempotency_key)
+                .await;
+        }
         let now = jiff::Timestamp::now();
         let intent = Intent::from(&request);
         let route = tracing::info_span!("routing").in_scope(|| {
@@ -264,8 +287,9 @@ impl Payments {
             notify_url: request.notify_url.clone(),
             metadata: serde_json::to_string(&request.metadata).expect("a string map serialises"),
             idempotency_key,
+            checkout: None,
         };
-        let mut record = match self.store.insert_payment(new).await? {
+        let record = match self.store.insert_payment(new).await? {
             InsertOutcome::Created(r) => r,
             InsertOutcome::Existing {
                 record,
@@ -281,6 +305,20 @@ impl Payments {
                 };
             }
         };
+        self.submit(tenant, record, &request, &route).await
+    }
+
+    /// Sends a stored `unknown` payment to its route's channels in order
+    /// (the record is on the first one), falling back only while a channel
+    /// certainly took no money, and settles it on the answer.
+    async fn submit(
+        &self,
+        tenant: &Tenant,
+        mut record: PaymentRecord,
+        request: &PaymentRequest,
+        route: &routing::Route,
+    ) -> Result<Created> {
+        let tenant_id = &tenant.config.id;
         let last = route.candidates.len() - 1;
         for (i, candidate) in route.candidates.iter().enumerate() {
             if i > 0 {
@@ -303,7 +341,7 @@ impl Payments {
                     &channel.plugin,
                     channel.grant.clone(),
                     ctx,
-                    convert::pay_request(&record, &request),
+                    convert::pay_request(&record, request),
                 )
                 .await;
             let (proposal, error) = match &answer {

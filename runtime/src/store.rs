@@ -24,6 +24,7 @@
 //! Only `payments` (the state machine) calls the mutating methods.
 
 mod callbacks;
+mod checkout;
 mod connect;
 mod decisions;
 mod outbox;
@@ -33,6 +34,7 @@ mod published_tenants;
 mod refunds;
 
 pub use callbacks::CallbackRecord;
+pub use checkout::{CheckoutLink, QrCodeRecord, WalletChoice};
 pub use connect::redacted_url;
 
 /// SQLite's `synchronous` in WAL mode. `NORMAL` makes a commit durable
@@ -45,7 +47,8 @@ pub const SQLITE_SYNCHRONOUS: sqlx::sqlite::SqliteSynchronous =
 pub use decisions::DecisionKind;
 pub use outbox::{OutboxMessage, OutboxRecord};
 pub use payments::{
-    ChannelSwitch, DuePayment, InsertOutcome, NewPayment, PaymentChange, PaymentRecord,
+    ChannelSwitch, DuePayment, InsertOutcome, NewCheckoutLink, NewPayment, PaymentChange,
+    PaymentRecord,
 };
 pub use published::{PLUGINS_CHANNEL, Publish, PublishedPlugin};
 pub use published_tenants::{TENANTS_CHANNEL, TenantPublish, TenantRevision};

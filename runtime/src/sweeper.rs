@@ -270,6 +270,7 @@ mod tests {
             plugin_name: "sandbox".into(),
             plugin_version: "1.0.0".into(),
             attempts: "[]".into(),
+            checkout_url: None,
             channel_order_no: None,
             action: None,
             failure: None,

@@ -40,6 +40,7 @@ fn new_payment(order: &str, amount: i64) -> NewPayment {
         notify_url: None,
         metadata: "{}".into(),
         idempotency_key: None,
+        checkout: None,
     }
 }
 

@@ -132,6 +132,18 @@ pub struct RawTenant {
     pub rules: Vec<Spanned<RawValue>>,
     pub breaker: Option<RawBreaker>,
     pub limits: Option<Spanned<RawTenantLimits>>,
+    pub checkout: Option<RawCheckout>,
+}
+
+/// The hosted cashier page (docs/checkout.md).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCheckout {
+    /// The merchant's name on the page; the tenant's `name` if absent.
+    pub display_name: Option<Spanned<String>>,
+    /// The most a payer may type on an aggregate QR page, in major units
+    /// of the code's currency, as a decimal string ("2000.00").
+    pub max_entered_amount: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -146,7 +146,20 @@ pub struct TenantConfig {
     pub rules: Vec<crate::routing::Rule>,
     pub breaker: crate::routing::BreakerConfig,
     pub limits: TenantLimits,
+    pub checkout: CheckoutSettings,
 }
+
+/// The hosted cashier page's settings for one tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckoutSettings {
+    pub display_name: String,
+    /// The most a payer may type on an aggregate QR page, in major units.
+    pub max_entered_amount: rust_decimal::Decimal,
+}
+
+/// Without `[checkout] max_entered_amount`, in major units of the code's currency.
+pub const DEFAULT_MAX_ENTERED_AMOUNT: rust_decimal::Decimal =
+    rust_decimal::Decimal::from_parts(10_000, 0, 0, false, 0);
 
 /// How much of the shared runtime one tenant may take (see `http::fairness`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -809,6 +822,8 @@ fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> Option<TenantConfig> {
     let timezone = super::rules::timezone(raw.timezone.as_ref(), c);
     let breaker = super::rules::breaker(raw.breaker.as_ref(), c);
     let limits = tenant_limits(raw.limits.as_ref(), c);
+    let name = raw.name.clone().unwrap_or_else(|| raw.id.get_ref().clone());
+    let checkout = checkout_settings(raw.checkout.as_ref(), &name, c);
     let ids: Vec<&str> = raw
         .channels
         .iter()
@@ -817,7 +832,7 @@ fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> Option<TenantConfig> {
     let rules = super::rules::rules(&raw.rules, &ids, c);
     (c.errors.0.len() == before).then(|| TenantConfig {
         id: raw.id.get_ref().clone(),
-        name: raw.name.clone().unwrap_or_else(|| raw.id.get_ref().clone()),
+        name,
         source: c.file.to_path_buf(),
         api_keys,
         webhook_secret,
@@ -827,7 +842,46 @@ fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> Option<TenantConfig> {
         rules,
         breaker,
         limits,
+        checkout,
     })
+}
+
+fn checkout_settings(
+    raw: Option<&super::raw::RawCheckout>,
+    name: &str,
+    c: &mut Checker<'_>,
+) -> CheckoutSettings {
+    let mut settings = CheckoutSettings {
+        display_name: name.to_string(),
+        max_entered_amount: DEFAULT_MAX_ENTERED_AMOUNT,
+    };
+    let Some(raw) = raw else {
+        return settings;
+    };
+    if let Some(n) = &raw.display_name {
+        let text = n.get_ref().trim();
+        if text.is_empty() || text.chars().count() > 64 {
+            c.error(n, "`display_name` must be 1-64 characters");
+        } else {
+            settings.display_name = text.to_string();
+        }
+    }
+    if let Some(max) = &raw.max_entered_amount {
+        let text = max.get_ref();
+        let plain = !text.is_empty()
+            && text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+            && text.bytes().filter(|b| *b == b'.').count() <= 1
+            && !text.starts_with('.')
+            && !text.ends_with('.');
+        match text.parse::<rust_decimal::Decimal>() {
+            Ok(d) if plain && d > rust_decimal::Decimal::ZERO => settings.max_entered_amount = d,
+            _ => c.error(
+                max,
+                "`max_entered_amount` must be a positive decimal in major units, like \"2000.00\"",
+            ),
+        }
+    }
+    settings
 }
 
 fn tenant_limits(

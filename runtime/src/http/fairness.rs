@@ -25,6 +25,8 @@ pub struct Fairness {
     gates: Mutex<HashMap<String, Arc<Gate>>>,
     /// Callbacks: a rate only (they carry no key; see `admit_callback`).
     callback_gates: Mutex<HashMap<String, Arc<Gate>>>,
+    /// Payers' actions on the hosted pages (no key either): the same rate.
+    payer_gates: Mutex<HashMap<String, Arc<Gate>>>,
 }
 
 struct Gate {
@@ -107,6 +109,21 @@ impl Fairness {
         match gate.admit(Instant::now()) {
             Ok(_) => Ok(()),
             Err(refusal) => Err(too_many_requests(refusal, "tenant_callback_limit")),
+        }
+    }
+
+    /// Admits one payer action on the hosted pages (choosing a wallet,
+    /// paying a static code), which makes channel calls without an API
+    /// key: bounded per tenant like callbacks, in a bucket of its own.
+    pub fn admit_payer_action(&self, tenant: &str, limits: &TenantLimits) -> Result<(), Response> {
+        let actions = TenantLimits {
+            rate: Some(limits.callbacks),
+            ..limits.clone()
+        };
+        let gate = gate_in(&self.payer_gates, tenant, &actions);
+        match gate.admit(Instant::now()) {
+            Ok(_) => Ok(()),
+            Err(refusal) => Err(too_many_requests(refusal, "tenant_payer_limit")),
         }
     }
 }

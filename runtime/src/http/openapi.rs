@@ -21,6 +21,7 @@ use utoipa_axum::routes;
     tags(
         (name = "payments", description = "Create, read, sync, close and cancel payments"),
         (name = "refunds", description = "Partial and full refunds"),
+        (name = "checkout", description = "The hosted cashier: static QR codes for stores and terminals (the payment page itself is HTML at `/pay/{token}` and `/q/{token}`)"),
         (name = "callbacks", description = "Asynchronous notifications from channels"),
         (name = "events", description = "Merchant webhooks: the events of a payment and their delivery state"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
@@ -80,6 +81,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(super::payments::router())
         .merge(super::refunds::router())
+        .merge(super::qr_codes::router())
         .merge(super::routing::router())
         .merge(super::callbacks::router())
         .merge(super::events::router())

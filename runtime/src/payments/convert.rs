@@ -55,7 +55,9 @@ pub fn pay_request(p: &PaymentRecord, r: &PaymentRequest) -> wit::PayRequest {
         merchant_order_no: p.merchant_order_no.clone(),
         amount: p.amount,
         currency: p.currency.clone(),
-        scene: crate::plugin_host::scene_to_wit(r.scene),
+        // The stored scene: a checkout payment's is the one its channel is
+        // asked for, chosen when the payer picked a wallet.
+        scene: crate::plugin_host::scene_to_wit(p.scene.parse().unwrap_or(r.scene)),
         wallet: p.wallet.clone(),
         auth_code: r.auth_code.clone(),
         subject: r.subject.clone(),

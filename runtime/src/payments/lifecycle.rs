@@ -38,6 +38,10 @@ impl Payments {
         tenant: &Tenant,
         record: PaymentRecord,
     ) -> Result<PaymentRecord> {
+        if record.awaiting_wallet() {
+            // No channel was asked yet: there is nobody to ask.
+            return Ok(record);
+        }
         let channel = self.channel_of(tenant, &record)?;
         let ctx = self.call_context(&tenant.config.id, &channel);
         match self
@@ -75,6 +79,15 @@ impl Payments {
                 ),
                 field: None,
             });
+        }
+        if record.awaiting_wallet() {
+            // No channel holds an order for it, so closing is paycore's alone.
+            let closed = Proposal {
+                status: Some(PaymentStatus::Closed),
+                ..Proposal::default()
+            };
+            let r = self.settle(tenant, record, closed, "close").await?;
+            return Ok(PaymentView::from(&r));
         }
         let channel = self.channel_of(tenant, &record)?;
         let ctx = self.call_context(&tenant.config.id, &channel);

@@ -71,6 +71,13 @@ pub struct PaymentBody {
     pub expires_in: Option<u32>,
     /// Where to send this payment's webhooks (else the tenant's default).
     pub notify_url: Option<String>,
+    /// Scene `checkout`: where paycore's page sends the payer once the
+    /// payment is paid, failed or expired.
+    #[schema(
+        max_length = 2048,
+        example = "https://shop.example/orders/A20261125001"
+    )]
+    pub return_url: Option<String>,
     pub metadata: Option<BTreeMap<String, String>>,
 }
 
@@ -115,6 +122,10 @@ pub struct PaymentRequest {
     pub client_ip: Option<String>,
     pub expires_in: Option<u32>,
     pub notify_url: Option<String>,
+    // Skipped when absent so that requests stored before the field existed
+    // keep their fingerprints (replays compare them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
     pub metadata: BTreeMap<String, String>,
 }
 
@@ -139,7 +150,11 @@ fn order_no(field: &str, v: Option<String>) -> Result<String, FieldError> {
     Ok(v)
 }
 
-fn short_text(field: &str, v: Option<String>, max: usize) -> Result<Option<String>, FieldError> {
+pub(crate) fn short_text(
+    field: &str,
+    v: Option<String>,
+    max: usize,
+) -> Result<Option<String>, FieldError> {
     match v {
         Some(s) if s.chars().count() > max => {
             Err(bad(field, format!("must be at most {max} characters")))
@@ -258,6 +273,18 @@ impl PaymentBody {
                 ));
             }
         }
+        if self.return_url.is_some() && scene != Scene::Checkout {
+            return Err(bad(
+                "return_url",
+                "is used by scene checkout only (paycore's hosted page)",
+            ));
+        }
+        if scene == Scene::Checkout && auth_code.is_some() {
+            return Err(bad(
+                "auth_code",
+                "scene checkout takes no payment code: the payer chooses a wallet on paycore's page",
+            ));
+        }
         if let Some(e) = self.expires_in
             && !(60..=7 * 86_400).contains(&e)
         {
@@ -286,6 +313,7 @@ impl PaymentBody {
             client_ip: short_text("client_ip", self.client_ip, 64)?,
             expires_in: self.expires_in,
             notify_url: http_url("notify_url", self.notify_url)?,
+            return_url: http_url("return_url", self.return_url)?,
             metadata,
         })
     }

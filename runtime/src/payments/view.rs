@@ -14,17 +14,22 @@ pub struct PaymentView {
     pub merchant_order_no: String,
     #[schema(value_type = crate::domain::PaymentStatus)]
     pub status: String,
+    /// As requested: a `checkout` payment stays `checkout` whichever scene
+    /// its channel was asked for.
     #[schema(value_type = crate::domain::Scene)]
     pub scene: String,
-    pub wallet: String,
+    /// Null while a `checkout` payment waits for the payer to choose.
+    pub wallet: Option<String>,
     pub amount: i64,
     pub currency: String,
     pub refunded_amount: i64,
-    /// The tenant's channel that served the payment.
-    pub channel: String,
-    pub plugin: PluginRef,
+    /// The tenant's channel that served the payment (null while a
+    /// `checkout` payment waits for the payer to choose a wallet).
+    pub channel: Option<String>,
+    pub plugin: Option<PluginRef>,
     pub channel_order_no: Option<String>,
-    /// What the client must do next, if anything.
+    /// What the client must do next, if anything. A `checkout` payment's is
+    /// always the redirect to paycore's page while it is open.
     #[schema(value_type = Option<ActionDoc>)]
     pub action: Option<Value>,
     #[schema(value_type = Option<FailureDoc>)]
@@ -106,22 +111,34 @@ fn json_column(text: &Option<String>) -> Option<Value> {
 
 impl From<&PaymentRecord> for PaymentView {
     fn from(p: &PaymentRecord) -> Self {
+        let assigned = !p.awaiting_wallet();
+        // The merchant's instruction for a checkout payment is "send the
+        // payer to paycore's page"; what the channel returned (a QR code,
+        // wallet parameters) is the page's business.
+        let action = match &p.checkout_url {
+            Some(_) if p.status().is_final() => None,
+            Some(url) => Some(serde_json::json!({ "type": "redirect", "url": url })),
+            None => json_column(&p.action),
+        };
         PaymentView {
             id: p.id.clone(),
             merchant_order_no: p.merchant_order_no.clone(),
             status: p.status.clone(),
-            scene: p.scene.clone(),
-            wallet: p.wallet.clone(),
+            scene: match p.checkout_url {
+                Some(_) => crate::domain::Scene::Checkout.to_string(),
+                None => p.scene.clone(),
+            },
+            wallet: assigned.then(|| p.wallet.clone()),
             amount: p.amount,
             currency: p.currency.clone(),
             refunded_amount: p.refunded_amount,
-            channel: p.channel_id.clone(),
-            plugin: PluginRef {
+            channel: assigned.then(|| p.channel_id.clone()),
+            plugin: assigned.then(|| PluginRef {
                 name: p.plugin_name.clone(),
                 version: p.plugin_version.clone(),
-            },
+            }),
             channel_order_no: p.channel_order_no.clone(),
-            action: json_column(&p.action),
+            action,
             failure: json_column(&p.failure),
             created_at: p.created_at.clone(),
             updated_at: p.updated_at.clone(),

@@ -294,5 +294,8 @@ pub fn scene_to_wit(s: Scene) -> wit::Scene {
         Scene::H5 => wit::Scene::H5,
         Scene::Web => wit::Scene::Web,
         Scene::Face => wit::Scene::Face,
+        // Never sent: a checkout payment is stored under the scene its
+        // channel was asked for (`qrcode`, `jsapi`) before any call.
+        Scene::Checkout => wit::Scene::Qrcode,
     }
 }

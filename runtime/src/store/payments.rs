@@ -37,12 +37,20 @@ pub struct PaymentRecord {
     pub created_ms: i64,
     /// JSON array of the channels tried, oldest first.
     pub attempts: String,
+    /// Scene `checkout`: paycore's page for the payer.
+    pub checkout_url: Option<String>,
 }
 
 impl PaymentRecord {
     pub fn status(&self) -> PaymentStatus {
         // Only the state machine writes this column, always from the enum.
         self.status.parse().unwrap_or(PaymentStatus::Unknown)
+    }
+
+    /// A checkout payment whose payer has not chosen a wallet yet: no
+    /// channel was asked, so nothing can have been paid.
+    pub fn awaiting_wallet(&self) -> bool {
+        self.channel_id.is_empty()
     }
 }
 
@@ -73,6 +81,17 @@ pub struct NewPayment {
     pub notify_url: Option<String>,
     pub metadata: String,
     pub idempotency_key: Option<String>,
+    /// Scene `checkout`: stored `pending` with no channel, and its link.
+    pub checkout: Option<NewCheckoutLink>,
+}
+
+/// The hosted page's link for a new checkout payment.
+#[derive(Debug, Clone)]
+pub struct NewCheckoutLink {
+    pub token: String,
+    pub url: String,
+    pub return_url: Option<String>,
+    pub expires_ms: i64,
 }
 
 /// The channel a still-`unknown` payment moves to.
@@ -152,13 +171,18 @@ impl Store {
                 });
             }
             let now = now_rfc3339();
+            let status = if new.checkout.is_some() {
+                PaymentStatus::Pending
+            } else {
+                PaymentStatus::Unknown
+            };
             // RETURNING saves a read of the row back: a round trip to the
             // database per write, which is most of what a payment costs.
             let record: PaymentRecord = sqlx::query_as(
                 "INSERT INTO payments (id, tenant_id, merchant_order_no, request_hash, request, status, scene, wallet,
                     amount, currency, channel_id, plugin_name, plugin_version, notify_url, metadata,
-                    created_at, updated_at, created_ms)
-                 VALUES ($1, $2, $3, $4, $5, 'unknown', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                    created_at, updated_at, created_ms, checkout_url)
+                 VALUES ($1, $2, $3, $4, $5, $18, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $19)
                  RETURNING *",
             )
             .bind(&new.id)
@@ -178,9 +202,25 @@ impl Store {
             .bind(&now)
             .bind(&now)
             .bind(now_millis())
+            .bind(status.as_str())
+            .bind(new.checkout.as_ref().map(|c| &c.url))
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| unique_violation(e, "payments_tenant_order_key"))?;
+            if let Some(link) = &new.checkout {
+                sqlx::query(
+                    "INSERT INTO checkout_links (token, tenant_id, payment_id, return_url, expires_ms, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&link.token)
+                .bind(&new.tenant_id)
+                .bind(&new.id)
+                .bind(&link.return_url)
+                .bind(link.expires_ms)
+                .bind(&now)
+                .execute(&mut *tx)
+                .await?;
+            }
             if let Some(key) = &new.idempotency_key {
                 sqlx::query(
                     "INSERT INTO idempotency_keys (tenant_id, key, request_hash, payment_id, created_at)
@@ -198,8 +238,12 @@ impl Store {
             let event = Event {
                 kind: "payment.created",
                 from_status: None,
-                to_status: Some("unknown".into()),
-                detail: serde_json::json!({ "channel": new.channel_id, "plugin": format!("{}@{}", new.plugin_name, new.plugin_version) }),
+                to_status: Some(status.as_str().into()),
+                detail: if new.checkout.is_some() {
+                    serde_json::json!({ "checkout": true })
+                } else {
+                    serde_json::json!({ "channel": new.channel_id, "plugin": format!("{}@{}", new.plugin_name, new.plugin_version) })
+                },
             };
             tx.append_event(&new.tenant_id, "payment", &new.id, &event)
                 .await?;
@@ -448,7 +492,7 @@ const CLAIM_DUE: Dialects = Dialects {
     postgres: claim_due_sql!(" FOR UPDATE SKIP LOCKED"),
 };
 
-trait PaymentRows {
+pub(super) trait PaymentRows {
     async fn fetch_payment(
         &mut self,
         tenant_id: &str,

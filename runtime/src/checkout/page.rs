@@ -1,0 +1,442 @@
+//! The pages' HTML. Everything interpolated is escaped (subjects, goods and
+//! order numbers come from merchants; nothing from the payer is echoed
+//! except the amount they typed). No inline script or style: the pages'
+//! Content-Security-Policy allows only paycore's own two assets.
+
+use super::Locale;
+use crate::domain::PaymentStatus;
+use crate::payments::WalletOffer;
+use crate::payments::request::GoodsItem;
+
+/// Where a checkout payment stands, as the payer sees it.
+pub enum PageState<'a> {
+    /// Awaiting the payer's choice of wallet.
+    Choose {
+        offers: &'a [WalletOffer],
+    },
+    /// Sent to a wallet: scan the code (or open it on this device).
+    Waiting {
+        wallet: &'a str,
+        qr_content: Option<String>,
+        /// Parameters for the wallet's in-app payment (JSAPI), as JSON.
+        client_params: Option<String>,
+    },
+    /// The channel has not confirmed yet (`processing`, `unknown`).
+    Confirming,
+    Final(PaymentStatus),
+    Expired,
+}
+
+/// A short name of the state: the page carries it, the status endpoint
+/// answers it, and the page's script reloads when the two differ.
+pub fn state_key(state: &PageState<'_>) -> String {
+    match state {
+        PageState::Choose { .. } => "choose".into(),
+        PageState::Waiting { .. } => "waiting".into(),
+        PageState::Confirming => "confirming".into(),
+        PageState::Final(s) => format!("final:{s}"),
+        PageState::Expired => "expired".into(),
+    }
+}
+
+/// One checkout payment's page.
+pub struct CheckoutView<'a> {
+    pub locale: Locale,
+    pub merchant: &'a str,
+    pub amount: i64,
+    pub currency: &'a str,
+    pub subject: Option<&'a str>,
+    pub goods: &'a [GoodsItem],
+    pub order_no: &'a str,
+    pub token: &'a str,
+    pub return_url: Option<&'a str>,
+    pub state: PageState<'a>,
+    /// A refusal to show above the state (e.g. the wallet cannot pay).
+    pub notice: Option<String>,
+}
+
+pub fn checkout(v: &CheckoutView<'_>) -> String {
+    let t = v.locale.text();
+    let mut body = String::new();
+    body.push_str(&format!(
+        "<header><p class=\"merchant\">{} <strong>{}</strong></p>\
+         <p class=\"amount\" aria-label=\"{}\">{}</p>",
+        esc(t.pay_to),
+        esc(v.merchant),
+        esc(t.amount),
+        esc(&v.locale.format_amount(v.amount, v.currency)),
+    ));
+    if let Some(s) = v.subject {
+        body.push_str(&format!("<p class=\"subject\">{}</p>", esc(s)));
+    }
+    body.push_str("</header>");
+    if !v.goods.is_empty() {
+        body.push_str(&format!(
+            "<section aria-labelledby=\"items\"><h2 id=\"items\">{}</h2><ul class=\"goods\">",
+            esc(t.items)
+        ));
+        for g in v.goods {
+            let line = g.unit_price.saturating_mul(g.quantity.into()) - g.discount;
+            body.push_str(&format!(
+                "<li><span>{} × {}</span><span>{}</span></li>",
+                g.quantity,
+                esc(&g.name),
+                esc(&v.locale.format_amount(line, v.currency)),
+            ));
+        }
+        body.push_str("</ul></section>");
+    }
+    if let Some(n) = &v.notice {
+        body.push_str(&format!(
+            "<p class=\"notice\" role=\"alert\">{}</p>",
+            esc(n)
+        ));
+    }
+    let live = |class: &str, text: &str| {
+        format!(
+            "<p class=\"status {class}\" role=\"status\" aria-live=\"polite\">{}</p>",
+            esc(text)
+        )
+    };
+    // Open states poll for changes; final ones may return to the merchant.
+    let mut polls = false;
+    let mut returns = false;
+    match &v.state {
+        PageState::Choose { offers } if offers.is_empty() => {
+            body.push_str(&live("failed", t.no_wallet));
+        }
+        PageState::Choose { offers } => {
+            polls = true;
+            body.push_str(&format!(
+                "<form method=\"post\" action=\"/pay/{}\" class=\"wallets\"><fieldset><legend>{}</legend>",
+                esc(v.token),
+                esc(t.choose_wallet)
+            ));
+            for o in offers.iter() {
+                body.push_str(&format!(
+                    "<button type=\"submit\" name=\"wallet\" value=\"{}\" class=\"wallet wallet-{}\">{} {}</button>",
+                    esc(&o.wallet),
+                    esc(&o.wallet),
+                    esc(t.pay_with),
+                    esc(&v.locale.wallet_name(&o.wallet)),
+                ));
+            }
+            body.push_str("</fieldset></form>");
+        }
+        PageState::Waiting {
+            wallet,
+            qr_content,
+            client_params,
+        } => {
+            polls = true;
+            let name = v.locale.wallet_name(wallet);
+            if let Some(content) = qr_content {
+                body.push_str("<figure class=\"code\">");
+                if let Some(svg) = super::qr::svg(content, t.qr_label) {
+                    body.push_str(&svg);
+                }
+                body.push_str(&format!(
+                    "<figcaption>{}</figcaption></figure>",
+                    esc(&t.scan_with.replace("{wallet}", &name))
+                ));
+                if content.starts_with("https://") || content.starts_with("http://") {
+                    body.push_str(&format!(
+                        "<p><a class=\"open\" href=\"{}\" target=\"_blank\" rel=\"noopener noreferrer\">{}</a></p>",
+                        esc(content),
+                        esc(&t.open_link.replace("{wallet}", &name))
+                    ));
+                }
+            }
+            if let Some(params) = client_params {
+                body.push_str(&format!(
+                    "<p>{}</p><div id=\"client-params\" data-wallet=\"{}\" data-params=\"{}\" hidden></div>",
+                    esc(&t.in_app_hint.replace("{wallet}", &name)),
+                    esc(wallet),
+                    esc(params)
+                ));
+            }
+            body.push_str(&live("waiting", t.waiting));
+        }
+        PageState::Confirming => {
+            polls = true;
+            body.push_str(&live("waiting", t.confirming));
+        }
+        PageState::Final(status) => {
+            returns = true;
+            let (class, text) = match status {
+                PaymentStatus::Succeeded => ("paid", t.paid),
+                PaymentStatus::Closed => ("closed", t.closed),
+                _ => ("failed", t.failed),
+            };
+            body.push_str(&live(class, text));
+        }
+        PageState::Expired => {
+            returns = true;
+            body.push_str(&live("expired", t.expired));
+        }
+    }
+    if returns && let Some(url) = v.return_url {
+        body.push_str(&format!(
+            "<p class=\"returning\">{}</p><p><a id=\"return\" class=\"button\" href=\"{}\">{}</a></p>",
+            esc(t.returning),
+            esc(url),
+            esc(t.back_to_merchant)
+        ));
+    }
+    body.push_str(&format!(
+        "<footer><p class=\"muted\">{} {}</p></footer>",
+        esc(t.order),
+        esc(v.order_no)
+    ));
+    let status_url = format!("/pay/{}/status", v.token);
+    let mut data = format!(" data-state=\"{}\"", esc(&state_key(&v.state)));
+    if polls {
+        data.push_str(&format!(" data-poll=\"{}\"", esc(&status_url)));
+    } else if returns && v.return_url.is_some() {
+        data.push_str(" data-return=\"1\"");
+    }
+    layout(
+        v.locale,
+        &format!("{} {}", t.pay_to, v.merchant),
+        &body,
+        &data,
+        polls,
+    )
+}
+
+/// A static code's page.
+pub struct AggregateView<'a> {
+    pub locale: Locale,
+    pub merchant: &'a str,
+    pub store_id: &'a str,
+    pub subject: Option<&'a str>,
+    pub currency: &'a str,
+    /// Fixed by the code; else the payer types it.
+    pub amount: Option<i64>,
+    pub token: &'a str,
+    /// This page load's nonce: the order number of the payment it creates.
+    pub nonce: &'a str,
+    /// The wallet app showing the page, when one does and can pay.
+    pub in_app: Option<&'a str>,
+    /// Wallets a plain browser can pay with here (the sandbox wallet).
+    pub browser_wallets: &'a [String],
+    /// Wallet apps that can pay this code, for the explanation.
+    pub app_wallets: &'a [String],
+    pub typed: Option<&'a str>,
+    pub notice: Option<String>,
+}
+
+pub fn aggregate(v: &AggregateView<'_>) -> String {
+    let t = v.locale.text();
+    let mut body = format!(
+        "<header><p class=\"merchant\">{} <strong>{}</strong></p><p class=\"muted\">{} {}</p>",
+        esc(t.pay_to),
+        esc(v.merchant),
+        esc(t.store),
+        esc(v.store_id)
+    );
+    if let Some(s) = v.subject {
+        body.push_str(&format!("<p class=\"subject\">{}</p>", esc(s)));
+    }
+    if let Some(a) = v.amount {
+        body.push_str(&format!(
+            "<p class=\"amount\">{}</p>",
+            esc(&v.locale.format_amount(a, v.currency))
+        ));
+    }
+    body.push_str("</header>");
+    if let Some(n) = &v.notice {
+        body.push_str(&format!(
+            "<p class=\"notice\" role=\"alert\">{}</p>",
+            esc(n)
+        ));
+    }
+    let wallets: Vec<&str> = match v.in_app {
+        Some(w) => vec![w],
+        None => v.browser_wallets.iter().map(String::as_str).collect(),
+    };
+    if v.in_app.is_none() {
+        if v.app_wallets.is_empty() && wallets.is_empty() {
+            body.push_str(&format!(
+                "<p class=\"status failed\">{}</p>",
+                esc(t.no_wallet)
+            ));
+        } else if !v.app_wallets.is_empty() {
+            body.push_str(&format!("<p>{}</p><ul class=\"apps\">", esc(t.which_apps)));
+            for w in v.app_wallets {
+                body.push_str(&format!("<li>{}</li>", esc(&v.locale.wallet_name(w))));
+            }
+            body.push_str("</ul>");
+            if !wallets.is_empty() {
+                body.push_str(&format!("<p>{}</p>", esc(t.demo_wallet)));
+            }
+        }
+    }
+    if !wallets.is_empty() {
+        body.push_str(&format!(
+            "<form method=\"post\" action=\"/q/{}\" class=\"enter\"><input type=\"hidden\" name=\"nonce\" value=\"{}\">",
+            esc(v.token),
+            esc(v.nonce)
+        ));
+        if v.amount.is_none() {
+            body.push_str(&format!(
+                "<label for=\"amount\">{} ({})</label>\
+                 <input id=\"amount\" name=\"amount\" inputmode=\"decimal\" autocomplete=\"off\" required \
+                 placeholder=\"{}\" value=\"{}\" aria-describedby=\"amount-hint\">\
+                 <p id=\"amount-hint\" class=\"muted\">{}</p>",
+                esc(t.enter_amount),
+                esc(v.currency),
+                esc(t.amount_hint),
+                esc(v.typed.unwrap_or("")),
+                esc(t.amount_hint),
+            ));
+        }
+        for w in wallets {
+            body.push_str(&format!(
+                "<button type=\"submit\" name=\"wallet\" value=\"{}\" class=\"wallet wallet-{}\">{} {}</button>",
+                esc(w),
+                esc(w),
+                esc(t.pay_with),
+                esc(&v.locale.wallet_name(w))
+            ));
+        }
+        body.push_str("</form>");
+    }
+    layout(
+        v.locale,
+        &format!("{} {}", t.pay_to, v.merchant),
+        &body,
+        "",
+        false,
+    )
+}
+
+pub fn not_found(locale: Locale) -> String {
+    let t = locale.text();
+    layout(
+        locale,
+        t.not_found_title,
+        &format!(
+            "<h1>{}</h1><p class=\"status failed\">{}</p>",
+            esc(t.not_found_title),
+            esc(t.not_found)
+        ),
+        "",
+        false,
+    )
+}
+
+fn layout(locale: Locale, title: &str, body: &str, data: &str, refresh: bool) -> String {
+    // Without scripts, open pages still move on: a plain refresh.
+    let noscript = if refresh {
+        "<noscript><meta http-equiv=\"refresh\" content=\"5\"></noscript>"
+    } else {
+        ""
+    };
+    format!(
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"referrer\" content=\"no-referrer\">{noscript}\
+         <title>{title}</title><link rel=\"stylesheet\" href=\"/checkout/assets/checkout.css\">\
+         <script src=\"/checkout/assets/checkout.js\" defer></script></head>\
+         <body><main{data}>{body}</main></body></html>",
+        lang = locale.html_lang(),
+        title = esc(title),
+    )
+}
+
+/// HTML-escapes text for element content and quoted attributes.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view<'a>(state: PageState<'a>, goods: &'a [GoodsItem]) -> CheckoutView<'a> {
+        CheckoutView {
+            locale: Locale::En,
+            merchant: "Caf\u{e9} <script>",
+            amount: 8888,
+            currency: "CNY",
+            subject: Some("2 x \"latte\""),
+            goods,
+            order_no: "A1",
+            token: "t0k",
+            return_url: Some("https://shop.example/done?a=1&b=2"),
+            state,
+            notice: None,
+        }
+    }
+
+    #[test]
+    fn merchant_text_is_escaped_and_nothing_inline_runs() {
+        let goods = [GoodsItem {
+            id: "1".into(),
+            name: "<img src=x onerror=alert(1)>".into(),
+            quantity: 2,
+            unit_price: 4500,
+            discount: 112,
+        }];
+        let html = checkout(&view(PageState::Final(PaymentStatus::Succeeded), &goods));
+        assert!(html.contains("Caf\u{e9} &lt;script&gt;"));
+        assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+        assert!(html.contains("CN¥88.88"));
+        assert!(
+            html.contains("CN¥88.88</span>"),
+            "line total 2 × 45.00 − 1.12"
+        );
+        assert!(html.contains("href=\"https://shop.example/done?a=1&amp;b=2\""));
+        assert_eq!(
+            html.matches("<script").count(),
+            1,
+            "only the external script"
+        );
+        assert!(!html.contains("style="));
+        assert!(!html.contains("onclick") && !html.contains("onerror=alert(1)>"));
+    }
+
+    #[test]
+    fn open_states_poll_and_final_states_return() {
+        let waiting = checkout(&view(
+            PageState::Waiting {
+                wallet: "sandbox",
+                qr_content: Some("http://127.0.0.1:1/sandbox/payer/T1".into()),
+                client_params: None,
+            },
+            &[],
+        ));
+        assert!(waiting.contains("data-poll=\"/pay/t0k/status\""));
+        assert!(waiting.contains("<svg role=\"img\""));
+        assert!(waiting.contains("Scan this code with Sandbox wallet to pay"));
+        assert!(waiting.contains("http-equiv=\"refresh\""));
+        assert!(!waiting.contains("id=\"return\""));
+        let paid = checkout(&view(PageState::Final(PaymentStatus::Succeeded), &[]));
+        assert!(paid.contains("data-return=\"1\"") && paid.contains("id=\"return\""));
+        assert!(!paid.contains("data-poll"));
+        let expired = checkout(&view(PageState::Expired, &[]));
+        assert!(expired.contains("This payment link has expired"));
+    }
+
+    #[test]
+    fn chinese_pages_say_it_in_chinese() {
+        let mut v = view(PageState::Choose { offers: &[] }, &[]);
+        v.locale = Locale::ZhCn;
+        let html = checkout(&v);
+        assert!(html.contains("lang=\"zh-CN\""));
+        assert!(html.contains("¥88.88"));
+        assert!(html.contains("目前没有可用的支付方式"));
+    }
+}

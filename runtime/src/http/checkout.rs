@@ -1,0 +1,414 @@
+//! The hosted cashier's pages (docs/checkout.md): `/pay/{token}` for one
+//! checkout payment, `/q/{token}` for a static code, their stylesheet and
+//! script. HTML for payers, not part of the JSON API, so not in the OpenAPI
+//! document. Every page is served with a strict Content-Security-Policy;
+//! an unknown or tampered token gets the same 404 page.
+
+use super::AppState;
+use crate::checkout::page::{self, AggregateView, CheckoutView};
+use crate::checkout::{self, Locale, agent};
+use crate::payments::qr_codes::{StaticCodeError, new_form_nonce};
+use crate::payments::{CheckoutPage, PayerContext, PaymentError};
+use crate::registry::Tenant;
+use crate::store::QrCodeRecord;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/pay/{token}", get(show).post(choose))
+        .route("/pay/{token}/status", get(status))
+        .route("/q/{token}", get(show_code).post(pay_code))
+        .route("/checkout/assets/checkout.css", get(stylesheet))
+        .route("/checkout/assets/checkout.js", get(script))
+        .layer(axum::middleware::map_response(secure))
+}
+
+/// Headers every page and asset carries.
+async fn secure(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(checkout::CONTENT_SECURITY_POLICY),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}
+
+fn locale(headers: &HeaderMap) -> Locale {
+    Locale::from_accept_language(
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+fn payer_context(headers: &HeaderMap) -> PayerContext {
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    PayerContext {
+        in_app_wallet: agent::wallet_from_user_agent(ua).map(str::to_string),
+    }
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+fn not_found(locale: Locale) -> Response {
+    html(StatusCode::NOT_FOUND, page::not_found(locale))
+}
+
+/// A failure of paycore itself (the database): logged, never detailed.
+fn unavailable(e: &PaymentError, locale: Locale) -> Response {
+    tracing::error!(error = %e, "hosted page failed");
+    let t = locale.text();
+    html(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!(
+            "<!doctype html><title>{0}</title><p>{0}</p>",
+            page::esc(t.try_again)
+        ),
+    )
+}
+
+/// The form fields of a page's POST.
+fn form(body: &Bytes) -> Vec<(String, String)> {
+    form_urlencoded::parse(body)
+        .take(8)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+async fn show(
+    State(s): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let locale = locale(&headers);
+    match s.payments.checkout_page(&token).await {
+        Ok(Some(p)) => render(&s, &p, &headers, locale, StatusCode::OK, None),
+        Ok(None) => not_found(locale),
+        Err(e) => unavailable(&e, locale),
+    }
+}
+
+fn render(
+    s: &AppState,
+    p: &CheckoutPage,
+    headers: &HeaderMap,
+    locale: Locale,
+    status: StatusCode,
+    notice: Option<String>,
+) -> Response {
+    let context = payer_context(headers);
+    let offers = if p.payment.awaiting_wallet() {
+        s.payments
+            .wallet_offers(&p.tenant, &p.request, Some(&context))
+    } else {
+        Vec::new()
+    };
+    let view = CheckoutView {
+        locale,
+        merchant: &p.tenant.config.checkout.display_name,
+        amount: p.payment.amount,
+        currency: &p.payment.currency,
+        subject: p.request.subject.as_deref(),
+        goods: &p.request.goods,
+        order_no: &p.payment.merchant_order_no,
+        token: &p.link.token,
+        return_url: p.link.return_url.as_deref(),
+        state: checkout::page_state(p, &offers),
+        notice,
+    };
+    html(status, page::checkout(&view))
+}
+
+/// The payer chose a wallet: send the payment, then show it (POST, then
+/// redirect, then GET: a reload never sends again).
+async fn choose(
+    State(s): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let locale = locale(&headers);
+    let p = match s.payments.checkout_page(&token).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return not_found(locale),
+        Err(e) => return unavailable(&e, locale),
+    };
+    if let Err(refused) = s
+        .fairness
+        .admit_payer_action(&p.tenant.config.id, &p.tenant.config.limits)
+    {
+        return refused;
+    }
+    let fields = form(&body);
+    let wallet = field(&fields, "wallet").unwrap_or("");
+    match s
+        .payments
+        .choose_wallet(&p, wallet, &payer_context(&headers))
+        .await
+    {
+        Ok(_) => see_other(&format!("/pay/{}", p.link.token)),
+        Err(e @ PaymentError::Store(_)) => unavailable(&e, locale),
+        Err(e) => {
+            let status = match e {
+                PaymentError::Conflict { .. } => StatusCode::CONFLICT,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            // Show the payment as it now stands, with why the choice failed.
+            match s.payments.checkout_page(&token).await {
+                Ok(Some(now)) => render(&s, &now, &headers, locale, status, Some(e.to_string())),
+                Ok(None) => not_found(locale),
+                Err(e) => unavailable(&e, locale),
+            }
+        }
+    }
+}
+
+fn see_other(location: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    response
+}
+
+/// What the page's script polls: the state it shows, and the status.
+async fn status(
+    State(s): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match s.payments.checkout_page(&token).await {
+        Ok(Some(p)) => {
+            let offers = Vec::new();
+            let state = checkout::page_state(&p, &offers);
+            axum::Json(json!({
+                "state": page::state_key(&state),
+                "status": p.payment.status,
+            }))
+            .into_response()
+        }
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({ "error": { "type": "not_found", "code": "not_found", "message": "no such payment link" } })),
+        )
+            .into_response(),
+        Err(e) => unavailable(&e, locale(&headers)),
+    }
+}
+
+async fn show_code(
+    State(s): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let locale = locale(&headers);
+    match s.payments.static_code(&token).await {
+        Ok(Some((tenant, code))) => {
+            let nonce = new_form_nonce();
+            render_code(&s, &tenant, &code, &headers, &nonce, None, None)
+        }
+        Ok(None) => not_found(locale),
+        Err(e) => unavailable(&e, locale),
+    }
+}
+
+/// Wallets that need no app: a plain browser can pay with them.
+const BROWSER_WALLETS: [&str; 1] = ["sandbox"];
+
+fn render_code(
+    s: &AppState,
+    tenant: &Tenant,
+    code: &QrCodeRecord,
+    headers: &HeaderMap,
+    nonce: &str,
+    typed: Option<&str>,
+    notice: Option<(StatusCode, String)>,
+) -> Response {
+    let locale = locale(headers);
+    let context = payer_context(headers);
+    let offered = code_wallets(s, tenant, code, &context);
+    let in_app = context
+        .in_app_wallet
+        .as_deref()
+        .filter(|w| offered.iter().any(|o| o == w));
+    let (browser, apps): (Vec<String>, Vec<String>) = offered
+        .into_iter()
+        .partition(|w| BROWSER_WALLETS.contains(&w.as_str()));
+    let (status, notice) = match notice {
+        Some((status, text)) => (status, Some(text)),
+        None => (StatusCode::OK, None),
+    };
+    let view = AggregateView {
+        locale,
+        merchant: &tenant.config.checkout.display_name,
+        store_id: &code.store_id,
+        subject: code.subject.as_deref(),
+        currency: &code.currency,
+        amount: code.amount,
+        token: &code.token,
+        nonce,
+        in_app,
+        browser_wallets: &browser,
+        app_wallets: &apps,
+        typed,
+        notice,
+    };
+    html(status, page::aggregate(&view))
+}
+
+/// The wallets the tenant's routing offers for this code. Without a fixed
+/// amount, routing is asked about the smallest one: this says which
+/// wallets exist; the payment made on submission is routed for real.
+fn code_wallets(
+    s: &AppState,
+    tenant: &Tenant,
+    code: &QrCodeRecord,
+    context: &PayerContext,
+) -> Vec<String> {
+    let probe = crate::payments::request::PaymentRequest {
+        merchant_order_no: code.id.clone(),
+        amount: code.amount.unwrap_or(1),
+        currency: code.currency.clone(),
+        scene: crate::domain::Scene::Checkout,
+        auth_code: None,
+        wallet: None,
+        subject: None,
+        payer: None,
+        goods: Vec::new(),
+        receipt_no: None,
+        store_id: Some(code.store_id.clone()),
+        terminal_id: code.terminal_id.clone(),
+        client_ip: None,
+        expires_in: None,
+        notify_url: None,
+        return_url: None,
+        metadata: Default::default(),
+    };
+    s.payments
+        .wallet_offers(tenant, &probe, Some(context))
+        .into_iter()
+        .map(|o| o.wallet)
+        .collect()
+}
+
+/// The payer submitted a static code's form: make and send the payment,
+/// then show its checkout page.
+async fn pay_code(
+    State(s): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let locale = locale(&headers);
+    let (tenant, code) = match s.payments.static_code(&token).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return not_found(locale),
+        Err(e) => return unavailable(&e, locale),
+    };
+    if let Err(refused) = s
+        .fairness
+        .admit_payer_action(&tenant.config.id, &tenant.config.limits)
+    {
+        return refused;
+    }
+    let fields = form(&body);
+    let typed = field(&fields, "amount");
+    let nonce = field(&fields, "nonce").unwrap_or("");
+    let wallet = field(&fields, "wallet").unwrap_or("");
+    let result = s
+        .payments
+        .pay_static_code(
+            &tenant,
+            &code,
+            typed,
+            nonce,
+            wallet,
+            &payer_context(&headers),
+        )
+        .await;
+    let refuse = |nonce: &str, status: StatusCode, text: String| {
+        render_code(
+            &s,
+            &tenant,
+            &code,
+            &headers,
+            nonce,
+            typed,
+            Some((status, text)),
+        )
+    };
+    match result {
+        Ok(page_token) => see_other(&format!("/pay/{page_token}")),
+        // Nothing was made: the same form may be corrected and sent again.
+        Err(StaticCodeError::Amount(e)) => refuse(
+            nonce,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            e.message(locale, &code.currency),
+        ),
+        Err(StaticCodeError::FormUsed) => refuse(
+            &new_form_nonce(),
+            StatusCode::CONFLICT,
+            locale.text().form_used.to_string(),
+        ),
+        Err(StaticCodeError::NotFound) => not_found(locale),
+        Err(StaticCodeError::Payment(e @ PaymentError::Store(_))) => unavailable(&e, locale),
+        Err(StaticCodeError::Payment(e)) => refuse(
+            &new_form_nonce(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            e.to_string(),
+        ),
+    }
+}
+
+async fn stylesheet() -> Response {
+    asset("text/css; charset=utf-8", checkout::STYLESHEET)
+}
+
+async fn script() -> Response {
+    asset("text/javascript; charset=utf-8", checkout::SCRIPT)
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,158 @@
+//! The hosted cashier's rows: checkout links and static (aggregate) QR codes,
+//! and the one payment change only the cashier makes: a checkout payment
+//! leaving "awaiting a wallet" for a channel.
+
+use super::payments::PaymentRows;
+use super::{Dialect, Event, EventRows, PaymentRecord, Store, StoreError, StoreResult, on_db};
+use crate::domain::now_rfc3339;
+use sqlx::FromRow;
+
+/// The page's link to one checkout payment.
+#[derive(Debug, Clone, FromRow)]
+pub struct CheckoutLink {
+    pub token: String,
+    pub tenant_id: String,
+    pub payment_id: String,
+    pub return_url: Option<String>,
+    /// The payment's own expiry: the link stops working with it.
+    pub expires_ms: i64,
+}
+
+/// The channel, wallet and scene a checkout payment is sent with.
+#[derive(Debug, Clone)]
+pub struct WalletChoice {
+    pub channel_id: String,
+    pub plugin_name: String,
+    pub plugin_version: String,
+    pub wallet: String,
+    /// The scene the channel is asked for (`qrcode`, `jsapi`).
+    pub scene: String,
+}
+
+/// A static code for a store or terminal.
+#[derive(Debug, Clone, FromRow)]
+pub struct QrCodeRecord {
+    pub id: String,
+    pub tenant_id: String,
+    pub token: String,
+    pub store_id: String,
+    pub terminal_id: Option<String>,
+    pub amount: Option<i64>,
+    pub currency: String,
+    pub subject: Option<String>,
+    pub created_at: String,
+}
+
+impl Store {
+    pub async fn checkout_link(&self, token: &str) -> StoreResult<Option<CheckoutLink>> {
+        let sql = "SELECT token, tenant_id, payment_id, return_url, expires_ms
+                   FROM checkout_links WHERE token = $1";
+        on_db!(self, |pool| sqlx::query_as(sql)
+            .bind(token)
+            .fetch_optional(pool)
+            .await
+            .map_err(StoreError::from))
+    }
+
+    /// The link token of a tenant's checkout payment.
+    pub async fn checkout_link_of(
+        &self,
+        tenant_id: &str,
+        payment_id: &str,
+    ) -> StoreResult<Option<String>> {
+        let sql = "SELECT token FROM checkout_links WHERE tenant_id = $1 AND payment_id = $2";
+        on_db!(self, |pool| sqlx::query_scalar(sql)
+            .bind(tenant_id)
+            .bind(payment_id)
+            .fetch_optional(pool)
+            .await
+            .map_err(StoreError::from))
+    }
+
+    /// Sends a checkout payment that awaits a wallet to a channel: it becomes
+    /// `unknown` there (the call is about to be made), with its event, in one
+    /// conditional UPDATE. `Stale` when the payer chose meanwhile in another
+    /// tab, or the payment was closed.
+    pub async fn assign_checkout_channel(
+        &self,
+        current: &PaymentRecord,
+        choice: &WalletChoice,
+        event: &Event,
+    ) -> StoreResult<PaymentRecord> {
+        on_db!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let updated = sqlx::query(
+                "UPDATE payments SET status = 'unknown', channel_id = $1, plugin_name = $2,
+                    plugin_version = $3, wallet = $4, scene = $5, version = version + 1, updated_at = $6
+                 WHERE id = $7 AND tenant_id = $8 AND version = $9
+                   AND status = 'pending' AND channel_id = ''",
+            )
+            .bind(&choice.channel_id)
+            .bind(&choice.plugin_name)
+            .bind(&choice.plugin_version)
+            .bind(&choice.wallet)
+            .bind(&choice.scene)
+            .bind(now_rfc3339())
+            .bind(&current.id)
+            .bind(&current.tenant_id)
+            .bind(current.version)
+            .execute(&mut *tx)
+            .await?;
+            if updated.rows_affected() == 0 {
+                return Err(StoreError::Stale);
+            }
+            tx.append_event(&current.tenant_id, "payment", &current.id, event)
+                .await?;
+            let record = tx
+                .fetch_payment(&current.tenant_id, &current.id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            tx.commit().await?;
+            Ok(record)
+        })
+    }
+
+    pub async fn insert_qr_code(&self, code: &QrCodeRecord) -> StoreResult<()> {
+        on_db!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query(
+                "INSERT INTO qr_codes (id, tenant_id, token, store_id, terminal_id, amount, currency, subject, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&code.id)
+            .bind(&code.tenant_id)
+            .bind(&code.token)
+            .bind(&code.store_id)
+            .bind(&code.terminal_id)
+            .bind(code.amount)
+            .bind(&code.currency)
+            .bind(&code.subject)
+            .bind(&code.created_at)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        })
+    }
+
+    /// A tenant's code by id (another tenant's id is simply not found).
+    pub async fn qr_code(&self, tenant_id: &str, id: &str) -> StoreResult<Option<QrCodeRecord>> {
+        let sql = "SELECT * FROM qr_codes WHERE tenant_id = $1 AND id = $2";
+        on_db!(self, |pool| sqlx::query_as(sql)
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+            .map_err(StoreError::from))
+    }
+
+    /// The code a scanned link names.
+    pub async fn qr_code_by_token(&self, token: &str) -> StoreResult<Option<QrCodeRecord>> {
+        let sql = "SELECT * FROM qr_codes WHERE token = $1";
+        on_db!(self, |pool| sqlx::query_as(sql)
+            .bind(token)
+            .fetch_optional(pool)
+            .await
+            .map_err(StoreError::from))
+    }
+}
