@@ -12,6 +12,7 @@
 //!   rewrites the figures in `docs/performance.md` (see `bench.rs`).
 
 mod bench;
+mod demo;
 mod postgres;
 
 use anyhow::{Context, Result, bail};
@@ -99,9 +100,18 @@ fn main() -> Result<()> {
             println!(
                 "\nStarting the demo on http://127.0.0.1:8080 (Ctrl-C to stop). Try the README's walkthrough.\n"
             );
-            let served = run(Command::new(root.join("target/debug/paycore"))
+            let mut server = Command::new(root.join("target/debug/paycore"))
                 .args(["serve", "--config"])
-                .arg(root.join("config/paycore.toml")));
+                .arg(root.join("config/paycore.toml"))
+                .spawn()
+                .context("starting the demo")?;
+            if let Err(e) = demo::print_links() {
+                eprintln!("could not make the demo's checkout links: {e:#}");
+            }
+            let served = match server.wait()? {
+                status if status.success() => Ok(()),
+                status => Err(anyhow::anyhow!("paycore serve exited with {status}")),
+            };
             let _ = simulators.kill();
             let _ = simulators.wait();
             served

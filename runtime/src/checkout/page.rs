@@ -430,6 +430,46 @@ mod tests {
         assert!(expired.contains("This payment link has expired"));
     }
 
+    fn code_view<'a>(
+        in_app: Option<&'a str>,
+        apps: &'a [String],
+        browser: &'a [String],
+    ) -> AggregateView<'a> {
+        AggregateView {
+            locale: Locale::En,
+            merchant: "Demo Coffee",
+            store_id: "shop-7",
+            subject: None,
+            currency: "CNY",
+            amount: None,
+            token: "tok",
+            nonce: "0123456789abcdef",
+            in_app,
+            browser_wallets: browser,
+            app_wallets: apps,
+            typed: Some("\"><script>"),
+            notice: None,
+        }
+    }
+
+    #[test]
+    fn a_plain_camera_is_told_which_apps_can_pay() {
+        let apps = ["wechat".to_string(), "alipay".to_string()];
+        let html = aggregate(&code_view(None, &apps, &[]));
+        assert!(html.contains("Open this code with one of these apps to pay:"));
+        assert!(html.contains("<li>WeChat Pay</li><li>Alipay</li>"));
+        assert!(!html.contains("<form"), "no wallet to pay with here");
+        // Inside WeChat: the amount form, for WeChat only.
+        let html = aggregate(&code_view(Some("wechat"), &apps, &[]));
+        assert!(html.contains("value=\"wechat\"") && !html.contains("value=\"alipay\""));
+        assert!(!html.contains("one of these apps"));
+        // What the payer typed comes back escaped.
+        assert!(html.contains("value=\"&quot;&gt;&lt;script&gt;\""));
+        // Nothing can pay: said so.
+        let html = aggregate(&code_view(None, &[], &[]));
+        assert!(html.contains("No wallet can take this payment right now."));
+    }
+
     #[test]
     fn chinese_pages_say_it_in_chinese() {
         let mut v = view(PageState::Choose { offers: &[] }, &[]);
