@@ -102,7 +102,7 @@ pub fn checkout(v: &CheckoutView<'_>) -> String {
     let mut polls = false;
     let mut returns = false;
     match &v.state {
-        PageState::Choose { offers } if offers.is_empty() => {
+        PageState::Choose { offers: [] } => {
             body.push_str(&live("failed", t.no_wallet));
         }
         PageState::Choose { offers } => {

@@ -332,11 +332,10 @@ impl Payments {
             Err(PaymentError::Channel { .. }) => {}
             Err(e) => return Err(e),
         }
-        Ok(self
-            .store
+        self.store
             .payment(&tenant.config.id, &record.id)
             .await?
-            .ok_or(PaymentError::NotFound)?)
+            .ok_or(PaymentError::NotFound)
     }
 
     fn already_chosen(&self, record: &PaymentRecord, wallet: &str) -> Result<PaymentRecord> {
