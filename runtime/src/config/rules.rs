@@ -158,7 +158,7 @@ fn rule(
         when.scenes = texts(v, "scene", c).map(|items| {
             items
                 .into_iter()
-                .filter_map(|(t, at)| match t.parse::<Scene>() {
+                .filter_map(|(t, at)| match rule_scene(&t) {
                     Ok(s) => Some(s),
                     Err(e) => {
                         c.error_at(at, e);
@@ -496,4 +496,41 @@ fn amount_condition(
         text: text.clone(),
         by_currency,
     })
+}
+
+/// A scene a rule can test: one a channel is asked for. A `checkout`
+/// payment is routed when the payer picks a wallet, under the scene its
+/// channel is then asked for, so a rule on `checkout` could never match.
+fn rule_scene(text: &str) -> Result<Scene, String> {
+    match text.parse::<Scene>() {
+        Ok(Scene::Checkout) => Err(
+            "`checkout` is paycore's hosted page, not a channel's scene: rules see the scene the channel is asked for once the payer picks a wallet (`qrcode`, or `jsapi` in the wallet's app)".into(),
+        ),
+        Ok(s) => Ok(s),
+        Err(_) => {
+            let scenes: Vec<&str> = Scene::ALL
+                .iter()
+                .filter(|s| s.is_channel_scene())
+                .map(|s| s.as_str())
+                .collect();
+            Err(format!("`{text}` is not one of: {}", scenes.join(", ")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_test_channel_scenes_only() {
+        assert_eq!(rule_scene("qrcode"), Ok(Scene::Qrcode));
+        let checkout = rule_scene("checkout").unwrap_err();
+        assert!(checkout.contains("hosted page"), "{checkout}");
+        let unknown = rule_scene("teleport").unwrap_err();
+        assert_eq!(
+            unknown,
+            "`teleport` is not one of: barcode, qrcode, jsapi, app, h5, web, face"
+        );
+    }
 }
