@@ -478,5 +478,62 @@ async fn a_static_code_takes_a_typed_amount_once_per_page_load() {
         html.contains("¥18.00") && !html.contains("name=\"amount\""),
         "{html}"
     );
+
+    // The tenant lists its codes and retires one: its page is then a 404
+    // and it makes no payment; other tenants see and touch none of them.
+    let listed = app.get(DEMO_KEY, "/v1/qr-codes?store_id=shop-7").await;
+    assert_eq!(
+        listed.body["data"].as_array().unwrap().len(),
+        2,
+        "{}",
+        listed.body
+    );
+    assert_eq!(
+        listed.body["data"][0]["id"], fixed.body["id"],
+        "newest first"
+    );
+    assert_eq!(
+        app.get(ACME_KEY, "/v1/qr-codes").await.body["data"],
+        json!([])
+    );
+    let bad_limit = app.get(DEMO_KEY, "/v1/qr-codes?limit=abc").await;
+    assert_eq!(bad_limit.status, 422);
+    assert_eq!(bad_limit.body["error"]["field"], "limit");
+    let fixed_id = fixed.body["id"].as_str().unwrap();
+    let disable = format!("/v1/qr-codes/{fixed_id}/disable");
+    assert_eq!(app.post(ACME_KEY, &disable, json!({})).await.status, 404);
+    let off = app.post(DEMO_KEY, &disable, json!({})).await;
+    assert_eq!(off.status, 200, "{}", off.body);
+    let when = off.body["disabled_at"]
+        .as_str()
+        .expect("disabled_at")
+        .to_string();
+    let again = app.post(DEMO_KEY, &disable, json!({})).await;
+    assert_eq!(
+        again.body["disabled_at"],
+        when.as_str(),
+        "the first time is kept"
+    );
+    let (status, _, _) = page(&app, &format!("/q/{fixed_token}"), "en").await;
+    assert_eq!(status, 404);
+    let payments_before = app
+        .store()
+        .count(paycore::store::Table::Payments)
+        .await
+        .unwrap();
+    let late = post_form(
+        &app,
+        &format!("/q/{fixed_token}"),
+        &[("nonce", "0123456789abcdef"), ("wallet", "sandbox")],
+        ua,
+    )
+    .await;
+    assert_eq!(late.status(), 404);
+    let payments_after = app
+        .store()
+        .count(paycore::store::Table::Payments)
+        .await
+        .unwrap();
+    assert_eq!(payments_before, payments_after);
     app.stop().await;
 }

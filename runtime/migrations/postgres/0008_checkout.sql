@@ -31,6 +31,10 @@ CREATE TABLE qr_codes (
     amount      BIGINT CHECK (amount IS NULL OR amount > 0),
     currency    TEXT NOT NULL,
     subject     TEXT,
-    created_at  TEXT NOT NULL
+    created_at  TEXT NOT NULL,
+    created_ms  BIGINT NOT NULL,
+    -- Set when the tenant retires the code (a lost or replaced sticker):
+    -- its page is then a 404 and it makes no payment.
+    disabled_at TEXT
 );
-CREATE INDEX qr_codes_tenant ON qr_codes (tenant_id, created_at);
+CREATE INDEX qr_codes_tenant ON qr_codes (tenant_id, created_ms);

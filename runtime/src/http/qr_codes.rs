@@ -7,18 +7,19 @@ use super::{ApiError, AppState};
 use crate::payments::qr_codes::QrCodeBody;
 use crate::store::QrCodeRecord;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(create))
+        .routes(routes!(create, list))
         .routes(routes!(read))
+        .routes(routes!(disable))
         .routes(routes!(image))
 }
 
@@ -39,6 +40,24 @@ pub struct QrCodeView {
     pub image_url: String,
     #[schema(format = DateTime)]
     pub created_at: String,
+    /// When the code was retired; its page is then a 404.
+    #[schema(format = DateTime)]
+    pub disabled_at: Option<String>,
+}
+
+/// A page of codes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QrCodeList {
+    pub data: Vec<QrCodeView>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Only this store's codes.
+    store_id: Option<String>,
+    /// At most this many, newest first (1-100, default 100).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    limit: Option<String>,
 }
 
 fn view(s: &AppState, code: &QrCodeRecord) -> QrCodeView {
@@ -53,6 +72,7 @@ fn view(s: &AppState, code: &QrCodeRecord) -> QrCodeView {
         url: format!("{base}/q/{}", code.token),
         image_url: format!("{base}/v1/qr-codes/{}/image.svg", code.id),
         created_at: code.created_at.clone(),
+        disabled_at: code.disabled_at.clone(),
     }
 }
 
@@ -84,6 +104,66 @@ async fn create(
         .map_err(crate::payments::PaymentError::from)?;
     let code = s.payments.create_qr_code(&t, body).await?;
     Ok((StatusCode::CREATED, Json(view(&s, &code))).into_response())
+}
+
+/// List the tenant's static codes, newest first.
+#[utoipa::path(get, path = "/v1/qr-codes", tag = "checkout", operation_id = "list_qr_codes",
+    params(ListQuery),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The codes", body = QrCodeList),
+        (status = 400, description = "A query parameter of the wrong type", body = ErrorBody),
+        (status = 401, description = "No or bad API key", body = ErrorBody),
+        (status = 422, description = "`limit` out of range", body = ErrorBody),
+    )
+)]
+async fn list(
+    State(s): State<AppState>,
+    AuthTenant(t): AuthTenant,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<QrCodeList>, ApiError> {
+    // Read by hand so that junk is a JSON 422 naming the field, like
+    // every other error (axum's own rejection would be plain text).
+    let limit = match q.limit.as_deref() {
+        None => 100,
+        Some(text) => text.parse::<i64>().unwrap_or(0),
+    };
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unprocessable",
+            "invalid_field",
+            "must be between 1 and 100",
+        )
+        .with_field("limit"));
+    }
+    let codes = s
+        .payments
+        .qr_codes(&t, q.store_id.as_deref(), limit)
+        .await?;
+    Ok(Json(QrCodeList {
+        data: codes.iter().map(|c| view(&s, c)).collect(),
+    }))
+}
+
+/// Retire a static code (a lost or replaced sticker): its page becomes a
+/// 404 and it makes no more payments. Idempotent.
+#[utoipa::path(post, path = "/v1/qr-codes/{id}/disable", tag = "checkout", operation_id = "disable_qr_code",
+    params(("id" = String, Path, description = "The code's id")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The code, disabled", body = QrCodeView),
+        (status = 401, description = "No or bad API key", body = ErrorBody),
+        (status = 404, description = "No such code for this tenant", body = ErrorBody),
+    )
+)]
+async fn disable(
+    State(s): State<AppState>,
+    AuthTenant(t): AuthTenant,
+    Path(id): Path<String>,
+) -> Result<Json<QrCodeView>, ApiError> {
+    let code = s.payments.disable_qr_code(&t, &id).await?;
+    Ok(Json(view(&s, &code)))
 }
 
 /// Read a static code.

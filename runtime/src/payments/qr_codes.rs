@@ -104,6 +104,8 @@ impl Payments {
             currency: body.currency.unwrap_or_default(),
             subject: body.subject,
             created_at: now_rfc3339(),
+            created_ms: crate::domain::now_millis(),
+            disabled_at: None,
         };
         self.store.insert_qr_code(&record).await?;
         tracing::info!(tenant = %tenant.config.id, qr_code = %record.id, store_id = %record.store_id, "static QR code created");
@@ -117,7 +119,33 @@ impl Payments {
             .ok_or(PaymentError::NotFound)
     }
 
-    /// The code a scanned link names, with its tenant.
+    /// A tenant's codes, newest first (at most `limit`), optionally of one store.
+    pub async fn qr_codes(
+        &self,
+        tenant: &Tenant,
+        store_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<QrCodeRecord>> {
+        Ok(self
+            .store
+            .qr_codes(&tenant.config.id, store_id, limit)
+            .await?)
+    }
+
+    /// Retires a code: its page becomes a 404 and it makes no payment.
+    /// Payments it already made are not touched.
+    pub async fn disable_qr_code(&self, tenant: &Tenant, id: &str) -> Result<QrCodeRecord> {
+        let code = self
+            .store
+            .disable_qr_code(&tenant.config.id, id)
+            .await?
+            .ok_or(PaymentError::NotFound)?;
+        tracing::info!(tenant = %tenant.config.id, qr_code = %code.id, "static QR code disabled");
+        Ok(code)
+    }
+
+    /// The live code a scanned link names, with its tenant (none for a
+    /// disabled code).
     pub async fn static_code(&self, token: &str) -> Result<Option<(Arc<Tenant>, QrCodeRecord)>> {
         if !super::checkout::plausible_link_token(token) {
             return Ok(None);
@@ -125,6 +153,9 @@ impl Payments {
         let Some(code) = self.store.qr_code_by_token(token).await? else {
             return Ok(None);
         };
+        if code.disabled_at.is_some() {
+            return Ok(None);
+        }
         Ok(self
             .registry()
             .tenant(&code.tenant_id)

@@ -41,6 +41,9 @@ pub struct QrCodeRecord {
     pub currency: String,
     pub subject: Option<String>,
     pub created_at: String,
+    /// Orders listings (`created_at` has whole seconds).
+    pub created_ms: i64,
+    pub disabled_at: Option<String>,
 }
 
 impl Store {
@@ -116,8 +119,8 @@ impl Store {
         on_db!(self, |pool| {
             let mut tx = pool.begin_write().await?;
             sqlx::query(
-                "INSERT INTO qr_codes (id, tenant_id, token, store_id, terminal_id, amount, currency, subject, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                "INSERT INTO qr_codes (id, tenant_id, token, store_id, terminal_id, amount, currency, subject, created_at, created_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(&code.id)
             .bind(&code.tenant_id)
@@ -128,6 +131,7 @@ impl Store {
             .bind(&code.currency)
             .bind(&code.subject)
             .bind(&code.created_at)
+            .bind(code.created_ms)
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -144,6 +148,46 @@ impl Store {
             .fetch_optional(pool)
             .await
             .map_err(StoreError::from))
+    }
+
+    /// A tenant's codes, newest first, optionally of one store.
+    pub async fn qr_codes(
+        &self,
+        tenant_id: &str,
+        store_id: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<QrCodeRecord>> {
+        let sql = "SELECT * FROM qr_codes WHERE tenant_id = $1 AND (CAST($2 AS TEXT) IS NULL OR store_id = $2)
+                   ORDER BY created_ms DESC, id DESC LIMIT $3";
+        on_db!(self, |pool| sqlx::query_as(sql)
+            .bind(tenant_id)
+            .bind(store_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::from))
+    }
+
+    /// Retires a tenant's code (once: a second call keeps the first time).
+    pub async fn disable_qr_code(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<QrCodeRecord>> {
+        on_db!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let code: Option<QrCodeRecord> = sqlx::query_as(
+                "UPDATE qr_codes SET disabled_at = COALESCE(disabled_at, $1)
+                 WHERE tenant_id = $2 AND id = $3 RETURNING *",
+            )
+            .bind(now_rfc3339())
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(code)
+        })
     }
 
     /// The code a scanned link names.
