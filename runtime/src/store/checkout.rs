@@ -2,7 +2,6 @@
 //! and the one payment change only the cashier makes: a checkout payment
 //! leaving "awaiting a wallet" for a channel.
 
-use super::payments::PaymentRows;
 use super::{Dialect, Event, EventRows, PaymentRecord, Store, StoreError, StoreResult, on_db};
 use crate::domain::now_rfc3339;
 use sqlx::FromRow;
@@ -84,11 +83,13 @@ impl Store {
     ) -> StoreResult<PaymentRecord> {
         on_db!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let updated = sqlx::query(
+            // RETURNING: the row as sent, or none when it changed first.
+            let sent: Option<PaymentRecord> = sqlx::query_as(
                 "UPDATE payments SET status = 'unknown', channel_id = $1, plugin_name = $2,
                     plugin_version = $3, wallet = $4, scene = $5, version = version + 1, updated_at = $6
                  WHERE id = $7 AND tenant_id = $8 AND version = $9
-                   AND status = 'pending' AND channel_id = ''",
+                   AND status = 'pending' AND channel_id = ''
+                 RETURNING *",
             )
             .bind(&choice.channel_id)
             .bind(&choice.plugin_name)
@@ -99,17 +100,11 @@ impl Store {
             .bind(&current.id)
             .bind(&current.tenant_id)
             .bind(current.version)
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
-            if updated.rows_affected() == 0 {
-                return Err(StoreError::Stale);
-            }
+            let record = sent.ok_or(StoreError::Stale)?;
             tx.append_event(&current.tenant_id, "payment", &current.id, event)
                 .await?;
-            let record = tx
-                .fetch_payment(&current.tenant_id, &current.id)
-                .await?
-                .ok_or(StoreError::NotFound)?;
             tx.commit().await?;
             Ok(record)
         })

@@ -431,10 +431,12 @@ impl Store {
     ) -> StoreResult<PaymentRecord> {
         on_db!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let updated = sqlx::query(
+            // RETURNING: the row as moved, or none when it changed first.
+            let moved: Option<PaymentRecord> = sqlx::query_as(
                 "UPDATE payments SET channel_id = $1, plugin_name = $2, plugin_version = $3, wallet = $4,
                     version = version + 1, updated_at = $5
-                 WHERE id = $6 AND tenant_id = $7 AND version = $8 AND status = 'unknown'",
+                 WHERE id = $6 AND tenant_id = $7 AND version = $8 AND status = 'unknown'
+                 RETURNING *",
             )
             .bind(&to.channel_id)
             .bind(&to.plugin_name)
@@ -444,17 +446,11 @@ impl Store {
             .bind(&current.id)
             .bind(&current.tenant_id)
             .bind(current.version)
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
-            if updated.rows_affected() == 0 {
-                return Err(StoreError::Stale);
-            }
+            let record = moved.ok_or(StoreError::Stale)?;
             tx.append_event(&current.tenant_id, "payment", &current.id, event)
                 .await?;
-            let record = tx
-                .fetch_payment(&current.tenant_id, &current.id)
-                .await?
-                .ok_or(StoreError::NotFound)?;
             tx.commit().await?;
             Ok(record)
         })
@@ -492,7 +488,7 @@ const CLAIM_DUE: Dialects = Dialects {
     postgres: claim_due_sql!(" FOR UPDATE SKIP LOCKED"),
 };
 
-pub(super) trait PaymentRows {
+trait PaymentRows {
     async fn fetch_payment(
         &mut self,
         tenant_id: &str,

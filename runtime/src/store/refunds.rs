@@ -243,14 +243,17 @@ impl Store {
         };
         on_db!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let updated = sqlx::query(
+            // RETURNING: the refund as changed, or none when it changed first
+            // (the totals below change the payment row, not this one).
+            let updated: Option<RefundRecord> = sqlx::query_as(
                 "UPDATE refunds SET
                     status = COALESCE($1, status),
                     channel_refund_no = COALESCE($2, channel_refund_no),
                     failure = COALESCE($3, failure),
                     version = version + 1,
                     updated_at = $4
-                 WHERE id = $5 AND tenant_id = $6 AND version = $7",
+                 WHERE id = $5 AND tenant_id = $6 AND version = $7
+                 RETURNING *",
             )
             .bind(change.status.map(|s| s.as_str()))
             .bind(&change.channel_refund_no)
@@ -259,11 +262,9 @@ impl Store {
             .bind(&current.id)
             .bind(&current.tenant_id)
             .bind(current.version)
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
-            if updated.rows_affected() == 0 {
-                return Err(StoreError::Stale);
-            }
+            let record = updated.ok_or(StoreError::Stale)?;
             if let Some(sql) = totals {
                 sqlx::query(sql)
                     .bind(current.amount)
@@ -276,10 +277,6 @@ impl Store {
             if let Some(message) = webhook {
                 tx.enqueue(&message).await?;
             }
-            let record = tx
-                .fetch_refund(&current.tenant_id, &current.id)
-                .await?
-                .ok_or(StoreError::NotFound)?;
             tx.commit().await?;
             Ok(record)
         })
