@@ -187,12 +187,7 @@ impl Payments {
     }
 
     pub async fn get(&self, tenant: &Tenant, id: &str) -> Result<PaymentView> {
-        let p = self
-            .store
-            .payment(&tenant.config.id, id)
-            .await?
-            .ok_or(PaymentError::NotFound)?;
-        Ok(PaymentView::from(&p))
+        Ok(PaymentView::from(&self.load(tenant, id).await?))
     }
 
     pub async fn get_by_order_no(&self, tenant: &Tenant, order_no: &str) -> Result<PaymentView> {
@@ -262,9 +257,7 @@ impl Payments {
                 };
             }
         };
-        for candidate in &mut route.candidates {
-            candidate.channel = candidate.channel.serving(&request.merchant_order_no);
-        }
+        serve_order(&mut route, &request.merchant_order_no);
         let first = &route.candidates[0];
         let channel = &first.channel;
         let id = new_id("pay");
@@ -457,11 +450,7 @@ impl Payments {
             {
                 Ok(r) => return Ok(Ok(r)),
                 Err(StoreError::Stale) => {
-                    record = self
-                        .store
-                        .payment(&tenant.config.id, &record.id)
-                        .await?
-                        .ok_or(PaymentError::NotFound)?;
+                    record = self.load(tenant, &record.id).await?;
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -526,6 +515,14 @@ fn attempt_outcome(
                 unhealthy: Some(e.to_string()),
             },
         },
+    }
+}
+
+/// Binds each candidate to the version that serves this order (a canary's
+/// share of order numbers goes to the canary, the same one on every retry).
+fn serve_order(route: &mut routing::Route, merchant_order_no: &str) {
+    for candidate in &mut route.candidates {
+        candidate.channel = candidate.channel.serving(merchant_order_no);
     }
 }
 

@@ -94,6 +94,16 @@ fn unavailable(e: &PaymentError, locale: Locale) -> Response {
     )
 }
 
+/// What a page's token found, or the page to answer instead: the same 404
+/// for every unknown token, a 503 for paycore's own failure.
+fn found<T>(looked_up: Result<Option<T>, PaymentError>, locale: Locale) -> Result<T, Response> {
+    match looked_up {
+        Ok(Some(found)) => Ok(found),
+        Ok(None) => Err(not_found(locale)),
+        Err(e) => Err(unavailable(&e, locale)),
+    }
+}
+
 /// The form fields of a page's POST.
 fn form(body: &Bytes) -> Vec<(String, String)> {
     form_urlencoded::parse(body)
@@ -115,10 +125,9 @@ async fn show(
     headers: HeaderMap,
 ) -> Response {
     let locale = locale(&headers);
-    match s.payments.checkout_page(&token).await {
-        Ok(Some(p)) => render(&s, &p, &headers, locale, StatusCode::OK, None),
-        Ok(None) => not_found(locale),
-        Err(e) => unavailable(&e, locale),
+    match found(s.payments.checkout_page(&token).await, locale) {
+        Ok(p) => render(&s, &p, &headers, locale, StatusCode::OK, None),
+        Err(miss) => miss,
     }
 }
 
@@ -162,10 +171,9 @@ async fn choose(
     body: Bytes,
 ) -> Response {
     let locale = locale(&headers);
-    let p = match s.payments.checkout_page(&token).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return not_found(locale),
-        Err(e) => return unavailable(&e, locale),
+    let p = match found(s.payments.checkout_page(&token).await, locale) {
+        Ok(p) => p,
+        Err(miss) => return miss,
     };
     if let Err(refused) = s
         .fairness
@@ -188,10 +196,9 @@ async fn choose(
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
             // Show the payment as it now stands, with why the choice failed.
-            match s.payments.checkout_page(&token).await {
-                Ok(Some(now)) => render(&s, &now, &headers, locale, status, Some(e.to_string())),
-                Ok(None) => not_found(locale),
-                Err(e) => unavailable(&e, locale),
+            match found(s.payments.checkout_page(&token).await, locale) {
+                Ok(now) => render(&s, &now, &headers, locale, status, Some(e.to_string())),
+                Err(miss) => miss,
             }
         }
     }
@@ -236,13 +243,11 @@ async fn show_code(
     headers: HeaderMap,
 ) -> Response {
     let locale = locale(&headers);
-    match s.payments.static_code(&token).await {
-        Ok(Some((tenant, code))) => {
-            let nonce = new_form_nonce();
-            render_code(&s, &tenant, &code, &headers, &nonce, None, None)
+    match found(s.payments.static_code(&token).await, locale) {
+        Ok((tenant, code)) => {
+            render_code(&s, &tenant, &code, &headers, &new_form_nonce(), None, None)
         }
-        Ok(None) => not_found(locale),
-        Err(e) => unavailable(&e, locale),
+        Err(miss) => miss,
     }
 }
 
@@ -260,7 +265,7 @@ fn render_code(
 ) -> Response {
     let locale = locale(headers);
     let context = payer_context(headers);
-    let offered = code_wallets(s, tenant, code, &context);
+    let offered = s.payments.static_code_wallets(tenant, code, &context);
     let in_app = context
         .in_app_wallet
         .as_deref()
@@ -290,41 +295,6 @@ fn render_code(
     html(status, page::aggregate(&view))
 }
 
-/// The wallets the tenant's routing offers for this code. Without a fixed
-/// amount, routing is asked about the smallest one: this says which
-/// wallets exist; the payment made on submission is routed for real.
-fn code_wallets(
-    s: &AppState,
-    tenant: &Tenant,
-    code: &QrCodeRecord,
-    context: &PayerContext,
-) -> Vec<String> {
-    let probe = crate::payments::request::PaymentRequest {
-        merchant_order_no: code.id.clone(),
-        amount: code.amount.unwrap_or(1),
-        currency: code.currency.clone(),
-        scene: crate::domain::Scene::Checkout,
-        auth_code: None,
-        wallet: None,
-        subject: None,
-        payer: None,
-        goods: Vec::new(),
-        receipt_no: None,
-        store_id: Some(code.store_id.clone()),
-        terminal_id: code.terminal_id.clone(),
-        client_ip: None,
-        expires_in: None,
-        notify_url: None,
-        return_url: None,
-        metadata: Default::default(),
-    };
-    s.payments
-        .wallet_offers(tenant, &probe, Some(context))
-        .into_iter()
-        .map(|o| o.wallet)
-        .collect()
-}
-
 /// The payer submitted a static code's form: make and send the payment,
 /// then show its checkout page.
 async fn pay_code(
@@ -334,10 +304,9 @@ async fn pay_code(
     body: Bytes,
 ) -> Response {
     let locale = locale(&headers);
-    let (tenant, code) = match s.payments.static_code(&token).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return not_found(locale),
-        Err(e) => return unavailable(&e, locale),
+    let (tenant, code) = match found(s.payments.static_code(&token).await, locale) {
+        Ok(found) => found,
+        Err(miss) => return miss,
     };
     if let Err(refused) = s
         .fairness

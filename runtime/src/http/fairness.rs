@@ -101,30 +101,37 @@ impl Fairness {
 
     /// Admits one callback for `tenant` by its `callbacks_per_second`.
     pub fn admit_callback(&self, tenant: &str, limits: &TenantLimits) -> Result<(), Response> {
-        let callbacks = TenantLimits {
-            rate: Some(limits.callbacks),
-            ..limits.clone()
-        };
-        let gate = gate_in(&self.callback_gates, tenant, &callbacks);
-        match gate.admit(Instant::now()) {
-            Ok(_) => Ok(()),
-            Err(refusal) => Err(too_many_requests(refusal, "tenant_callback_limit")),
-        }
+        admit_keyless(
+            &self.callback_gates,
+            tenant,
+            limits,
+            "tenant_callback_limit",
+        )
     }
 
     /// Admits one payer action on the hosted pages (choosing a wallet,
     /// paying a static code), which makes channel calls without an API
     /// key: bounded per tenant like callbacks, in a bucket of its own.
     pub fn admit_payer_action(&self, tenant: &str, limits: &TenantLimits) -> Result<(), Response> {
-        let actions = TenantLimits {
-            rate: Some(limits.callbacks),
-            ..limits.clone()
-        };
-        let gate = gate_in(&self.payer_gates, tenant, &actions);
-        match gate.admit(Instant::now()) {
-            Ok(_) => Ok(()),
-            Err(refusal) => Err(too_many_requests(refusal, "tenant_payer_limit")),
-        }
+        admit_keyless(&self.payer_gates, tenant, limits, "tenant_payer_limit")
+    }
+}
+
+/// Admits one request that carries no API key at the tenant's
+/// `callbacks_per_second` (a rate only), in the buckets of `gates`.
+fn admit_keyless(
+    gates: &Mutex<HashMap<String, Arc<Gate>>>,
+    tenant: &str,
+    limits: &TenantLimits,
+    reason: &'static str,
+) -> Result<(), Response> {
+    let keyless = TenantLimits {
+        rate: Some(limits.callbacks),
+        ..limits.clone()
+    };
+    match gate_in(gates, tenant, &keyless).admit(Instant::now()) {
+        Ok(_) => Ok(()),
+        Err(refusal) => Err(too_many_requests(refusal, reason)),
     }
 }
 

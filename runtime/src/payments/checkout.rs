@@ -168,35 +168,48 @@ impl Payments {
         request: &PaymentRequest,
         context: Option<&PayerContext>,
     ) -> Vec<WalletOffer> {
-        let now = jiff::Timestamp::now();
-        let health = self.health.of(tenant);
         let candidates: Vec<String> = match &request.wallet {
             Some(w) => vec![w.clone()],
             None => declared_wallets(tenant),
         };
+        candidates
+            .into_iter()
+            .filter_map(|wallet| {
+                let (scene, _) = self.wallet_route(tenant, request, &wallet, context)?;
+                Some(WalletOffer { wallet, scene })
+            })
+            .collect()
+    }
+
+    /// The route for paying `request` with `wallet`, under the first scene
+    /// that fits where the page runs: the wallet's in-app payment (`jsapi`)
+    /// inside that wallet's app when the payer's id is known, else `qrcode`.
+    fn wallet_route(
+        &self,
+        tenant: &Tenant,
+        request: &PaymentRequest,
+        wallet: &str,
+        context: Option<&PayerContext>,
+    ) -> Option<(Scene, routing::Route)> {
         let has_payer_id = request
             .payer
             .as_ref()
             .is_some_and(|p| p.open_id.is_some() || p.buyer_id.is_some());
-        let mut offers = Vec::new();
-        for wallet in candidates {
-            let in_app = context.and_then(|c| c.in_app_wallet.as_deref()) == Some(wallet.as_str());
-            let scenes: &[Scene] = if in_app && has_payer_id {
-                &[Scene::Jsapi, Scene::Qrcode]
-            } else {
-                &[Scene::Qrcode]
-            };
-            let routable = scenes.iter().copied().find(|&scene| {
-                let mut intent = Intent::from(request);
-                intent.scene = scene;
-                intent.wallet = Some(&wallet);
-                routing::route(tenant, &intent, now, &health).is_ok()
-            });
-            if let Some(scene) = routable {
-                offers.push(WalletOffer { wallet, scene });
-            }
-        }
-        offers
+        let in_app = context.and_then(|c| c.in_app_wallet.as_deref()) == Some(wallet);
+        let scenes: &[Scene] = if in_app && has_payer_id {
+            &[Scene::Jsapi, Scene::Qrcode]
+        } else {
+            &[Scene::Qrcode]
+        };
+        let now = jiff::Timestamp::now();
+        let health = self.health.of(tenant);
+        scenes.iter().find_map(|&scene| {
+            let mut intent = Intent::from(request);
+            intent.scene = scene;
+            intent.wallet = Some(wallet);
+            let route = routing::route(tenant, &intent, now, &health).ok()?;
+            Some((scene, route))
+        })
     }
 
     /// The checkout payment a page link names; `None` for an unknown token
@@ -261,33 +274,24 @@ impl Payments {
                 field: None,
             });
         }
-        let offer = self
-            .wallet_offers(tenant, &page.request, Some(context))
-            .into_iter()
-            .find(|o| o.wallet == wallet)
+        // A wallet named at creation is the only one offered.
+        let named_other = page.request.wallet.as_deref().is_some_and(|w| w != wallet);
+        let (scene, mut route) = (!named_other)
+            .then(|| self.wallet_route(tenant, &page.request, wallet, Some(context)))
+            .flatten()
             .ok_or_else(|| PaymentError::Unacceptable {
                 code: "wallet_not_offered",
                 message: format!("`{wallet}` cannot pay this payment"),
                 field: Some("wallet".into()),
             })?;
+        super::serve_order(&mut route, &page.request.merchant_order_no);
         // The channel sees the payment as if asked for this scene and
         // wallet, with what remains of its time to pay.
         let mut request = page.request.clone();
-        request.scene = offer.scene;
-        request.wallet = Some(offer.wallet.clone());
+        request.scene = scene;
+        request.wallet = Some(wallet.to_string());
         let remaining_s = ((page.link.expires_ms - now_millis()) / 1000).max(60);
         request.expires_in = Some(u32::try_from(remaining_s).unwrap_or(u32::MAX));
-        let route = routing::route(
-            tenant,
-            &Intent::from(&request),
-            jiff::Timestamp::now(),
-            &self.health.of(tenant),
-        )
-        .map_err(PaymentError::NoRoute)?;
-        let mut route = route;
-        for candidate in &mut route.candidates {
-            candidate.channel = candidate.channel.serving(&request.merchant_order_no);
-        }
         let first = &route.candidates[0];
         let m = &first.channel.plugin.manifest;
         let choice = WalletChoice {
@@ -295,7 +299,7 @@ impl Payments {
             plugin_name: m.name.clone(),
             plugin_version: m.version.to_string(),
             wallet: first.wallet.clone(),
-            scene: offer.scene.to_string(),
+            scene: scene.to_string(),
         };
         tracing::Span::current().record("wallet", wallet);
         let event = Event {
@@ -316,11 +320,7 @@ impl Payments {
         {
             Ok(r) => r,
             Err(StoreError::Stale) => {
-                let now = self
-                    .store
-                    .payment(&tenant.config.id, &record.id)
-                    .await?
-                    .ok_or(PaymentError::NotFound)?;
+                let now = self.load(tenant, &record.id).await?;
                 return self.already_chosen(&now, wallet);
             }
             Err(e) => return Err(e.into()),
@@ -332,10 +332,7 @@ impl Payments {
             Err(PaymentError::Channel { .. }) => {}
             Err(e) => return Err(e),
         }
-        self.store
-            .payment(&tenant.config.id, &record.id)
-            .await?
-            .ok_or(PaymentError::NotFound)
+        self.load(tenant, &record.id).await
     }
 
     fn already_chosen(&self, record: &PaymentRecord, wallet: &str) -> Result<PaymentRecord> {

@@ -16,7 +16,7 @@ pub struct CallbackReply {
 }
 
 impl Payments {
-    async fn load(&self, tenant: &Tenant, id: &str) -> Result<PaymentRecord> {
+    pub(super) async fn load(&self, tenant: &Tenant, id: &str) -> Result<PaymentRecord> {
         self.store
             .payment(&tenant.config.id, id)
             .await?

@@ -163,6 +163,23 @@ impl Payments {
             .map(|t| (t, code)))
     }
 
+    /// The wallets the tenant's routing offers for a static code's page.
+    /// Without a fixed amount routing is asked about the smallest one: this
+    /// says which wallets exist; the payment made on submission is routed
+    /// for real.
+    pub fn static_code_wallets(
+        &self,
+        tenant: &Tenant,
+        code: &QrCodeRecord,
+        context: &PayerContext,
+    ) -> Vec<String> {
+        let probe = code_payment(code, "probe", code.amount.unwrap_or(1), None);
+        self.wallet_offers(tenant, &probe, Some(context))
+            .into_iter()
+            .map(|o| o.wallet)
+            .collect()
+    }
+
     /// The payer submitted a static code's form: make the checkout payment
     /// (idempotently on the page's nonce) and send it with `wallet`.
     /// Returns the checkout page's token to show next.
@@ -187,25 +204,7 @@ impl Payments {
         if !plausible_nonce(nonce) {
             return Err(StaticCodeError::FormUsed);
         }
-        let request = PaymentRequest {
-            merchant_order_no: format!("{}-{nonce}", code.id),
-            amount,
-            currency: code.currency.clone(),
-            scene: Scene::Checkout,
-            auth_code: None,
-            wallet: Some(wallet.to_string()),
-            subject: code.subject.clone(),
-            payer: None,
-            goods: Vec::new(),
-            receipt_no: None,
-            store_id: Some(code.store_id.clone()),
-            terminal_id: code.terminal_id.clone(),
-            client_ip: None,
-            expires_in: None,
-            notify_url: None,
-            return_url: None,
-            metadata: BTreeMap::from([("qr_code".to_string(), code.id.clone())]),
-        };
+        let request = code_payment(code, nonce, amount, Some(wallet));
         let created = match self.create(tenant, request, None).await {
             Ok(c) => c,
             Err(PaymentError::Conflict { .. }) => return Err(StaticCodeError::FormUsed),
@@ -226,6 +225,34 @@ impl Payments {
             .await
             .map_err(StaticCodeError::Payment)?;
         Ok(token)
+    }
+}
+
+/// The checkout payment a static code makes for one page load.
+fn code_payment(
+    code: &QrCodeRecord,
+    nonce: &str,
+    amount: i64,
+    wallet: Option<&str>,
+) -> PaymentRequest {
+    PaymentRequest {
+        merchant_order_no: format!("{}-{nonce}", code.id),
+        amount,
+        currency: code.currency.clone(),
+        scene: Scene::Checkout,
+        auth_code: None,
+        wallet: wallet.map(str::to_string),
+        subject: code.subject.clone(),
+        payer: None,
+        goods: Vec::new(),
+        receipt_no: None,
+        store_id: Some(code.store_id.clone()),
+        terminal_id: code.terminal_id.clone(),
+        client_ip: None,
+        expires_in: None,
+        notify_url: None,
+        return_url: None,
+        metadata: BTreeMap::from([("qr_code".to_string(), code.id.clone())]),
     }
 }
 
