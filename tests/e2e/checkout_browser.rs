@@ -174,6 +174,16 @@ async fn merchant() -> (String, tokio::task::JoinHandle<()>) {
     (url, task)
 }
 
+/// Presses the page's "Pay with Sandbox wallet" button.
+async fn pay_with_sandbox(c: &Client) {
+    c.find(Locator::Css("button[value=sandbox]"))
+        .await
+        .expect("a sandbox wallet button")
+        .click()
+        .await
+        .unwrap();
+}
+
 /// Approves the sandbox order the checkout page links to, in a second
 /// window, as the payer's wallet would; then comes back.
 async fn approve_in_wallet(c: &Client, shots: &str) {
@@ -239,13 +249,7 @@ async fn checkout_and_static_code_pages_work_in_chromium() {
     assert_eq!(amount, "CN¥88.88");
     assert_fits(&phone, 360).await;
     screenshot(&phone, "checkout-choose-360").await;
-    phone
-        .find(Locator::Css("button[value=sandbox]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    pay_with_sandbox(&phone).await;
     wait_for_text(&phone, "figure.code figcaption").await;
     let qr = phone.find(Locator::Css("svg.qr")).await.expect("a QR code");
     assert_eq!(qr.attr("role").await.unwrap().as_deref(), Some("img"));
@@ -302,24 +306,14 @@ async fn checkout_and_static_code_pages_work_in_chromium() {
     assert!(label.text().await.unwrap().contains("Enter the amount"));
     input.send_keys("12.345").await.unwrap();
     screenshot(&desk, "static-code-entry-1280").await;
-    desk.find(Locator::Css("button[value=sandbox]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    pay_with_sandbox(&desk).await;
     let refusal = wait_for_text(&desk, ".notice").await;
     assert!(refusal.contains("at most 2 decimals"), "{refusal}");
     screenshot(&desk, "static-code-refused-1280").await;
     let input = desk.find(Locator::Css("input#amount")).await.unwrap();
     input.clear().await.unwrap();
     input.send_keys("12.50").await.unwrap();
-    desk.find(Locator::Css("button[value=sandbox]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    pay_with_sandbox(&desk).await;
     let amount = wait_for_text(&desk, ".amount").await;
     assert_eq!(amount, "CN¥12.50");
     wait_for_text(&desk, "figure.code figcaption").await;

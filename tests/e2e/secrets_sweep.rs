@@ -5,28 +5,6 @@
 //! byte for byte. None may appear.
 
 use paycore_e2e::*;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Capture {
-        self.clone()
-    }
-}
 
 /// Every secret the harness configures, and the credentials clients send.
 const SECRETS: &[&str] = &[
@@ -49,7 +27,7 @@ fn record(out: &mut Vec<u8>, r: &Reply) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_value_appears_in_anything_paycore_writes() {
-    let log = Capture::default();
+    let log = LogCapture::default();
     tracing_subscriber::fmt()
         .json()
         .with_env_filter("paycore=debug,paycore_sandbox_provider=debug")
@@ -122,8 +100,8 @@ async fn no_secret_value_appears_in_anything_paycore_writes() {
     // The folder goes with the app: read the database (WAL too) first.
     let data_dir = t.data_dir().to_path_buf();
 
-    written.extend_from_slice(&log.0.lock().unwrap());
-    let log_bytes = log.0.lock().unwrap().len();
+    written.extend_from_slice(&log.bytes());
+    let log_bytes = log.bytes().len();
     let mut database_bytes = 0;
     for entry in std::fs::read_dir(&data_dir).unwrap() {
         let Ok(entry) = entry else { continue };

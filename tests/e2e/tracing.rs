@@ -4,28 +4,6 @@
 
 use paycore_e2e::*;
 use serde_json::Value;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Capture {
-        self.clone()
-    }
-}
 
 fn span_names(line: &Value) -> Vec<String> {
     line["spans"]
@@ -40,7 +18,7 @@ fn span_names(line: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_payment_traces_through_routing_the_plugin_and_its_http() {
-    let capture = Capture::default();
+    let capture = LogCapture::default();
     tracing_subscriber::fmt()
         .json()
         .with_span_list(true)
@@ -57,7 +35,7 @@ async fn one_payment_traces_through_routing_the_plugin_and_its_http() {
     let request_id = r.header("paycore-request-id").unwrap().to_string();
     t.stop().await;
 
-    let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let text = String::from_utf8(capture.bytes()).unwrap();
     let lines: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

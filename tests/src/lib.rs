@@ -25,6 +25,35 @@ pub const ACME_KEY: &str = "sk_test_acme";
 pub const LAB_KEY: &str = "sk_test_lab_tenant";
 pub const WEBHOOK_SECRET: &str = "whsec_test_e2e";
 
+/// A log writer for tests that read what paycore logged: pass a clone to
+/// `tracing_subscriber`'s `with_writer`, read everything with `bytes`.
+#[derive(Clone, Default)]
+pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
+
+impl LogCapture {
+    /// Everything written so far.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
+    type Writer = LogCapture;
+    fn make_writer(&'a self) -> LogCapture {
+        self.clone()
+    }
+}
+
 /// Knobs a test may turn.
 #[derive(Debug, Clone)]
 pub struct Options {

@@ -89,17 +89,7 @@ pub fn run_bench(root: &Path, quick: bool) -> Result<()> {
 /// The sandbox plugin's `.wasm`; `stamp` builds it as that version in a
 /// target folder of its own, so the regular build is never invalidated.
 fn build_sandbox_plugin(root: &Path, stamp: Option<&str>) -> Result<std::path::PathBuf> {
-    let mut build = cargo();
-    build.args([
-        "build",
-        "--locked",
-        "--profile",
-        "plugin",
-        "--target",
-        WASM_TARGET,
-        "-p",
-        "paycore-plugin-sandbox",
-    ]);
+    let mut build = crate::plugin_build(&["paycore-plugin-sandbox"]);
     let target = match stamp {
         Some(version) => {
             let dir = root.join("target/variants/sandbox-bench");

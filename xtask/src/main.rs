@@ -223,6 +223,24 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
+/// `cargo build` of plugin packages for the wasm target, in the small
+/// `plugin` profile, locked.
+fn plugin_build(packages: &[&str]) -> Command {
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--locked",
+        "--profile",
+        "plugin",
+        "--target",
+        WASM_TARGET,
+    ]);
+    for package in packages {
+        build.args(["-p", package]);
+    }
+    build
+}
+
 fn run(cmd: &mut Command) -> Result<()> {
     let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
     if !status.success() {
@@ -256,18 +274,12 @@ fn ensure_wasm_target() -> Result<()> {
 
 fn build(root: &Path) -> Result<()> {
     ensure_wasm_target()?;
-    let mut plugins = cargo();
-    plugins.args([
-        "build",
-        "--locked",
-        "--profile",
-        "plugin",
-        "--target",
-        WASM_TARGET,
-    ]);
-    for (package, _) in PLUGINS.iter().chain(TEST_PLUGINS) {
-        plugins.args(["-p", package]);
-    }
+    let packages: Vec<&str> = PLUGINS
+        .iter()
+        .chain(TEST_PLUGINS)
+        .map(|(package, _)| *package)
+        .collect();
+    let mut plugins = plugin_build(&packages);
     run(&mut plugins)?;
     let built = root.join("target").join(WASM_TARGET).join("plugin");
     copy_plugins(&built, &root.join("target/plugins"), PLUGINS)?;
@@ -294,17 +306,7 @@ fn build_variants(root: &Path) -> Result<()> {
     } in TEST_VARIANTS
     {
         let target = root.join("target/variants").join(package);
-        let mut build = cargo();
-        build.args([
-            "build",
-            "--locked",
-            "--profile",
-            "plugin",
-            "--target",
-            WASM_TARGET,
-            "-p",
-            package,
-        ]);
+        let mut build = plugin_build(&[package]);
         build.env("CARGO_TARGET_DIR", &target);
         for (k, v) in *env {
             build.env(k, v);
