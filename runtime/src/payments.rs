@@ -18,7 +18,7 @@ use crate::plugin_host::{CallError, CallErrorKind, PluginHost, wit};
 use crate::registry::{BoundChannel, Registry, Tenant};
 use crate::routing::{self, Intent, NoRoute};
 use crate::store::{
-    ChannelSwitch, Event, InsertOutcome, NewPayment, PaymentRecord, Store, StoreError,
+    Attempt, ChannelSwitch, Event, InsertOutcome, NewPayment, PaymentRecord, Store, StoreError,
 };
 pub use checkout::{CheckoutPage, PayerContext, WalletOffer};
 pub use health::{BreakerView, ChannelHealth};
@@ -348,14 +348,17 @@ impl Payments {
                 attempt.unhealthy.as_deref(),
                 jiff::Timestamp::now(),
             );
-            record = self
-                .record_attempt(record, channel, &attempt, &route.rule)
-                .await?;
+            let history = attempt_history(&record, channel, &attempt, &route.rule);
             if attempt.may_fall_back && i < last {
                 tracing::info!(channel = %channel.id, outcome = attempt.outcome, "channel took no money; trying the next one");
+                record = self.store.record_attempt(&record, &history, None).await?;
                 continue;
             }
-            let record = self.settle(tenant, record, proposal, "pay").await?;
+            // The attempt is written with the answer it brought, in one
+            // transaction: a payment costs two writes, its insert and this.
+            let record = self
+                .settle(tenant, record, proposal, "pay", Some(history))
+                .await?;
             return match error {
                 None => Ok(Created {
                     payment: PaymentView::from(&record),
@@ -384,34 +387,6 @@ impl Payments {
 
     pub fn health(&self) -> &ChannelHealth {
         &self.health
-    }
-
-    /// Records one attempt (its event and its entry in `attempts`).
-    async fn record_attempt(
-        &self,
-        record: PaymentRecord,
-        channel: &BoundChannel,
-        attempt: &AttemptOutcome,
-        rule: &str,
-    ) -> Result<PaymentRecord> {
-        let m = &channel.plugin.manifest;
-        let mut entry = json!({
-            "channel": channel.id,
-            "plugin": { "name": m.name, "version": m.version.to_string() },
-            "outcome": attempt.outcome,
-        });
-        if let Some(f) = &attempt.failure {
-            entry["failure"] = f.clone();
-        }
-        let mut detail = entry.clone();
-        detail["rule"] = json!(rule);
-        let event = Event {
-            kind: "payment.attempt",
-            from_status: Some(record.status.clone()),
-            to_status: None,
-            detail,
-        };
-        Ok(self.store.record_attempt(&record, &entry, &event).await?)
     }
 
     /// Moves a still-unknown payment to the next candidate. `Ok(Err(p))`
@@ -456,6 +431,36 @@ impl Payments {
             }
         }
         Err(StoreError::Stale.into())
+    }
+}
+
+/// One attempt for the payment's history: its entry in `attempts` and its
+/// event (which also names the routing rule).
+fn attempt_history(
+    record: &PaymentRecord,
+    channel: &BoundChannel,
+    attempt: &AttemptOutcome,
+    rule: &str,
+) -> Attempt {
+    let m = &channel.plugin.manifest;
+    let mut entry = json!({
+        "channel": channel.id,
+        "plugin": { "name": m.name, "version": m.version.to_string() },
+        "outcome": attempt.outcome,
+    });
+    if let Some(f) = &attempt.failure {
+        entry["failure"] = f.clone();
+    }
+    let mut detail = entry.clone();
+    detail["rule"] = json!(rule);
+    Attempt {
+        entry,
+        event: Event {
+            kind: "payment.attempt",
+            from_status: Some(record.status.clone()),
+            to_status: None,
+            detail,
+        },
     }
 }
 

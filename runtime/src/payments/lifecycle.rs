@@ -60,6 +60,7 @@ impl Payments {
                     record.clone(),
                     settle::from_payment_result(&record, &result),
                     "query",
+                    None,
                 )
                 .await
             }
@@ -86,7 +87,7 @@ impl Payments {
                 status: Some(PaymentStatus::Closed),
                 ..Proposal::default()
             };
-            let r = self.settle(tenant, record, closed, "close").await?;
+            let r = self.settle(tenant, record, closed, "close", None).await?;
             return Ok(PaymentView::from(&r));
         }
         let channel = self.channel_of(tenant, &record)?;
@@ -108,6 +109,7 @@ impl Payments {
                         record.clone(),
                         settle::from_payment_result(&record, &result),
                         "close",
+                        None,
                     )
                     .await?;
                 Ok(PaymentView::from(&r))
@@ -168,6 +170,7 @@ impl Payments {
                         record.clone(),
                         settle::from_payment_result(&record, &result),
                         "cancel",
+                        None,
                     )
                     .await?;
                 Ok(PaymentView::from(&r))
@@ -254,7 +257,7 @@ impl Payments {
                         let before = p.status.clone();
                         let proposal = callback_proposal(&p, &update);
                         let refused = proposal.review_reason.clone();
-                        let after = self.settle(tenant, p, proposal, "callback").await?;
+                        let after = self.settle(tenant, p, proposal, "callback", None).await?;
                         audit.outcome = if let Some(reason) = refused {
                             format!("refused and flagged for review: {reason}")
                         } else if after.status == before {

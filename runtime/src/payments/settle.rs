@@ -9,7 +9,7 @@ use super::{Payments, Result};
 use crate::domain::{PaymentStatus, new_id, now_rfc3339};
 use crate::plugin_host::wit;
 use crate::registry::Tenant;
-use crate::store::{Event, OutboxMessage, PaymentChange, PaymentRecord, StoreError};
+use crate::store::{Attempt, Event, OutboxMessage, PaymentChange, PaymentRecord, StoreError};
 use serde_json::{Value, json};
 
 /// A change to propose to the state machine.
@@ -56,13 +56,16 @@ const MAX_ATTEMPTS: usize = 5;
 
 impl Payments {
     /// Applies `proposal` to the payment through the state machine.
-    /// `cause` names what produced it ("pay", "query", "callback", ...).
+    /// `cause` names what produced it ("pay", "query", "callback", ...);
+    /// `attempt`, the channel call that brought it, is recorded in the same
+    /// transaction as whatever the proposal comes to.
     pub(super) async fn settle(
         &self,
         tenant: &Tenant,
         mut current: PaymentRecord,
         proposal: Proposal,
         cause: &str,
+        attempt: Option<Attempt>,
     ) -> Result<PaymentRecord> {
         for _ in 0..MAX_ATTEMPTS {
             let from = current.status();
@@ -76,6 +79,7 @@ impl Payments {
                 };
                 let change = PaymentChange {
                     review_reason: Some(reason.clone()),
+                    attempt: attempt.clone(),
                     ..PaymentChange::default()
                 };
                 tracing::warn!(payment_id = %current.id, cause, reason = %reason, "refused a channel answer");
@@ -96,24 +100,20 @@ impl Payments {
                     detail: json!({ "cause": cause }),
                 };
                 tracing::warn!(payment_id = %current.id, cause, %from, %to, "refused an illegal transition");
-                self.store.record_payment_event(&current, &event).await?;
-                return Ok(current);
+                return self.record_history(current, attempt, Some(event)).await;
             } else {
                 let moves = verdict == Some(Verdict::Move);
                 let news = proposal.channel_order_no.is_some()
                     && proposal.channel_order_no != current.channel_order_no
                     || proposal.action.is_some() && current.action.is_none();
                 if !moves && !news {
-                    if let Some(note) = &proposal.note {
-                        let event = Event {
-                            kind: "payment.outcome_unknown",
-                            from_status: Some(from.to_string()),
-                            to_status: None,
-                            detail: json!({ "cause": cause, "note": note }),
-                        };
-                        self.store.record_payment_event(&current, &event).await?;
-                    }
-                    return Ok(current);
+                    let event = proposal.note.as_ref().map(|note| Event {
+                        kind: "payment.outcome_unknown",
+                        from_status: Some(from.to_string()),
+                        to_status: None,
+                        detail: json!({ "cause": cause, "note": note }),
+                    });
+                    return self.record_history(current, attempt, event).await;
                 }
                 let change = PaymentChange {
                     status: proposal.status.filter(|_| moves),
@@ -121,6 +121,7 @@ impl Payments {
                     action: proposal.action.clone(),
                     failure: moves.then(|| proposal.failure.clone()),
                     review_reason: None,
+                    attempt: attempt.clone(),
                 };
                 let to = change.status.unwrap_or(from);
                 let event = Event {
@@ -157,6 +158,27 @@ impl Payments {
                 .ok_or(super::PaymentError::NotFound)?;
         }
         Err(StoreError::Stale.into())
+    }
+
+    /// Records what changes no state: the attempt, if any, and `event`, in
+    /// one transaction. Returns the payment as it now stands.
+    async fn record_history(
+        &self,
+        current: PaymentRecord,
+        attempt: Option<Attempt>,
+        event: Option<Event>,
+    ) -> Result<PaymentRecord> {
+        match (attempt, event) {
+            (Some(attempt), event) => Ok(self
+                .store
+                .record_attempt(&current, &attempt, event.as_ref())
+                .await?),
+            (None, Some(event)) => {
+                self.store.record_payment_event(&current, &event).await?;
+                Ok(current)
+            }
+            (None, None) => Ok(current),
+        }
     }
 
     /// The webhook announcing a move to `to`, if the merchant wants one.

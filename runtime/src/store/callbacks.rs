@@ -1,6 +1,6 @@
 //! The audit log of inbound channel callbacks.
 
-use super::{Store, StoreResult, on_db};
+use super::{Dialect, Store, StoreResult, on_db};
 use crate::domain::{new_id, now_rfc3339};
 
 /// One callback as received, whatever became of it.
@@ -32,7 +32,7 @@ impl Store {
             .bind(&record.payment_id)
             .bind(body)
             .bind(now_rfc3339())
-            .execute(pool)
+            .execute(&mut *pool.write_conn().await?)
             .await
             .map(|r| r.rows_affected()))?;
         Ok(())

@@ -102,7 +102,7 @@ impl Store {
             .bind(lease_ms)
             .bind(self.instance())
             .bind(limit)
-            .fetch_all(pool)
+            .fetch_all(&mut *pool.write_conn().await?)
             .await)?)
     }
 
@@ -114,7 +114,7 @@ impl Store {
         on_db!(self, |pool| sqlx::query(sql)
             .bind(&now)
             .bind(id)
-            .execute(pool)
+            .execute(&mut *pool.write_conn().await?)
             .await
             .map(|r| r.rows_affected()))?;
         Ok(())
@@ -136,7 +136,7 @@ impl Store {
             .bind(now_millis() + retry_in_ms.unwrap_or(0))
             .bind(retry_in_ms.is_none())
             .bind(id)
-            .execute(pool)
+            .execute(&mut *pool.write_conn().await?)
             .await
             .map(|r| r.rows_affected()))?;
         Ok(())
@@ -193,7 +193,7 @@ impl Store {
             .bind(now_millis())
             .bind(tenant_id)
             .bind(id)
-            .execute(pool)
+            .execute(&mut *pool.write_conn().await?)
             .await
             .map(|r| r.rows_affected()))?;
         if updated == 0 {

@@ -120,22 +120,159 @@ pub struct PaymentChange {
     pub action: Option<serde_json::Value>,
     pub failure: Option<Option<serde_json::Value>>,
     pub review_reason: Option<String>,
+    /// The channel attempt that produced this change, recorded with it.
+    pub attempt: Option<Attempt>,
 }
+
+/// One call to a channel, for the payment's history: its entry in the
+/// payment's `attempts` (compact JSON) and its `payment.attempt` event.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub entry: serde_json::Value,
+    pub event: Event,
+}
+
+/// `attempts` with the JSON entry `$p` appended. Plain text splicing, the
+/// same in both dialects: `attempts` is only ever written this way.
+macro_rules! appended_attempt {
+    ($p:literal) => {
+        concat!(
+            "CASE WHEN attempts = '[]' THEN '[' || ",
+            $p,
+            " || ']' ELSE substr(attempts, 1, length(attempts) - 1) || ',' || ",
+            $p,
+            " || ']' END"
+        )
+    };
+}
+
+/// The payment insert, shared by the general path and SQLite's one-trip
+/// script; `bind_new_payment!` gives its first 19 parameters. No row back
+/// means the order number is taken (see `try_insert_payment`).
+macro_rules! insert_payment_sql {
+    () => {
+        "INSERT INTO payments (id, tenant_id, merchant_order_no, request_hash, request, status, scene, wallet,
+            amount, currency, channel_id, plugin_name, plugin_version, notify_url, metadata,
+            created_at, updated_at, created_ms, checkout_url)
+         VALUES ($1, $2, $3, $4, $5, $18, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $19)
+         ON CONFLICT DO NOTHING
+         RETURNING *"
+    };
+}
+
+macro_rules! bind_new_payment {
+    ($query:expr, $new:expr, $now:expr, $status:expr) => {
+        $query
+            .bind($new.id.clone())
+            .bind($new.tenant_id.clone())
+            .bind($new.merchant_order_no.clone())
+            .bind($new.request_hash.clone())
+            .bind($new.request.clone())
+            .bind($new.scene.clone())
+            .bind($new.wallet.clone())
+            .bind($new.amount)
+            .bind($new.currency.clone())
+            .bind($new.channel_id.clone())
+            .bind($new.plugin_name.clone())
+            .bind($new.plugin_version.clone())
+            .bind($new.notify_url.clone())
+            .bind($new.metadata.clone())
+            .bind($now.clone())
+            .bind($now.clone())
+            .bind(now_millis())
+            .bind($status.as_str())
+            .bind($new.checkout.as_ref().map(|c| c.url.clone()))
+    };
+}
+
+/// A state change if nobody changed the row since it was read (`$10` is
+/// the version read); `bind_change!` gives its 11 parameters.
+macro_rules! change_payment_sql {
+    () => {
+        concat!(
+            "UPDATE payments SET
+                status = COALESCE($1, status),
+                channel_order_no = COALESCE($2, channel_order_no),
+                action = COALESCE($3, action),
+                failure = CASE WHEN $4 THEN $5 ELSE failure END,
+                review_reason = COALESCE($6, review_reason),
+                attempts = CASE WHEN $11 IS NULL THEN attempts ELSE ",
+            appended_attempt!("$11"),
+            " END,
+                version = version + 1,
+                updated_at = $7
+             WHERE id = $8 AND tenant_id = $9 AND version = $10
+             RETURNING *"
+        )
+    };
+}
+
+macro_rules! bind_change {
+    ($query:expr, $current:expr, $change:expr) => {{
+        let failure = $change
+            .failure
+            .as_ref()
+            .map(|f| f.as_ref().map(|v| v.to_string()));
+        $query
+            .bind($change.status.map(|s| s.as_str()))
+            .bind($change.channel_order_no.clone())
+            .bind($change.action.as_ref().map(|a| a.to_string()))
+            .bind(failure.is_some())
+            .bind(failure.flatten())
+            .bind($change.review_reason.clone())
+            .bind(now_rfc3339())
+            .bind($current.id.clone())
+            .bind($current.tenant_id.clone())
+            .bind($current.version)
+            .bind($change.attempt.as_ref().map(|a| a.entry.to_string()))
+    }};
+}
+
+/// SQLite: the change, its events (the attempt's, `$12`–`$15`, when there
+/// is one; the change's, `$16`–`$19`) and its webhook (`$20`–`$25`, when
+/// there is one) in one trip (`one_trip`). Each insert runs only if the
+/// statement before it wrote: no row changed means no history.
+const CHANGE_PAYMENT_SCRIPT: &str = concat!(
+    "BEGIN IMMEDIATE;\n",
+    change_payment_sql!(),
+    ";\nINSERT INTO events (tenant_id, subject_type, subject_id, kind, from_status, to_status, detail, created_at)
+     SELECT $9, 'payment', $8, column1, column2, column3, column4, $7
+     FROM (VALUES ($12, $13, $14, $15), ($16, $17, $18, $19))
+     WHERE changes() > 0 AND column1 IS NOT NULL;
+     INSERT INTO outbox (id, tenant_id, payment_id, event_type, url, payload, attempts, next_attempt_ms, created_at)
+     SELECT $20, $9, $21, $22, $23, $24, 0, $25, $7 WHERE changes() > 0 AND $20 IS NOT NULL;
+     COMMIT"
+);
+
+/// SQLite: the insert and its `payment.created` event in one trip
+/// (`one_trip`); `$20` is the event's detail.
+const INSERT_PAYMENT_SCRIPT: &str = concat!(
+    "BEGIN IMMEDIATE;\n",
+    insert_payment_sql!(),
+    ";\nINSERT INTO events (tenant_id, subject_type, subject_id, kind, from_status, to_status, detail, created_at)
+     SELECT $2, 'payment', $1, 'payment.created', NULL, $18, $20, $15 WHERE changes() > 0;
+     COMMIT"
+);
 
 impl Store {
     /// Inserts a new payment as `unknown` with its `payment.created` event,
     /// or returns the one its order number or idempotency key names.
     pub async fn insert_payment(&self, new: NewPayment) -> StoreResult<InsertOutcome> {
         match self.try_insert_payment(&new).await {
-            // Another instance inserted the same order number (or key)
-            // between our look-up and our insert; its transaction has
-            // committed, so looking again finds its row.
+            // Another writer took the same idempotency key between our
+            // look-up and our insert; its transaction has committed, so
+            // looking again finds its payment.
             Err(StoreError::Conflict(_)) => self.try_insert_payment(&new).await,
             outcome => outcome,
         }
     }
 
     async fn try_insert_payment(&self, new: &NewPayment) -> StoreResult<InsertOutcome> {
+        if let (super::Db::Sqlite(pool), None, None) =
+            (&self.db, &new.idempotency_key, &new.checkout)
+        {
+            return self.insert_payment_in_one_trip(pool, new).await;
+        }
         on_db!(self, |pool| {
             let mut tx = pool.begin_write().await?;
             if let Some(key) = &new.idempotency_key {
@@ -157,56 +294,25 @@ impl Store {
                     });
                 }
             }
-            let existing: Option<PaymentRecord> = sqlx::query_as(
-                "SELECT * FROM payments WHERE tenant_id = $1 AND merchant_order_no = $2",
-            )
-            .bind(&new.tenant_id)
-            .bind(&new.merchant_order_no)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(record) = existing {
-                return Ok(InsertOutcome::Existing {
-                    same_request: record.request_hash == new.request_hash,
-                    record,
-                });
-            }
             let now = now_rfc3339();
             let status = if new.checkout.is_some() {
                 PaymentStatus::Pending
             } else {
                 PaymentStatus::Unknown
             };
-            // RETURNING saves a read of the row back: a round trip to the
-            // database per write, which is most of what a payment costs.
-            let record: PaymentRecord = sqlx::query_as(
-                "INSERT INTO payments (id, tenant_id, merchant_order_no, request_hash, request, status, scene, wallet,
-                    amount, currency, channel_id, plugin_name, plugin_version, notify_url, metadata,
-                    created_at, updated_at, created_ms, checkout_url)
-                 VALUES ($1, $2, $3, $4, $5, $18, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $19)
-                 RETURNING *",
-            )
-            .bind(&new.id)
-            .bind(&new.tenant_id)
-            .bind(&new.merchant_order_no)
-            .bind(&new.request_hash)
-            .bind(&new.request)
-            .bind(&new.scene)
-            .bind(&new.wallet)
-            .bind(new.amount)
-            .bind(&new.currency)
-            .bind(&new.channel_id)
-            .bind(&new.plugin_name)
-            .bind(&new.plugin_version)
-            .bind(&new.notify_url)
-            .bind(&new.metadata)
-            .bind(&now)
-            .bind(&now)
-            .bind(now_millis())
-            .bind(status.as_str())
-            .bind(new.checkout.as_ref().map(|c| &c.url))
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| unique_violation(e, "payments_tenant_order_key"))?;
+            // RETURNING saves a read of the row back, and DO NOTHING a look-up
+            // before: each is a round trip to the database, which is most of
+            // what a payment costs.
+            let inserted: Option<PaymentRecord> =
+                bind_new_payment!(sqlx::query_as(insert_payment_sql!()), new, now, status)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some(record) = inserted else {
+                let existing = tx
+                    .fetch_order(&new.tenant_id, &new.merchant_order_no)
+                    .await?;
+                return existing_order(new, existing);
+            };
             if let Some(link) = &new.checkout {
                 sqlx::query(
                     "INSERT INTO checkout_links (token, tenant_id, payment_id, return_url, expires_ms, created_at)
@@ -239,17 +345,35 @@ impl Store {
                 kind: "payment.created",
                 from_status: None,
                 to_status: Some(status.as_str().into()),
-                detail: if new.checkout.is_some() {
-                    serde_json::json!({ "checkout": true })
-                } else {
-                    serde_json::json!({ "channel": new.channel_id, "plugin": format!("{}@{}", new.plugin_name, new.plugin_version) })
-                },
+                detail: created_detail(new),
             };
             tx.append_event(&new.tenant_id, "payment", &new.id, &event)
                 .await?;
             tx.commit().await?;
             Ok(InsertOutcome::Created(record))
         })
+    }
+
+    /// SQLite, a plain payment (no idempotency key, no checkout link): the
+    /// same insert and event as `try_insert_payment`, in one trip.
+    async fn insert_payment_in_one_trip(
+        &self,
+        pool: &sqlx::SqlitePool,
+        new: &NewPayment,
+    ) -> StoreResult<InsertOutcome> {
+        let now = now_rfc3339();
+        let status = PaymentStatus::Unknown;
+        let script = bind_new_payment!(sqlx::query_as(INSERT_PAYMENT_SCRIPT), new, now, status)
+            .bind(created_detail(new).to_string());
+        match super::one_trip::write(pool, script).await?.pop() {
+            Some(record) => Ok(InsertOutcome::Created(record)),
+            None => {
+                let existing = self
+                    .payment_by_order_no(&new.tenant_id, &new.merchant_order_no)
+                    .await?;
+                existing_order(new, existing)
+            }
+        }
     }
 
     pub async fn payment(&self, tenant_id: &str, id: &str) -> StoreResult<Option<PaymentRecord>> {
@@ -290,7 +414,7 @@ impl Store {
             .bind(now_millis())
             .bind(limit)
             .bind(lease_ms)
-            .fetch_all(pool)
+            .fetch_all(&mut *pool.write_conn().await?)
             .await)?;
         // RETURNING gives no order.
         due.sort_by_key(|d| d.record.created_ms);
@@ -327,7 +451,7 @@ impl Store {
             .bind(next_check_ms)
             .bind(id)
             .bind(tenant_id)
-            .execute(pool)
+            .execute(&mut *pool.write_conn().await?)
             .await
             .map(|r| r.rows_affected()))?;
         Ok(())
@@ -343,43 +467,37 @@ impl Store {
         event: &Event,
         webhook: Option<super::OutboxMessage>,
     ) -> StoreResult<PaymentRecord> {
-        let failure = change
-            .failure
-            .as_ref()
-            .map(|f| f.as_ref().map(|v| v.to_string()));
+        if let super::Db::Sqlite(pool) = &self.db {
+            return self
+                .apply_payment_change_in_one_trip(pool, current, change, event, webhook)
+                .await;
+        }
         on_db!(self, |pool| {
             let mut tx = pool.begin_write().await?;
             // The row as changed (RETURNING: no read back), or none when
             // someone changed it first.
-            let updated: Option<PaymentRecord> = sqlx::query_as(
-                "UPDATE payments SET
-                    status = COALESCE($1, status),
-                    channel_order_no = COALESCE($2, channel_order_no),
-                    action = COALESCE($3, action),
-                    failure = CASE WHEN $4 THEN $5 ELSE failure END,
-                    review_reason = COALESCE($6, review_reason),
-                    version = version + 1,
-                    updated_at = $7
-                 WHERE id = $8 AND tenant_id = $9 AND version = $10
-                 RETURNING *",
-            )
-            .bind(change.status.map(|s| s.as_str()))
-            .bind(&change.channel_order_no)
-            .bind(change.action.as_ref().map(|a| a.to_string()))
-            .bind(failure.is_some())
-            .bind(failure.clone().flatten())
-            .bind(&change.review_reason)
-            .bind(now_rfc3339())
-            .bind(&current.id)
-            .bind(&current.tenant_id)
-            .bind(current.version)
-            .fetch_optional(&mut *tx)
-            .await?;
+            let updated: Option<PaymentRecord> =
+                bind_change!(sqlx::query_as(change_payment_sql!()), current, change)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             let Some(record) = updated else {
                 return Err(StoreError::Stale);
             };
-            tx.append_event(&current.tenant_id, "payment", &current.id, event)
-                .await?;
+            match &change.attempt {
+                Some(attempt) => {
+                    tx.append_events(
+                        &current.tenant_id,
+                        "payment",
+                        &current.id,
+                        [&attempt.event, event],
+                    )
+                    .await?
+                }
+                None => {
+                    tx.append_event(&current.tenant_id, "payment", &current.id, event)
+                        .await?
+                }
+            }
             if let Some(message) = webhook {
                 tx.enqueue(&message).await?;
             }
@@ -388,33 +506,76 @@ impl Store {
         })
     }
 
+    /// SQLite: `apply_payment_change` in one trip: the conditional update,
+    /// then its events and webhook only if it changed the row.
+    async fn apply_payment_change_in_one_trip(
+        &self,
+        pool: &sqlx::SqlitePool,
+        current: &PaymentRecord,
+        change: &PaymentChange,
+        event: &Event,
+        webhook: Option<super::OutboxMessage>,
+    ) -> StoreResult<PaymentRecord> {
+        let attempt = change.attempt.as_ref().map(|a| &a.event);
+        let webhook = webhook.as_ref();
+        let script = bind_change!(sqlx::query_as(CHANGE_PAYMENT_SCRIPT), current, change)
+            .bind(attempt.map(|e| e.kind))
+            .bind(attempt.and_then(|e| e.from_status.clone()))
+            .bind(attempt.and_then(|e| e.to_status.clone()))
+            .bind(attempt.map(|e| e.detail.to_string()))
+            .bind(event.kind)
+            .bind(event.from_status.clone())
+            .bind(event.to_status.clone())
+            .bind(event.detail.to_string())
+            .bind(webhook.map(|m| m.id.clone()))
+            .bind(webhook.and_then(|m| m.payment_id.clone()))
+            .bind(webhook.map(|m| m.event_type.clone()))
+            .bind(webhook.map(|m| m.url.clone()))
+            .bind(webhook.map(|m| m.payload.clone()))
+            .bind(now_millis());
+        super::one_trip::write(pool, script)
+            .await?
+            .pop()
+            .ok_or(StoreError::Stale)
+    }
+
     /// Appends one channel attempt to the payment's `attempts` and records
-    /// its event, in one transaction. Status and version are untouched: an
-    /// attempt is history, not a state change.
+    /// its event, then `then` if given, in one transaction. Status and
+    /// version are untouched: an attempt is history, not a state change.
     pub async fn record_attempt(
         &self,
         current: &PaymentRecord,
-        attempt: &serde_json::Value,
-        event: &Event,
+        attempt: &Attempt,
+        then: Option<&Event>,
     ) -> StoreResult<PaymentRecord> {
         on_db!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            // Plain text splicing, the same in both dialects: `attempts` is
-            // only ever written here, as compact JSON.
-            let record: PaymentRecord = sqlx::query_as(
-                "UPDATE payments SET attempts = CASE WHEN attempts = '[]' THEN '[' || $1 || ']'
-                    ELSE substr(attempts, 1, length(attempts) - 1) || ',' || $1 || ']' END
-                 WHERE id = $2 AND tenant_id = $3
-                 RETURNING *",
-            )
-            .bind(attempt.to_string())
+            let record: PaymentRecord = sqlx::query_as(concat!(
+                "UPDATE payments SET attempts = ",
+                appended_attempt!("$1"),
+                " WHERE id = $2 AND tenant_id = $3 RETURNING *"
+            ))
+            .bind(attempt.entry.to_string())
             .bind(&current.id)
             .bind(&current.tenant_id)
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(StoreError::NotFound)?;
-            tx.append_event(&current.tenant_id, "payment", &current.id, event)
-                .await?;
+            match then {
+                Some(then) => {
+                    tx.append_events(
+                        &current.tenant_id,
+                        "payment",
+                        &current.id,
+                        [&attempt.event, then],
+                    )
+                    .await?
+                }
+                None => {
+                    tx.append_event(&current.tenant_id, "payment", &current.id, &attempt.event)
+                        .await?
+                }
+            }
             tx.commit().await?;
             Ok(record)
         })
@@ -488,7 +649,31 @@ const CLAIM_DUE: Dialects = Dialects {
     postgres: claim_due_sql!(" FOR UPDATE SKIP LOCKED"),
 };
 
+/// The `payment.created` event's detail.
+fn created_detail(new: &NewPayment) -> serde_json::Value {
+    if new.checkout.is_some() {
+        serde_json::json!({ "checkout": true })
+    } else {
+        serde_json::json!({ "channel": new.channel_id, "plugin": format!("{}@{}", new.plugin_name, new.plugin_version) })
+    }
+}
+
+/// The answer to an insert whose order number was taken: the order's row.
+fn existing_order(new: &NewPayment, existing: Option<PaymentRecord>) -> StoreResult<InsertOutcome> {
+    // Only the payment id, 96 random bits, could collide otherwise.
+    let record = existing.ok_or(StoreError::Conflict("payments_pkey"))?;
+    Ok(InsertOutcome::Existing {
+        same_request: record.request_hash == new.request_hash,
+        record,
+    })
+}
+
 trait PaymentRows {
+    async fn fetch_order(
+        &mut self,
+        tenant_id: &str,
+        merchant_order_no: &str,
+    ) -> StoreResult<Option<PaymentRecord>>;
     async fn fetch_payment(
         &mut self,
         tenant_id: &str,
@@ -498,6 +683,18 @@ trait PaymentRows {
 
 impl_for_connections! {
     impl PaymentRows {
+        async fn fetch_order(
+            &mut self,
+            tenant_id: &str,
+            merchant_order_no: &str,
+        ) -> StoreResult<Option<PaymentRecord>> {
+            Ok(sqlx::query_as("SELECT * FROM payments WHERE tenant_id = $1 AND merchant_order_no = $2")
+                .bind(tenant_id)
+                .bind(merchant_order_no)
+                .fetch_optional(self)
+                .await?)
+        }
+
         async fn fetch_payment(
             &mut self,
             tenant_id: &str,

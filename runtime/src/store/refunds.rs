@@ -202,7 +202,7 @@ impl Store {
             .bind(now_millis())
             .bind(limit)
             .bind(lease_ms)
-            .fetch_all(pool)
+            .fetch_all(&mut *pool.write_conn().await?)
             .await)?;
         due.sort_by_key(|d| d.record.created_ms);
         Ok(due)
