@@ -8,7 +8,7 @@ mod process;
 
 use paycore::domain::PaymentStatus;
 use paycore::store::{
-    Backend, Event, InsertOutcome, NewPayment, NewRefund, OutboxMessage, PaymentChange,
+    Attempt, Backend, Event, InsertOutcome, NewPayment, NewRefund, OutboxMessage, PaymentChange,
     PaymentRecord, RefundInsert, Store,
 };
 use process::Scratch;
@@ -172,6 +172,100 @@ async fn webhook_claims_never_overlap_and_come_back_when_their_lease_runs_out() 
     let taken = d.claim_webhooks(10, 50).await.unwrap();
     assert_eq!(taken.len(), 1);
     assert_eq!(taken[0].id, held[0].id);
+}
+
+#[tokio::test]
+async fn a_change_writes_its_history_only_if_it_changes_the_row() {
+    let (_dir, _, a, b) = two_stores("store-change").await;
+    let InsertOutcome::Created(read) = a
+        .insert_payment(new_payment("CHANGE-1", 100))
+        .await
+        .unwrap()
+    else {
+        panic!("CHANGE-1 existed");
+    };
+    let attempt = Attempt {
+        entry: serde_json::json!({ "channel": "c", "outcome": "succeeded" }),
+        event: event("payment.attempt"),
+    };
+    let change = PaymentChange {
+        status: Some(PaymentStatus::Succeeded),
+        attempt: Some(attempt),
+        ..Default::default()
+    };
+    let webhook = |id: &str| OutboxMessage {
+        id: id.into(),
+        tenant_id: "t".into(),
+        payment_id: Some(read.id.clone()),
+        event_type: "payment.succeeded".into(),
+        url: "http://127.0.0.1:9/hooks".into(),
+        payload: "{}".into(),
+        attempts: 0,
+        retry_step: 0,
+    };
+    // The other instance changes the row first: this change, made from
+    // the row as read before, writes nothing, not even its history.
+    b.apply_payment_change(
+        &read,
+        &PaymentChange::default(),
+        &event("payment.updated"),
+        None,
+    )
+    .await
+    .unwrap();
+    let stale = a
+        .apply_payment_change(
+            &read,
+            &change,
+            &event("payment.status_changed"),
+            Some(webhook("evt_stale")),
+        )
+        .await;
+    assert!(
+        matches!(stale, Err(paycore::store::StoreError::Stale)),
+        "{stale:?}"
+    );
+    let kinds = |store: Store, id: String| async move {
+        let events = store.events_of(&id).await.unwrap();
+        events
+            .into_iter()
+            .map(|(kind, _, _)| kind)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        kinds(a.clone(), read.id.clone()).await,
+        ["payment.created", "payment.updated"]
+    );
+    assert_eq!(a.count(paycore::store::Table::Outbox).await.unwrap(), 0);
+
+    // From the row as it now stands: the change, the attempt in the
+    // payment's history before the change's own event, and the webhook.
+    let current = a.payment("t", &read.id).await.unwrap().unwrap();
+    let changed = a
+        .apply_payment_change(
+            &current,
+            &change,
+            &event("payment.status_changed"),
+            Some(webhook("evt_ok")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.status, "succeeded");
+    assert_eq!(changed.version, current.version + 1);
+    assert_eq!(
+        changed.attempts,
+        r#"[{"channel":"c","outcome":"succeeded"}]"#
+    );
+    assert_eq!(
+        kinds(a.clone(), read.id.clone()).await,
+        [
+            "payment.created",
+            "payment.updated",
+            "payment.attempt",
+            "payment.status_changed"
+        ]
+    );
+    assert_eq!(a.count(paycore::store::Table::Outbox).await.unwrap(), 1);
 }
 
 #[tokio::test]
