@@ -88,9 +88,43 @@ pub fn client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
         .build()?)
 }
 
+/// Runs `work` with a client of its own on a thread of its own, under a
+/// single-threaded runtime. The generator shares the machine with the
+/// server: on a multi-threaded runtime each request hopped between threads
+/// several times, and the context switches cost it about a third more CPU,
+/// taken from the server. Its own thread also keeps the schedule free of
+/// whatever else the bench does meanwhile (swapping plugins, polling).
+async fn on_own_thread<T, F>(work: impl FnOnce(reqwest::Client) -> F + Send + 'static) -> T
+where
+    F: std::future::Future<Output = T>,
+    T: Send + 'static,
+{
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("paycore-loadgen".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the load generator");
+            let client = client(Duration::from_secs(10)).expect("a client for the load generator");
+            let _ = done.send(runtime.block_on(work(client)));
+        })
+        .expect("spawning the load generator's thread");
+    result.await.expect("the load generator's thread returns")
+}
+
 /// Sends `rate` payments a second for `duration`, on schedule; returns every
 /// sample and how long the run took (until its last answer).
-pub async fn open_loop(
+pub async fn open_loop(target: &Target, rate: f64, duration: Duration) -> (Vec<Sample>, Duration) {
+    let target = target.clone();
+    on_own_thread(
+        move |client| async move { open_loop_here(&client, &target, rate, duration).await },
+    )
+    .await
+}
+
+async fn open_loop_here(
     client: &reqwest::Client,
     target: &Target,
     rate: f64,
@@ -121,6 +155,18 @@ pub async fn open_loop(
 /// last one is answered, for `duration`: the server's capacity, not its
 /// latency at a given rate.
 pub async fn closed_loop(
+    target: &Target,
+    connections: u64,
+    duration: Duration,
+) -> (Vec<Sample>, Duration) {
+    let target = target.clone();
+    on_own_thread(move |client| async move {
+        closed_loop_here(&client, &target, connections, duration).await
+    })
+    .await
+}
+
+async fn closed_loop_here(
     client: &reqwest::Client,
     target: &Target,
     connections: u64,

@@ -161,14 +161,14 @@ pub async fn run_all(o: &Options) -> Result<Measured> {
         let mut server = Server::start(binary, &bed)?;
         server.ready(&client).await?;
         let target = target(&server, build);
-        warm_up(&client, &target).await;
-        sweeps.push(sweep(o, build, &server, &client, &target).await);
+        warm_up(&target).await;
+        sweeps.push(sweep(o, build, &server, &target).await);
         running.push((build, server, target));
     }
     println!("== capacity, both builds in turn");
-    let capacity = capacity(o, &client, &running).await;
+    let capacity = capacity(o, &running).await;
     println!("== CPU per payment at {COST_RATE:.0}/s, both builds in turn");
-    let cost = cost(o, &client, &running).await;
+    let cost = cost(o, &running).await;
     drop(running);
     let reload_rate = sweeps[0]
         .best_sustained()
@@ -197,12 +197,12 @@ fn target(server: &Server, run: &str) -> Target {
 }
 
 /// Connections, the database and the plugin's code paths warm before timing.
-async fn warm_up(client: &reqwest::Client, target: &Target) {
+async fn warm_up(target: &Target) {
     let target = Target {
         order_prefix: format!("{}-warm", target.order_prefix),
         ..target.clone()
     };
-    let _ = loadgen::open_loop(client, &target, 200.0, Duration::from_secs(1)).await;
+    let _ = loadgen::open_loop(&target, 200.0, Duration::from_secs(1)).await;
 }
 
 async fn startup(
@@ -262,13 +262,7 @@ fn rates(quick: bool) -> (Vec<f64>, Duration) {
 }
 
 /// Rising rates until p99 passes 50 ms (or payments fail), twice in a row.
-async fn sweep(
-    o: &Options,
-    build: &str,
-    server: &Server,
-    client: &reqwest::Client,
-    target: &Target,
-) -> Sweep {
+async fn sweep(o: &Options, build: &str, server: &Server, target: &Target) -> Sweep {
     let (rates, length) = rates(o.quick);
     let mut steps = Vec::new();
     for (i, rate) in rates.into_iter().enumerate() {
@@ -276,7 +270,7 @@ async fn sweep(
             order_prefix: format!("{}-r{i}", target.order_prefix),
             ..target.clone()
         };
-        let mut step = measure_step(server, client, &target, rate, length).await;
+        let mut step = measure_step(server, &target, rate, length).await;
         if step.gives_up() {
             // One stall of a busy machine must not end the sweep: a rate
             // is given up on only when it misses twice.
@@ -285,7 +279,7 @@ async fn sweep(
                 order_prefix: format!("{}-again", target.order_prefix),
                 ..target.clone()
             };
-            step = measure_step(server, client, &again, rate, length).await;
+            step = measure_step(server, &again, rate, length).await;
         }
         let give_up = step.gives_up();
         steps.push(step);
@@ -301,15 +295,9 @@ async fn sweep(
     }
 }
 
-async fn measure_step(
-    server: &Server,
-    client: &reqwest::Client,
-    target: &Target,
-    rate: f64,
-    length: Duration,
-) -> Step {
+async fn measure_step(server: &Server, target: &Target, rate: f64, length: Duration) -> Step {
     let cpu_before = server.cpu_time().unwrap_or_default();
-    let (samples, elapsed) = loadgen::open_loop(client, target, rate, length).await;
+    let (samples, elapsed) = loadgen::open_loop(target, rate, length).await;
     let cpu = server
         .cpu_time()
         .unwrap_or_default()
@@ -347,11 +335,7 @@ const COST_RATE: f64 = 300.0;
 /// turns. On a virtual machine shared with other work the CPU a given piece
 /// of work takes drifts by tens of percent from one minute to the next;
 /// alternating short rounds lets the drift weigh on both builds alike.
-async fn cost(
-    o: &Options,
-    client: &reqwest::Client,
-    running: &[(&str, Server, Target)],
-) -> Vec<Cost> {
+async fn cost(o: &Options, running: &[(&str, Server, Target)]) -> Vec<Cost> {
     let (rounds, length) = if o.quick {
         (2, Duration::from_secs(1))
     } else {
@@ -367,7 +351,7 @@ async fn cost(
                 ..target.clone()
             };
             let before = server.cpu_time().unwrap_or_default();
-            let (more, took) = loadgen::open_loop(client, &target, COST_RATE, length).await;
+            let (more, took) = loadgen::open_loop(&target, COST_RATE, length).await;
             *cpu += server.cpu_time().unwrap_or_default().saturating_sub(before);
             samples.extend(more);
             *elapsed += took;
@@ -396,11 +380,7 @@ async fn cost(
 /// Each build's capacity: `connections` clients in a closed loop, in short
 /// rounds taking turns between the builds, so that a change in what else
 /// the machine runs weighs on both alike.
-async fn capacity(
-    o: &Options,
-    client: &reqwest::Client,
-    running: &[(&str, Server, Target)],
-) -> Vec<Capacity> {
+async fn capacity(o: &Options, running: &[(&str, Server, Target)]) -> Vec<Capacity> {
     let connections = 32;
     let (rounds, length) = if o.quick {
         (2, Duration::from_secs(1))
@@ -415,7 +395,7 @@ async fn capacity(
                 order_prefix: format!("{}-cap{round}", target.order_prefix),
                 ..target.clone()
             };
-            let (more, took) = loadgen::closed_loop(client, &target, connections, length).await;
+            let (more, took) = loadgen::closed_loop(&target, connections, length).await;
             samples.extend(more);
             *elapsed += took;
         }
@@ -453,7 +433,7 @@ async fn reload(
     let mut server = Server::start(&o.wasm_server, &bed)?;
     server.ready(client).await?;
     let target = target(&server, "reload");
-    warm_up(client, &target).await;
+    warm_up(&target).await;
     let length = if o.quick {
         Duration::from_secs(9)
     } else {
@@ -462,8 +442,8 @@ async fn reload(
     let swaps = (length.as_secs() / 2) as usize;
     let started = Instant::now();
     let load = {
-        let (client, target) = (client.clone(), target.clone());
-        tokio::spawn(async move { loadgen::open_loop(&client, &target, rate, length).await })
+        let target = target.clone();
+        tokio::spawn(async move { loadgen::open_loop(&target, rate, length).await })
     };
     let mut swapped_at = Vec::new();
     let mut went_live = 0;
@@ -539,10 +519,8 @@ async fn crash(
     server.ready(client).await?;
     let target = target(&server, "crash");
     let load = {
-        let (client, target) = (client.clone(), target.clone());
-        tokio::spawn(async move {
-            loadgen::open_loop(&client, &target, rate, Duration::from_secs(3)).await
-        })
+        let target = target.clone();
+        tokio::spawn(async move { loadgen::open_loop(&target, rate, Duration::from_secs(3)).await })
     };
     tokio::time::sleep(Duration::from_secs(2)).await;
     server.kill_9()?;

@@ -36,9 +36,8 @@ async fn main() -> Result<()> {
         api_key: key,
         order_prefix: format!("LG{}", std::process::id()),
     };
-    let client = loadgen::client(Duration::from_secs(10))?;
     let (samples, elapsed) =
-        loadgen::open_loop(&client, &target, rate, Duration::from_secs_f64(seconds)).await;
+        loadgen::open_loop(&target, rate, Duration::from_secs_f64(seconds)).await;
     let r = RunReport::of(rate, elapsed, &samples);
     println!(
         "offered {:.0}/s, succeeded {:.0}/s ({} ok, {} errors {:?})",
