@@ -159,53 +159,39 @@ pub(crate) trait Dialect {
     fn pick(&self, sql: &Dialects) -> &'static str;
 }
 
-/// A pooled connection for a single-statement write; on SQLite it holds
-/// this process's turn at the file like a `WriteTx`, so a claim that runs
-/// while a payment commits waits its turn in the queue rather than in
-/// SQLite's busy handler (which sleeps a millisecond or more and made the
-/// tail of payment latency). Derefs to the connection.
-pub(crate) struct WriteConn<DB: sqlx::Database> {
-    conn: sqlx::pool::PoolConnection<DB>,
+/// A connection (`WriteConn`) or transaction (`WriteTx`) for a write; on
+/// SQLite it holds this process's turn at the database file (see
+/// `write_gate`) until it is dropped, so a claim that runs while a payment
+/// commits waits its turn in the queue rather than in SQLite's busy handler
+/// (which sleeps a millisecond or more and made the tail of payment
+/// latency). Derefs to the connection, so statements run on `&mut *tx`.
+pub(crate) struct Gated<C> {
+    inner: C,
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
-impl<DB: sqlx::Database> std::ops::Deref for WriteConn<DB> {
-    type Target = DB::Connection;
-    fn deref(&self) -> &DB::Connection {
-        &self.conn
-    }
-}
+/// A pooled connection for a single-statement write.
+pub(crate) type WriteConn<DB> = Gated<sqlx::pool::PoolConnection<DB>>;
 
-impl<DB: sqlx::Database> std::ops::DerefMut for WriteConn<DB> {
-    fn deref_mut(&mut self) -> &mut DB::Connection {
-        &mut self.conn
-    }
-}
-
-/// A write transaction; on SQLite it holds this process's turn at the
-/// database file (see `write_gate`) until it commits or is dropped. Derefs
-/// to the connection, like `Transaction`, so statements run on `&mut *tx`.
-pub(crate) struct WriteTx<DB: sqlx::Database> {
-    tx: Transaction<'static, DB>,
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
-}
+/// A write transaction.
+pub(crate) type WriteTx<DB> = Gated<Transaction<'static, DB>>;
 
 impl<DB: sqlx::Database> WriteTx<DB> {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await
+        self.inner.commit().await
     }
 }
 
-impl<DB: sqlx::Database> std::ops::Deref for WriteTx<DB> {
-    type Target = DB::Connection;
-    fn deref(&self) -> &DB::Connection {
-        &self.tx
+impl<C: std::ops::Deref> std::ops::Deref for Gated<C> {
+    type Target = C::Target;
+    fn deref(&self) -> &C::Target {
+        &self.inner
     }
 }
 
-impl<DB: sqlx::Database> std::ops::DerefMut for WriteTx<DB> {
-    fn deref_mut(&mut self) -> &mut DB::Connection {
-        &mut self.tx
+impl<C: std::ops::DerefMut> std::ops::DerefMut for Gated<C> {
+    fn deref_mut(&mut self) -> &mut C::Target {
+        &mut self.inner
     }
 }
 
@@ -235,15 +221,15 @@ impl Dialect for SqlitePool {
         let turn = write_gate(self).lock_owned().await;
         // Take the write lock now: a deferred transaction that reads first
         // fails with SQLITE_BUSY when it later tries to write.
-        Ok(WriteTx {
-            tx: self.begin_with("BEGIN IMMEDIATE").await?,
+        Ok(Gated {
+            inner: self.begin_with("BEGIN IMMEDIATE").await?,
             _turn: Some(turn),
         })
     }
     async fn write_conn(&self) -> StoreResult<WriteConn<Sqlite>> {
         let turn = write_gate(self).lock_owned().await;
-        Ok(WriteConn {
-            conn: self.acquire().await?,
+        Ok(Gated {
+            inner: self.acquire().await?,
             _turn: Some(turn),
         })
     }
@@ -257,14 +243,14 @@ impl Dialect for PgPool {
     async fn begin_write(&self) -> StoreResult<WriteTx<Postgres>> {
         // READ COMMITTED: every write is a conditional UPDATE or a
         // constrained INSERT, re-checked against the newest row.
-        Ok(WriteTx {
-            tx: self.begin().await?,
+        Ok(Gated {
+            inner: self.begin().await?,
             _turn: None,
         })
     }
     async fn write_conn(&self) -> StoreResult<WriteConn<Postgres>> {
-        Ok(WriteConn {
-            conn: self.acquire().await?,
+        Ok(Gated {
+            inner: self.acquire().await?,
             _turn: None,
         })
     }
@@ -431,13 +417,14 @@ trait EventRows {
         subject_id: &str,
         event: &Event,
     ) -> StoreResult<()>;
-    /// Appends two events in one statement (a round trip fewer), in order.
+    /// Appends `events` in order, two to a statement (a round trip fewer
+    /// per pair).
     async fn append_events(
         &mut self,
         tenant_id: &str,
         subject_type: &str,
         subject_id: &str,
-        events: [&Event; 2],
+        events: &[&Event],
     ) -> StoreResult<()>;
 }
 
@@ -472,8 +459,13 @@ impl_for_connections! {
             tenant_id: &str,
             subject_type: &str,
             subject_id: &str,
-            [first, second]: [&Event; 2],
+            events: &[&Event],
         ) -> StoreResult<()> {
+            for pair in events.chunks(2) {
+                let [first, second] = pair else {
+                    self.append_event(tenant_id, subject_type, subject_id, pair[0]).await?;
+                    continue;
+                };
             // Rows of one INSERT get their sequence numbers in VALUES order.
             sqlx::query(
                 "INSERT INTO events (tenant_id, subject_type, subject_id, kind, from_status, to_status, detail, created_at)
@@ -491,8 +483,9 @@ impl_for_connections! {
             .bind(&second.from_status)
             .bind(&second.to_status)
             .bind(second.detail.to_string())
-            .execute(self)
+            .execute(&mut *self)
             .await?;
+            }
             Ok(())
         }
     }

@@ -14,7 +14,7 @@
 //! that fails part-way closes its connection, which rolls the transaction
 //! back, rather than return it to the pool inside one.
 
-use super::{StoreResult, write_gate};
+use super::{Dialect, StoreResult};
 use sqlx::sqlite::{Sqlite, SqliteArguments, SqlitePool, SqliteRow};
 use sqlx::{FromRow, query::QueryAs};
 
@@ -29,14 +29,13 @@ where
 {
     let pool = pool.clone();
     tokio::spawn(async move {
-        let _turn = write_gate(&pool).lock_owned().await;
-        let mut conn = pool.acquire().await?;
+        let mut conn = pool.write_conn().await?;
         // `fetch_all`, not `fetch_optional`: a row limit would stop the
         // script at its first row, before its COMMIT.
         match script.fetch_all(&mut *conn).await {
             Ok(rows) => Ok(rows),
             Err(e) => {
-                conn.close_on_drop();
+                conn.inner.close_on_drop();
                 Err(e.into())
             }
         }

@@ -389,12 +389,11 @@ impl Store {
         tenant_id: &str,
         merchant_order_no: &str,
     ) -> StoreResult<Option<PaymentRecord>> {
-        let sql = "SELECT * FROM payments WHERE tenant_id = $1 AND merchant_order_no = $2";
-        Ok(on_db!(self, |pool| sqlx::query_as(sql)
-            .bind(tenant_id)
-            .bind(merchant_order_no)
-            .fetch_optional(pool)
-            .await)?)
+        on_db!(self, |pool| pool
+            .acquire()
+            .await?
+            .fetch_order(tenant_id, merchant_order_no)
+            .await)
     }
 
     /// Claims open payments (`pending`, `processing`, `unknown`) whose next
@@ -483,21 +482,14 @@ impl Store {
             let Some(record) = updated else {
                 return Err(StoreError::Stale);
             };
-            match &change.attempt {
-                Some(attempt) => {
-                    tx.append_events(
-                        &current.tenant_id,
-                        "payment",
-                        &current.id,
-                        [&attempt.event, event],
-                    )
-                    .await?
-                }
-                None => {
-                    tx.append_event(&current.tenant_id, "payment", &current.id, event)
-                        .await?
-                }
-            }
+            let events: Vec<&Event> = change
+                .attempt
+                .iter()
+                .map(|a| &a.event)
+                .chain([event])
+                .collect();
+            tx.append_events(&current.tenant_id, "payment", &current.id, &events)
+                .await?;
             if let Some(message) = webhook {
                 tx.enqueue(&message).await?;
             }
@@ -561,21 +553,9 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(StoreError::NotFound)?;
-            match then {
-                Some(then) => {
-                    tx.append_events(
-                        &current.tenant_id,
-                        "payment",
-                        &current.id,
-                        [&attempt.event, then],
-                    )
-                    .await?
-                }
-                None => {
-                    tx.append_event(&current.tenant_id, "payment", &current.id, &attempt.event)
-                        .await?
-                }
-            }
+            let events: Vec<&Event> = std::iter::once(&attempt.event).chain(then).collect();
+            tx.append_events(&current.tenant_id, "payment", &current.id, &events)
+                .await?;
             tx.commit().await?;
             Ok(record)
         })
