@@ -53,6 +53,26 @@ fn event(kind: &'static str) -> Event {
     }
 }
 
+/// The `payment.succeeded` webhook `id` about one payment.
+fn succeeded_webhook(id: &str, payment_id: &str) -> OutboxMessage {
+    OutboxMessage {
+        id: id.into(),
+        tenant_id: "t".into(),
+        payment_id: Some(payment_id.into()),
+        event_type: "payment.succeeded".into(),
+        url: "http://127.0.0.1:9/hooks".into(),
+        payload: "{}".into(),
+        attempts: 0,
+        retry_step: 0,
+    }
+}
+
+/// The kinds of one payment's events, oldest first.
+async fn event_kinds(store: &Store, payment_id: &str) -> Vec<String> {
+    let events = store.events_of(payment_id).await.unwrap();
+    events.into_iter().map(|(kind, _, _)| kind).collect()
+}
+
 /// A succeeded payment with its webhook queued.
 async fn succeeded_payment(store: &Store, order: &str, amount: i64) -> PaymentRecord {
     let InsertOutcome::Created(record) = store
@@ -66,16 +86,7 @@ async fn succeeded_payment(store: &Store, order: &str, amount: i64) -> PaymentRe
         status: Some(PaymentStatus::Succeeded),
         ..Default::default()
     };
-    let webhook = OutboxMessage {
-        id: paycore::domain::new_id("evt"),
-        tenant_id: "t".into(),
-        payment_id: Some(record.id.clone()),
-        event_type: "payment.succeeded".into(),
-        url: "http://127.0.0.1:9/hooks".into(),
-        payload: "{}".into(),
-        attempts: 0,
-        retry_step: 0,
-    };
+    let webhook = succeeded_webhook(&paycore::domain::new_id("evt"), &record.id);
     store
         .apply_payment_change(&record, &change, &event("payment.succeeded"), Some(webhook))
         .await
@@ -193,16 +204,6 @@ async fn a_change_writes_its_history_only_if_it_changes_the_row() {
         attempt: Some(attempt),
         ..Default::default()
     };
-    let webhook = |id: &str| OutboxMessage {
-        id: id.into(),
-        tenant_id: "t".into(),
-        payment_id: Some(read.id.clone()),
-        event_type: "payment.succeeded".into(),
-        url: "http://127.0.0.1:9/hooks".into(),
-        payload: "{}".into(),
-        attempts: 0,
-        retry_step: 0,
-    };
     // The other instance changes the row first: this change, made from
     // the row as read before, writes nothing, not even its history.
     b.apply_payment_change(
@@ -218,22 +219,15 @@ async fn a_change_writes_its_history_only_if_it_changes_the_row() {
             &read,
             &change,
             &event("payment.status_changed"),
-            Some(webhook("evt_stale")),
+            Some(succeeded_webhook("evt_stale", &read.id)),
         )
         .await;
     assert!(
         matches!(stale, Err(paycore::store::StoreError::Stale)),
         "{stale:?}"
     );
-    let kinds = |store: Store, id: String| async move {
-        let events = store.events_of(&id).await.unwrap();
-        events
-            .into_iter()
-            .map(|(kind, _, _)| kind)
-            .collect::<Vec<_>>()
-    };
     assert_eq!(
-        kinds(a.clone(), read.id.clone()).await,
+        event_kinds(&a, &read.id).await,
         ["payment.created", "payment.updated"]
     );
     assert_eq!(a.count(paycore::store::Table::Outbox).await.unwrap(), 0);
@@ -246,7 +240,7 @@ async fn a_change_writes_its_history_only_if_it_changes_the_row() {
             &current,
             &change,
             &event("payment.status_changed"),
-            Some(webhook("evt_ok")),
+            Some(succeeded_webhook("evt_ok", &read.id)),
         )
         .await
         .unwrap();
@@ -257,7 +251,7 @@ async fn a_change_writes_its_history_only_if_it_changes_the_row() {
         r#"[{"channel":"c","outcome":"succeeded"}]"#
     );
     assert_eq!(
-        kinds(a.clone(), read.id.clone()).await,
+        event_kinds(&a, &read.id).await,
         [
             "payment.created",
             "payment.updated",
