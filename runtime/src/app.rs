@@ -205,7 +205,8 @@ pub async fn start(config: Config, overrides: Overrides) -> anyhow::Result<Runni
 
     let payments = Arc::new(
         Payments::new(store, host.clone(), Registry::default(), public_url.clone())
-            .with_pending_expiry(server.sweeper.pending_expiry),
+            .with_pending_expiry(server.sweeper.pending_expiry)
+            .with_unsettled_after_checks(server.sweeper.backoff.len()),
     );
     let reloader = Arc::new(Reloader::new(
         host,
@@ -236,6 +237,15 @@ pub async fn start(config: Config, overrides: Overrides) -> anyhow::Result<Runni
                 processing_delay: server.sandbox_provider.processing_delay,
                 ..Default::default()
             });
+        if let Some(journal) = &server.sandbox_provider.journal {
+            provider.keep_orders_in(journal).with_context(|| {
+                format!(
+                    "opening the sandbox provider's journal {}",
+                    journal.display()
+                )
+            })?;
+            tracing::info!(journal = %journal.display(), "the sandbox provider keeps its orders across restarts");
+        }
         router = axum::Router::new()
             .nest("/sandbox", provider.router())
             .merge(router);

@@ -89,6 +89,9 @@ pub struct Payments {
     /// How long a pending payment waits without its own `expires_in`
     /// (the sweeper's `pending_expiry`); a checkout link lives as long.
     pending_expiry: std::time::Duration,
+    /// After this many checks by the sweeper an open payment or refund is
+    /// reported as unsettled (its back-off schedule's length).
+    unsettled_after_checks: i64,
 }
 
 impl Payments {
@@ -100,7 +103,24 @@ impl Payments {
             public_url: RwLock::new(public_url),
             health: ChannelHealth::default(),
             pending_expiry: std::time::Duration::from_secs(7200),
+            unsettled_after_checks: 8,
         }
+    }
+
+    /// Reports open rows as unsettled once the sweeper has asked about them
+    /// through its whole back-off schedule.
+    pub fn with_unsettled_after_checks(mut self, checks: usize) -> Self {
+        self.unsettled_after_checks = checks.max(1) as i64;
+        self
+    }
+
+    /// Open payments and refunds the sweeper has not managed to settle
+    /// (the `limit` oldest listed): a person should look at them.
+    pub async fn unsettled(&self, limit: i64) -> Result<crate::store::UnsettledReport> {
+        Ok(self
+            .store
+            .unsettled(self.unsettled_after_checks, limit)
+            .await?)
     }
 
     /// Sets the expiry of pending payments that name none (the sweeper's).

@@ -24,6 +24,7 @@
 //! Only `payments` (the state machine) calls the mutating methods.
 
 mod callbacks;
+mod cancels;
 mod checkout;
 mod connect;
 mod decisions;
@@ -33,8 +34,10 @@ mod payments;
 mod published;
 mod published_tenants;
 mod refunds;
+mod unsettled;
 
 pub use callbacks::CallbackRecord;
+pub use cancels::CancelStart;
 pub use checkout::{CheckoutLink, QrCodeRecord, WalletChoice};
 pub use connect::redacted_url;
 
@@ -54,6 +57,7 @@ pub use payments::{
 pub use published::{PLUGINS_CHANNEL, Publish, PublishedPlugin};
 pub use published_tenants::{TENANTS_CHANNEL, TenantPublish, TenantRevision};
 pub use refunds::{DueRefund, NewRefund, RefundChange, RefundInsert, RefundRecord};
+pub use unsettled::{Unsettled, UnsettledReport};
 
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 use std::sync::Arc;

@@ -45,6 +45,13 @@ pub async fn run(payments: Arc<Payments>, config: SweeperConfig, mut stop: watch
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "sweeper pass failed"),
         }
+        match payments.unsettled(0).await {
+            Ok(u) => {
+                metrics::gauge!("paycore_unsettled", "kind" => "payment").set(u.payments as f64);
+                metrics::gauge!("paycore_unsettled", "kind" => "refund").set(u.refunds as f64);
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot count unsettled payments"),
+        }
     }
 }
 
@@ -59,6 +66,8 @@ pub struct SweepReport {
     pub cancelled: usize,
     /// Pending payments closed at their expiry.
     pub closed: usize,
+    /// Paid payments whose cancel had an unknown outcome, cancelled again.
+    pub cancels_resumed: usize,
     pub refunds_checked: usize,
     pub refunds_settled: usize,
 }
@@ -70,6 +79,7 @@ impl SweepReport {
             ("payments_settled", self.payments_settled),
             ("cancelled_at_deadline", self.cancelled),
             ("closed_at_expiry", self.closed),
+            ("cancels_resumed", self.cancels_resumed),
             ("refunds_checked", self.refunds_checked),
             ("refunds_settled", self.refunds_settled),
         ];
@@ -161,13 +171,30 @@ async fn sweep_payment(
     let id = record.id.clone();
     let (deadline, expiry) = deadline(&record, config);
     report.payments_checked += 1;
-    let mut status = match payments.query_and_settle(tenant, record.clone()).await {
-        Ok(after) => after.status(),
+    let after = match payments.query_and_settle(tenant, record.clone()).await {
+        Ok(after) => after,
         Err(e) => {
             tracing::debug!(payment_id = %id, error = %e, "sweeper query did not settle the payment");
-            record.status()
+            record
         }
     };
+    let mut status = after.status();
+    let mut cancelling = after.cancelling();
+    if status == PaymentStatus::Succeeded && cancelling {
+        // Paid, and a cancel whose outcome is unknown: the merchant asked
+        // for a reversal, and reversals are idempotent at the channel, so
+        // ask for it again until the channel's answer settles it.
+        report.cancels_resumed += 1;
+        match payments.cancel(tenant, &id).await {
+            Ok(view) => {
+                status = view.status.parse().unwrap_or(status);
+                cancelling = status == PaymentStatus::Succeeded;
+            }
+            Err(e) => {
+                tracing::warn!(payment_id = %id, error = %e, "sweeper could not settle a cancel whose outcome was unknown");
+            }
+        }
+    }
     let now = now_millis();
     let past_deadline = now >= deadline;
     if past_deadline {
@@ -194,7 +221,7 @@ async fn sweep_payment(
             None => {}
         }
     }
-    if status.is_final() {
+    if status.is_final() && !(status == PaymentStatus::Succeeded && cancelling) {
         report.payments_settled += 1;
         return Ok(());
     }
@@ -271,6 +298,8 @@ mod tests {
             plugin_version: "1.0.0".into(),
             attempts: "[]".into(),
             checkout_url: None,
+            cancel_in_progress: 0,
+            cancel_started_ms: None,
             channel_order_no: None,
             action: None,
             failure: None,

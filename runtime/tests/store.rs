@@ -8,8 +8,8 @@ mod process;
 
 use paycore::domain::PaymentStatus;
 use paycore::store::{
-    Attempt, Backend, Event, InsertOutcome, NewPayment, NewRefund, OutboxMessage, PaymentChange,
-    PaymentRecord, RefundInsert, Store,
+    Attempt, Backend, CancelStart, Event, InsertOutcome, NewPayment, NewRefund, OutboxMessage,
+    PaymentChange, PaymentRecord, RefundInsert, Store,
 };
 use process::Scratch;
 use std::collections::BTreeSet;
@@ -155,6 +155,125 @@ async fn concurrent_refund_reservations_never_exceed_the_amount() {
     assert_eq!(created, 10);
     let after = b.payment("t", &payment.id).await.unwrap().unwrap();
     assert_eq!(after.refund_reserved, 1000);
+}
+
+fn refund_of(payment_id: &str, no: &str, amount: i64) -> NewRefund {
+    NewRefund {
+        id: paycore::domain::new_id("re"),
+        tenant_id: "t".into(),
+        payment_id: payment_id.into(),
+        merchant_refund_no: no.into(),
+        request_hash: "h".into(),
+        amount,
+        currency: "CNY".into(),
+        reason: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cancel_and_a_refund_raced_from_two_instances_never_both_start() {
+    let (_dir, _, a, b) = two_stores("store-cancel-refund").await;
+    let (mut cancels, mut refunds) = (0, 0);
+    for round in 0..60 {
+        let payment = succeeded_payment(&a, &format!("CR-{round}"), 10_000).await;
+        // Alternate which instance does what, and which starts first.
+        let (canceller, refunder) = if round % 2 == 0 {
+            (a.clone(), b.clone())
+        } else {
+            (b.clone(), a.clone())
+        };
+        let (p1, p2) = (payment.clone(), payment.id.clone());
+        let cancel = tokio::spawn(async move { canceller.start_cancel(&p1).await.unwrap() });
+        let refund = tokio::spawn(async move {
+            refunder
+                .insert_refund(refund_of(&p2, &format!("CR-{round}-r"), 3_000))
+                .await
+                .unwrap()
+        });
+        let (cancel, refund) = (cancel.await.unwrap(), refund.await.unwrap());
+        let cancel_started = matches!(cancel, CancelStart::Started(_));
+        let refund_reserved = matches!(refund, RefundInsert::Created(_));
+        assert!(
+            cancel_started != refund_reserved,
+            "round {round}: exactly one of them goes through"
+        );
+        match (cancel, refund) {
+            (CancelStart::Started(_), RefundInsert::CancelInProgress) => cancels += 1,
+            (CancelStart::RefundsReserved(r), RefundInsert::Created(_)) => {
+                assert_eq!(r.refund_reserved, 3_000);
+                refunds += 1;
+            }
+            _ => panic!("round {round}: an unexpected pair of outcomes"),
+        }
+        let after = b.payment("t", &payment.id).await.unwrap().unwrap();
+        assert_eq!(
+            (after.cancelling(), after.refund_reserved > 0),
+            (cancel_started, refund_reserved)
+        );
+    }
+    assert!(cancels + refunds == 60);
+
+    // A paid payment with a refund reserved cannot be written `cancelled`,
+    // whatever its writer read: the bound is in the statement that writes.
+    let paid = succeeded_payment(&a, "CR-late", 10_000).await;
+    let stale = paid.clone();
+    let RefundInsert::Created(_) = a
+        .insert_refund(refund_of(&paid.id, "CR-late-r", 1))
+        .await
+        .unwrap()
+    else {
+        panic!("the refund is reserved");
+    };
+    let fresh = a.payment("t", &paid.id).await.unwrap().unwrap();
+    let reversal = PaymentChange {
+        status: Some(PaymentStatus::Cancelled),
+        ..Default::default()
+    };
+    for read in [&stale, &fresh] {
+        assert!(matches!(
+            a.apply_payment_change(read, &reversal, &event("payment.cancelled"), None)
+                .await,
+            Err(paycore::store::StoreError::Stale)
+        ));
+    }
+
+    // A cancel the channel certainly did not carry out frees the payment
+    // for refunds again; one started again meanwhile keeps it marked.
+    let paid = succeeded_payment(&a, "CR-undone", 10_000).await;
+    let CancelStart::Started(marked) = a.start_cancel(&paid).await.unwrap() else {
+        panic!("nothing excludes this cancel");
+    };
+    let CancelStart::Started(again) = b.start_cancel(&marked).await.unwrap() else {
+        panic!("a started cancel may be started again");
+    };
+    let still = a
+        .end_cancel_unreversed(&marked, &event("payment.cancel_ended"))
+        .await
+        .unwrap();
+    assert!(still.cancelling(), "the later start keeps the mark");
+    let cleared = b
+        .end_cancel_unreversed(&again, &event("payment.cancel_ended"))
+        .await
+        .unwrap();
+    assert!(!cleared.cancelling());
+    assert!(
+        cleared.cancel_started_ms.is_some(),
+        "the first start is kept"
+    );
+    assert!(matches!(
+        a.insert_refund(refund_of(&paid.id, "CR-undone-r", 100))
+            .await
+            .unwrap(),
+        RefundInsert::Created(_)
+    ));
+    assert_eq!(
+        event_kinds(&a, &paid.id).await[2..],
+        [
+            "payment.cancel_started",
+            "payment.cancel_started",
+            "payment.cancel_ended"
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

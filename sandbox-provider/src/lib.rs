@@ -18,6 +18,7 @@
 //! panicking.
 
 mod api;
+mod journal;
 mod money;
 mod notify;
 mod payer_page;
@@ -133,6 +134,13 @@ impl Provider {
             .route("/payer/{trade_no}/approve", post(payer_page::approve))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .with_state(self.clone())
+    }
+
+    /// Keeps the provider's orders, refunds and cancelled order numbers in
+    /// the file at `path` (read now, written on every change), so that it
+    /// behaves like a real channel across restarts. See `journal`.
+    pub fn keep_orders_in(&self, path: &std::path::Path) -> std::io::Result<()> {
+        self.store().keep_in(path)
     }
 
     /// Sets where the payer page is reachable (without `/sandbox`), e.g. once

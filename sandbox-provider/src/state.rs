@@ -9,11 +9,13 @@
 //! by timers: nothing runs in the background, and the outcome seen by the
 //! next `query` is the same as if a timer had fired.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
+use crate::journal::{Clocks, Entry, Journal, OrderLine, RefundLine};
 use crate::money::Currency;
 use crate::wire::ApiError;
 
@@ -47,6 +49,19 @@ impl OrderStatus {
         }
     }
 
+    pub(crate) fn parse(s: &str) -> Option<OrderStatus> {
+        [
+            OrderStatus::Pending,
+            OrderStatus::Processing,
+            OrderStatus::Succeeded,
+            OrderStatus::Failed,
+            OrderStatus::Closed,
+            OrderStatus::Cancelled,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == s)
+    }
+
     /// Dead order numbers: paying on them again is `ORDER_CLOSED`.
     fn is_dead(self) -> bool {
         matches!(
@@ -69,6 +84,12 @@ impl RefundStatus {
             RefundStatus::Failed => "FAILED",
         }
     }
+
+    pub(crate) fn parse(s: &str) -> Option<RefundStatus> {
+        [RefundStatus::Succeeded, RefundStatus::Failed]
+            .into_iter()
+            .find(|status| status.as_str() == s)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +104,18 @@ pub(crate) enum Scene {
 }
 
 impl Scene {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Scene::Barcode => "barcode",
+            Scene::Face => "face",
+            Scene::Qrcode => "qrcode",
+            Scene::Jsapi => "jsapi",
+            Scene::App => "app",
+            Scene::H5 => "h5",
+            Scene::Web => "web",
+        }
+    }
+
     pub(crate) fn parse(s: &str) -> Option<Scene> {
         Some(match s {
             "barcode" => Scene::Barcode,
@@ -117,9 +150,9 @@ pub(crate) struct Order {
     /// Sum of succeeded refunds, in minor units; never above `amount`.
     pub refunded: i64,
     /// For `PROCESSING`: when it turns `SUCCEEDED`, and the `paid_at` it gets then.
-    settles_at: Option<(Instant, OffsetDateTime)>,
+    pub settles_at: Option<(Instant, OffsetDateTime)>,
     /// For `PENDING`: when it turns `CLOSED`.
-    expires_at: Option<Instant>,
+    pub expires_at: Option<Instant>,
 }
 
 impl Order {
@@ -205,6 +238,13 @@ pub(crate) struct Store {
     /// show, so they stay queryable even if their order was evicted.
     refunds: HashMap<(String, String), Refund>,
     refund_fifo: VecDeque<(String, String)>,
+    /// (merchant, out_trade_no) cancelled before any pay request for them
+    /// arrived: a later pay on them is refused, as a real channel does.
+    burned: HashSet<(String, String)>,
+    burned_fifo: VecDeque<(String, String)>,
+    /// Where every change is written, when the provider keeps its orders
+    /// across restarts (`journal`).
+    journal: Option<Journal>,
     max_orders: usize,
     max_refunds: usize,
     /// Random per process, so trade numbers from before a restart are not
@@ -230,11 +270,122 @@ impl Store {
             order_fifo: VecDeque::new(),
             refunds: HashMap::new(),
             refund_fifo: VecDeque::new(),
+            burned: HashSet::new(),
+            burned_fifo: VecDeque::new(),
+            journal: None,
             max_orders: max_orders.max(1),
             max_refunds: max_refunds.max(1),
             instance: rand::random_range(0..10_000),
             seq: 0,
         }
+    }
+
+    /// Reads the orders, refunds and burned order numbers the journal at
+    /// `path` holds, compacts it, and writes every change to it from now on.
+    pub(crate) fn keep_in(&mut self, path: &Path) -> std::io::Result<()> {
+        let clocks = Clocks::now();
+        let mut instances = HashSet::new();
+        for entry in Journal::read(path)? {
+            match entry {
+                Entry::Order(line) => {
+                    let Some(order) = line.order(clocks) else {
+                        continue;
+                    };
+                    instances.insert(instance_of(&order.trade_no));
+                    match self.orders.get_mut(&order.trade_no) {
+                        Some(known) => *known = order,
+                        None => self.insert_order(order),
+                    }
+                }
+                Entry::Refund(line) => {
+                    if let Some((merchant, refund)) = line.refund() {
+                        instances.insert(instance_of(&refund.refund_no));
+                        let key = (merchant.clone(), refund.out_refund_no.clone());
+                        match self.refunds.get_mut(&key) {
+                            Some(known) => *known = refund,
+                            None => self.insert_refund(&merchant, refund),
+                        }
+                    }
+                }
+                Entry::Burned {
+                    merchant,
+                    out_trade_no,
+                } => self.burn(merchant, out_trade_no),
+            }
+        }
+        // New numbers must not repeat the ones read back.
+        while instances.contains(&Some(self.instance)) {
+            self.instance = (self.instance + 1) % 10_000;
+        }
+        self.journal = Some(Journal::rewrite(path, &self.snapshot(clocks))?);
+        Ok(())
+    }
+
+    /// One entry per record, oldest first: the journal's compacted form.
+    fn snapshot(&self, clocks: Clocks) -> Vec<Entry> {
+        let orders = self
+            .order_fifo
+            .iter()
+            .filter_map(|t| self.orders.get(t))
+            .map(|o| Entry::Order(OrderLine::of(o, clocks)));
+        let refunds = self
+            .refund_fifo
+            .iter()
+            .filter_map(|key| self.refunds.get(key).map(|r| (&key.0, r)))
+            .map(|(merchant, r)| Entry::Refund(RefundLine::of(merchant, r)));
+        let burned = self.burned_fifo.iter().map(|(m, o)| Entry::Burned {
+            merchant: m.clone(),
+            out_trade_no: o.clone(),
+        });
+        orders.chain(refunds).chain(burned).collect()
+    }
+
+    /// Writes a change to the journal, if the provider keeps one. A write
+    /// that fails is logged: the simulator keeps serving from memory.
+    fn record(&mut self, entry: Entry) {
+        let Some(journal) = self.journal.as_mut() else {
+            return;
+        };
+        if let Err(e) = journal.append(&entry) {
+            tracing::error!(file = %journal.path().display(), error = %e, "cannot write the sandbox journal");
+            return;
+        }
+        let records = self.orders.len() + self.refunds.len() + self.burned.len();
+        if journal.lines() > 4 * records + 10_000 {
+            let path = journal.path().to_path_buf();
+            match Journal::rewrite(&path, &self.snapshot(Clocks::now())) {
+                Ok(compacted) => self.journal = Some(compacted),
+                Err(e) => {
+                    tracing::error!(file = %path.display(), error = %e, "cannot compact the sandbox journal")
+                }
+            }
+        }
+    }
+
+    fn record_order(&mut self, order: &Order) {
+        self.record(Entry::Order(OrderLine::of(order, Clocks::now())));
+    }
+
+    fn record_refund(&mut self, merchant: &str, refund: &Refund) {
+        self.record(Entry::Refund(RefundLine::of(merchant, refund)));
+    }
+
+    fn burn(&mut self, merchant: String, out_trade_no: String) {
+        let key = (merchant, out_trade_no);
+        if self.burned.insert(key.clone()) {
+            self.burned_fifo.push_back(key);
+        }
+        while self.burned.len() > self.max_orders {
+            let Some(old) = self.burned_fifo.pop_front() else {
+                break;
+            };
+            self.burned.remove(&old);
+        }
+    }
+
+    fn is_burned(&self, merchant: &str, out_trade_no: &str) -> bool {
+        self.burned
+            .contains(&(merchant.to_string(), out_trade_no.to_string()))
     }
 
     /// `sbx`/`sbr` + UTC date + instance + counter: readable, sortable, unique.
@@ -310,6 +461,12 @@ impl Store {
         now: Instant,
         wall: OffsetDateTime,
     ) -> Result<PayOutcome, ApiError> {
+        if self.is_burned(req.merchant, req.out_trade_no) {
+            return Err(ApiError::OrderClosed(format!(
+                "order {} was cancelled; use a new out_trade_no",
+                req.out_trade_no
+            )));
+        }
         // Idempotency on out_trade_no: the same request again gets the same
         // order; the same number for something else is refused.
         if self.trade_no_for(req.merchant, req.out_trade_no).is_some() {
@@ -379,6 +536,7 @@ impl Store {
         };
         let shown = order.clone();
         self.insert_order(order);
+        self.record_order(&shown);
         Ok(match outcome {
             Outcome::Plain => PayOutcome::Order(shown),
             Outcome::Declined => PayOutcome::Declined(shown),
@@ -430,7 +588,9 @@ impl Store {
             | OrderStatus::Closed => {
                 order.status = OrderStatus::Closed;
                 order.settles_at = None;
-                Ok(order.clone())
+                let closed = order.clone();
+                self.record_order(&closed);
+                Ok(closed)
             }
             OrderStatus::Succeeded => Err(ApiError::OrderPaid(format!(
                 "order {} is paid; refund or cancel it instead",
@@ -451,13 +611,25 @@ impl Store {
         out_trade_no: &str,
         now: Instant,
     ) -> Result<Order, ApiError> {
+        if self.trade_no_for(merchant, out_trade_no).is_none() {
+            // Nothing to reverse, but the number is spent: a pay request
+            // for it that arrives late must not take the payer's money.
+            self.burn(merchant.to_string(), out_trade_no.to_string());
+            self.record(Entry::Burned {
+                merchant: merchant.to_string(),
+                out_trade_no: out_trade_no.to_string(),
+            });
+            return Err(ApiError::OrderNotFound);
+        }
         let order = self.order_mut(merchant, out_trade_no, now)?;
         if order.status == OrderStatus::Succeeded {
             order.refunded = order.amount;
         }
         order.status = OrderStatus::Cancelled;
         order.settles_at = None;
-        Ok(order.clone())
+        let cancelled = order.clone();
+        self.record_order(&cancelled);
+        Ok(cancelled)
     }
 
     pub(crate) fn refund(
@@ -513,6 +685,7 @@ impl Store {
             RefundStatus::Succeeded
         };
         let currency = order.currency;
+        let refunded_order = order.clone();
         let refund = Refund {
             refund_no: self.next_number("sbr", wall),
             out_refund_no: req.out_refund_no.to_string(),
@@ -522,6 +695,8 @@ impl Store {
             status,
         };
         self.insert_refund(req.merchant, refund.clone());
+        self.record_order(&refunded_order);
+        self.record_refund(req.merchant, &refund);
         Ok(refund)
     }
 
@@ -565,13 +740,20 @@ impl Store {
         }
         order.status = OrderStatus::Succeeded;
         order.paid_at = Some(wall);
-        Ok(order.clone())
+        let paid = order.clone();
+        self.record_order(&paid);
+        Ok(paid)
     }
 
     #[cfg(test)]
-    fn len(&self) -> (usize, usize) {
+    pub(crate) fn len(&self) -> (usize, usize) {
         (self.orders.len(), self.refunds.len())
     }
+}
+
+/// The instance digits of a `sbx`/`sbr` number, if it has that shape.
+fn instance_of(number: &str) -> Option<u16> {
+    number.get(11..15)?.parse().ok()
 }
 
 enum Outcome {

@@ -79,6 +79,9 @@ pub struct RawSandboxProvider {
     #[serde(default)]
     pub enabled: bool,
     pub processing_delay_ms: Option<u64>,
+    /// The file the provider keeps its orders in across restarts; `""` for
+    /// memory only. Default: beside a SQLite database file.
+    pub journal: Option<Spanned<String>>,
     /// Merchant id → secret reference of its HMAC key.
     #[serde(default)]
     pub merchants: BTreeMap<String, Spanned<String>>,

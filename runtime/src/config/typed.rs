@@ -78,6 +78,8 @@ pub struct SandboxProviderConfig {
     pub enabled: bool,
     pub processing_delay: Duration,
     pub merchants: HashMap<String, SecretValue>,
+    /// Where the provider keeps its orders across restarts (None: memory).
+    pub journal: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -545,6 +547,15 @@ fn load_server(
         enabled: sp.enabled,
         processing_delay: Duration::from_millis(sp.processing_delay_ms.unwrap_or(3000)),
         merchants,
+        journal: match sp.journal.as_ref().map(|j| j.get_ref().as_str()) {
+            Some("") => None,
+            Some(path) => Some(dir.join(path)),
+            None => sqlite_file(&database_url).map(|db| {
+                let mut name = db.into_os_string();
+                name.push("-sandbox.jsonl");
+                PathBuf::from(name)
+            }),
+        },
     };
     let sw = &raw.sweeper;
     let sweeper = SweeperConfig {
@@ -658,6 +669,13 @@ fn resolve_sqlite_path(url: &str, dir: &Path) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// The file of a `sqlite://` database URL (None for memory or PostgreSQL).
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://")?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && !path.starts_with(':')).then(|| PathBuf::from(path))
 }
 
 /// One tenant document: a file of the folder or a published config.

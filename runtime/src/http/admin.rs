@@ -91,16 +91,22 @@ async fn plugins(_: Admin, State(s): State<AppState>) -> Json<Value> {
         (status = 404, description = "The admin API is disabled", body = ErrorBody),
     )
 )]
-async fn status(_: Admin, State(s): State<AppState>) -> Json<Value> {
+async fn status(_: Admin, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
     let status = s.reloader.status();
-    Json(json!({
+    // What the sweeper keeps asking about in vain: a person should look.
+    let unsettled = s.payments.unsettled(UNSETTLED_LISTED).await?;
+    Ok(Json(json!({
         "generation": status.generation,
         "reloaded_at": status.reloaded_at,
         "trigger": status.trigger,
         "config_current": status.config_current,
         "errors": status.errors,
-    }))
+        "unsettled": unsettled,
+    })))
 }
+
+/// How many unsettled payments and refunds `/admin/status` lists (all are counted).
+const UNSETTLED_LISTED: i64 = 20;
 
 /// Rescan the plugins folder and the config now; answers with the result.
 #[utoipa::path(post, path = "/admin/reload", tag = "admin", operation_id = "admin_reload",

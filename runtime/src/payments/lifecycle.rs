@@ -1,12 +1,14 @@
 //! After creation: query (sync), close, cancel, and inbound callbacks.
 
 use super::settle::{self, Proposal};
+use super::transitions;
 use super::view::PaymentView;
 use super::{PaymentError, Payments, Result, convert};
-use crate::domain::{PaymentStatus, Scene};
+use crate::domain::{PaymentStatus, Scene, now_millis};
 use crate::plugin_host::{CallError, wit};
 use crate::registry::Tenant;
-use crate::store::{CallbackRecord, PaymentRecord};
+use crate::store::{CallbackRecord, CancelStart, Event, PaymentRecord};
+use serde_json::json;
 
 /// What paycore did with an inbound callback, and what to answer the channel.
 pub struct CallbackReply {
@@ -64,8 +66,31 @@ impl Payments {
                 )
                 .await
             }
+            Err(e) if says_no_such_order(&e) && record.status().needs_query() => {
+                if !self.payable_window_over(&record) {
+                    // The pay request may still be on its way: ask again later.
+                    tracing::debug!(payment_id = %record.id, "the channel has no such order yet");
+                    return Ok(record);
+                }
+                self.settle(tenant, record, order_not_found(), "query", None)
+                    .await
+            }
             Err(e) => Err(channel_error(&e, record)),
         }
+    }
+
+    /// Whether the payer can no longer pay this payment, so that a channel
+    /// with no such order proves no money moved (`transitions::absent_order`).
+    fn payable_window_over(&self, record: &PaymentRecord) -> bool {
+        let scene: Scene = record.scene.parse().unwrap_or(Scene::Qrcode);
+        let expires_ms = serde_json::from_str::<serde_json::Value>(&record.request)
+            .ok()
+            .and_then(|r| r["expires_in"].as_u64())
+            .map_or(self.pending_expiry.as_millis() as i64, |s| {
+                s.saturating_mul(1000) as i64
+            });
+        let past_expiry = now_millis() >= record.created_ms.saturating_add(expires_ms);
+        transitions::absent_order_is_final(scene, record.cancel_started_ms.is_some(), past_expiry)
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %tenant.config.id, payment_id = %id))]
@@ -119,7 +144,10 @@ impl Payments {
     }
 
     /// Reverses a barcode/face payment: an unpaid one is stopped, a paid one
-    /// refunded in full by the channel.
+    /// refunded in full by the channel. The payment is marked as being
+    /// cancelled before the channel hears of it, in the statement that also
+    /// checks that no refund is reserved (`store::cancels`), so a cancel and
+    /// a refund racing each other never both go through.
     #[tracing::instrument(skip_all, fields(tenant = %tenant.config.id, payment_id = %id))]
     pub async fn cancel(&self, tenant: &Tenant, id: &str) -> Result<PaymentView> {
         let record = self.load(tenant, id).await?;
@@ -133,27 +161,24 @@ impl Payments {
                 field: None,
             });
         }
-        let status = record.status();
-        let cancellable = status.needs_query()
-            || status == PaymentStatus::Succeeded && record.refund_reserved == 0;
-        if !cancellable {
-            return Err(PaymentError::Unacceptable {
-                code: "payment_not_cancellable",
-                message: format!(
-                    "a {} payment{} cannot be cancelled",
-                    record.status,
-                    if record.refund_reserved > 0 {
-                        " with refunds"
-                    } else {
-                        ""
-                    }
-                ),
-                field: None,
-            });
-        }
         let channel = self.channel_of(tenant, &record)?;
+        let record = match self.store.start_cancel(&record).await? {
+            CancelStart::Started(marked) => marked,
+            CancelStart::RefundsReserved(r) => {
+                return Err(not_cancellable(format!(
+                    "a payment with refunds ({} {} reserved) cannot be cancelled; refund what remains instead",
+                    r.refund_reserved, r.currency
+                )));
+            }
+            CancelStart::NotCancellable(r) => {
+                return Err(not_cancellable(format!(
+                    "a {} payment cannot be cancelled",
+                    r.status
+                )));
+            }
+        };
         let ctx = self.call_context(&tenant.config.id, &channel);
-        match self
+        let answer = self
             .host
             .cancel(
                 &channel.plugin,
@@ -161,20 +186,42 @@ impl Payments {
                 ctx,
                 convert::payment_ref(&record),
             )
-            .await
-        {
+            .await;
+        match answer {
             Ok(result) => {
+                let proposal = settle::from_payment_result(&record, &result);
                 let r = self
-                    .settle(
-                        tenant,
-                        record.clone(),
-                        settle::from_payment_result(&record, &result),
-                        "cancel",
-                        None,
-                    )
+                    .settle(tenant, record.clone(), proposal, "cancel", None)
+                    .await?;
+                let r = if r.status() != PaymentStatus::Cancelled && r.cancelling() {
+                    let why = format!("the channel answered the cancel with {}", r.status);
+                    self.store
+                        .end_cancel_unreversed(&r, &cancel_ended(&r, &why))
+                        .await?
+                } else {
+                    r
+                };
+                Ok(PaymentView::from(&r))
+            }
+            // The cancel reached the channel, which has no such order: the
+            // pay request never arrived, and the cancel ended the payer's
+            // window, so none can arrive and take money any more.
+            Err(e) if says_no_such_order(&e) && record.status().needs_query() => {
+                let r = self
+                    .settle(tenant, record, order_not_found(), "cancel", None)
                     .await?;
                 Ok(PaymentView::from(&r))
             }
+            Err(e) if !e.outcome_unknown() => {
+                let why = format!("the channel did not reverse the payment: {e}");
+                let r = self
+                    .store
+                    .end_cancel_unreversed(&record, &cancel_ended(&record, &why))
+                    .await?;
+                Err(channel_error(&e, r))
+            }
+            // Perhaps reversed: the mark stays (no refund can start) and the
+            // sweeper asks again until the channel's answer settles it.
             Err(e) => Err(channel_error(&e, record)),
         }
     }
@@ -372,5 +419,50 @@ impl Payments {
         .increment(1);
         self.store.record_callback(audit).await?;
         Ok(())
+    }
+}
+
+fn not_cancellable(message: String) -> PaymentError {
+    PaymentError::Unacceptable {
+        code: "payment_not_cancellable",
+        message,
+        field: None,
+    }
+}
+
+/// The event of a cancel that certainly did not reverse the payment.
+fn cancel_ended(p: &PaymentRecord, why: &str) -> Event {
+    Event {
+        kind: "payment.cancel_ended",
+        from_status: Some(p.status.clone()),
+        to_status: None,
+        detail: json!({ "reversed": false, "reason": why }),
+    }
+}
+
+/// The channel positively says it has no such order (its answer, not a
+/// failure to get one): the code `order_not_found` on a refusal.
+fn says_no_such_order(e: &CallError) -> bool {
+    matches!(
+        &e.kind,
+        crate::plugin_host::CallErrorKind::Channel(
+            wit::ChannelError::Declined(f) | wit::ChannelError::InvalidRequest(f)
+        ) if f.code == ORDER_NOT_FOUND
+    )
+}
+
+/// The failure code a plugin gives for "the channel has no such order", and
+/// the code of a payment that failed because its order never arrived.
+pub const ORDER_NOT_FOUND: &str = "order_not_found";
+
+/// A payment whose order the channel never received, once that is proven.
+fn order_not_found() -> Proposal {
+    Proposal {
+        status: Some(PaymentStatus::Failed),
+        failure: Some(convert::own_failure(
+            ORDER_NOT_FOUND,
+            "the channel has no such order and the payer can no longer pay it: no money moved",
+        )),
+        ..Proposal::default()
     }
 }

@@ -68,6 +68,15 @@ impl Payments {
                     field: None,
                 });
             }
+            RefundInsert::CancelInProgress => {
+                return Err(PaymentError::Unacceptable {
+                    code: "payment_cancel_in_progress",
+                    message: "the payment is being cancelled (a cancel refunds it in full); \
+                              it cannot be refunded as well"
+                        .into(),
+                    field: None,
+                });
+            }
             RefundInsert::ExceedsRemaining { remaining } => {
                 return Err(PaymentError::Unacceptable {
                     code: "refund_exceeds_remaining",

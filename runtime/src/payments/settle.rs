@@ -52,6 +52,18 @@ pub fn from_payment_result(p: &PaymentRecord, r: &wit::PaymentResult) -> Proposa
     }
 }
 
+/// A reversal refunds the payment in full, so it cannot also have refunds:
+/// cancels and refunds exclude each other (`store::cancels`), and an answer
+/// that says otherwise is not applied but shown to a person.
+fn reversal_after_refund(current: &PaymentRecord, proposal: &Proposal) -> Option<String> {
+    (proposal.status == Some(PaymentStatus::Cancelled) && current.refund_reserved > 0).then(|| {
+        format!(
+            "channel reported the payment reversed while refunds of {} {} are reserved; answer refused",
+            current.refund_reserved, current.currency
+        )
+    })
+}
+
 const MAX_ATTEMPTS: usize = 5;
 
 impl Payments {
@@ -70,7 +82,11 @@ impl Payments {
         for _ in 0..MAX_ATTEMPTS {
             let from = current.status();
             let verdict = proposal.status.map(|to| transitions::payment(from, to));
-            if let Some(reason) = &proposal.review_reason {
+            let review = proposal
+                .review_reason
+                .clone()
+                .or_else(|| reversal_after_refund(&current, &proposal));
+            if let Some(reason) = &review {
                 let event = Event {
                     kind: "payment.answer_refused",
                     from_status: Some(from.to_string()),

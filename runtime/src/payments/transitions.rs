@@ -2,7 +2,7 @@
 //! before it writes, and refuses (and records) anything else, so neither a
 //! buggy plugin nor a late callback can corrupt money state.
 
-use crate::domain::{PaymentStatus, RefundStatus};
+use crate::domain::{PaymentStatus, RefundStatus, Scene};
 
 /// What to do with a proposed status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +44,26 @@ pub fn refund(from: RefundStatus, to: RefundStatus) -> Verdict {
         (Pending, _) => Verdict::Move,
         (Processing, Succeeded | Failed) => Verdict::Move,
         _ => Verdict::Refuse,
+    }
+}
+
+/// Whether a channel that positively says it has no such order proves that
+/// no money moved, so an open payment may become `failed`
+/// (`order_not_found`). Only once the payer can no longer pay it: until
+/// then the pay request may still be on its way, and the payment stays as it
+/// is and is asked about again.
+///
+/// - A barcode or face payment: once a cancel (reversal) was sent for it,
+///   whatever its answer. A real channel burns the order number on a cancel,
+///   so no delayed pay request can charge the payer's code afterwards; the
+///   sweeper sends one at the barcode deadline.
+/// - Every other scene: once its `expires_in` (or the pending expiry) has
+///   passed: the payer's QR code or page no longer takes money.
+pub fn absent_order_is_final(scene: Scene, cancel_sent: bool, past_expiry: bool) -> bool {
+    if scene.takes_auth_code() {
+        cancel_sent
+    } else {
+        past_expiry
     }
 }
 
@@ -93,6 +113,24 @@ mod tests {
         for to in PaymentStatus::ALL.iter().filter(|s| **s != Unknown) {
             assert_eq!(payment(Unknown, *to), Verdict::Move);
             assert_eq!(payment(*to, Unknown), Verdict::Refuse);
+        }
+    }
+
+    #[test]
+    fn an_absent_order_is_final_only_after_the_payers_window() {
+        for scene in [Scene::Barcode, Scene::Face] {
+            assert!(
+                !absent_order_is_final(scene, false, true),
+                "{scene}: no cancel sent yet"
+            );
+            assert!(absent_order_is_final(scene, true, false), "{scene}");
+        }
+        for scene in [Scene::Qrcode, Scene::Jsapi, Scene::H5] {
+            assert!(
+                !absent_order_is_final(scene, true, false),
+                "{scene}: not expired yet"
+            );
+            assert!(absent_order_is_final(scene, false, true), "{scene}");
         }
     }
 

@@ -39,6 +39,11 @@ pub struct PaymentRecord {
     pub attempts: String,
     /// Scene `checkout`: paycore's page for the payer.
     pub checkout_url: Option<String>,
+    /// 1 while a cancel (reversal) is under way or its outcome is unknown:
+    /// no refund may be reserved then (see `start_cancel`).
+    pub cancel_in_progress: i64,
+    /// When a cancel was first sent to the channel; never cleared.
+    pub cancel_started_ms: Option<i64>,
 }
 
 impl PaymentRecord {
@@ -51,6 +56,12 @@ impl PaymentRecord {
     /// channel was asked, so nothing can have been paid.
     pub fn awaiting_wallet(&self) -> bool {
         self.channel_id.is_empty()
+    }
+
+    /// A cancel was sent to the channel (and may have reversed it) and has
+    /// not been shown to have failed.
+    pub fn cancelling(&self) -> bool {
+        self.cancel_in_progress != 0
     }
 }
 
@@ -186,7 +197,10 @@ macro_rules! bind_new_payment {
 }
 
 /// A state change if nobody changed the row since it was read (`$10` is
-/// the version read); `bind_change!` gives its 11 parameters.
+/// the version read); `bind_change!` gives its 11 parameters. A move to
+/// `cancelled` (a reversal refunds the payment in full) also needs no refund
+/// reserved: with `start_cancel` excluding refunds this never fails, but the
+/// bound holds in the statement that writes, whatever its caller read.
 macro_rules! change_payment_sql {
     () => {
         concat!(
@@ -202,6 +216,7 @@ macro_rules! change_payment_sql {
                 version = version + 1,
                 updated_at = $7
              WHERE id = $8 AND tenant_id = $9 AND version = $10
+                AND (COALESCE($1, '') <> 'cancelled' OR refund_reserved = 0)
              RETURNING *"
         )
     };
@@ -396,8 +411,8 @@ impl Store {
             .await)
     }
 
-    /// Claims open payments (`pending`, `processing`, `unknown`) whose next
-    /// check is due — by default `min_age_ms` after creation, then as the
+    /// Claims open payments (`pending`, `processing`, `unknown`, and paid
+    /// ones whose cancel's outcome is unknown) whose next check is due — by default `min_age_ms` after creation, then as the
     /// sweeper scheduled it — most overdue first: the sweeper's work list.
     /// Claiming moves the next check `lease_ms` ahead, so other instances
     /// leave these rows alone while this one works on them, and take them
@@ -615,7 +630,8 @@ macro_rules! claim_due_sql {
     ($lock:literal) => {
         concat!(
             "UPDATE payments SET next_check_ms = $2 + $4 WHERE id IN (
-                SELECT id FROM payments WHERE status IN ('pending', 'processing', 'unknown')
+                SELECT id FROM payments WHERE (status IN ('pending', 'processing', 'unknown')
+                        OR status = 'succeeded' AND cancel_in_progress = 1)
                     AND COALESCE(next_check_ms, created_ms + $1) <= $2
                 ORDER BY COALESCE(next_check_ms, created_ms + $1) LIMIT $3",
             $lock,
@@ -648,7 +664,7 @@ fn existing_order(new: &NewPayment, existing: Option<PaymentRecord>) -> StoreRes
     })
 }
 
-trait PaymentRows {
+pub(super) trait PaymentRows {
     async fn fetch_order(
         &mut self,
         tenant_id: &str,

@@ -61,6 +61,9 @@ pub enum RefundInsert {
     },
     /// The payment is not in a refundable state.
     NotRefundable,
+    /// A cancel (reversal) of the payment is under way or its outcome is
+    /// unknown: refunding too could give the payer the money twice.
+    CancelInProgress,
     /// The amount is above what remains after non-failed refunds.
     ExceedsRemaining {
         remaining: i64,
@@ -77,7 +80,8 @@ pub struct RefundChange {
 impl Store {
     /// Reserves the amount on the payment and inserts the refund, atomically:
     /// the conditional UPDATE is what keeps concurrent refunds from ever
-    /// exceeding the payment amount, on any number of instances.
+    /// exceeding the payment amount, on any number of instances, and from
+    /// meeting a cancel (`cancels.rs`).
     pub async fn insert_refund(&self, new: NewRefund) -> StoreResult<RefundInsert> {
         match self.try_insert_refund(&new).await {
             // The same refund number was inserted concurrently elsewhere; our
@@ -106,7 +110,8 @@ impl Store {
             }
             let reserved = sqlx::query(
                 "UPDATE payments SET refund_reserved = refund_reserved + $1, version = version + 1
-                 WHERE id = $2 AND tenant_id = $3 AND status = 'succeeded' AND refund_reserved + $1 <= amount",
+                 WHERE id = $2 AND tenant_id = $3 AND status = 'succeeded' AND refund_reserved + $1 <= amount
+                    AND cancel_in_progress = 0",
             )
             .bind(new.amount)
             .bind(&new.payment_id)
@@ -114,8 +119,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if reserved.rows_affected() == 0 {
-                let state: Option<(String, i64, i64)> = sqlx::query_as(
-                    "SELECT status, amount, refund_reserved FROM payments WHERE id = $1 AND tenant_id = $2",
+                let state: Option<(String, i64, i64, i64)> = sqlx::query_as(
+                    "SELECT status, amount, refund_reserved, cancel_in_progress FROM payments WHERE id = $1 AND tenant_id = $2",
                 )
                 .bind(&new.payment_id)
                 .bind(&new.tenant_id)
@@ -123,10 +128,13 @@ impl Store {
                 .await?;
                 return match state {
                     None => Err(StoreError::NotFound),
-                    Some((status, _, _)) if status != "succeeded" => {
+                    Some((status, _, _, _)) if status != "succeeded" => {
                         Ok(RefundInsert::NotRefundable)
                     }
-                    Some((_, amount, reserved)) => Ok(RefundInsert::ExceedsRemaining {
+                    Some((_, _, _, cancelling)) if cancelling != 0 => {
+                        Ok(RefundInsert::CancelInProgress)
+                    }
+                    Some((_, amount, reserved, _)) => Ok(RefundInsert::ExceedsRemaining {
                         remaining: amount - reserved,
                     }),
                 };

@@ -1,0 +1,86 @@
+//! What the sweeper has not managed to settle: open payments and refunds
+//! it has asked the channel about through its whole back-off schedule. A
+//! person should look at them (`/admin/status`, `paycore_unsettled`).
+
+use super::{Store, StoreResult, on_db};
+use serde::Serialize;
+use sqlx::FromRow;
+
+/// One payment or refund the sweeper keeps asking about.
+#[derive(Debug, Clone, Serialize, FromRow)]
+pub struct Unsettled {
+    /// `payment` or `refund`.
+    pub kind: String,
+    pub id: String,
+    pub tenant_id: String,
+    pub status: String,
+    /// How often the sweeper asked the channel.
+    pub checks: i64,
+    pub created_at: String,
+}
+
+/// Every unsettled row counted, the oldest listed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct UnsettledReport {
+    pub payments: i64,
+    pub refunds: i64,
+    pub oldest: Vec<Unsettled>,
+}
+
+/// Open payments as the sweeper claims them (`payments_open` and
+/// `payments_cancelling` index them), checked at least `$1` times.
+macro_rules! open_payments {
+    () => {
+        "(status IN ('pending', 'processing', 'unknown')
+            OR status = 'succeeded' AND cancel_in_progress = 1) AND checks >= $1"
+    };
+}
+
+/// Open refunds checked at least `$1` times.
+macro_rules! open_refunds {
+    () => {
+        "status IN ('pending', 'processing') AND checks >= $1"
+    };
+}
+
+const COUNT_PAYMENTS: &str = concat!("SELECT COUNT(*) FROM payments WHERE ", open_payments!());
+const COUNT_REFUNDS: &str = concat!("SELECT COUNT(*) FROM refunds WHERE ", open_refunds!());
+/// The oldest of both, `$2` at most.
+const OLDEST: &str = concat!(
+    "SELECT * FROM (
+        SELECT 'payment' AS kind, id, tenant_id, status, checks, created_at, created_ms
+            FROM payments WHERE ",
+    open_payments!(),
+    " UNION ALL
+        SELECT 'refund' AS kind, id, tenant_id, status, checks, created_at, created_ms
+            FROM refunds WHERE ",
+    open_refunds!(),
+    ") AS open_rows ORDER BY created_ms LIMIT $2"
+);
+
+impl Store {
+    /// Open payments and refunds checked at least `min_checks` times: how
+    /// many of each, and the `limit` oldest.
+    pub async fn unsettled(&self, min_checks: i64, limit: i64) -> StoreResult<UnsettledReport> {
+        Ok(on_db!(self, |pool| {
+            let payments: i64 = sqlx::query_scalar(COUNT_PAYMENTS)
+                .bind(min_checks)
+                .fetch_one(pool)
+                .await?;
+            let refunds: i64 = sqlx::query_scalar(COUNT_REFUNDS)
+                .bind(min_checks)
+                .fetch_one(pool)
+                .await?;
+            let oldest: Vec<Unsettled> = sqlx::query_as(OLDEST)
+                .bind(min_checks)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+            Ok::<_, sqlx::Error>(UnsettledReport {
+                payments,
+                refunds,
+                oldest,
+            })
+        })?)
+    }
+}
