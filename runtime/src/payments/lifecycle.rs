@@ -221,8 +221,14 @@ impl Payments {
                 Err(channel_error(&e, r))
             }
             // Perhaps reversed: the mark stays (no refund can start) and the
-            // sweeper asks again until the channel's answer settles it.
-            Err(e) => Err(channel_error(&e, record)),
+            // sweeper asks again, from its next pass on, until the channel's
+            // answer settles it.
+            Err(e) => {
+                self.store
+                    .release_cancel_lease(&record.tenant_id, &record.id)
+                    .await?;
+                Err(channel_error(&e, record))
+            }
         }
     }
 

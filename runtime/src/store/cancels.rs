@@ -75,6 +75,21 @@ impl Store {
         })
     }
 
+    /// The cancel call that started is over: the sweeper may look at the
+    /// payment from its next pass on. Bookkeeping, not a state change.
+    pub async fn release_cancel_lease(&self, tenant_id: &str, id: &str) -> StoreResult<()> {
+        on_db!(self, |pool| sqlx::query(
+            "UPDATE payments SET next_check_ms = $1 WHERE id = $2 AND tenant_id = $3"
+        )
+        .bind(now_millis())
+        .bind(id)
+        .bind(tenant_id)
+        .execute(&mut *pool.write_conn().await?)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(())
+    }
+
     /// Clears the cancel mark once the channel certainly did not reverse the
     /// payment, so refunds are possible again; records `event`. Only if
     /// nobody changed the row since `marked` was read: a cancel started again

@@ -1,0 +1,280 @@
+//! A cancel reverses a paid barcode payment in full at the channel, so a
+//! payment is either cancelled or refunded, never both: not when the two
+//! race each other with other payments in flight, and not when the
+//! cancel's outcome is unknown (refunds wait, the sweeper asks again).
+//! Runs on SQLite and, under `PAYCORE_TEST_DATABASE_URL`, on PostgreSQL.
+
+use paycore_e2e::*;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+const AMOUNT: i64 = 10_000;
+
+async fn paid(t: &TestApp, order_no: &str) -> String {
+    let r = t.pay(barcode(order_no, AMOUNT, "134567890124")).await;
+    assert_eq!(r.body["status"], "succeeded", "{}", r.body);
+    r.id()
+}
+
+/// Creates payments until `stop`, as other tills of the shop would.
+fn background_creates(t: &TestApp, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<usize> {
+    let (client, url) = (t.client.clone(), t.url("/v1/payments"));
+    tokio::spawn(async move {
+        let mut made = 0;
+        while !stop.load(Ordering::Relaxed) && made < 5_000 {
+            let body = barcode(&format!("BG-{made}"), 100, "134567890124");
+            let sent = client.post(&url).bearer_auth(DEMO_KEY).json(&body).send();
+            if sent.await.is_ok() {
+                made += 1;
+            }
+        }
+        made
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refund_and_a_cancel_racing_never_both_succeed() {
+    let t = TestApp::start().await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = background_creates(&t, stop.clone());
+    let (mut refund_won, mut cancel_won) = (0, 0);
+    for round in 0..200u64 {
+        let id = paid(&t, &format!("RACE-{round}")).await;
+        // 0–9 ms apart, each going first in every other round.
+        let gap = Duration::from_millis(round % 10);
+        let refund_first = round % 2 == 0;
+        let refund_path = format!("/v1/payments/{id}/refunds");
+        let cancel_path = format!("/v1/payments/{id}/cancel");
+        let refund_body =
+            json!({ "merchant_refund_no": format!("RACE-{round}-r"), "amount": 3_000 });
+        let (refund, cancel) = tokio::join!(
+            async {
+                if !refund_first {
+                    tokio::time::sleep(gap).await;
+                }
+                t.post(DEMO_KEY, &refund_path, refund_body).await
+            },
+            async {
+                if refund_first {
+                    tokio::time::sleep(gap).await;
+                }
+                t.post(DEMO_KEY, &cancel_path, json!({})).await
+            }
+        );
+        let refunded = refund.status == StatusCode::CREATED && refund.body["status"] == "succeeded";
+        let cancelled = cancel.status == StatusCode::OK && cancel.body["status"] == "cancelled";
+        assert!(
+            refunded != cancelled,
+            "round {round}: exactly one goes through: refund {} {}, cancel {} {}",
+            refund.status,
+            refund.body,
+            cancel.status,
+            cancel.body
+        );
+        if refunded {
+            refund_won += 1;
+            assert_eq!(cancel.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert_eq!(cancel.code(), "payment_not_cancellable");
+        } else {
+            cancel_won += 1;
+            assert_eq!(refund.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(
+                ["payment_cancel_in_progress", "payment_not_refundable"].contains(&refund.code()),
+                "{}",
+                refund.body
+            );
+        }
+        let payment = t.get(DEMO_KEY, &format!("/v1/payments/{id}")).await;
+        let refunded_amount = payment.body["refunded_amount"].as_i64().unwrap();
+        let reversed = if payment.body["status"] == "cancelled" {
+            AMOUNT
+        } else {
+            0
+        };
+        assert!(
+            refunded_amount + reversed <= AMOUNT,
+            "round {round}: {}",
+            payment.body
+        );
+        assert_eq!(
+            payment.body["status"],
+            if cancelled { "cancelled" } else { "succeeded" }
+        );
+        // The merchant hears of one of them, never both.
+        let events = t.events(DEMO_KEY, &id).await;
+        let types: Vec<&str> = events.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["type"].as_str().unwrap())
+            .collect();
+        assert!(
+            !(types.contains(&"payment.cancelled") && types.contains(&"refund.succeeded")),
+            "round {round}: {types:?}"
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    let background = load.await.unwrap();
+    assert!(background > 0, "other payments were in flight");
+    assert!(
+        refund_won > 0 && cancel_won > 0,
+        "both orders were exercised: refund first {refund_won}, cancel first {cancel_won}"
+    );
+    t.stop().await;
+}
+
+/// A loopback proxy in front of the sandbox provider that can swallow
+/// requests (read them, forward nothing, never answer): the channel's
+/// answer is lost. Decided per chunk read, so pooled keep-alive
+/// connections are swallowed too.
+struct Proxy {
+    port: u16,
+    swallow: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    async fn start(to: std::net::SocketAddr) -> Proxy {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let swallow = Arc::new(AtomicBool::new(false));
+        let s = swallow.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                let Ok(outbound) = tokio::net::TcpStream::connect(to).await else {
+                    continue;
+                };
+                let swallow = s.clone();
+                let (mut from_client, mut to_client) = inbound.into_split();
+                let (mut from_server, mut to_server) = outbound.into_split();
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut from_server, &mut to_client).await;
+                });
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 16 * 1024];
+                    while let Ok(n) = from_client.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                        if !swallow.load(Ordering::SeqCst)
+                            && to_server.write_all(&buf[..n]).await.is_err()
+                        {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        Proxy {
+            port,
+            swallow,
+            task,
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refunds_wait_while_a_cancel_is_unsettled_and_the_sweeper_finishes_it() {
+    let t = TestApp::start_with(Options {
+        sweeper_interval_ms: 100,
+        ..Options::default()
+    })
+    .await;
+    let paycore_addr: std::net::SocketAddr = t.base.trim_start_matches("http://").parse().unwrap();
+    let proxy = Proxy::start(paycore_addr).await;
+    std::fs::write(
+        t.tenants_dir().join("shop.toml"),
+        format!(
+            r#"
+id = "shop"
+api_keys = ["sk_test_shop"]
+[[channels]]
+id = "sandbox-proxied"
+plugin = "sandbox@^1"
+allowed_hosts = ["127.0.0.1"]
+settings = {{ base_url = "http://127.0.0.1:{port}/sandbox", merchant_id = "sbx_demo" }}
+secrets = {{ api_key = "inline:e2e-demo-provider-key" }}
+"#,
+            port = proxy.port
+        ),
+    )
+    .unwrap();
+    // The folder watcher loads the new tenant.
+    let _ = t.wait_for_clean_reload(0).await;
+    for _ in 0..100 {
+        let tenants = t.admin("/admin/tenants").await;
+        if tenants.body.to_string().contains("sandbox-proxied") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    const SHOP: &str = "sk_test_shop";
+    let paid = t
+        .post(
+            SHOP,
+            "/v1/payments",
+            barcode("UNSETTLED-1", AMOUNT, "134567890124"),
+        )
+        .await;
+    assert_eq!(paid.body["status"], "succeeded", "{}", paid.body);
+    let id = paid.id();
+
+    // The cancel reaches the channel; its answer never comes back.
+    proxy.swallow.store(true, Ordering::SeqCst);
+    let cancel = t
+        .post(SHOP, &format!("/v1/payments/{id}/cancel"), json!({}))
+        .await;
+    assert!(
+        cancel.status.is_server_error(),
+        "{} {}",
+        cancel.status,
+        cancel.body
+    );
+    // Perhaps reversed: a refund now could pay the payer twice.
+    let refund = t
+        .post(
+            SHOP,
+            &format!("/v1/payments/{id}/refunds"),
+            json!({ "merchant_refund_no": "UNSETTLED-1-r", "amount": 100 }),
+        )
+        .await;
+    assert_eq!(
+        refund.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refund.body
+    );
+    assert_eq!(refund.code(), "payment_cancel_in_progress");
+
+    // The channel is reachable again: the sweeper asks for the reversal
+    // again and the payment ends cancelled, with nothing refunded.
+    proxy.swallow.store(false, Ordering::SeqCst);
+    let done = t.wait_for_status(SHOP, &id, "cancelled").await;
+    assert_eq!(done.body["refunded_amount"], 0);
+    let kinds: Vec<String> = t
+        .store()
+        .events_of(&id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(kind, _, _)| kind)
+        .collect();
+    assert!(
+        kinds
+            .iter()
+            .filter(|k| *k == "payment.cancel_started")
+            .count()
+            >= 2,
+        "the sweeper started the cancel again: {kinds:?}"
+    );
+    t.stop().await;
+}
