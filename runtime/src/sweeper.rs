@@ -26,12 +26,29 @@ use tokio::sync::watch;
 /// At most this many payments (and as many refunds) per pass, most overdue first.
 const BATCH: i64 = 50;
 /// How long a claimed row is left to this instance before another may look
-/// at it. Rows are re-scheduled as soon as they are checked, so this only
-/// bounds how long a dead instance's rows wait; if a pass outlives it,
-/// another instance merely queries a payment twice, which is harmless.
-const LEASE: Duration = Duration::from_secs(120);
+/// at it: the two channel calls a row may take (a query, then a cancel or
+/// close), and some slack. Rows are re-scheduled as soon as they are
+/// checked, so this only bounds how long a dead instance's rows wait; if a
+/// pass outlives it, another instance merely asks the channel twice, which
+/// is harmless.
+fn lease(call_timeout: Duration) -> Duration {
+    call_timeout.saturating_mul(2) + Duration::from_secs(5)
+}
 
 pub async fn run(payments: Arc<Payments>, config: SweeperConfig, mut stop: watch::Receiver<bool>) {
+    // One instance per SQLite file: claims still held now were held by this
+    // file's previous process, which is gone (a kill -9 mid-pass). Its rows
+    // are looked at again at once rather than when their lease runs out.
+    if payments.store().backend() == crate::store::Backend::Sqlite {
+        match payments.store().release_claims().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                rows = n,
+                "released the sweeper's claims of the previous process"
+            ),
+            Err(e) => tracing::warn!(error = %e, "cannot release the previous process's claims"),
+        }
+    }
     loop {
         tokio::select! {
             _ = stop.wait_for(|s| *s) => return,
@@ -136,7 +153,7 @@ pub async fn sweep_once(
     let mut report = SweepReport::default();
     let min_age = config.min_age.as_millis() as i64;
     let registry = payments.registry();
-    let lease = LEASE.as_millis() as i64;
+    let lease = lease(payments.host.limits().call_timeout).as_millis() as i64;
     for due in payments
         .store()
         .claim_due_payments(min_age, BATCH, lease)

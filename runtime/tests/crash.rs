@@ -1,13 +1,18 @@
-//! The real `paycore` binary, killed with SIGKILL while webhooks are still
-//! undelivered, then restarted on the same database (SQLite, or PostgreSQL
-//! under `PAYCORE_TEST_DATABASE_URL`): every event that committed is
-//! delivered once the merchant is reachable, and nothing else is.
+//! The real `paycore` binary, killed with SIGKILL, then restarted on the
+//! same database (SQLite, or PostgreSQL under `PAYCORE_TEST_DATABASE_URL`):
+//! every webhook event that committed is delivered once the merchant is
+//! reachable, and nothing else is; every payment left `unknown` is settled
+//! by the sweeper by asking the channel (`succeeded` where the channel has
+//! it, `failed`/`order_not_found` where it provably never arrived).
 //! Loopback only; every child process is killed when its guard drops.
 
 #[path = "support/process.rs"]
 mod process;
+#[path = "support/proxy.rs"]
+mod proxy;
 
 use process::{Paycore, Scratch, free_port};
+use proxy::{Mode, Proxy};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -231,5 +236,163 @@ async fn webhooks_pending_at_a_kill_9_are_all_delivered_after_the_restart() {
         )
         .expect("signed with the tenant's secret");
     }
+    drop(second);
+}
+
+/// One tenant whose sandbox channel is reached through `proxy_port`, with a
+/// short barcode deadline; the provider keeps its orders in a journal (the
+/// default does so on SQLite only).
+async fn setup_unknowns(proxy_port: u16) -> Scratch {
+    let scratch = Scratch::new("crash-unknown").with_sandbox_plugin();
+    let dir = &scratch.0;
+    let database_url = process::database_url(dir).await;
+    std::fs::write(
+        dir.join("paycore.toml"),
+        format!(
+            r#"
+database_url = "{database_url}"
+plugins_dir = "plugins"
+admin_token = "inline:adm_test_crash"
+[plugin_limits]
+http_timeout_ms = 10000
+call_timeout_ms = 15000
+[outbound]
+allow_addresses = ["127.0.0.1"]
+plain_http_hosts = ["127.0.0.1"]
+[sandbox_provider]
+enabled = true
+journal = "sandbox-provider.jsonl"
+[sandbox_provider.merchants]
+sbx_crash = "inline:{PROVIDER_KEY}"
+[sweeper]
+interval_ms = 200
+min_age_ms = 1000
+backoff_ms = [200]
+barcode_deadline_ms = 2000
+"#
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("tenants/crash.toml"),
+        format!(
+            r#"
+id = "crash"
+api_keys = ["{KEY}"]
+[[channels]]
+id = "sandbox-main"
+plugin = "sandbox@^1"
+allowed_hosts = ["127.0.0.1"]
+settings = {{ base_url = "http://127.0.0.1:{proxy_port}/sandbox", merchant_id = "sbx_crash" }}
+secrets = {{ api_key = "inline:{PROVIDER_KEY}" }}
+"#
+        ),
+    )
+    .unwrap();
+    scratch
+}
+
+fn address(base: &str) -> std::net::SocketAddr {
+    base.trim_start_matches("http://").parse().unwrap()
+}
+
+async fn payment_by_order(client: &reqwest::Client, base: &str, order_no: &str) -> Value {
+    client
+        .get(format!("{base}/v1/payments?merchant_order_no={order_no}"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payments_unknown_at_a_kill_9_are_settled_by_the_sweeper_after_the_restart() {
+    paycore::plugin_host::install_crypto_provider();
+    let proxy = Proxy::start("127.0.0.1:9".parse().unwrap()).await;
+    let scratch = setup_unknowns(proxy.port).await;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let first = Paycore::start(&scratch.0).await;
+    proxy.retarget(address(&first.base));
+    let p = pay(&client, &first.base, "UNKNOWN-OK").await.unwrap();
+    assert_eq!(p["status"], "succeeded", "{p}");
+
+    // Paid at the channel, its answer lost on the way back.
+    proxy.set_mode(Mode::DropResponses);
+    let mut in_flight = Vec::new();
+    for i in 0..4 {
+        let (client, base) = (client.clone(), first.base.clone());
+        let order = format!("UNKNOWN-PAID-{i}");
+        in_flight.push(tokio::spawn(
+            async move { pay(&client, &base, &order).await },
+        ));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Lost on the way to the channel: it never hears of them.
+    proxy.set_mode(Mode::DropRequests);
+    for i in 0..4 {
+        let (client, base) = (client.clone(), first.base.clone());
+        let order = format!("UNKNOWN-LOST-{i}");
+        in_flight.push(tokio::spawn(
+            async move { pay(&client, &base, &order).await },
+        ));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    first.kill();
+    for task in in_flight {
+        let _ = task.await;
+    }
+
+    // The provider died with paycore; it comes back with its journal.
+    proxy.set_mode(Mode::Forward);
+    let second = Paycore::start(&scratch.0).await;
+    proxy.retarget(address(&second.base));
+    let orders: Vec<String> = (0..4)
+        .flat_map(|i| [format!("UNKNOWN-PAID-{i}"), format!("UNKNOWN-LOST-{i}")])
+        .collect();
+    let mut settled = Vec::new();
+    // The barcode deadline (2 s) plus a few sweeps, with room for a slow machine.
+    for _ in 0..150 {
+        settled.clear();
+        for order in &orders {
+            let p = payment_by_order(&client, &second.base, order).await;
+            assert!(
+                p["id"].is_string(),
+                "{order} was stored before the kill: {p}"
+            );
+            settled.push(p);
+        }
+        if settled
+            .iter()
+            .all(|p| ["succeeded", "failed"].contains(&p["status"].as_str().unwrap()))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for p in &settled {
+        let order = p["merchant_order_no"].as_str().unwrap();
+        if order.starts_with("UNKNOWN-PAID") {
+            assert_eq!(p["status"], "succeeded", "the channel has it: {p}");
+        } else {
+            assert_eq!(p["status"], "failed", "it never reached the channel: {p}");
+            assert_eq!(p["failure"]["code"], "order_not_found", "{p}");
+        }
+    }
+    let status: Value = client
+        .get(format!("{}/admin/status", second.base))
+        .bearer_auth("adm_test_crash")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["unsettled"]["payments"], 0, "{status}");
     drop(second);
 }

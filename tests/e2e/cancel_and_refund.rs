@@ -4,7 +4,11 @@
 //! cancel's outcome is unknown (refunds wait, the sweeper asks again).
 //! Runs on SQLite and, under `PAYCORE_TEST_DATABASE_URL`, on PostgreSQL.
 
+#[path = "../../runtime/tests/support/proxy.rs"]
+mod proxy;
+
 use paycore_e2e::*;
+use proxy::{Mode, Proxy};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -124,63 +128,6 @@ async fn a_refund_and_a_cancel_racing_never_both_succeed() {
     t.stop().await;
 }
 
-/// A loopback proxy in front of the sandbox provider that can swallow
-/// requests (read them, forward nothing, never answer): the channel's
-/// answer is lost. Decided per chunk read, so pooled keep-alive
-/// connections are swallowed too.
-struct Proxy {
-    port: u16,
-    swallow: Arc<AtomicBool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Proxy {
-    async fn start(to: std::net::SocketAddr) -> Proxy {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let swallow = Arc::new(AtomicBool::new(false));
-        let s = swallow.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((inbound, _)) = listener.accept().await {
-                let Ok(outbound) = tokio::net::TcpStream::connect(to).await else {
-                    continue;
-                };
-                let swallow = s.clone();
-                let (mut from_client, mut to_client) = inbound.into_split();
-                let (mut from_server, mut to_server) = outbound.into_split();
-                tokio::spawn(async move {
-                    let _ = tokio::io::copy(&mut from_server, &mut to_client).await;
-                });
-                tokio::spawn(async move {
-                    let mut buf = vec![0u8; 16 * 1024];
-                    while let Ok(n) = from_client.read(&mut buf).await {
-                        if n == 0 {
-                            break;
-                        }
-                        if !swallow.load(Ordering::SeqCst)
-                            && to_server.write_all(&buf[..n]).await.is_err()
-                        {
-                            break;
-                        }
-                    }
-                });
-            }
-        });
-        Proxy {
-            port,
-            swallow,
-            task,
-        }
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refunds_wait_while_a_cancel_is_unsettled_and_the_sweeper_finishes_it() {
     let t = TestApp::start_with(Options {
@@ -229,7 +176,7 @@ secrets = {{ api_key = "inline:e2e-demo-provider-key" }}
     let id = paid.id();
 
     // The cancel reaches the channel; its answer never comes back.
-    proxy.swallow.store(true, Ordering::SeqCst);
+    proxy.set_mode(Mode::DropRequests);
     let cancel = t
         .post(SHOP, &format!("/v1/payments/{id}/cancel"), json!({}))
         .await;
@@ -257,7 +204,7 @@ secrets = {{ api_key = "inline:e2e-demo-provider-key" }}
 
     // The channel is reachable again: the sweeper asks for the reversal
     // again and the payment ends cancelled, with nothing refunded.
-    proxy.swallow.store(false, Ordering::SeqCst);
+    proxy.set_mode(Mode::Forward);
     let done = t.wait_for_status(SHOP, &id, "cancelled").await;
     assert_eq!(done.body["refunded_amount"], 0);
     let kinds: Vec<String> = t

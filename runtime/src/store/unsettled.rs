@@ -1,8 +1,9 @@
-//! What the sweeper has not managed to settle: open payments and refunds
-//! it has asked the channel about through its whole back-off schedule. A
-//! person should look at them (`/admin/status`, `paycore_unsettled`).
+//! The sweeper's view of open rows: what it has not managed to settle
+//! (open payments and refunds it has asked the channel about through its
+//! whole back-off schedule; a person should look at them: `/admin/status`,
+//! `paycore_unsettled`), and releasing a dead process's claims.
 
-use super::{Store, StoreResult, on_db};
+use super::{Dialect, Store, StoreResult, on_db};
 use serde::Serialize;
 use sqlx::FromRow;
 
@@ -59,6 +60,26 @@ const OLDEST: &str = concat!(
 );
 
 impl Store {
+    /// Makes every open payment and refund due now, whatever claim or
+    /// schedule it had (its back-off step is kept). For a single instance
+    /// starting on its file: claims the previous process held die with it.
+    /// Answers how many rows it touched.
+    pub async fn release_claims(&self) -> StoreResult<u64> {
+        let payments = "UPDATE payments SET next_check_ms = NULL
+            WHERE (status IN ('pending', 'processing', 'unknown')
+                OR status = 'succeeded' AND cancel_in_progress = 1)
+                AND next_check_ms IS NOT NULL";
+        let refunds = "UPDATE refunds SET next_check_ms = NULL
+            WHERE status IN ('pending', 'processing') AND next_check_ms IS NOT NULL";
+        on_db!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let p = sqlx::query(payments).execute(&mut *tx).await?;
+            let r = sqlx::query(refunds).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(p.rows_affected() + r.rows_affected())
+        })
+    }
+
     /// Open payments and refunds checked at least `min_checks` times: how
     /// many of each, and the `limit` oldest.
     pub async fn unsettled(&self, min_checks: i64, limit: i64) -> StoreResult<UnsettledReport> {
