@@ -348,6 +348,27 @@ impl Registry {
     pub fn tenants(&self) -> impl Iterator<Item = &Arc<Tenant>> {
         self.tenants.values()
     }
+
+    /// Channels `other` binds, still enabled in `configs`, that this
+    /// registry leaves unbound, as `tenant/channel`: what swapping `other`
+    /// for this one would take out of service.
+    pub fn unbinds(&self, other: &Registry, configs: &[TenantConfig]) -> Vec<String> {
+        let mut lost = Vec::new();
+        for config in configs {
+            let Some(before) = other.tenant(&config.id) else {
+                continue;
+            };
+            let after = self.tenant(&config.id);
+            for channel in config.channels.iter().filter(|c| c.enabled) {
+                let was_bound = before.channel(&channel.id).is_some();
+                let is_bound = after.is_some_and(|t| t.channel(&channel.id).is_some());
+                if was_bound && !is_bound {
+                    lost.push(format!("{}/{}", config.id, channel.id));
+                }
+            }
+        }
+        lost
+    }
 }
 
 #[cfg(test)]

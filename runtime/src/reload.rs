@@ -10,8 +10,14 @@
 //! - A config is validated whole (all tenant files together, and every
 //!   channel binding against the plugins); if the new one binds worse than
 //!   the old one did, it is refused and the old one stays.
+//! - A file whose new content is refused (truncated, garbage, a version
+//!   already taken) or empty (still being written) keeps its last good
+//!   build serving; `/admin/status` says so and why.
 //! - A plugin removed from the folder is retired: new requests stop seeing
-//!   it at once; calls already running finish on it (drain).
+//!   it at once; calls already running finish on it (drain). Only removing
+//!   the file (or unpublishing, or a rollback) takes a build away.
+//! - A config that would unbind a channel serving now, which the previous
+//!   config binds with the same plugins, is refused.
 
 mod operator;
 mod replay_gate;
@@ -73,6 +79,9 @@ pub struct Status {
     pub config_current: bool,
     /// Every problem of the last reload, config ones as file:line:column.
     pub errors: Vec<String>,
+    /// Where what serves differs from what the folders (and the database)
+    /// hold, and why, one sentence each; empty when they agree.
+    pub differences: Vec<String>,
     pub plugins: Vec<PluginStatus>,
 }
 
@@ -137,6 +146,7 @@ impl Reloader {
             trigger: "none".into(),
             config_current: true,
             errors: Vec::new(),
+            differences: Vec::new(),
             plugins: Vec::new(),
         };
         Reloader {
@@ -267,7 +277,12 @@ impl Reloader {
             }
         };
 
-        let (scanned, mut refused) = self.scan_plugins(&inner.live).await;
+        let Scan {
+            live: scanned,
+            mut refused,
+            kept,
+        } = self.scan_plugins(&inner.live).await;
+        let mut differences = kept;
         // Unreadable decisions: keep applying the last ones read, so a lost
         // connection never brings a rolled-back version back into service.
         let decisions = match Decisions::read(self.payments.store()).await {
@@ -293,17 +308,39 @@ impl Reloader {
         let mut tenants = candidate_tenants;
         let mut config_current = config_loaded;
         if config_loaded && !problems.is_empty() && inner.generation > 0 {
-            // The new config binds worse than the old one would: keep the old.
+            // The new config binds worse than the old one would with the
+            // same plugins (a channel serving now left unbound, or more
+            // problems): keep the old.
             let (old_registry, old_problems) =
                 Registry::build(plugins, &inner.tenants, &self.public_url);
-            if old_problems.len() < problems.len() {
+            let unbound = registry.unbinds(&old_registry, &tenants);
+            if !unbound.is_empty() || old_problems.len() < problems.len() {
                 errors.extend(problems.iter().map(|e| format!("config refused: {e}")));
+                let why = if unbound.is_empty() {
+                    "it has problems the serving config does not".to_string()
+                } else {
+                    format!("it would leave {} unbound", unbound.join(", "))
+                };
+                differences.push(format!(
+                    "the tenant configs on disk are refused ({why}); the previous ones keep serving"
+                ));
                 registry = old_registry;
                 problems = old_problems;
                 tenants = inner.tenants.clone();
                 config_current = false;
             }
         }
+        if !config_loaded {
+            differences.push(
+                "the config on disk cannot be read (see errors); the previous one keeps serving"
+                    .into(),
+            );
+        }
+        differences.extend(
+            problems
+                .iter()
+                .map(|e| format!("a channel the config asks for is not served: {e}")),
+        );
         errors.extend(problems.iter().map(|e| e.to_string()));
         for e in &errors {
             tracing::error!(trigger, problem = %e, "reload problem");
@@ -349,6 +386,7 @@ impl Reloader {
             trigger: trigger.to_string(),
             config_current,
             errors,
+            differences,
             plugins,
         });
         *self.status.write().expect("status lock") = status.clone();
@@ -377,8 +415,10 @@ impl Reloader {
             .map_err(|problems| problems.0.iter().map(|e| e.to_string()).collect())
     }
 
-    /// Loads what changed in the plugins folder; keeps what did not.
-    async fn scan_plugins(&self, previous: &[Live]) -> (Vec<Live>, Vec<PluginStatus>) {
+    /// Loads what changed in the plugins folder; keeps what did not. A file
+    /// whose new content is refused keeps its last good build serving; only
+    /// a file removed from the folder takes its build away.
+    async fn scan_plugins(&self, previous: &[Live]) -> Scan {
         let mut files: Vec<PathBuf> = match std::fs::read_dir(&self.plugins_dir) {
             Ok(entries) => entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
@@ -386,21 +426,72 @@ impl Reloader {
                 .collect(),
             Err(e) => {
                 tracing::error!(dir = %self.plugins_dir.display(), error = %e, "cannot read the plugins folder");
-                return (previous.to_vec(), Vec::new());
+                let note = format!(
+                    "the plugins folder {} cannot be read ({e}); what was loaded keeps serving",
+                    self.plugins_dir.display()
+                );
+                return Scan {
+                    live: previous.to_vec(),
+                    refused: Vec::new(),
+                    kept: vec![note],
+                };
             }
         };
         files.sort();
-        let mut live: Vec<Live> = Vec::new();
-        let mut refused = Vec::new();
-        for file in files {
-            let Some(bytes) = read_settled(&file).await else {
-                continue;
-            };
-            self.consider(file, bytes, previous, &mut live, &mut refused)
-                .await;
+        let mut scan = Scan::default();
+        for file in &files {
+            let last_good = previous.iter().find(|l| &l.file == file);
+            match read_file(file).await {
+                FileRead::Gone => continue,
+                FileRead::Empty => {
+                    if let Some(good) = last_good {
+                        scan.keep(good, "is empty (being written?)");
+                    }
+                    continue;
+                }
+                FileRead::Unreadable(e) => {
+                    if let Some(good) = last_good {
+                        scan.keep(good, &format!("cannot be read ({e})"));
+                    } else {
+                        tracing::error!(file = %file.display(), error = %e, "cannot read a plugin file");
+                    }
+                    continue;
+                }
+                FileRead::Bytes(bytes) => {
+                    let refused_before = scan.refused.len();
+                    self.consider(
+                        file.clone(),
+                        bytes,
+                        previous,
+                        &mut scan.live,
+                        &mut scan.refused,
+                    )
+                    .await;
+                    let serves = scan.live.iter().any(|l| &l.file == file);
+                    if let Some(good) = last_good.filter(|_| !serves) {
+                        let why = scan.refused[refused_before..]
+                            .iter()
+                            .find_map(|r| r.reason.clone())
+                            .unwrap_or_else(|| "was refused".into());
+                        scan.keep(good, &format!("has new content that was refused: {why}"));
+                    }
+                }
+            }
         }
-        self.scan_published(previous, &mut live, &mut refused).await;
-        (live, refused)
+        for gone in previous
+            .iter()
+            .filter(|l| !is_published(&l.file) && !files.contains(&l.file))
+        {
+            // The operator's decision, not an accident: a distinct event.
+            tracing::warn!(
+                file = %gone.file.display(),
+                plugin = gone.plugin.label(),
+                "plugin file removed from the folder: retiring its build"
+            );
+        }
+        self.scan_published(previous, &mut scan.live, &mut scan.refused)
+            .await;
+        scan
     }
 
     /// Plugins published to the database (`paycore plugin publish`), checked
@@ -620,10 +711,52 @@ fn is_published(file: &Path) -> bool {
     file.to_str().is_some_and(|f| f.starts_with(PUBLISHED))
 }
 
-/// Reads a file, skipping it (None) if it vanished or is still empty.
-async fn read_settled(file: &Path) -> Option<Vec<u8>> {
+/// What reading a plugin file found.
+enum FileRead {
+    /// Removed between listing the folder and reading it.
+    Gone,
+    /// There but empty: being written, most likely.
+    Empty,
+    /// There but not readable (permissions, I/O).
+    Unreadable(String),
+    Bytes(Vec<u8>),
+}
+
+async fn read_file(file: &Path) -> FileRead {
     match tokio::fs::read(file).await {
-        Ok(bytes) if !bytes.is_empty() => Some(bytes),
-        _ => None,
+        Ok(bytes) if bytes.is_empty() => FileRead::Empty,
+        Ok(bytes) => FileRead::Bytes(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileRead::Gone,
+        Err(e) => FileRead::Unreadable(e.to_string()),
+    }
+}
+
+/// One scan of the plugins: what serves, what was refused, and, for each
+/// file whose last good build keeps serving, why.
+#[derive(Default)]
+struct Scan {
+    live: Vec<Live>,
+    refused: Vec<PluginStatus>,
+    kept: Vec<String>,
+}
+
+impl Scan {
+    /// Keeps `good` serving from its file, whose current content `why`.
+    fn keep(&mut self, good: &Live, why: &str) {
+        if !self
+            .live
+            .iter()
+            .any(|l| l.plugin.digest == good.plugin.digest)
+        {
+            self.live.push(good.clone());
+        }
+        let note = format!(
+            "{} {why}; its last good build {} (sha256:{}) keeps serving",
+            good.file.display(),
+            good.plugin.label(),
+            good.plugin.digest
+        );
+        tracing::error!(file = %good.file.display(), plugin = good.plugin.label(), reason = why, "plugin file refused; keeping its last good build");
+        self.kept.push(note);
     }
 }

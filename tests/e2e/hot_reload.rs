@@ -144,3 +144,127 @@ async fn plugin_calls(t: &TestApp, op: &str, version: &str) -> f64 {
         .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<f64>().ok()))
         .sum()
 }
+
+/// Polls `/admin/status` (bounded) until `check` holds.
+async fn status_until(
+    t: &TestApp,
+    what: &str,
+    check: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    for _ in 0..200 {
+        let status = t.admin("/admin/status").await.body;
+        if check(&status) {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "status never showed {what}: {}",
+        t.admin("/admin/status").await.body
+    );
+}
+
+/// Bytes no plugin loader takes for a component.
+fn garbage(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7919 % 251) as u8).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_plugin_file_never_takes_its_channel_away() {
+    let t = Arc::new(TestApp::start().await);
+    let live = t.plugins_dir().join("sandbox.wasm");
+    let good = std::fs::read(&live).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let (t, stop) = (t.clone(), stop.clone());
+            tokio::spawn(async move { load(&t, w, stop).await })
+        })
+        .collect();
+
+    let in_sync = |after: u64| {
+        move |s: &serde_json::Value| s["generation"].as_u64() > Some(after) && s["in_sync"] == true
+    };
+    type Corruption = Box<dyn Fn(&std::path::Path)>;
+    let half = good[..good.len() / 2].to_vec();
+    let same_size = garbage(good.len());
+    let corruptions: Vec<(&str, Corruption)> = vec![
+        (
+            "truncated in place to its first half",
+            Box::new(move |p| std::fs::write(p, &half).unwrap()),
+        ),
+        (
+            "overwritten in place with garbage",
+            Box::new(move |p| std::fs::write(p, &same_size).unwrap()),
+        ),
+        (
+            "garbage renamed over it",
+            Box::new(|p| {
+                let temp = p.with_file_name(".garbage.part");
+                std::fs::write(&temp, garbage(4096)).unwrap();
+                std::fs::rename(&temp, p).unwrap();
+            }),
+        ),
+        ("emptied", Box::new(|p| std::fs::write(p, b"").unwrap())),
+    ];
+    for (what, corrupt) in &corruptions {
+        let g = t.admin("/admin/status").await.body["generation"]
+            .as_u64()
+            .unwrap();
+        corrupt(&live);
+        let status = status_until(&t, what, |s| {
+            s["generation"].as_u64() > Some(g) && s["in_sync"] == false
+        })
+        .await;
+        let differences = status["differences"].to_string();
+        assert!(
+            differences.contains("sandbox.wasm") && differences.contains("sandbox@1.0.0"),
+            "{what}: {status}"
+        );
+        // A forced rescan changes nothing.
+        let forced = t
+            .send(
+                t.client
+                    .post(t.url("/admin/reload"))
+                    .bearer_auth("adm_test_e2e"),
+            )
+            .await;
+        assert_eq!(forced.body["in_sync"], false, "{what}: {}", forced.body);
+        let plugins = t.admin("/admin/plugins").await;
+        let states: Vec<(String, String)> = plugins.body["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["version"].to_string(), p["state"].to_string()))
+            .collect();
+        assert!(
+            states.contains(&("\"1.0.0\"".into(), "\"live\"".into())),
+            "{what}: {states:?}"
+        );
+        let paid = t
+            .pay(barcode(
+                &format!("CORRUPT-{}", what.len()),
+                100,
+                "134567890124",
+            ))
+            .await;
+        assert_eq!(paid.status, StatusCode::CREATED, "{what}: {}", paid.body);
+
+        // The good build back: serving and folder agree again.
+        let g = status["generation"].as_u64().unwrap();
+        std::fs::write(&live, &good).unwrap();
+        status_until(&t, "the good build back", in_sync(g)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut results = Vec::new();
+    for w in workers {
+        results.extend(w.await.unwrap());
+    }
+    let failed = results.iter().filter(|(s, _)| *s != 201).count();
+    println!(
+        "{} payments while the file was corrupted: {failed} failed",
+        results.len()
+    );
+    assert_eq!(failed, 0, "of {}", results.len());
+    assert!(!results.is_empty());
+}

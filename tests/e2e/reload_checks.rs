@@ -197,6 +197,13 @@ channel = "sandbox-b"
     })
     .await;
     assert_eq!(status["config_current"], false, "{status}");
+    assert_eq!(status["in_sync"], false, "{status}");
+    assert!(
+        status["differences"]
+            .to_string()
+            .contains("would leave demo/sandbox-b unbound"),
+        "{status}"
+    );
     assert!(errors_of(&status).contains("demo.toml:"), "{status}");
     assert_eq!(
         still_serving(&t, "CFG-3").await.body["channel"],
@@ -206,7 +213,8 @@ channel = "sandbox-b"
     // Putting the good file back makes it current again.
     let g = generation(&t).await;
     std::fs::write(&demo, &second).unwrap();
-    status_until(&t, "the good config back", settled(g)).await;
+    let status = status_until(&t, "the good config back", settled(g)).await;
+    assert_eq!(status["in_sync"], true, "{status}");
 }
 
 /// A reload reads every watched file; reading must not count as a change,

@@ -452,9 +452,11 @@ settings = {{ base_url = "{{public_url}}/sandbox" }}
         self.get("adm_test_e2e", path).await
     }
 
-    /// Waits (bounded) until the reload generation passes `after`.
+    /// Waits (bounded: a reload compiles new plugins, which a debug build
+    /// on a busy machine does slowly) until the reload generation passes
+    /// `after`.
     pub async fn wait_for_reload(&self, after: u64) -> Reply {
-        for _ in 0..200 {
+        for _ in 0..600 {
             let status = self.admin("/admin/status").await;
             if status.body["generation"].as_u64().unwrap_or(0) > after {
                 return status;
@@ -468,7 +470,7 @@ settings = {{ base_url = "{{public_url}}/sandbox" }}
     /// serving with no problems (an editor's write may be seen half-done by
     /// an earlier reload, which is refused and followed by another).
     pub async fn wait_for_clean_reload(&self, after: u64) -> Reply {
-        for _ in 0..200 {
+        for _ in 0..600 {
             let status = self.admin("/admin/status").await;
             let b = &status.body;
             let clean =

@@ -100,6 +100,9 @@ async fn status(_: Admin, State(s): State<AppState>) -> Result<Json<Value>, ApiE
         "reloaded_at": status.reloaded_at,
         "trigger": status.trigger,
         "config_current": status.config_current,
+        // Plainly: does what serves match the plugins and configs on disk?
+        "in_sync": status.differences.is_empty(),
+        "differences": status.differences,
         "errors": status.errors,
         "unsettled": unsettled,
     })))
@@ -122,6 +125,8 @@ async fn reload(_: Admin, State(s): State<AppState>) -> Json<Value> {
     Json(json!({
         "generation": status.generation,
         "config_current": status.config_current,
+        "in_sync": status.differences.is_empty(),
+        "differences": status.differences,
         "errors": status.errors,
     }))
 }
