@@ -2,6 +2,7 @@
 //! payment is either cancelled or refunded, never both: not when the two
 //! race each other with other payments in flight, and not when the
 //! cancel's outcome is unknown (refunds wait, the sweeper asks again).
+//! What the sweeper cannot settle is reported until it can.
 //! Runs on SQLite and, under `PAYCORE_TEST_DATABASE_URL`, on PostgreSQL.
 
 #[path = "../../runtime/tests/support/proxy.rs"]
@@ -128,13 +129,11 @@ async fn a_refund_and_a_cancel_racing_never_both_succeed() {
     t.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refunds_wait_while_a_cancel_is_unsettled_and_the_sweeper_finishes_it() {
-    let t = TestApp::start_with(Options {
-        sweeper_interval_ms: 100,
-        ..Options::default()
-    })
-    .await;
+const SHOP: &str = "sk_test_shop";
+
+/// Adds the tenant `shop`, whose sandbox channel is reached through a
+/// proxy that can lose its requests, and waits until it serves.
+async fn proxied_shop(t: &TestApp) -> Proxy {
     let paycore_addr: std::net::SocketAddr = t.base.trim_start_matches("http://").parse().unwrap();
     let proxy = Proxy::start(paycore_addr).await;
     std::fs::write(
@@ -142,7 +141,7 @@ async fn refunds_wait_while_a_cancel_is_unsettled_and_the_sweeper_finishes_it() 
         format!(
             r#"
 id = "shop"
-api_keys = ["sk_test_shop"]
+api_keys = ["{SHOP}"]
 [[channels]]
 id = "sandbox-proxied"
 plugin = "sandbox@^1"
@@ -155,16 +154,25 @@ secrets = {{ api_key = "inline:e2e-demo-provider-key" }}
     )
     .unwrap();
     // The folder watcher loads the new tenant.
-    let _ = t.wait_for_clean_reload(0).await;
-    for _ in 0..100 {
+    for _ in 0..600 {
         let tenants = t.admin("/admin/tenants").await;
         if tenants.body.to_string().contains("sandbox-proxied") {
-            break;
+            return proxy;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    panic!("the shop tenant was never loaded");
+}
 
-    const SHOP: &str = "sk_test_shop";
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refunds_wait_while_a_cancel_is_unsettled_and_the_sweeper_finishes_it() {
+    let t = TestApp::start_with(Options {
+        sweeper_interval_ms: 100,
+        ..Options::default()
+    })
+    .await;
+    let proxy = proxied_shop(&t).await;
+
     let paid = t
         .post(
             SHOP,
@@ -223,5 +231,87 @@ secrets = {{ api_key = "inline:e2e-demo-provider-key" }}
             >= 2,
         "the sweeper started the cancel again: {kinds:?}"
     );
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_the_sweeper_cannot_settle_is_reported() {
+    // One step of back-off: a payment is unsettled after one vain check.
+    let t = TestApp::start_with(Options {
+        sweeper_interval_ms: 100,
+        sweeper_backoff_ms: vec![100],
+        barcode_deadline_ms: 1_500,
+        ..Options::default()
+    })
+    .await;
+    let proxy = proxied_shop(&t).await;
+    proxy.set_mode(Mode::DropRequests);
+    let lost = t
+        .post(
+            SHOP,
+            "/v1/payments",
+            barcode("LOST-1", AMOUNT, "134567890124"),
+        )
+        .await;
+    let lost = &lost.body["error"]["payment"];
+    assert_eq!(lost["status"], "unknown", "{lost}");
+    let id = lost["id"].as_str().unwrap().to_string();
+    let mut status = serde_json::Value::Null;
+    for _ in 0..300 {
+        status = t.admin("/admin/status").await.body;
+        if status["unsettled"]["payments"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status["unsettled"]["payments"], 1, "{status}");
+    let listed = &status["unsettled"]["oldest"][0];
+    assert_eq!(
+        (
+            listed["kind"].as_str(),
+            listed["id"].as_str(),
+            listed["tenant_id"].as_str()
+        ),
+        (Some("payment"), Some(id.as_str()), Some("shop"))
+    );
+    assert_eq!(listed["status"], "unknown");
+    assert!(listed["checks"].as_i64().unwrap() >= 1);
+    let metrics = t
+        .client
+        .get(t.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("paycore_unsettled{kind=\"payment\"} 1"),
+        "{}",
+        metrics
+            .lines()
+            .filter(|l| l.contains("unsettled"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+
+    // The channel answers again: it never heard of the payment, and the
+    // sweeper's cancel at the deadline ended the payer's window, so the
+    // payment fails (`order_not_found`) and the report empties.
+    proxy.set_mode(Mode::Forward);
+    let failed = t.wait_for_status(SHOP, &id, "failed").await;
+    assert_eq!(
+        failed.body["failure"]["code"], "order_not_found",
+        "{}",
+        failed.body
+    );
+    for _ in 0..300 {
+        status = t.admin("/admin/status").await.body;
+        if status["unsettled"]["payments"] == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status["unsettled"]["payments"], 0, "{status}");
     t.stop().await;
 }
