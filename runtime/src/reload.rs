@@ -295,12 +295,19 @@ impl Reloader {
                 inner.decisions.clone()
             }
         };
-        let (live, held) = apply_decisions(scanned, &decisions);
+        let (live, held) = apply_decisions(scanned, &inner.live, &decisions);
         refused.extend(held);
-        let (live, held) = self
+        let (mut live, held) = self
             .replay_gate(live, &candidate_tenants, &inner.live, &decisions)
             .await;
         refused.extend(held);
+        keep_builds_of_held_files(
+            &mut live,
+            &inner.live,
+            &refused,
+            &decisions,
+            &mut differences,
+        );
         let plugins: Vec<Plugin> = live.iter().map(|l| l.plugin.clone()).collect();
 
         let (mut registry, mut problems) =
@@ -638,10 +645,48 @@ impl Reloader {
     }
 }
 
+/// A file whose new content is held for the operator (awaiting approval, or
+/// held by the replay gate) keeps its last good build serving, unless the
+/// operator rolled that build back: holding a build must not take away the
+/// one it would replace, whether it came as a new file or over the old one.
+fn keep_builds_of_held_files(
+    live: &mut Vec<Live>,
+    previous: &[Live],
+    statuses: &[PluginStatus],
+    decisions: &Decisions,
+    differences: &mut Vec<String>,
+) {
+    for prev in previous {
+        let file = prev.file.display().to_string();
+        let held = statuses
+            .iter()
+            .find(|s| s.file == file && matches!(s.state, "awaiting_approval" | "held_by_replay"));
+        let serves_from_file = live.iter().any(|l| l.file == prev.file);
+        let rolled_back = decisions.rolled_back.contains(prev.plugin.label());
+        if let Some(held) = held.filter(|_| !serves_from_file && !rolled_back) {
+            if !live.iter().any(|l| l.plugin.digest == prev.plugin.digest) {
+                live.push(prev.clone());
+            }
+            differences.push(format!(
+                "{file} holds {}@{} ({}); its last good build {} keeps serving",
+                held.name.as_deref().unwrap_or("?"),
+                held.version.as_deref().unwrap_or("?"),
+                held.state,
+                prev.plugin.label()
+            ));
+        }
+    }
+}
+
 /// Takes out of service what the operator rolled back, and holds a new
-/// version that asks for hosts or secrets its predecessor did not until the
-/// operator approves it.
-fn apply_decisions(scanned: Vec<Live>, decisions: &Decisions) -> (Vec<Live>, Vec<PluginStatus>) {
+/// version that asks for hosts or secrets its predecessor (among the
+/// candidates and what served before, so a build written over its
+/// predecessor's file is held too) did not until the operator approves it.
+fn apply_decisions(
+    scanned: Vec<Live>,
+    previous: &[Live],
+    decisions: &Decisions,
+) -> (Vec<Live>, Vec<PluginStatus>) {
     let (rolled_back, candidates): (Vec<Live>, Vec<Live>) = scanned
         .into_iter()
         .partition(|l| decisions.rolled_back.contains(l.plugin.label()));
@@ -657,6 +702,7 @@ fn apply_decisions(scanned: Vec<Live>, decisions: &Decisions) -> (Vec<Live>, Vec
         let m = &l.plugin.manifest;
         let predecessor = candidates
             .iter()
+            .chain(previous)
             .filter(|o| o.plugin.manifest.name == m.name && o.plugin.manifest.version < m.version)
             .max_by(|a, b| a.plugin.manifest.version.cmp(&b.plugin.manifest.version));
         let asks_more = predecessor.and_then(|p| {

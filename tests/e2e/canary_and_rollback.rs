@@ -158,3 +158,54 @@ async fn a_version_asking_for_more_waits_for_approval() {
         .await;
     assert_eq!(lab.body["plugin"]["version"], "1.1.0", "{}", lab.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_asking_for_more_written_over_its_predecessor_waits_too() {
+    let t = Arc::new(TestApp::start().await);
+    let g = generation(&t).await;
+    // Over the serving file itself, not beside it.
+    t.drop_plugin(
+        &TestApp::test_plugin("misbehave-1.1.0-more-hosts"),
+        "misbehave.wasm",
+    );
+    t.wait_for_reload(g).await;
+    let mut status = serde_json::Value::Null;
+    for _ in 0..200 {
+        status = t.admin("/admin/status").await.body;
+        if status["in_sync"] == false {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let differences = status["differences"].to_string();
+    assert!(
+        differences.contains("misbehave.wasm")
+            && differences.contains("awaiting_approval")
+            && differences.contains("misbehave@1.0.0 keeps serving"),
+        "{status}"
+    );
+    let lab = t
+        .post(
+            LAB_KEY,
+            "/v1/payments",
+            barcode("OVER-1", 100, "1000000000"),
+        )
+        .await;
+    assert_eq!(
+        lab.body["plugin"]["version"], "1.0.0",
+        "the held version does not serve, its predecessor does: {}",
+        lab.body
+    );
+    let approved = post_admin(&t, "/admin/plugins/misbehave@1.1.0/approve").await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+    let lab = t
+        .post(
+            LAB_KEY,
+            "/v1/payments",
+            barcode("OVER-2", 100, "1000000000"),
+        )
+        .await;
+    assert_eq!(lab.body["plugin"]["version"], "1.1.0", "{}", lab.body);
+    let status = t.admin("/admin/status").await.body;
+    assert_eq!(status["in_sync"], true, "{status}");
+}
