@@ -50,25 +50,36 @@ timeout_ms = 2000
         ),
     )
     .unwrap();
+    write_tenant(
+        dir,
+        &format!(
+            "webhook_secret = \"inline:whsec_crash\"\nnotify_url = \"http://127.0.0.1:{hook_port}/hooks\""
+        ),
+        "{public_url}/sandbox",
+    );
+    scratch
+}
+
+/// The `crash` tenant: `extra` lines at the top, its sandbox channel at
+/// `base_url`.
+fn write_tenant(dir: &std::path::Path, extra: &str, base_url: &str) {
     std::fs::write(
         dir.join("tenants/crash.toml"),
         format!(
             r#"
 id = "crash"
 api_keys = ["{KEY}"]
-webhook_secret = "inline:whsec_crash"
-notify_url = "http://127.0.0.1:{hook_port}/hooks"
+{extra}
 [[channels]]
 id = "sandbox-main"
 plugin = "sandbox@^1"
 allowed_hosts = ["127.0.0.1"]
-settings = {{ base_url = "{{public_url}}/sandbox", merchant_id = "sbx_crash" }}
+settings = {{ base_url = "{base_url}", merchant_id = "sbx_crash" }}
 secrets = {{ api_key = "inline:{PROVIDER_KEY}" }}
 "#
         ),
     )
     .unwrap();
-    scratch
 }
 
 fn barcode(order_no: &str) -> Value {
@@ -273,22 +284,7 @@ barcode_deadline_ms = 2000
         ),
     )
     .unwrap();
-    std::fs::write(
-        dir.join("tenants/crash.toml"),
-        format!(
-            r#"
-id = "crash"
-api_keys = ["{KEY}"]
-[[channels]]
-id = "sandbox-main"
-plugin = "sandbox@^1"
-allowed_hosts = ["127.0.0.1"]
-settings = {{ base_url = "http://127.0.0.1:{proxy_port}/sandbox", merchant_id = "sbx_crash" }}
-secrets = {{ api_key = "inline:{PROVIDER_KEY}" }}
-"#
-        ),
-    )
-    .unwrap();
+    write_tenant(dir, "", &format!("http://127.0.0.1:{proxy_port}/sandbox"));
     scratch
 }
 

@@ -276,15 +276,7 @@ async fn a_payment_the_sweeper_cannot_settle_is_reported() {
     );
     assert_eq!(listed["status"], "unknown");
     assert!(listed["checks"].as_i64().unwrap() >= 1);
-    let metrics = t
-        .client
-        .get(t.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = t.metrics().await;
     assert!(
         metrics.contains("paycore_unsettled{kind=\"payment\"} 1"),
         "{}",

@@ -26,6 +26,19 @@ async fn load(t: &TestApp, worker: usize, stop: Arc<AtomicBool>) -> Vec<(u16, St
     seen
 }
 
+/// Four workers paying in a loop until `stop`.
+fn start_load(
+    t: &Arc<TestApp>,
+    stop: &Arc<AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<Vec<(u16, String)>>> {
+    (0..4)
+        .map(|w| {
+            let (t, stop) = (t.clone(), stop.clone());
+            tokio::spawn(async move { load(&t, w, stop).await })
+        })
+        .collect()
+}
+
 fn version_of(reply: &Reply) -> &str {
     reply.body["plugin"]["version"].as_str().unwrap()
 }
@@ -37,12 +50,7 @@ async fn a_new_version_takes_over_under_load_with_no_failed_request() {
     assert_eq!(version_of(&old), "1.0.0");
 
     let stop = Arc::new(AtomicBool::new(false));
-    let workers: Vec<_> = (0..4)
-        .map(|w| {
-            let (t, stop) = (t.clone(), stop.clone());
-            tokio::spawn(async move { load(&t, w, stop).await })
-        })
-        .collect();
+    let workers = start_load(&t, &stop);
 
     let generation = t.admin("/admin/status").await.body["generation"]
         .as_u64()
@@ -124,15 +132,7 @@ async fn a_new_version_takes_over_under_load_with_no_failed_request() {
 }
 
 async fn plugin_calls(t: &TestApp, op: &str, version: &str) -> f64 {
-    let text = t
-        .client
-        .get(t.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = t.metrics().await;
     let prefix = "paycore_plugin_calls_total{";
     text.lines()
         .filter(|l| l.starts_with(prefix))
@@ -143,25 +143,6 @@ async fn plugin_calls(t: &TestApp, op: &str, version: &str) -> f64 {
         })
         .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<f64>().ok()))
         .sum()
-}
-
-/// Polls `/admin/status` (bounded) until `check` holds.
-async fn status_until(
-    t: &TestApp,
-    what: &str,
-    check: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    for _ in 0..200 {
-        let status = t.admin("/admin/status").await.body;
-        if check(&status) {
-            return status;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!(
-        "status never showed {what}: {}",
-        t.admin("/admin/status").await.body
-    );
 }
 
 /// Bytes no plugin loader takes for a component.
@@ -175,12 +156,7 @@ async fn a_corrupt_plugin_file_never_takes_its_channel_away() {
     let live = t.plugins_dir().join("sandbox.wasm");
     let good = std::fs::read(&live).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
-    let workers: Vec<_> = (0..4)
-        .map(|w| {
-            let (t, stop) = (t.clone(), stop.clone());
-            tokio::spawn(async move { load(&t, w, stop).await })
-        })
-        .collect();
+    let workers = start_load(&t, &stop);
 
     let in_sync = |after: u64| {
         move |s: &serde_json::Value| s["generation"].as_u64() > Some(after) && s["in_sync"] == true
@@ -212,10 +188,11 @@ async fn a_corrupt_plugin_file_never_takes_its_channel_away() {
             .as_u64()
             .unwrap();
         corrupt(&live);
-        let status = status_until(&t, what, |s| {
-            s["generation"].as_u64() > Some(g) && s["in_sync"] == false
-        })
-        .await;
+        let status = t
+            .status_until(what, |s| {
+                s["generation"].as_u64() > Some(g) && s["in_sync"] == false
+            })
+            .await;
         let differences = status["differences"].to_string();
         assert!(
             differences.contains("sandbox.wasm") && differences.contains("sandbox@1.0.0"),
@@ -253,7 +230,7 @@ async fn a_corrupt_plugin_file_never_takes_its_channel_away() {
         // The good build back: serving and folder agree again.
         let g = status["generation"].as_u64().unwrap();
         std::fs::write(&live, &good).unwrap();
-        status_until(&t, "the good build back", in_sync(g)).await;
+        t.status_until("the good build back", in_sync(g)).await;
     }
     stop.store(true, Ordering::Relaxed);
     let mut results = Vec::new();

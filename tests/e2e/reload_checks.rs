@@ -5,27 +5,6 @@
 use paycore_e2e::*;
 use std::time::Duration;
 
-/// Polls `/admin/status` (bounded) until `check` holds: the watcher may
-/// reload more than once for one edit, so the first new generation is not
-/// necessarily the one that read the final file.
-async fn status_until(
-    t: &TestApp,
-    what: &str,
-    check: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    for _ in 0..200 {
-        let status = t.admin("/admin/status").await.body;
-        if check(&status) {
-            return status;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!(
-        "status never showed {what}: {}",
-        t.admin("/admin/status").await.body
-    );
-}
-
 async fn generation(t: &TestApp) -> u64 {
     t.admin("/admin/status").await.body["generation"]
         .as_u64()
@@ -161,7 +140,7 @@ channel = "sandbox-b"
 
     let g = generation(&t).await;
     std::fs::write(&demo, &second).unwrap();
-    status_until(&t, "the new config serving", settled(g)).await;
+    t.status_until("the new config serving", settled(g)).await;
     assert_eq!(
         still_serving(&t, "CFG-1").await.body["channel"],
         "sandbox-b"
@@ -173,10 +152,11 @@ channel = "sandbox-b"
         second.replace("id = \"sandbox-b\"", "id = \"sandbox-b"),
     )
     .unwrap();
-    let status = status_until(&t, "the syntax error", |s| {
-        errors_of(s).contains("config refused")
-    })
-    .await;
+    let status = t
+        .status_until("the syntax error", |s| {
+            errors_of(s).contains("config refused")
+        })
+        .await;
     assert_eq!(status["config_current"], false, "{status}");
     assert!(errors_of(&status).contains("demo.toml:"), "{status}");
     assert_eq!(
@@ -192,10 +172,11 @@ channel = "sandbox-b"
             .replacen("plugin = \"nope@^1\"", "plugin = \"sandbox@^1\"", 1),
     )
     .unwrap();
-    let status = status_until(&t, "the unknown plugin", |s| {
-        errors_of(s).contains("no loaded plugin matches `nope@^1`")
-    })
-    .await;
+    let status = t
+        .status_until("the unknown plugin", |s| {
+            errors_of(s).contains("no loaded plugin matches `nope@^1`")
+        })
+        .await;
     assert_eq!(status["config_current"], false, "{status}");
     assert_eq!(status["in_sync"], false, "{status}");
     assert!(
@@ -213,7 +194,7 @@ channel = "sandbox-b"
     // Putting the good file back makes it current again.
     let g = generation(&t).await;
     std::fs::write(&demo, &second).unwrap();
-    let status = status_until(&t, "the good config back", settled(g)).await;
+    let status = t.status_until("the good config back", settled(g)).await;
     assert_eq!(status["in_sync"], true, "{status}");
 }
 
@@ -226,7 +207,7 @@ async fn one_edit_reloads_and_then_the_watcher_rests() {
     let g = generation(&t).await;
     let text = std::fs::read_to_string(&demo).unwrap();
     std::fs::write(&demo, text).unwrap();
-    status_until(&t, "a reload after the edit", |s| {
+    t.status_until("a reload after the edit", |s| {
         s["generation"].as_u64() > Some(g)
     })
     .await;

@@ -452,6 +452,29 @@ settings = {{ base_url = "{{public_url}}/sandbox" }}
         self.get("adm_test_e2e", path).await
     }
 
+    /// Polls `/admin/status` (bounded) until `check` holds: the watcher may
+    /// reload more than once for one edit, so the first new generation is
+    /// not necessarily the one that read the final file.
+    pub async fn status_until(&self, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..600 {
+            let status = self.admin("/admin/status").await.body;
+            if check(&status) {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "status never showed {what}: {}",
+            self.admin("/admin/status").await.body
+        );
+    }
+
+    /// The Prometheus text of `GET /metrics`.
+    pub async fn metrics(&self) -> String {
+        let response = self.client.get(self.url("/metrics")).send().await;
+        response.expect("paycore answers").text().await.unwrap()
+    }
+
     /// Waits (bounded: a reload compiles new plugins, which a debug build
     /// on a busy machine does slowly) until the reload generation passes
     /// `after`.
