@@ -62,6 +62,26 @@ impl ApiError {
     pub fn malformed(code: &'static str, message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", code, message)
     }
+
+    /// paycore's own failure; the cause is logged where it is known.
+    pub fn internal() -> Self {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "internal",
+            "paycore could not complete the request; it is safe to retry with the same merchant_order_no",
+        )
+    }
+
+    /// A method the path does not serve (405, with axum's `Allow` header).
+    pub fn method_not_allowed() -> Self {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_request",
+            "method_not_allowed",
+            "this endpoint does not take this method; the `Allow` header lists those it takes",
+        )
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -153,12 +173,7 @@ impl From<PaymentError> for ApiError {
             }
             PaymentError::Store(cause) => {
                 tracing::error!(error = %cause, "storage failure");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal_error",
-                    "internal",
-                    "paycore could not complete the request; it is safe to retry with the same merchant_order_no",
-                )
+                ApiError::internal()
             }
         }
     }

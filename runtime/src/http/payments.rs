@@ -1,12 +1,12 @@
 //! `/v1/payments`: create, read, sync, close, cancel.
 
-use super::extract::{ApiJson, AuthTenant};
+use super::extract::{ApiJson, ApiPath, ApiQuery, AuthTenant};
 use super::openapi::ErrorBody;
 use super::{ApiError, AppState};
 use crate::payments::request::PaymentBody;
 use crate::payments::view::PaymentView;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -108,7 +108,7 @@ struct FindQuery {
 async fn find(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
-    Query(q): Query<FindQuery>,
+    ApiQuery(q): ApiQuery<FindQuery>,
 ) -> Result<Response, ApiError> {
     let order_no = q.merchant_order_no.ok_or_else(|| {
         ApiError::malformed(
@@ -133,7 +133,7 @@ async fn find(
 async fn read(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.payments.get(&t, &id).await?).into_response())
 }
@@ -157,7 +157,7 @@ async fn read(
 async fn sync(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.payments.sync(&t, &id).await?).into_response())
 }
@@ -178,7 +178,7 @@ async fn sync(
 async fn close(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.payments.close(&t, &id).await?).into_response())
 }
@@ -199,7 +199,7 @@ async fn close(
 async fn cancel(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.payments.cancel(&t, &id).await?).into_response())
 }
