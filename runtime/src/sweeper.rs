@@ -271,6 +271,7 @@ mod tests {
             plugin_version: "1.0.0".into(),
             attempts: "[]".into(),
             checkout_url: None,
+            create_error: None,
             channel_order_no: None,
             action: None,
             failure: None,

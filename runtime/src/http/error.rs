@@ -2,9 +2,9 @@
 //! with the fitting status. Internal causes are logged here, once, and never
 //! shown to the client.
 
-use crate::payments::PaymentError;
+use crate::payments::{CreateError, PaymentError};
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -17,6 +17,9 @@ pub struct ApiError {
     pub field: Option<String>,
     /// The payment as it stands, when a channel failure left it somewhere.
     pub payment: Option<Value>,
+    /// The stored first answer of an identical create, given again
+    /// (`Idempotent-Replayed: true`).
+    pub replayed: bool,
 }
 
 impl ApiError {
@@ -33,6 +36,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             payment: None,
+            replayed: false,
         }
     }
 
@@ -96,7 +100,13 @@ impl IntoResponse for ApiError {
         if let Some(payment) = self.payment {
             error["payment"] = payment;
         }
-        (self.status, Json(json!({ "error": error }))).into_response()
+        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        if self.replayed {
+            response
+                .headers_mut()
+                .insert(super::payments::REPLAYED, HeaderValue::from_static("true"));
+        }
+        response
     }
 }
 
@@ -169,6 +179,30 @@ impl From<PaymentError> for ApiError {
                 };
                 let mut e = ApiError::new(status, "channel_error", code, message);
                 e.payment = payment.and_then(|p| serde_json::to_value(*p).ok());
+                e
+            }
+            PaymentError::Create {
+                error,
+                payment,
+                replayed,
+            } => {
+                let (status, kind) = match error {
+                    CreateError::ChannelRejectedRequest { .. } => {
+                        (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable")
+                    }
+                    CreateError::ChannelUnavailable { .. } => {
+                        (StatusCode::BAD_GATEWAY, "channel_error")
+                    }
+                    CreateError::OutcomeUnknown { timeout: true, .. } => {
+                        (StatusCode::GATEWAY_TIMEOUT, "channel_error")
+                    }
+                    CreateError::OutcomeUnknown { timeout: false, .. } => {
+                        (StatusCode::BAD_GATEWAY, "channel_error")
+                    }
+                };
+                let mut e = ApiError::new(status, kind, error.code(), error.message());
+                e.payment = serde_json::to_value(*payment).ok();
+                e.replayed = replayed;
                 e
             }
             PaymentError::Store(cause) => {

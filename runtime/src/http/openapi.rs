@@ -73,8 +73,10 @@ pub struct ErrorDetail {
     field: Option<String>,
     /// The `Paycore-Request-Id` of the request.
     request_id: Option<String>,
-    /// On channel failures: the payment as it now stands (`unknown` when
-    /// money may have moved).
+    /// On a create's channel errors (422 `channel_rejected_request`, 502,
+    /// 504; replays included) and on channel failures of sync, close and
+    /// cancel: the payment as it now stands (`unknown` when money may have
+    /// moved).
     payment: Option<crate::payments::view::PaymentView>,
 }
 
