@@ -3,7 +3,10 @@
 # every documented operation, with both demo tenants' keys, a fixed seed and
 # a fixed number of examples per operation. Fails on any server error,
 # undocumented status or content type, or a response that does not match
-# its schema (which, for every documented 4xx, is the error shape).
+# its schema (which, for every documented 4xx, is the error shape). Then
+# sends the malformed requests schemathesis does not (wrong methods,
+# undecodable path ids, repeated query parameters, bodies not declared as
+# JSON, odd Authorization headers) and checks each answer's error shape.
 #
 # Needs `cargo xtask build` first (the runtime and the plugins). Installs
 # schemathesis into target/fuzz-venv from PyPI on first use.
@@ -43,7 +46,7 @@ for key in sk_test_demo sk_test_acme; do
     echo "== schemathesis as ${key%%_*}_…${key##*_}: $EXAMPLES examples per operation, seed $SEED"
     "$VENV/bin/st" run "http://127.0.0.1:$PORT/openapi.json" \
         --header "Authorization: Bearer $key" \
-        --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+        --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,unsupported_method \
         --max-examples "$EXAMPLES" --seed "$SEED" --workers 1 \
         --no-color --warnings off --report junit --report-junit-path "$WORK/junit-$key.xml" || status=1
     # The count of cases run, from the JUnit report.
@@ -56,6 +59,71 @@ failures = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suit
 print(f"schemathesis operations: {tests} tested, {failures} failed")
 PY
 done
+echo "== the edges: malformed requests schemathesis does not send"
+python3 - "$PORT" <<'PY' || status=1
+# Each must answer its status in the error shape with the request id of
+# its Paycore-Request-Id header (docs/api.md); a NUL byte in a header is
+# refused by the HTTP layer itself with an empty 400 and a closed connection.
+import http.client, json, socket, sys
+port = int(sys.argv[1])
+KEY = [("Authorization", "Bearer sk_test_demo")]
+PAYMENT = json.dumps({"merchant_order_no": "FUZZ-EDGE-1", "amount": 100, "currency": "CNY",
+                      "scene": "barcode", "auth_code": "134567890124", "wallet": "sandbox"})
+JSON = [("Content-Type", "application/json")]
+cases = [
+    # (method, path, headers, body, status, code, field)
+    ("PUT", "/v1/payments", KEY, None, 405, "method_not_allowed", None),
+    ("DELETE", "/v1/payments/pay_x", KEY, None, 405, "method_not_allowed", None),
+    ("GET", "/v1/payments/pay_x/sync", KEY, None, 405, "method_not_allowed", None),
+    ("GET", "/v1/payments/pay_%ff%fe", KEY, None, 400, "invalid_path", "id"),
+    ("GET", "/v1/refunds/re_%c3%28", KEY, None, 400, "invalid_path", "id"),
+    ("POST", "/v1/callbacks/%ff/sandbox-main", [], "{}", 400, "invalid_path", "tenant"),
+    ("GET", "/v1/payments?merchant_order_no=A&merchant_order_no=B", KEY, None, 400, "parameter_repeated", "merchant_order_no"),
+    ("GET", "/v1/events?payment_id=a&payment_id=b", KEY, None, 400, "parameter_repeated", "payment_id"),
+    ("GET", "/v1/qr-codes?limit=1&limit=2", KEY, None, 400, "parameter_repeated", "limit"),
+    ("POST", "/v1/payments", KEY, PAYMENT, 415, "unsupported_media_type", "Content-Type"),
+    ("POST", "/v1/payments", KEY + [("Content-Type", "text/plain")], PAYMENT, 415, "unsupported_media_type", "Content-Type"),
+    ("POST", "/v1/payments", KEY + [("Content-Type", "application/x-www-form-urlencoded")], PAYMENT, 415, "unsupported_media_type", "Content-Type"),
+    ("POST", "/v1/qr-codes", KEY + [("Content-Type", "application/xml")], "<x/>", 415, "unsupported_media_type", "Content-Type"),
+    ("GET", "/v1/payments/pay_x", [("Authorization", "Bearer  sk_test_demo")], None, 401, "invalid_api_key", None),
+    ("GET", "/v1/payments/pay_x", [("Authorization", "Bearer \tsk_test_demo")], None, 401, "invalid_api_key", None),
+    ("GET", "/v1/payments/pay_x", KEY + KEY, None, 400, "invalid_header", "Authorization"),
+    ("POST", "/v1/payments", KEY + JSON, json.dumps(dict(json.loads(PAYMENT), client_ip="nope")), 422, "parameter_invalid", "client_ip"),
+]
+failed = 0
+for method, path, headers, body, want, code, field in cases:
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.putrequest(method, path, skip_accept_encoding=True)
+    for name, value in headers:
+        c.putheader(name, value)
+    data = body.encode() if body is not None else None
+    if data is not None:
+        c.putheader("Content-Length", str(len(data)))
+    c.endheaders(data)
+    r = c.getresponse()
+    text = r.read().decode("utf-8", "replace")
+    rid = r.getheader("Paycore-Request-Id")
+    try:
+        error = json.loads(text)["error"]
+        ok = (r.status == want and error.get("code") == code and error.get("field") == field
+              and error.get("message") and error.get("request_id") == rid and rid)
+    except (ValueError, KeyError, TypeError):
+        ok = False
+    if not ok:
+        failed += 1
+        print(f"FAIL {method} {path}: {r.status} {text[:200]} (want {want} {code} {field})")
+    c.close()
+s = socket.create_connection(("127.0.0.1", port), timeout=10)
+s.sendall(b"GET /v1/payments/pay_x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk_test_demo\x00\r\n\r\n")
+answer = b""
+while chunk := s.recv(4096):
+    answer += chunk
+if not answer.startswith(b"HTTP/1.1 400 ") or b"content-length: 0" not in answer.lower():
+    failed += 1
+    print(f"FAIL NUL byte in Authorization: {answer[:200]!r}")
+print(f"edges: {len(cases) + 1} requests, {failed} failed")
+sys.exit(1 if failed else 0)
+PY
 if grep -q "panicked" "$WORK/paycore.log"; then
     echo "paycore panicked during fuzzing:"; grep -A5 panicked "$WORK/paycore.log"; status=1
 fi

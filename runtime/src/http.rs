@@ -47,6 +47,8 @@ pub fn router(state: AppState) -> Router {
         // The hosted cashier's pages: HTML for payers, outside the API's
         // OpenAPI document (its `/v1/qr-codes` endpoints are in it).
         .merge(checkout::router())
+        // After every route is added: it is set on each path's methods.
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

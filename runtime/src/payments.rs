@@ -4,6 +4,7 @@
 
 mod checkout;
 pub mod convert;
+mod create_error;
 mod health;
 mod lifecycle;
 pub mod qr_codes;
@@ -21,6 +22,7 @@ use crate::store::{
     Attempt, ChannelSwitch, Event, InsertOutcome, NewPayment, PaymentRecord, Store, StoreError,
 };
 pub use checkout::{CheckoutPage, PayerContext, WalletOffer};
+pub use create_error::CreateError;
 pub use health::{BreakerView, ChannelHealth};
 use request::{FieldError, PaymentRequest};
 use serde_json::json;
@@ -58,6 +60,16 @@ pub enum PaymentError {
         timeout: bool,
         payment: Option<Box<PaymentView>>,
     },
+    /// A create stored its payment but the channel refused it, could not
+    /// take it, or left its outcome unknown. `payment` is the payment as it
+    /// now stands; `replayed` when this answers an identical earlier create
+    /// (the same error as its first answer).
+    #[error("{}", .error.message())]
+    Create {
+        error: CreateError,
+        payment: Box<PaymentView>,
+        replayed: bool,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -78,6 +90,15 @@ pub type Result<T> = std::result::Result<T, PaymentError>;
 pub struct Created {
     pub payment: PaymentView,
     pub replayed: bool,
+}
+
+/// Whose answer a submission to a channel is. A create's error is kept
+/// with the payment for its replays; a payer's wallet choice on the hosted
+/// page comes after the create answered, so its error is the page's alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answering {
+    Create,
+    HostedPage,
 }
 
 pub struct Payments {
@@ -309,16 +330,14 @@ impl Payments {
                 same_request,
             } => {
                 return if same_request {
-                    Ok(Created {
-                        payment: PaymentView::from(&record),
-                        replayed: true,
-                    })
+                    replayed(&record)
                 } else {
                     Err(conflict())
                 };
             }
         };
-        self.submit(tenant, record, &request, &route).await
+        self.submit(tenant, record, &request, &route, Answering::Create)
+            .await
     }
 
     /// Sends a stored `unknown` payment to its route's channels in order
@@ -330,6 +349,7 @@ impl Payments {
         mut record: PaymentRecord,
         request: &PaymentRequest,
         route: &routing::Route,
+        answering: Answering,
     ) -> Result<Created> {
         let tenant_id = &tenant.config.id;
         let last = route.candidates.len() - 1;
@@ -368,28 +388,32 @@ impl Payments {
                 attempt.unhealthy.as_deref(),
                 jiff::Timestamp::now(),
             );
-            let history = attempt_history(&record, channel, &attempt, &route.rule);
+            let mut history = attempt_history(&record, channel, &attempt, &route.rule);
             if attempt.may_fall_back && i < last {
                 tracing::info!(channel = %channel.id, outcome = attempt.outcome, "channel took no money; trying the next one");
                 record = self.store.record_attempt(&record, &history, None).await?;
                 continue;
             }
-            // The attempt is written with the answer it brought, in one
-            // transaction: a payment costs two writes, its insert and this.
+            if answering == Answering::Create {
+                history.create_error = error.as_ref().map(CreateError::to_column);
+            }
+            // The attempt is written with the answer it brought, and the
+            // create's error with it, in one transaction: a payment costs
+            // two writes, its insert and this.
             let record = self
                 .settle(tenant, record, proposal, "pay", Some(history))
                 .await?;
+            let payment = PaymentView::from(&record);
             return match error {
                 None => Ok(Created {
-                    payment: PaymentView::from(&record),
+                    payment,
                     replayed: false,
                 }),
-                Some(mut e) => {
-                    if let PaymentError::Channel { payment, .. } = &mut e {
-                        *payment = Some(Box::new(PaymentView::from(&record)));
-                    }
-                    Err(e)
-                }
+                Some(error) => Err(PaymentError::Create {
+                    error,
+                    payment: Box::new(payment),
+                    replayed: false,
+                }),
             };
         }
         unreachable!("a route has at least one candidate and the last one always returns")
@@ -481,6 +505,7 @@ fn attempt_history(
             to_status: None,
             detail,
         },
+        create_error: None,
     }
 }
 
@@ -562,17 +587,33 @@ fn conflict() -> PaymentError {
 
 fn replay(existing: PaymentRecord, hash: &str) -> Result<Created> {
     if existing.request_hash == hash {
-        Ok(Created {
-            payment: PaymentView::from(&existing),
-            replayed: true,
-        })
+        replayed(&existing)
     } else {
         Err(conflict())
     }
 }
 
+/// The answer to an identical create: the first answer again — the same
+/// error if it answered with one — with the payment as it now stands. A
+/// create still in flight, or cut short before it answered, has no error
+/// kept: its payment is answered as it stands.
+fn replayed(existing: &PaymentRecord) -> Result<Created> {
+    let payment = PaymentView::from(existing);
+    match CreateError::of(existing) {
+        None => Ok(Created {
+            payment,
+            replayed: true,
+        }),
+        Some(error) => Err(PaymentError::Create {
+            error,
+            payment: Box::new(payment),
+            replayed: true,
+        }),
+    }
+}
+
 /// What a failed pay call means for the payment, and the error to answer.
-fn pay_failure(e: &CallError) -> (Proposal, Option<PaymentError>) {
+fn pay_failure(e: &CallError) -> (Proposal, Option<CreateError>) {
     use crate::domain::PaymentStatus::*;
     if e.outcome_unknown() {
         let proposal = Proposal {
@@ -584,69 +625,45 @@ fn pay_failure(e: &CallError) -> (Proposal, Option<PaymentError>) {
             CallErrorKind::Timeout(_)
                 | CallErrorKind::Channel(wit::ChannelError::OutcomeUnknown(_))
         );
-        let error = PaymentError::Channel {
-            code: "outcome_unknown",
+        let error = CreateError::OutcomeUnknown {
             message: "the channel did not confirm the outcome; the payment is `unknown` until paycore's query settles it".into(),
             timeout,
-            payment: None,
         };
         return (proposal, Some(error));
     }
+    let failed = |failure| Proposal {
+        status: Some(Failed),
+        failure: Some(failure),
+        ..Proposal::default()
+    };
     match &e.kind {
-        CallErrorKind::Channel(wit::ChannelError::Declined(f)) => (
-            Proposal {
-                status: Some(Failed),
-                failure: Some(convert::failure(f)),
-                ..Proposal::default()
-            },
-            None,
-        ),
-        CallErrorKind::Channel(wit::ChannelError::InvalidRequest(f)) => {
-            let proposal = Proposal {
-                status: Some(Failed),
-                failure: Some(convert::failure(f)),
-                ..Proposal::default()
-            };
-            let error = PaymentError::Unacceptable {
-                code: "channel_rejected_request",
-                message: f.message.clone(),
-                field: None,
-            };
-            (proposal, Some(error))
+        CallErrorKind::Channel(wit::ChannelError::Declined(f)) => {
+            (failed(convert::failure(f)), None)
         }
+        CallErrorKind::Channel(wit::ChannelError::InvalidRequest(f)) => (
+            failed(convert::failure(f)),
+            Some(CreateError::ChannelRejectedRequest {
+                message: f.message.clone(),
+            }),
+        ),
         CallErrorKind::Channel(wit::ChannelError::Unavailable(f)) => {
-            let proposal = Proposal {
-                status: Some(Failed),
-                failure: Some(convert::failure(f)),
-                ..Proposal::default()
-            };
-            (proposal, Some(channel_down(&f.message)))
+            (failed(convert::failure(f)), Some(channel_down(&f.message)))
         }
         CallErrorKind::Channel(wit::ChannelError::OutcomeUnknown(_)) => {
             unreachable!("handled as unknown above")
         }
         // The plugin broke before anything left the sandbox: certainly unpaid.
-        _ => {
-            let failure = convert::own_failure("plugin_failed", &e.to_string());
-            (
-                Proposal {
-                    status: Some(Failed),
-                    failure: Some(failure),
-                    ..Proposal::default()
-                },
-                Some(channel_down(&e.to_string())),
-            )
-        }
+        _ => (
+            failed(convert::own_failure("plugin_failed", &e.to_string())),
+            Some(channel_down(&e.to_string())),
+        ),
     }
 }
 
-fn channel_down(message: &str) -> PaymentError {
-    PaymentError::Channel {
-        code: "channel_unavailable",
+fn channel_down(message: &str) -> CreateError {
+    CreateError::ChannelUnavailable {
         message: format!(
             "the channel could not take the payment and nothing was charged: {message}"
         ),
-        timeout: false,
-        payment: None,
     }
 }

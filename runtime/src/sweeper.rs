@@ -317,6 +317,7 @@ mod tests {
             checkout_url: None,
             cancel_in_progress: 0,
             cancel_started_ms: None,
+            create_error: None,
             channel_order_no: None,
             action: None,
             failure: None,

@@ -317,6 +317,7 @@ async fn a_change_writes_its_history_only_if_it_changes_the_row() {
     let attempt = Attempt {
         entry: serde_json::json!({ "channel": "c", "outcome": "succeeded" }),
         event: event("payment.attempt"),
+        create_error: None,
     };
     let change = PaymentChange {
         status: Some(PaymentStatus::Succeeded),

@@ -1,9 +1,10 @@
 //! The operator's API under `/admin/`, behind the admin token.
 
+use super::extract::{ApiPath, BearerProblem, bearer};
 use super::openapi::ErrorBody;
 use super::{ApiError, AppState};
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
@@ -34,7 +35,12 @@ impl FromRequestParts<AppState> for Admin {
                 "the admin API is disabled (no admin_token configured)",
             ));
         }
-        let given = super::extract::bearer(&parts.headers).unwrap_or_default();
+        let given = match bearer(&parts.headers) {
+            Ok(token) => token,
+            Err(BearerProblem::Repeated) => return Err(BearerProblem::Repeated.into()),
+            // Compared like a wrong token, so a missing one takes as long.
+            Err(_) => "",
+        };
         // Every token is compared (no early exit), each in constant time.
         let matched = state.admin_tokens.iter().fold(false, |matched, expected| {
             crate::config::api_keys::token_matches(expected.expose(), given) | matched
@@ -229,7 +235,7 @@ fn decision_answer(
 async fn approve(
     _: Admin,
     State(s): State<AppState>,
-    Path(label): Path<String>,
+    ApiPath(label): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     decision_answer(s.reloader.approve(&label).await)
 }
@@ -249,7 +255,7 @@ async fn approve(
 async fn rollback(
     _: Admin,
     State(s): State<AppState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     match s.reloader.rollback(&name).await {
         Ok((label, status)) => Ok(Json(
@@ -273,7 +279,7 @@ async fn rollback(
 async fn restore(
     _: Admin,
     State(s): State<AppState>,
-    Path(label): Path<String>,
+    ApiPath(label): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     decision_answer(s.reloader.restore(&label).await)
 }
@@ -296,7 +302,7 @@ async fn restore(
 async fn start_recording(
     _: Admin,
     State(s): State<AppState>,
-    Path((tenant, channel)): Path<(String, String)>,
+    ApiPath((tenant, channel)): ApiPath<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     match s.reloader.start_recording(&tenant, &channel) {
         Ok(file) => Ok(Json(json!({ "recording": file.display().to_string() }))),
@@ -321,7 +327,7 @@ async fn start_recording(
 async fn stop_recording(
     _: Admin,
     State(s): State<AppState>,
-    Path((tenant, channel)): Path<(String, String)>,
+    ApiPath((tenant, channel)): ApiPath<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     match s.reloader.stop_recording(&tenant, &channel) {
         Ok((file, calls)) => Ok(Json(

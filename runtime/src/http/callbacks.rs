@@ -2,11 +2,12 @@
 //! No API key: the channel's plugin verifies the signature, and the answer is
 //! whatever the plugin says the channel expects.
 
+use super::extract::ApiPath;
 use super::openapi::ErrorBody;
 use super::{ApiError, AppState};
 use crate::plugin_host::wit;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
@@ -39,7 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 async fn receive(
     State(s): State<AppState>,
-    Path((tenant, channel)): Path<(String, String)>,
+    ApiPath((tenant, channel)): ApiPath<(String, String)>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,

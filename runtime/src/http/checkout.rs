@@ -13,7 +13,8 @@ use crate::registry::Tenant;
 use crate::store::QrCodeRecord;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -48,6 +49,22 @@ async fn secure(mut response: Response) -> Response {
     h.entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
     response
+}
+
+/// A page's link token from the path. One that cannot even be decoded
+/// (not UTF-8) is a token paycore never made: the same 404 page as any
+/// other unknown token, not axum's plain-text rejection.
+struct PageToken(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PageToken {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(token)) => Ok(PageToken(token)),
+            Err(_) => Err(not_found(locale(&parts.headers))),
+        }
+    }
 }
 
 fn locale(headers: &HeaderMap) -> Locale {
@@ -121,7 +138,7 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 async fn show(
     State(s): State<AppState>,
-    Path(token): Path<String>,
+    PageToken(token): PageToken,
     headers: HeaderMap,
 ) -> Response {
     let locale = locale(&headers);
@@ -166,7 +183,7 @@ fn render(
 /// redirect, then GET: a reload never sends again).
 async fn choose(
     State(s): State<AppState>,
-    Path(token): Path<String>,
+    PageToken(token): PageToken,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -215,7 +232,7 @@ fn see_other(location: &str) -> Response {
 /// What the page's script polls: the state it shows, and the status.
 async fn status(
     State(s): State<AppState>,
-    Path(token): Path<String>,
+    PageToken(token): PageToken,
     headers: HeaderMap,
 ) -> Response {
     match s.payments.checkout_page(&token).await {
@@ -239,7 +256,7 @@ async fn status(
 
 async fn show_code(
     State(s): State<AppState>,
-    Path(token): Path<String>,
+    PageToken(token): PageToken,
     headers: HeaderMap,
 ) -> Response {
     let locale = locale(&headers);
@@ -299,7 +316,7 @@ fn render_code(
 /// then show its checkout page.
 async fn pay_code(
     State(s): State<AppState>,
-    Path(token): Path<String>,
+    PageToken(token): PageToken,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {

@@ -2,9 +2,9 @@
 //! with the fitting status. Internal causes are logged here, once, and never
 //! shown to the client.
 
-use crate::payments::PaymentError;
+use crate::payments::{CreateError, PaymentError};
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -17,6 +17,9 @@ pub struct ApiError {
     pub field: Option<String>,
     /// The payment as it stands, when a channel failure left it somewhere.
     pub payment: Option<Value>,
+    /// The stored first answer of an identical create, given again
+    /// (`Idempotent-Replayed: true`).
+    pub replayed: bool,
 }
 
 impl ApiError {
@@ -33,6 +36,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             payment: None,
+            replayed: false,
         }
     }
 
@@ -62,6 +66,26 @@ impl ApiError {
     pub fn malformed(code: &'static str, message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", code, message)
     }
+
+    /// paycore's own failure; the cause is logged where it is known.
+    pub fn internal() -> Self {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "internal",
+            "paycore could not complete the request; it is safe to retry with the same merchant_order_no",
+        )
+    }
+
+    /// A method the path does not serve (405, with axum's `Allow` header).
+    pub fn method_not_allowed() -> Self {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_request",
+            "method_not_allowed",
+            "this endpoint does not take this method; the `Allow` header lists those it takes",
+        )
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -76,7 +100,13 @@ impl IntoResponse for ApiError {
         if let Some(payment) = self.payment {
             error["payment"] = payment;
         }
-        (self.status, Json(json!({ "error": error }))).into_response()
+        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        if self.replayed {
+            response
+                .headers_mut()
+                .insert(super::payments::REPLAYED, HeaderValue::from_static("true"));
+        }
+        response
     }
 }
 
@@ -151,14 +181,33 @@ impl From<PaymentError> for ApiError {
                 e.payment = payment.and_then(|p| serde_json::to_value(*p).ok());
                 e
             }
+            PaymentError::Create {
+                error,
+                payment,
+                replayed,
+            } => {
+                let (status, kind) = match error {
+                    CreateError::ChannelRejectedRequest { .. } => {
+                        (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable")
+                    }
+                    CreateError::ChannelUnavailable { .. } => {
+                        (StatusCode::BAD_GATEWAY, "channel_error")
+                    }
+                    CreateError::OutcomeUnknown { timeout: true, .. } => {
+                        (StatusCode::GATEWAY_TIMEOUT, "channel_error")
+                    }
+                    CreateError::OutcomeUnknown { timeout: false, .. } => {
+                        (StatusCode::BAD_GATEWAY, "channel_error")
+                    }
+                };
+                let mut e = ApiError::new(status, kind, error.code(), error.message());
+                e.payment = serde_json::to_value(*payment).ok();
+                e.replayed = replayed;
+                e
+            }
             PaymentError::Store(cause) => {
                 tracing::error!(error = %cause, "storage failure");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal_error",
-                    "internal",
-                    "paycore could not complete the request; it is safe to retry with the same merchant_order_no",
-                )
+                ApiError::internal()
             }
         }
     }

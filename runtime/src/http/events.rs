@@ -1,13 +1,13 @@
 //! `/v1/events`: a tenant's merchant webhooks with their delivery state, and
 //! manual redelivery. Tenant-scoped: another tenant's ids are 404.
 
-use super::extract::AuthTenant;
+use super::extract::{ApiPath, ApiQuery, AuthTenant};
 use super::openapi::ErrorBody;
 use super::{ApiError, AppState};
 use crate::payments::PaymentError;
 use crate::store::OutboxRecord;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -126,7 +126,7 @@ struct ListQuery {
 async fn list(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
     let Some(payment_id) = q.payment_id.filter(|p| !p.is_empty()) else {
         return Err(ApiError::malformed(
@@ -160,7 +160,7 @@ async fn list(
 async fn redeliver(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let event = s
         .payments

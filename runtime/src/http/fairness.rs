@@ -155,7 +155,10 @@ fn gate_in(
 /// concurrency permit until the response is ready.
 pub async fn admit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let registry = state.payments.registry();
-    let Some(tenant) = bearer(request.headers()).and_then(|k| registry.tenant_by_api_key(k)) else {
+    let Some(tenant) = bearer(request.headers())
+        .ok()
+        .and_then(|k| registry.tenant_by_api_key(k))
+    else {
         return next.run(request).await;
     };
     let gate = state

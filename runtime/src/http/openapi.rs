@@ -2,6 +2,8 @@
 //! and types (utoipa), so it cannot drift from the code. Served at
 //! `/openapi.json`; `docs/openapi.json` is its committed snapshot.
 
+mod edges;
+
 use super::AppState;
 use axum::Json;
 use utoipa::openapi::OpenApi as Document;
@@ -15,7 +17,7 @@ use utoipa_axum::routes;
     info(
         title = "paycore cashier API",
         version = "1.0.0",
-        description = "One cashier API in front of every payment channel. Money is integer minor units plus an ISO 4217 currency. Tenants authenticate with `Authorization: Bearer <api key>`; the operator's endpoints under /admin take the admin token.",
+        description = "One cashier API in front of every payment channel. Money is integer minor units plus an ISO 4217 currency. Tenants authenticate with `Authorization: Bearer <api key>` (one header, one space, no whitespace around the key); the operator's endpoints under /admin take the admin token. Bodies are JSON sent with `Content-Type: application/json`. Every error is `{\"error\":{\"type\",\"code\",\"message\",\"field\"?,\"request_id\"}}` and every answer carries `Paycore-Request-Id`; a method a path does not take is 405 with `Allow`. See docs/api.md.",
     ),
     modifiers(&Security),
     tags(
@@ -71,8 +73,10 @@ pub struct ErrorDetail {
     field: Option<String>,
     /// The `Paycore-Request-Id` of the request.
     request_id: Option<String>,
-    /// On channel failures: the payment as it now stands (`unknown` when
-    /// money may have moved).
+    /// On a create's channel errors (422 `channel_rejected_request`, 502,
+    /// 504; replays included) and on channel failures of sync, close and
+    /// cancel: the payment as it now stands (`unknown` when money may have
+    /// moved).
     payment: Option<crate::payments::view::PaymentView>,
 }
 
@@ -93,7 +97,9 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 
 /// The document alone, for tests and the snapshot.
 pub fn document() -> Document {
-    api_router().into_openapi()
+    let mut doc = api_router().into_openapi();
+    edges::document(&mut doc);
+    doc
 }
 
 /// This document.

@@ -1,13 +1,13 @@
 //! `/v1/payments`: create, read, sync, close, cancel.
 
-use super::extract::{ApiJson, AuthTenant};
+use super::extract::{ApiJson, ApiPath, ApiQuery, AuthTenant};
 use super::openapi::ErrorBody;
 use super::{ApiError, AppState};
 use crate::payments::request::PaymentBody;
 use crate::payments::view::PaymentView;
 use axum::Json;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -24,12 +24,19 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// On an answer that is a replay of an earlier identical create.
+pub const REPLAYED: &str = "idempotent-replayed";
 
 /// Create and submit a payment.
 ///
 /// Idempotent on `merchant_order_no` (per tenant) and on the
-/// `Idempotency-Key` header: the same request again returns the same payment
-/// (200, `Idempotent-Replayed: true`); a different request is 409.
+/// `Idempotency-Key` header: the same request again answers as the first
+/// did, with `Idempotent-Replayed: true` — 200 with the payment after a
+/// 201, or the same status and error (`type`, `code`, `message`) after a
+/// channel's error, with `error.payment` as it now stands. A different
+/// request is 409. A payment the channel refused or failed is stored: its
+/// order number is used, so send a corrected payment under a new
+/// `merchant_order_no`.
 #[utoipa::path(post, path = "/v1/payments", tag = "payments", operation_id = "create_payment",
     request_body(content = crate::payments::request::PaymentBody, description = "The payment", example = json!({
         "merchant_order_no": "A20261125001", "amount": 8888, "currency": "CNY", "scene": "barcode",
@@ -40,14 +47,14 @@ const IDEMPOTENCY_KEY: &str = "idempotency-key";
     params(("Idempotency-Key" = Option<String>, Header, description = "Optional key making retries safe")),
     security(("api_key" = [])),
     responses(
-        (status = 201, description = "Created and submitted", body = PaymentView),
-        (status = 200, description = "A replay of an earlier identical request", body = PaymentView),
+        (status = 201, description = "Created and submitted (also when the channel declined: `status` is `failed`)", body = PaymentView),
+        (status = 200, description = "A replay of an earlier identical request whose first answer was 201", body = PaymentView),
         (status = 400, description = "Malformed JSON or a field of the wrong type", body = ErrorBody),
         (status = 401, description = "No or bad API key", body = ErrorBody),
         (status = 409, description = "The order number or Idempotency-Key was used with another request", body = ErrorBody),
-        (status = 422, description = "A field is missing or unacceptable, or no channel can serve the payment", body = ErrorBody),
-        (status = 502, description = "The channel failed and nothing was charged (`error.payment` is `failed`)", body = ErrorBody),
-        (status = 504, description = "The outcome is not known (`error.payment` is `unknown`; paycore queries it)", body = ErrorBody),
+        (status = 422, description = "A field is missing or unacceptable, or no channel can serve the payment (nothing stored); or the channel refused the request before taking money (`channel_rejected_request`: `error.payment` is stored `failed`)", body = ErrorBody),
+        (status = 502, description = "The channel could not take the payment and nothing was charged (`channel_unavailable`: `error.payment` is `failed`), or its plugin failed after the request left (`outcome_unknown`: `error.payment` is `unknown`; paycore queries it)", body = ErrorBody),
+        (status = 504, description = "The channel timed out: the outcome is not known (`outcome_unknown`: `error.payment` is `unknown`; paycore queries it)", body = ErrorBody),
     )
 )]
 async fn create(
@@ -80,10 +87,9 @@ async fn create(
     };
     let mut response = (status, Json(created.payment)).into_response();
     if created.replayed {
-        response.headers_mut().insert(
-            "idempotent-replayed",
-            "true".parse().expect("static header"),
-        );
+        response
+            .headers_mut()
+            .insert(REPLAYED, HeaderValue::from_static("true"));
     }
     Ok(response)
 }
@@ -108,7 +114,7 @@ struct FindQuery {
 async fn find(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
-    Query(q): Query<FindQuery>,
+    ApiQuery(q): ApiQuery<FindQuery>,
 ) -> Result<Response, ApiError> {
     let order_no = q.merchant_order_no.ok_or_else(|| {
         ApiError::malformed(
@@ -133,7 +139,7 @@ async fn find(
 async fn read(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.payments.get(&t, &id).await?).into_response())
 }
@@ -157,7 +163,7 @@ async fn read(
 async fn sync(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.payments.sync(&t, &id).await?).into_response())
 }
@@ -178,7 +184,7 @@ async fn sync(
 async fn close(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.payments.close(&t, &id).await?).into_response())
 }
@@ -199,7 +205,7 @@ async fn close(
 async fn cancel(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.payments.cancel(&t, &id).await?).into_response())
 }

@@ -1,13 +1,13 @@
 //! `/v1/qr-codes`: a tenant's static codes for stores and terminals
 //! ("one code for every wallet", docs/checkout.md).
 
-use super::extract::{ApiJson, AuthTenant};
+use super::extract::{ApiJson, ApiPath, ApiQuery, AuthTenant};
 use super::openapi::ErrorBody;
 use super::{ApiError, AppState};
 use crate::payments::qr_codes::QrCodeBody;
 use crate::store::QrCodeRecord;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -120,7 +120,7 @@ async fn create(
 async fn list(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<QrCodeList>, ApiError> {
     // Read by hand so that junk is a JSON 422 naming the field, like
     // every other error (axum's own rejection would be plain text).
@@ -160,7 +160,7 @@ async fn list(
 async fn disable(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<QrCodeView>, ApiError> {
     let code = s.payments.disable_qr_code(&t, &id).await?;
     Ok(Json(view(&s, &code)))
@@ -179,7 +179,7 @@ async fn disable(
 async fn read(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<QrCodeView>, ApiError> {
     let code = s.payments.qr_code(&t, &id).await?;
     Ok(Json(view(&s, &code)))
@@ -198,7 +198,7 @@ async fn read(
 async fn image(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let code = s.payments.qr_code(&t, &id).await?;
     let url = view(&s, &code).url;

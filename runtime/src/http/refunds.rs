@@ -1,12 +1,12 @@
 //! Refunds: `/v1/payments/{id}/refunds` and `/v1/refunds/{id}`.
 
-use super::extract::{ApiJson, AuthTenant};
+use super::extract::{ApiJson, ApiPath, AuthTenant};
 use super::openapi::ErrorBody;
 use super::{ApiError, AppState};
 use crate::payments::request::RefundBody;
 use crate::payments::view::RefundView;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
@@ -42,7 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn create(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<RefundBody>,
 ) -> Result<Response, ApiError> {
     let request = body
@@ -80,7 +80,7 @@ async fn create(
 async fn read(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.payments.get_refund(&t, &id).await?).into_response())
 }
@@ -101,7 +101,7 @@ async fn read(
 async fn sync(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.payments.sync_refund(&t, &id).await?).into_response())
 }

@@ -8,7 +8,9 @@
 //! UPDATE, so two tabs (or a double click) cannot both send it.
 
 use super::view::PaymentView;
-use super::{Created, PaymentError, Payments, Result, conflict, replay};
+use super::{
+    Answering, CreateError, Created, PaymentError, Payments, Result, conflict, replay, replayed,
+};
 use crate::domain::{PaymentStatus, Scene, now_millis};
 use crate::registry::Tenant;
 use crate::routing::{self, Intent};
@@ -131,10 +133,7 @@ impl Payments {
             InsertOutcome::Existing {
                 record,
                 same_request: true,
-            } => Ok(Created {
-                payment: PaymentView::from(&record),
-                replayed: true,
-            }),
+            } => replayed(&record),
             InsertOutcome::Existing { .. } => Err(conflict()),
         }
     }
@@ -325,11 +324,17 @@ impl Payments {
             }
             Err(e) => return Err(e.into()),
         };
-        match self.submit(tenant, assigned, &request, &route).await {
+        let sent = self
+            .submit(tenant, assigned, &request, &route, Answering::HostedPage)
+            .await;
+        match sent {
             Ok(Created { .. }) => {}
             // The payment stands as the channel left it (`unknown` is
             // settled by the sweeper); the page shows where it is.
-            Err(PaymentError::Channel { .. }) => {}
+            Err(PaymentError::Create {
+                error: CreateError::ChannelUnavailable { .. } | CreateError::OutcomeUnknown { .. },
+                ..
+            }) => {}
             Err(e) => return Err(e),
         }
         self.load(tenant, &record.id).await

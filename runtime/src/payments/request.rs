@@ -64,7 +64,8 @@ pub struct PaymentBody {
     pub store_id: Option<String>,
     #[schema(max_length = 64)]
     pub terminal_id: Option<String>,
-    #[schema(max_length = 64)]
+    /// The payer's IPv4 or IPv6 address, as some channels require.
+    #[schema(max_length = 64, example = "203.0.113.7")]
     pub client_ip: Option<String>,
     /// Seconds the payer has to pay.
     #[schema(minimum = 60, maximum = 604800)]
@@ -189,6 +190,17 @@ pub fn currency(field: &str, v: Option<String>) -> Result<String, FieldError> {
     Ok(v)
 }
 
+/// An IP address, kept as the client wrote it (replays compare requests
+/// as written).
+fn ip_address(field: &str, v: Option<String>) -> Result<Option<String>, FieldError> {
+    match v {
+        Some(ip) if ip.parse::<std::net::IpAddr>().is_err() => {
+            Err(bad(field, "must be an IPv4 or IPv6 address"))
+        }
+        other => Ok(other),
+    }
+}
+
 pub fn http_url(field: &str, v: Option<String>) -> Result<Option<String>, FieldError> {
     match v {
         None => Ok(None),
@@ -310,7 +322,7 @@ impl PaymentBody {
             receipt_no: short_text("receipt_no", self.receipt_no, 64)?,
             store_id: short_text("store_id", self.store_id, 64)?,
             terminal_id: short_text("terminal_id", self.terminal_id, 64)?,
-            client_ip: short_text("client_ip", self.client_ip, 64)?,
+            client_ip: ip_address("client_ip", self.client_ip)?,
             expires_in: self.expires_in,
             notify_url: http_url("notify_url", self.notify_url)?,
             return_url: http_url("return_url", self.return_url)?,
@@ -453,6 +465,31 @@ mod tests {
             }),
             "notify_url"
         );
+    }
+
+    #[test]
+    fn client_ip_must_be_an_address() {
+        for junk in [
+            "",
+            "localhost",
+            "203.0.113",
+            "203.0.113.7:80",
+            " 203.0.113.7",
+            "::g",
+        ] {
+            let b = PaymentBody {
+                client_ip: Some(junk.into()),
+                ..body()
+            };
+            assert_eq!(field_of(b), "client_ip", "{junk:?}");
+        }
+        for ip in ["203.0.113.7", "2001:db8::7", "::ffff:203.0.113.7"] {
+            let b = PaymentBody {
+                client_ip: Some(ip.into()),
+                ..body()
+            };
+            assert_eq!(b.validate().unwrap().client_ip.as_deref(), Some(ip));
+        }
     }
 
     #[test]

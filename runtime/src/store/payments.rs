@@ -44,6 +44,9 @@ pub struct PaymentRecord {
     pub cancel_in_progress: i64,
     /// When a cancel was first sent to the channel; never cleared.
     pub cancel_started_ms: Option<i64>,
+    /// The error the create answered with, as `payments::CreateError`
+    /// JSON; none when it answered with the payment.
+    pub create_error: Option<String>,
 }
 
 impl PaymentRecord {
@@ -141,6 +144,9 @@ pub struct PaymentChange {
 pub struct Attempt {
     pub entry: serde_json::Value,
     pub event: Event,
+    /// The error the create answers with after this attempt, kept with the
+    /// payment (`create_error`) in the same write, for the create's replays.
+    pub create_error: Option<String>,
 }
 
 /// `attempts` with the JSON entry `$p` appended. Plain text splicing, the
@@ -197,7 +203,7 @@ macro_rules! bind_new_payment {
 }
 
 /// A state change if nobody changed the row since it was read (`$10` is
-/// the version read); `bind_change!` gives its 11 parameters. A move to
+/// the version read); `bind_change!` gives its 12 parameters. A move to
 /// `cancelled` (a reversal refunds the payment in full) also needs no refund
 /// reserved: with `start_cancel` excluding refunds this never fails, but the
 /// bound holds in the statement that writes, whatever its caller read.
@@ -213,6 +219,7 @@ macro_rules! change_payment_sql {
                 attempts = CASE WHEN $11 IS NULL THEN attempts ELSE ",
             appended_attempt!("$11"),
             " END,
+                create_error = COALESCE($12, create_error),
                 version = version + 1,
                 updated_at = $7
              WHERE id = $8 AND tenant_id = $9 AND version = $10
@@ -240,11 +247,17 @@ macro_rules! bind_change {
             .bind($current.tenant_id.clone())
             .bind($current.version)
             .bind($change.attempt.as_ref().map(|a| a.entry.to_string()))
+            .bind(
+                $change
+                    .attempt
+                    .as_ref()
+                    .and_then(|a| a.create_error.clone()),
+            )
     }};
 }
 
-/// SQLite: the change, its events (the attempt's, `$12`–`$15`, when there
-/// is one; the change's, `$16`–`$19`) and its webhook (`$20`–`$25`, when
+/// SQLite: the change, its events (the attempt's, `$13`–`$16`, when there
+/// is one; the change's, `$17`–`$20`) and its webhook (`$21`–`$26`, when
 /// there is one) in one trip (`one_trip`). Each insert runs only if the
 /// statement before it wrote: no row changed means no history.
 const CHANGE_PAYMENT_SCRIPT: &str = concat!(
@@ -252,10 +265,10 @@ const CHANGE_PAYMENT_SCRIPT: &str = concat!(
     change_payment_sql!(),
     ";\nINSERT INTO events (tenant_id, subject_type, subject_id, kind, from_status, to_status, detail, created_at)
      SELECT $9, 'payment', $8, column1, column2, column3, column4, $7
-     FROM (VALUES ($12, $13, $14, $15), ($16, $17, $18, $19))
+     FROM (VALUES ($13, $14, $15, $16), ($17, $18, $19, $20))
      WHERE changes() > 0 AND column1 IS NOT NULL;
      INSERT INTO outbox (id, tenant_id, payment_id, event_type, url, payload, attempts, next_attempt_ms, created_at)
-     SELECT $20, $9, $21, $22, $23, $24, 0, $25, $7 WHERE changes() > 0 AND $20 IS NOT NULL;
+     SELECT $21, $9, $22, $23, $24, $25, 0, $26, $7 WHERE changes() > 0 AND $21 IS NOT NULL;
      COMMIT"
 );
 
@@ -546,9 +559,10 @@ impl Store {
             .ok_or(StoreError::Stale)
     }
 
-    /// Appends one channel attempt to the payment's `attempts` and records
-    /// its event, then `then` if given, in one transaction. Status and
-    /// version are untouched: an attempt is history, not a state change.
+    /// Appends one channel attempt to the payment's `attempts` (and keeps
+    /// the create's error it brought, if any) and records its event, then
+    /// `then` if given, in one transaction. Status and version are
+    /// untouched: an attempt is history, not a state change.
     pub async fn record_attempt(
         &self,
         current: &PaymentRecord,
@@ -560,11 +574,13 @@ impl Store {
             let record: PaymentRecord = sqlx::query_as(concat!(
                 "UPDATE payments SET attempts = ",
                 appended_attempt!("$1"),
+                ", create_error = COALESCE($4, create_error)",
                 " WHERE id = $2 AND tenant_id = $3 RETURNING *"
             ))
             .bind(attempt.entry.to_string())
             .bind(&current.id)
             .bind(&current.tenant_id)
+            .bind(&attempt.create_error)
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(StoreError::NotFound)?;
