@@ -23,7 +23,7 @@ pub use serde_json::json;
 pub const DEMO_KEY: &str = "sk_test_demo";
 pub const ACME_KEY: &str = "sk_test_acme";
 pub const LAB_KEY: &str = "sk_test_lab_tenant";
-pub const WEBHOOK_SECRET: &str = "whsec_test_e2e";
+pub const WEBHOOK_SECRET: &str = "whsec_test_e2e_secret";
 
 /// A log writer for tests that read what paycore logged: pass a clone to
 /// `tracing_subscriber`'s `with_writer`, read everything with `bytes`.

@@ -2,7 +2,7 @@
 
 use super::diagnostics::{ConfigError, ConfigErrors};
 use super::raw::{RawApiKey, RawChannel, RawServer, RawTenant};
-use super::secrets::{SecretRef, SecretValue};
+use super::secrets::{SecretRef, SecretUse, SecretValue};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -331,7 +331,8 @@ impl Checker<'_> {
             .unwrap_or((1, 1))
     }
 
-    fn secret(&mut self, at: &Spanned<String>) -> Option<SecretValue> {
+    /// Resolves a secret reference and checks the value is fit for `use_`.
+    fn secret(&mut self, at: &Spanned<String>, use_: SecretUse) -> Option<SecretValue> {
         let policy = self.secrets;
         let resolved = SecretRef::parse(at.get_ref(), policy.base).and_then(|r| match r {
             SecretRef::Inline(_) if !policy.inline_allowed => Err(
@@ -339,7 +340,9 @@ impl Checker<'_> {
             ),
             // Checked for form only; this config never serves.
             _ if !policy.resolve => Ok(SecretValue::new(Vec::new())),
-            r => r.resolve(),
+            r => r
+                .resolve()
+                .and_then(|value| use_.check(&value).map(|()| value)),
         });
         match resolved {
             Ok(v) => Some(v),
@@ -507,7 +510,12 @@ fn load_server(
             };
             texts
                 .into_iter()
-                .filter_map(|t| c.secret(&Spanned::new(tokens.span(), t.clone())))
+                .filter_map(|t| {
+                    c.secret(
+                        &Spanned::new(tokens.span(), t.clone()),
+                        SecretUse::AdminToken,
+                    )
+                })
                 .collect()
         }
     };
@@ -537,7 +545,7 @@ fn load_server(
     let sp = &raw.sandbox_provider;
     let mut merchants = HashMap::new();
     for (id, reference) in &sp.merchants {
-        if let Some(v) = c.secret(reference) {
+        if let Some(v) = c.secret(reference, SecretUse::Key) {
             merchants.insert(id.clone(), v);
         }
     }
@@ -804,7 +812,10 @@ fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> Option<TenantConfig> {
         };
         api_keys.push(super::api_keys::ApiKey { digest, expires_at });
     }
-    let webhook_secret = raw.webhook_secret.as_ref().and_then(|s| c.secret(s));
+    let webhook_secret = raw
+        .webhook_secret
+        .as_ref()
+        .and_then(|s| c.secret(s, SecretUse::WebhookSecret));
     let notify_url = raw.notify_url.as_ref().and_then(|u| c.url(u));
     let mut channel_ids = HashSet::new();
     let mut channels = Vec::new();
@@ -948,7 +959,7 @@ fn check_channel(raw: &RawChannel, c: &mut Checker<'_>) -> Option<ChannelConfig>
     }
     let mut secrets = BTreeMap::new();
     for (name, reference) in &raw.secrets {
-        if let Some(v) = c.secret(reference) {
+        if let Some(v) = c.secret(reference, SecretUse::Key) {
             secrets.insert(name.clone(), v);
         }
     }
@@ -1371,14 +1382,15 @@ secrets = { api_key = "env:PAYCORE_TEST_PUBLISHED_KEY" }
     #[test]
     fn several_admin_tokens_are_accepted_while_rotating() {
         let dir = scratch("admin-rotation");
+        let old = super::super::api_keys::reference("adm_old_token");
         let file = write(
             &dir,
             "paycore.toml",
-            "admin_token = [\"inline:adm_new_token\", \"inline:sha256:00\"]\n",
+            &format!("admin_token = [\"inline:adm_new_token\", \"inline:{old}\"]\n"),
         );
         let cfg = load(&file, &Overrides::default()).unwrap();
         let tokens: Vec<&[u8]> = cfg.server.admin_tokens.iter().map(|t| t.expose()).collect();
-        assert_eq!(tokens, [b"adm_new_token".as_slice(), b"sha256:00"]);
+        assert_eq!(tokens, [b"adm_new_token".as_slice(), old.as_bytes()]);
         let one = write(
             &dir,
             "paycore.toml",
