@@ -78,7 +78,7 @@ pub struct RawOutbound {
 pub struct RawSandboxProvider {
     #[serde(default)]
     pub enabled: bool,
-    pub processing_delay_ms: Option<u64>,
+    pub processing_delay_ms: Option<Spanned<u64>>,
     /// Merchant id → secret reference of its HMAC key.
     #[serde(default)]
     pub merchants: BTreeMap<String, Spanned<String>>,

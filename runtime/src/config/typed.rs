@@ -551,7 +551,7 @@ fn load_server(
     }
     let sandbox_provider = SandboxProviderConfig {
         enabled: sp.enabled,
-        processing_delay: Duration::from_millis(sp.processing_delay_ms.unwrap_or(3000)),
+        processing_delay: c.millis(&sp.processing_delay_ms, 3000, 0, 3_600_000),
         merchants,
     };
     let sw = &raw.sweeper;
