@@ -9,23 +9,23 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/check-config")
 }
 
-/// What `paycore check-config --config <fixture>/paycore.toml` prints, with
-/// paths relative to the fixtures folder.
+/// What `paycore check-config --config <fixture>/paycore.toml` prints (the
+/// files' own problems, then the plugins' and the bindings' of what
+/// validated), with paths relative to the fixtures folder.
 async fn check_config(fixture: &str) -> String {
     paycore::plugin_host::install_crypto_provider();
     let file = fixtures().join(fixture).join("paycore.toml");
-    let lines: Vec<String> = match config::load(&file, &Overrides::default()) {
-        Err(errors) => errors.0.iter().map(ToString::to_string).collect(),
-        Ok(mut cfg) => {
-            cfg.server.plugins_dir = std::env::var_os("PAYCORE_PLUGINS_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"));
-            // Compiled code goes to the shared test cache, never into the fixture.
-            cfg.server.plugin_cache_dir =
-                Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-plugin-cache"));
-            paycore::app::check(&cfg).await.unwrap()
-        }
-    };
+    let partial = config::load_partial(&file, &Overrides::default(), Default::default());
+    let mut lines: Vec<String> = partial.errors.0.iter().map(ToString::to_string).collect();
+    if let Some(mut cfg) = partial.config {
+        cfg.server.plugins_dir = std::env::var_os("PAYCORE_PLUGINS_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"));
+        // Compiled code goes to the shared test cache, never into the fixture.
+        cfg.server.plugin_cache_dir =
+            Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-plugin-cache"));
+        lines.extend(paycore::app::check(&cfg).await.unwrap());
+    }
     let prefix = format!("{}/", fixtures().display());
     let mut out = lines.join("\n").replace(&prefix, "");
     out.push('\n');

@@ -273,16 +273,50 @@ pub fn load_with(
     overrides: &Overrides,
     sources: TenantSources<'_>,
 ) -> Result<Config, ConfigErrors> {
-    let mut errors = ConfigErrors::default();
-    let server = load_server(config_file, overrides, sources.resolve_secrets, &mut errors);
-    let tenants = match &server {
-        Some(s) => load_tenants(&s.tenants_dir, sources, &mut errors),
-        None => Vec::new(),
-    };
-    match server {
-        Some(server) if errors.is_empty() => Ok(Config { server, tenants }),
-        _ => Err(errors),
+    load_partial(config_file, overrides, sources)
+        .into_result()
+        .map_err(|(errors, _)| errors)
+}
+
+/// A config read as far as it could be, with every problem found: what
+/// `check-config` and a refused reload check further against the plugins,
+/// so that one run reports everything. Never served while `errors` is not
+/// empty.
+#[derive(Debug)]
+pub struct Partial {
+    /// The server settings (a value in error replaced by its default) and
+    /// every tenant whose file could be read, each with only the channels
+    /// that validated; `None` when `paycore.toml` itself could not be read.
+    pub config: Option<Config>,
+    pub errors: ConfigErrors,
+}
+
+impl Partial {
+    /// The config if it has no problem; else the problems and the tenants
+    /// that validated (to check their channels against the plugins).
+    pub fn into_result(self) -> Result<Config, (ConfigErrors, Vec<TenantConfig>)> {
+        match self.config {
+            Some(config) if self.errors.is_empty() => Ok(config),
+            config => Err((self.errors, config.map(|c| c.tenants).unwrap_or_default())),
+        }
     }
+}
+
+/// [`load_with`], keeping what validated beside the problems.
+pub fn load_partial(
+    config_file: &Path,
+    overrides: &Overrides,
+    sources: TenantSources<'_>,
+) -> Partial {
+    let mut errors = ConfigErrors::default();
+    // A broken server setting must not hide the tenants' problems: the
+    // tenants folder is known as soon as the file reads.
+    let server = load_server(config_file, overrides, sources.resolve_secrets, &mut errors);
+    let config = server.map(|server| {
+        let tenants = load_tenants(&server.tenants_dir, sources, &mut errors);
+        Config { server, tenants }
+    });
+    Partial { config, errors }
 }
 
 fn read(file: &Path, errors: &mut ConfigErrors) -> Option<String> {
@@ -420,15 +454,8 @@ fn load_server(
     errors: &mut ConfigErrors,
 ) -> Option<ServerConfig> {
     let source = read(file, errors)?;
-    let raw: RawServer = match toml::from_str(&source) {
-        Ok(r) => r,
-        Err(e) => {
-            errors.push(ConfigError::from_toml(file, &source, &e));
-            return None;
-        }
-    };
+    let raw: RawServer = super::parse::document(file, &source, errors).value?;
     let dir = file.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let before = errors.0.len();
     let mut c = Checker {
         file,
         source: &source,
@@ -605,7 +632,7 @@ fn load_server(
         }
     };
 
-    (errors.0.len() == before).then(|| ServerConfig {
+    Some(ServerConfig {
         config_file: file.to_path_buf(),
         listen,
         database_url,
@@ -716,12 +743,9 @@ fn load_tenants(
     let mut seen_ids: HashMap<String, PathBuf> = HashMap::new();
     let mut seen_keys: HashMap<[u8; 32], String> = HashMap::new();
     for doc in &documents {
-        let raw: RawTenant = match toml::from_str(&doc.source) {
-            Ok(r) => r,
-            Err(e) => {
-                errors.push(ConfigError::from_toml(&doc.origin, &doc.source, &e));
-                continue;
-            }
+        let parsed = super::parse::document::<RawTenant>(&doc.origin, &doc.source, errors);
+        let Some(raw) = parsed.value else {
+            continue;
         };
         let mut c = Checker {
             file: &doc.origin,
@@ -764,8 +788,12 @@ fn load_tenants(
                 );
             }
         }
-        if let Some(t) = check_tenant(&raw, &mut c) {
-            tenants.push(t);
+        let tenant = check_tenant(&raw, &mut c);
+        // What remains of a document with broken keys is checked for its
+        // own problems, but its channels are not bound: the keys taken out
+        // (a mistyped `settings`, say) would show as false problems there.
+        if parsed.clean {
+            tenants.push(tenant);
         }
     }
     tenants
@@ -778,8 +806,9 @@ fn valid_id(s: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
-fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> Option<TenantConfig> {
-    let before = c.errors.0.len();
+/// The tenant as validated: complete when no problem was added to `c`,
+/// otherwise with what validated (channels in error left out).
+fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> TenantConfig {
     if !valid_id(raw.id.get_ref()) {
         c.error(
             &raw.id,
@@ -841,7 +870,7 @@ fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> Option<TenantConfig> {
         .map(|ch| ch.id.get_ref().as_str())
         .collect();
     let rules = super::rules::rules(&raw.rules, &ids, c);
-    (c.errors.0.len() == before).then(|| TenantConfig {
+    TenantConfig {
         id: raw.id.get_ref().clone(),
         name,
         source: c.file.to_path_buf(),
@@ -854,7 +883,7 @@ fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> Option<TenantConfig> {
         breaker,
         limits,
         checkout,
-    })
+    }
 }
 
 fn checkout_settings(
@@ -1043,8 +1072,9 @@ fn check_channel(raw: &RawChannel, c: &mut Checker<'_>) -> Option<ChannelConfig>
 /// the config fuzz target use it; secrets are resolved as written).
 pub fn tenant_from_str(file: &Path, source: &str) -> Result<TenantConfig, ConfigErrors> {
     let mut errors = ConfigErrors::default();
-    let raw: RawTenant = toml::from_str(source)
-        .map_err(|e| ConfigErrors(vec![ConfigError::from_toml(file, source, &e)]))?;
+    let Some(raw) = super::parse::document::<RawTenant>(file, source, &mut errors).value else {
+        return Err(errors);
+    };
     let mut c = Checker {
         file,
         source,
@@ -1055,9 +1085,11 @@ pub fn tenant_from_str(file: &Path, source: &str) -> Result<TenantConfig, Config
             inline_allowed: true,
         },
     };
-    match check_tenant(&raw, &mut c) {
-        Some(t) if errors.is_empty() => Ok(t),
-        _ => Err(errors),
+    let tenant = check_tenant(&raw, &mut c);
+    if errors.is_empty() {
+        Ok(tenant)
+    } else {
+        Err(errors)
     }
 }
 
@@ -1156,6 +1188,53 @@ secrets = { api_key = "inline:k" }
             "{text}"
         );
         assert_eq!(errs.0.len(), 2);
+    }
+
+    #[test]
+    fn a_broken_server_file_does_not_hide_the_tenants_problems() {
+        let dir = scratch("server-and-tenants");
+        let file = write(
+            &dir,
+            "paycore.toml",
+            "listen = \"nowhere\"\nlistn = 1\n[sandbox_provider]\nprocessing_delay_ms = 18446744073709551615\n",
+        );
+        write(
+            &dir,
+            "tenants/t.toml",
+            "id = \"t\"\napi_keys = [\"sk_test_every_problem\"]\ncolour = \"red\"\nwebhook_secret = \"inline:\"\n[limits]\nrequests_per_second = 0\nmax_concurrent_requests = \"many\"\n",
+        );
+        let partial = load_partial(&file, &Overrides::default(), TenantSources::default());
+        let text = partial.errors.to_string();
+        for expected in [
+            "paycore.toml:1:10: `nowhere` is not an address",
+            "paycore.toml:2:1: unknown field `listn`",
+            "paycore.toml:4:23: must be between 0 and 3600000",
+            "t.toml:3:1: unknown field `colour`",
+            "t.toml:4:18: the webhook secret is empty",
+            "t.toml:6:23: must be between 1 and 1000000",
+            "t.toml:7:27: invalid type: string \"many\", expected u64",
+        ] {
+            assert!(text.contains(expected), "{expected:?} missing in:\n{text}");
+        }
+        assert_eq!(partial.errors.0.len(), 7, "{text}");
+        // The tenant's file had broken keys: it is checked, never bound.
+        assert!(partial.config.unwrap().tenants.is_empty());
+    }
+
+    #[test]
+    fn channels_that_validated_are_kept_for_binding_checks() {
+        let dir = scratch("partial");
+        let file = write(&dir, "paycore.toml", "");
+        write(
+            &dir,
+            "tenants/t1.toml",
+            &format!("webhook_secret = \"inline:short\"\n{TENANT}[[channels]]\nid = \"other\"\nplugin = \"sandbox@^1\"\nsecrets = {{ api_key = \"inline:\" }}\n"),
+        );
+        let partial = load_partial(&file, &Overrides::default(), TenantSources::default());
+        assert_eq!(partial.errors.0.len(), 2, "{}", partial.errors);
+        let tenants = partial.into_result().unwrap_err().1;
+        let ids: Vec<&str> = tenants[0].channels.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["sbx"]);
     }
 
     #[test]
