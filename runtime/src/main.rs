@@ -502,7 +502,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             println!("wallets:          {}", m.wallets.join(", "));
             println!("currencies:       {}", m.currencies.join(", "));
-            println!("settings:         {}", m.settings.join(", "));
+            if m.settings_described {
+                println!("settings:");
+                for s in &m.settings {
+                    println!("  {}: {}; {}", s.name, s.kind_words(), s.presence_words());
+                    if !s.description.is_empty() {
+                        println!("    {}", s.description);
+                    }
+                }
+            } else {
+                let names: Vec<&str> = m.setting_names().collect();
+                println!(
+                    "settings:         {} (not described: each required, any text)",
+                    names.join(", ")
+                );
+            }
             println!("secrets:          {}", m.secrets.join(", "));
             println!("hosts:            {}", m.hosts.join(", "));
             Ok(ExitCode::SUCCESS)

@@ -205,6 +205,9 @@ pub struct ChannelConfig {
     pub plugin_location: ConfigError,
     pub allowed_hosts: Vec<String>,
     pub settings: BTreeMap<String, String>,
+    /// Where each setting's value is written, for errors found once the
+    /// plugin says what the setting must be.
+    pub setting_locations: BTreeMap<String, ConfigError>,
     pub secrets: BTreeMap<String, SecretValue>,
     pub enabled: bool,
     pub canary: Option<Canary>,
@@ -1060,6 +1063,16 @@ fn check_channel(raw: &RawChannel, c: &mut Checker<'_>) -> Option<ChannelConfig>
             .iter()
             .map(|(k, v)| (k.clone(), v.get_ref().clone()))
             .collect(),
+        setting_locations: raw
+            .settings
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    ConfigError::at(c.file, c.source, Some(v.span()), ""),
+                )
+            })
+            .collect(),
         secrets,
         enabled: raw.enabled,
         canary,
@@ -1228,7 +1241,9 @@ secrets = { api_key = "inline:k" }
         write(
             &dir,
             "tenants/t1.toml",
-            &format!("webhook_secret = \"inline:short\"\n{TENANT}[[channels]]\nid = \"other\"\nplugin = \"sandbox@^1\"\nsecrets = {{ api_key = \"inline:\" }}\n"),
+            &format!(
+                "webhook_secret = \"inline:short\"\n{TENANT}[[channels]]\nid = \"other\"\nplugin = \"sandbox@^1\"\nsecrets = {{ api_key = \"inline:\" }}\n"
+            ),
         );
         let partial = load_partial(&file, &Overrides::default(), TenantSources::default());
         assert_eq!(partial.errors.0.len(), 2, "{}", partial.errors);
