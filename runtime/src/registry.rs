@@ -196,6 +196,8 @@ pub fn unfit(
             plugin.hosts.join(", ")
         )));
     }
+    // In the order they are written (`plugin = …` comes first in the file).
+    reasons.sort_by_key(|r| r.position);
     reasons
 }
 

@@ -49,7 +49,7 @@ pub(super) fn document<T: DeserializeOwned>(
     let mut found = ConfigErrors::default();
     let parsed = read_pruning(&mut tree, file, source, &mut found);
     // Reported in the order of the file, not the order serde met them in.
-    found.0.sort_by_key(|e| e.position);
+    found.sort_within_files();
     errors.0.extend(found.0);
     parsed
 }

@@ -319,6 +319,7 @@ pub fn load_partial(
         let tenants = load_tenants(&server.tenants_dir, sources, &mut errors);
         Config { server, tenants }
     });
+    errors.sort_within_files();
     Partial { config, errors }
 }
 
@@ -1102,6 +1103,7 @@ pub fn tenant_from_str(file: &Path, source: &str) -> Result<TenantConfig, Config
     if errors.is_empty() {
         Ok(tenant)
     } else {
+        errors.sort_within_files();
         Err(errors)
     }
 }
