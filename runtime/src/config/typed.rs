@@ -1329,6 +1329,74 @@ secrets = { api_key = "inline:k" }
         );
     }
 
+    /// Every range `docs/configuration.md` gives for a number is the one
+    /// enforced: one past each end is refused, saying the range.
+    #[test]
+    fn the_documented_ranges_are_enforced() {
+        let doc = include_str!("../../../docs/configuration.md");
+        let dir = scratch("documented-ranges");
+        let mut server_file = true;
+        let mut checked = 0;
+        for line in doc.lines() {
+            if line.starts_with("### `tenants/") {
+                server_file = false;
+            }
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let (Some(key), Some(range)) = (cells.get(1), cells.get(3)) else {
+                continue;
+            };
+            let Some((min, max)) = range.split_once(" – ") else {
+                continue;
+            };
+            let (Ok(min), Ok(max)) = (min.parse::<u64>(), max.parse::<u64>()) else {
+                continue;
+            };
+            let key = key.replace('`', "");
+            if key.starts_with("[[") {
+                continue; // checked with their own words elsewhere
+            }
+            let (key, each) = match key.strip_suffix(" (each)") {
+                Some(k) => (k.to_string(), true),
+                None => (key, false),
+            };
+            let (table, name) = match key.split_once("] ") {
+                Some((t, n)) => (Some(t.trim_start_matches('[')), n),
+                None => (None, key.as_str()),
+            };
+            let outside = [min.checked_sub(1), max.checked_add(1)];
+            for value in outside.into_iter().flatten() {
+                let value = if each {
+                    format!("[{value}]")
+                } else {
+                    value.to_string()
+                };
+                let mut text = table.map_or(String::new(), |t| format!("[{t}]\n"));
+                if name == "burst" {
+                    text.push_str("requests_per_second = 1\n");
+                }
+                text.push_str(&format!("{name} = {value}\n"));
+                let file = if server_file {
+                    write(&dir, "paycore.toml", &text)
+                } else {
+                    write(
+                        &dir,
+                        "tenants/t.toml",
+                        &format!("id = \"t\"\napi_keys = [\"sk_test_ranges\"]\n{text}"),
+                    );
+                    write(&dir, "paycore.toml", "")
+                };
+                let errors = load(&file, &Overrides::default()).unwrap_err().to_string();
+                assert!(
+                    errors.contains(&format!("must be between {min} and {max}")),
+                    "{key} = {value}: {errors}"
+                );
+                let _ = std::fs::remove_file(dir.join("tenants/t.toml"));
+            }
+            checked += 1;
+        }
+        assert!(checked >= 20, "only {checked} documented ranges found");
+    }
+
     #[test]
     fn plugin_references_are_checked() {
         assert!(parse_plugin_ref("alipay@^1.2").is_ok());
