@@ -178,10 +178,10 @@ pub fn unfit(
             .map(|s| format!("secret `{s}`")),
     );
     if !missing.is_empty() {
-        reasons.insert(
-            0,
-            at_plugin(format!("plugin {label} needs {}", missing.join(", "))),
-        );
+        reasons.push(at_plugin(format!(
+            "plugin {label} needs {}",
+            missing.join(", ")
+        )));
     }
     let undeclared: Vec<&str> = channel
         .allowed_hosts
