@@ -3,7 +3,7 @@
 use crate::Host;
 use crate::types::{
     CallContext, CallbackOutcome, ChannelError, HttpRequest, Manifest, PayRequest, PaymentRef,
-    PaymentResult, RefundRef, RefundRequest, RefundResult,
+    PaymentResult, RefundRef, RefundRequest, RefundResult, SettingSpec,
 };
 
 /// A payment channel. The host instantiates the plugin afresh for every
@@ -16,6 +16,33 @@ use crate::types::{
 /// answer is not known for certain.
 pub trait Channel: Default {
     fn manifest(&self) -> Manifest;
+
+    /// What each setting the manifest lists is (contract 1.1): paycore
+    /// checks every tenant's values against these when it reads the config
+    /// and fills in defaults, so a bad `base_url` is reported where it is
+    /// written rather than by the first payment. A listed setting left
+    /// undescribed is required text. List them in the manifest with
+    /// [`Manifest::with_described_settings`]:
+    ///
+    /// ```
+    /// use paycore_plugin_sdk::types::{Manifest, SettingSpec};
+    ///
+    /// fn settings() -> Vec<SettingSpec> {
+    ///     vec![
+    ///         SettingSpec::url("base_url", "the provider's API root"),
+    ///         SettingSpec::text("merchant_id", "the merchant number the provider gave")
+    ///             .with_pattern("[0-9]{10}"),
+    ///         SettingSpec::one_of("sign_type", "signature algorithm", &["RSA2"]).with_default("RSA2"),
+    ///         SettingSpec::integer("timeout_minutes", "minutes the payer has", Some(1), Some(1440))
+    ///             .optional(),
+    ///     ]
+    /// }
+    /// let manifest = Manifest::new("acme-pay", "0.1.0").with_described_settings(&settings());
+    /// assert_eq!(manifest.settings, ["base_url", "merchant_id", "sign_type", "timeout_minutes"]);
+    /// ```
+    fn settings(&self) -> Vec<SettingSpec> {
+        Vec::new()
+    }
 
     fn pay(
         &self,

@@ -4,9 +4,10 @@ use std::marker::PhantomData;
 use std::sync::Once;
 
 use crate::__bindings::exports::paycore::channel::channel::Guest;
+use crate::__bindings::exports::paycore::channel::settings::Guest as SettingsGuest;
 use crate::types::{
     CallContext, CallbackOutcome, ChannelError, HttpRequest, LogLevel, Manifest, PayRequest,
-    PaymentRef, PaymentResult, RefundRef, RefundRequest, RefundResult,
+    PaymentRef, PaymentResult, RefundRef, RefundRequest, RefundResult, SettingSpec,
 };
 use crate::{Channel, Host, WasmHost};
 
@@ -60,6 +61,12 @@ impl<C: Channel> Guest for Adapter<C> {
         request: HttpRequest,
     ) -> Result<CallbackOutcome, ChannelError> {
         enter::<C>().handle_callback(&WasmHost, &ctx, request)
+    }
+}
+
+impl<C: Channel> SettingsGuest for Adapter<C> {
+    fn describe() -> Vec<SettingSpec> {
+        enter::<C>().settings()
     }
 }
 

@@ -72,13 +72,13 @@ pub fn from_wit(wit: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    const BEGIN: &str = "<!-- reference: generated from wit/v1.0.0/channel.wit -->\n";
+    const BEGIN: &str = "<!-- reference: generated from wit/v1.1.0/channel.wit -->\n";
     const END: &str = "<!-- end of reference -->";
 
     #[test]
     fn the_readme_reference_matches_the_wit() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let wit = std::fs::read_to_string(root.join("wit/v1.0.0/channel.wit")).unwrap();
+        let wit = std::fs::read_to_string(root.join("wit/v1.1.0/channel.wit")).unwrap();
         let generated = super::from_wit(&wit);
         let path = root.join("README.md");
         let readme = std::fs::read_to_string(&path).unwrap();
@@ -101,7 +101,7 @@ mod tests {
 
     #[test]
     fn every_function_and_type_is_listed() {
-        let wit = include_str!("../wit/v1.0.0/channel.wit");
+        let wit = include_str!("../wit/v1.1.0/channel.wit");
         let reference = super::from_wit(wit);
         for needle in [
             "`pay: func(ctx: call-context, request: pay-request) -> result<payment-result, channel-error>`",
@@ -109,6 +109,8 @@ mod tests {
             "  - `outcome-unknown(failure)`",
             "- enum `scene`: `barcode`, `qrcode`, `jsapi`, `app`, `h5`, `web`, `face` — How the payer pays",
             "#### interface `http`",
+            "#### interface `settings`",
+            "- `describe: func() -> list<setting-spec>`",
             "  - `hosts: list<string>` — Hosts (\"host\" or \"host:port\") the plugin calls. The operator must grant each one",
         ] {
             assert!(

@@ -12,6 +12,7 @@ pub use crate::__bindings::paycore::channel::types::{
     PaymentStatus, PaymentUpdate, RefundRef, RefundRequest, RefundResult, RefundStatus,
     RefundUpdate, Scene,
 };
+pub use crate::settings::{IntegerRange, Presence, SettingKind, SettingSpec, TextBounds};
 
 impl Manifest {
     /// A manifest for plugin `name` at `version`, built against this SDK's
@@ -53,6 +54,13 @@ impl Manifest {
 
     pub fn with_settings(mut self, settings: &[&str]) -> Self {
         self.settings = owned(settings);
+        self
+    }
+
+    /// Lists the settings `specs` describe (see [`SettingSpec`]), so that
+    /// the manifest and the descriptions never disagree.
+    pub fn with_described_settings(mut self, specs: &[SettingSpec]) -> Self {
+        self.settings = specs.iter().map(|s| s.name.clone()).collect();
         self
     }
 

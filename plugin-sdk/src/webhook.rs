@@ -12,7 +12,7 @@
 //! use paycore_plugin_sdk::webhook::{signature_header, verify_signature};
 //! use std::time::{Duration, SystemTime, UNIX_EPOCH};
 //!
-//! let secret = b"whsec_test_demo";
+//! let secret = b"whsec_test_demo_secret";
 //! let body = br#"{"id":"evt_1","type":"payment.succeeded","data":{}}"#;
 //! // What paycore sends...
 //! let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;

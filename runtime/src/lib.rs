@@ -1,6 +1,7 @@
 //! paycore: a payment orchestration runtime. See ARCHITECTURE.md for the map.
 
 pub mod app;
+pub mod channel_settings;
 pub mod checkout;
 pub mod config;
 pub mod conformance;

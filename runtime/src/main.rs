@@ -229,16 +229,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::CheckConfig { config } => {
             let _telemetry = paycore::telemetry::init(false, None)?;
-            let cfg = match config::load(&config, &overrides()) {
-                Ok(c) => c,
-                Err(errors) => {
-                    eprintln!("{errors}");
-                    return Ok(ExitCode::FAILURE);
-                }
-            };
-            let problems = paycore::app::check(&cfg).await?;
+            // Every problem in one run: the files' own, then, for what of
+            // them validated, the plugins' and the channel bindings'.
+            let partial = config::load_partial(&config, &overrides(), Default::default());
+            let mut problems: Vec<String> =
+                partial.errors.0.iter().map(ToString::to_string).collect();
+            if let Some(cfg) = &partial.config {
+                problems.extend(paycore::app::check(cfg).await?);
+            }
             if problems.is_empty() {
-                println!("{}: OK ({} tenants)", config.display(), cfg.tenants.len());
+                let tenants = partial.config.map_or(0, |c| c.tenants.len());
+                println!("{}: OK ({tenants} tenants)", config.display());
                 Ok(ExitCode::SUCCESS)
             } else {
                 for p in &problems {
@@ -501,7 +502,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             println!("wallets:          {}", m.wallets.join(", "));
             println!("currencies:       {}", m.currencies.join(", "));
-            println!("settings:         {}", m.settings.join(", "));
+            if m.settings_described {
+                println!("settings:");
+                for s in &m.settings {
+                    println!("  {}: {}; {}", s.name, s.kind_words(), s.presence_words());
+                    if !s.description.is_empty() {
+                        println!("    {}", s.description);
+                    }
+                }
+            } else {
+                let names: Vec<&str> = m.setting_names().collect();
+                println!(
+                    "settings:         {} (not described: each required, any text)",
+                    names.join(", ")
+                );
+            }
             println!("secrets:          {}", m.secrets.join(", "));
             println!("hosts:            {}", m.hosts.join(", "));
             Ok(ExitCode::SUCCESS)

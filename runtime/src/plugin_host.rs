@@ -33,4 +33,4 @@ pub use trace::{CallInput, CallOutput, CallTrace, HostCall, HttpAttempt, Tracer}
 
 /// The WIT contract version this host implements; plugins built against any
 /// semver-compatible version (same major, minor not newer) load.
-pub const CONTRACT_VERSION: semver::Version = semver::Version::new(1, 0, 0);
+pub const CONTRACT_VERSION: semver::Version = semver::Version::new(1, 1, 0);

@@ -5,9 +5,10 @@
 //! a reload builds a new one and swaps it in, so a request sees either the
 //! old world or the new one, never half of each.
 
+use crate::channel_settings::{self, Problem};
 use crate::config::{ChannelConfig, ConfigError, TenantConfig};
 use crate::plugin_host::{ChannelGrant, Plugin, PluginManifest};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// One tenant channel, ready to call.
@@ -17,8 +18,12 @@ pub struct BoundChannel {
     pub tenant: String,
     pub plugin: Plugin,
     pub grant: Arc<ChannelGrant>,
-    /// Settings with `{public_url}` already filled in.
+    /// What the plugin receives: the tenant's settings with `{public_url}`
+    /// filled in, plus the defaults of described settings left out.
     pub settings: Vec<(String, String)>,
+    /// The tenant's settings with `{public_url}` filled in, to resolve
+    /// again for another version of the plugin.
+    written: BTreeMap<String, String>,
     config: ChannelConfig,
     /// The canary version and its share of payments, when configured and loaded.
     pub canary: Option<(Plugin, u8)>,
@@ -29,7 +34,7 @@ impl BoundChannel {
         tenant: &str,
         config: &ChannelConfig,
         plugin: &Plugin,
-        public_url: &str,
+        written: BTreeMap<String, String>,
     ) -> BoundChannel {
         let m = &plugin.manifest;
         let grant = crate::plugin_host::grant_for(
@@ -39,17 +44,17 @@ impl BoundChannel {
             &config.allowed_hosts,
             &config.secrets,
         );
-        let settings = config
-            .settings
-            .iter()
-            .map(|(k, v)| (k.clone(), v.replace("{public_url}", public_url)))
-            .collect();
+        // A version that does not fit these settings is never bound; if it
+        // serves an old payment all the same, it gets them as written.
+        let settings = channel_settings::resolve(&m.settings, &written)
+            .unwrap_or_else(|_| written.clone().into_iter().collect());
         BoundChannel {
             id: config.id.clone(),
             tenant: tenant.to_string(),
             plugin: plugin.clone(),
             grant: Arc::new(grant),
             settings,
+            written,
             config: config.clone(),
             canary: None,
         }
@@ -73,11 +78,7 @@ impl BoundChannel {
     /// The same channel served by another loaded version of its plugin:
     /// follow-up calls on a payment go to the version that created it.
     pub fn with_plugin(&self, plugin: &Plugin) -> BoundChannel {
-        let settings = self.settings.clone();
-        BoundChannel {
-            settings,
-            ..BoundChannel::bind(&self.tenant, &self.config, plugin, "")
-        }
+        BoundChannel::bind(&self.tenant, &self.config, plugin, self.written.clone())
     }
 }
 
@@ -115,18 +116,60 @@ pub struct Registry {
     by_api_key: HashMap<[u8; 32], (String, Option<jiff::Timestamp>)>,
 }
 
-/// Why `plugin` cannot serve `channel`, if it cannot: a setting or secret
-/// the plugin needs is missing, or the channel grants hosts the plugin does
-/// not declare.
-pub fn unfit(plugin: &PluginManifest, channel: &ChannelConfig) -> Option<String> {
+/// Which version of a channel's plugin a check is about, for its messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Serving,
+    Canary,
+}
+
+/// The channel's settings as written, with `{public_url}` filled in.
+fn written_settings(channel: &ChannelConfig, public_url: &str) -> BTreeMap<String, String> {
+    channel
+        .settings
+        .iter()
+        .map(|(k, v)| (k.clone(), v.replace("{public_url}", public_url)))
+        .collect()
+}
+
+/// Why `plugin` cannot serve `channel`, each reason located in the tenant's
+/// file (empty: it fits): a setting or secret the plugin needs is missing
+/// (at `plugin = …`), a setting's value does not fit the plugin's
+/// description of it (at the value), or the channel grants hosts the
+/// plugin does not declare.
+pub fn unfit(
+    plugin: &PluginManifest,
+    channel: &ChannelConfig,
+    public_url: &str,
+    role: Role,
+) -> Vec<ConfigError> {
+    let label = format!("{}@{}", plugin.name, plugin.version);
+    let who = match role {
+        Role::Serving => format!("channel `{}`:", channel.id),
+        Role::Canary => format!("channel `{}`: canary", channel.id),
+    };
+    let at_plugin = |message: String| ConfigError {
+        message: format!("{who} {message}"),
+        ..channel.plugin_location.clone()
+    };
+    let mut reasons = Vec::new();
     let mut missing: Vec<String> = Vec::new();
-    missing.extend(
-        plugin
-            .settings
-            .iter()
-            .filter(|s| !channel.settings.contains_key(*s))
-            .map(|s| format!("setting `{s}`")),
-    );
+    let written = written_settings(channel, public_url);
+    if let Err(misfits) = channel_settings::resolve(&plugin.settings, &written) {
+        for misfit in misfits {
+            match misfit.problem {
+                Problem::Missing => missing.push(format!("setting `{}`", misfit.setting)),
+                Problem::Invalid(what) => reasons.push(ConfigError {
+                    message: format!("{who} setting `{}` {what} (plugin {label})", misfit.setting),
+                    ..channel
+                        .setting_locations
+                        .get(&misfit.setting)
+                        .unwrap_or(&channel.plugin_location)
+                        .clone()
+                }),
+            }
+        }
+    }
     missing.extend(
         plugin
             .secrets
@@ -135,12 +178,10 @@ pub fn unfit(plugin: &PluginManifest, channel: &ChannelConfig) -> Option<String>
             .map(|s| format!("secret `{s}`")),
     );
     if !missing.is_empty() {
-        return Some(format!(
-            "plugin {}@{} needs {}",
-            plugin.name,
-            plugin.version,
+        reasons.push(at_plugin(format!(
+            "plugin {label} needs {}",
             missing.join(", ")
-        ));
+        )));
     }
     let undeclared: Vec<&str> = channel
         .allowed_hosts
@@ -149,15 +190,15 @@ pub fn unfit(plugin: &PluginManifest, channel: &ChannelConfig) -> Option<String>
         .map(|h| h.as_str())
         .collect();
     if !undeclared.is_empty() {
-        return Some(format!(
-            "allowed_hosts {} are not among the hosts plugin {}@{} declares ({})",
+        reasons.push(at_plugin(format!(
+            "allowed_hosts {} are not among the hosts plugin {label} declares ({})",
             undeclared.join(", "),
-            plugin.name,
-            plugin.version,
             plugin.hosts.join(", ")
-        ));
+        )));
     }
-    None
+    // In the order they are written (`plugin = …` comes first in the file).
+    reasons.sort_by_key(|r| r.position);
+    reasons
 }
 
 /// Rule targets whose plugin can serve none of the payments the rule
@@ -242,66 +283,59 @@ impl Registry {
                     })
                     .collect();
                 in_range.sort_by(|a, b| b.manifest.version.cmp(&a.manifest.version));
-                let mut reasons = Vec::new();
+                let mut reasons: Vec<ConfigError> = Vec::new();
                 let chosen = in_range.into_iter().find(|p| {
-                    let pinned_away = ch.plugin_sha256.as_ref().filter(|pin| **pin != p.digest);
-                    match (pinned_away, unfit(&p.manifest, ch)) {
-                        (Some(pin), _) => {
-                            reasons.push(format!(
-                                "{} is sha256:{}, not the pinned sha256:{pin}",
+                    if let Some(pin) = ch.plugin_sha256.as_ref().filter(|pin| **pin != p.digest) {
+                        reasons.push(ConfigError {
+                            message: format!(
+                                "channel `{}`: {} is sha256:{}, not the pinned sha256:{pin}",
+                                ch.id,
                                 p.label(),
                                 p.digest
-                            ));
-                            false
-                        }
-                        (None, Some(reason)) => {
-                            reasons.push(reason);
-                            false
-                        }
-                        (None, None) => true,
+                            ),
+                            ..ch.plugin_location.clone()
+                        });
+                        return false;
                     }
+                    let unfit = unfit(&p.manifest, ch, public_url, Role::Serving);
+                    let fits = unfit.is_empty();
+                    reasons.extend(unfit);
+                    fits
                 });
                 match chosen {
                     Some(plugin) => {
-                        let mut bound = BoundChannel::bind(&t.id, ch, plugin, public_url);
+                        let written = written_settings(ch, public_url);
+                        let mut bound = BoundChannel::bind(&t.id, ch, plugin, written);
                         bound.canary = ch.canary.as_ref().and_then(|c| {
                             let canary = registry.plugins.iter().find(|p| {
                                 p.manifest.name == ch.plugin_name && p.manifest.version == c.version
                             })?;
-                            match unfit(&canary.manifest, ch) {
-                                None => Some((canary.clone(), c.percent)),
-                                Some(reason) => {
-                                    problems.push(ConfigError {
-                                        message: format!("channel `{}`: canary {reason}", ch.id),
-                                        ..ch.plugin_location.clone()
-                                    });
-                                    None
-                                }
+                            let unfit = unfit(&canary.manifest, ch, public_url, Role::Canary);
+                            if unfit.is_empty() {
+                                return Some((canary.clone(), c.percent));
                             }
+                            problems.extend(unfit);
+                            None
                         });
                         channels.push(Arc::new(bound));
                     }
-                    None => {
-                        let why = if reasons.is_empty() {
-                            let loaded: Vec<&str> =
-                                registry.plugins.iter().map(|p| p.label()).collect();
-                            let loaded = if loaded.is_empty() {
-                                "none".to_string()
-                            } else {
-                                loaded.join(", ")
-                            };
-                            format!(
-                                "no loaded plugin matches `{}@{}` (loaded: {loaded})",
-                                ch.plugin_name, ch.plugin_req
-                            )
+                    None if reasons.is_empty() => {
+                        let loaded: Vec<&str> =
+                            registry.plugins.iter().map(|p| p.label()).collect();
+                        let loaded = if loaded.is_empty() {
+                            "none".to_string()
                         } else {
-                            reasons.join("; ")
+                            loaded.join(", ")
                         };
                         problems.push(ConfigError {
-                            message: format!("channel `{}`: {why}", ch.id),
+                            message: format!(
+                                "channel `{}`: no loaded plugin matches `{}@{}` (loaded: {loaded})",
+                                ch.id, ch.plugin_name, ch.plugin_req
+                            ),
                             ..ch.plugin_location.clone()
                         });
                     }
+                    None => problems.extend(reasons),
                 }
             }
             problems.extend(unservable_rules(t, &channels));

@@ -269,10 +269,12 @@ impl Reloader {
         let mut inner = self.inner.lock().await;
         let mut errors = Vec::new();
 
+        let mut refused_tenants = Vec::new();
         let (candidate_tenants, config_loaded) = match self.read_config().await {
             Ok(cfg) => (cfg.tenants, true),
-            Err(problems) => {
+            Err((problems, validated)) => {
                 errors.extend(problems.into_iter().map(|e| format!("config refused: {e}")));
+                refused_tenants = validated;
                 (inner.tenants.clone(), false)
             }
         };
@@ -309,6 +311,10 @@ impl Reloader {
             &mut differences,
         );
         let plugins: Vec<Plugin> = live.iter().map(|l| l.plugin.clone()).collect();
+        // What validated of a refused config is bound too, so that all its
+        // problems show at once, channel settings included.
+        let unbound = Registry::build(plugins.clone(), &refused_tenants, &self.public_url).1;
+        errors.extend(unbound.iter().map(|e| format!("config refused: {e}")));
 
         let (mut registry, mut problems) =
             Registry::build(plugins.clone(), &candidate_tenants, &self.public_url);
@@ -410,16 +416,26 @@ impl Reloader {
     /// The config files plus the tenant configs published to the database.
     /// If the database cannot be read, the config is not current: a reload
     /// must never drop published tenants because of a dropped connection.
-    async fn read_config(&self) -> Result<config::Config, Vec<String>> {
+    /// Refused, it answers every problem and the tenants that validated.
+    async fn read_config(&self) -> Result<config::Config, (Vec<String>, Vec<TenantConfig>)> {
         let published = crate::publishing::current(self.payments.store())
             .await
-            .map_err(|e| vec![format!("cannot read the published tenant configs: {e}")])?;
+            .map_err(|e| {
+                let problem = format!("cannot read the published tenant configs: {e}");
+                (vec![problem], Vec::new())
+            })?;
         let sources = config::TenantSources {
             published: &published,
             resolve_secrets: true,
         };
-        config::load_with(&self.config_file, &self.overrides, sources)
-            .map_err(|problems| problems.0.iter().map(|e| e.to_string()).collect())
+        config::load_partial(&self.config_file, &self.overrides, sources)
+            .into_result()
+            .map_err(|(problems, validated)| {
+                (
+                    problems.0.iter().map(|e| e.to_string()).collect(),
+                    validated,
+                )
+            })
     }
 
     /// Loads what changed in the plugins folder; keeps what did not. A file

@@ -53,7 +53,7 @@ timeout_ms = 2000
     write_tenant(
         dir,
         &format!(
-            "webhook_secret = \"inline:whsec_crash\"\nnotify_url = \"http://127.0.0.1:{hook_port}/hooks\""
+            "webhook_secret = \"inline:whsec_crash_restart\"\nnotify_url = \"http://127.0.0.1:{hook_port}/hooks\""
         ),
         "{public_url}/sandbox",
     );
@@ -240,7 +240,7 @@ async fn webhooks_pending_at_a_kill_9_are_all_delivered_after_the_restart() {
     assert_eq!(received.len(), delivered.len(), "each delivered once");
     for (_, signature, body) in &received {
         paycore_plugin_sdk::webhook::verify_signature(
-            b"whsec_crash",
+            b"whsec_crash_restart",
             signature,
             body.as_bytes(),
             Duration::from_secs(300),

@@ -79,7 +79,7 @@ timeout_ms = 1000
             r#"
 id = "multi"
 api_keys = ["{KEY}"]
-webhook_secret = "inline:whsec_multi"
+webhook_secret = "inline:whsec_multi_instance"
 notify_url = "{hook_url}"
 [[channels]]
 id = "sandbox-main"

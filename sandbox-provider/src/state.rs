@@ -517,8 +517,14 @@ impl Store {
             }
             Some(b'2') => {
                 order.status = OrderStatus::Processing;
-                order.settles_at =
-                    Some((now + self.processing_delay, wall + self.processing_delay));
+                // A delay past the end of time never settles; it must not
+                // panic the request (the runtime bounds the delay too).
+                let delay = self.processing_delay;
+                order.settles_at = now.checked_add(delay).zip(
+                    time::Duration::try_from(delay)
+                        .ok()
+                        .and_then(|d| wall.checked_add(d)),
+                );
                 Outcome::Plain
             }
             Some(b'3') => {
@@ -839,6 +845,20 @@ mod tests {
         assert_ne!(a.trade_no, b.trade_no);
         assert!(a.trade_no.starts_with("sbx"));
         assert!(a.trade_no[3..].bytes().all(|c| c.is_ascii_digit()));
+    }
+
+    #[test]
+    fn a_delay_past_the_end_of_time_stays_processing_without_panicking() {
+        let mut s = Store::new(Duration::from_millis(u64::MAX));
+        let (now, wall) = (Instant::now(), OffsetDateTime::now_utc());
+        let p = order(
+            s.pay(pay("p", Scene::Barcode, Some("1234567892")), now, wall)
+                .unwrap(),
+        );
+        assert_eq!(p.status, OrderStatus::Processing);
+        let much_later = now + Duration::from_secs(86_400 * 365);
+        let still = s.query("m1", Some(&p.trade_no), None, much_later).unwrap();
+        assert_eq!(still.status, OrderStatus::Processing);
     }
 
     #[test]

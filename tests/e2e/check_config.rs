@@ -1,5 +1,6 @@
 //! `paycore check-config` on fixture folders of bad tenant files: the exact
-//! messages, each at its file:line:column, every problem at once.
+//! messages, each at its file:line:column, every problem at once; and the
+//! same completeness from a reload, in `/admin/status`.
 
 use expect_test::{ExpectFile, expect_file};
 use paycore::config::{self, Overrides};
@@ -9,23 +10,23 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/check-config")
 }
 
-/// What `paycore check-config --config <fixture>/paycore.toml` prints, with
-/// paths relative to the fixtures folder.
+/// What `paycore check-config --config <fixture>/paycore.toml` prints (the
+/// files' own problems, then the plugins' and the bindings' of what
+/// validated), with paths relative to the fixtures folder.
 async fn check_config(fixture: &str) -> String {
     paycore::plugin_host::install_crypto_provider();
     let file = fixtures().join(fixture).join("paycore.toml");
-    let lines: Vec<String> = match config::load(&file, &Overrides::default()) {
-        Err(errors) => errors.0.iter().map(ToString::to_string).collect(),
-        Ok(mut cfg) => {
-            cfg.server.plugins_dir = std::env::var_os("PAYCORE_PLUGINS_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"));
-            // Compiled code goes to the shared test cache, never into the fixture.
-            cfg.server.plugin_cache_dir =
-                Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-plugin-cache"));
-            paycore::app::check(&cfg).await.unwrap()
-        }
-    };
+    let partial = config::load_partial(&file, &Overrides::default(), Default::default());
+    let mut lines: Vec<String> = partial.errors.0.iter().map(ToString::to_string).collect();
+    if let Some(mut cfg) = partial.config {
+        cfg.server.plugins_dir = std::env::var_os("PAYCORE_PLUGINS_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"));
+        // Compiled code goes to the shared test cache, never into the fixture.
+        cfg.server.plugin_cache_dir =
+            Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-plugin-cache"));
+        lines.extend(paycore::app::check(&cfg).await.unwrap());
+    }
     let prefix = format!("{}/", fixtures().display());
     let mut out = lines.join("\n").replace(&prefix, "");
     out.push('\n');
@@ -52,4 +53,93 @@ async fn rules_no_channel_can_ever_serve_are_reported_once_plugins_load() {
         expect_file!["../fixtures/check-config/unservable/expected.txt"],
     )
     .await;
+}
+
+/// Numbers out of range, secrets that are empty, short, endless or not
+/// files, and channel settings that do not fit their plugin's description.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_values_and_settings_are_each_reported_where_they_are_written() {
+    check(
+        "refused-values",
+        expect_file!["../fixtures/check-config/refused-values/expected.txt"],
+    )
+    .await;
+}
+
+/// Several things broken in one tenant file, and a setting of another that
+/// its plugin refuses: one reload lists every one of them, each where it
+/// is written, and the config that served keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_reload_lists_every_problem_with_its_location() {
+    use paycore_e2e::*;
+    let t = TestApp::start().await;
+    let demo = t.tenants_dir().join("demo.toml");
+    std::fs::write(
+        &demo,
+        r#"id = "demo"
+api_keys = ["sk_test_demo"]
+colour = 1
+notify_url = 5
+webhook_secret = "inline:"
+[limits]
+requests_per_second = 0
+[[channels]]
+id = "sandbox-main"
+plugin = "sandbox@^1"
+allowed_hosts = ["127.0.0.1"]
+settings = { base_url = "{public_url}/sandbox", merchant_id = "sbx_demo" }
+secrets = { api_key = "file:/dev/zero" }
+"#,
+    )
+    .unwrap();
+    let other = t.tenants_dir().join("settings-check.toml");
+    std::fs::write(
+        &other,
+        r#"id = "settings-check"
+api_keys = ["sk_test_settings_check"]
+[[channels]]
+id = "sbx"
+plugin = "sandbox@^1"
+allowed_hosts = ["127.0.0.1"]
+settings = { base_url = "not a url", merchant_id = "m" }
+secrets = { api_key = "inline:k" }
+"#,
+    )
+    .unwrap();
+
+    let reloaded = t.post("adm_test_e2e", "/admin/reload", json!({})).await;
+    assert_eq!(reloaded.status, StatusCode::OK, "{}", reloaded.body);
+    let status = t.admin("/admin/status").await;
+    assert_eq!(status.body["config_current"], false, "{}", status.body);
+    let errors: Vec<String> = status.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap().to_string())
+        .collect();
+    let (demo, other) = (demo.display(), other.display());
+    let expected = [
+        format!("config refused: {demo}:3:1: unknown field `colour`"),
+        format!("config refused: {demo}:4:14: invalid type: integer `5`, expected a string"),
+        format!("config refused: {demo}:5:18: the webhook secret is empty"),
+        format!("config refused: {demo}:7:23: must be between 1 and 1000000"),
+        format!(
+            "config refused: {demo}:13:23: secret file `/dev/zero` is a character device, not a regular file"
+        ),
+        format!(
+            "config refused: {other}:7:25: channel `sbx`: setting `base_url` must be an absolute http:// or https:// URL (plugin sandbox@1.0.0)"
+        ),
+    ];
+    for e in &expected {
+        assert!(
+            errors.iter().any(|got| got.starts_with(e.as_str())),
+            "missing {e:?} in {errors:#?}"
+        );
+    }
+    assert_eq!(errors.len(), expected.len(), "{errors:#?}");
+
+    // Refused whole: the tenant keeps being served as it was.
+    let paid = t.pay(barcode("STATUS-ALL-1", 100, "134567890124")).await;
+    assert_eq!(paid.body["status"], "succeeded", "{}", paid.body);
+    t.stop().await;
 }

@@ -160,7 +160,7 @@ async fn a_webhook_to_a_private_address_is_refused_at_delivery() {
     let tenant = r#"
 id = "inward"
 api_keys = ["sk_test_inward_hooks"]
-webhook_secret = "inline:whsec_inward"
+webhook_secret = "inline:whsec_inward_test"
 notify_url = "http://10.0.0.7/hooks"
 [[channels]]
 id = "sandbox-main"

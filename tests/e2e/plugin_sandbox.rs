@@ -152,7 +152,7 @@ async fn the_admin_api_lists_loaded_plugins_with_digests() {
         .collect();
     assert_eq!(names, ["misbehave", "sandbox"]);
     let sandbox = &r.body["plugins"][1];
-    assert_eq!(sandbox["contract_version"], "1.0.0");
+    assert_eq!(sandbox["contract_version"], "1.1.0");
     assert!(sandbox["digest"].as_str().unwrap().starts_with("sha256:"));
     let ready = t.get("", "/readyz").await;
     assert_eq!(ready.status, StatusCode::OK);

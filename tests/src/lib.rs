@@ -23,7 +23,7 @@ pub use serde_json::json;
 pub const DEMO_KEY: &str = "sk_test_demo";
 pub const ACME_KEY: &str = "sk_test_acme";
 pub const LAB_KEY: &str = "sk_test_lab_tenant";
-pub const WEBHOOK_SECRET: &str = "whsec_test_e2e";
+pub const WEBHOOK_SECRET: &str = "whsec_test_e2e_secret";
 
 /// A log writer for tests that read what paycore logged: pass a clone to
 /// `tracing_subscriber`'s `with_writer`, read everything with `bytes`.
@@ -77,6 +77,9 @@ pub struct Options {
     pub loopback_reachable: bool,
     /// Appended to `paycore.toml` (further tables, e.g. `[plugin_policy]`).
     pub extra_server_toml: String,
+    /// The build of the sandbox plugin the standard tenants are served by,
+    /// copied in as `sandbox.wasm`; `target/plugins/sandbox.wasm` if `None`.
+    pub sandbox_plugin: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -94,6 +97,7 @@ impl Default for Options {
             extra_tenants: Vec::new(),
             loopback_reachable: true,
             extra_server_toml: String::new(),
+            sandbox_plugin: None,
         }
     }
 }
@@ -271,11 +275,16 @@ impl TestApp {
         let root = dir.path();
         let plugins = root.join("plugins");
         std::fs::create_dir_all(&plugins).unwrap();
-        copy_plugin(
-            &plugin_dir("PAYCORE_PLUGINS_DIR", "target/plugins"),
-            "sandbox",
-            &plugins,
-        );
+        match &opts.sandbox_plugin {
+            Some(build) => {
+                std::fs::copy(build, plugins.join("sandbox.wasm")).unwrap();
+            }
+            None => copy_plugin(
+                &plugin_dir("PAYCORE_PLUGINS_DIR", "target/plugins"),
+                "sandbox",
+                &plugins,
+            ),
+        }
         copy_plugin(
             &plugin_dir("PAYCORE_TEST_PLUGINS_DIR", "target/test-plugins"),
             "misbehave",

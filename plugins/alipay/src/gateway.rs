@@ -25,6 +25,10 @@ pub struct Gateway<'a> {
     notify_url: &'a str,
 }
 
+/// The only signature type this channel speaks: SHA256withRSA. Alipay's
+/// older `RSA` (SHA1withRSA) is refused by the setting's description.
+pub const SIGN_TYPE: &str = "RSA2";
+
 /// A verified answer whose code leaves the decision to the operation:
 /// `10000` (success), `10003` (in progress) or `40004` (business failure).
 #[derive(Debug)]
@@ -57,6 +61,13 @@ impl<'a> Gateway<'a> {
             app_auth_token: ctx.setting("app_auth_token"),
             notify_url: &ctx.notify_url,
         })
+        .and_then(|gateway| match ctx.setting("sign_type") {
+            None | Some(SIGN_TYPE) => Ok(gateway),
+            Some(_) => Err(ChannelError::InvalidRequest(Failure::new(
+                "unsupported_sign_type",
+                format!("this channel signs with {SIGN_TYPE} only"),
+            ))),
+        })
     }
 
     /// The public parameters of a call to `method`, signed. `notify` adds
@@ -77,7 +88,7 @@ impl<'a> Gateway<'a> {
             ("method", method),
             ("format", "JSON"),
             ("charset", "utf-8"),
-            ("sign_type", "RSA2"),
+            ("sign_type", SIGN_TYPE),
             ("timestamp", &timestamp(self.host.now_millis())),
             ("version", "1.0"),
         ]

@@ -15,7 +15,7 @@ pub use sign::{ALIPAY_KEY, MERCHANT_KEY};
 
 use paycore_plugin_sdk::types::{
     CallContext, CallbackOutcome, ChannelError, HttpRequest, Manifest, PayRequest, PaymentRef,
-    PaymentResult, RefundRef, RefundRequest, RefundResult, Scene,
+    PaymentResult, RefundRef, RefundRequest, RefundResult, Scene, SettingSpec,
 };
 use paycore_plugin_sdk::{Channel, Host, export_channel};
 
@@ -29,9 +29,37 @@ impl Channel for Alipay {
             .with_scenes(&Scene::ALL)
             .with_wallets(&["alipay"])
             .with_currencies(&[wire::CURRENCY])
-            .with_settings(&["gateway_url", "app_id"])
+            .with_described_settings(&self.settings())
             .with_secrets(&[MERCHANT_KEY, ALIPAY_KEY])
             .with_hosts(&["openapi.alipay.com", "openapi-sandbox.dl.alipaydev.com", "127.0.0.1"])
+    }
+
+    fn settings(&self) -> Vec<SettingSpec> {
+        vec![
+            SettingSpec::url(
+                "gateway_url",
+                "the OpenAPI gateway: https://openapi.alipay.com/gateway.do, the sandbox's, or the simulator's",
+            ),
+            SettingSpec::text("app_id", "the application's APPID: 16 digits")
+                .with_pattern("[0-9]{16}"),
+            SettingSpec::text(
+                "app_auth_token",
+                "ISV mode: the token the merchant granted the service provider's app",
+            )
+            .with_max_length(128)
+            .optional(),
+            SettingSpec::url(
+                "return_url",
+                "where wap.pay and page.pay send the browser back",
+            )
+            .optional(),
+            SettingSpec::one_of(
+                "sign_type",
+                "signature type: RSA2 (SHA256withRSA); Alipay's older RSA (SHA1) is not supported",
+                &[gateway::SIGN_TYPE],
+            )
+            .with_default(gateway::SIGN_TYPE),
+        ]
     }
 
     fn pay(

@@ -49,7 +49,30 @@ fn manifest_declares_the_gateway_hosts_settings_and_key_names() {
     assert_eq!(m.scenes, Scene::ALL);
     assert_eq!(m.wallets, ["alipay"]);
     assert_eq!(m.currencies, ["CNY"]);
-    assert_eq!(m.settings, ["gateway_url", "app_id"]);
+    assert_eq!(
+        m.settings,
+        [
+            "gateway_url",
+            "app_id",
+            "app_auth_token",
+            "return_url",
+            "sign_type"
+        ]
+    );
+    let described = Alipay.settings();
+    let presence: Vec<&Presence> = described.iter().map(|s| &s.presence).collect();
+    assert_eq!(
+        presence,
+        [
+            &Presence::Required,
+            &Presence::Required,
+            &Presence::Optional,
+            &Presence::Optional,
+            &Presence::Defaulted("RSA2".into())
+        ]
+    );
+    assert_eq!(described[0].kind, SettingKind::Url);
+    assert_eq!(described[4].kind, SettingKind::OneOf(vec!["RSA2".into()]));
     assert_eq!(m.secrets, ["merchant_private_key", "alipay_public_key"]);
     assert_eq!(
         m.hosts,
@@ -244,6 +267,21 @@ fn bad_order_numbers_currencies_and_missing_settings_send_nothing() {
                 .unwrap_err()
         ),
         "missing_setting"
+    );
+    // The host refuses such a config; a plugin called with one all the same
+    // must not sign RSA2 and label it RSA.
+    let sha1 = paycore_plugin_sdk::testing::call_context(&[
+        ("gateway_url", GATEWAY),
+        ("app_id", APP_ID),
+        ("sign_type", "RSA"),
+    ]);
+    assert_eq!(
+        code(
+            &Alipay
+                .pay(&host, &sha1, barcode("A1", 100, "28"))
+                .unwrap_err()
+        ),
+        "unsupported_sign_type"
     );
     assert!(host.requests().is_empty());
 }

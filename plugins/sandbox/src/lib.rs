@@ -10,7 +10,7 @@ mod wire;
 
 use paycore_plugin_sdk::types::{
     CallContext, CallbackOutcome, ChannelError, HttpRequest, Manifest, PayRequest, PaymentRef,
-    PaymentResult, RefundRef, RefundRequest, RefundResult, Scene,
+    PaymentResult, RefundRef, RefundRequest, RefundResult, Scene, SettingSpec,
 };
 use paycore_plugin_sdk::{Channel, Host, export_channel};
 use serde::Serialize;
@@ -35,9 +35,20 @@ impl Channel for Sandbox {
             .with_scenes(&Scene::ALL)
             .with_wallets(&["sandbox"])
             .with_currencies(&["CNY", "USD", "EUR", "GBP", "HKD", "SGD", "JPY", "KRW", "BHD"])
-            .with_settings(&["base_url", "merchant_id"])
+            .with_described_settings(&self.settings())
             .with_secrets(&[client::API_KEY])
             .with_hosts(&["127.0.0.1", "localhost"])
+    }
+
+    fn settings(&self) -> Vec<SettingSpec> {
+        vec![
+            SettingSpec::url(
+                "base_url",
+                "the sandbox provider, e.g. {public_url}/sandbox",
+            ),
+            SettingSpec::text("merchant_id", "the merchant id the provider knows")
+                .with_max_length(64),
+        ]
     }
 
     fn pay(

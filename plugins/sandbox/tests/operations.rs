@@ -57,6 +57,8 @@ fn manifest_describes_the_channel() {
         assert!(m.currencies.iter().any(|c| c == currency), "{currency}");
     }
     assert_eq!(m.settings, ["base_url", "merchant_id"]);
+    let kinds: Vec<SettingKind> = Sandbox.settings().into_iter().map(|s| s.kind).collect();
+    assert_eq!(kinds[0], SettingKind::Url);
     assert_eq!(m.secrets, ["api_key"]);
     assert_eq!(m.hosts, ["127.0.0.1", "localhost"]);
 }

@@ -53,8 +53,23 @@ fn manifest_declares_the_api_host_settings_and_key_names() {
     assert_eq!(m.wallets, ["wechat"]);
     assert_eq!(
         m.settings,
-        ["base_url", "mchid", "appid", "serial_no", "platform_serial"]
+        [
+            "base_url",
+            "mchid",
+            "appid",
+            "serial_no",
+            "platform_serial",
+            "sub_mchid",
+            "sub_appid"
+        ]
     );
+    let optional: Vec<String> = WechatPay
+        .settings()
+        .into_iter()
+        .filter(|s| s.presence == Presence::Optional)
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(optional, ["sub_mchid", "sub_appid"]);
     assert_eq!(
         m.secrets,
         ["merchant_private_key", "platform_public_key", "apiv3_key"]

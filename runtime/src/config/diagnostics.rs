@@ -70,6 +70,20 @@ impl ConfigErrors {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Puts each file's problems in the order they appear in it (problems
+    /// of the whole file first), keeping files in the order they were met:
+    /// checks find problems in their own order, people read top to bottom.
+    pub fn sort_within_files(&mut self) {
+        let mut files: Vec<PathBuf> = Vec::new();
+        for e in &self.0 {
+            if !files.contains(&e.file) {
+                files.push(e.file.clone());
+            }
+        }
+        self.0
+            .sort_by_key(|e| (files.iter().position(|f| *f == e.file), e.position));
+    }
 }
 
 impl fmt::Display for ConfigErrors {

@@ -78,7 +78,7 @@ pub struct RawOutbound {
 pub struct RawSandboxProvider {
     #[serde(default)]
     pub enabled: bool,
-    pub processing_delay_ms: Option<u64>,
+    pub processing_delay_ms: Option<Spanned<u64>>,
     /// The file the provider keeps its orders in across restarts; `""` for
     /// memory only. Default: beside a SQLite database file.
     pub journal: Option<Spanned<String>>,

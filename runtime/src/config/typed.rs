@@ -2,7 +2,7 @@
 
 use super::diagnostics::{ConfigError, ConfigErrors};
 use super::raw::{RawApiKey, RawChannel, RawServer, RawTenant};
-use super::secrets::{SecretRef, SecretValue};
+use super::secrets::{SecretRef, SecretUse, SecretValue};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -207,6 +207,9 @@ pub struct ChannelConfig {
     pub plugin_location: ConfigError,
     pub allowed_hosts: Vec<String>,
     pub settings: BTreeMap<String, String>,
+    /// Where each setting's value is written, for errors found once the
+    /// plugin says what the setting must be.
+    pub setting_locations: BTreeMap<String, ConfigError>,
     pub secrets: BTreeMap<String, SecretValue>,
     pub enabled: bool,
     pub canary: Option<Canary>,
@@ -275,16 +278,51 @@ pub fn load_with(
     overrides: &Overrides,
     sources: TenantSources<'_>,
 ) -> Result<Config, ConfigErrors> {
-    let mut errors = ConfigErrors::default();
-    let server = load_server(config_file, overrides, sources.resolve_secrets, &mut errors);
-    let tenants = match &server {
-        Some(s) => load_tenants(&s.tenants_dir, sources, &mut errors),
-        None => Vec::new(),
-    };
-    match server {
-        Some(server) if errors.is_empty() => Ok(Config { server, tenants }),
-        _ => Err(errors),
+    load_partial(config_file, overrides, sources)
+        .into_result()
+        .map_err(|(errors, _)| errors)
+}
+
+/// A config read as far as it could be, with every problem found: what
+/// `check-config` and a refused reload check further against the plugins,
+/// so that one run reports everything. Never served while `errors` is not
+/// empty.
+#[derive(Debug)]
+pub struct Partial {
+    /// The server settings (a value in error replaced by its default) and
+    /// every tenant whose file could be read, each with only the channels
+    /// that validated; `None` when `paycore.toml` itself could not be read.
+    pub config: Option<Config>,
+    pub errors: ConfigErrors,
+}
+
+impl Partial {
+    /// The config if it has no problem; else the problems and the tenants
+    /// that validated (to check their channels against the plugins).
+    pub fn into_result(self) -> Result<Config, (ConfigErrors, Vec<TenantConfig>)> {
+        match self.config {
+            Some(config) if self.errors.is_empty() => Ok(config),
+            config => Err((self.errors, config.map(|c| c.tenants).unwrap_or_default())),
+        }
     }
+}
+
+/// [`load_with`], keeping what validated beside the problems.
+pub fn load_partial(
+    config_file: &Path,
+    overrides: &Overrides,
+    sources: TenantSources<'_>,
+) -> Partial {
+    let mut errors = ConfigErrors::default();
+    // A broken server setting must not hide the tenants' problems: the
+    // tenants folder is known as soon as the file reads.
+    let server = load_server(config_file, overrides, sources.resolve_secrets, &mut errors);
+    let config = server.map(|server| {
+        let tenants = load_tenants(&server.tenants_dir, sources, &mut errors);
+        Config { server, tenants }
+    });
+    errors.sort_within_files();
+    Partial { config, errors }
 }
 
 fn read(file: &Path, errors: &mut ConfigErrors) -> Option<String> {
@@ -333,7 +371,8 @@ impl Checker<'_> {
             .unwrap_or((1, 1))
     }
 
-    fn secret(&mut self, at: &Spanned<String>) -> Option<SecretValue> {
+    /// Resolves a secret reference and checks the value is fit for `use_`.
+    fn secret(&mut self, at: &Spanned<String>, use_: SecretUse) -> Option<SecretValue> {
         let policy = self.secrets;
         let resolved = SecretRef::parse(at.get_ref(), policy.base).and_then(|r| match r {
             SecretRef::Inline(_) if !policy.inline_allowed => Err(
@@ -341,7 +380,9 @@ impl Checker<'_> {
             ),
             // Checked for form only; this config never serves.
             _ if !policy.resolve => Ok(SecretValue::new(Vec::new())),
-            r => r.resolve(),
+            r => r
+                .resolve()
+                .and_then(|value| use_.check(&value).map(|()| value)),
         });
         match resolved {
             Ok(v) => Some(v),
@@ -419,15 +460,8 @@ fn load_server(
     errors: &mut ConfigErrors,
 ) -> Option<ServerConfig> {
     let source = read(file, errors)?;
-    let raw: RawServer = match toml::from_str(&source) {
-        Ok(r) => r,
-        Err(e) => {
-            errors.push(ConfigError::from_toml(file, &source, &e));
-            return None;
-        }
-    };
+    let raw: RawServer = super::parse::document(file, &source, errors).value?;
     let dir = file.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let before = errors.0.len();
     let mut c = Checker {
         file,
         source: &source,
@@ -509,7 +543,12 @@ fn load_server(
             };
             texts
                 .into_iter()
-                .filter_map(|t| c.secret(&Spanned::new(tokens.span(), t.clone())))
+                .filter_map(|t| {
+                    c.secret(
+                        &Spanned::new(tokens.span(), t.clone()),
+                        SecretUse::AdminToken,
+                    )
+                })
                 .collect()
         }
     };
@@ -539,13 +578,13 @@ fn load_server(
     let sp = &raw.sandbox_provider;
     let mut merchants = HashMap::new();
     for (id, reference) in &sp.merchants {
-        if let Some(v) = c.secret(reference) {
+        if let Some(v) = c.secret(reference, SecretUse::Key) {
             merchants.insert(id.clone(), v);
         }
     }
     let sandbox_provider = SandboxProviderConfig {
         enabled: sp.enabled,
-        processing_delay: Duration::from_millis(sp.processing_delay_ms.unwrap_or(3000)),
+        processing_delay: c.millis(&sp.processing_delay_ms, 3000, 0, 3_600_000),
         merchants,
         journal: match sp.journal.as_ref().map(|j| j.get_ref().as_str()) {
             Some("") => None,
@@ -608,7 +647,7 @@ fn load_server(
         }
     };
 
-    (errors.0.len() == before).then(|| ServerConfig {
+    Some(ServerConfig {
         config_file: file.to_path_buf(),
         listen,
         database_url,
@@ -726,12 +765,9 @@ fn load_tenants(
     let mut seen_ids: HashMap<String, PathBuf> = HashMap::new();
     let mut seen_keys: HashMap<[u8; 32], String> = HashMap::new();
     for doc in &documents {
-        let raw: RawTenant = match toml::from_str(&doc.source) {
-            Ok(r) => r,
-            Err(e) => {
-                errors.push(ConfigError::from_toml(&doc.origin, &doc.source, &e));
-                continue;
-            }
+        let parsed = super::parse::document::<RawTenant>(&doc.origin, &doc.source, errors);
+        let Some(raw) = parsed.value else {
+            continue;
         };
         let mut c = Checker {
             file: &doc.origin,
@@ -774,8 +810,12 @@ fn load_tenants(
                 );
             }
         }
-        if let Some(t) = check_tenant(&raw, &mut c) {
-            tenants.push(t);
+        let tenant = check_tenant(&raw, &mut c);
+        // What remains of a document with broken keys is checked for its
+        // own problems, but its channels are not bound: the keys taken out
+        // (a mistyped `settings`, say) would show as false problems there.
+        if parsed.clean {
+            tenants.push(tenant);
         }
     }
     tenants
@@ -788,8 +828,9 @@ fn valid_id(s: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
-fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> Option<TenantConfig> {
-    let before = c.errors.0.len();
+/// The tenant as validated: complete when no problem was added to `c`,
+/// otherwise with what validated (channels in error left out).
+fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> TenantConfig {
     if !valid_id(raw.id.get_ref()) {
         c.error(
             &raw.id,
@@ -822,7 +863,10 @@ fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> Option<TenantConfig> {
         };
         api_keys.push(super::api_keys::ApiKey { digest, expires_at });
     }
-    let webhook_secret = raw.webhook_secret.as_ref().and_then(|s| c.secret(s));
+    let webhook_secret = raw
+        .webhook_secret
+        .as_ref()
+        .and_then(|s| c.secret(s, SecretUse::WebhookSecret));
     let notify_url = raw.notify_url.as_ref().and_then(|u| c.url(u));
     let mut channel_ids = HashSet::new();
     let mut channels = Vec::new();
@@ -848,7 +892,7 @@ fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> Option<TenantConfig> {
         .map(|ch| ch.id.get_ref().as_str())
         .collect();
     let rules = super::rules::rules(&raw.rules, &ids, c);
-    (c.errors.0.len() == before).then(|| TenantConfig {
+    TenantConfig {
         id: raw.id.get_ref().clone(),
         name,
         source: c.file.to_path_buf(),
@@ -861,7 +905,7 @@ fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> Option<TenantConfig> {
         breaker,
         limits,
         checkout,
-    })
+    }
 }
 
 fn checkout_settings(
@@ -966,7 +1010,7 @@ fn check_channel(raw: &RawChannel, c: &mut Checker<'_>) -> Option<ChannelConfig>
     }
     let mut secrets = BTreeMap::new();
     for (name, reference) in &raw.secrets {
-        if let Some(v) = c.secret(reference) {
+        if let Some(v) = c.secret(reference, SecretUse::Key) {
             secrets.insert(name.clone(), v);
         }
     }
@@ -1038,6 +1082,16 @@ fn check_channel(raw: &RawChannel, c: &mut Checker<'_>) -> Option<ChannelConfig>
             .iter()
             .map(|(k, v)| (k.clone(), v.get_ref().clone()))
             .collect(),
+        setting_locations: raw
+            .settings
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    ConfigError::at(c.file, c.source, Some(v.span()), ""),
+                )
+            })
+            .collect(),
         secrets,
         enabled: raw.enabled,
         canary,
@@ -1050,8 +1104,9 @@ fn check_channel(raw: &RawChannel, c: &mut Checker<'_>) -> Option<ChannelConfig>
 /// the config fuzz target use it; secrets are resolved as written).
 pub fn tenant_from_str(file: &Path, source: &str) -> Result<TenantConfig, ConfigErrors> {
     let mut errors = ConfigErrors::default();
-    let raw: RawTenant = toml::from_str(source)
-        .map_err(|e| ConfigErrors(vec![ConfigError::from_toml(file, source, &e)]))?;
+    let Some(raw) = super::parse::document::<RawTenant>(file, source, &mut errors).value else {
+        return Err(errors);
+    };
     let mut c = Checker {
         file,
         source,
@@ -1062,9 +1117,12 @@ pub fn tenant_from_str(file: &Path, source: &str) -> Result<TenantConfig, Config
             inline_allowed: true,
         },
     };
-    match check_tenant(&raw, &mut c) {
-        Some(t) if errors.is_empty() => Ok(t),
-        _ => Err(errors),
+    let tenant = check_tenant(&raw, &mut c);
+    if errors.is_empty() {
+        Ok(tenant)
+    } else {
+        errors.sort_within_files();
+        Err(errors)
     }
 }
 
@@ -1166,6 +1224,55 @@ secrets = { api_key = "inline:k" }
     }
 
     #[test]
+    fn a_broken_server_file_does_not_hide_the_tenants_problems() {
+        let dir = scratch("server-and-tenants");
+        let file = write(
+            &dir,
+            "paycore.toml",
+            "listen = \"nowhere\"\nlistn = 1\n[sandbox_provider]\nprocessing_delay_ms = 18446744073709551615\n",
+        );
+        write(
+            &dir,
+            "tenants/t.toml",
+            "id = \"t\"\napi_keys = [\"sk_test_every_problem\"]\ncolour = \"red\"\nwebhook_secret = \"inline:\"\n[limits]\nrequests_per_second = 0\nmax_concurrent_requests = \"many\"\n",
+        );
+        let partial = load_partial(&file, &Overrides::default(), TenantSources::default());
+        let text = partial.errors.to_string();
+        for expected in [
+            "paycore.toml:1:10: `nowhere` is not an address",
+            "paycore.toml:2:1: unknown field `listn`",
+            "paycore.toml:4:23: must be between 0 and 3600000",
+            "t.toml:3:1: unknown field `colour`",
+            "t.toml:4:18: the webhook secret is empty",
+            "t.toml:6:23: must be between 1 and 1000000",
+            "t.toml:7:27: invalid type: string \"many\", expected u64",
+        ] {
+            assert!(text.contains(expected), "{expected:?} missing in:\n{text}");
+        }
+        assert_eq!(partial.errors.0.len(), 7, "{text}");
+        // The tenant's file had broken keys: it is checked, never bound.
+        assert!(partial.config.unwrap().tenants.is_empty());
+    }
+
+    #[test]
+    fn channels_that_validated_are_kept_for_binding_checks() {
+        let dir = scratch("partial");
+        let file = write(&dir, "paycore.toml", "");
+        write(
+            &dir,
+            "tenants/t1.toml",
+            &format!(
+                "webhook_secret = \"inline:short\"\n{TENANT}[[channels]]\nid = \"other\"\nplugin = \"sandbox@^1\"\nsecrets = {{ api_key = \"inline:\" }}\n"
+            ),
+        );
+        let partial = load_partial(&file, &Overrides::default(), TenantSources::default());
+        assert_eq!(partial.errors.0.len(), 2, "{}", partial.errors);
+        let tenants = partial.into_result().unwrap_err().1;
+        let ids: Vec<&str> = tenants[0].channels.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["sbx"]);
+    }
+
+    #[test]
     fn tenants_may_not_share_ids_or_keys() {
         let dir = scratch("dupes");
         let file = write(&dir, "paycore.toml", "");
@@ -1238,6 +1345,74 @@ secrets = { api_key = "inline:k" }
             text.contains("paycore.toml:5:19: must be between 10 and 86400000"),
             "{text}"
         );
+    }
+
+    /// Every range `docs/configuration.md` gives for a number is the one
+    /// enforced: one past each end is refused, saying the range.
+    #[test]
+    fn the_documented_ranges_are_enforced() {
+        let doc = include_str!("../../../docs/configuration.md");
+        let dir = scratch("documented-ranges");
+        let mut server_file = true;
+        let mut checked = 0;
+        for line in doc.lines() {
+            if line.starts_with("### `tenants/") {
+                server_file = false;
+            }
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let (Some(key), Some(range)) = (cells.get(1), cells.get(3)) else {
+                continue;
+            };
+            let Some((min, max)) = range.split_once(" – ") else {
+                continue;
+            };
+            let (Ok(min), Ok(max)) = (min.parse::<u64>(), max.parse::<u64>()) else {
+                continue;
+            };
+            let key = key.replace('`', "");
+            if key.starts_with("[[") {
+                continue; // checked with their own words elsewhere
+            }
+            let (key, each) = match key.strip_suffix(" (each)") {
+                Some(k) => (k.to_string(), true),
+                None => (key, false),
+            };
+            let (table, name) = match key.split_once("] ") {
+                Some((t, n)) => (Some(t.trim_start_matches('[')), n),
+                None => (None, key.as_str()),
+            };
+            let outside = [min.checked_sub(1), max.checked_add(1)];
+            for value in outside.into_iter().flatten() {
+                let value = if each {
+                    format!("[{value}]")
+                } else {
+                    value.to_string()
+                };
+                let mut text = table.map_or(String::new(), |t| format!("[{t}]\n"));
+                if name == "burst" {
+                    text.push_str("requests_per_second = 1\n");
+                }
+                text.push_str(&format!("{name} = {value}\n"));
+                let file = if server_file {
+                    write(&dir, "paycore.toml", &text)
+                } else {
+                    write(
+                        &dir,
+                        "tenants/t.toml",
+                        &format!("id = \"t\"\napi_keys = [\"sk_test_ranges\"]\n{text}"),
+                    );
+                    write(&dir, "paycore.toml", "")
+                };
+                let errors = load(&file, &Overrides::default()).unwrap_err().to_string();
+                assert!(
+                    errors.contains(&format!("must be between {min} and {max}")),
+                    "{key} = {value}: {errors}"
+                );
+                let _ = std::fs::remove_file(dir.join("tenants/t.toml"));
+            }
+            checked += 1;
+        }
+        assert!(checked >= 20, "only {checked} documented ranges found");
     }
 
     #[test]
@@ -1389,14 +1564,15 @@ secrets = { api_key = "env:PAYCORE_TEST_PUBLISHED_KEY" }
     #[test]
     fn several_admin_tokens_are_accepted_while_rotating() {
         let dir = scratch("admin-rotation");
+        let old = super::super::api_keys::reference("adm_old_token");
         let file = write(
             &dir,
             "paycore.toml",
-            "admin_token = [\"inline:adm_new_token\", \"inline:sha256:00\"]\n",
+            &format!("admin_token = [\"inline:adm_new_token\", \"inline:{old}\"]\n"),
         );
         let cfg = load(&file, &Overrides::default()).unwrap();
         let tokens: Vec<&[u8]> = cfg.server.admin_tokens.iter().map(|t| t.expose()).collect();
-        assert_eq!(tokens, [b"adm_new_token".as_slice(), b"sha256:00"]);
+        assert_eq!(tokens, [b"adm_new_token".as_slice(), old.as_bytes()]);
         let one = write(
             &dir,
             "paycore.toml",

@@ -5,6 +5,7 @@ use super::suite::{Ask, CALLBACK_PATH, Got, Suite, describe, status};
 use super::template::{self, Signing, Vars};
 use super::upstream::{Mode, Upstream};
 use super::{Check, Report};
+use crate::channel_settings::{self, Problem};
 use crate::config::PluginLimits;
 use crate::plugin_host::{
     CallError, CallErrorKind, ChannelGrant, PluginHost, Tracer, scene_to_wit, secret_forms, wit,
@@ -124,10 +125,18 @@ impl Suite {
         if m.description.trim().is_empty() {
             problems.push("no description".to_string());
         }
-        for s in &m.settings {
-            if !self.loaded.profile.settings.contains_key(s) {
-                problems.push(format!("the profile gives no value for setting `{s}`"));
-            }
+        // The profile's values as a tenant's would be checked, with the
+        // upstream's address standing in for `${upstream}`.
+        let values = self.profile_settings("http://127.0.0.1:1");
+        if let Err(misfits) = channel_settings::resolve(&m.settings, &values) {
+            problems.extend(misfits.into_iter().map(|m| match m.problem {
+                Problem::Missing => {
+                    format!("the profile gives no value for setting `{}`", m.setting)
+                }
+                Problem::Invalid(what) => {
+                    format!("the profile's setting `{}` {what}", m.setting)
+                }
+            }));
         }
         for s in &m.secrets {
             if !self.loaded.secrets.contains_key(s) {
@@ -138,12 +147,17 @@ impl Suite {
             pass(
                 name,
                 format!(
-                    "{} {} (contract {}), {} scenes, {} currencies",
+                    "{} {} (contract {}), {} scenes, {} currencies, settings {}",
                     m.name,
                     m.version,
                     m.contract_version,
                     m.scenes.len(),
-                    m.currencies.len()
+                    m.currencies.len(),
+                    if m.settings_described {
+                        "described"
+                    } else {
+                        "untyped"
+                    }
                 ),
             )
         } else {

@@ -11,6 +11,7 @@ use crate::plugin_host::{
     wit,
 };
 use paycore_plugin_sdk::money;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Where the suite says callbacks arrive.
@@ -129,21 +130,30 @@ impl Suite {
         format!("{}, wanted {wanted}{unmatched}", describe(&got))
     }
 
-    pub(super) fn context(&self, upstream: &str) -> wit::CallContext {
+    /// The profile's settings with `${upstream}` filled in.
+    pub(super) fn profile_settings(&self, upstream: &str) -> BTreeMap<String, String> {
         let vars = Vars::from([("upstream".to_string(), upstream.to_string())]);
+        self.loaded
+            .profile
+            .settings
+            .iter()
+            .map(|(k, v)| {
+                let v = template::render(v, &vars).unwrap_or_else(|_| v.clone());
+                (k.clone(), v)
+            })
+            .collect()
+    }
+
+    /// What a channel configured as the profile says gets: the plugin's
+    /// defaults included, as the registry resolves them.
+    pub(super) fn context(&self, upstream: &str) -> wit::CallContext {
+        let values = self.profile_settings(upstream);
+        let settings = crate::channel_settings::resolve(&self.plugin.manifest.settings, &values)
+            .unwrap_or_else(|_| values.into_iter().collect());
         wit::CallContext {
             tenant: "conformance".into(),
             channel: "conformance".into(),
-            settings: self
-                .loaded
-                .profile
-                .settings
-                .iter()
-                .map(|(k, v)| {
-                    let v = template::render(v, &vars).unwrap_or_else(|_| v.clone());
-                    (k.clone(), v)
-                })
-                .collect(),
+            settings,
             notify_url: format!("https://paycore.example{CALLBACK_PATH}"),
         }
     }

@@ -1,6 +1,7 @@
 //! One sandboxed plugin call: fresh store, limits, classification of what
 //! went wrong.
 
+use super::bindings::exports::paycore::channel::settings as wit_settings;
 use super::bindings::paycore::channel::types as wit;
 use super::engine::{EPOCH_TICK, PluginHost};
 use super::imports::{CallState, ChannelGrant};
@@ -60,7 +61,8 @@ fn describe_channel_error(e: &wit::ChannelError) -> String {
 }
 
 pub(super) enum Answer {
-    Manifest(wit::Manifest),
+    /// The manifest, with the setting descriptions of a plugin that has them.
+    Manifest(wit::Manifest, Option<Vec<wit_settings::SettingSpec>>),
     Payment(Result<wit::PaymentResult, wit::ChannelError>),
     Refund(Result<wit::RefundResult, wit::ChannelError>),
     Callback(Result<wit::CallbackOutcome, wit::ChannelError>),
@@ -79,7 +81,10 @@ type PayOutcome = Result<wit::PaymentResult, CallError>;
 type RefundOutcome = Result<wit::RefundResult, CallError>;
 
 impl PluginHost {
-    pub(super) async fn call_manifest(&self, plugin: &Plugin) -> Result<wit::Manifest, CallError> {
+    pub(super) async fn call_manifest(
+        &self,
+        plugin: &Plugin,
+    ) -> Result<(wit::Manifest, Option<Vec<wit_settings::SettingSpec>>), CallError> {
         let grant = Arc::new(ChannelGrant {
             tenant: String::new(),
             channel: String::new(),
@@ -87,10 +92,10 @@ impl PluginHost {
             secrets: Default::default(),
             tracer: None,
         });
-        Ok(expect_answer!(
-            self.run(plugin, grant, Op::Manifest).await?,
-            Manifest
-        ))
+        match self.run(plugin, grant, Op::Manifest).await? {
+            Answer::Manifest(manifest, settings) => Ok((manifest, settings)),
+            _ => unreachable!("each operation yields its own answer type"),
+        }
     }
 
     pub async fn pay(
@@ -341,7 +346,7 @@ impl PluginHost {
 /// A call's answer as it is recorded and compared.
 fn output_of(result: &Result<Answer, CallError>) -> CallOutput {
     match result {
-        Ok(Answer::Manifest(_)) => CallOutput::Manifest,
+        Ok(Answer::Manifest(..)) => CallOutput::Manifest,
         Ok(Answer::Payment(r)) => CallOutput::Payment(r.clone()),
         Ok(Answer::Refund(r)) => CallOutput::Refund(r.clone()),
         Ok(Answer::Callback(r)) => CallOutput::Callback(r.clone()),
@@ -405,10 +410,19 @@ fn record_call(
 }
 
 async fn invoke(plugin: &Plugin, store: &mut Store<CallState>, op: Op) -> wasmtime::Result<Answer> {
-    let instance = plugin.pre.instantiate_async(&mut *store).await?;
-    let ch = instance.paycore_channel_channel();
+    let instance = plugin.exports.instantiate(store).await?;
+    let ch = &instance.channel;
     Ok(match op {
-        Op::Manifest => Answer::Manifest(ch.call_manifest(&mut *store).await?),
+        // One instance answers both: its description of its settings
+        // belongs with its manifest.
+        Op::Manifest => {
+            let manifest = ch.call_manifest(&mut *store).await?;
+            let settings = match &instance.settings {
+                Some(s) => Some(s.call_describe(&mut *store).await?),
+                None => None,
+            };
+            Answer::Manifest(manifest, settings)
+        }
         Op::Pay(c, r) => Answer::Payment(ch.call_pay(&mut *store, &c, &r).await?),
         Op::Query(c, r) => Answer::Payment(ch.call_query(&mut *store, &c, &r).await?),
         Op::Close(c, r) => Answer::Payment(ch.call_close(&mut *store, &c, &r).await?),

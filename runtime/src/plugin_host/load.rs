@@ -1,9 +1,11 @@
 //! Turning a `.wasm` file into a plugin that can serve calls, with every
 //! check done before it goes live.
 
-use super::bindings::{PluginPre, paycore::channel::types as wit};
+use super::bindings::exports::paycore::channel::settings as wit_settings;
+use super::bindings::{PluginExports, paycore::channel::types as wit};
 use super::engine::PluginHost;
 use super::imports::ChannelGrant;
+use crate::channel_settings::{self, Pattern, Presence, SettingKind, SettingSpec};
 use crate::domain::Scene;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -49,9 +51,19 @@ pub struct PluginManifest {
     pub scenes: Vec<Scene>,
     pub wallets: Vec<String>,
     pub currencies: Vec<String>,
-    pub settings: Vec<String>,
+    /// Every setting the plugin reads, in the manifest's order: described
+    /// (contract 1.1), or required text for a plugin that describes none.
+    pub settings: Vec<SettingSpec>,
+    /// Whether the plugin described its settings (a 1.1 `settings` export).
+    pub settings_described: bool,
     pub secrets: Vec<String>,
     pub hosts: Vec<String>,
+}
+
+impl PluginManifest {
+    pub fn setting_names(&self) -> impl Iterator<Item = &str> {
+        self.settings.iter().map(|s| s.name.as_str())
+    }
 }
 
 /// A compiled, checked plugin; cheap to clone and share across calls.
@@ -61,7 +73,7 @@ pub struct Plugin {
     /// sha256 of the `.wasm` bytes, hex.
     pub digest: String,
     pub(super) label: Arc<str>,
-    pub(super) pre: PluginPre<super::imports::CallState>,
+    pub(super) exports: PluginExports<super::imports::CallState>,
     /// How the component was obtained, and how long checks and all took.
     pub load: LoadInfo,
     /// Calls running on this plugin right now (shared by all clones): a
@@ -137,13 +149,13 @@ impl PluginHost {
             .linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError::Contract(first_line(&e.to_string())))?;
-        let pre =
-            PluginPre::new(pre).map_err(|e| LoadError::Contract(first_line(&e.to_string())))?;
+        let exports =
+            PluginExports::new(pre).map_err(|e| LoadError::Contract(first_line(&e.to_string())))?;
         let probe = Plugin {
             manifest: Arc::new(placeholder_manifest()),
             digest: digest.clone(),
             label: "<loading>".into(),
-            pre,
+            exports,
             load: LoadInfo {
                 from_cache: source == super::cache::Source::Cached,
                 millis: 0.0,
@@ -152,11 +164,11 @@ impl PluginHost {
             #[cfg(feature = "native-sandbox")]
             native: false,
         };
-        let raw = self
+        let (raw, described) = self
             .call_manifest(&probe)
             .await
             .map_err(|e| LoadError::Manifest(e.to_string()))?;
-        let manifest = check_manifest(raw).map_err(LoadError::BadManifest)?;
+        let manifest = check_manifest(raw, described).map_err(LoadError::BadManifest)?;
         let label: Arc<str> = format!("{}@{}", manifest.name, manifest.version).into();
         let load = LoadInfo {
             millis: started.elapsed().as_secs_f64() * 1000.0,
@@ -168,7 +180,7 @@ impl PluginHost {
             manifest: Arc::new(manifest),
             digest,
             label,
-            pre: probe.pre,
+            exports: probe.exports,
             load,
             in_flight: probe.in_flight,
         })
@@ -211,6 +223,7 @@ fn placeholder_manifest() -> PluginManifest {
         wallets: Vec::new(),
         currencies: Vec::new(),
         settings: Vec::new(),
+        settings_described: false,
         secrets: Vec::new(),
         hosts: Vec::new(),
     }
@@ -220,7 +233,11 @@ fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or(s).to_string()
 }
 
-fn check_manifest(raw: wit::Manifest) -> Result<PluginManifest, String> {
+/// The manifest and, from a 1.1 plugin, what its settings are.
+fn check_manifest(
+    raw: wit::Manifest,
+    described: Option<Vec<wit_settings::SettingSpec>>,
+) -> Result<PluginManifest, String> {
     let valid_name = |s: &str| {
         !s.is_empty()
             && s.len() <= 64
@@ -255,6 +272,13 @@ fn check_manifest(raw: wit::Manifest) -> Result<PluginManifest, String> {
             return Err(format!("host `{h}` must be a bare host name or IP"));
         }
     }
+    let settings_described = described.is_some();
+    let described = described
+        .unwrap_or_default()
+        .into_iter()
+        .map(setting_from_wit)
+        .collect::<Result<Vec<_>, _>>()?;
+    let settings = channel_settings::describe(&raw.settings, described)?;
     Ok(PluginManifest {
         name: raw.name,
         version,
@@ -263,13 +287,46 @@ fn check_manifest(raw: wit::Manifest) -> Result<PluginManifest, String> {
         scenes: raw.scenes.into_iter().map(scene_from_wit).collect(),
         wallets: raw.wallets,
         currencies: raw.currencies,
-        settings: raw.settings,
+        settings,
+        settings_described,
         secrets: raw.secrets,
         hosts: raw
             .hosts
             .into_iter()
             .map(|h| h.to_ascii_lowercase())
             .collect(),
+    })
+}
+
+/// A setting description as the rest of the host knows it; its pattern is
+/// compiled here, once, so a bad one refuses the plugin.
+fn setting_from_wit(spec: wit_settings::SettingSpec) -> Result<SettingSpec, String> {
+    let kind = match spec.kind {
+        wit_settings::SettingKind::Text(bounds) => SettingKind::Text {
+            max_length: bounds.max_length,
+            pattern: bounds
+                .pattern
+                .map(|p| Pattern::new(&p))
+                .transpose()
+                .map_err(|e| format!("setting `{}`: {e}", spec.name))?,
+        },
+        wit_settings::SettingKind::Url => SettingKind::Url,
+        wit_settings::SettingKind::OneOf(values) => SettingKind::OneOf(values),
+        wit_settings::SettingKind::Integer(range) => SettingKind::Integer {
+            min: range.min,
+            max: range.max,
+        },
+    };
+    let presence = match spec.presence {
+        wit_settings::Presence::Required => Presence::Required,
+        wit_settings::Presence::Optional => Presence::Optional,
+        wit_settings::Presence::Defaulted(value) => Presence::Defaulted(value),
+    };
+    Ok(SettingSpec {
+        name: spec.name,
+        description: spec.description,
+        kind,
+        presence,
     })
 }
 
@@ -297,5 +354,86 @@ pub fn scene_to_wit(s: Scene) -> wit::Scene {
         // Never sent: a checkout payment is stored under the scene its
         // channel was asked for (`qrcode`, `jsapi`) before any call.
         Scene::Checkout => wit::Scene::Qrcode,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(contract: &str, settings: &[&str]) -> wit::Manifest {
+        wit::Manifest {
+            name: "p".into(),
+            version: "1.0.0".into(),
+            contract_version: contract.into(),
+            description: String::new(),
+            scenes: vec![wit::Scene::Barcode],
+            wallets: vec!["w".into()],
+            currencies: vec!["CNY".into()],
+            settings: settings.iter().map(|s| s.to_string()).collect(),
+            secrets: vec![],
+            hosts: vec![],
+        }
+    }
+
+    fn url(name: &str) -> wit_settings::SettingSpec {
+        wit_settings::SettingSpec {
+            name: name.into(),
+            description: "where".into(),
+            kind: wit_settings::SettingKind::Url,
+            presence: wit_settings::Presence::Required,
+        }
+    }
+
+    #[test]
+    fn every_older_minor_of_the_major_loads_and_nothing_newer() {
+        for contract in ["1.0.0", "1.1.0", "1.0.7"] {
+            assert!(
+                check_manifest(manifest(contract, &[]), None).is_ok(),
+                "{contract}"
+            );
+        }
+        for contract in ["1.2.0", "2.0.0", "0.9.0"] {
+            let refused = check_manifest(manifest(contract, &[]), None).unwrap_err();
+            assert!(
+                refused.contains(&format!(
+                    "built for contract {contract}, this runtime implements 1.1.0"
+                )),
+                "{refused}"
+            );
+        }
+    }
+
+    #[test]
+    fn settings_are_typed_when_described_and_required_text_otherwise() {
+        let untyped =
+            check_manifest(manifest("1.0.0", &["base_url", "merchant_id"]), None).unwrap();
+        assert!(!untyped.settings_described);
+        assert_eq!(untyped.settings[0], SettingSpec::untyped("base_url"));
+
+        let typed = check_manifest(
+            manifest("1.1.0", &["base_url", "merchant_id"]),
+            Some(vec![url("base_url")]),
+        )
+        .unwrap();
+        assert!(typed.settings_described);
+        assert_eq!(typed.settings[0].kind, SettingKind::Url);
+        assert_eq!(typed.settings[1], SettingSpec::untyped("merchant_id"));
+
+        let unlisted = check_manifest(manifest("1.1.0", &[]), Some(vec![url("base_url")]));
+        assert!(unlisted.unwrap_err().contains("does not list"));
+        let bad_pattern = wit_settings::SettingSpec {
+            kind: wit_settings::SettingKind::Text(wit_settings::TextBounds {
+                max_length: None,
+                pattern: Some("[".into()),
+            }),
+            ..url("base_url")
+        };
+        let refused = check_manifest(manifest("1.1.0", &["base_url"]), Some(vec![bad_pattern]));
+        assert!(
+            refused
+                .unwrap_err()
+                .starts_with("setting `base_url`: pattern `[`")
+        );
     }
 }

@@ -51,7 +51,9 @@ fn serve(state: &mut CallState, op: Op, handle: &Handle) -> Answer {
     };
     let channel = Sandbox;
     match op {
-        Op::Manifest => Answer::Manifest(channel.manifest().cross()),
+        Op::Manifest => {
+            Answer::Manifest(channel.manifest().cross(), Some(channel.settings().cross()))
+        }
         Op::Pay(c, r) => Answer::Payment(crossed(channel.pay(&host, &c.cross(), r.cross()))),
         Op::Query(c, r) => Answer::Payment(crossed(channel.query(&host, &c.cross(), r.cross()))),
         Op::Close(c, r) => Answer::Payment(crossed(channel.close(&host, &c.cross(), r.cross()))),

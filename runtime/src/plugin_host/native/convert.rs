@@ -2,6 +2,7 @@
 //! both are generated from the same WIT, so each conversion is field by
 //! field, and a field added to the WIT fails to compile here until mapped.
 
+use crate::plugin_host::bindings::exports::paycore::channel::settings as hs;
 use crate::plugin_host::bindings::paycore::channel::{crypto, http, log, types as h};
 use paycore_plugin_sdk::types as g;
 
@@ -91,6 +92,9 @@ record!(g::Manifest => h::Manifest {
     name, version, contract_version, description, scenes, wallets, currencies, settings,
     secrets, hosts,
 });
+record!(g::SettingSpec => hs::SettingSpec { name, description, kind, presence });
+record!(g::TextBounds => hs::TextBounds { max_length, pattern });
+record!(g::IntegerRange => hs::IntegerRange { min, max });
 record!(g::Failure => h::Failure { code, message, channel_code, channel_message });
 record!(g::PaymentResult => h::PaymentResult { status, channel_order_no, amount, currency, action, failure });
 record!(g::RefundResult => h::RefundResult { status, channel_refund_no, amount, failure });
@@ -107,13 +111,14 @@ mod guest_enums {
     use g::{
         Action as GAction, Algorithm as GAlgorithm, CallbackEvent as GCallbackEvent,
         ChannelError as GChannelError, CryptoError as GCryptoError, HttpError as GHttpError,
-        LogLevel as GLogLevel, PaymentStatus as GPaymentStatus, RefundStatus as GRefundStatus,
-        Scene as GScene,
+        LogLevel as GLogLevel, PaymentStatus as GPaymentStatus, Presence as GPresence,
+        RefundStatus as GRefundStatus, Scene as GScene, SettingKind as GSettingKind,
     };
     use h::{
         Action as HAction, CallbackEvent as HCallbackEvent, ChannelError as HChannelError,
         PaymentStatus as HPaymentStatus, RefundStatus as HRefundStatus, Scene as HScene,
     };
+    use hs::{Presence as HPresence, SettingKind as HSettingKind};
     use http::HttpError as HHttpError;
     use log::Level as HLevel;
 
@@ -125,6 +130,8 @@ mod guest_enums {
     cases!(GCallbackEvent => HCallbackEvent { Payment(p), Refund(r), Ignored });
     cases!(GAlgorithm => HAlgorithm { RsaPkcs1Sha256, HmacSha256, Aes256Gcm });
     cases!(GLogLevel => HLevel { Trace, Debug, Info, Warn, Error });
+    cases!(GSettingKind => HSettingKind { Text(b), Url, OneOf(v), Integer(r) });
+    cases!(GPresence => HPresence { Required, Optional, Defaulted(v) });
     // Answers the host gives back to the plugin.
     cases!(HHttpError => GHttpError { Denied(m), Connect(m), Timeout, TooLarge, Broken(m) });
     cases!(HCryptoError => GCryptoError { UnknownKey(m), Unsupported(m), Failed(m) });
