@@ -345,7 +345,7 @@ impl Reloader {
         }
         if !config_loaded {
             differences.push(
-                "the config on disk cannot be read (see errors); the previous one keeps serving"
+                "the config on disk is refused (its problems are in errors); the previous one keeps serving"
                     .into(),
             );
         }
