@@ -79,7 +79,7 @@ pub async fn load_plugins(
     let mut problems = Vec::new();
     for path in files {
         let loaded = match std::fs::read(&path) {
-            Ok(bytes) => match policy.check(&bytes) {
+            Ok(bytes) => match crate::provenance::admit(policy, &bytes) {
                 Ok(_) => host.load_bytes(bytes).await,
                 Err(reason) => Err(LoadError::Untrusted(reason)),
             },
@@ -167,26 +167,13 @@ pub async fn explain(
     ))
 }
 
-/// Opens (and migrates) the database `config` names.
-pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let server = &config.server;
-    Store::open(&server.database_url, server.database_max_connections)
-        .await
-        .with_context(|| {
-            format!(
-                "opening the database {}",
-                crate::store::redacted_url(&server.database_url)
-            )
-        })
-}
-
 /// Starts paycore with `config`; `overrides` are re-applied on every reload.
 pub async fn start(config: Config, overrides: Overrides) -> anyhow::Result<RunningApp> {
-    crate::plugin_host::install_crypto_provider();
+    crate::tls::install_crypto_provider();
     // Before anything is counted.
     let metrics = crate::telemetry::Metrics::global();
     let server = &config.server;
-    let store = open_store(&config).await?;
+    let store = Store::open_configured(&config.server).await?;
     tracing::info!(backend = ?store.backend(), instance = store.instance(), "database ready");
     let host = PluginHost::with_cache(
         server.limits.clone(),

@@ -1,11 +1,11 @@
 //! The hosted cashier's presentation (docs/checkout.md): languages and money
 //! formatting (`locale`), wallet apps recognised by their browsers
-//! (`agent`), amounts typed by payers (`amount_input`), server-drawn QR
-//! codes (`qr`) and the pages (`page`). Pure: the HTTP edge
+//! (`agent`), server-drawn QR
+//! codes (`qr`) and the pages (`page`); amounts payers type are read by
+//! `paycore_core::money`. Pure: the HTTP edge
 //! (`http::checkout`) fetches the payment and hands it here.
 
 pub mod agent;
-pub mod amount_input;
 mod locale;
 pub mod page;
 pub mod qr;

@@ -1,11 +1,15 @@
 //! paycore: a payment orchestration runtime. See ARCHITECTURE.md for the map.
 
+// The pure core (domain types, configuration, routing's decision, payment
+// requests), under the names the rest of the runtime uses.
+pub use paycore_core::{config, domain, money};
+
 pub mod app;
+#[cfg(test)]
+mod boundaries;
 pub mod channel_settings;
 pub mod checkout;
-pub mod config;
 pub mod conformance;
-pub mod domain;
 pub mod http;
 pub mod outbound;
 pub mod overhead;
@@ -22,5 +26,6 @@ pub mod scaffold;
 pub mod store;
 pub mod sweeper;
 pub mod telemetry;
+pub mod tls;
 pub mod watch;
 pub mod webhooks;

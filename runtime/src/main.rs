@@ -403,7 +403,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let wasm =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            match cfg.server.plugin_policy.check(&wasm) {
+            match paycore::provenance::admit(&cfg.server.plugin_policy, &wasm) {
                 Ok(paycore::provenance::Provenance::SignedBy(key)) => {
                     println!("{}: signed by {key}; the policy admits it", file.display());
                     Ok(ExitCode::SUCCESS)
@@ -545,7 +545,7 @@ async fn admin_post(config: &std::path::Path, path: &str) -> anyhow::Result<Exit
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", cfg.server.listen));
-    paycore::plugin_host::install_crypto_provider();
+    paycore::tls::install_crypto_provider();
     let response = reqwest::Client::new()
         .post(format!("{base}{path}"))
         .bearer_auth(token)

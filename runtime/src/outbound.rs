@@ -12,158 +12,40 @@
 //! environment are ignored (a proxy would resolve the name itself) and
 //! redirects are never followed.
 
-use ipnet::IpNet;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+pub use paycore_core::outbound::{AddressPolicy, OutboundConfig, non_public};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// The operator's `[outbound]` settings.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OutboundConfig {
-    pub addresses: AddressPolicy,
-    /// Hosts plugins may call over plain `http://`; every other host needs
-    /// `https://`, so a channel's keys and answers cross no network in clear.
-    pub plain_http_hosts: Vec<String>,
+/// Resolves `url`'s host now and checks every address: for refusing a
+/// webhook URL when it is given, not only when it is used. A name that
+/// does not resolve now is let through (the delivery checks again).
+pub async fn check_url_now(policy: &AddressPolicy, url: &url::Url) -> Result<(), String> {
+    policy.check_url(url)?;
+    let (Some(url::Host::Domain(name)), Some(port)) = (url.host(), url.port_or_known_default())
+    else {
+        return Ok(());
+    };
+    let lookup = tokio::net::lookup_host((name, port));
+    let Ok(Ok(addrs)) = tokio::time::timeout(std::time::Duration::from_secs(2), lookup).await
+    else {
+        return Ok(());
+    };
+    for addr in addrs {
+        policy.check(addr.ip())?;
+    }
+    Ok(())
 }
 
-impl OutboundConfig {
-    /// Loopback allowed, over plain HTTP: for tests and the demo.
-    pub fn loopback() -> Self {
-        OutboundConfig {
-            addresses: AddressPolicy::allowing_loopback(),
-            plain_http_hosts: vec!["127.0.0.1".into(), "::1".into(), "localhost".into()],
-        }
-    }
-}
-
-/// The networks outbound requests may reach although they are not public.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AddressPolicy {
-    pub allowed: Vec<IpNet>,
-}
-
-impl AddressPolicy {
-    /// Refuses every non-public address: what production wants.
-    pub fn strict() -> Self {
-        AddressPolicy::default()
-    }
-
-    /// Allows loopback as well, for tests and the demo, whose upstreams
-    /// run on 127.0.0.1.
-    pub fn allowing_loopback() -> Self {
-        AddressPolicy {
-            allowed: vec![
-                IpNet::from(IpAddr::V4(Ipv4Addr::LOCALHOST)),
-                IpNet::from(IpAddr::V6(Ipv6Addr::LOCALHOST)),
-            ],
-        }
-    }
-
-    /// `Err` names why `ip` may not be reached.
-    pub fn check(&self, ip: IpAddr) -> Result<(), String> {
-        match non_public(ip) {
-            Some(kind) if !self.allowed.iter().any(|net| net.contains(&ip)) => Err(format!(
-                "{ip} is a {kind} address; outbound requests may reach it only if [outbound] allow_addresses lists it"
-            )),
-            _ => Ok(()),
-        }
-    }
-
-    /// Checks a URL's host if it is a literal address (names are checked
-    /// when the client resolves them).
-    pub fn check_url(&self, url: &url::Url) -> Result<(), String> {
-        match url.host() {
-            Some(url::Host::Ipv4(ip)) => self.check(IpAddr::V4(ip)),
-            Some(url::Host::Ipv6(ip)) => self.check(IpAddr::V6(ip)),
-            Some(url::Host::Domain(_)) => Ok(()),
-            None => Err("the URL has no host".into()),
-        }
-    }
-
-    /// Resolves `url`'s host now and checks every address: for refusing a
-    /// webhook URL when it is given, not only when it is used. A name that
-    /// does not resolve now is let through (the delivery checks again).
-    pub async fn check_url_now(&self, url: &url::Url) -> Result<(), String> {
-        self.check_url(url)?;
-        let (Some(url::Host::Domain(name)), Some(port)) = (url.host(), url.port_or_known_default())
-        else {
-            return Ok(());
-        };
-        let lookup = tokio::net::lookup_host((name, port));
-        let Ok(Ok(addrs)) = tokio::time::timeout(std::time::Duration::from_secs(2), lookup).await
-        else {
-            return Ok(());
-        };
-        for addr in addrs {
-            self.check(addr.ip())?;
-        }
-        Ok(())
-    }
-
-    /// An HTTP client builder that resolves through this policy, ignores
-    /// proxies and follows no redirects.
-    pub fn client_builder(&self) -> reqwest::ClientBuilder {
-        crate::plugin_host::install_crypto_provider();
-        reqwest::Client::builder()
-            .dns_resolver(Arc::new(CheckedResolver {
-                policy: Arc::new(self.clone()),
-            }))
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-    }
-}
-
-/// What kind of non-public address `ip` is, if it is one.
-pub fn non_public(ip: IpAddr) -> Option<&'static str> {
-    match ip {
-        IpAddr::V4(v4) => non_public_v4(v4),
-        IpAddr::V6(v6) => {
-            // An IPv4 address wrapped in IPv6 (mapped, or NAT64) is judged
-            // as the IPv4 address it reaches.
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return non_public_v4(v4);
-            }
-            let s = v6.segments();
-            if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
-                let [a, b] = s[6].to_be_bytes();
-                let [c, d] = s[7].to_be_bytes();
-                return non_public_v4(Ipv4Addr::new(a, b, c, d));
-            }
-            if v6.is_unspecified() {
-                Some("unspecified")
-            } else if v6.is_loopback() {
-                Some("loopback")
-            } else if v6.is_multicast() {
-                Some("multicast")
-            } else if (s[0] & 0xfe00) == 0xfc00 {
-                Some("private (unique local)")
-            } else if (s[0] & 0xffc0) == 0xfe80 {
-                Some("link-local")
-            } else {
-                None
-            }
-        }
-    }
-}
-
-fn non_public_v4(ip: Ipv4Addr) -> Option<&'static str> {
-    let [a, b, ..] = ip.octets();
-    if ip.is_unspecified() || a == 0 {
-        Some("unspecified")
-    } else if ip.is_loopback() {
-        Some("loopback")
-    } else if ip.is_private() {
-        Some("private")
-    } else if ip.is_link_local() {
-        Some("link-local")
-    } else if a == 100 && (64..128).contains(&b) {
-        Some("shared (carrier-grade NAT)")
-    } else if ip.is_multicast() {
-        Some("multicast")
-    } else if ip.is_broadcast() || a >= 240 {
-        Some("reserved")
-    } else {
-        None
-    }
+/// An HTTP client builder that resolves through `policy`, ignores proxies
+/// and follows no redirects.
+pub fn client_builder(policy: &AddressPolicy) -> reqwest::ClientBuilder {
+    crate::tls::install_crypto_provider();
+    reqwest::Client::builder()
+        .dns_resolver(Arc::new(CheckedResolver {
+            policy: Arc::new(policy.clone()),
+        }))
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
 }
 
 /// Resolves like the system does, then keeps only permitted addresses; if
@@ -208,68 +90,17 @@ impl reqwest::dns::Resolve for CheckedResolver {
 mod tests {
     use super::*;
 
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn non_public_addresses_are_named() {
-        for (addr, kind) in [
-            ("127.0.0.1", "loopback"),
-            ("10.1.2.3", "private"),
-            ("172.16.0.1", "private"),
-            ("192.168.1.1", "private"),
-            ("169.254.169.254", "link-local"),
-            ("100.64.0.1", "shared (carrier-grade NAT)"),
-            ("224.0.0.1", "multicast"),
-            ("0.0.0.0", "unspecified"),
-            ("255.255.255.255", "reserved"),
-            ("::1", "loopback"),
-            ("::", "unspecified"),
-            ("fd00::1", "private (unique local)"),
-            ("fe80::1", "link-local"),
-            ("ff02::1", "multicast"),
-            ("::ffff:127.0.0.1", "loopback"),
-            ("::ffff:169.254.169.254", "link-local"),
-            ("64:ff9b::a9fe:a9fe", "link-local"),
-        ] {
-            assert_eq!(non_public(ip(addr)), Some(kind), "{addr}");
-        }
-        for public in ["8.8.8.8", "203.0.114.7", "2606:4700::1111", "100.128.0.1"] {
-            assert_eq!(non_public(ip(public)), None, "{public}");
-        }
-    }
-
-    #[test]
-    fn the_operator_can_allow_specific_networks() {
-        let strict = AddressPolicy::strict();
-        let why = strict.check(ip("169.254.169.254")).unwrap_err();
-        assert!(
-            why.contains("link-local") && why.contains("allow_addresses"),
-            "{why}"
-        );
-        let loopback = AddressPolicy::allowing_loopback();
-        assert!(loopback.check(ip("127.0.0.1")).is_ok());
-        assert!(
-            loopback.check(ip("127.0.0.2")).is_err(),
-            "only the listed network"
-        );
-        assert!(loopback.check(ip("10.0.0.1")).is_err());
-        let url = url::Url::parse("http://[::ffff:a9fe:a9fe]/latest/meta-data").unwrap();
-        assert!(loopback.check_url(&url).is_err());
-    }
-
     #[tokio::test]
     async fn names_are_checked_on_the_addresses_they_resolve_to() {
         let strict = AddressPolicy::strict();
-        let client = strict.client_builder().build().unwrap();
+        let client = client_builder(&strict).build().unwrap();
         // `localhost` resolves to loopback: refused before connecting.
         let err = client.get("http://localhost:9/").send().await.unwrap_err();
         let text = format!("{err:?}");
         assert!(text.contains("loopback"), "{text}");
         let url = url::Url::parse("http://localhost:9/hook").unwrap();
-        assert!(strict.check_url_now(&url).await.is_err());
+        assert!(check_url_now(&strict, &url).await.is_err());
         let allowed = AddressPolicy::allowing_loopback();
-        assert!(allowed.check_url_now(&url).await.is_ok());
+        assert!(check_url_now(&allowed, &url).await.is_ok());
     }
 }

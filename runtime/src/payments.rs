@@ -9,10 +9,11 @@ mod health;
 mod lifecycle;
 pub mod qr_codes;
 mod refunds;
-pub mod request;
 mod settle;
 pub mod transitions;
 pub mod view;
+/// The create-payment body and its validation live in the pure core.
+pub use paycore_core::request;
 
 use crate::domain::{PaymentStatus, Scene, new_id};
 use crate::plugin_host::{CallError, CallErrorKind, PluginHost, wit};
@@ -172,9 +173,7 @@ impl Payments {
             message: format!("not a URL: {e}"),
             field: Some("notify_url".into()),
         })?;
-        let addresses = &self.host.outbound().addresses;
-        addresses
-            .check_url_now(&parsed)
+        crate::outbound::check_url_now(&self.host.outbound().addresses, &parsed)
             .await
             .map_err(|why| PaymentError::Unacceptable {
                 code: "notify_url_refused",

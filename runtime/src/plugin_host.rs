@@ -20,11 +20,12 @@ mod record;
 mod replay;
 mod trace;
 
+pub use crate::tls::install_crypto_provider;
 pub use bindings::paycore::channel::http::HttpError;
 pub use bindings::paycore::channel::types as wit;
 pub use call::{CallError, CallErrorKind};
 pub use crypto::{encrypt_as_provider, sign_as_provider};
-pub use engine::{PluginHost, install_crypto_provider};
+pub use engine::PluginHost;
 pub use imports::{ChannelGrant, InMemoryUpstream};
 pub use load::{LoadError, LoadInfo, Plugin, PluginManifest, grant_for, scene_to_wit};
 pub use record::{RecordedCall, Recordings, read_file as read_recording, secret_forms};

@@ -15,42 +15,7 @@ use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 
 /// The custom section's name.
 pub const SECTION: &str = "paycore-signature";
-const KEY_PREFIX: &str = "ed25519:";
-
-/// The operator's rule for plugins, from `[plugin_policy]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProvenancePolicy {
-    pub require_signature: bool,
-    /// Public keys whose signatures are accepted.
-    pub trusted_publishers: Vec<PublicKey>,
-}
-
-#[derive(Clone, PartialEq, Eq)]
-pub struct PublicKey(pub [u8; 32]);
-
-impl std::fmt::Debug for PublicKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.to_string())
-    }
-}
-
-impl std::fmt::Display for PublicKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{KEY_PREFIX}{}", BASE64.encode(self.0))
-    }
-}
-
-impl std::str::FromStr for PublicKey {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, String> {
-        let bytes = text
-            .strip_prefix(KEY_PREFIX)
-            .and_then(|b| BASE64.decode(b).ok())
-            .filter(|b| b.len() == 32)
-            .ok_or("a publisher key is `ed25519:` and 32 bytes in base64 (see `paycore plugin keygen`)")?;
-        Ok(PublicKey(bytes.try_into().expect("32 bytes")))
-    }
-}
+pub use paycore_core::provenance::{ProvenancePolicy, PublicKey};
 
 /// What a plugin's signature says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,24 +69,22 @@ pub fn provenance(wasm: &[u8]) -> Result<Provenance, String> {
     Ok(Provenance::SignedBy(PublicKey(*key)))
 }
 
-impl ProvenancePolicy {
-    /// `Err` names why the policy refuses `wasm`.
-    pub fn check(&self, wasm: &[u8]) -> Result<Provenance, String> {
-        if !self.require_signature {
-            // Nothing to enforce: a file that is no WebAssembly at all is
-            // for the loader to refuse, in its own words.
-            return Ok(provenance(wasm).unwrap_or(Provenance::Unsigned));
-        }
-        let provenance = provenance(wasm)?;
-        match &provenance {
-            Provenance::Unsigned => Err(
-                "the plugin is not signed, and [plugin_policy] require_signature is on; sign it with `paycore plugin sign`".into(),
-            ),
-            Provenance::SignedBy(key) if !self.trusted_publishers.contains(key) => Err(format!(
-                "the plugin is signed by {key}, which is not among [plugin_policy] trusted_publishers"
-            )),
-            Provenance::SignedBy(_) => Ok(provenance),
-        }
+/// `Err` names why `policy` refuses `wasm`.
+pub fn admit(policy: &ProvenancePolicy, wasm: &[u8]) -> Result<Provenance, String> {
+    if !policy.require_signature {
+        // Nothing to enforce: a file that is no WebAssembly at all is
+        // for the loader to refuse, in its own words.
+        return Ok(provenance(wasm).unwrap_or(Provenance::Unsigned));
+    }
+    let provenance = provenance(wasm)?;
+    match &provenance {
+        Provenance::Unsigned => Err(
+            "the plugin is not signed, and [plugin_policy] require_signature is on; sign it with `paycore plugin sign`".into(),
+        ),
+        Provenance::SignedBy(key) if !policy.trusted_publishers.contains(key) => Err(format!(
+            "the plugin is signed by {key}, which is not among [plugin_policy] trusted_publishers"
+        )),
+        Provenance::SignedBy(_) => Ok(provenance),
     }
 }
 
@@ -248,24 +211,23 @@ mod tests {
         let (_, stranger) = keygen();
         let signed = sign(&component(), &secret).unwrap();
         let open = ProvenancePolicy::default();
-        assert!(open.check(&component()).is_ok());
-        assert_eq!(open.check(b"garbage"), Ok(Provenance::Unsigned));
+        assert!(admit(&open, &component()).is_ok());
+        assert_eq!(admit(&open, b"garbage"), Ok(Provenance::Unsigned));
         let strict = ProvenancePolicy {
             require_signature: true,
             trusted_publishers: vec![public.clone()],
         };
         assert!(
-            strict
-                .check(&component())
+            admit(&strict, &component())
                 .unwrap_err()
                 .contains("not signed")
         );
-        assert_eq!(strict.check(&signed), Ok(Provenance::SignedBy(public)));
+        assert_eq!(admit(&strict, &signed), Ok(Provenance::SignedBy(public)));
         let other = ProvenancePolicy {
             require_signature: true,
             trusted_publishers: vec![stranger],
         };
-        assert!(other.check(&signed).unwrap_err().contains("not among"));
+        assert!(admit(&other, &signed).unwrap_err().contains("not among"));
     }
 
     #[test]

@@ -4,10 +4,9 @@
 //! stores it; the instances' side (hearing of a change and reloading) is
 //! `published`.
 
-use crate::app::open_store;
 use crate::config::{self, Config, Overrides, PublishedTenant, TenantSources};
 use crate::plugin_host::PluginHost;
-use crate::store::{Backend, TenantPublish};
+use crate::store::{Backend, Store, TenantPublish};
 use anyhow::Context;
 use std::path::Path;
 
@@ -15,17 +14,17 @@ use std::path::Path;
 /// stores it in the configured database, where every instance picks it up
 /// (at once on PostgreSQL, by `NOTIFY`). Answers what happened.
 pub async fn publish_plugin(config: &Config, file: &Path) -> anyhow::Result<String> {
-    crate::plugin_host::install_crypto_provider();
+    crate::tls::install_crypto_provider();
     let host = PluginHost::new(config.server.limits.clone())?;
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    if let Err(reason) = config.server.plugin_policy.check(&bytes) {
+    if let Err(reason) = crate::provenance::admit(&config.server.plugin_policy, &bytes) {
         anyhow::bail!("{} was refused: {reason}", file.display());
     }
     let plugin = host
         .load_bytes(bytes.clone())
         .await
         .with_context(|| format!("{} was refused", file.display()))?;
-    let store = open_store(config).await?;
+    let store = Store::open_configured(&config.server).await?;
     let published = crate::store::PublishedPlugin {
         digest: plugin.digest.clone(),
         name: plugin.manifest.name.clone(),
@@ -58,7 +57,7 @@ pub async fn unpublish_plugin(config: &Config, label: &str) -> anyhow::Result<St
     let (name, version) = label
         .split_once('@')
         .with_context(|| format!("`{label}` is not NAME@VERSION"))?;
-    let store = open_store(config).await?;
+    let store = Store::open_configured(&config.server).await?;
     if store.unpublish_plugin(name, version).await? {
         Ok(format!("unpublished {label}; instances retire it"))
     } else {
@@ -84,8 +83,9 @@ pub async fn publish_tenant(
         Ok(config) => config,
         Err(problems) => return Ok(Err(problems.0.iter().map(|e| e.to_string()).collect())),
     };
-    let store = open_store(&config).await?;
-    let mut published: Vec<PublishedTenant> = current(&store)
+    let store = Store::open_configured(&config.server).await?;
+    let mut published: Vec<PublishedTenant> = store
+        .serving_tenant_configs()
         .await?
         .into_iter()
         .filter(|p| p.tenant_id != tenant_id)
@@ -119,7 +119,7 @@ pub async fn publish_tenant(
 /// `paycore tenant withdraw ID`: the tenant stops serving on every instance;
 /// its payments stay in the database and its history keeps the config.
 pub async fn withdraw_tenant(config: &Config, tenant_id: &str) -> anyhow::Result<String> {
-    let store = open_store(config).await?;
+    let store = Store::open_configured(&config.server).await?;
     match store.withdraw_tenant(tenant_id).await? {
         Some(revision) => Ok(format!(
             "withdrew tenant `{tenant_id}` (revision {revision}); instances stop serving it"
@@ -130,7 +130,7 @@ pub async fn withdraw_tenant(config: &Config, tenant_id: &str) -> anyhow::Result
 
 /// `paycore tenant history`: every revision, newest first per tenant.
 pub async fn tenant_history(config: &Config) -> anyhow::Result<String> {
-    let store = open_store(config).await?;
+    let store = Store::open_configured(&config.server).await?;
     let mut out = format!(
         "{:<24} {:>8}  {:<10} {:<14} {}\n",
         "tenant", "revision", "state", "sha256", "published at"
@@ -167,26 +167,6 @@ pub fn config_for_publishing(
             resolve_secrets: false,
         },
     )
-}
-
-/// The published tenant configs that serve now, as the config loader takes
-/// them (the reloader reads them on every reload).
-pub(crate) async fn current(
-    store: &crate::store::Store,
-) -> crate::store::StoreResult<Vec<PublishedTenant>> {
-    Ok(store
-        .published_tenants()
-        .await?
-        .into_iter()
-        .filter_map(|r| {
-            let origin = r.origin();
-            r.source.map(|source| PublishedTenant {
-                tenant_id: r.tenant_id,
-                origin,
-                source,
-            })
-        })
-        .collect())
 }
 
 /// The config as an instance would see it with `published` beside the

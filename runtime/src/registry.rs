@@ -8,6 +8,7 @@
 use crate::channel_settings::{self, Problem};
 use crate::config::{ChannelConfig, ConfigError, TenantConfig};
 use crate::plugin_host::{ChannelGrant, Plugin, PluginManifest};
+use paycore_core::routing::{Channels, Offer, Policy};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -105,6 +106,41 @@ pub struct Tenant {
 impl Tenant {
     pub fn channel(&self, id: &str) -> Option<&Arc<BoundChannel>> {
         self.channels.iter().find(|c| c.id == id)
+    }
+
+    /// The tenant as routing sees it.
+    pub fn routing(&self) -> Policy<'_> {
+        Policy {
+            tenant: &self.config.id,
+            timezone: &self.config.timezone,
+            rules: &self.config.rules,
+            channels: self,
+        }
+    }
+}
+
+impl Channels for Tenant {
+    fn offer(&self, id: &str) -> Offer<'_> {
+        match self.channel(id) {
+            Some(channel) => {
+                let m = &channel.plugin.manifest;
+                Offer::Served {
+                    plugin: channel.plugin.label(),
+                    scenes: &m.scenes,
+                    wallets: &m.wallets,
+                    currencies: &m.currencies,
+                }
+            }
+            None if self
+                .config
+                .channels
+                .iter()
+                .any(|c| c.id == id && !c.enabled) =>
+            {
+                Offer::Disabled
+            }
+            None => Offer::Unserved,
+        }
     }
 }
 

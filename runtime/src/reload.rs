@@ -418,7 +418,10 @@ impl Reloader {
     /// must never drop published tenants because of a dropped connection.
     /// Refused, it answers every problem and the tenants that validated.
     async fn read_config(&self) -> Result<config::Config, (Vec<String>, Vec<TenantConfig>)> {
-        let published = crate::publishing::current(self.payments.store())
+        let published = self
+            .payments
+            .store()
+            .serving_tenant_configs()
             .await
             .map_err(|e| {
                 let problem = format!("cannot read the published tenant configs: {e}");
@@ -603,7 +606,7 @@ impl Reloader {
                 load_ms: None,
             }
         };
-        if let Err(reason) = self.plugin_policy.check(&bytes) {
+        if let Err(reason) = crate::provenance::admit(&self.plugin_policy, &bytes) {
             refused.push(refuse(reason));
             return;
         }

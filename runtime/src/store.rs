@@ -91,25 +91,7 @@ pub struct Event {
     pub detail: serde_json::Value,
 }
 
-/// Which database a store talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl Backend {
-    /// The backend a database URL names, if any.
-    pub fn of_url(url: &str) -> Option<Backend> {
-        if url.starts_with("sqlite:") {
-            Some(Backend::Sqlite)
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Some(Backend::Postgres)
-        } else {
-            None
-        }
-    }
-}
+pub use paycore_core::config::Backend;
 
 #[derive(Clone)]
 pub struct Store {
@@ -264,6 +246,20 @@ impl Dialect for PgPool {
 }
 
 impl Store {
+    /// Opens (and migrates) the database the server config names; the error
+    /// names it with any password hidden.
+    pub async fn open_configured(server: &crate::config::ServerConfig) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        Store::open(&server.database_url, server.database_max_connections)
+            .await
+            .with_context(|| {
+                format!(
+                    "opening the database {}",
+                    redacted_url(&server.database_url)
+                )
+            })
+    }
+
     /// Opens (creating a SQLite file if needed) the database `url` names,
     /// with at most `max_connections` (the backend's default when `None`),
     /// and applies its migrations.

@@ -33,7 +33,10 @@ pub async fn run(
     outbound: AddressPolicy,
     mut stop: watch::Receiver<bool>,
 ) {
-    let client = match outbound.client_builder().timeout(config.timeout).build() {
+    let client = match crate::outbound::client_builder(&outbound)
+        .timeout(config.timeout)
+        .build()
+    {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "cannot build the webhook client; webhooks will not be delivered");

@@ -2,6 +2,7 @@
 //! payer reads it. Amounts are formatted from integer minor units with the
 //! currency's exponent: exact, never through a float.
 
+use paycore_core::money::AmountInputError;
 use paycore_plugin_sdk::money;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -237,6 +238,46 @@ static ZH_CN: Text = Text {
     qr_label: "付款二维码",
     store: "门店",
 };
+
+impl Locale {
+    /// Why a typed amount was refused, in this language.
+    pub fn amount_error(self, error: &AmountInputError, currency: &str) -> String {
+        use Locale::*;
+        let locale = self;
+        match (error, locale) {
+            (AmountInputError::Empty, En) => "Enter an amount.".into(),
+            (AmountInputError::Empty, ZhCn) => "请输入金额。".into(),
+            (AmountInputError::NotANumber, En) => {
+                "Enter the amount as a number, like 12.50.".into()
+            }
+            (AmountInputError::NotANumber, ZhCn) => "请输入数字金额，例如 12.50。".into(),
+            (AmountInputError::TooManyDecimals { allowed: 0 }, En) => {
+                format!("{currency} amounts have no decimals.")
+            }
+            (AmountInputError::TooManyDecimals { allowed: 0 }, ZhCn) => {
+                format!("{currency} 金额不能有小数。")
+            }
+            (AmountInputError::TooManyDecimals { allowed }, En) => {
+                format!("Use at most {allowed} decimals.")
+            }
+            (AmountInputError::TooManyDecimals { allowed }, ZhCn) => {
+                format!("最多 {allowed} 位小数。")
+            }
+            (AmountInputError::Zero, En) => "The amount must be more than zero.".into(),
+            (AmountInputError::Zero, ZhCn) => "金额必须大于零。".into(),
+            (AmountInputError::AboveLimit { max_minor }, En) => format!(
+                "The most you can pay here is {}.",
+                locale.format_amount(*max_minor, currency)
+            ),
+            (AmountInputError::AboveLimit { max_minor }, ZhCn) => format!(
+                "单笔最多可付 {}。",
+                locale.format_amount(*max_minor, currency)
+            ),
+            (AmountInputError::UnknownCurrency, En) => "This code's currency is unknown.".into(),
+            (AmountInputError::UnknownCurrency, ZhCn) => "此码的币种无效。".into(),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -40,7 +40,7 @@ pub async fn run(
     wasm: &Path,
     cache: Option<std::path::PathBuf>,
 ) -> anyhow::Result<Report> {
-    crate::plugin_host::install_crypto_provider();
+    crate::tls::install_crypto_provider();
     let host = PluginHost::measuring(limits(), cache)?;
     let wasm_bytes = bytes.len() as u64;
     let name = wasm.display().to_string();

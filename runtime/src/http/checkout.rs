@@ -363,7 +363,7 @@ async fn pay_code(
         Err(StaticCodeError::Amount(e)) => refuse(
             nonce,
             StatusCode::UNPROCESSABLE_ENTITY,
-            e.message(locale, &code.currency),
+            locale.amount_error(&e, &code.currency),
         ),
         Err(StaticCodeError::FormUsed) => refuse(
             &new_form_nonce(),

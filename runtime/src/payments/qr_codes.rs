@@ -9,10 +9,10 @@
 
 use super::request::{FieldError, MAX_AMOUNT, PaymentRequest, short_text};
 use super::{PayerContext, PaymentError, Payments, Result};
-use crate::checkout::amount_input::{AmountInputError, parse_entered_amount};
 use crate::domain::{Scene, new_id, now_rfc3339};
 use crate::registry::Tenant;
 use crate::store::QrCodeRecord;
+use paycore_core::money::{AmountInputError, parse_entered_amount};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;

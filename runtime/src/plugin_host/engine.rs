@@ -102,13 +102,11 @@ impl PluginHost {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
         super::bindings::Plugin::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
             .map_err(anyhow::Error::from)?;
-        install_crypto_provider();
+        crate::tls::install_crypto_provider();
         let http = match upstream {
             Some(upstream) => Transport::InMemory(upstream),
             None => Transport::Network(
-                outbound
-                    .addresses
-                    .client_builder()
+                crate::outbound::client_builder(&outbound.addresses)
                     .timeout(limits.http_timeout)
                     .connect_timeout(limits.http_timeout)
                     .build()?,
@@ -148,13 +146,6 @@ impl PluginHost {
     pub fn recordings(&self) -> &super::record::Recordings {
         &self.inner.recordings
     }
-}
-
-/// reqwest is built without a bundled TLS crypto provider (the default one
-/// costs half a minute of C compilation); ring, already in the tree, is ours.
-/// Installing twice is harmless, so every client-building path calls this.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// What a pooled instance slot keeps resident between calls (see

@@ -5,6 +5,7 @@
 //! `NOTIFY` on [`TENANTS_CHANNEL`] in the transaction that makes it.
 
 use super::{Announce, Dialect, Store, StoreError, StoreResult, on_db, unique_violation};
+use crate::config::PublishedTenant;
 use crate::domain::now_rfc3339;
 use sha2::{Digest, Sha256};
 
@@ -91,6 +92,24 @@ impl Store {
         Ok(on_db!(self, |pool| sqlx::query_as(sql)
             .fetch_all(pool)
             .await)?)
+    }
+
+    /// The published tenant configs that serve now, as the config loader
+    /// takes them (the reloader reads them on every reload).
+    pub async fn serving_tenant_configs(&self) -> StoreResult<Vec<PublishedTenant>> {
+        Ok(self
+            .published_tenants()
+            .await?
+            .into_iter()
+            .filter_map(|r| {
+                let origin = r.origin();
+                r.source.map(|source| PublishedTenant {
+                    tenant_id: r.tenant_id,
+                    origin,
+                    source,
+                })
+            })
+            .collect())
     }
 
     /// Every revision of every tenant, newest first per tenant.

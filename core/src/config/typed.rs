@@ -498,7 +498,7 @@ fn load_server(
         (None, Some(at)) => resolve_sqlite_path(at.get_ref(), &dir),
         (None, None) => resolve_sqlite_path("sqlite://paycore.db", &dir),
     };
-    if crate::store::Backend::of_url(&database_url).is_none() {
+    if super::Backend::of_url(&database_url).is_none() {
         let message = "must be a sqlite://… or postgres://… URL";
         match (&overrides.database_url, &raw.database_url) {
             (None, Some(at)) => c.error(at, message),

@@ -2,9 +2,10 @@
 //! and the rule each payment must land on.
 
 use super::*;
-use crate::config::tenant_from_str;
-use crate::payments::request::PaymentBody;
+use crate::config::{TenantConfig, tenant_from_str};
+use crate::request::PaymentBody;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::path::Path;
 
 const CHANNELS: &str = r#"
@@ -16,18 +17,86 @@ id = "b"
 plugin = "sandbox@^1"
 "#;
 
-fn tenant(rules: &str) -> Tenant {
-    // Rules first, so a top-level `timezone` in them stays top-level.
-    let text = format!("id = \"t\"\napi_keys = [\"sk_test_routing\"]\n{rules}{CHANNELS}");
-    let config = tenant_from_str(Path::new("t.toml"), &text).unwrap_or_else(|e| panic!("{e}"));
-    Tenant {
-        config,
-        channels: Vec::new(),
+/// A tenant file's rules, and what the plugins serving its channels take.
+struct Tenant {
+    config: TenantConfig,
+    served: HashMap<String, Served>,
+}
+
+/// One channel's plugin, as its manifest describes it.
+struct Served {
+    plugin: String,
+    scenes: Vec<Scene>,
+    wallets: Vec<String>,
+    currencies: Vec<String>,
+}
+
+impl Served {
+    /// A sandbox-like plugin: every scene, three wallets, CNY/USD/EUR.
+    fn everything(plugin: &str) -> Served {
+        Served {
+            plugin: plugin.into(),
+            scenes: Scene::ALL.to_vec(),
+            wallets: vec!["sandbox".into(), "alipay".into(), "wechat".into()],
+            currencies: vec!["CNY".into(), "USD".into(), "EUR".into()],
+        }
     }
 }
 
+impl Channels for Tenant {
+    fn offer(&self, channel: &str) -> Offer<'_> {
+        match self.served.get(channel) {
+            Some(s) => Offer::Served {
+                plugin: &s.plugin,
+                scenes: &s.scenes,
+                wallets: &s.wallets,
+                currencies: &s.currencies,
+            },
+            None if self
+                .config
+                .channels
+                .iter()
+                .any(|c| c.id == channel && !c.enabled) =>
+            {
+                Offer::Disabled
+            }
+            None => Offer::Unserved,
+        }
+    }
+}
+
+impl Tenant {
+    fn policy(&self) -> Policy<'_> {
+        Policy {
+            tenant: &self.config.id,
+            timezone: &self.config.timezone,
+            rules: &self.config.rules,
+            channels: self,
+        }
+    }
+}
+
+/// A tenant with channels `a` and `b`, both served by a plugin that takes
+/// every payment these tests make.
+fn tenant(rules: &str) -> Tenant {
+    tenant_with(rules, CHANNELS)
+}
+
+fn tenant_with(rules: &str, channels: &str) -> Tenant {
+    // Rules first, so a top-level `timezone` in them stays top-level.
+    let text = format!("id = \"t\"\napi_keys = [\"sk_test_routing\"]\n{rules}{channels}");
+    let config = tenant_from_str(Path::new("t.toml"), &text).unwrap_or_else(|e| panic!("{e}"));
+    let served = config
+        .channels
+        .iter()
+        .filter(|c| c.enabled)
+        .map(|c| (c.id.clone(), Served::everything("sandbox@1.0.0")))
+        .collect();
+    Tenant { config, served }
+}
+
 /// A CNY qrcode payment of 88.88, with `extra` fields merged in.
-fn payment(extra: Value) -> crate::payments::request::PaymentRequest {
+fn payment(extra: Value) -> crate::request::PaymentRequest {
     let mut body = json!({
         "merchant_order_no": "T-1",
         "amount": 8888,
@@ -51,7 +120,7 @@ fn check(rules: &str, cases: &[(Value, &str, Option<&str>)]) {
     let t = tenant(rules);
     for (extra, now, expected) in cases {
         let p = payment(extra.clone());
-        let e = explain(&t, &Intent::from(&p), at(now), &AllClosed);
+        let e = explain(&t.policy(), &Intent::from(&p), at(now), &AllClosed);
         assert_eq!(
             e.rule.as_deref(),
             *expected,
@@ -348,7 +417,7 @@ channel = "b"
 "#,
     );
     let p = payment(json!({"wallet": "wechat"}));
-    let e = explain(&t, &Intent::from(&p), at(NOON), &AllClosed);
+    let e = explain(&t.policy(), &Intent::from(&p), at(NOON), &AllClosed);
     assert_eq!(e.rule, None);
     let reasons: Vec<String> = e
         .rules
@@ -362,7 +431,7 @@ channel = "b"
             "big: amount 88.88 CNY is not in `>= 1000`",
         ]
     );
-    let no = route(&t, &Intent::from(&p), at(NOON), &AllClosed).unwrap_err();
+    let no = route(&t.policy(), &Intent::from(&p), at(NOON), &AllClosed).unwrap_err();
     assert_eq!(
         no.reasons,
         [
@@ -398,7 +467,7 @@ split = { a = 80, b = 20 }
     let mut on_a = 0u32;
     for n in 0..10_000 {
         let p = payment(json!({ "merchant_order_no": format!("S-{n}") }));
-        let e = explain(&t, &Intent::from(&p), at(NOON), &AllClosed);
+        let e = explain(&t.policy(), &Intent::from(&p), at(NOON), &AllClosed);
         let order: Vec<&str> = e.candidates.iter().map(|c| c.channel.as_str()).collect();
         assert!(order == ["a", "b"] || order == ["b", "a"], "{order:?}");
         assert!(
@@ -411,7 +480,7 @@ split = { a = 80, b = 20 }
             "{:?}",
             e.candidates
         );
-        let again = explain(&t, &Intent::from(&p), at(NOON), &AllClosed);
+        let again = explain(&t.policy(), &Intent::from(&p), at(NOON), &AllClosed);
         assert_eq!(again.candidates[0].channel, order[0], "S-{n} moved");
         if order[0] == "a" {
             on_a += 1;
@@ -419,4 +488,221 @@ split = { a = 80, b = 20 }
     }
     let share = f64::from(on_a) / 10_000.0;
     assert!((share - 0.80).abs() <= 0.02, "observed {share}");
+}
+
+/// Breaker states set per channel; every other channel closed.
+struct Breakers(HashMap<&'static str, BreakerState>);
+
+impl Health for Breakers {
+    fn state(&self, channel: &str, _: Timestamp) -> BreakerState {
+        self.0.get(channel).copied().unwrap_or(BreakerState::Closed)
+    }
+}
+
+fn kept_and_why(e: &Explanation) -> Vec<(String, bool, String)> {
+    e.candidates
+        .iter()
+        .map(|c| (c.channel.clone(), c.kept, c.reason.clone()))
+        .collect()
+}
+
+/// A candidate is kept only if its plugin serves the payment's scene,
+/// wallet and currency, and is configured, enabled and loaded; each skip
+/// says why.
+#[test]
+fn candidates_are_filtered_by_what_their_plugins_serve() {
+    let channels = r#"
+[[channels]]
+id = "cny_qr"
+plugin = "p@^1"
+[[channels]]
+id = "usd_only"
+plugin = "p@^1"
+[[channels]]
+id = "off"
+plugin = "p@^1"
+enabled = false
+[[channels]]
+id = "unloaded"
+plugin = "p@^1"
+"#;
+    let mut t = tenant_with(
+        r#"
+[[rules]]
+name = "all"
+fallback = ["usd_only", "off", "unloaded", "cny_qr"]
+"#,
+        channels,
+    );
+    t.served.insert(
+        "cny_qr".into(),
+        Served {
+            plugin: "qr@1.2.0".into(),
+            scenes: vec![Scene::Qrcode],
+            wallets: vec!["alipay".into()],
+            currencies: vec!["CNY".into()],
+        },
+    );
+    t.served.insert(
+        "usd_only".into(),
+        Served {
+            currencies: vec!["USD".into()],
+            ..Served::everything("usd@1.0.0")
+        },
+    );
+    t.served.remove("unloaded");
+
+    let qr = payment(json!({"wallet": "alipay"}));
+    let e = explain(&t.policy(), &Intent::from(&qr), at(NOON), &AllClosed);
+    assert_eq!(
+        kept_and_why(&e),
+        [
+            (
+                "usd_only".into(),
+                false,
+                "skipped: plugin usd@1.0.0 does not serve currency CNY".into()
+            ),
+            (
+                "off".into(),
+                false,
+                "skipped: the channel is disabled".into()
+            ),
+            (
+                "unloaded".into(),
+                false,
+                "skipped: no loaded plugin serves this channel".into()
+            ),
+            (
+                "cny_qr".into(),
+                true,
+                "its plugin serves this scene, wallet and currency".into()
+            ),
+        ]
+    );
+    assert_eq!(e.channel.as_deref(), Some("cny_qr"));
+    assert_eq!(e.candidates[3].plugin.as_deref(), Some("qr@1.2.0"));
+    let r = route(&t.policy(), &Intent::from(&qr), at(NOON), &AllClosed).unwrap();
+    assert_eq!(
+        r.candidates,
+        [Candidate {
+            channel: "cny_qr".into(),
+            wallet: "alipay".into()
+        }]
+    );
+
+    // A barcode payment: the QR-only plugin cannot take it, nor the
+    // USD-only one a CNY payment; nothing is left, and each says why.
+    let barcode = payment(json!({"scene": "barcode", "auth_code": "284567890124"}));
+    let no = route(&t.policy(), &Intent::from(&barcode), at(NOON), &AllClosed).unwrap_err();
+    assert_eq!(
+        no.wallet.as_deref(),
+        Some("alipay"),
+        "from the code's prefix"
+    );
+    assert_eq!(
+        no.reasons,
+        [
+            "rule `all` matched, but none of its channels can serve",
+            "usd_only: skipped: plugin usd@1.0.0 does not serve currency CNY",
+            "off: skipped: the channel is disabled",
+            "unloaded: skipped: no loaded plugin serves this channel",
+            "cny_qr: skipped: plugin qr@1.2.0 does not serve scene barcode",
+        ]
+    );
+
+    // A wallet the plugin does not list.
+    let wechat = payment(json!({"wallet": "wechat"}));
+    let e = explain(&t.policy(), &Intent::from(&wechat), at(NOON), &AllClosed);
+    assert_eq!(
+        e.candidates[3].reason,
+        "skipped: plugin qr@1.2.0 does not serve wallet wechat"
+    );
+    assert_eq!(e.channel, None);
+}
+
+/// Without a wallet in the payment or its code, each channel is asked for
+/// its plugin's first wallet.
+#[test]
+fn an_unknown_wallet_is_each_plugins_first() {
+    let t = tenant("");
+    let p = payment(json!({}));
+    let r = route(&t.policy(), &Intent::from(&p), at(NOON), &AllClosed).unwrap();
+    assert_eq!(r.rule, "default");
+    assert_eq!(
+        r.candidates,
+        [
+            Candidate {
+                channel: "a".into(),
+                wallet: "sandbox".into()
+            },
+            Candidate {
+                channel: "b".into(),
+                wallet: "sandbox".into()
+            },
+        ]
+    );
+}
+
+/// An open breaker skips its channel while another can serve; when none
+/// with a closed breaker is left it is tried anyway; a half-open one is
+/// kept to probe the channel.
+#[test]
+fn breakers_skip_a_failing_channel_only_while_another_can_serve() {
+    let t = tenant(
+        r#"
+[[rules]]
+name = "both"
+fallback = ["a", "b"]
+"#,
+    );
+    let p = payment(json!({}));
+    let intent = Intent::from(&p);
+    let until: Timestamp = "2026-11-25T04:01:00Z".parse().unwrap();
+
+    let a_open = Breakers([("a", BreakerState::Open { until })].into());
+    let e = explain(&t.policy(), &intent, at(NOON), &a_open);
+    assert_eq!(
+        kept_and_why(&e),
+        [
+            (
+                "a".into(),
+                false,
+                "skipped: circuit breaker open until 2026-11-25T04:01:00Z".into()
+            ),
+            (
+                "b".into(),
+                true,
+                "its plugin serves this scene, wallet and currency".into()
+            ),
+        ]
+    );
+    assert_eq!(e.candidates[0].breaker, Some("open"));
+    assert_eq!(e.channel.as_deref(), Some("b"));
+
+    let both_open = Breakers(
+        [
+            ("a", BreakerState::Open { until }),
+            ("b", BreakerState::Open { until }),
+        ]
+        .into(),
+    );
+    let r = route(&t.policy(), &intent, at(NOON), &both_open).unwrap();
+    let order: Vec<&str> = r.candidates.iter().map(|c| c.channel.as_str()).collect();
+    assert_eq!(order, ["a", "b"], "none closed: all are tried, in order");
+    let e = explain(&t.policy(), &intent, at(NOON), &both_open);
+    assert!(
+        e.candidates[0].reason.contains("tried anyway"),
+        "{}",
+        e.candidates[0].reason
+    );
+
+    let a_half = Breakers([("a", BreakerState::HalfOpen)].into());
+    let e = explain(&t.policy(), &intent, at(NOON), &a_half);
+    assert!(e.candidates[0].kept);
+    assert!(
+        e.candidates[0].reason.contains("probes the channel"),
+        "{}",
+        e.candidates[0].reason
+    );
+    assert_eq!(e.channel.as_deref(), Some("a"));
 }

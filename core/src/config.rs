@@ -9,6 +9,7 @@
 //! against the plugins, so their problems show in the same run.
 
 pub mod api_keys;
+mod database;
 mod diagnostics;
 mod parse;
 mod raw;
@@ -16,6 +17,7 @@ mod rules;
 mod secrets;
 mod typed;
 
+pub use database::Backend;
 pub use diagnostics::{ConfigError, ConfigErrors};
 pub use secrets::{SecretRef, SecretValue};
 pub use typed::{

@@ -17,44 +17,6 @@ pub enum AmountInputError {
     UnknownCurrency,
 }
 
-impl AmountInputError {
-    pub fn message(&self, locale: super::Locale, currency: &str) -> String {
-        use super::Locale::*;
-        match (self, locale) {
-            (AmountInputError::Empty, En) => "Enter an amount.".into(),
-            (AmountInputError::Empty, ZhCn) => "请输入金额。".into(),
-            (AmountInputError::NotANumber, En) => {
-                "Enter the amount as a number, like 12.50.".into()
-            }
-            (AmountInputError::NotANumber, ZhCn) => "请输入数字金额，例如 12.50。".into(),
-            (AmountInputError::TooManyDecimals { allowed: 0 }, En) => {
-                format!("{currency} amounts have no decimals.")
-            }
-            (AmountInputError::TooManyDecimals { allowed: 0 }, ZhCn) => {
-                format!("{currency} 金额不能有小数。")
-            }
-            (AmountInputError::TooManyDecimals { allowed }, En) => {
-                format!("Use at most {allowed} decimals.")
-            }
-            (AmountInputError::TooManyDecimals { allowed }, ZhCn) => {
-                format!("最多 {allowed} 位小数。")
-            }
-            (AmountInputError::Zero, En) => "The amount must be more than zero.".into(),
-            (AmountInputError::Zero, ZhCn) => "金额必须大于零。".into(),
-            (AmountInputError::AboveLimit { max_minor }, En) => format!(
-                "The most you can pay here is {}.",
-                locale.format_amount(*max_minor, currency)
-            ),
-            (AmountInputError::AboveLimit { max_minor }, ZhCn) => format!(
-                "单笔最多可付 {}。",
-                locale.format_amount(*max_minor, currency)
-            ),
-            (AmountInputError::UnknownCurrency, En) => "This code's currency is unknown.".into(),
-            (AmountInputError::UnknownCurrency, ZhCn) => "此码的币种无效。".into(),
-        }
-    }
-}
-
 /// `typed` as minor units of `currency`, at most `max` (major units).
 pub fn parse_entered_amount(
     typed: &str,
@@ -97,7 +59,7 @@ pub fn parse_entered_amount(
         .to_string()
         .parse::<i64>()
         .unwrap_or(i64::MAX)
-        .min(crate::payments::request::MAX_AMOUNT);
+        .min(crate::request::MAX_AMOUNT);
     if value.is_zero() {
         return Err(AmountInputError::Zero);
     }

@@ -151,7 +151,8 @@ fn order_no(field: &str, v: Option<String>) -> Result<String, FieldError> {
     Ok(v)
 }
 
-pub(crate) fn short_text(
+/// `v`, refused (naming `field`) when longer than `max` characters.
+pub fn short_text(
     field: &str,
     v: Option<String>,
     max: usize,
@@ -365,6 +366,23 @@ pub fn fingerprint<T: Serialize>(request: &T) -> String {
     use sha2::{Digest, Sha256};
     let canonical = serde_json::to_vec(request).expect("requests always serialise");
     hex::encode(Sha256::digest(canonical))
+}
+
+/// What routing looks at of a validated request.
+impl<'a> From<&'a PaymentRequest> for crate::routing::Intent<'a> {
+    fn from(r: &'a PaymentRequest) -> Self {
+        crate::routing::Intent {
+            merchant_order_no: &r.merchant_order_no,
+            scene: r.scene,
+            wallet: r.wallet.as_deref(),
+            auth_code: r.auth_code.as_deref(),
+            amount: r.amount,
+            currency: &r.currency,
+            store_id: r.store_id.as_deref(),
+            terminal_id: r.terminal_id.as_deref(),
+            metadata: &r.metadata,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,8 +5,7 @@
 
 use super::breaker::BreakerState;
 use super::rules::Target;
-use super::{Health, Intent, WalletSource, split, why_not};
-use crate::registry::Tenant;
+use super::{Health, Intent, Offer, Policy, WalletSource, split, why_not};
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -55,16 +54,15 @@ pub struct CandidateCheck {
 }
 
 pub fn explain(
-    tenant: &Tenant,
+    policy: &Policy<'_>,
     intent: &Intent<'_>,
     now: Timestamp,
     health: &dyn Health,
 ) -> Explanation {
-    let cfg = &tenant.config;
-    let local = now.to_zoned_datetime(cfg.timezone.clone());
+    let local = now.to_zoned_datetime(policy.timezone.clone());
     let (wallet, wallet_source) = super::wallet_of(intent);
     let mut out = Explanation {
-        tenant: cfg.id.clone(),
+        tenant: policy.tenant.to_string(),
         local_time: local
             .round(jiff::Unit::Second)
             .unwrap_or_else(|_| local.clone())
@@ -76,7 +74,7 @@ pub fn explain(
         candidates: Vec::new(),
         channel: None,
     };
-    let Some(rule) = cfg.rules.iter().find(|rule| {
+    let Some(rule) = policy.rules.iter().find(|rule| {
         let verdict = rule.when.check(intent, wallet, local.datetime());
         out.rules.push(RuleCheck {
             name: rule.name.clone(),
@@ -108,7 +106,7 @@ pub fn explain(
         Target::Split(entries) => {
             let weights: Vec<u32> = entries.iter().map(|e| e.1).collect();
             let total: u64 = weights.iter().map(|w| u64::from(*w)).sum();
-            let bucket = split::bucket(&cfg.id, &rule.name, intent.merchant_order_no, total);
+            let bucket = split::bucket(policy.tenant, &rule.name, intent.merchant_order_no, total);
             let picked = split::pick(&weights, bucket);
             split::order(&weights, picked)
                 .into_iter()
@@ -133,27 +131,29 @@ pub fn explain(
     // channel that can serve remains.
     let mut checks: Vec<(CandidateCheck, Option<BreakerState>)> = Vec::new();
     for (id, weight, note) in ordered {
-        let bound = tenant.channel(&id);
+        let offer = policy.channels.offer(&id);
         let mut check = CandidateCheck {
             channel: id.clone(),
-            plugin: bound.map(|c| c.plugin.label().to_string()),
+            plugin: match offer {
+                Offer::Served { plugin, .. } => Some(plugin.to_string()),
+                Offer::Disabled | Offer::Unserved => None,
+            },
             role: note,
             kept: false,
             reason: String::new(),
             weight,
             breaker: None,
         };
-        let state = match bound {
-            None => {
-                let disabled = cfg.channels.iter().any(|c| c.id == id && !c.enabled);
-                check.reason = if disabled {
-                    "skipped: the channel is disabled".into()
-                } else {
-                    "skipped: no loaded plugin serves this channel".into()
-                };
+        let state = match offer {
+            Offer::Disabled => {
+                check.reason = "skipped: the channel is disabled".into();
                 None
             }
-            Some(ch) => match why_not(ch, intent.scene, wallet, intent.currency) {
+            Offer::Unserved => {
+                check.reason = "skipped: no loaded plugin serves this channel".into();
+                None
+            }
+            Offer::Served { .. } => match why_not(&offer, intent.scene, wallet, intent.currency) {
                 Some(why) => {
                     check.reason = format!("skipped: {why}");
                     None
