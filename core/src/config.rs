@@ -9,19 +9,33 @@
 //! against the plugins, so their problems show in the same run.
 
 pub mod api_keys;
+mod channel;
+mod checker;
 mod database;
 mod diagnostics;
+mod load;
 mod parse;
 mod raw;
 mod rules;
 mod secrets;
-mod typed;
+mod server;
+mod tenant;
+#[cfg(test)]
+mod tests;
 
+pub use channel::{Canary, ChannelConfig};
 pub use database::Backend;
 pub use diagnostics::{ConfigError, ConfigErrors};
+pub use load::{
+    Config, Overrides, Partial, PublishedTenant, TenantSources, load, load_partial, load_with,
+    tenant_from_str,
+};
 pub use secrets::{SecretRef, SecretValue};
-pub use typed::{
-    Canary, ChannelConfig, Config, Overrides, Partial, PluginLimits, PublishedTenant,
-    SandboxProviderConfig, ServerConfig, SweeperConfig, TenantConfig, TenantLimits, TenantRate,
-    TenantSources, WebhooksConfig, load, load_partial, load_with, tenant_from_str,
+pub use server::{
+    DEFAULT_SWEEPER_BACKOFF_MS, DEFAULT_WEBHOOK_RETRY_MS, PluginLimits, SandboxProviderConfig,
+    ServerConfig, SweeperConfig, WebhooksConfig,
+};
+pub use tenant::{
+    CheckoutSettings, DEFAULT_CALLBACKS_PER_SECOND, DEFAULT_MAX_CONCURRENT_REQUESTS,
+    DEFAULT_MAX_ENTERED_AMOUNT, TenantConfig, TenantLimits, TenantRate,
 };

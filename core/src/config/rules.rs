@@ -1,8 +1,8 @@
 //! A tenant's `[[rules]]`, `timezone` and `[breaker]`: raw TOML values into
 //! typed routing rules, every problem placed at its key or value.
 
+use super::checker::Checker;
 use super::raw::{RawBreaker, RawValue};
-use super::typed::Checker;
 use crate::domain::Scene;
 use crate::routing::BreakerConfig;
 use crate::routing::amount;
