@@ -1,0 +1,198 @@
+//! Inserting a payment: one order number (or idempotency key) is one
+//! payment, the loser of a race reads the winner's row; on SQLite the
+//! insert and its event go in one trip.
+
+use super::payments::*;
+use super::{Dialect, Event, EventRows, Store, StoreError, StoreResult, on_db, unique_violation};
+use crate::domain::{PaymentStatus, now_millis, now_rfc3339};
+
+/// The payment insert, shared by the general path and SQLite's one-trip
+/// script; `bind_new_payment!` gives its first 19 parameters. No row back
+/// means the order number is taken (see `try_insert_payment`).
+macro_rules! insert_payment_sql {
+    () => {
+        "INSERT INTO payments (id, tenant_id, merchant_order_no, request_hash, request, status, scene, wallet,
+            amount, currency, channel_id, plugin_name, plugin_version, notify_url, metadata,
+            created_at, updated_at, created_ms, checkout_url)
+         VALUES ($1, $2, $3, $4, $5, $18, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $19)
+         ON CONFLICT DO NOTHING
+         RETURNING *"
+    };
+}
+
+macro_rules! bind_new_payment {
+    ($query:expr, $new:expr, $now:expr, $status:expr) => {
+        $query
+            .bind($new.id.clone())
+            .bind($new.tenant_id.clone())
+            .bind($new.merchant_order_no.clone())
+            .bind($new.request_hash.clone())
+            .bind($new.request.clone())
+            .bind($new.scene.clone())
+            .bind($new.wallet.clone())
+            .bind($new.amount)
+            .bind($new.currency.clone())
+            .bind($new.channel_id.clone())
+            .bind($new.plugin_name.clone())
+            .bind($new.plugin_version.clone())
+            .bind($new.notify_url.clone())
+            .bind($new.metadata.clone())
+            .bind($now.clone())
+            .bind($now.clone())
+            .bind(now_millis())
+            .bind($status.as_str())
+            .bind($new.checkout.as_ref().map(|c| c.url.clone()))
+    };
+}
+
+/// SQLite: the insert and its `payment.created` event in one trip
+/// (`one_trip`); `$20` is the event's detail.
+const INSERT_PAYMENT_SCRIPT: &str = concat!(
+    "BEGIN IMMEDIATE;\n",
+    insert_payment_sql!(),
+    ";\nINSERT INTO events (tenant_id, subject_type, subject_id, kind, from_status, to_status, detail, created_at)
+     SELECT $2, 'payment', $1, 'payment.created', NULL, $18, $20, $15 WHERE changes() > 0;
+     COMMIT"
+);
+
+impl Store {
+    /// Inserts a new payment as `unknown` with its `payment.created` event,
+    /// or returns the one its order number or idempotency key names.
+    pub async fn insert_payment(&self, new: NewPayment) -> StoreResult<InsertOutcome> {
+        match self.try_insert_payment(&new).await {
+            // Another writer took the same idempotency key between our
+            // look-up and our insert; its transaction has committed, so
+            // looking again finds its payment.
+            Err(StoreError::Conflict(_)) => self.try_insert_payment(&new).await,
+            outcome => outcome,
+        }
+    }
+
+    async fn try_insert_payment(&self, new: &NewPayment) -> StoreResult<InsertOutcome> {
+        if let (super::Db::Sqlite(pool), None, None) =
+            (&self.db, &new.idempotency_key, &new.checkout)
+        {
+            return self.insert_payment_in_one_trip(pool, new).await;
+        }
+        on_db!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            if let Some(key) = &new.idempotency_key {
+                let seen: Option<(String, String)> = sqlx::query_as(
+                    "SELECT request_hash, payment_id FROM idempotency_keys WHERE tenant_id = $1 AND key = $2",
+                )
+                .bind(&new.tenant_id)
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some((hash, payment_id)) = seen {
+                    let record = tx
+                        .fetch_payment(&new.tenant_id, &payment_id)
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                    return Ok(InsertOutcome::Existing {
+                        same_request: hash == new.request_hash,
+                        record,
+                    });
+                }
+            }
+            let now = now_rfc3339();
+            let status = if new.checkout.is_some() {
+                PaymentStatus::Pending
+            } else {
+                PaymentStatus::Unknown
+            };
+            // RETURNING saves a read of the row back, and DO NOTHING a look-up
+            // before: each is a round trip to the database, which is most of
+            // what a payment costs.
+            let inserted: Option<PaymentRecord> =
+                bind_new_payment!(sqlx::query_as(insert_payment_sql!()), new, now, status)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some(record) = inserted else {
+                let existing = tx
+                    .fetch_order(&new.tenant_id, &new.merchant_order_no)
+                    .await?;
+                return existing_order(new, existing);
+            };
+            if let Some(link) = &new.checkout {
+                sqlx::query(
+                    "INSERT INTO checkout_links (token, tenant_id, payment_id, return_url, expires_ms, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&link.token)
+                .bind(&new.tenant_id)
+                .bind(&new.id)
+                .bind(&link.return_url)
+                .bind(link.expires_ms)
+                .bind(&now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            if let Some(key) = &new.idempotency_key {
+                sqlx::query(
+                    "INSERT INTO idempotency_keys (tenant_id, key, request_hash, payment_id, created_at)
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&new.tenant_id)
+                .bind(key)
+                .bind(&new.request_hash)
+                .bind(&new.id)
+                .bind(&now)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| unique_violation(e, "idempotency_keys_pkey"))?;
+            }
+            let event = Event {
+                kind: "payment.created",
+                from_status: None,
+                to_status: Some(status.as_str().into()),
+                detail: created_detail(new),
+            };
+            tx.append_event(&new.tenant_id, "payment", &new.id, &event)
+                .await?;
+            tx.commit().await?;
+            Ok(InsertOutcome::Created(record))
+        })
+    }
+
+    /// SQLite, a plain payment (no idempotency key, no checkout link): the
+    /// same insert and event as `try_insert_payment`, in one trip.
+    async fn insert_payment_in_one_trip(
+        &self,
+        pool: &sqlx::SqlitePool,
+        new: &NewPayment,
+    ) -> StoreResult<InsertOutcome> {
+        let now = now_rfc3339();
+        let status = PaymentStatus::Unknown;
+        let script = bind_new_payment!(sqlx::query_as(INSERT_PAYMENT_SCRIPT), new, now, status)
+            .bind(created_detail(new).to_string());
+        match super::one_trip::write(pool, script).await?.pop() {
+            Some(record) => Ok(InsertOutcome::Created(record)),
+            None => {
+                let existing = self
+                    .payment_by_order_no(&new.tenant_id, &new.merchant_order_no)
+                    .await?;
+                existing_order(new, existing)
+            }
+        }
+    }
+}
+
+/// The `payment.created` event's detail.
+fn created_detail(new: &NewPayment) -> serde_json::Value {
+    if new.checkout.is_some() {
+        serde_json::json!({ "checkout": true })
+    } else {
+        serde_json::json!({ "channel": new.channel_id, "plugin": format!("{}@{}", new.plugin_name, new.plugin_version) })
+    }
+}
+
+/// The answer to an insert whose order number was taken: the order's row.
+fn existing_order(new: &NewPayment, existing: Option<PaymentRecord>) -> StoreResult<InsertOutcome> {
+    // Only the payment id, 96 random bits, could collide otherwise.
+    let record = existing.ok_or(StoreError::Conflict("payments_pkey"))?;
+    Ok(InsertOutcome::Existing {
+        same_request: record.request_hash == new.request_hash,
+        record,
+    })
+}
