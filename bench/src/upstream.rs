@@ -2,8 +2,10 @@
 //! the call both builds make: the same order, the same answer, every time.
 
 use hmac::{Hmac, Mac};
+use paycore::channel;
 use paycore::config::SecretValue;
-use paycore::plugin_host::{ChannelGrant, InMemoryUpstream, wit};
+use paycore::domain::Scene;
+use paycore::plugin_host::{ChannelGrant, InMemoryUpstream};
 use paycore_plugin_sdk::types as sdk;
 use sha2::Sha256;
 use std::collections::BTreeMap;
@@ -33,12 +35,12 @@ pub fn answer() -> (u16, Vec<(String, String)>, Vec<u8>) {
 }
 
 /// Answers every request of the WASM build with [`answer`].
-pub struct CannedProvider(wit::HttpResponse);
+pub struct CannedProvider(channel::HttpResponse);
 
 impl CannedProvider {
     pub fn new() -> Arc<CannedProvider> {
         let (status, headers, body) = answer();
-        Arc::new(CannedProvider(wit::HttpResponse {
+        Arc::new(CannedProvider(channel::HttpResponse {
             status,
             headers,
             body,
@@ -47,7 +49,7 @@ impl CannedProvider {
 }
 
 impl InMemoryUpstream for CannedProvider {
-    fn answer(&self, _request: &wit::HttpRequest) -> wit::HttpResponse {
+    fn answer(&self, _request: &channel::HttpRequest) -> channel::HttpResponse {
         self.0.clone()
     }
 }
@@ -63,8 +65,8 @@ pub fn grant() -> Arc<ChannelGrant> {
     })
 }
 
-pub fn context() -> wit::CallContext {
-    wit::CallContext {
+pub fn context() -> channel::CallContext {
+    channel::CallContext {
         tenant: "bench".into(),
         channel: "sandbox".into(),
         settings: vec![
@@ -75,13 +77,13 @@ pub fn context() -> wit::CallContext {
     }
 }
 
-pub fn pay_request() -> wit::PayRequest {
-    wit::PayRequest {
+pub fn pay_request() -> channel::PayRequest {
+    channel::PayRequest {
         payment_id: "pay_bench".into(),
         merchant_order_no: ORDER_NO.into(),
         amount: 8888,
         currency: "CNY".into(),
-        scene: wit::Scene::Barcode,
+        scene: Scene::Barcode,
         wallet: "sandbox".into(),
         auth_code: Some("134567890124".into()),
         subject: Some("load".into()),

@@ -4,6 +4,7 @@
 //! command-line checks and the fuzz targets use it directly, so fuzzing a
 //! parser never needs the host built. See ARCHITECTURE.md for the map.
 
+pub mod channel;
 pub mod config;
 pub mod domain;
 pub mod fuzzing;

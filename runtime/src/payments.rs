@@ -16,7 +16,7 @@ pub mod view;
 pub use paycore_core::request;
 
 use crate::domain::{PaymentStatus, Scene, new_id};
-use crate::plugin_host::{CallError, CallErrorKind, PluginHost, wit};
+use crate::plugin_host::{CallError, CallErrorKind, PluginHost};
 use crate::registry::{BoundChannel, Registry, Tenant};
 use crate::routing::{self, Intent, NoRoute};
 use crate::store::{
@@ -25,6 +25,7 @@ use crate::store::{
 pub use checkout::{CheckoutPage, PayerContext, WalletOffer};
 pub use create_error::CreateError;
 pub use health::{BreakerView, ChannelHealth};
+use paycore_core::channel;
 use request::{FieldError, PaymentRequest};
 use serde_json::json;
 use settle::Proposal;
@@ -186,9 +187,9 @@ impl Payments {
         &self.store
     }
 
-    fn call_context(&self, tenant: &str, channel: &BoundChannel) -> wit::CallContext {
+    fn call_context(&self, tenant: &str, channel: &BoundChannel) -> channel::CallContext {
         let base = self.public_url.read().expect("public url lock").clone();
-        wit::CallContext {
+        channel::CallContext {
             tenant: tenant.to_string(),
             channel: channel.id.clone(),
             settings: channel.settings.clone(),
@@ -522,7 +523,7 @@ struct AttemptOutcome {
 }
 
 fn attempt_outcome(
-    answer: &std::result::Result<wit::PaymentResult, CallError>,
+    answer: &std::result::Result<channel::PaymentResult, CallError>,
     proposal: &Proposal,
 ) -> AttemptOutcome {
     let healthy = |outcome, failure, may_fall_back| AttemptOutcome {
@@ -534,7 +535,7 @@ fn attempt_outcome(
     match answer {
         Ok(_) if proposal.review_reason.is_some() => healthy("answer_refused", None, false),
         Ok(r) => healthy(
-            convert::payment_status(r.status).as_str(),
+            r.status.as_str(),
             r.failure.as_ref().map(convert::failure),
             false,
         ),
@@ -545,13 +546,13 @@ fn attempt_outcome(
             unhealthy: Some(e.to_string()),
         },
         Err(e) => match &e.kind {
-            CallErrorKind::Channel(wit::ChannelError::Declined(f)) => {
+            CallErrorKind::Channel(channel::ChannelError::Declined(f)) => {
                 healthy("declined", Some(convert::failure(f)), false)
             }
-            CallErrorKind::Channel(wit::ChannelError::InvalidRequest(f)) => {
+            CallErrorKind::Channel(channel::ChannelError::InvalidRequest(f)) => {
                 healthy("invalid_request", Some(convert::failure(f)), true)
             }
-            CallErrorKind::Channel(wit::ChannelError::Unavailable(f)) => AttemptOutcome {
+            CallErrorKind::Channel(channel::ChannelError::Unavailable(f)) => AttemptOutcome {
                 outcome: "unavailable",
                 failure: Some(convert::failure(f)),
                 may_fall_back: true,
@@ -622,7 +623,7 @@ fn pay_failure(e: &CallError) -> (Proposal, Option<CreateError>) {
         let timeout = matches!(
             e.kind,
             CallErrorKind::Timeout(_)
-                | CallErrorKind::Channel(wit::ChannelError::OutcomeUnknown(_))
+                | CallErrorKind::Channel(channel::ChannelError::OutcomeUnknown(_))
         );
         let error = CreateError::OutcomeUnknown {
             message: "the channel did not confirm the outcome; the payment is `unknown` until paycore's query settles it".into(),
@@ -636,19 +637,19 @@ fn pay_failure(e: &CallError) -> (Proposal, Option<CreateError>) {
         ..Proposal::default()
     };
     match &e.kind {
-        CallErrorKind::Channel(wit::ChannelError::Declined(f)) => {
+        CallErrorKind::Channel(channel::ChannelError::Declined(f)) => {
             (failed(convert::failure(f)), None)
         }
-        CallErrorKind::Channel(wit::ChannelError::InvalidRequest(f)) => (
+        CallErrorKind::Channel(channel::ChannelError::InvalidRequest(f)) => (
             failed(convert::failure(f)),
             Some(CreateError::ChannelRejectedRequest {
                 message: f.message.clone(),
             }),
         ),
-        CallErrorKind::Channel(wit::ChannelError::Unavailable(f)) => {
+        CallErrorKind::Channel(channel::ChannelError::Unavailable(f)) => {
             (failed(convert::failure(f)), Some(channel_down(&f.message)))
         }
-        CallErrorKind::Channel(wit::ChannelError::OutcomeUnknown(_)) => {
+        CallErrorKind::Channel(channel::ChannelError::OutcomeUnknown(_)) => {
             unreachable!("handled as unknown above")
         }
         // The plugin broke before anything left the sandbox: certainly unpaid.

@@ -10,6 +10,7 @@
 mod bindings;
 mod cache;
 mod call;
+mod convert;
 mod crypto;
 mod engine;
 mod imports;
@@ -22,12 +23,12 @@ mod trace;
 
 pub use crate::tls::install_crypto_provider;
 pub use bindings::paycore::channel::http::HttpError;
-pub use bindings::paycore::channel::types as wit;
+
 pub use call::{CallError, CallErrorKind};
 pub use crypto::{encrypt_as_provider, sign_as_provider};
 pub use engine::PluginHost;
 pub use imports::{ChannelGrant, InMemoryUpstream};
-pub use load::{LoadError, LoadInfo, Plugin, PluginManifest, grant_for, scene_to_wit};
+pub use load::{LoadError, LoadInfo, Plugin, PluginManifest, grant_for};
 pub use record::{RecordedCall, Recordings, read_file as read_recording, secret_forms};
 pub use replay::difference;
 pub use trace::{CallInput, CallOutput, CallTrace, HostCall, HttpAttempt, Tracer};

@@ -8,8 +8,9 @@ use super::{Check, Report};
 use crate::channel_settings::{self, Problem};
 use crate::config::PluginLimits;
 use crate::plugin_host::{
-    CallError, CallErrorKind, ChannelGrant, PluginHost, Tracer, scene_to_wit, secret_forms, wit,
+    CallError, CallErrorKind, ChannelGrant, PluginHost, Tracer, secret_forms,
 };
+use paycore_core::channel;
 use paycore_plugin_sdk::money;
 use std::path::Path;
 use std::sync::Arc;
@@ -170,7 +171,7 @@ impl Suite {
         let currency = self.plugin.manifest.currencies[0].clone();
         for scene in scenes {
             let name = format!("pay answers ({})", scene.as_str());
-            let sample = self.sample(100, &currency, scene_to_wit(scene));
+            let sample = self.sample(100, &currency, scene);
             let got = self.ask(Mode::Script, &sample, self.pay(&sample)).await;
             let check = match got {
                 Ok(Got::Payment(r)) => pass(name, status(&r.status)),
@@ -320,7 +321,7 @@ impl Suite {
                 let got = self.ask(mode.clone(), &sample, ask).await;
                 let check = match got {
                     Err(CallError {
-                        kind: CallErrorKind::Channel(wit::ChannelError::OutcomeUnknown(f)),
+                        kind: CallErrorKind::Channel(channel::ChannelError::OutcomeUnknown(f)),
                         ..
                     }) => pass(name, format!("outcome-unknown ({})", f.code)),
                     other => fail(
@@ -348,7 +349,7 @@ impl Suite {
             .await;
         self.checks.push(match got {
             Err(CallError {
-                kind: CallErrorKind::Channel(wit::ChannelError::Unavailable(f)),
+                kind: CallErrorKind::Channel(channel::ChannelError::Unavailable(f)),
                 ..
             }) => pass(name, format!("unavailable ({}), nothing sent", f.code)),
             other => fail(
@@ -380,7 +381,7 @@ impl Suite {
         let keys = self.loaded.upstream_keys.clone();
         let build = |vars: &Vars, signing: Signing, keep: &Vars| {
             template::message(&lets, &body, &headers, vars, &keys, signing, keep).map(|m| {
-                let request = wit::HttpRequest {
+                let request = channel::HttpRequest {
                     method: method.clone(),
                     url: format!("{CALLBACK_PATH}{path}"),
                     headers: m.headers.clone(),
@@ -403,7 +404,7 @@ impl Suite {
         let got = self.ask(Mode::Script, &sample, Ask::Callback(honest)).await;
         self.checks.push(match got {
             Ok(Got::Callback(o)) if o.verified => match &o.event {
-                Some(wit::CallbackEvent::Payment(u))
+                Some(channel::CallbackEvent::Payment(u))
                     if u.amount == sample.amount && u.currency == sample.currency =>
                 {
                     pass(
@@ -411,7 +412,7 @@ impl Suite {
                         format!("payment {}", status(&u.status)),
                     )
                 }
-                Some(wit::CallbackEvent::Payment(u)) => fail(
+                Some(channel::CallbackEvent::Payment(u)) => fail(
                     "callback verified",
                     format!(
                         "read {} {} from a notice of {} {}: money conversion is not exact",
@@ -471,7 +472,7 @@ impl Suite {
                     format!(
                         "accepted a tampered callback ({}): it must come back unverified with no event",
                         match &o.event {
-                            Some(wit::CallbackEvent::Payment(u)) => format!(
+                            Some(channel::CallbackEvent::Payment(u)) => format!(
                                 "verified: {}, payment {} of {} {}",
                                 o.verified,
                                 status(&u.status),
@@ -565,7 +566,7 @@ impl Suite {
 }
 
 fn unsupported(e: &CallError) -> bool {
-    matches!(&e.kind, CallErrorKind::Channel(wit::ChannelError::InvalidRequest(f)) if f.code == "unsupported_operation")
+    matches!(&e.kind, CallErrorKind::Channel(channel::ChannelError::InvalidRequest(f)) if f.code == "unsupported_operation")
 }
 
 fn raw(status: u16, body: &[u8]) -> Vec<u8> {

@@ -6,10 +6,11 @@ use super::profile::Loaded;
 use super::template::{self, Vars};
 use super::upstream::{Mode, Upstream};
 use super::{Check, Figure};
+use crate::domain::Scene;
 use crate::plugin_host::{
-    CallError, CallErrorKind, CallTrace, ChannelGrant, Plugin, PluginHost, Tracer, scene_to_wit,
-    wit,
+    CallError, CallErrorKind, CallTrace, ChannelGrant, Plugin, PluginHost, Tracer,
 };
+use paycore_core::channel;
 use paycore_plugin_sdk::money;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,20 +20,20 @@ pub(super) const CALLBACK_PATH: &str = "/v1/callbacks/conformance/conformance";
 
 /// What the suite asks the plugin.
 pub(super) enum Ask {
-    Pay(wit::PayRequest),
-    Query(wit::PaymentRef),
-    Close(wit::PaymentRef),
-    Cancel(wit::PaymentRef),
-    Refund(wit::RefundRequest),
-    QueryRefund(wit::RefundRef),
-    Callback(wit::HttpRequest),
+    Pay(channel::PayRequest),
+    Query(channel::PaymentRef),
+    Close(channel::PaymentRef),
+    Cancel(channel::PaymentRef),
+    Refund(channel::RefundRequest),
+    QueryRefund(channel::RefundRef),
+    Callback(channel::HttpRequest),
 }
 
 #[derive(Debug)]
 pub(super) enum Got {
-    Payment(wit::PaymentResult),
-    Refund(wit::RefundResult),
-    Callback(wit::CallbackOutcome),
+    Payment(channel::PaymentResult),
+    Refund(channel::RefundResult),
+    Callback(channel::CallbackOutcome),
 }
 
 pub(super) struct Suite {
@@ -61,7 +62,7 @@ pub(super) struct Sample {
     pub(super) order: String,
     pub(super) amount: i64,
     pub(super) currency: String,
-    pub(super) scene: wit::Scene,
+    pub(super) scene: Scene,
 }
 
 impl Suite {
@@ -146,11 +147,11 @@ impl Suite {
 
     /// What a channel configured as the profile says gets: the plugin's
     /// defaults included, as the registry resolves them.
-    pub(super) fn context(&self, upstream: &str) -> wit::CallContext {
+    pub(super) fn context(&self, upstream: &str) -> channel::CallContext {
         let values = self.profile_settings(upstream);
         let settings = crate::channel_settings::resolve(&self.plugin.manifest.settings, &values)
             .unwrap_or_else(|_| values.into_iter().collect());
-        wit::CallContext {
+        channel::CallContext {
             tenant: "conformance".into(),
             channel: "conformance".into(),
             settings,
@@ -158,7 +159,7 @@ impl Suite {
         }
     }
 
-    pub(super) fn sample(&mut self, amount: i64, currency: &str, scene: wit::Scene) -> Sample {
+    pub(super) fn sample(&mut self, amount: i64, currency: &str, scene: Scene) -> Sample {
         self.serial += 1;
         Sample {
             order: format!("CONF{:06}", self.serial),
@@ -174,14 +175,14 @@ impl Suite {
 
     /// Barcode when declared (the payment is decided in the pay call), else
     /// the first scene.
-    pub(super) fn fault_scene(&self) -> wit::Scene {
+    pub(super) fn fault_scene(&self) -> Scene {
         let scenes = &self.plugin.manifest.scenes;
-        scenes
-            .iter()
-            .find(|s| s.as_str() == "barcode")
-            .or(scenes.first())
-            .map(|s| scene_to_wit(*s))
-            .unwrap_or(wit::Scene::Barcode)
+        let barcode = Scene::Barcode;
+        if scenes.contains(&barcode) {
+            barcode
+        } else {
+            scenes.first().copied().unwrap_or(barcode)
+        }
     }
 
     pub(super) fn vars(&self, s: &Sample) -> Vars {
@@ -216,8 +217,8 @@ impl Suite {
 
     pub(super) fn pay(&self, s: &Sample) -> Ask {
         let r = &self.loaded.profile.request;
-        let needs_code = matches!(s.scene, wit::Scene::Barcode | wit::Scene::Face);
-        Ask::Pay(wit::PayRequest {
+        let needs_code = matches!(s.scene, Scene::Barcode | Scene::Face);
+        Ask::Pay(channel::PayRequest {
             payment_id: format!("pay_{}", s.order),
             merchant_order_no: s.order.clone(),
             amount: s.amount,
@@ -230,7 +231,7 @@ impl Suite {
                 None
             },
             subject: Some("conformance".into()),
-            payer: Some(wit::Payer {
+            payer: Some(channel::Payer {
                 app_id: r.app_id.clone(),
                 open_id: r.open_id.clone(),
                 buyer_id: r.buyer_id.clone(),
@@ -244,8 +245,8 @@ impl Suite {
         })
     }
 
-    pub(super) fn payment_ref(&self, s: &Sample) -> wit::PaymentRef {
-        wit::PaymentRef {
+    pub(super) fn payment_ref(&self, s: &Sample) -> channel::PaymentRef {
+        channel::PaymentRef {
             payment_id: format!("pay_{}", s.order),
             merchant_order_no: s.order.clone(),
             channel_order_no: Some(format!("T{}", s.order)),
@@ -255,8 +256,8 @@ impl Suite {
         }
     }
 
-    pub(super) fn refund_request(&self, s: &Sample) -> wit::RefundRequest {
-        wit::RefundRequest {
+    pub(super) fn refund_request(&self, s: &Sample) -> channel::RefundRequest {
+        channel::RefundRequest {
             refund_id: format!("re_{}", s.order),
             merchant_refund_no: format!("R{}", s.order),
             payment: self.payment_ref(s),
@@ -265,8 +266,8 @@ impl Suite {
         }
     }
 
-    pub(super) fn refund_ref(&self, s: &Sample) -> wit::RefundRef {
-        wit::RefundRef {
+    pub(super) fn refund_ref(&self, s: &Sample) -> channel::RefundRef {
+        channel::RefundRef {
             refund_id: format!("re_{}", s.order),
             merchant_refund_no: format!("R{}", s.order),
             channel_refund_no: Some(format!("RT{}", s.order)),
@@ -294,10 +295,10 @@ pub(super) fn describe(got: &Result<Got, CallError>) -> String {
             ..
         }) => {
             let (kind, f) = match e {
-                wit::ChannelError::Declined(f) => ("declined", f),
-                wit::ChannelError::InvalidRequest(f) => ("invalid-request", f),
-                wit::ChannelError::Unavailable(f) => ("unavailable", f),
-                wit::ChannelError::OutcomeUnknown(f) => ("outcome-unknown", f),
+                channel::ChannelError::Declined(f) => ("declined", f),
+                channel::ChannelError::InvalidRequest(f) => ("invalid-request", f),
+                channel::ChannelError::Unavailable(f) => ("unavailable", f),
+                channel::ChannelError::OutcomeUnknown(f) => ("outcome-unknown", f),
             };
             format!("came back as {kind} ({}: {})", f.code, f.message)
         }

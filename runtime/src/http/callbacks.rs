@@ -5,11 +5,11 @@
 use super::extract::ApiPath;
 use super::openapi::ErrorBody;
 use super::{ApiError, AppState};
-use crate::plugin_host::wit;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use paycore_core::channel;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -61,7 +61,7 @@ async fn receive(
     {
         return Ok(refused);
     }
-    let request = wit::HttpRequest {
+    let request = channel::HttpRequest {
         method: method.to_string(),
         url: uri.to_string(),
         headers: headers

@@ -1,46 +1,25 @@
 //! Between the plugin contract's types and ours.
 
 use super::request::PaymentRequest;
-use crate::domain::{PaymentStatus, RefundStatus};
-use crate::plugin_host::wit;
 use crate::store::{PaymentRecord, RefundRecord};
+use paycore_core::channel;
 use serde_json::{Value, json};
 
-pub fn payment_status(s: wit::PaymentStatus) -> PaymentStatus {
-    match s {
-        wit::PaymentStatus::Pending => PaymentStatus::Pending,
-        wit::PaymentStatus::Processing => PaymentStatus::Processing,
-        wit::PaymentStatus::Succeeded => PaymentStatus::Succeeded,
-        wit::PaymentStatus::Failed => PaymentStatus::Failed,
-        wit::PaymentStatus::Closed => PaymentStatus::Closed,
-        wit::PaymentStatus::Cancelled => PaymentStatus::Cancelled,
-    }
-}
-
-pub fn refund_status(s: wit::RefundStatus) -> RefundStatus {
-    match s {
-        wit::RefundStatus::Pending => RefundStatus::Pending,
-        wit::RefundStatus::Processing => RefundStatus::Processing,
-        wit::RefundStatus::Succeeded => RefundStatus::Succeeded,
-        wit::RefundStatus::Failed => RefundStatus::Failed,
-    }
-}
-
-pub fn action(a: &wit::Action) -> Value {
+pub fn action(a: &channel::Action) -> Value {
     match a {
-        wit::Action::QrCode(code) => json!({ "type": "qr_code", "qr_code": code }),
-        wit::Action::ClientParams(params) => {
+        channel::Action::QrCode(code) => json!({ "type": "qr_code", "qr_code": code }),
+        channel::Action::ClientParams(params) => {
             let params: serde_json::Map<String, Value> = params
                 .iter()
                 .map(|(k, v)| (k.clone(), Value::String(v.clone())))
                 .collect();
             json!({ "type": "client_params", "params": params })
         }
-        wit::Action::Redirect(url) => json!({ "type": "redirect", "url": url }),
+        channel::Action::Redirect(url) => json!({ "type": "redirect", "url": url }),
     }
 }
 
-pub fn failure(f: &wit::Failure) -> Value {
+pub fn failure(f: &channel::Failure) -> Value {
     json!({ "code": f.code, "message": f.message, "channel_code": f.channel_code, "channel_message": f.channel_message })
 }
 
@@ -49,19 +28,19 @@ pub fn own_failure(code: &str, message: &str) -> Value {
     json!({ "code": code, "message": message, "channel_code": null, "channel_message": null })
 }
 
-pub fn pay_request(p: &PaymentRecord, r: &PaymentRequest) -> wit::PayRequest {
-    wit::PayRequest {
+pub fn pay_request(p: &PaymentRecord, r: &PaymentRequest) -> channel::PayRequest {
+    channel::PayRequest {
         payment_id: p.id.clone(),
         merchant_order_no: p.merchant_order_no.clone(),
         amount: p.amount,
         currency: p.currency.clone(),
         // The stored scene: a checkout payment's is the one its channel is
         // asked for, chosen when the payer picked a wallet.
-        scene: crate::plugin_host::scene_to_wit(p.scene.parse().unwrap_or(r.scene)),
+        scene: p.scene.parse().unwrap_or(r.scene),
         wallet: p.wallet.clone(),
         auth_code: r.auth_code.clone(),
         subject: r.subject.clone(),
-        payer: r.payer.as_ref().map(|p| wit::Payer {
+        payer: r.payer.as_ref().map(|p| channel::Payer {
             app_id: p.app_id.clone(),
             open_id: p.open_id.clone(),
             buyer_id: p.buyer_id.clone(),
@@ -69,7 +48,7 @@ pub fn pay_request(p: &PaymentRecord, r: &PaymentRequest) -> wit::PayRequest {
         goods: r
             .goods
             .iter()
-            .map(|g| wit::GoodsItem {
+            .map(|g| channel::GoodsItem {
                 id: g.id.clone(),
                 name: g.name.clone(),
                 quantity: g.quantity,
@@ -85,20 +64,20 @@ pub fn pay_request(p: &PaymentRecord, r: &PaymentRequest) -> wit::PayRequest {
     }
 }
 
-pub fn payment_ref(p: &PaymentRecord) -> wit::PaymentRef {
+pub fn payment_ref(p: &PaymentRecord) -> channel::PaymentRef {
     let scene = p.scene.parse().unwrap_or(crate::domain::Scene::Barcode);
-    wit::PaymentRef {
+    channel::PaymentRef {
         payment_id: p.id.clone(),
         merchant_order_no: p.merchant_order_no.clone(),
         channel_order_no: p.channel_order_no.clone(),
         amount: p.amount,
         currency: p.currency.clone(),
-        scene: crate::plugin_host::scene_to_wit(scene),
+        scene,
     }
 }
 
-pub fn refund_request(p: &PaymentRecord, r: &RefundRecord) -> wit::RefundRequest {
-    wit::RefundRequest {
+pub fn refund_request(p: &PaymentRecord, r: &RefundRecord) -> channel::RefundRequest {
+    channel::RefundRequest {
         refund_id: r.id.clone(),
         merchant_refund_no: r.merchant_refund_no.clone(),
         payment: payment_ref(p),
@@ -107,8 +86,8 @@ pub fn refund_request(p: &PaymentRecord, r: &RefundRecord) -> wit::RefundRequest
     }
 }
 
-pub fn refund_ref(p: &PaymentRecord, r: &RefundRecord) -> wit::RefundRef {
-    wit::RefundRef {
+pub fn refund_ref(p: &PaymentRecord, r: &RefundRecord) -> channel::RefundRef {
+    channel::RefundRef {
         refund_id: r.id.clone(),
         merchant_refund_no: r.merchant_refund_no.clone(),
         channel_refund_no: r.channel_refund_no.clone(),

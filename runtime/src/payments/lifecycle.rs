@@ -5,9 +5,10 @@ use super::transitions;
 use super::view::PaymentView;
 use super::{PaymentError, Payments, Result, convert};
 use crate::domain::{PaymentStatus, Scene, now_millis};
-use crate::plugin_host::{CallError, wit};
+use crate::plugin_host::CallError;
 use crate::registry::Tenant;
 use crate::store::{CallbackRecord, CancelStart, Event, PaymentRecord};
+use paycore_core::channel;
 use serde_json::json;
 
 /// What paycore did with an inbound callback, and what to answer the channel.
@@ -240,7 +241,7 @@ impl Payments {
         &self,
         tenant: &Tenant,
         channel_id: &str,
-        request: wit::HttpRequest,
+        request: channel::HttpRequest,
     ) -> Result<CallbackReply> {
         let channel = tenant
             .channel(channel_id)
@@ -272,7 +273,7 @@ impl Payments {
                 });
             }
         };
-        let wit::CallbackOutcome {
+        let channel::CallbackOutcome {
             event,
             verified,
             response,
@@ -298,8 +299,10 @@ impl Payments {
                 }
             }
             (true, None) => audit.outcome = "verified, no event".into(),
-            (true, Some(wit::CallbackEvent::Ignored)) => audit.outcome = "verified, ignored".into(),
-            (true, Some(wit::CallbackEvent::Payment(update))) => {
+            (true, Some(channel::CallbackEvent::Ignored)) => {
+                audit.outcome = "verified, ignored".into()
+            }
+            (true, Some(channel::CallbackEvent::Payment(update))) => {
                 match self
                     .store
                     .payment_by_order_no(&tenant.config.id, &update.merchant_order_no)
@@ -322,7 +325,7 @@ impl Payments {
                     _ => audit.outcome = "rejected: no such payment on this channel".into(),
                 }
             }
-            (true, Some(wit::CallbackEvent::Refund(update))) => {
+            (true, Some(channel::CallbackEvent::Refund(update))) => {
                 audit.outcome = self.apply_refund_callback(tenant, &update).await?;
             }
         }
@@ -365,8 +368,8 @@ impl Payments {
     }
 }
 
-fn callback_proposal(p: &PaymentRecord, u: &wit::PaymentUpdate) -> Proposal {
-    let as_result = wit::PaymentResult {
+fn callback_proposal(p: &PaymentRecord, u: &channel::PaymentUpdate) -> Proposal {
+    let as_result = channel::PaymentResult {
         status: u.status,
         channel_order_no: u.channel_order_no.clone(),
         amount: Some(u.amount),
@@ -386,7 +389,7 @@ fn channel_error(e: &CallError, record: PaymentRecord) -> PaymentError {
         ("channel_error", false)
     };
     if let crate::plugin_host::CallErrorKind::Channel(
-        wit::ChannelError::Declined(f) | wit::ChannelError::InvalidRequest(f),
+        channel::ChannelError::Declined(f) | channel::ChannelError::InvalidRequest(f),
     ) = &e.kind
     {
         return PaymentError::Unacceptable {
@@ -452,7 +455,7 @@ fn says_no_such_order(e: &CallError) -> bool {
     matches!(
         &e.kind,
         crate::plugin_host::CallErrorKind::Channel(
-            wit::ChannelError::Declined(f) | wit::ChannelError::InvalidRequest(f)
+            channel::ChannelError::Declined(f) | channel::ChannelError::InvalidRequest(f)
         ) if f.code == ORDER_NOT_FOUND
     )
 }

@@ -7,11 +7,12 @@ use super::transitions::{self, Verdict};
 use super::view::RefundView;
 use super::{PaymentError, Payments, Result, convert};
 use crate::domain::{RefundStatus, new_id};
-use crate::plugin_host::{CallError, CallErrorKind, wit};
+use crate::plugin_host::{CallError, CallErrorKind};
 use crate::registry::Tenant;
 use crate::store::{
     Event, NewRefund, OutboxMessage, RefundChange, RefundInsert, RefundRecord, StoreError,
 };
+use paycore_core::channel;
 use serde_json::json;
 
 /// A refund change to apply.
@@ -168,7 +169,7 @@ impl Payments {
     pub(super) async fn apply_refund_callback(
         &self,
         tenant: &Tenant,
-        update: &wit::RefundUpdate,
+        update: &channel::RefundUpdate,
     ) -> Result<String> {
         let Some(refund) = self
             .store
@@ -178,7 +179,7 @@ impl Payments {
             return Ok("rejected: no such refund".into());
         };
         let before = refund.status.clone();
-        let result = wit::RefundResult {
+        let result = channel::RefundResult {
             status: update.status,
             channel_refund_no: update.channel_refund_no.clone(),
             amount: Some(update.amount),
@@ -305,7 +306,7 @@ impl Payments {
     }
 }
 
-fn refund_proposal(refund: &RefundRecord, r: &wit::RefundResult) -> RefundProposal {
+fn refund_proposal(refund: &RefundRecord, r: &channel::RefundResult) -> RefundProposal {
     if r.amount.is_some_and(|a| a != refund.amount) {
         // A channel that refunds another amount than asked is not believed;
         // the refund stays open for a query and a person.
@@ -317,7 +318,7 @@ fn refund_proposal(refund: &RefundRecord, r: &wit::RefundResult) -> RefundPropos
         };
     }
     RefundProposal {
-        status: Some(convert::refund_status(r.status)),
+        status: Some(r.status),
         channel_refund_no: r.channel_refund_no.clone(),
         failure: r.failure.as_ref().map(convert::failure),
     }
@@ -333,9 +334,9 @@ fn refund_failure(e: &CallError) -> RefundProposal {
     }
     let failure = match &e.kind {
         CallErrorKind::Channel(
-            wit::ChannelError::Declined(f)
-            | wit::ChannelError::InvalidRequest(f)
-            | wit::ChannelError::Unavailable(f),
+            channel::ChannelError::Declined(f)
+            | channel::ChannelError::InvalidRequest(f)
+            | channel::ChannelError::Unavailable(f),
         ) => convert::failure(f),
         _ => convert::own_failure("plugin_failed", &e.to_string()),
     };

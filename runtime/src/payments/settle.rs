@@ -7,9 +7,9 @@ use super::transitions::{self, Verdict};
 use super::view::PaymentView;
 use super::{Payments, Result};
 use crate::domain::{PaymentStatus, new_id, now_rfc3339};
-use crate::plugin_host::wit;
 use crate::registry::Tenant;
 use crate::store::{Attempt, Event, OutboxMessage, PaymentChange, PaymentRecord, StoreError};
+use paycore_core::channel;
 use serde_json::{Value, json};
 
 /// A change to propose to the state machine.
@@ -27,7 +27,7 @@ pub struct Proposal {
 
 /// Checks a plugin's payment answer against the payment before believing it:
 /// a channel that reports another amount or currency is not trusted.
-pub fn from_payment_result(p: &PaymentRecord, r: &wit::PaymentResult) -> Proposal {
+pub fn from_payment_result(p: &PaymentRecord, r: &channel::PaymentResult) -> Proposal {
     let wrong_amount = r.amount.is_some_and(|a| a != p.amount);
     let wrong_currency = r.currency.as_ref().is_some_and(|c| *c != p.currency);
     if wrong_amount || wrong_currency {
@@ -44,7 +44,7 @@ pub fn from_payment_result(p: &PaymentRecord, r: &wit::PaymentResult) -> Proposa
         };
     }
     Proposal {
-        status: Some(convert::payment_status(r.status)),
+        status: Some(r.status),
         channel_order_no: r.channel_order_no.clone(),
         action: r.action.as_ref().map(convert::action),
         failure: r.failure.as_ref().map(convert::failure),

@@ -3,11 +3,13 @@
 
 use super::bindings::exports::paycore::channel::settings as wit_settings;
 use super::bindings::paycore::channel::types as wit;
+use super::convert;
 use super::engine::{EPOCH_TICK, PluginHost};
 use super::imports::{CallState, ChannelGrant};
 use super::load::Plugin;
 use super::replay::Script;
 use super::trace::{CallInput as Op, CallOutput, CallTrace};
+use paycore_core::channel;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
@@ -35,29 +37,19 @@ pub enum CallErrorKind {
     #[error("did not finish within {0:?}")]
     Timeout(Duration),
     /// The plugin answered with one of the contract's typed errors.
-    #[error("{}", describe_channel_error(.0))]
-    Channel(wit::ChannelError),
+    #[error("{0}")]
+    Channel(channel::ChannelError),
 }
 
 impl CallError {
     /// True when the failure does not prove that no money moved.
     pub fn outcome_unknown(&self) -> bool {
         match &self.kind {
-            CallErrorKind::Channel(wit::ChannelError::OutcomeUnknown(_)) => true,
+            CallErrorKind::Channel(channel::ChannelError::OutcomeUnknown(_)) => true,
             CallErrorKind::Channel(_) => false,
             _ => self.reached_channel,
         }
     }
-}
-
-fn describe_channel_error(e: &wit::ChannelError) -> String {
-    let (kind, f) = match e {
-        wit::ChannelError::Declined(f) => ("declined", f),
-        wit::ChannelError::InvalidRequest(f) => ("invalid request", f),
-        wit::ChannelError::Unavailable(f) => ("channel unavailable", f),
-        wit::ChannelError::OutcomeUnknown(f) => ("outcome unknown", f),
-    };
-    format!("{kind}: {} ({})", f.message, f.code)
 }
 
 pub(super) enum Answer {
@@ -77,8 +69,8 @@ macro_rules! expect_answer {
     };
 }
 
-type PayOutcome = Result<wit::PaymentResult, CallError>;
-type RefundOutcome = Result<wit::RefundResult, CallError>;
+type PayOutcome = Result<channel::PaymentResult, CallError>;
+type RefundOutcome = Result<channel::RefundResult, CallError>;
 
 impl PluginHost {
     pub(super) async fn call_manifest(
@@ -102,91 +94,78 @@ impl PluginHost {
         &self,
         p: &Plugin,
         g: Arc<ChannelGrant>,
-        ctx: wit::CallContext,
-        req: wit::PayRequest,
+        ctx: channel::CallContext,
+        req: channel::PayRequest,
     ) -> PayOutcome {
-        flatten(
-            p,
-            expect_answer!(self.run(p, g, Op::Pay(ctx, req)).await?, Payment),
-        )
+        let op = Op::Pay(convert::context(ctx), convert::pay_request(req));
+        flatten(p, expect_answer!(self.run(p, g, op).await?, Payment)).map(convert::payment_result)
     }
 
     pub async fn query(
         &self,
         p: &Plugin,
         g: Arc<ChannelGrant>,
-        ctx: wit::CallContext,
-        r: wit::PaymentRef,
+        ctx: channel::CallContext,
+        r: channel::PaymentRef,
     ) -> PayOutcome {
-        flatten(
-            p,
-            expect_answer!(self.run(p, g, Op::Query(ctx, r)).await?, Payment),
-        )
+        let op = Op::Query(convert::context(ctx), convert::payment_ref(r));
+        flatten(p, expect_answer!(self.run(p, g, op).await?, Payment)).map(convert::payment_result)
     }
 
     pub async fn close(
         &self,
         p: &Plugin,
         g: Arc<ChannelGrant>,
-        ctx: wit::CallContext,
-        r: wit::PaymentRef,
+        ctx: channel::CallContext,
+        r: channel::PaymentRef,
     ) -> PayOutcome {
-        flatten(
-            p,
-            expect_answer!(self.run(p, g, Op::Close(ctx, r)).await?, Payment),
-        )
+        let op = Op::Close(convert::context(ctx), convert::payment_ref(r));
+        flatten(p, expect_answer!(self.run(p, g, op).await?, Payment)).map(convert::payment_result)
     }
 
     pub async fn cancel(
         &self,
         p: &Plugin,
         g: Arc<ChannelGrant>,
-        ctx: wit::CallContext,
-        r: wit::PaymentRef,
+        ctx: channel::CallContext,
+        r: channel::PaymentRef,
     ) -> PayOutcome {
-        flatten(
-            p,
-            expect_answer!(self.run(p, g, Op::Cancel(ctx, r)).await?, Payment),
-        )
+        let op = Op::Cancel(convert::context(ctx), convert::payment_ref(r));
+        flatten(p, expect_answer!(self.run(p, g, op).await?, Payment)).map(convert::payment_result)
     }
 
     pub async fn refund(
         &self,
         p: &Plugin,
         g: Arc<ChannelGrant>,
-        ctx: wit::CallContext,
-        r: wit::RefundRequest,
+        ctx: channel::CallContext,
+        r: channel::RefundRequest,
     ) -> RefundOutcome {
-        flatten(
-            p,
-            expect_answer!(self.run(p, g, Op::Refund(ctx, r)).await?, Refund),
-        )
+        let op = Op::Refund(convert::context(ctx), convert::refund_request(r));
+        flatten(p, expect_answer!(self.run(p, g, op).await?, Refund)).map(convert::refund_result)
     }
 
     pub async fn query_refund(
         &self,
         p: &Plugin,
         g: Arc<ChannelGrant>,
-        ctx: wit::CallContext,
-        r: wit::RefundRef,
+        ctx: channel::CallContext,
+        r: channel::RefundRef,
     ) -> RefundOutcome {
-        flatten(
-            p,
-            expect_answer!(self.run(p, g, Op::QueryRefund(ctx, r)).await?, Refund),
-        )
+        let op = Op::QueryRefund(convert::context(ctx), convert::refund_ref(r));
+        flatten(p, expect_answer!(self.run(p, g, op).await?, Refund)).map(convert::refund_result)
     }
 
     pub async fn handle_callback(
         &self,
         p: &Plugin,
         g: Arc<ChannelGrant>,
-        ctx: wit::CallContext,
-        r: wit::HttpRequest,
-    ) -> Result<wit::CallbackOutcome, CallError> {
-        flatten(
-            p,
-            expect_answer!(self.run(p, g, Op::Callback(ctx, r)).await?, Callback),
-        )
+        ctx: channel::CallContext,
+        r: channel::HttpRequest,
+    ) -> Result<channel::CallbackOutcome, CallError> {
+        let op = Op::Callback(convert::context(ctx), convert::http_request(r));
+        flatten(p, expect_answer!(self.run(p, g, op).await?, Callback))
+            .map(convert::callback_outcome)
     }
 
     async fn run(
@@ -436,7 +415,7 @@ async fn invoke(plugin: &Plugin, store: &mut Store<CallState>, op: Op) -> wasmti
 fn flatten<T>(plugin: &Plugin, answer: Result<T, wit::ChannelError>) -> Result<T, CallError> {
     answer.map_err(|e| CallError {
         plugin: plugin.label.to_string(),
-        kind: CallErrorKind::Channel(e),
+        kind: CallErrorKind::Channel(convert::channel_error(e)),
         reached_channel: false,
     })
 }

@@ -37,7 +37,10 @@ const MAX_LOG_LINE_BYTES: usize = 4096;
 /// the process), and an answered request counts as having reached the
 /// channel.
 pub trait InMemoryUpstream: Send + Sync + 'static {
-    fn answer(&self, request: &types::HttpRequest) -> types::HttpResponse;
+    fn answer(
+        &self,
+        request: &paycore_core::channel::HttpRequest,
+    ) -> paycore_core::channel::HttpResponse;
 }
 
 /// Where a plugin's granted outbound requests go.
@@ -236,7 +239,8 @@ impl CallState {
             }
             Transport::InMemory(upstream) => {
                 self.reached_channel = true;
-                Ok(upstream.answer(&request))
+                let answer = upstream.answer(&super::convert::outbound_request(&request));
+                Ok(super::convert::outbound_response(answer))
             }
         };
         self.channel_wait += waiting.elapsed();

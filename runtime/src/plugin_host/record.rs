@@ -259,7 +259,7 @@ pub fn secret_forms(value: &[u8]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugin_host::wit;
+    use crate::plugin_host::bindings::paycore::channel::types as wit;
 
     fn call(body: &str) -> RecordedCall {
         let ctx = wit::CallContext {
