@@ -17,10 +17,6 @@ pub enum PluginCommand {
         /// Where to create it [default: ./NAME].
         #[arg(long)]
         dir: Option<PathBuf>,
-        /// Depend on the SDK at this path instead of the registry version
-        /// (the default outside paycore's source tree).
-        #[arg(long)]
-        sdk_path: Option<PathBuf>,
     },
     /// Replay a recording (`POST /admin/channels/{tenant}/{channel}/recording`)
     /// on another plugin version and print every output that changed; exit 1
@@ -35,7 +31,8 @@ pub enum PluginCommand {
     Test {
         file: PathBuf,
         /// The plugin's conformance profile [default: FILE with the
-        /// extension `.conformance.toml`].
+        /// extension `.conformance.toml`, else, for a build under a crate's
+        /// `target/`, the crate's `conformance.toml`].
         #[arg(long)]
         profile: Option<PathBuf>,
     },
@@ -91,14 +88,10 @@ pub enum PluginCommand {
 pub async fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
     match command {
         PluginCommand::Inspect { file } => inspect(&file).await,
-        PluginCommand::New {
-            name,
-            dir,
-            sdk_path,
-        } => new(&name, dir, sdk_path),
+        PluginCommand::New { name, dir } => new(&name, dir),
         PluginCommand::Replay { recording, plugin } => replay(&recording, &plugin).await,
         PluginCommand::Test { file, profile } => {
-            let profile = profile.unwrap_or_else(|| paycore::conformance::profile_beside(&file));
+            let profile = profile.unwrap_or_else(|| paycore::conformance::profile_for(&file));
             let report = paycore::conformance::run(&file, &profile).await?;
             print!("{}", report.render());
             Ok(exit(report.passed()))
@@ -146,17 +139,15 @@ fn exit(success: bool) -> ExitCode {
     }
 }
 
-fn new(name: &str, dir: Option<PathBuf>, sdk_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+fn new(name: &str, dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let dir = dir.unwrap_or_else(|| PathBuf::from(name));
-    let sdk = match sdk_path {
-        Some(p) => paycore::scaffold::Sdk::Path(p),
-        None => paycore::scaffold::default_sdk(&dir),
-    };
-    let files = paycore::scaffold::generate(name, &dir, &sdk).map_err(|e| anyhow::anyhow!(e))?;
+    let files = paycore::scaffold::generate(name, &dir).map_err(|e| anyhow::anyhow!(e))?;
     println!("created {} ({})", dir.display(), files.join(", "));
     println!(
-        "next: cd {} && cargo build --release --target wasm32-wasip2",
-        dir.display()
+        "next: cd {} && {} && paycore plugin test {}",
+        dir.display(),
+        paycore::scaffold::BUILD.join(" "),
+        paycore::scaffold::wasm_file(name).display()
     );
     Ok(ExitCode::SUCCESS)
 }
