@@ -1,5 +1,7 @@
 //! `paycore check-config`: every problem of the configuration, its plugins
-//! and its channel bindings, each as file:line:column.
+//! and its channel bindings, each as file:line:column, as a server started
+//! now would find them: the reloader's checks, with the tenant configs and
+//! plugins published to the database (`paycore::app::check`).
 
 use paycore::config;
 use std::path::PathBuf;
@@ -13,15 +15,22 @@ pub struct Args {
 
 pub async fn run(Args { config }: Args) -> anyhow::Result<ExitCode> {
     let _telemetry = paycore::telemetry::init(false, None)?;
-    // Every problem in one run: the files' own, then, for what of
-    // them validated, the plugins' and the channel bindings'.
-    let partial = config::load_partial(&config, &super::overrides(), Default::default());
-    let mut problems: Vec<String> = partial.errors.0.iter().map(ToString::to_string).collect();
-    if let Some(cfg) = &partial.config {
-        problems.extend(paycore::app::check(cfg).await?);
-    }
+    let overrides = super::overrides();
+    // Every problem in one run: without a readable paycore.toml, the
+    // files' own; else everything the reloader finds, published tenants
+    // and plugins included.
+    let partial = config::load_partial(&config, &overrides, Default::default());
+    let (problems, tenants) = match &partial.config {
+        Some(cfg) => {
+            let checked = paycore::app::check(cfg, &overrides).await?;
+            (checked.problems, checked.tenants)
+        }
+        None => (
+            partial.errors.0.iter().map(ToString::to_string).collect(),
+            0,
+        ),
+    };
     if problems.is_empty() {
-        let tenants = partial.config.map_or(0, |c| c.tenants.len());
         println!("{}: OK ({tenants} tenants)", config.display());
         Ok(ExitCode::SUCCESS)
     } else {

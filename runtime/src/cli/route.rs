@@ -1,4 +1,5 @@
-//! `paycore route explain`: which rule and channels a payment would get.
+//! `paycore route explain`: which rule and channels a payment would get
+//! from what a server started now would serve (`paycore::app::explain`).
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -30,7 +31,8 @@ pub async fn run(command: RouteCommand) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     };
     let body = std::fs::read(&payment).with_context(|| format!("reading {}", payment.display()))?;
-    let explanation = paycore::app::explain(&cfg, &tenant, &body).await?;
+    // What a server started now would serve: published tenants and plugins too.
+    let explanation = paycore::app::explain(&cfg, &super::overrides(), &tenant, &body).await?;
     println!("{}", serde_json::to_string_pretty(&explanation)?);
     Ok(ExitCode::SUCCESS)
 }
