@@ -1,4 +1,5 @@
-//! The one trait a channel author implements.
+//! The two traits a channel author implements: [`Describe`], what the
+//! plugin is, and [`Channel`], what it does.
 
 use crate::Host;
 use crate::types::{
@@ -6,15 +7,14 @@ use crate::types::{
     PaymentResult, RefundRef, RefundRequest, RefundResult, SettingSpec,
 };
 
-/// A payment channel. The host instantiates the plugin afresh for every
-/// call, and the export adapter builds the channel with `Default` each time,
-/// so a channel keeps no state between calls: everything it needs arrives in
-/// the [`CallContext`] and the request.
-///
-/// Errors carry money semantics (see [`ChannelError`]): return
-/// `OutcomeUnknown` whenever the request may have reached the channel and its
-/// answer is not known for certain.
-pub trait Channel: Default {
+/// What a plugin says it is: its manifest and what each of its settings
+/// is. Kept apart from [`Channel`] so that the manifest sits beside the
+/// channel's type (in `lib.rs`, say) while the operations are written once,
+/// in one `impl Channel` in whichever module holds them;
+/// [`export_channel!`](crate::export_channel) exports both.
+pub trait Describe {
+    /// What the host reads when it loads the plugin, checks against what
+    /// the operator granted, and routes by.
     fn manifest(&self) -> Manifest;
 
     /// What each setting the manifest lists is (contract 1.1): paycore
@@ -43,7 +43,17 @@ pub trait Channel: Default {
     fn settings(&self) -> Vec<SettingSpec> {
         Vec::new()
     }
+}
 
+/// A payment channel's operations. The host instantiates the plugin afresh
+/// for every call, and the export adapter builds the channel with `Default`
+/// each time, so a channel keeps no state between calls: everything it
+/// needs arrives in the [`CallContext`] and the request.
+///
+/// Errors carry money semantics (see [`ChannelError`]): return
+/// `OutcomeUnknown` whenever the request may have reached the channel and its
+/// answer is not known for certain.
+pub trait Channel: Describe + Default {
     fn pay(
         &self,
         host: &dyn Host,

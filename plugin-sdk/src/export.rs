@@ -70,9 +70,9 @@ impl<C: Channel> SettingsGuest for Adapter<C> {
     }
 }
 
-/// Exports a [`Channel`] type as the plugin's implementation of the
-/// `paycore:channel` contract: `export_channel!(MyChannel);`, once, in the
-/// plugin crate.
+/// Exports a [`Channel`] type (and its [`Describe`](crate::Describe)) as
+/// the plugin's implementation of the `paycore:channel` contract:
+/// `export_channel!(MyChannel);`, once, in the plugin crate.
 ///
 /// On `wasm32` it emits the component exports and the WIT type section. On
 /// other targets it only checks that the type implements [`Channel`], so the

@@ -1,19 +1,23 @@
 //! Write paycore payment channels as WebAssembly component plugins.
 //!
 //! A channel plugin is a `cdylib` built for `wasm32-wasip2`. It implements
-//! one trait, [`Channel`], and calls one macro, [`export_channel!`]. Everything
+//! two traits — [`Describe`], what it is (its manifest and settings), and
+//! [`Channel`], what it does (pay, query, refund, …) — and calls one macro,
+//! [`export_channel!`]. Each is implemented once, where it belongs: the
+//! manifest beside the type, the operations in the module that speaks the
+//! provider's protocol; nothing forwards from one to the other. Everything
 //! the plugin needs from the outside world — HTTP to the hosts the operator
 //! granted, signing with keys it never sees, logging, the clock — comes
 //! through the [`Host`] it is handed on every call.
 //!
 //! ```
 //! use paycore_plugin_sdk::types::*;
-//! use paycore_plugin_sdk::{export_channel, money, Channel, Host};
+//! use paycore_plugin_sdk::{export_channel, money, Channel, Describe, Host};
 //!
 //! #[derive(Default)]
 //! struct Cash;
 //!
-//! impl Channel for Cash {
+//! impl Describe for Cash {
 //!     fn manifest(&self) -> Manifest {
 //!         Manifest::new("cash", "1.0.0")
 //!             .with_description("cash in the till")
@@ -21,7 +25,9 @@
 //!             .with_wallets(&["cash"])
 //!             .with_currencies(&["CNY"])
 //!     }
+//! }
 //!
+//! impl Channel for Cash {
 //!     fn pay(&self, host: &dyn Host, _ctx: &CallContext, req: PayRequest) -> Result<PaymentResult, ChannelError> {
 //!         let shown = money::to_major_string(req.amount, &req.currency)
 //!             .map_err(|e| ChannelError::InvalidRequest(Failure::new("invalid_amount", e.to_string())))?;
@@ -61,7 +67,7 @@ pub mod testing;
 pub mod types;
 pub mod webhook;
 
-pub use channel::Channel;
+pub use channel::{Channel, Describe};
 pub use host::{Host, WasmHost};
 
 /// Version of the `paycore:channel` WIT package these bindings were generated

@@ -9,7 +9,7 @@ use paycore_plugin_sdk::types::{
     HttpRequest, HttpResponse, Manifest, PayRequest, PaymentRef, PaymentResult, PaymentStatus,
     PaymentUpdate, RefundRef, RefundRequest, RefundResult, RefundStatus, Scene,
 };
-use paycore_plugin_sdk::{Channel, Host, money};
+use paycore_plugin_sdk::{Channel, Describe, Host, money};
 use serde_json::{Value, json};
 
 /// The one mistake a broken plugin makes.
@@ -28,7 +28,7 @@ const KEY: &str = "api_key";
 #[derive(Default)]
 pub struct Broken;
 
-impl Channel for Broken {
+impl Describe for Broken {
     fn manifest(&self) -> Manifest {
         Manifest::new(crate::NAME, "0.1.0")
             .with_description("A deliberately broken plugin: a conformance suite test fixture")
@@ -39,7 +39,9 @@ impl Channel for Broken {
             .with_secrets(&[KEY])
             .with_hosts(&["127.0.0.1"])
     }
+}
 
+impl Channel for Broken {
     fn pay(
         &self,
         host: &dyn Host,

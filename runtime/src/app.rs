@@ -1,16 +1,16 @@
 //! Start-up and wiring: config → store → plugin host → plugins → registry →
 //! HTTP server, sandbox provider, sweeper and webhook delivery.
 
-use crate::config::{Config, ConfigError, Overrides};
+use crate::config::{Config, Overrides};
 use crate::http::{self, AppState};
 use crate::payments::Payments;
-use crate::plugin_host::{LoadError, Plugin, PluginHost};
+use crate::plugin_host::PluginHost;
 use crate::registry::Registry;
-use crate::reload::Reloader;
+use crate::reload::{Checked, Reloader};
 use crate::store::Store;
 use anyhow::Context;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -40,106 +40,73 @@ impl RunningApp {
     }
 }
 
-/// A plugin file that could not be loaded, and why.
-#[derive(Debug)]
-pub struct PluginProblem {
-    pub path: PathBuf,
-    pub error: LoadError,
-}
-
-/// Loads every `.wasm` in `dir` that `policy` admits, in name order.
-/// Problems are returned, not fatal: one bad plugin must not keep the
-/// others from serving.
-pub async fn load_plugins(
-    host: &PluginHost,
-    dir: &Path,
-    policy: &crate::provenance::ProvenancePolicy,
-) -> (Vec<Plugin>, Vec<PluginProblem>) {
-    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(entries) => entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
-            .collect(),
-        Err(e) => {
-            let error = LoadError::Read {
-                path: dir.display().to_string(),
-                error: e,
-            };
-            return (
-                Vec::new(),
-                vec![PluginProblem {
-                    path: dir.to_path_buf(),
-                    error,
-                }],
-            );
-        }
-    };
-    files.sort();
-    let mut plugins: Vec<Plugin> = Vec::new();
+/// What a server started now with `config` would serve, and every problem
+/// on the way, found by the reloader's own checks ([`Reloader::check`]):
+/// the config files and the tenant configs published to the database, the
+/// plugins folder and the published plugins, the operator's rollbacks and
+/// approvals. Serves nothing and changes nothing stored. A SQLite database
+/// that does not exist yet holds nothing published, so it is not created;
+/// one that cannot be opened is reported as a problem, and the rest checked
+/// as if nothing were published.
+pub async fn check(config: &Config, overrides: &Overrides) -> anyhow::Result<Checked> {
+    crate::tls::install_crypto_provider();
+    let server = &config.server;
     let mut problems = Vec::new();
-    for path in files {
-        let loaded = match std::fs::read(&path) {
-            Ok(bytes) => match crate::provenance::admit(policy, &bytes) {
-                Ok(_) => host.load_bytes(bytes).await,
-                Err(reason) => Err(LoadError::Untrusted(reason)),
-            },
-            Err(error) => Err(LoadError::Read {
-                path: path.display().to_string(),
-                error,
-            }),
-        };
-        match loaded {
-            Ok(p) if plugins.iter().any(|q| q.label() == p.label()) => {
-                problems.push(PluginProblem {
-                    path,
-                    error: LoadError::BadManifest(format!(
-                        "{} is already loaded from another file",
-                        p.label()
-                    )),
-                })
+    let store = match sqlite_file(&server.database_url) {
+        Some(file) if !file.exists() => None,
+        _ => match Store::open_configured(&config.server).await {
+            Ok(store) => Some(store),
+            Err(e) => {
+                problems.push(format!(
+                    "{}: {e:#}; published plugins and tenant configs were not checked",
+                    server.config_file.display()
+                ));
+                None
             }
-            Ok(p) => {
-                metrics::counter!("paycore_plugin_loads_total", "result" => "loaded").increment(1);
-                tracing::info!(plugin = p.label(), digest = %p.digest, from_cache = p.load.from_cache, load_ms = p.load.millis, path = %path.display(), "plugin loaded");
-                plugins.push(p);
-            }
-            Err(error) => {
-                metrics::counter!("paycore_plugin_loads_total", "result" => "refused").increment(1);
-                problems.push(PluginProblem { path, error });
-            }
-        }
-    }
-    (plugins, problems)
+        },
+    };
+    let store = match store {
+        Some(store) => store,
+        None => Store::open("sqlite::memory:", None).await?,
+    };
+    let host = PluginHost::with_cache(
+        server.limits.clone(),
+        server.plugin_cache_dir.clone(),
+        server.outbound.clone(),
+    )?;
+    let public_url = server
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", server.listen));
+    let payments = Arc::new(Payments::new(
+        store,
+        host.clone(),
+        Registry::default(),
+        public_url.clone(),
+    ));
+    let reloader = Reloader::new(host, payments, config, overrides.clone(), public_url);
+    let mut checked = reloader.check().await;
+    problems.append(&mut checked.problems);
+    checked.problems = problems;
+    Ok(checked)
 }
 
-/// Everything `check-config` reports: config errors, plugin load errors,
-/// and channels that cannot bind.
-pub async fn check(config: &Config) -> anyhow::Result<Vec<String>> {
-    let host = PluginHost::with_cache(
-        config.server.limits.clone(),
-        config.server.plugin_cache_dir.clone(),
-        config.server.outbound.clone(),
-    )?;
-    let (plugins, problems) = load_plugins(
-        &host,
-        &config.server.plugins_dir,
-        &config.server.plugin_policy,
-    )
-    .await;
-    let mut report: Vec<String> = problems
-        .iter()
-        .map(|p| format!("{}: {}", p.path.display(), p.error))
-        .collect();
-    let (_, binding) = Registry::build(plugins, &config.tenants, "http://check");
-    report.extend(binding.iter().map(ConfigError::to_string));
-    Ok(report)
+/// The file of a `sqlite://` URL, unless it is in memory.
+fn sqlite_file(url: &str) -> Option<&Path> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && !path.starts_with(':')).then(|| Path::new(path))
 }
 
 /// What `paycore route explain` prints: the same explanation as
-/// `POST /v1/routing/explain`, computed from the config and plugins on disk,
-/// with every breaker closed (a fresh process has no channel history).
+/// `POST /v1/routing/explain`, for what a server started now would serve
+/// (see [`check`]: published tenants and plugins included), with every
+/// breaker closed (a fresh process has no channel history).
 pub async fn explain(
     config: &Config,
+    overrides: &Overrides,
     tenant: &str,
     payment_json: &[u8],
 ) -> anyhow::Result<crate::routing::Explanation> {
@@ -148,15 +115,9 @@ pub async fn explain(
     let request = body.validate().map_err(|e| {
         anyhow::anyhow!("the payment is not acceptable: `{}` {}", e.field, e.message)
     })?;
-    let host = PluginHost::new(config.server.limits.clone())?;
-    let (plugins, _) = load_plugins(
-        &host,
-        &config.server.plugins_dir,
-        &config.server.plugin_policy,
-    )
-    .await;
-    let (registry, _) = Registry::build(plugins, &config.tenants, "http://explain");
-    let tenant = registry
+    let checked = check(config, overrides).await?;
+    let tenant = checked
+        .registry
         .tenant(tenant)
         .with_context(|| format!("no tenant `{tenant}` in the configuration"))?;
     Ok(crate::routing::explain(

@@ -15,7 +15,7 @@ mod suite;
 mod template;
 mod upstream;
 
-pub use profile::beside as profile_beside;
+pub use profile::{beside as profile_beside, default_for as profile_for};
 
 use std::path::Path;
 

@@ -67,6 +67,20 @@ struct Live {
     loaded_at: String,
 }
 
+/// What [`Reloader::check`] found.
+#[derive(Debug)]
+pub struct Checked {
+    /// What would serve.
+    pub registry: Registry,
+    /// Every problem, in this order: the config's (its files' and the
+    /// published tenant configs', each as file:line:column), the plugins'
+    /// (`file: reason`; a published one's file is `published:NAME@VERSION`),
+    /// then each channel that would not bind.
+    pub problems: Vec<String>,
+    /// The tenants the config has, from the folder and published.
+    pub tenants: usize,
+}
+
 /// What `/admin/status` and `/admin/plugins` show.
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {
@@ -279,12 +293,6 @@ impl Reloader {
             }
         };
 
-        let Scan {
-            live: scanned,
-            mut refused,
-            kept,
-        } = self.scan_plugins(&inner.live).await;
-        let mut differences = kept;
         // Unreadable decisions: keep applying the last ones read, so a lost
         // connection never brings a rolled-back version back into service.
         let decisions = match Decisions::read(self.payments.store()).await {
@@ -297,19 +305,13 @@ impl Reloader {
                 inner.decisions.clone()
             }
         };
-        let (live, held) = apply_decisions(scanned, &inner.live, &decisions);
-        refused.extend(held);
-        let (mut live, held) = self
-            .replay_gate(live, &candidate_tenants, &inner.live, &decisions)
+        let Scan {
+            live,
+            refused,
+            kept: mut differences,
+        } = self
+            .candidate_plugins(&inner.live, &candidate_tenants, &decisions)
             .await;
-        refused.extend(held);
-        keep_builds_of_held_files(
-            &mut live,
-            &inner.live,
-            &refused,
-            &decisions,
-            &mut differences,
-        );
         let plugins: Vec<Plugin> = live.iter().map(|l| l.plugin.clone()).collect();
         // What validated of a refused config is bound too, so that all its
         // problems show at once, channel settings included.
@@ -413,6 +415,73 @@ impl Reloader {
         status
     }
 
+    /// What a reload from nothing would serve, without serving it: the
+    /// config files and the published tenant configs, the plugins folder and
+    /// the published plugins, through exactly the checks of [`reload`]
+    /// (`Reloader::reload`), the operator's decisions included. For the
+    /// tools that must see what a server started now would
+    /// (`paycore check-config`, `paycore route explain`).
+    pub async fn check(&self) -> Checked {
+        let mut problems = Vec::new();
+        let tenants = match self.read_config().await {
+            Ok(cfg) => cfg.tenants,
+            Err((config_problems, validated)) => {
+                problems.extend(config_problems);
+                validated
+            }
+        };
+        let decisions = Decisions::read(self.payments.store())
+            .await
+            .unwrap_or_else(|e| {
+                problems.push(e);
+                Decisions::default()
+            });
+        let scan = self.candidate_plugins(&[], &tenants, &decisions).await;
+        problems.extend(scan.kept);
+        problems.extend(
+            scan.refused
+                .iter()
+                .filter(|p| p.state == "refused")
+                .map(|p| format!("{}: {}", p.file, p.reason.as_deref().unwrap_or("refused"))),
+        );
+        let plugins = scan.live.into_iter().map(|l| l.plugin).collect();
+        let (registry, unbound) = Registry::build(plugins, &tenants, &self.public_url);
+        problems.extend(unbound.iter().map(ToString::to_string));
+        Checked {
+            registry,
+            problems,
+            tenants: tenants.len(),
+        }
+    }
+
+    /// The plugins that would serve after `previous`: the folder's files and
+    /// the published builds, each checked, less what the operator's
+    /// decisions and the replay gate hold (a held file's last good build
+    /// keeps serving). `refused` lists the refused and the held builds,
+    /// `kept` why builds kept serving from files that changed.
+    async fn candidate_plugins(
+        &self,
+        previous: &[Live],
+        tenants: &[TenantConfig],
+        decisions: &Decisions,
+    ) -> Scan {
+        let Scan {
+            live: scanned,
+            mut refused,
+            mut kept,
+        } = self.scan_plugins(previous).await;
+        let (live, held) = apply_decisions(scanned, previous, decisions);
+        refused.extend(held);
+        let (mut live, held) = self.replay_gate(live, tenants, previous, decisions).await;
+        refused.extend(held);
+        keep_builds_of_held_files(&mut live, previous, &refused, decisions, &mut kept);
+        Scan {
+            live,
+            refused,
+            kept,
+        }
+    }
+
     /// The config files plus the tenant configs published to the database.
     /// If the database cannot be read, the config is not current: a reload
     /// must never drop published tenants because of a dropped connection.
@@ -452,10 +521,13 @@ impl Reloader {
                 .collect(),
             Err(e) => {
                 tracing::error!(dir = %self.plugins_dir.display(), error = %e, "cannot read the plugins folder");
-                let note = format!(
-                    "the plugins folder {} cannot be read ({e}); what was loaded keeps serving",
+                let mut note = format!(
+                    "the plugins folder {} cannot be read ({e})",
                     self.plugins_dir.display()
                 );
+                if !previous.is_empty() {
+                    note.push_str("; what was loaded keeps serving");
+                }
                 return Scan {
                     live: previous.to_vec(),
                     refused: Vec::new(),

@@ -62,18 +62,30 @@ fn plugin_new_writes_a_crate_and_refuses_to_overwrite_it() {
     );
     for file in [
         "Cargo.toml",
+        "Cargo.lock",
         "src/lib.rs",
         "README.md",
         "conformance.toml",
         ".gitignore",
+        "paycore-plugin-sdk/Cargo.toml",
+        "paycore-plugin-sdk/src/lib.rs",
+        "paycore-plugin-sdk/wit/v1.1.0/channel.wit",
     ] {
         assert!(dir.join(file).is_file(), "{file}");
     }
-    // Inside this source tree (target/ is in it) the SDK is a relative path.
+    // Wherever it is made (target/ is inside this source tree), the crate
+    // depends on the SDK the binary wrote beside it, never on this tree.
     let cargo = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
     assert!(
-        cargo.contains("paycore-plugin-sdk = { path = \"../../../plugin-sdk\" }"),
+        cargo.contains("paycore-plugin-sdk = { path = \"paycore-plugin-sdk\" }"),
         "{cargo}"
+    );
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        stdout.contains(
+            "&& cargo build --release --target wasm32-wasip2 && paycore plugin test target/wasm32-wasip2/release/acme_pay.wasm"
+        ),
+        "{stdout}"
     );
     let again = new();
     assert_eq!(again.status.code(), Some(1));

@@ -10,23 +10,36 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/check-config")
 }
 
-/// What `paycore check-config --config <fixture>/paycore.toml` prints (the
-/// files' own problems, then the plugins' and the bindings' of what
-/// validated), with paths relative to the fixtures folder.
+/// What `paycore check-config --config <fixture>/paycore.toml` prints:
+/// without a readable paycore.toml, the files' own problems; else every
+/// problem the reloader's checks find (the files' and published tenants',
+/// then the plugins', then the bindings'), with paths relative to the
+/// fixtures folder. The fixtures name no database, and the SQLite file
+/// they default to does not exist, so nothing is published there.
 async fn check_config(fixture: &str) -> String {
     paycore::plugin_host::install_crypto_provider();
     let file = fixtures().join(fixture).join("paycore.toml");
-    let partial = config::load_partial(&file, &Overrides::default(), Default::default());
-    let mut lines: Vec<String> = partial.errors.0.iter().map(ToString::to_string).collect();
-    if let Some(mut cfg) = partial.config {
-        cfg.server.plugins_dir = std::env::var_os("PAYCORE_PLUGINS_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"));
-        // Compiled code goes to the shared test cache, never into the fixture.
-        cfg.server.plugin_cache_dir =
-            Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-plugin-cache"));
-        lines.extend(paycore::app::check(&cfg).await.unwrap());
-    }
+    let overrides = Overrides::default();
+    let partial = config::load_partial(&file, &overrides, Default::default());
+    let lines: Vec<String> = match partial.config {
+        Some(mut cfg) => {
+            cfg.server.plugins_dir = std::env::var_os("PAYCORE_PLUGINS_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"));
+            // Compiled code goes to the shared test cache, never into the fixture.
+            cfg.server.plugin_cache_dir =
+                Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-plugin-cache"));
+            paycore::app::check(&cfg, &overrides)
+                .await
+                .unwrap()
+                .problems
+        }
+        None => partial.errors.0.iter().map(ToString::to_string).collect(),
+    };
+    assert!(
+        !fixtures().join(fixture).join("paycore.db").exists(),
+        "checking creates no database"
+    );
     let prefix = format!("{}/", fixtures().display());
     let mut out = lines.join("\n").replace(&prefix, "");
     out.push('\n');
@@ -141,5 +154,101 @@ secrets = { api_key = "inline:k" }
     // Refused whole: the tenant keeps being served as it was.
     let paid = t.pay(barcode("STATUS-ALL-1", 100, "134567890124")).await;
     assert_eq!(paid.body["status"], "succeeded", "{}", paid.body);
+    t.stop().await;
+}
+
+/// `check-config` and `route explain` see what a server started now would
+/// serve: a tenant config and a plugin build published to the database,
+/// in no folder, the tenant bound to the published build.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_config_and_route_explain_see_published_tenants_and_plugins() {
+    use paycore_e2e::*;
+    let t = TestApp::start().await;
+    let overrides = Overrides::default();
+    let cfg = config::load(&t.config_file(), &overrides).unwrap();
+    let before = paycore::app::check(&cfg, &overrides).await.unwrap();
+    assert!(before.problems.is_empty(), "{:#?}", before.problems);
+    assert!(before.registry.tenant("published").is_none());
+
+    let publishing =
+        paycore::publishing::config_for_publishing(&t.config_file(), &overrides).unwrap();
+    let published =
+        paycore::publishing::publish_plugin(&publishing, &TestApp::test_plugin("sandbox-1.1.0"))
+            .await
+            .unwrap();
+    assert!(
+        published.starts_with("published sandbox@1.1.0"),
+        "{published}"
+    );
+    let scratch = tempfile::tempdir().unwrap();
+    let key = scratch.path().join("provider.key");
+    std::fs::write(&key, "e2e-demo-provider-key").unwrap();
+    let tenant = scratch.path().join("published.toml");
+    std::fs::write(
+        &tenant,
+        format!(
+            r#"id = "published"
+api_keys = ["sk_test_published"]
+[[channels]]
+id = "sbx-new"
+plugin = "sandbox@^1.1"
+allowed_hosts = ["127.0.0.1"]
+settings = {{ base_url = "{{public_url}}/sandbox", merchant_id = "sbx_demo" }}
+secrets = {{ api_key = "file:{}" }}
+"#,
+            key.display()
+        ),
+    )
+    .unwrap();
+    paycore::publishing::publish_tenant(&t.config_file(), &overrides, &tenant)
+        .await
+        .unwrap()
+        .unwrap();
+
+    let after = paycore::app::check(&cfg, &overrides).await.unwrap();
+    assert!(after.problems.is_empty(), "{:#?}", after.problems);
+    assert_eq!(after.tenants, before.tenants + 1);
+    let bound = after
+        .registry
+        .tenant("published")
+        .expect("the published tenant is checked")
+        .channel("sbx-new")
+        .expect("its channel binds");
+    assert_eq!(bound.plugin.label(), "sandbox@1.1.0", "the published build");
+
+    let payment = barcode("PUB-1", 100, "134567890124");
+    let explained = paycore::app::explain(
+        &cfg,
+        &overrides,
+        "published",
+        payment.to_string().as_bytes(),
+    )
+    .await
+    .unwrap();
+    let explained = serde_json::to_value(explained).unwrap();
+    assert_eq!(explained["channel"], "sbx-new", "{explained}");
+
+    // A published tenant bound to what nothing serves is reported, at the
+    // line of its published config.
+    std::fs::write(
+        &tenant,
+        std::fs::read_to_string(&tenant)
+            .unwrap()
+            .replace("sandbox@^1.1", "sandbox@^1.5"),
+    )
+    .unwrap();
+    paycore::publishing::publish_tenant(&t.config_file(), &overrides, &tenant)
+        .await
+        .unwrap()
+        .unwrap();
+    let problems = paycore::app::check(&cfg, &overrides)
+        .await
+        .unwrap()
+        .problems;
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(
+        problems[0].contains("sbx-new") && problems[0].contains("sandbox@^1.5"),
+        "{problems:#?}"
+    );
     t.stop().await;
 }

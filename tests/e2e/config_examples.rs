@@ -18,7 +18,10 @@ async fn the_demo_config_loads_and_every_channel_binds() {
     if let Some(dir) = std::env::var_os("PAYCORE_PLUGINS_DIR") {
         cfg.server.plugins_dir = dir.into();
     }
-    let problems = paycore::app::check(&cfg).await.unwrap();
+    let problems = paycore::app::check(&cfg, &Overrides::default())
+        .await
+        .unwrap()
+        .problems;
     assert!(problems.is_empty(), "{problems:?}");
 }
 

@@ -280,9 +280,14 @@ async fn explain_over_http_and_from_the_cli_agree() {
     for body in bodies {
         let http = t.post(ROUTE_KEY, "/v1/routing/explain", body.clone()).await;
         assert_eq!(http.status, StatusCode::OK, "{}", http.body);
-        let cli = paycore::app::explain(&cfg, "route", body.to_string().as_bytes())
-            .await
-            .unwrap();
+        let cli = paycore::app::explain(
+            &cfg,
+            &Default::default(),
+            "route",
+            body.to_string().as_bytes(),
+        )
+        .await
+        .unwrap();
         let cli = serde_json::to_value(cli).unwrap();
         for key in [
             "rule",

@@ -1,15 +1,19 @@
 //! `paycore plugin new` end to end, as a newcomer outside this repository
-//! would use it: generate the crate in a temporary folder, run its native
-//! unit tests, build it to wasm with cargo, run the conformance suite on
-//! it, drop it into a running paycore and take a payment through it.
+//! would use it with nothing but the `paycore` binary: generate the crate in
+//! an empty temporary folder, run its native unit tests, build it with the
+//! command `plugin new` prints, run the conformance suite on the `.wasm`
+//! with its default profile, drop it into a running paycore and take a
+//! payment through it.
 //!
-//! Outside the source tree the crate depends on the SDK by registry
-//! version; the test points that version at this tree's SDK with a
-//! `[patch]`, and pins dependency versions with this workspace's lock file,
-//! so nothing is downloaded and deps compile once into `target/scaffold`.
+//! The crate brings the SDK the binary embeds (`paycore-plugin-sdk/`) and a
+//! `Cargo.lock` pinned to this workspace's versions, so cargo needs only the
+//! registry's crates this workspace already uses. Its `target/` is a link
+//! to `target/scaffold` here, so dependencies compile once across runs; the
+//! commands and paths are the crate's own.
 
-use paycore::scaffold::{self, Sdk};
+use paycore::scaffold;
 use paycore_e2e::*;
+use std::path::Path;
 use std::process::Command;
 
 const NAME: &str = "acme-pay";
@@ -18,45 +22,56 @@ const NAME: &str = "acme-pay";
 async fn a_generated_plugin_builds_conforms_and_serves_a_payment() {
     let dir = tempfile::tempdir().unwrap();
     let crate_dir = dir.path().join(NAME);
-    let sdk = scaffold::default_sdk(&crate_dir);
-    assert_eq!(
-        sdk,
-        Sdk::Version("0.1.0".into()),
-        "outsiders get the registry version"
+    let written = scaffold::generate(NAME, &crate_dir).unwrap();
+    assert!(written.contains(&"Cargo.lock".to_string()), "{written:?}");
+    assert!(
+        !crate_dir.starts_with(workspace_path("").canonicalize().unwrap()),
+        "outside this source tree"
     );
-    scaffold::generate(NAME, &crate_dir, &sdk).unwrap();
+    let cargo_toml = std::fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap();
+    assert!(cargo_toml.contains("\n[workspace]\n"), "{cargo_toml}");
+    assert!(
+        cargo_toml.contains("paycore-plugin-sdk = { path = \"paycore-plugin-sdk\" }"),
+        "{cargo_toml}"
+    );
+    let lock_before = std::fs::read_to_string(crate_dir.join("Cargo.lock")).unwrap();
+    link_target(&crate_dir.join("target"));
 
-    let manifest = crate_dir.join("Cargo.toml");
-    let mut cargo_toml = std::fs::read_to_string(&manifest).unwrap();
-    cargo_toml.push_str(&format!(
-        "\n[patch.crates-io]\npaycore-plugin-sdk = {{ path = \"{}\" }}\n",
-        workspace_path("plugin-sdk").display()
-    ));
-    std::fs::write(&manifest, cargo_toml).unwrap();
-    std::fs::copy(workspace_path("Cargo.lock"), crate_dir.join("Cargo.lock")).unwrap();
-
-    let cargo = |args: &[&str]| {
-        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let run = |program: &str, args: &[&str]| {
+        Command::new(program)
             .args(args)
             .current_dir(&crate_dir)
-            .env("CARGO_TARGET_DIR", workspace_path("target/scaffold"))
+            // The crate's own target/, whatever the environment says.
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("CARGO_BUILD_TARGET_DIR")
             .status()
             .unwrap()
             .success()
     };
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     assert!(
-        cargo(&["test", "--lib"]),
+        run(&cargo, &["test", "--lib"]),
         "the generated unit tests pass natively"
     );
-    assert!(
-        cargo(&["build", "--release", "--target", "wasm32-wasip2"]),
-        "the generated crate builds to wasm"
+    let [program, args @ ..] = scaffold::BUILD;
+    let program = if program == "cargo" {
+        cargo.as_str()
+    } else {
+        program
+    };
+    assert!(run(program, &args), "the generated crate builds to wasm");
+    assert_pinned(
+        &lock_before,
+        &std::fs::read_to_string(crate_dir.join("Cargo.lock")).unwrap(),
     );
-    let wasm = workspace_path("target/scaffold/wasm32-wasip2/release/acme_pay.wasm");
+    let wasm = crate_dir.join(scaffold::wasm_file(NAME));
 
+    // What `paycore plugin test target/wasm32-wasip2/release/acme_pay.wasm` runs.
+    let profile = paycore::conformance::profile_for(&wasm);
+    assert_eq!(profile, crate_dir.join("conformance.toml"));
     let report = paycore::conformance::run_with_cache(
         &wasm,
-        &crate_dir.join("conformance.toml"),
+        &profile,
         Some(workspace_path("target/test-plugin-cache")),
     )
     .await
@@ -92,4 +107,35 @@ secrets = { api_key = "inline:e2e-demo-provider-key" }
     assert_eq!(paid.body["amount"], 8888);
     assert_eq!(paid.body["plugin"]["name"], NAME, "{}", paid.body);
     t.stop().await;
+}
+
+/// `target` → this workspace's `target/scaffold`, kept across runs.
+fn link_target(target: &Path) {
+    let shared = workspace_path("target/scaffold");
+    std::fs::create_dir_all(&shared).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&shared, target).unwrap();
+    #[cfg(not(unix))]
+    let _ = target;
+}
+
+/// Cargo kept every version the generated lock file pinned: it may only
+/// drop packages this crate's features do not need.
+fn assert_pinned(generated: &str, after_build: &str) {
+    // Each `[[package]]` entry starts with its name and version lines.
+    let packages = |lock: &str| -> Vec<(String, String)> {
+        let value = |line: &str, key: &str| {
+            line.strip_prefix(key)
+                .map(|v| v.trim_matches('"').to_string())
+        };
+        let lines: Vec<&str> = lock.lines().collect();
+        lines
+            .windows(2)
+            .filter_map(|w| Some((value(w[0], "name = ")?, value(w[1], "version = ")?)))
+            .collect()
+    };
+    let pinned = packages(generated);
+    for package in packages(after_build) {
+        assert!(pinned.contains(&package), "{package:?} was not pinned");
+    }
 }

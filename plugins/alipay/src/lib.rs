@@ -13,16 +13,13 @@ mod wire;
 pub use gateway::timestamp;
 pub use sign::{ALIPAY_KEY, MERCHANT_KEY};
 
-use paycore_plugin_sdk::types::{
-    CallContext, CallbackOutcome, ChannelError, HttpRequest, Manifest, PayRequest, PaymentRef,
-    PaymentResult, RefundRef, RefundRequest, RefundResult, Scene, SettingSpec,
-};
-use paycore_plugin_sdk::{Channel, Host, export_channel};
+use paycore_plugin_sdk::types::{Manifest, Scene, SettingSpec};
+use paycore_plugin_sdk::{Describe, export_channel};
 
 #[derive(Default)]
 pub struct Alipay;
 
-impl Channel for Alipay {
+impl Describe for Alipay {
     fn manifest(&self) -> Manifest {
         Manifest::new("alipay", env!("CARGO_PKG_VERSION"))
             .with_description("Alipay (支付宝) through the OpenAPI v2 gateway with RSA2 signatures: barcode, face, QR, JSAPI, app, H5 and PC web")
@@ -60,69 +57,6 @@ impl Channel for Alipay {
             )
             .with_default(gateway::SIGN_TYPE),
         ]
-    }
-
-    fn pay(
-        &self,
-        host: &dyn Host,
-        ctx: &CallContext,
-        request: PayRequest,
-    ) -> Result<PaymentResult, ChannelError> {
-        ops::pay(host, ctx, &request)
-    }
-
-    fn query(
-        &self,
-        host: &dyn Host,
-        ctx: &CallContext,
-        payment: PaymentRef,
-    ) -> Result<PaymentResult, ChannelError> {
-        ops::query(host, ctx, &payment)
-    }
-
-    fn refund(
-        &self,
-        host: &dyn Host,
-        ctx: &CallContext,
-        request: RefundRequest,
-    ) -> Result<RefundResult, ChannelError> {
-        ops::refund(host, ctx, &request)
-    }
-
-    fn query_refund(
-        &self,
-        host: &dyn Host,
-        ctx: &CallContext,
-        refund: RefundRef,
-    ) -> Result<RefundResult, ChannelError> {
-        ops::query_refund(host, ctx, &refund)
-    }
-
-    fn close(
-        &self,
-        host: &dyn Host,
-        ctx: &CallContext,
-        payment: PaymentRef,
-    ) -> Result<PaymentResult, ChannelError> {
-        ops::close(host, ctx, &payment)
-    }
-
-    fn cancel(
-        &self,
-        host: &dyn Host,
-        ctx: &CallContext,
-        payment: PaymentRef,
-    ) -> Result<PaymentResult, ChannelError> {
-        ops::cancel(host, ctx, &payment)
-    }
-
-    fn handle_callback(
-        &self,
-        host: &dyn Host,
-        ctx: &CallContext,
-        request: HttpRequest,
-    ) -> Result<CallbackOutcome, ChannelError> {
-        notify::handle(host, ctx, &request)
     }
 }
 

@@ -9,7 +9,7 @@ use paycore_plugin_alipay::Alipay;
 use paycore_plugin_sdk::params::{canonical_string, form_urlencode, parse_form};
 use paycore_plugin_sdk::testing::{pay_request, rsa_sign};
 use paycore_plugin_sdk::types::*;
-use paycore_plugin_sdk::{CONTRACT_VERSION, Channel};
+use paycore_plugin_sdk::{CONTRACT_VERSION, Channel, Describe};
 use serde_json::{Value, json};
 use support::*;
 

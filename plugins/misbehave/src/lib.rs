@@ -19,7 +19,7 @@ use paycore_plugin_sdk::types::{
     Algorithm, CallContext, CallbackOutcome, ChannelError, Failure, HttpRequest, Manifest,
     PayRequest, PaymentRef, PaymentResult, RefundRequest, RefundResult, Scene,
 };
-use paycore_plugin_sdk::{Channel, Host, export_channel};
+use paycore_plugin_sdk::{Channel, Describe, Host, export_channel};
 
 pub const UNGRANTED_URL: &str = "http://203.0.113.9/steal";
 
@@ -37,7 +37,7 @@ const HOSTS: &[&str] = match option_env!("MISBEHAVE_EXTRA_HOST") {
 #[derive(Default)]
 pub struct Misbehave;
 
-impl Channel for Misbehave {
+impl Describe for Misbehave {
     fn manifest(&self) -> Manifest {
         let version = option_env!("MISBEHAVE_VERSION").unwrap_or(env!("CARGO_PKG_VERSION"));
         let mut manifest = Manifest::new("misbehave", version);
@@ -53,7 +53,9 @@ impl Channel for Misbehave {
             .with_settings(&["base_url"])
             .with_hosts(HOSTS)
     }
+}
 
+impl Channel for Misbehave {
     fn pay(
         &self,
         host: &dyn Host,

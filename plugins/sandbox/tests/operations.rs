@@ -3,7 +3,7 @@ mod support;
 use paycore_plugin_sandbox::Sandbox;
 use paycore_plugin_sdk::testing::{FakeHost, call_context, pay_request};
 use paycore_plugin_sdk::types::*;
-use paycore_plugin_sdk::{CONTRACT_VERSION, Channel};
+use paycore_plugin_sdk::{CONTRACT_VERSION, Channel, Describe};
 use serde_json::{Value, json};
 use support::{ctx, provider, sent_body, signed};
 

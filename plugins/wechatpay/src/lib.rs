@@ -11,16 +11,13 @@ mod wire;
 
 pub use sign::{APIV3_KEY, MERCHANT_KEY, PLATFORM_KEY};
 
-use paycore_plugin_sdk::types::{
-    CallContext, CallbackOutcome, ChannelError, HttpRequest, Manifest, PayRequest, PaymentRef,
-    PaymentResult, RefundRef, RefundRequest, RefundResult, Scene, SettingSpec,
-};
-use paycore_plugin_sdk::{Channel, Host, export_channel};
+use paycore_plugin_sdk::types::{Manifest, Scene, SettingSpec};
+use paycore_plugin_sdk::{Describe, export_channel};
 
 #[derive(Default)]
 pub struct WechatPay;
 
-impl Channel for WechatPay {
+impl Describe for WechatPay {
     fn manifest(&self) -> Manifest {
         Manifest::new("wechatpay", env!("CARGO_PKG_VERSION"))
             .with_description("WeChat Pay (微信支付) API v3: codepay for barcode and face, Native QR, JSAPI, app and H5, direct or partner merchants")
@@ -66,69 +63,6 @@ impl Channel for WechatPay {
                 .with_pattern(APPID)
                 .optional(),
         ]
-    }
-
-    fn pay(
-        &self,
-        host: &dyn Host,
-        ctx: &CallContext,
-        request: PayRequest,
-    ) -> Result<PaymentResult, ChannelError> {
-        ops::pay(host, ctx, &request)
-    }
-
-    fn query(
-        &self,
-        host: &dyn Host,
-        ctx: &CallContext,
-        payment: PaymentRef,
-    ) -> Result<PaymentResult, ChannelError> {
-        ops::query(host, ctx, &payment)
-    }
-
-    fn refund(
-        &self,
-        host: &dyn Host,
-        ctx: &CallContext,
-        request: RefundRequest,
-    ) -> Result<RefundResult, ChannelError> {
-        ops::refund(host, ctx, &request)
-    }
-
-    fn query_refund(
-        &self,
-        host: &dyn Host,
-        ctx: &CallContext,
-        refund: RefundRef,
-    ) -> Result<RefundResult, ChannelError> {
-        ops::query_refund(host, ctx, &refund)
-    }
-
-    fn close(
-        &self,
-        host: &dyn Host,
-        ctx: &CallContext,
-        payment: PaymentRef,
-    ) -> Result<PaymentResult, ChannelError> {
-        ops::close(host, ctx, &payment)
-    }
-
-    fn cancel(
-        &self,
-        host: &dyn Host,
-        ctx: &CallContext,
-        payment: PaymentRef,
-    ) -> Result<PaymentResult, ChannelError> {
-        ops::cancel(host, ctx, &payment)
-    }
-
-    fn handle_callback(
-        &self,
-        host: &dyn Host,
-        ctx: &CallContext,
-        request: HttpRequest,
-    ) -> Result<CallbackOutcome, ChannelError> {
-        notify::handle(host, ctx, &request)
     }
 }
 

@@ -1,12 +1,13 @@
-//! Each paycore operation as the WeChat Pay v3 API calls it, for direct
-//! merchants and for service providers (partner mode), and each answer as a
-//! paycore result.
+//! The plugin's operations (its `Channel`): each paycore operation as the
+//! WeChat Pay v3 API calls it, for direct merchants and for service
+//! providers (partner mode), and each answer as a paycore result.
+//! Notifications are verified and decrypted in `notify`.
 
-use paycore_plugin_sdk::Host;
 use paycore_plugin_sdk::types::{
-    Action, CallContext, ChannelError, Failure, PayRequest, PaymentRef, PaymentResult,
-    PaymentStatus, RefundRef, RefundRequest, RefundResult, Scene,
+    Action, CallContext, CallbackOutcome, ChannelError, Failure, HttpRequest, PayRequest,
+    PaymentRef, PaymentResult, PaymentStatus, RefundRef, RefundRequest, RefundResult, Scene,
 };
+use paycore_plugin_sdk::{Channel, Host};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use time::macros::offset;
@@ -14,6 +15,301 @@ use time::macros::offset;
 use crate::api::{self, Client, Merchant};
 use crate::sign;
 use crate::wire::{self, CURRENCY, Refund, Transaction};
+use crate::{WechatPay, notify};
+
+impl Channel for WechatPay {
+    fn pay(
+        &self,
+        host: &dyn Host,
+        ctx: &CallContext,
+        req: PayRequest,
+    ) -> Result<PaymentResult, ChannelError> {
+        wire::check_order_no("out_trade_no", &req.merchant_order_no)?;
+        wire::check_currency(&req.currency)?;
+        let client = Client::new(host, ctx)?;
+        let m = &client.merchant;
+        // The payer's mini-program / official account, when the client names it.
+        let payer_appid = req.payer.as_ref().and_then(|p| p.app_id.as_deref());
+        let mut body = merchant_fields(
+            m,
+            if req.scene == Scene::Jsapi {
+                payer_appid
+            } else {
+                None
+            },
+        );
+        let description: String = req
+            .subject
+            .clone()
+            .unwrap_or_else(|| req.merchant_order_no.clone())
+            .chars()
+            .take(127)
+            .collect();
+        body.insert("description".into(), description.into());
+        body.insert("out_trade_no".into(), req.merchant_order_no.clone().into());
+        body.insert(
+            "amount".into(),
+            json!({"total": req.amount, "currency": CURRENCY}),
+        );
+        if !req.goods.is_empty() {
+            let goods: Vec<Value> = req.goods.iter().map(|g| json!({
+            "merchant_goods_id": g.id, "goods_name": g.name, "quantity": g.quantity, "unit_price": g.unit_price,
+        })).collect();
+            body.insert(
+                "detail".into(),
+                json!({"invoice_id": req.receipt_no, "goods_detail": goods}),
+            );
+        }
+        let kind = match req.scene {
+            Scene::Barcode | Scene::Face => "codepay",
+            Scene::Jsapi => "jsapi",
+            Scene::App => "app",
+            Scene::H5 => "h5",
+            // A PC web checkout shows the Native QR code: WeChat has no other.
+            Scene::Qrcode | Scene::Web => "native",
+        };
+        if kind == "codepay" {
+            // Payment codes and face-pay codes are both `auth_code`s.
+            let code = req
+                .auth_code
+                .as_deref()
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| invalid("missing_field", "`auth_code` is required"))?;
+            body.insert("payer".into(), json!({"auth_code": code}));
+            let mut scene =
+                json!({"store_info": {"out_id": req.store_id.clone().unwrap_or_default()}});
+            if let Some(ip) = &req.client_ip {
+                scene["device_ip"] = ip.clone().into();
+            }
+            body.insert("scene_info".into(), scene);
+        } else {
+            body.insert("notify_url".into(), m.notify_url.into());
+            if let Some(seconds) = req.expires_in {
+                body.insert(
+                    "time_expire".into(),
+                    time_expire(host.now_millis(), seconds).into(),
+                );
+            }
+        }
+        if kind == "jsapi" {
+            let openid = req
+                .payer
+                .as_ref()
+                .and_then(|p| p.open_id.clone())
+                .ok_or_else(|| {
+                    invalid("missing_payer", "WeChat JSAPI needs the payer's `open_id`")
+                })?;
+            // A partner's payer is known under the sub-merchant's app when there is one.
+            let field = match (m.partner(), body.contains_key("sub_appid")) {
+                (false, _) => "openid",
+                (true, true) => "sub_openid",
+                (true, false) => "sp_openid",
+            };
+            body.insert("payer".into(), json!({field: openid}));
+        }
+        if kind == "h5" {
+            let ip = req.client_ip.clone().ok_or_else(|| {
+                invalid("missing_field", "WeChat H5 needs the payer's `client_ip`")
+            })?;
+            body.insert(
+                "scene_info".into(),
+                json!({"payer_client_ip": ip, "h5_info": {"type": "Wap"}}),
+            );
+        }
+        let text = Value::Object(body.clone()).to_string();
+        let answer = client.send("POST", &format!("{}/{kind}", transactions(m)), &text)?;
+        let body_appid = body
+            .get("sub_appid")
+            .or(body.get("appid"))
+            .and_then(Value::as_str)
+            .unwrap_or(m.appid)
+            .to_owned();
+        match (kind, answer) {
+            ("codepay", Ok(bytes)) => transaction_result(&api::parse(&bytes)?),
+            // The payer is entering a password: paycore queries, then reverses
+            // after the deadline.
+            ("codepay", Err(e)) if e.code == "USERPAYING" => {
+                Ok(status_only(PaymentStatus::Processing, None))
+            }
+            (_, Err(e)) => Err(e.into_channel_error()),
+            ("native", Ok(bytes)) => {
+                let Created { code_url, .. } = api::parse(&bytes)?;
+                let url = code_url.ok_or_else(|| malformed("native answered without code_url"))?;
+                Ok(pending(Some(Action::QrCode(url))))
+            }
+            ("h5", Ok(bytes)) => {
+                let Created { h5_url, .. } = api::parse(&bytes)?;
+                let url = h5_url.ok_or_else(|| malformed("h5 answered without h5_url"))?;
+                Ok(pending(Some(Action::Redirect(url))))
+            }
+            (_, Ok(bytes)) => {
+                let Created { prepay_id, .. } = api::parse(&bytes)?;
+                let prepay_id = prepay_id.ok_or_else(|| malformed("answered without prepay_id"))?;
+                let params = if kind == "jsapi" {
+                    jsapi_params(host, &body_appid, &prepay_id)?
+                } else {
+                    app_params(
+                        host,
+                        &body_appid,
+                        m.sub_mchid.unwrap_or(m.mchid),
+                        &prepay_id,
+                    )?
+                };
+                Ok(pending(Some(Action::ClientParams(params))))
+            }
+        }
+    }
+
+    fn query(
+        &self,
+        host: &dyn Host,
+        ctx: &CallContext,
+        payment: PaymentRef,
+    ) -> Result<PaymentResult, ChannelError> {
+        let client = Client::new(host, ctx)?;
+        let m = &client.merchant;
+        let path = match &payment.channel_order_no {
+            Some(id) => format!("{}/id/{id}?{}", transactions(m), merchant_query(m)),
+            None => format!(
+                "{}/out-trade-no/{}?{}",
+                transactions(m),
+                payment.merchant_order_no,
+                merchant_query(m)
+            ),
+        };
+        let bytes = client
+            .send("GET", &path, "")?
+            .map_err(api::ApiError::into_channel_error)?;
+        transaction_result(&api::parse(&bytes)?)
+    }
+
+    fn refund(
+        &self,
+        host: &dyn Host,
+        ctx: &CallContext,
+        req: RefundRequest,
+    ) -> Result<RefundResult, ChannelError> {
+        wire::check_order_no("out_refund_no", &req.merchant_refund_no)?;
+        wire::check_currency(&req.payment.currency)?;
+        let client = Client::new(host, ctx)?;
+        let m = &client.merchant;
+        let mut body = Map::new();
+        if let Some(sub) = m.sub_mchid {
+            body.insert("sub_mchid".into(), sub.into());
+        }
+        match &req.payment.channel_order_no {
+            Some(id) => body.insert("transaction_id".into(), id.clone().into()),
+            None => body.insert(
+                "out_trade_no".into(),
+                req.payment.merchant_order_no.clone().into(),
+            ),
+        };
+        body.insert(
+            "out_refund_no".into(),
+            req.merchant_refund_no.clone().into(),
+        );
+        if let Some(reason) = &req.reason {
+            body.insert("reason".into(), reason.clone().into());
+        }
+        body.insert("notify_url".into(), m.notify_url.into());
+        body.insert(
+            "amount".into(),
+            json!({"refund": req.amount, "total": req.payment.amount, "currency": CURRENCY}),
+        );
+        let bytes = client
+            .send(
+                "POST",
+                "/v3/refund/domestic/refunds",
+                &Value::Object(body).to_string(),
+            )?
+            .map_err(api::ApiError::into_channel_error)?;
+        refund_result(&api::parse(&bytes)?)
+    }
+
+    fn query_refund(
+        &self,
+        host: &dyn Host,
+        ctx: &CallContext,
+        refund: RefundRef,
+    ) -> Result<RefundResult, ChannelError> {
+        let client = Client::new(host, ctx)?;
+        let m = &client.merchant;
+        let mut path = format!("/v3/refund/domestic/refunds/{}", refund.merchant_refund_no);
+        if let Some(sub) = m.sub_mchid {
+            path.push_str(&format!("?sub_mchid={sub}"));
+        }
+        let bytes = client
+            .send("GET", &path, "")?
+            .map_err(api::ApiError::into_channel_error)?;
+        refund_result(&api::parse(&bytes)?)
+    }
+
+    fn close(
+        &self,
+        host: &dyn Host,
+        ctx: &CallContext,
+        payment: PaymentRef,
+    ) -> Result<PaymentResult, ChannelError> {
+        let client = Client::new(host, ctx)?;
+        let m = &client.merchant;
+        let mut body = Map::new();
+        match m.sub_mchid {
+            Some(sub) => {
+                body.insert("sp_mchid".into(), m.mchid.into());
+                body.insert("sub_mchid".into(), sub.into());
+            }
+            None => {
+                body.insert("mchid".into(), m.mchid.into());
+            }
+        }
+        let path = format!(
+            "{}/out-trade-no/{}/close",
+            transactions(m),
+            payment.merchant_order_no
+        );
+        // 204 No Content: closed.
+        client
+            .send("POST", &path, &Value::Object(body).to_string())?
+            .map_err(api::ApiError::into_channel_error)?;
+        Ok(status_only(
+            PaymentStatus::Closed,
+            payment.channel_order_no.clone(),
+        ))
+    }
+
+    fn cancel(
+        &self,
+        host: &dyn Host,
+        ctx: &CallContext,
+        payment: PaymentRef,
+    ) -> Result<PaymentResult, ChannelError> {
+        let client = Client::new(host, ctx)?;
+        let m = &client.merchant;
+        let body = merchant_fields(m, None);
+        // Reverse goes by our number: after a timed-out pay it is all we have.
+        let path = format!(
+            "{}/out-trade-no/{}/reverse",
+            transactions(m),
+            payment.merchant_order_no
+        );
+        client
+            .send("POST", &path, &Value::Object(body).to_string())?
+            .map_err(api::ApiError::into_channel_error)?;
+        Ok(status_only(
+            PaymentStatus::Cancelled,
+            payment.channel_order_no.clone(),
+        ))
+    }
+
+    fn handle_callback(
+        &self,
+        host: &dyn Host,
+        ctx: &CallContext,
+        request: HttpRequest,
+    ) -> Result<CallbackOutcome, ChannelError> {
+        notify::handle(host, ctx, &request)
+    }
+}
 
 /// `/v3/pay/transactions` or, for a service provider, `/v3/pay/partner/transactions`.
 fn transactions(m: &Merchant) -> &'static str {
@@ -50,145 +346,6 @@ fn merchant_fields(m: &Merchant, appid: Option<&str>) -> Map<String, Value> {
         }
     }
     body
-}
-
-pub fn pay(
-    host: &dyn Host,
-    ctx: &CallContext,
-    req: &PayRequest,
-) -> Result<PaymentResult, ChannelError> {
-    wire::check_order_no("out_trade_no", &req.merchant_order_no)?;
-    wire::check_currency(&req.currency)?;
-    let client = Client::new(host, ctx)?;
-    let m = &client.merchant;
-    // The payer's mini-program / official account, when the client names it.
-    let payer_appid = req.payer.as_ref().and_then(|p| p.app_id.as_deref());
-    let mut body = merchant_fields(
-        m,
-        if req.scene == Scene::Jsapi {
-            payer_appid
-        } else {
-            None
-        },
-    );
-    let description: String = req
-        .subject
-        .clone()
-        .unwrap_or_else(|| req.merchant_order_no.clone())
-        .chars()
-        .take(127)
-        .collect();
-    body.insert("description".into(), description.into());
-    body.insert("out_trade_no".into(), req.merchant_order_no.clone().into());
-    body.insert(
-        "amount".into(),
-        json!({"total": req.amount, "currency": CURRENCY}),
-    );
-    if !req.goods.is_empty() {
-        let goods: Vec<Value> = req.goods.iter().map(|g| json!({
-            "merchant_goods_id": g.id, "goods_name": g.name, "quantity": g.quantity, "unit_price": g.unit_price,
-        })).collect();
-        body.insert(
-            "detail".into(),
-            json!({"invoice_id": req.receipt_no, "goods_detail": goods}),
-        );
-    }
-    let kind = match req.scene {
-        Scene::Barcode | Scene::Face => "codepay",
-        Scene::Jsapi => "jsapi",
-        Scene::App => "app",
-        Scene::H5 => "h5",
-        // A PC web checkout shows the Native QR code: WeChat has no other.
-        Scene::Qrcode | Scene::Web => "native",
-    };
-    if kind == "codepay" {
-        // Payment codes and face-pay codes are both `auth_code`s.
-        let code = req
-            .auth_code
-            .as_deref()
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| invalid("missing_field", "`auth_code` is required"))?;
-        body.insert("payer".into(), json!({"auth_code": code}));
-        let mut scene = json!({"store_info": {"out_id": req.store_id.clone().unwrap_or_default()}});
-        if let Some(ip) = &req.client_ip {
-            scene["device_ip"] = ip.clone().into();
-        }
-        body.insert("scene_info".into(), scene);
-    } else {
-        body.insert("notify_url".into(), m.notify_url.into());
-        if let Some(seconds) = req.expires_in {
-            body.insert(
-                "time_expire".into(),
-                time_expire(host.now_millis(), seconds).into(),
-            );
-        }
-    }
-    if kind == "jsapi" {
-        let openid = req
-            .payer
-            .as_ref()
-            .and_then(|p| p.open_id.clone())
-            .ok_or_else(|| invalid("missing_payer", "WeChat JSAPI needs the payer's `open_id`"))?;
-        // A partner's payer is known under the sub-merchant's app when there is one.
-        let field = match (m.partner(), body.contains_key("sub_appid")) {
-            (false, _) => "openid",
-            (true, true) => "sub_openid",
-            (true, false) => "sp_openid",
-        };
-        body.insert("payer".into(), json!({field: openid}));
-    }
-    if kind == "h5" {
-        let ip = req
-            .client_ip
-            .clone()
-            .ok_or_else(|| invalid("missing_field", "WeChat H5 needs the payer's `client_ip`"))?;
-        body.insert(
-            "scene_info".into(),
-            json!({"payer_client_ip": ip, "h5_info": {"type": "Wap"}}),
-        );
-    }
-    let text = Value::Object(body.clone()).to_string();
-    let answer = client.send("POST", &format!("{}/{kind}", transactions(m)), &text)?;
-    let body_appid = body
-        .get("sub_appid")
-        .or(body.get("appid"))
-        .and_then(Value::as_str)
-        .unwrap_or(m.appid)
-        .to_owned();
-    match (kind, answer) {
-        ("codepay", Ok(bytes)) => transaction_result(&api::parse(&bytes)?),
-        // The payer is entering a password: paycore queries, then reverses
-        // after the deadline.
-        ("codepay", Err(e)) if e.code == "USERPAYING" => {
-            Ok(status_only(PaymentStatus::Processing, None))
-        }
-        (_, Err(e)) => Err(e.into_channel_error()),
-        ("native", Ok(bytes)) => {
-            let Created { code_url, .. } = api::parse(&bytes)?;
-            let url = code_url.ok_or_else(|| malformed("native answered without code_url"))?;
-            Ok(pending(Some(Action::QrCode(url))))
-        }
-        ("h5", Ok(bytes)) => {
-            let Created { h5_url, .. } = api::parse(&bytes)?;
-            let url = h5_url.ok_or_else(|| malformed("h5 answered without h5_url"))?;
-            Ok(pending(Some(Action::Redirect(url))))
-        }
-        (_, Ok(bytes)) => {
-            let Created { prepay_id, .. } = api::parse(&bytes)?;
-            let prepay_id = prepay_id.ok_or_else(|| malformed("answered without prepay_id"))?;
-            let params = if kind == "jsapi" {
-                jsapi_params(host, &body_appid, &prepay_id)?
-            } else {
-                app_params(
-                    host,
-                    &body_appid,
-                    m.sub_mchid.unwrap_or(m.mchid),
-                    &prepay_id,
-                )?
-            };
-            Ok(pending(Some(Action::ClientParams(params))))
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -256,142 +413,6 @@ fn time_expire(now_millis: u64, seconds: u32) -> String {
         .to_offset(offset!(+8))
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
-}
-
-pub fn query(
-    host: &dyn Host,
-    ctx: &CallContext,
-    payment: &PaymentRef,
-) -> Result<PaymentResult, ChannelError> {
-    let client = Client::new(host, ctx)?;
-    let m = &client.merchant;
-    let path = match &payment.channel_order_no {
-        Some(id) => format!("{}/id/{id}?{}", transactions(m), merchant_query(m)),
-        None => format!(
-            "{}/out-trade-no/{}?{}",
-            transactions(m),
-            payment.merchant_order_no,
-            merchant_query(m)
-        ),
-    };
-    let bytes = client
-        .send("GET", &path, "")?
-        .map_err(api::ApiError::into_channel_error)?;
-    transaction_result(&api::parse(&bytes)?)
-}
-
-pub fn close(
-    host: &dyn Host,
-    ctx: &CallContext,
-    payment: &PaymentRef,
-) -> Result<PaymentResult, ChannelError> {
-    let client = Client::new(host, ctx)?;
-    let m = &client.merchant;
-    let mut body = Map::new();
-    match m.sub_mchid {
-        Some(sub) => {
-            body.insert("sp_mchid".into(), m.mchid.into());
-            body.insert("sub_mchid".into(), sub.into());
-        }
-        None => {
-            body.insert("mchid".into(), m.mchid.into());
-        }
-    }
-    let path = format!(
-        "{}/out-trade-no/{}/close",
-        transactions(m),
-        payment.merchant_order_no
-    );
-    // 204 No Content: closed.
-    client
-        .send("POST", &path, &Value::Object(body).to_string())?
-        .map_err(api::ApiError::into_channel_error)?;
-    Ok(status_only(
-        PaymentStatus::Closed,
-        payment.channel_order_no.clone(),
-    ))
-}
-
-pub fn cancel(
-    host: &dyn Host,
-    ctx: &CallContext,
-    payment: &PaymentRef,
-) -> Result<PaymentResult, ChannelError> {
-    let client = Client::new(host, ctx)?;
-    let m = &client.merchant;
-    let body = merchant_fields(m, None);
-    // Reverse goes by our number: after a timed-out pay it is all we have.
-    let path = format!(
-        "{}/out-trade-no/{}/reverse",
-        transactions(m),
-        payment.merchant_order_no
-    );
-    client
-        .send("POST", &path, &Value::Object(body).to_string())?
-        .map_err(api::ApiError::into_channel_error)?;
-    Ok(status_only(
-        PaymentStatus::Cancelled,
-        payment.channel_order_no.clone(),
-    ))
-}
-
-pub fn refund(
-    host: &dyn Host,
-    ctx: &CallContext,
-    req: &RefundRequest,
-) -> Result<RefundResult, ChannelError> {
-    wire::check_order_no("out_refund_no", &req.merchant_refund_no)?;
-    wire::check_currency(&req.payment.currency)?;
-    let client = Client::new(host, ctx)?;
-    let m = &client.merchant;
-    let mut body = Map::new();
-    if let Some(sub) = m.sub_mchid {
-        body.insert("sub_mchid".into(), sub.into());
-    }
-    match &req.payment.channel_order_no {
-        Some(id) => body.insert("transaction_id".into(), id.clone().into()),
-        None => body.insert(
-            "out_trade_no".into(),
-            req.payment.merchant_order_no.clone().into(),
-        ),
-    };
-    body.insert(
-        "out_refund_no".into(),
-        req.merchant_refund_no.clone().into(),
-    );
-    if let Some(reason) = &req.reason {
-        body.insert("reason".into(), reason.clone().into());
-    }
-    body.insert("notify_url".into(), m.notify_url.into());
-    body.insert(
-        "amount".into(),
-        json!({"refund": req.amount, "total": req.payment.amount, "currency": CURRENCY}),
-    );
-    let bytes = client
-        .send(
-            "POST",
-            "/v3/refund/domestic/refunds",
-            &Value::Object(body).to_string(),
-        )?
-        .map_err(api::ApiError::into_channel_error)?;
-    refund_result(&api::parse(&bytes)?)
-}
-
-pub fn query_refund(
-    host: &dyn Host,
-    ctx: &CallContext,
-    refund: &RefundRef,
-) -> Result<RefundResult, ChannelError> {
-    let client = Client::new(host, ctx)?;
-    let m = &client.merchant;
-    let mut path = format!("/v3/refund/domestic/refunds/{}", refund.merchant_refund_no);
-    if let Some(sub) = m.sub_mchid {
-        path.push_str(&format!("?sub_mchid={sub}"));
-    }
-    let bytes = client
-        .send("GET", &path, "")?
-        .map_err(api::ApiError::into_channel_error)?;
-    refund_result(&api::parse(&bytes)?)
 }
 
 pub fn refund_result(refund: &Refund) -> Result<RefundResult, ChannelError> {

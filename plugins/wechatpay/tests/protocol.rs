@@ -8,7 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use paycore_plugin_sdk::testing::{pay_request, rsa_sign, rsa_verify};
 use paycore_plugin_sdk::types::*;
-use paycore_plugin_sdk::{CONTRACT_VERSION, Channel};
+use paycore_plugin_sdk::{CONTRACT_VERSION, Channel, Describe};
 use paycore_plugin_wechatpay::WechatPay;
 use serde_json::{Value, json};
 use support::*;

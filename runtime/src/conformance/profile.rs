@@ -145,3 +145,22 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
 pub fn beside(wasm: &Path) -> std::path::PathBuf {
     wasm.with_extension("conformance.toml")
 }
+
+/// The profile `paycore plugin test FILE` reads without `--profile`: the
+/// one [`beside`] the file if there is one, else, for a build under a
+/// crate's `target/` (`x/target/wasm32-wasip2/release/x.wasm`), that
+/// crate's `conformance.toml`, where `paycore plugin new` writes it.
+pub fn default_for(wasm: &Path) -> std::path::PathBuf {
+    let beside = beside(wasm);
+    if beside.is_file() {
+        return beside;
+    }
+    wasm.ancestors()
+        .skip(1)
+        .find(|dir| dir.file_name().is_some_and(|n| n == "target"))
+        .and_then(Path::parent)
+        .filter(|krate| krate.join("Cargo.toml").is_file())
+        .map(|krate| krate.join("conformance.toml"))
+        .filter(|profile| profile.is_file())
+        .unwrap_or(beside)
+}

@@ -22,7 +22,7 @@ use super::trace::CallInput as Op;
 use convert::Cross;
 use paycore_plugin_sandbox::Sandbox;
 use paycore_plugin_sdk::types as g;
-use paycore_plugin_sdk::{Channel, Host};
+use paycore_plugin_sdk::{Channel, Describe, Host};
 use std::cell::RefCell;
 use tokio::runtime::{Handle, RuntimeFlavor};
 
