@@ -20,11 +20,9 @@ use std::path::{Path, PathBuf};
 const JSON_OUTSIDE_HTTP: &[&str] = &[
     "payments.rs",
     "payments/checkout.rs",
-    "payments/convert.rs",
     "payments/lifecycle.rs",
     "payments/refunds.rs",
     "payments/settle.rs",
-    "payments/view.rs",
     "plugin_host/record.rs",
     "store/cancels.rs",
     "store/payment_inserts.rs",

@@ -1,31 +1,43 @@
 //! Between the plugin contract's types and ours.
 
 use super::request::PaymentRequest;
+use super::view::{ActionView, FailureView};
 use crate::store::{PaymentRecord, RefundRecord};
 use paycore_core::channel;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 pub fn action(a: &channel::Action) -> Value {
     match a {
-        channel::Action::QrCode(code) => json!({ "type": "qr_code", "qr_code": code }),
-        channel::Action::ClientParams(params) => {
-            let params: serde_json::Map<String, Value> = params
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                .collect();
-            json!({ "type": "client_params", "params": params })
-        }
-        channel::Action::Redirect(url) => json!({ "type": "redirect", "url": url }),
+        channel::Action::QrCode(code) => ActionView::QrCode {
+            qr_code: code.clone(),
+        },
+        channel::Action::ClientParams(params) => ActionView::ClientParams {
+            params: params.iter().cloned().collect(),
+        },
+        channel::Action::Redirect(url) => ActionView::Redirect { url: url.clone() },
     }
+    .to_json()
 }
 
 pub fn failure(f: &channel::Failure) -> Value {
-    json!({ "code": f.code, "message": f.message, "channel_code": f.channel_code, "channel_message": f.channel_message })
+    FailureView {
+        code: f.code.clone(),
+        message: f.message.clone(),
+        channel_code: f.channel_code.clone(),
+        channel_message: f.channel_message.clone(),
+    }
+    .to_json()
 }
 
 /// A failure paycore itself describes (no channel words).
 pub fn own_failure(code: &str, message: &str) -> Value {
-    json!({ "code": code, "message": message, "channel_code": null, "channel_message": null })
+    FailureView {
+        code: code.into(),
+        message: message.into(),
+        channel_code: None,
+        channel_message: None,
+    }
+    .to_json()
 }
 
 pub fn pay_request(p: &PaymentRecord, r: &PaymentRequest) -> channel::PayRequest {

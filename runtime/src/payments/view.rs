@@ -30,9 +30,9 @@ pub struct PaymentView {
     pub channel_order_no: Option<String>,
     /// What the client must do next, if anything. A `checkout` payment's is
     /// always the redirect to paycore's page while it is open.
-    #[schema(value_type = Option<ActionDoc>)]
+    #[schema(value_type = Option<ActionView>)]
     pub action: Option<Value>,
-    #[schema(value_type = Option<FailureDoc>)]
+    #[schema(value_type = Option<FailureView>)]
     pub failure: Option<Value>,
     #[schema(format = DateTime)]
     pub created_at: String,
@@ -67,7 +67,7 @@ pub struct RefundView {
     #[schema(value_type = crate::domain::RefundStatus)]
     pub status: String,
     pub channel_refund_no: Option<String>,
-    #[schema(value_type = Option<FailureDoc>)]
+    #[schema(value_type = Option<FailureView>)]
     pub failure: Option<Value>,
     #[schema(format = DateTime)]
     pub created_at: String,
@@ -75,15 +75,15 @@ pub struct RefundView {
     pub updated_at: String,
 }
 
-// Schema-only types: the views carry these as stored JSON/text; the
-// documents below say exactly what that JSON is.
+// The views carry actions and failures as the JSON stored with the
+// payment; these types are what writes that JSON (`payments::convert`) and
+// what the API document says it is, so the two cannot drift.
 
 /// What the client does next.
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[schema(as = Action)]
 #[serde(tag = "type", rename_all = "snake_case")]
-#[allow(dead_code)]
-pub enum ActionDoc {
+pub enum ActionView {
     /// Show this content as a QR code.
     QrCode { qr_code: String },
     /// Pass these parameters to the wallet's SDK (JSAPI, app).
@@ -95,14 +95,27 @@ pub enum ActionDoc {
 }
 
 /// Why a payment or refund failed, in paycore's words and the channel's.
-#[derive(ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[schema(as = Failure)]
-#[allow(dead_code)]
-pub struct FailureDoc {
-    code: String,
-    message: String,
-    channel_code: Option<String>,
-    channel_message: Option<String>,
+pub struct FailureView {
+    pub code: String,
+    pub message: String,
+    pub channel_code: Option<String>,
+    pub channel_message: Option<String>,
+}
+
+impl ActionView {
+    /// As stored with the payment and shown by the API.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).expect("an action serializes")
+    }
+}
+
+impl FailureView {
+    /// As stored with the payment or refund and shown by the API.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).expect("a failure serializes")
+    }
 }
 
 fn json_column(text: &Option<String>) -> Option<Value> {
@@ -117,7 +130,7 @@ impl From<&PaymentRecord> for PaymentView {
         // wallet parameters) is the page's business.
         let action = match &p.checkout_url {
             Some(_) if p.status().is_final() => None,
-            Some(url) => Some(serde_json::json!({ "type": "redirect", "url": url })),
+            Some(url) => Some(ActionView::Redirect { url: url.clone() }.to_json()),
             None => json_column(&p.action),
         };
         PaymentView {
