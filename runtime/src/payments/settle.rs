@@ -272,3 +272,115 @@ pub(super) fn webhook_message(
         retry_step: 0,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payment(amount: i64, currency: &str) -> PaymentRecord {
+        PaymentRecord {
+            id: "pay_1".into(),
+            amount,
+            currency: currency.into(),
+            status: "unknown".into(),
+            ..PaymentRecord::default()
+        }
+    }
+
+    fn answer(
+        status: PaymentStatus,
+        amount: Option<i64>,
+        currency: Option<&str>,
+    ) -> channel::PaymentResult {
+        channel::PaymentResult {
+            status,
+            channel_order_no: Some("ch_1".into()),
+            amount,
+            currency: currency.map(str::to_string),
+            action: None,
+            failure: None,
+        }
+    }
+
+    /// An answer is believed only if what it says was paid is the payment:
+    /// each case is (reported amount, reported currency, believed).
+    #[test]
+    fn an_answer_for_another_amount_or_currency_is_refused_for_review() {
+        let p = payment(8_888, "CNY");
+        for (amount, currency, believed) in [
+            (Some(8_888), Some("CNY"), true),
+            (None, None, true),
+            (Some(8_888), None, true),
+            (None, Some("CNY"), true),
+            (Some(8_889), Some("CNY"), false),
+            (Some(1), None, false),
+            (Some(8_888), Some("USD"), false),
+            (None, Some("cny"), false),
+        ] {
+            let proposal =
+                from_payment_result(&p, &answer(PaymentStatus::Succeeded, amount, currency));
+            if believed {
+                assert_eq!(
+                    proposal.status,
+                    Some(PaymentStatus::Succeeded),
+                    "{amount:?} {currency:?}"
+                );
+                assert_eq!(proposal.channel_order_no.as_deref(), Some("ch_1"));
+                assert_eq!(proposal.review_reason, None);
+            } else {
+                assert_eq!(
+                    proposal.status, None,
+                    "{amount:?} {currency:?}: nothing moves"
+                );
+                assert_eq!(proposal.channel_order_no, None);
+                let why = proposal.review_reason.expect("a person is asked to look");
+                assert!(
+                    why.contains("8888 CNY") && why.contains("answer refused"),
+                    "{why}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn actions_and_failures_are_kept_in_the_api_shape() {
+        let p = payment(100, "CNY");
+        let mut r = answer(PaymentStatus::Pending, Some(100), Some("CNY"));
+        r.action = Some(channel::Action::QrCode("weixin://wxpay/1".into()));
+        r.failure = Some(channel::Failure {
+            code: "payer_pending".into(),
+            message: "waiting".into(),
+            channel_code: None,
+            channel_message: None,
+        });
+        let proposal = from_payment_result(&p, &r);
+        assert_eq!(
+            proposal.action,
+            Some(json!({"type": "qr_code", "qr_code": "weixin://wxpay/1"}))
+        );
+        assert_eq!(
+            proposal.failure,
+            Some(
+                json!({"code": "payer_pending", "message": "waiting", "channel_code": null, "channel_message": null})
+            )
+        );
+    }
+
+    #[test]
+    fn a_reversal_is_refused_while_refunds_are_reserved() {
+        let mut p = payment(100, "CNY");
+        let reversed = Proposal {
+            status: Some(PaymentStatus::Cancelled),
+            ..Proposal::default()
+        };
+        assert_eq!(reversal_after_refund(&p, &reversed), None);
+        p.refund_reserved = 30;
+        let why = reversal_after_refund(&p, &reversed).expect("refused");
+        assert!(why.contains("30 CNY"), "{why}");
+        let paid = Proposal {
+            status: Some(PaymentStatus::Succeeded),
+            ..Proposal::default()
+        };
+        assert_eq!(reversal_after_refund(&p, &paid), None, "only a reversal");
+    }
+}

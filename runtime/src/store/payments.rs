@@ -6,7 +6,7 @@ use super::{Event, Store, StoreResult, impl_for_connections, on_db};
 use crate::domain::PaymentStatus;
 use sqlx::FromRow;
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, Default, FromRow)]
 pub struct PaymentRecord {
     pub id: String,
     pub tenant_id: String,
