@@ -118,6 +118,113 @@ impl RefundStatus {
     }
 }
 
+/// What an event in a payment's or refund's history records; the names are
+/// those stored in `events.kind` and, for the final ones, the webhooks'
+/// `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// The payment was stored (as `unknown`, or `pending` awaiting a wallet).
+    PaymentCreated,
+    /// A channel was called; its outcome.
+    PaymentAttempt,
+    /// Moved to the next candidate channel after one certainly took no money.
+    PaymentChannelSwitched,
+    /// The payer chose a wallet on the hosted page.
+    PaymentWalletChosen,
+    /// A legal move of the state machine.
+    PaymentStatusChanged,
+    /// New facts (channel order number, action) without a status change.
+    PaymentUpdated,
+    /// A channel reported a move the state machine forbids.
+    PaymentTransitionRefused,
+    /// A channel's answer disagreed with the payment (amount, currency).
+    PaymentAnswerRefused,
+    /// Nobody knows whether money moved; the sweeper asks again.
+    PaymentOutcomeUnknown,
+    /// A reversal was started; refunds wait for it.
+    PaymentCancelStarted,
+    /// A reversal certainly did not happen; refunds may proceed.
+    PaymentCancelEnded,
+    /// Webhook: the payment succeeded.
+    PaymentSucceeded,
+    /// Webhook: the payment failed.
+    PaymentFailed,
+    /// Webhook: the unpaid payment was closed.
+    PaymentClosed,
+    /// Webhook: the payment was reversed.
+    PaymentCancelled,
+    /// The refund was stored with its amount reserved.
+    RefundCreated,
+    /// A legal move of the refund's state machine.
+    RefundStatusChanged,
+    /// New facts without a status change.
+    RefundUpdated,
+    /// A channel reported a move the state machine forbids.
+    RefundTransitionRefused,
+    /// Webhook: the refund succeeded.
+    RefundSucceeded,
+    /// Webhook: the refund failed.
+    RefundFailed,
+}
+
+impl EventKind {
+    pub const ALL: &'static [EventKind] = &[
+        EventKind::PaymentCreated,
+        EventKind::PaymentAttempt,
+        EventKind::PaymentChannelSwitched,
+        EventKind::PaymentWalletChosen,
+        EventKind::PaymentStatusChanged,
+        EventKind::PaymentUpdated,
+        EventKind::PaymentTransitionRefused,
+        EventKind::PaymentAnswerRefused,
+        EventKind::PaymentOutcomeUnknown,
+        EventKind::PaymentCancelStarted,
+        EventKind::PaymentCancelEnded,
+        EventKind::PaymentSucceeded,
+        EventKind::PaymentFailed,
+        EventKind::PaymentClosed,
+        EventKind::PaymentCancelled,
+        EventKind::RefundCreated,
+        EventKind::RefundStatusChanged,
+        EventKind::RefundUpdated,
+        EventKind::RefundTransitionRefused,
+        EventKind::RefundSucceeded,
+        EventKind::RefundFailed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::PaymentCreated => "payment.created",
+            EventKind::PaymentAttempt => "payment.attempt",
+            EventKind::PaymentChannelSwitched => "payment.channel_switched",
+            EventKind::PaymentWalletChosen => "payment.wallet_chosen",
+            EventKind::PaymentStatusChanged => "payment.status_changed",
+            EventKind::PaymentUpdated => "payment.updated",
+            EventKind::PaymentTransitionRefused => "payment.transition_refused",
+            EventKind::PaymentAnswerRefused => "payment.answer_refused",
+            EventKind::PaymentOutcomeUnknown => "payment.outcome_unknown",
+            EventKind::PaymentCancelStarted => "payment.cancel_started",
+            EventKind::PaymentCancelEnded => "payment.cancel_ended",
+            EventKind::PaymentSucceeded => "payment.succeeded",
+            EventKind::PaymentFailed => "payment.failed",
+            EventKind::PaymentClosed => "payment.closed",
+            EventKind::PaymentCancelled => "payment.cancelled",
+            EventKind::RefundCreated => "refund.created",
+            EventKind::RefundStatusChanged => "refund.status_changed",
+            EventKind::RefundUpdated => "refund.updated",
+            EventKind::RefundTransitionRefused => "refund.transition_refused",
+            EventKind::RefundSucceeded => "refund.succeeded",
+            EventKind::RefundFailed => "refund.failed",
+        }
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A fresh, unguessable id with a type prefix (`pay_`, `re_`, `evt_`).
 pub fn new_id(prefix: &str) -> String {
     use rand::Rng;
@@ -159,5 +266,20 @@ mod tests {
         let a = new_id("pay");
         assert!(a.starts_with("pay_") && a.len() == 28);
         assert_ne!(a, new_id("pay"));
+    }
+
+    #[test]
+    fn event_kinds_are_distinct_dotted_names() {
+        let names: std::collections::HashSet<&str> =
+            EventKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names.len(), EventKind::ALL.len());
+        for name in names {
+            let (subject, what) = name.split_once('.').expect("subject.what");
+            assert!(matches!(subject, "payment" | "refund"), "{name}");
+            assert!(
+                what.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{name}"
+            );
+        }
     }
 }

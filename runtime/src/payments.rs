@@ -15,6 +15,7 @@ pub mod view;
 /// The create-payment body and its validation live in the pure core.
 pub use paycore_core::request;
 
+use crate::domain::EventKind;
 use crate::domain::{PaymentStatus, Scene, new_id};
 use crate::plugin_host::{CallError, CallErrorKind, PluginHost};
 use crate::registry::{BoundChannel, Registry, Tenant};
@@ -453,7 +454,7 @@ impl Payments {
                 return Ok(Err(record));
             }
             let event = Event {
-                kind: "payment.channel_switched",
+                kind: EventKind::PaymentChannelSwitched,
                 from_status: Some(record.status.clone()),
                 to_status: None,
                 detail: json!({
@@ -500,7 +501,7 @@ fn attempt_history(
     Attempt {
         entry,
         event: Event {
-            kind: "payment.attempt",
+            kind: EventKind::PaymentAttempt,
             from_status: Some(record.status.clone()),
             to_status: None,
             detail,

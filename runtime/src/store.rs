@@ -62,6 +62,7 @@ pub use published_tenants::{TENANTS_CHANNEL, TenantPublish, TenantRevision};
 pub use refunds::{DueRefund, NewRefund, RefundChange, RefundInsert, RefundRecord};
 pub use unsettled::{Unsettled, UnsettledReport};
 
+use crate::domain::EventKind;
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 use std::sync::Arc;
 
@@ -88,7 +89,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// An event to append with a state change.
 #[derive(Debug, Clone)]
 pub struct Event {
-    pub kind: &'static str,
+    pub kind: EventKind,
     pub from_status: Option<String>,
     pub to_status: Option<String>,
     pub detail: serde_json::Value,
@@ -447,7 +448,7 @@ impl_for_connections! {
             .bind(tenant_id)
             .bind(subject_type)
             .bind(subject_id)
-            .bind(event.kind)
+            .bind(event.kind.as_str())
             .bind(&event.from_status)
             .bind(&event.to_status)
             .bind(event.detail.to_string())
@@ -477,12 +478,12 @@ impl_for_connections! {
             .bind(tenant_id)
             .bind(subject_type)
             .bind(subject_id)
-            .bind(first.kind)
+            .bind(first.kind.as_str())
             .bind(&first.from_status)
             .bind(&first.to_status)
             .bind(first.detail.to_string())
             .bind(crate::domain::now_rfc3339())
-            .bind(second.kind)
+            .bind(second.kind.as_str())
             .bind(&second.from_status)
             .bind(&second.to_status)
             .bind(second.detail.to_string())

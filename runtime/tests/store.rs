@@ -44,9 +44,12 @@ fn new_payment(order: &str, amount: i64) -> NewPayment {
     }
 }
 
-fn event(kind: &'static str) -> Event {
+fn event(kind: &str) -> Event {
     Event {
-        kind,
+        kind: *paycore::domain::EventKind::ALL
+            .iter()
+            .find(|k| k.as_str() == kind)
+            .expect("a known event kind"),
         from_status: None,
         to_status: None,
         detail: serde_json::json!({}),

@@ -11,6 +11,7 @@ use super::view::PaymentView;
 use super::{
     Answering, CreateError, Created, PaymentError, Payments, Result, conflict, replay, replayed,
 };
+use crate::domain::EventKind;
 use crate::domain::{PaymentStatus, Scene, now_millis};
 use crate::registry::Tenant;
 use crate::routing::{self, Intent};
@@ -302,7 +303,7 @@ impl Payments {
         };
         tracing::Span::current().record("wallet", wallet);
         let event = Event {
-            kind: "payment.wallet_chosen",
+            kind: EventKind::PaymentWalletChosen,
             from_status: Some(record.status.clone()),
             to_status: Some(PaymentStatus::Unknown.to_string()),
             detail: json!({

@@ -4,6 +4,7 @@ use super::settle::{self, Proposal};
 use super::transitions;
 use super::view::PaymentView;
 use super::{PaymentError, Payments, Result, convert};
+use crate::domain::EventKind;
 use crate::domain::{PaymentStatus, Scene, now_millis};
 use crate::plugin_host::CallError;
 use crate::registry::Tenant;
@@ -442,7 +443,7 @@ fn not_cancellable(message: String) -> PaymentError {
 /// The event of a cancel that certainly did not reverse the payment.
 fn cancel_ended(p: &PaymentRecord, why: &str) -> Event {
     Event {
-        kind: "payment.cancel_ended",
+        kind: EventKind::PaymentCancelEnded,
         from_status: Some(p.status.clone()),
         to_status: None,
         detail: json!({ "reversed": false, "reason": why }),

@@ -6,6 +6,7 @@ use super::settle::webhook_message;
 use super::transitions::{self, Verdict};
 use super::view::RefundView;
 use super::{PaymentError, Payments, Result, convert};
+use crate::domain::EventKind;
 use crate::domain::{RefundStatus, new_id};
 use crate::plugin_host::{CallError, CallErrorKind};
 use crate::registry::Tenant;
@@ -209,7 +210,7 @@ impl Payments {
             match verdict {
                 Some(Verdict::Refuse) => {
                     let event = Event {
-                        kind: "refund.transition_refused",
+                        kind: EventKind::RefundTransitionRefused,
                         from_status: Some(from.to_string()),
                         to_status: p.status.map(|s| s.to_string()),
                         detail: json!({ "cause": cause }),
@@ -234,9 +235,9 @@ impl Payments {
             let to = change.status.unwrap_or(from);
             let event = Event {
                 kind: if moves {
-                    "refund.status_changed"
+                    EventKind::RefundStatusChanged
                 } else {
-                    "refund.updated"
+                    EventKind::RefundUpdated
                 },
                 from_status: Some(from.to_string()),
                 to_status: Some(to.to_string()),

@@ -4,8 +4,9 @@
 
 use super::convert;
 use super::transitions::{self, Verdict};
-use super::view::PaymentView;
+use super::view::{PaymentView, WebhookBody};
 use super::{Payments, Result};
+use crate::domain::EventKind;
 use crate::domain::{PaymentStatus, new_id, now_rfc3339};
 use crate::registry::Tenant;
 use crate::store::{Attempt, Event, OutboxMessage, PaymentChange, PaymentRecord, StoreError};
@@ -88,7 +89,7 @@ impl Payments {
                 .or_else(|| reversal_after_refund(&current, &proposal));
             if let Some(reason) = &review {
                 let event = Event {
-                    kind: "payment.answer_refused",
+                    kind: EventKind::PaymentAnswerRefused,
                     from_status: Some(from.to_string()),
                     to_status: None,
                     detail: json!({ "cause": cause, "reason": reason }),
@@ -110,7 +111,7 @@ impl Payments {
             } else if verdict == Some(Verdict::Refuse) {
                 let to = proposal.status.expect("a verdict needs a status");
                 let event = Event {
-                    kind: "payment.transition_refused",
+                    kind: EventKind::PaymentTransitionRefused,
                     from_status: Some(from.to_string()),
                     to_status: Some(to.to_string()),
                     detail: json!({ "cause": cause }),
@@ -124,7 +125,7 @@ impl Payments {
                     || proposal.action.is_some() && current.action.is_none();
                 if !moves && !news {
                     let event = proposal.note.as_ref().map(|note| Event {
-                        kind: "payment.outcome_unknown",
+                        kind: EventKind::PaymentOutcomeUnknown,
                         from_status: Some(from.to_string()),
                         to_status: None,
                         detail: json!({ "cause": cause, "note": note }),
@@ -142,9 +143,9 @@ impl Payments {
                 let to = change.status.unwrap_or(from);
                 let event = Event {
                     kind: if moves {
-                        "payment.status_changed"
+                        EventKind::PaymentStatusChanged
                     } else {
-                        "payment.updated"
+                        EventKind::PaymentUpdated
                     },
                     from_status: Some(from.to_string()),
                     to_status: Some(to.to_string()),
@@ -254,20 +255,25 @@ fn record_payment_metric(p: &PaymentRecord, to: PaymentStatus) {
 pub(super) fn webhook_message(
     tenant_id: &str,
     payment_id: &str,
-    event_type: &str,
+    event_type: EventKind,
     url: String,
     data: Value,
 ) -> OutboxMessage {
     let id = new_id("evt");
-    let payload =
-        json!({ "id": id, "type": event_type, "created_at": now_rfc3339(), "data": data });
+    let payload = WebhookBody {
+        id: &id,
+        event_type: event_type.as_str(),
+        created_at: now_rfc3339(),
+        data,
+    }
+    .to_json();
     OutboxMessage {
         id,
         tenant_id: tenant_id.to_string(),
         payment_id: Some(payment_id.to_string()),
         event_type: event_type.to_string(),
         url,
-        payload: payload.to_string(),
+        payload,
         attempts: 0,
         retry_step: 0,
     }

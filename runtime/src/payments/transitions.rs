@@ -2,6 +2,7 @@
 //! before it writes, and refuses (and records) anything else, so neither a
 //! buggy plugin nor a late callback can corrupt money state.
 
+use crate::domain::EventKind;
 use crate::domain::{PaymentStatus, RefundStatus, Scene};
 
 /// What to do with a proposed status.
@@ -68,20 +69,20 @@ pub fn absent_order_is_final(scene: Scene, cancel_sent: bool, past_expiry: bool)
 }
 
 /// Statuses a merchant hears about by webhook.
-pub fn payment_webhook(to: PaymentStatus) -> Option<&'static str> {
+pub fn payment_webhook(to: PaymentStatus) -> Option<EventKind> {
     match to {
-        PaymentStatus::Succeeded => Some("payment.succeeded"),
-        PaymentStatus::Failed => Some("payment.failed"),
-        PaymentStatus::Closed => Some("payment.closed"),
-        PaymentStatus::Cancelled => Some("payment.cancelled"),
+        PaymentStatus::Succeeded => Some(EventKind::PaymentSucceeded),
+        PaymentStatus::Failed => Some(EventKind::PaymentFailed),
+        PaymentStatus::Closed => Some(EventKind::PaymentClosed),
+        PaymentStatus::Cancelled => Some(EventKind::PaymentCancelled),
         _ => None,
     }
 }
 
-pub fn refund_webhook(to: RefundStatus) -> Option<&'static str> {
+pub fn refund_webhook(to: RefundStatus) -> Option<EventKind> {
     match to {
-        RefundStatus::Succeeded => Some("refund.succeeded"),
-        RefundStatus::Failed => Some("refund.failed"),
+        RefundStatus::Succeeded => Some(EventKind::RefundSucceeded),
+        RefundStatus::Failed => Some(EventKind::RefundFailed),
         _ => None,
     }
 }

@@ -104,6 +104,23 @@ pub struct FailureView {
     pub channel_message: Option<String>,
 }
 
+/// A webhook's body (docs/webhooks.md): the event, and the payment or
+/// refund object as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct WebhookBody<'a> {
+    pub id: &'a str,
+    #[serde(rename = "type")]
+    pub event_type: &'a str,
+    pub created_at: String,
+    pub data: Value,
+}
+
+impl WebhookBody<'_> {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a webhook body serializes")
+    }
+}
+
 impl ActionView {
     /// As stored with the payment and shown by the API.
     pub fn to_json(&self) -> Value {

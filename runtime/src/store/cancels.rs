@@ -10,6 +10,7 @@
 
 use super::payments::PaymentRows;
 use super::{Dialect, Event, EventRows, Store, StoreError, StoreResult, on_db};
+use crate::domain::EventKind;
 use crate::domain::{now_millis, now_rfc3339};
 use crate::store::PaymentRecord;
 
@@ -63,7 +64,7 @@ impl Store {
                 });
             };
             let event = Event {
-                kind: "payment.cancel_started",
+                kind: EventKind::PaymentCancelStarted,
                 from_status: Some(record.status.clone()),
                 to_status: None,
                 detail: serde_json::json!({}),

@@ -147,11 +147,11 @@ impl Store {
         let attempt = change.attempt.as_ref().map(|a| &a.event);
         let webhook = webhook.as_ref();
         let script = bind_change!(sqlx::query_as(CHANGE_PAYMENT_SCRIPT), current, change)
-            .bind(attempt.map(|e| e.kind))
+            .bind(attempt.map(|e| e.kind.as_str()))
             .bind(attempt.and_then(|e| e.from_status.clone()))
             .bind(attempt.and_then(|e| e.to_status.clone()))
             .bind(attempt.map(|e| e.detail.to_string()))
-            .bind(event.kind)
+            .bind(event.kind.as_str())
             .bind(event.from_status.clone())
             .bind(event.to_status.clone())
             .bind(event.detail.to_string())

@@ -4,6 +4,7 @@
 
 use super::payments::*;
 use super::{Dialect, Event, EventRows, Store, StoreError, StoreResult, on_db, unique_violation};
+use crate::domain::EventKind;
 use crate::domain::{PaymentStatus, now_millis, now_rfc3339};
 
 /// The payment insert, shared by the general path and SQLite's one-trip
@@ -143,7 +144,7 @@ impl Store {
                 .map_err(|e| unique_violation(e, "idempotency_keys_pkey"))?;
             }
             let event = Event {
-                kind: "payment.created",
+                kind: EventKind::PaymentCreated,
                 from_status: None,
                 to_status: Some(status.as_str().into()),
                 detail: created_detail(new),

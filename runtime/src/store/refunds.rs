@@ -5,6 +5,7 @@ use super::{
     Dialect, Dialects, Event, EventRows, Store, StoreError, StoreResult, impl_for_connections,
     on_db, unique_violation,
 };
+use crate::domain::EventKind;
 use crate::domain::{RefundStatus, now_millis, now_rfc3339};
 use sqlx::FromRow;
 
@@ -160,7 +161,7 @@ impl Store {
             .await
             .map_err(|e| unique_violation(e, "refunds_tenant_refund_key"))?;
             let event = Event {
-                kind: "refund.created",
+                kind: EventKind::RefundCreated,
                 from_status: None,
                 to_status: Some("pending".into()),
                 detail: serde_json::json!({ "payment_id": new.payment_id, "amount": new.amount }),
