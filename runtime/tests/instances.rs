@@ -7,10 +7,7 @@
 //! server and sets it); without it each test says so and passes, since a
 //! SQLite file is for one instance by design.
 
-#[path = "support/process.rs"]
-mod process;
-
-use process::{Paycore, Scratch};
+use crate::support::process::{self, Paycore, Scratch};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::collections::{BTreeMap, BTreeSet};
@@ -553,12 +550,11 @@ async fn a_tenant_config_published_to_the_database_reaches_every_instance() {
     for dir in [&dir_a, &dir_b] {
         write_config(&dir.0, &database_url, &provider, &hooks.url);
     }
-    // SAFETY: set before the instances are spawned, which inherit it; the
-    // test's own threads never read it.
-    unsafe { std::env::set_var("PAYCORE_TEST_MULTI_PROVIDER_KEY", PROVIDER_KEY) };
+    // The instances' secret, in their environment only.
+    let env = [("PAYCORE_TEST_MULTI_PROVIDER_KEY", PROVIDER_KEY)];
     let (a, b) = tokio::join!(
-        Paycore::start_named(&dir_a.0, "a"),
-        Paycore::start_named(&dir_b.0, "b")
+        Paycore::start_with_env(&dir_a.0, "a", &env),
+        Paycore::start_with_env(&dir_b.0, "b", &env)
     );
     let client = client();
     const SHOP_KEY: &str = "sk_test_published_shop";
