@@ -5,9 +5,9 @@
 //! - `cargo xtask demo`  — `build`, then the Alipay / WeChat Pay simulators
 //!   and `paycore serve` with `config/`.
 //! - `cargo xtask test`  — `build`, then the whole workspace's tests on
-//!   SQLite, then the storage and end-to-end suites again on a throwaway
-//!   PostgreSQL server it starts itself (skipped, loudly, only when no
-//!   PostgreSQL server binaries are installed).
+//!   SQLite, then the runtime's and the end-to-end suites again on a
+//!   throwaway PostgreSQL server it starts itself (skipped, loudly, only when
+//!   no PostgreSQL server binaries are installed).
 //! - `cargo xtask bench [--quick]` — release builds, then the benchmarks;
 //!   rewrites the figures in `docs/performance.md` (see `bench.rs`).
 
@@ -138,13 +138,13 @@ fn main() -> Result<()> {
     }
 }
 
-/// `cargo test` of `packages` with the plugins the tests load, then the
+/// `cargo test` of `selection` with the plugins the tests load, then the
 /// caller's own arguments (which may start with `--`).
-fn test_command(root: &Path, packages: &[&str], test_args: &[String]) -> Command {
+fn test_command(root: &Path, selection: &[&str], test_args: &[String]) -> Command {
     let mut tests = cargo();
     tests
         .args(["test", "--locked"])
-        .args(packages)
+        .args(selection)
         .args(test_args);
     tests.env("PAYCORE_PLUGINS_DIR", root.join("target/plugins"));
     tests.env("PAYCORE_TEST_PLUGINS_DIR", root.join("target/test-plugins"));
@@ -152,7 +152,11 @@ fn test_command(root: &Path, packages: &[&str], test_args: &[String]) -> Command
 }
 
 /// The suites that touch a database — the runtime's (storage, the crash and
-/// multi-instance process tests) and the end-to-end ones — on PostgreSQL.
+/// multi-instance process tests) and the end-to-end one — on PostgreSQL.
+/// Selected by test target from the whole workspace, so that features
+/// resolve as in the SQLite pass and nothing is built again (`-p paycore -p
+/// paycore-e2e` resolved them for those two packages alone and rebuilt the
+/// runtime and much of its dependencies).
 fn test_on_postgres(root: &Path, test_args: &[String], tally: &mut Tally) -> Result<()> {
     let Some(bin) = postgres::find_binaries() else {
         let line = "!".repeat(72);
@@ -168,7 +172,8 @@ fn test_on_postgres(root: &Path, test_args: &[String], tally: &mut Tally) -> Res
         bin.display(),
         server.url
     );
-    let mut tests = test_command(root, &["-p", "paycore", "-p", "paycore-e2e"], test_args);
+    let suites = ["--workspace", "--test", "runtime", "--test", "e2e"];
+    let mut tests = test_command(root, &suites, test_args);
     tests.env("PAYCORE_TEST_DATABASE_URL", &server.url);
     // `server` drops (stopping PostgreSQL) whatever the outcome.
     run_tests(&mut tests, tally)
