@@ -4,8 +4,10 @@
 //! killed instance's claimed webhooks are delivered by the other.
 //!
 //! Needs `PAYCORE_TEST_DATABASE_URL` (`cargo xtask test` starts a throwaway
-//! server and sets it); without it each test says so and passes, since a
-//! SQLite file is for one instance by design.
+//! server and sets it), since a SQLite file is for one instance by design:
+//! every test here is ignored unless asked for (`--ignored instances::`,
+//! which `cargo xtask test` runs on its PostgreSQL pass), and fails when
+//! asked for without a server.
 
 use crate::support::process::{self, Paycore, Scratch};
 use serde_json::{Value, json};
@@ -118,17 +120,18 @@ fn barcode(order_no: &str, amount: i64) -> Value {
     })
 }
 
-fn skip(test: &str) {
-    eprintln!(
-        "{test}: SKIPPED — set PAYCORE_TEST_DATABASE_URL (cargo xtask test does) to run it on PostgreSQL"
-    );
+/// The PostgreSQL server; a test asked for without one fails. (`cargo xtask
+/// test` finds the tests that need it by their module, `instances::`.)
+fn postgres() -> String {
+    process::postgres_server().expect(
+        "this test needs PostgreSQL: set PAYCORE_TEST_DATABASE_URL (cargo xtask test does on its PostgreSQL pass)",
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL (PAYCORE_TEST_DATABASE_URL)"]
 async fn creates_and_refunds_hold_across_two_instances() {
-    let Some(server) = process::postgres_server() else {
-        return skip("creates_and_refunds_hold_across_two_instances");
-    };
+    let server = postgres();
     let (provider, _provider_task) = start_provider().await;
     let hooks = HookReceiver::start().await;
     let (scratch, db) = setup("instances-creates", &server, &provider, &hooks.url).await;
@@ -329,10 +332,9 @@ impl Drop for HookReceiver {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL (PAYCORE_TEST_DATABASE_URL)"]
 async fn webhooks_are_delivered_once_in_total_while_an_instance_is_killed() {
-    let Some(server) = process::postgres_server() else {
-        return skip("webhooks_are_delivered_once_in_total_while_an_instance_is_killed");
-    };
+    let server = postgres();
     let (provider, _provider_task) = start_provider().await;
     let hooks = HookReceiver::start().await;
     let (scratch, db) = setup("instances-webhooks", &server, &provider, &hooks.url).await;
@@ -421,10 +423,9 @@ async fn claimed_by(db: &PgPool, instance: &str) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL (PAYCORE_TEST_DATABASE_URL)"]
 async fn a_plugin_published_to_the_database_reaches_every_instance() {
-    let Some(server) = process::postgres_server() else {
-        return skip("a_plugin_published_to_the_database_reaches_every_instance");
-    };
+    let server = postgres();
     let (provider, _provider_task) = start_provider().await;
     let hooks = HookReceiver::start().await;
     // Two folders with no plugin in them, one database: nothing shared on disk.
@@ -538,10 +539,9 @@ where
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL (PAYCORE_TEST_DATABASE_URL)"]
 async fn a_tenant_config_published_to_the_database_reaches_every_instance() {
-    let Some(server) = process::postgres_server() else {
-        return skip("a_tenant_config_published_to_the_database_reaches_every_instance");
-    };
+    let server = postgres();
     let (provider, _provider_task) = start_provider().await;
     let hooks = HookReceiver::start().await;
     let database_url = process::fresh_postgres_database(&server).await;
@@ -683,10 +683,9 @@ async fn a_tenant_config_published_to_the_database_reaches_every_instance() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL (PAYCORE_TEST_DATABASE_URL)"]
 async fn a_rollback_at_one_instance_holds_at_every_instance() {
-    let Some(server) = process::postgres_server() else {
-        return skip("a_rollback_at_one_instance_holds_at_every_instance");
-    };
+    let server = postgres();
     let (provider, _provider_task) = start_provider().await;
     let hooks = HookReceiver::start().await;
     let database_url = process::fresh_postgres_database(&server).await;
