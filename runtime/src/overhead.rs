@@ -52,6 +52,17 @@ mod tests {
 
     #[tokio::test]
     async fn waits_outside_a_request_are_ignored() {
+        // Outside any request: nothing to add it to, and nothing fails.
         record_channel_wait(Duration::from_secs(1));
+        // Nor is it kept for the next request, nor does a task the request
+        // spawns (a webhook, say) charge it: the request's own 20 ms stay.
+        let ((), overhead) = measure(async {
+            tokio::spawn(async { record_channel_wait(Duration::from_secs(1)) })
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        })
+        .await;
+        assert!(overhead >= Duration::from_millis(20), "{overhead:?}");
     }
 }

@@ -6,13 +6,8 @@
 //! it, `failed`/`order_not_found` where it provably never arrived).
 //! Loopback only; every child process is killed when its guard drops.
 
-#[path = "support/process.rs"]
-mod process;
-#[path = "support/proxy.rs"]
-mod proxy;
-
-use process::{Paycore, Scratch, free_port};
-use proxy::{Mode, Proxy};
+use crate::support::process::{self, Paycore, Scratch, free_port};
+use crate::support::proxy::{Mode, Proxy};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};

@@ -4,13 +4,12 @@
 //! killed instance's claimed webhooks are delivered by the other.
 //!
 //! Needs `PAYCORE_TEST_DATABASE_URL` (`cargo xtask test` starts a throwaway
-//! server and sets it); without it each test says so and passes, since a
-//! SQLite file is for one instance by design.
+//! server and sets it), since a SQLite file is for one instance by design:
+//! every test here is ignored unless asked for (`--ignored instances::`,
+//! which `cargo xtask test` runs on its PostgreSQL pass), and fails when
+//! asked for without a server.
 
-#[path = "support/process.rs"]
-mod process;
-
-use process::{Paycore, Scratch};
+use crate::support::process::{self, Paycore, Scratch};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::collections::{BTreeMap, BTreeSet};
@@ -121,17 +120,18 @@ fn barcode(order_no: &str, amount: i64) -> Value {
     })
 }
 
-fn skip(test: &str) {
-    eprintln!(
-        "{test}: SKIPPED — set PAYCORE_TEST_DATABASE_URL (cargo xtask test does) to run it on PostgreSQL"
-    );
+/// The PostgreSQL server; a test asked for without one fails. (`cargo xtask
+/// test` finds the tests that need it by their module, `instances::`.)
+fn postgres() -> String {
+    process::postgres_server().expect(
+        "this test needs PostgreSQL: set PAYCORE_TEST_DATABASE_URL (cargo xtask test does on its PostgreSQL pass)",
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL (PAYCORE_TEST_DATABASE_URL)"]
 async fn creates_and_refunds_hold_across_two_instances() {
-    let Some(server) = process::postgres_server() else {
-        return skip("creates_and_refunds_hold_across_two_instances");
-    };
+    let server = postgres();
     let (provider, _provider_task) = start_provider().await;
     let hooks = HookReceiver::start().await;
     let (scratch, db) = setup("instances-creates", &server, &provider, &hooks.url).await;
@@ -332,10 +332,9 @@ impl Drop for HookReceiver {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL (PAYCORE_TEST_DATABASE_URL)"]
 async fn webhooks_are_delivered_once_in_total_while_an_instance_is_killed() {
-    let Some(server) = process::postgres_server() else {
-        return skip("webhooks_are_delivered_once_in_total_while_an_instance_is_killed");
-    };
+    let server = postgres();
     let (provider, _provider_task) = start_provider().await;
     let hooks = HookReceiver::start().await;
     let (scratch, db) = setup("instances-webhooks", &server, &provider, &hooks.url).await;
@@ -424,10 +423,9 @@ async fn claimed_by(db: &PgPool, instance: &str) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL (PAYCORE_TEST_DATABASE_URL)"]
 async fn a_plugin_published_to_the_database_reaches_every_instance() {
-    let Some(server) = process::postgres_server() else {
-        return skip("a_plugin_published_to_the_database_reaches_every_instance");
-    };
+    let server = postgres();
     let (provider, _provider_task) = start_provider().await;
     let hooks = HookReceiver::start().await;
     // Two folders with no plugin in them, one database: nothing shared on disk.
@@ -541,10 +539,9 @@ where
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL (PAYCORE_TEST_DATABASE_URL)"]
 async fn a_tenant_config_published_to_the_database_reaches_every_instance() {
-    let Some(server) = process::postgres_server() else {
-        return skip("a_tenant_config_published_to_the_database_reaches_every_instance");
-    };
+    let server = postgres();
     let (provider, _provider_task) = start_provider().await;
     let hooks = HookReceiver::start().await;
     let database_url = process::fresh_postgres_database(&server).await;
@@ -553,12 +550,11 @@ async fn a_tenant_config_published_to_the_database_reaches_every_instance() {
     for dir in [&dir_a, &dir_b] {
         write_config(&dir.0, &database_url, &provider, &hooks.url);
     }
-    // SAFETY: set before the instances are spawned, which inherit it; the
-    // test's own threads never read it.
-    unsafe { std::env::set_var("PAYCORE_TEST_MULTI_PROVIDER_KEY", PROVIDER_KEY) };
+    // The instances' secret, in their environment only.
+    let env = [("PAYCORE_TEST_MULTI_PROVIDER_KEY", PROVIDER_KEY)];
     let (a, b) = tokio::join!(
-        Paycore::start_named(&dir_a.0, "a"),
-        Paycore::start_named(&dir_b.0, "b")
+        Paycore::start_with_env(&dir_a.0, "a", &env),
+        Paycore::start_with_env(&dir_b.0, "b", &env)
     );
     let client = client();
     const SHOP_KEY: &str = "sk_test_published_shop";
@@ -687,10 +683,9 @@ async fn a_tenant_config_published_to_the_database_reaches_every_instance() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL (PAYCORE_TEST_DATABASE_URL)"]
 async fn a_rollback_at_one_instance_holds_at_every_instance() {
-    let Some(server) = process::postgres_server() else {
-        return skip("a_rollback_at_one_instance_holds_at_every_instance");
-    };
+    let server = postgres();
     let (provider, _provider_task) = start_provider().await;
     let hooks = HookReceiver::start().await;
     let database_url = process::fresh_postgres_database(&server).await;

@@ -3,15 +3,12 @@
 //! `PAYCORE_TEST_DATABASE_URL` is set), with two stores on one database
 //! standing in for two instances.
 
-#[path = "support/process.rs"]
-mod process;
-
+use crate::support::process::{self, Scratch};
 use paycore::domain::PaymentStatus;
 use paycore::store::{
     Attempt, Backend, CancelStart, Event, InsertOutcome, NewPayment, NewRefund, OutboxMessage,
     PaymentChange, PaymentRecord, RefundInsert, Store,
 };
-use process::Scratch;
 use std::collections::BTreeSet;
 
 /// Two stores ("instances" `a` and `b`) on one fresh database.

@@ -1,10 +1,8 @@
 //! The signed JSON API over real HTTP on loopback.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::json;
 

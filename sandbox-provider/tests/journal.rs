@@ -2,11 +2,9 @@
 //! real channel keeps them: a second provider on the same file answers for
 //! everything the first one took, and nothing else.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::json;
 

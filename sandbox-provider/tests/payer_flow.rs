@@ -1,10 +1,8 @@
 //! QR payments: payer page, approval, signed asynchronous notification.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -45,6 +45,10 @@ fn version_of(reply: &Reply) -> &str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_version_takes_over_under_load_with_no_failed_request() {
+    // It counts plugin calls in the process-wide metrics.
+    if ran_in_own_process() {
+        return;
+    }
     let t = Arc::new(TestApp::start().await);
     let old = t.pay(barcode("OLD-1", 5000, "134567890124")).await;
     assert_eq!(version_of(&old), "1.0.0");

@@ -5,9 +5,13 @@
 //! built by `cargo xtask build`, the built-in sandbox provider, and a
 //! webhook receiver. Dropping a [`TestApp`] leaves nothing running.
 //! [`channels`] adds a tenant served by the Alipay and WeChat Pay plugins
-//! against their loopback simulators.
+//! against their loopback simulators. [`ran_in_own_process`] moves a test
+//! that reads process-wide state out of the suite's shared process.
 
 pub mod channels;
+mod own_process;
+
+pub use own_process::ran_in_own_process;
 
 use paycore::app::RunningApp;
 use paycore::config::{self, Overrides};
@@ -412,6 +416,7 @@ settings = {{ base_url = "{{public_url}}/sandbox" }}
         let app = paycore::app::start(cfg, Overrides::default())
             .await
             .expect("paycore starts");
+        watching(&[root.join("tenants"), root.join("plugins")]).await;
         let base = format!("http://{}", app.addr);
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
@@ -641,6 +646,48 @@ settings = {{ base_url = "{{public_url}}/sandbox" }}
             app.shutdown().await;
         }
     }
+}
+
+/// Waits (bounded) until paycore watches `folders`. It starts watching in a
+/// task of its own once `app::start` has returned, so a test writing a file
+/// at once could otherwise write it before the watch exists, and no reload
+/// would ever see it; the wider the window, the busier the machine.
+/// Read from the kernel's table of this process's inotify watches.
+async fn watching(folders: &[PathBuf]) {
+    use std::os::unix::fs::MetadataExt;
+    let inodes: Vec<u64> = folders
+        .iter()
+        .map(|f| std::fs::metadata(f).expect("the app's folder").ino())
+        .collect();
+    for _ in 0..1000 {
+        let watched = inotify_watched_inodes();
+        if inodes.iter().all(|i| watched.contains(i)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("paycore never watched {folders:?}");
+}
+
+/// The inodes this process's inotify instances watch (`/proc/self/fdinfo`).
+fn inotify_watched_inodes() -> std::collections::HashSet<u64> {
+    let mut inodes = std::collections::HashSet::new();
+    for fd in std::fs::read_dir("/proc/self/fdinfo")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let Ok(info) = std::fs::read_to_string(fd.path()) else {
+            continue;
+        };
+        for line in info.lines().filter(|l| l.starts_with("inotify ")) {
+            let ino = line.split_whitespace().find_map(|f| f.strip_prefix("ino:"));
+            if let Some(ino) = ino.and_then(|i| u64::from_str_radix(i, 16).ok()) {
+                inodes.insert(ino);
+            }
+        }
+    }
+    inodes
 }
 
 /// The PostgreSQL server tests run against (`PAYCORE_TEST_DATABASE_URL`,

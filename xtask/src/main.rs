@@ -5,9 +5,11 @@
 //! - `cargo xtask demo`  — `build`, then the Alipay / WeChat Pay simulators
 //!   and `paycore serve` with `config/`.
 //! - `cargo xtask test`  — `build`, then the whole workspace's tests on
-//!   SQLite, then the storage and end-to-end suites again on a throwaway
-//!   PostgreSQL server it starts itself (skipped, loudly, only when no
-//!   PostgreSQL server binaries are installed).
+//!   SQLite, then the runtime's and the end-to-end suites again on a
+//!   throwaway PostgreSQL server it starts itself (skipped, loudly, only when
+//!   no PostgreSQL server binaries are installed), with the tests that need
+//!   PostgreSQL. Ends with one line for both passes: `N passed, N failed,
+//!   N ignored`.
 //! - `cargo xtask bench [--quick]` — release builds, then the benchmarks;
 //!   rewrites the figures in `docs/performance.md` (see `bench.rs`).
 
@@ -118,16 +120,27 @@ fn main() -> Result<()> {
         }
         Some("test") => {
             build(&root)?;
-            let test_args = &args[1..];
+            let args = TestArgs::split(&args[1..]);
+            let postgres = postgres::find_binaries();
             println!("\n== tests on SQLite\n");
             let mut tally = Tally::default();
+            // The tests that need PostgreSQL are ignored by default: when
+            // the PostgreSQL pass runs them, they are left out here rather
+            // than counted as ignored.
+            let skip: &[&str] = match postgres {
+                Some(_) => &["--skip", POSTGRES_ONLY],
+                None => &[],
+            };
             let result = run_tests(
-                &mut test_command(&root, &["--workspace"], test_args),
+                &mut test_command(&root, &["--workspace"], &args, skip),
                 &mut tally,
             )
-            .and_then(|()| test_on_postgres(&root, test_args, &mut tally));
-            // One total for both passes, as the last line: `N passed, N failed`.
-            println!("\n{} passed, {} failed", tally.passed, tally.failed);
+            .and_then(|()| test_on_postgres(&root, postgres.as_deref(), &args, &mut tally));
+            // One total for both passes, as the last line.
+            println!(
+                "\n{} passed, {} failed, {} ignored",
+                tally.passed, tally.failed, tally.ignored
+            );
             result
         }
         Some("bench") => bench::run_bench(&root, args[1..].iter().any(|a| a == "--quick")),
@@ -138,23 +151,56 @@ fn main() -> Result<()> {
     }
 }
 
-/// `cargo test` of `packages` with the plugins the tests load, then the
-/// caller's own arguments (which may start with `--`).
-fn test_command(root: &Path, packages: &[&str], test_args: &[String]) -> Command {
+/// The module of the runtime's suite (`runtime/tests/instances.rs`) whose
+/// tests need PostgreSQL, all of them ignored by default.
+const POSTGRES_ONLY: &str = "instances::";
+
+/// `cargo xtask test [CARGO ARGS] [-- TEST ARGS]`: the caller's arguments
+/// for cargo and for the test binaries.
+struct TestArgs {
+    cargo: Vec<String>,
+    libtest: Vec<String>,
+}
+
+impl TestArgs {
+    fn split(args: &[String]) -> TestArgs {
+        let at = args.iter().position(|a| a == "--").unwrap_or(args.len());
+        TestArgs {
+            cargo: args[..at].to_vec(),
+            libtest: args[at..].iter().skip(1).cloned().collect(),
+        }
+    }
+}
+
+/// `cargo test` of `selection` with the plugins the tests load: the
+/// caller's cargo arguments, then `libtest` (ours, then the caller's) for
+/// every test binary.
+fn test_command(root: &Path, selection: &[&str], args: &TestArgs, libtest: &[&str]) -> Command {
     let mut tests = cargo();
     tests
         .args(["test", "--locked"])
-        .args(packages)
-        .args(test_args);
+        .args(selection)
+        .args(&args.cargo);
+    if !libtest.is_empty() || !args.libtest.is_empty() {
+        tests.arg("--").args(libtest).args(&args.libtest);
+    }
     tests.env("PAYCORE_PLUGINS_DIR", root.join("target/plugins"));
     tests.env("PAYCORE_TEST_PLUGINS_DIR", root.join("target/test-plugins"));
     tests
 }
 
 /// The suites that touch a database — the runtime's (storage, the crash and
-/// multi-instance process tests) and the end-to-end ones — on PostgreSQL.
-fn test_on_postgres(root: &Path, test_args: &[String], tally: &mut Tally) -> Result<()> {
-    let Some(bin) = postgres::find_binaries() else {
+/// multi-instance process tests) and the end-to-end one — on PostgreSQL,
+/// then the tests that need PostgreSQL. Selected by test target from the
+/// whole workspace, so that features resolve as in the SQLite pass and
+/// nothing is built again.
+fn test_on_postgres(
+    root: &Path,
+    bin: Option<&Path>,
+    args: &TestArgs,
+    tally: &mut Tally,
+) -> Result<()> {
+    let Some(bin) = bin else {
         let line = "!".repeat(72);
         eprintln!(
             "\n{line}\n!! PostgreSQL SKIPPED: no server binaries (initdb, pg_ctl) were found\n\
@@ -162,16 +208,23 @@ fn test_on_postgres(root: &Path, test_args: &[String], tally: &mut Tally) -> Res
         );
         return Ok(());
     };
-    let server = postgres::TestServer::start(&bin).context("starting a throwaway PostgreSQL")?;
+    let server = postgres::TestServer::start(bin).context("starting a throwaway PostgreSQL")?;
     println!(
         "\n== tests on PostgreSQL ({}, {})\n",
         bin.display(),
         server.url
     );
-    let mut tests = test_command(root, &["-p", "paycore", "-p", "paycore-e2e"], test_args);
+    let suites = ["--workspace", "--test", "runtime", "--test", "e2e"];
+    let mut tests = test_command(root, &suites, args, &["--skip", POSTGRES_ONLY]);
     tests.env("PAYCORE_TEST_DATABASE_URL", &server.url);
+    let suites_ran = run_tests(&mut tests, tally);
+    println!("\n== tests that need PostgreSQL\n");
+    let runtime = ["--workspace", "--test", "runtime"];
+    let mut only = test_command(root, &runtime, args, &["--ignored", POSTGRES_ONLY]);
+    only.env("PAYCORE_TEST_DATABASE_URL", &server.url);
+    let only_ran = run_tests(&mut only, tally);
     // `server` drops (stopping PostgreSQL) whatever the outcome.
-    run_tests(&mut tests, tally)
+    suites_ran.and(only_ran)
 }
 
 /// Tests counted over every `cargo test` this run makes.
@@ -179,6 +232,7 @@ fn test_on_postgres(root: &Path, test_args: &[String], tally: &mut Tally) -> Res
 struct Tally {
     passed: u64,
     failed: u64,
+    ignored: u64,
 }
 
 /// Runs `cargo test`, passing its output through and adding up its
@@ -196,6 +250,7 @@ fn run_tests(cmd: &mut Command, tally: &mut Tally) -> Result<()> {
         if let Some(rest) = line.strip_prefix("test result: ") {
             tally.passed += count_before(rest, " passed");
             tally.failed += count_before(rest, " failed");
+            tally.ignored += count_before(rest, " ignored");
         }
     }
     let status = child.wait()?;
@@ -358,19 +413,41 @@ fn copy_plugins(built: &Path, dest: &Path, plugins: &[(&str, &str)]) -> Result<(
 
 #[cfg(test)]
 mod tests {
-    use super::count_before;
+    use super::{TestArgs, count_before};
+
+    /// (passed, failed, ignored) of a `test result:` line's rest.
+    fn counts(rest: &str) -> (u64, u64, u64) {
+        (
+            count_before(rest, " passed"),
+            count_before(rest, " failed"),
+            count_before(rest, " ignored"),
+        )
+    }
 
     #[test]
     fn test_result_lines_are_counted() {
         let ok = "ok. 12 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.2s";
-        assert_eq!(
-            (count_before(ok, " passed"), count_before(ok, " failed")),
-            (12, 0)
-        );
+        assert_eq!(counts(ok), (12, 0, 0));
         let bad = "FAILED. 3 passed; 1 failed; 0 ignored";
-        assert_eq!(
-            (count_before(bad, " passed"), count_before(bad, " failed")),
-            (3, 1)
-        );
+        assert_eq!(counts(bad), (3, 1, 0));
+        let skipped =
+            "ok. 40 passed; 0 failed; 2 ignored; 0 measured; 5 filtered out; finished in 9.1s";
+        assert_eq!(counts(skipped), (40, 0, 2));
+        let none =
+            "ok. 0 passed; 0 failed; 13 ignored; 0 measured; 0 filtered out; finished in 0.0s";
+        assert_eq!(counts(none), (0, 0, 13));
+    }
+
+    #[test]
+    fn caller_arguments_split_at_the_first_double_dash() {
+        let args = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        let split = TestArgs::split(&args(&["-p", "paycore", "--", "store::", "--", "x"]));
+        assert_eq!(split.cargo, args(&["-p", "paycore"]));
+        assert_eq!(split.libtest, args(&["store::", "--", "x"]));
+        let split = TestArgs::split(&args(&["--", "--nocapture"]));
+        assert!(split.cargo.is_empty());
+        assert_eq!(split.libtest, args(&["--nocapture"]));
+        let split = TestArgs::split(&args(&["--release"]));
+        assert_eq!((split.cargo.len(), split.libtest.len()), (1, 0));
     }
 }

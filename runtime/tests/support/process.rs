@@ -24,6 +24,12 @@ impl Paycore {
     /// Starts an instance named `name` (`PAYCORE_INSTANCE`, the name it
     /// claims outbox rows under), logging to `<dir>/<name>.log`.
     pub async fn start_named(dir: &Path, name: &str) -> Paycore {
+        Paycore::start_with_env(dir, name, &[]).await
+    }
+
+    /// `start_named`, with further environment for that process alone
+    /// (the test process's own is shared by every test running in it).
+    pub async fn start_with_env(dir: &Path, name: &str, env: &[(&str, &str)]) -> Paycore {
         paycore::plugin_host::install_crypto_provider();
         let port = free_port();
         let log_path = dir.join(format!("{name}.log"));
@@ -37,6 +43,7 @@ impl Paycore {
             .arg(dir.join("paycore.toml"))
             .env("PAYCORE_LISTEN", format!("127.0.0.1:{port}"))
             .env("PAYCORE_INSTANCE", name)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -85,9 +92,16 @@ impl Drop for Paycore {
 pub struct Scratch(pub PathBuf);
 
 impl Scratch {
+    /// A new folder, `name` and a suffix unique to this process's tests (the
+    /// suite's tests share one process).
     pub fn new(name: &str) -> Scratch {
-        let dir =
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "{name}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("plugins")).unwrap();
         std::fs::create_dir_all(dir.join("tenants")).unwrap();
