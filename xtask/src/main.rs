@@ -340,12 +340,18 @@ fn build(root: &Path) -> Result<()> {
     copy_plugins(&built, &root.join("target/plugins"), PLUGINS)?;
     copy_plugins(&built, &root.join("target/test-plugins"), TEST_PLUGINS)?;
     build_variants(root)?;
+    // The two binaries picked by target from the whole workspace, so that
+    // dependencies' features resolve as in `cargo test --workspace`: the
+    // tests reuse this build (the `paycore` the runtime's tests start is
+    // this one). `-p paycore -p paycore-simulators` resolved features for
+    // those two alone, and the tests built most dependencies again.
     run(cargo().args([
         "build",
         "--locked",
-        "-p",
+        "--workspace",
+        "--bin",
         "paycore",
-        "-p",
+        "--bin",
         "paycore-simulators",
     ]))
 }
