@@ -37,8 +37,60 @@ macro_rules! string_enum {
                 }
             }
         }
+
+        $crate::domain::sqlx_text!($name);
     };
 }
+
+/// Stores a string enum as its text in either database, so rows read back
+/// typed: a value no variant names is a decode error, never a default.
+#[cfg(feature = "sqlx")]
+macro_rules! sqlx_text {
+    ($name:ident) => {
+        impl<DB: sqlx::Database> sqlx::Type<DB> for $name
+        where
+            str: sqlx::Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <str as sqlx::Type<DB>>::type_info()
+            }
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <str as sqlx::Type<DB>>::compatible(ty)
+            }
+        }
+
+        impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for $name
+        where
+            &'r str: sqlx::Decode<'r, DB>,
+        {
+            fn decode(
+                value: <DB as sqlx::Database>::ValueRef<'r>,
+            ) -> Result<Self, sqlx::error::BoxDynError> {
+                let text = <&'r str as sqlx::Decode<'r, DB>>::decode(value)?;
+                Ok(text.parse::<$name>()?)
+            }
+        }
+
+        impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for $name
+        where
+            &'static str: sqlx::Encode<'q, DB>,
+        {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <DB as sqlx::Database>::ArgumentBuffer,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&'static str as sqlx::Encode<'q, DB>>::encode(self.as_str(), buf)
+            }
+        }
+    };
+}
+
+#[cfg(not(feature = "sqlx"))]
+macro_rules! sqlx_text {
+    ($name:ident) => {};
+}
+
+pub(crate) use sqlx_text;
 
 string_enum!(
     /// How the payer pays.

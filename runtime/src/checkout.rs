@@ -30,7 +30,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 /// Where a checkout payment stands for its page.
 pub fn page_state<'a>(page: &'a CheckoutPage, offers: &'a [WalletOffer]) -> PageState<'a> {
     let p = &page.payment;
-    let status = p.status();
+    let status = p.status;
     if status.is_final() {
         return PageState::Final(status);
     }

@@ -450,12 +450,12 @@ impl Payments {
             wallet: to.wallet.clone(),
         };
         for _ in 0..5 {
-            if record.status() != PaymentStatus::Unknown {
+            if record.status != PaymentStatus::Unknown {
                 return Ok(Err(record));
             }
             let event = Event {
                 kind: EventKind::PaymentChannelSwitched,
-                from_status: Some(record.status.clone()),
+                from_status: Some(record.status.as_str()),
                 to_status: None,
                 detail: json!({
                     "from": record.channel_id,
@@ -502,7 +502,7 @@ fn attempt_history(
         entry,
         event: Event {
             kind: EventKind::PaymentAttempt,
-            from_status: Some(record.status.clone()),
+            from_status: Some(record.status.as_str()),
             to_status: None,
             detail,
         },

@@ -90,8 +90,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Debug, Clone)]
 pub struct Event {
     pub kind: EventKind,
-    pub from_status: Option<String>,
-    pub to_status: Option<String>,
+    pub from_status: Option<&'static str>,
+    pub to_status: Option<&'static str>,
     pub detail: serde_json::Value,
 }
 

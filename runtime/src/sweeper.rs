@@ -117,7 +117,7 @@ pub enum Expiry {
 
 /// When (unix ms) and how an open payment stops waiting for its payer.
 pub fn deadline(p: &PaymentRecord, config: &SweeperConfig) -> (i64, Expiry) {
-    let scene: Scene = p.scene.parse().unwrap_or(Scene::Qrcode);
+    let scene: Scene = p.scene;
     if scene.takes_auth_code() {
         return (
             p.created_ms + config.barcode_deadline.as_millis() as i64,
@@ -195,7 +195,7 @@ async fn sweep_payment(
             record
         }
     };
-    let mut status = after.status();
+    let mut status = after.status;
     let mut cancelling = after.cancelling();
     if status == PaymentStatus::Succeeded && cancelling {
         // Paid, and a cancel whose outcome is unknown: the merchant asked
@@ -204,7 +204,7 @@ async fn sweep_payment(
         report.cancels_resumed += 1;
         match payments.cancel(tenant, &id).await {
             Ok(view) => {
-                status = view.status.parse().unwrap_or(status);
+                status = view.status;
                 cancelling = status == PaymentStatus::Succeeded;
             }
             Err(e) => {
@@ -224,7 +224,7 @@ async fn sweep_payment(
         };
         match ended {
             Some(Ok(view)) => {
-                status = view.status.parse().unwrap_or(status);
+                status = view.status;
                 match status {
                     PaymentStatus::Cancelled => report.cancelled += 1,
                     PaymentStatus::Closed => report.closed += 1,
@@ -264,10 +264,10 @@ async fn sweep_refund(
         .query_refund_and_settle(tenant, record.clone())
         .await
     {
-        Ok(after) => after.status(),
+        Ok(after) => after.status,
         Err(e) => {
             tracing::debug!(refund_id = %id, error = %e, "sweeper query did not settle the refund");
-            record.status()
+            record.status
         }
     };
     if status.is_final() {
@@ -298,36 +298,10 @@ mod tests {
 
     fn payment(scene: &str, request: &str) -> PaymentRecord {
         PaymentRecord {
-            id: "pay_1".into(),
-            tenant_id: "t".into(),
-            merchant_order_no: "A1".into(),
-            request_hash: String::new(),
+            status: PaymentStatus::Pending,
+            scene: scene.parse().expect("a scene"),
             request: request.into(),
-            status: "pending".into(),
-            scene: scene.into(),
-            wallet: "sandbox".into(),
-            amount: 100,
-            currency: "CNY".into(),
-            refunded_amount: 0,
-            refund_reserved: 0,
-            channel_id: "c".into(),
-            plugin_name: "sandbox".into(),
-            plugin_version: "1.0.0".into(),
-            attempts: "[]".into(),
-            checkout_url: None,
-            cancel_in_progress: 0,
-            cancel_started_ms: None,
-            create_error: None,
-            channel_order_no: None,
-            action: None,
-            failure: None,
-            notify_url: None,
-            metadata: "{}".into(),
-            review_reason: None,
-            version: 0,
-            created_at: String::new(),
-            updated_at: String::new(),
-            created_ms: 1_000_000,
+            ..PaymentRecord::example()
         }
     }
 

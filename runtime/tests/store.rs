@@ -364,7 +364,7 @@ async fn a_change_writes_its_history_only_if_it_changes_the_row() {
         )
         .await
         .unwrap();
-    assert_eq!(changed.status, "succeeded");
+    assert_eq!(changed.status, PaymentStatus::Succeeded);
     assert_eq!(changed.version, current.version + 1);
     assert_eq!(
         changed.attempts,

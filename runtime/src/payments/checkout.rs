@@ -264,7 +264,7 @@ impl Payments {
         if !record.awaiting_wallet() {
             return self.already_chosen(record, wallet);
         }
-        if record.status() != PaymentStatus::Pending {
+        if record.status != PaymentStatus::Pending {
             return Err(not_open(record));
         }
         if page.expired {
@@ -304,8 +304,8 @@ impl Payments {
         tracing::Span::current().record("wallet", wallet);
         let event = Event {
             kind: EventKind::PaymentWalletChosen,
-            from_status: Some(record.status.clone()),
-            to_status: Some(PaymentStatus::Unknown.to_string()),
+            from_status: Some(record.status.as_str()),
+            to_status: Some(PaymentStatus::Unknown.as_str()),
             detail: json!({
                 "wallet": choice.wallet,
                 "scene": choice.scene,

@@ -48,7 +48,7 @@ pub fn pay_request(p: &PaymentRecord, r: &PaymentRequest) -> channel::PayRequest
         currency: p.currency.clone(),
         // The stored scene: a checkout payment's is the one its channel is
         // asked for, chosen when the payer picked a wallet.
-        scene: p.scene.parse().unwrap_or(r.scene),
+        scene: p.scene,
         wallet: p.wallet.clone(),
         auth_code: r.auth_code.clone(),
         subject: r.subject.clone(),
@@ -77,7 +77,7 @@ pub fn pay_request(p: &PaymentRecord, r: &PaymentRequest) -> channel::PayRequest
 }
 
 pub fn payment_ref(p: &PaymentRecord) -> channel::PaymentRef {
-    let scene = p.scene.parse().unwrap_or(crate::domain::Scene::Barcode);
+    let scene = p.scene;
     channel::PaymentRef {
         payment_id: p.id.clone(),
         merchant_order_no: p.merchant_order_no.clone(),

@@ -68,7 +68,7 @@ impl Payments {
                 )
                 .await
             }
-            Err(e) if says_no_such_order(&e) && record.status().needs_query() => {
+            Err(e) if says_no_such_order(&e) && record.status.needs_query() => {
                 if !self.payable_window_over(&record) {
                     // The pay request may still be on its way: ask again later.
                     tracing::debug!(payment_id = %record.id, "the channel has no such order yet");
@@ -84,7 +84,7 @@ impl Payments {
     /// Whether the payer can no longer pay this payment, so that a channel
     /// with no such order proves no money moved (`transitions::absent_order`).
     fn payable_window_over(&self, record: &PaymentRecord) -> bool {
-        let scene: Scene = record.scene.parse().unwrap_or(Scene::Qrcode);
+        let scene: Scene = record.scene;
         let expires_ms = serde_json::from_str::<serde_json::Value>(&record.request)
             .ok()
             .and_then(|r| r["expires_in"].as_u64())
@@ -98,7 +98,7 @@ impl Payments {
     #[tracing::instrument(skip_all, fields(tenant = %tenant.config.id, payment_id = %id))]
     pub async fn close(&self, tenant: &Tenant, id: &str) -> Result<PaymentView> {
         let record = self.load(tenant, id).await?;
-        if !record.status().needs_query() {
+        if !record.status.needs_query() {
             return Err(PaymentError::Unacceptable {
                 code: "payment_not_open",
                 message: format!(
@@ -153,7 +153,7 @@ impl Payments {
     #[tracing::instrument(skip_all, fields(tenant = %tenant.config.id, payment_id = %id))]
     pub async fn cancel(&self, tenant: &Tenant, id: &str) -> Result<PaymentView> {
         let record = self.load(tenant, id).await?;
-        let scene: Scene = record.scene.parse().unwrap_or(Scene::Qrcode);
+        let scene: Scene = record.scene;
         if !scene.takes_auth_code() {
             return Err(PaymentError::Unacceptable {
                 code: "cancel_not_supported",
@@ -195,7 +195,7 @@ impl Payments {
                 let r = self
                     .settle(tenant, record.clone(), proposal, "cancel", None)
                     .await?;
-                let r = if r.status() != PaymentStatus::Cancelled && r.cancelling() {
+                let r = if r.status != PaymentStatus::Cancelled && r.cancelling() {
                     let why = format!("the channel answered the cancel with {}", r.status);
                     self.store
                         .end_cancel_unreversed(&r, &cancel_ended(&r, &why))
@@ -208,7 +208,7 @@ impl Payments {
             // The cancel reached the channel, which has no such order: the
             // pay request never arrived, and the cancel ended the payer's
             // window, so none can arrive and take money any more.
-            Err(e) if says_no_such_order(&e) && record.status().needs_query() => {
+            Err(e) if says_no_such_order(&e) && record.status.needs_query() => {
                 let r = self
                     .settle(tenant, record, order_not_found(), "cancel", None)
                     .await?;
@@ -351,7 +351,7 @@ impl Payments {
             .payment_by_order_no(&tenant.config.id, order_no)
             .await
             .ok()??;
-        if p.channel_id != channel_id || !p.status().needs_query() {
+        if p.channel_id != channel_id || !p.status.needs_query() {
             return None;
         }
         let (id, before) = (p.id.clone(), p.status.clone());
@@ -444,7 +444,7 @@ fn not_cancellable(message: String) -> PaymentError {
 fn cancel_ended(p: &PaymentRecord, why: &str) -> Event {
     Event {
         kind: EventKind::PaymentCancelEnded,
-        from_status: Some(p.status.clone()),
+        from_status: Some(p.status.as_str()),
         to_status: None,
         detail: json!({ "reversed": false, "reason": why }),
     }

@@ -205,14 +205,14 @@ impl Payments {
         cause: &str,
     ) -> Result<RefundRecord> {
         for _ in 0..5 {
-            let from = current.status();
+            let from = current.status;
             let verdict = p.status.map(|to| transitions::refund(from, to));
             match verdict {
                 Some(Verdict::Refuse) => {
                     let event = Event {
                         kind: EventKind::RefundTransitionRefused,
-                        from_status: Some(from.to_string()),
-                        to_status: p.status.map(|s| s.to_string()),
+                        from_status: Some(from.as_str()),
+                        to_status: p.status.map(|s| s.as_str()),
                         detail: json!({ "cause": cause }),
                     };
                     self.store.record_refund_event(&current, &event).await?;
@@ -239,8 +239,8 @@ impl Payments {
                 } else {
                     EventKind::RefundUpdated
                 },
-                from_status: Some(from.to_string()),
-                to_status: Some(to.to_string()),
+                from_status: Some(from.as_str()),
+                to_status: Some(to.as_str()),
                 detail: json!({ "cause": cause }),
             };
             if moves {
@@ -289,7 +289,7 @@ impl Payments {
             return Ok(None);
         };
         let mut after = r.clone();
-        after.status = to.to_string();
+        after.status = to;
         if let Some(no) = &change.channel_refund_no {
             after.channel_refund_no = Some(no.clone());
         }

@@ -81,7 +81,7 @@ impl Payments {
         attempt: Option<Attempt>,
     ) -> Result<PaymentRecord> {
         for _ in 0..MAX_ATTEMPTS {
-            let from = current.status();
+            let from = current.status;
             let verdict = proposal.status.map(|to| transitions::payment(from, to));
             let review = proposal
                 .review_reason
@@ -90,7 +90,7 @@ impl Payments {
             if let Some(reason) = &review {
                 let event = Event {
                     kind: EventKind::PaymentAnswerRefused,
-                    from_status: Some(from.to_string()),
+                    from_status: Some(from.as_str()),
                     to_status: None,
                     detail: json!({ "cause": cause, "reason": reason }),
                 };
@@ -112,8 +112,8 @@ impl Payments {
                 let to = proposal.status.expect("a verdict needs a status");
                 let event = Event {
                     kind: EventKind::PaymentTransitionRefused,
-                    from_status: Some(from.to_string()),
-                    to_status: Some(to.to_string()),
+                    from_status: Some(from.as_str()),
+                    to_status: Some(to.as_str()),
                     detail: json!({ "cause": cause }),
                 };
                 tracing::warn!(payment_id = %current.id, cause, %from, %to, "refused an illegal transition");
@@ -126,7 +126,7 @@ impl Payments {
                 if !moves && !news {
                     let event = proposal.note.as_ref().map(|note| Event {
                         kind: EventKind::PaymentOutcomeUnknown,
-                        from_status: Some(from.to_string()),
+                        from_status: Some(from.as_str()),
                         to_status: None,
                         detail: json!({ "cause": cause, "note": note }),
                     });
@@ -147,8 +147,8 @@ impl Payments {
                     } else {
                         EventKind::PaymentUpdated
                     },
-                    from_status: Some(from.to_string()),
-                    to_status: Some(to.to_string()),
+                    from_status: Some(from.as_str()),
+                    to_status: Some(to.as_str()),
                     detail: json!({ "cause": cause, "channel_order_no": proposal.channel_order_no }),
                 };
                 if moves {
@@ -214,7 +214,7 @@ impl Payments {
         tenant.config.webhook_secret.as_ref()?;
         // The payload shows the payment as it will be after this change.
         let mut after = current.clone();
-        after.status = to.to_string();
+        after.status = to;
         if let Some(no) = &change.channel_order_no {
             after.channel_order_no = Some(no.clone());
         }
@@ -244,7 +244,7 @@ fn record_payment_metric(p: &PaymentRecord, to: PaymentStatus) {
         "channel" => p.channel_id.clone(),
         "plugin" => p.plugin_name.clone(),
         "version" => p.plugin_version.clone(),
-        "scene" => p.scene.clone(),
+        "scene" => p.scene.as_str(),
         "status" => to.as_str()
     )
     .increment(1);
@@ -288,8 +288,7 @@ mod tests {
             id: "pay_1".into(),
             amount,
             currency: currency.into(),
-            status: "unknown".into(),
-            ..PaymentRecord::default()
+            ..PaymentRecord::example()
         }
     }
 

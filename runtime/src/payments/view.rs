@@ -12,12 +12,10 @@ pub struct PaymentView {
     #[schema(example = "pay_2b4db50cb919454d02574393")]
     pub id: String,
     pub merchant_order_no: String,
-    #[schema(value_type = crate::domain::PaymentStatus)]
-    pub status: String,
+    pub status: crate::domain::PaymentStatus,
     /// As requested: a `checkout` payment stays `checkout` whichever scene
     /// its channel was asked for.
-    #[schema(value_type = crate::domain::Scene)]
-    pub scene: String,
+    pub scene: crate::domain::Scene,
     /// Null while a `checkout` payment waits for the payer to choose.
     pub wallet: Option<String>,
     pub amount: i64,
@@ -64,8 +62,7 @@ pub struct RefundView {
     pub amount: i64,
     pub currency: String,
     pub reason: Option<String>,
-    #[schema(value_type = crate::domain::RefundStatus)]
-    pub status: String,
+    pub status: crate::domain::RefundStatus,
     pub channel_refund_no: Option<String>,
     #[schema(value_type = Option<FailureView>)]
     pub failure: Option<Value>,
@@ -146,17 +143,17 @@ impl From<&PaymentRecord> for PaymentView {
         // payer to paycore's page"; what the channel returned (a QR code,
         // wallet parameters) is the page's business.
         let action = match &p.checkout_url {
-            Some(_) if p.status().is_final() => None,
+            Some(_) if p.status.is_final() => None,
             Some(url) => Some(ActionView::Redirect { url: url.clone() }.to_json()),
             None => json_column(&p.action),
         };
         PaymentView {
             id: p.id.clone(),
             merchant_order_no: p.merchant_order_no.clone(),
-            status: p.status.clone(),
+            status: p.status,
             scene: match p.checkout_url {
-                Some(_) => crate::domain::Scene::Checkout.to_string(),
-                None => p.scene.clone(),
+                Some(_) => crate::domain::Scene::Checkout,
+                None => p.scene,
             },
             wallet: assigned.then(|| p.wallet.clone()),
             amount: p.amount,
@@ -189,7 +186,7 @@ impl From<&RefundRecord> for RefundView {
             amount: r.amount,
             currency: r.currency.clone(),
             reason: r.reason.clone(),
-            status: r.status.clone(),
+            status: r.status,
             channel_refund_no: r.channel_refund_no.clone(),
             failure: json_column(&r.failure),
             created_at: r.created_at.clone(),

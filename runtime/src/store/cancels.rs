@@ -65,7 +65,7 @@ impl Store {
             };
             let event = Event {
                 kind: EventKind::PaymentCancelStarted,
-                from_status: Some(record.status.clone()),
+                from_status: Some(record.status.as_str()),
                 to_status: None,
                 detail: serde_json::json!({}),
             };

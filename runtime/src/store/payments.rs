@@ -3,18 +3,18 @@
 //! `payment_checks` are given.
 
 use super::{Event, Store, StoreResult, impl_for_connections, on_db};
-use crate::domain::PaymentStatus;
+use crate::domain::{PaymentStatus, Scene};
 use sqlx::FromRow;
 
-#[derive(Debug, Clone, Default, FromRow)]
+#[derive(Debug, Clone, FromRow)]
 pub struct PaymentRecord {
     pub id: String,
     pub tenant_id: String,
     pub merchant_order_no: String,
     pub request_hash: String,
     pub request: String,
-    pub status: String,
-    pub scene: String,
+    pub status: PaymentStatus,
+    pub scene: Scene,
     pub wallet: String,
     pub amount: i64,
     pub currency: String,
@@ -48,11 +48,6 @@ pub struct PaymentRecord {
 }
 
 impl PaymentRecord {
-    pub fn status(&self) -> PaymentStatus {
-        // Only the state machine writes this column, always from the enum.
-        self.status.parse().unwrap_or(PaymentStatus::Unknown)
-    }
-
     /// A checkout payment whose payer has not chosen a wallet yet: no
     /// channel was asked, so nothing can have been paid.
     pub fn awaiting_wallet(&self) -> bool {
@@ -63,6 +58,46 @@ impl PaymentRecord {
     /// not been shown to have failed.
     pub fn cancelling(&self) -> bool {
         self.cancel_in_progress != 0
+    }
+}
+
+#[cfg(test)]
+impl PaymentRecord {
+    /// A stored payment for unit tests: `unknown`, 100 CNY by barcode on
+    /// channel `c` (plugin `sandbox@1.0.0`), created at 1,000,000 ms.
+    pub fn example() -> Self {
+        PaymentRecord {
+            id: "pay_1".into(),
+            tenant_id: "t".into(),
+            merchant_order_no: "A1".into(),
+            request_hash: String::new(),
+            request: "{}".into(),
+            status: PaymentStatus::Unknown,
+            scene: Scene::Barcode,
+            wallet: "sandbox".into(),
+            amount: 100,
+            currency: "CNY".into(),
+            refunded_amount: 0,
+            refund_reserved: 0,
+            channel_id: "c".into(),
+            plugin_name: "sandbox".into(),
+            plugin_version: "1.0.0".into(),
+            channel_order_no: None,
+            action: None,
+            failure: None,
+            notify_url: None,
+            metadata: "{}".into(),
+            review_reason: None,
+            version: 0,
+            created_at: String::new(),
+            updated_at: String::new(),
+            created_ms: 1_000_000,
+            attempts: "[]".into(),
+            checkout_url: None,
+            cancel_in_progress: 0,
+            cancel_started_ms: None,
+            create_error: None,
+        }
     }
 }
 

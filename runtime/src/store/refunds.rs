@@ -19,19 +19,13 @@ pub struct RefundRecord {
     pub amount: i64,
     pub currency: String,
     pub reason: Option<String>,
-    pub status: String,
+    pub status: RefundStatus,
     pub channel_refund_no: Option<String>,
     pub failure: Option<String>,
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
     pub created_ms: i64,
-}
-
-impl RefundRecord {
-    pub fn status(&self) -> RefundStatus {
-        self.status.parse().unwrap_or(RefundStatus::Pending)
-    }
 }
 
 /// An open refund the sweeper should look at, with how often it did.
