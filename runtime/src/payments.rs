@@ -1,35 +1,41 @@
-//! The payment state machine and its service: the only writer of payment and
-//! refund state. Every change is checked by `transitions`, written with its
-//! event (and webhook) in one transaction, and retried on concurrent change.
+//! The payment service: the only writer of payment and refund state. Every
+//! change is decided by the state machine (`machine`), written with its
+//! event (and webhook) in one transaction, and decided again when another
+//! writer changed the row first (`retry`).
 
 mod checkout;
 pub mod convert;
 mod create_error;
+mod failed_call;
 mod health;
 mod lifecycle;
+pub mod machine;
 pub mod qr_codes;
 mod refunds;
+mod retry;
 mod settle;
-pub mod transitions;
 pub mod view;
 /// The create-payment body and its validation live in the pure core.
 pub use paycore_core::request;
 
 use crate::domain::EventKind;
-use crate::domain::{PaymentStatus, Scene, new_id};
-use crate::plugin_host::{CallError, CallErrorKind, PluginHost};
+use crate::domain::{Scene, new_id};
+use crate::plugin_host::{CallError, PluginHost};
 use crate::registry::{BoundChannel, Registry, Tenant};
 use crate::routing::{self, Intent, NoRoute};
 use crate::store::{
-    Attempt, ChannelSwitch, Event, InsertOutcome, NewPayment, PaymentRecord, Store, StoreError,
+    Attempt, ChannelAssignment, Event, InsertOutcome, NewPayment, PaymentRecord, Store, StoreError,
 };
 pub use checkout::{CheckoutPage, PayerContext, WalletOffer};
 pub use create_error::CreateError;
+use failed_call::FailedCall;
+pub use failed_call::ORDER_NOT_FOUND;
 pub use health::{BreakerView, ChannelHealth};
+use machine::{Answer, Cause, Proposal};
 use paycore_core::channel;
 use request::{FieldError, PaymentRequest};
-use serde_json::json;
-use settle::Proposal;
+use retry::retry_on_stale;
+use serde::Serialize;
 use std::sync::{Arc, RwLock};
 use view::PaymentView;
 
@@ -306,19 +312,20 @@ impl Payments {
         tracing::Span::current()
             .record("payment_id", id.as_str())
             .record("channel", channel.id.as_str());
+        let assignment = assignment(first);
+        let (status, created) = machine::create(Some(&assignment));
         let new = NewPayment {
             id,
             tenant_id: tenant_id.clone(),
             merchant_order_no: request.merchant_order_no.clone(),
             request_hash: hash.clone(),
             request: serde_json::to_string(&request).expect("requests always serialise"),
-            scene: request.scene.to_string(),
-            wallet: first.wallet.clone(),
+            scene: request.scene,
             amount: request.amount,
             currency: request.currency.clone(),
-            channel_id: channel.id.clone(),
-            plugin_name: channel.plugin.manifest.name.clone(),
-            plugin_version: channel.plugin.manifest.version.to_string(),
+            channel: Some(assignment),
+            status,
+            created,
             notify_url: request.notify_url.clone(),
             metadata: serde_json::to_string(&request.metadata).expect("a string map serialises"),
             idempotency_key,
@@ -356,7 +363,7 @@ impl Payments {
         let last = route.candidates.len() - 1;
         for (i, candidate) in route.candidates.iter().enumerate() {
             if i > 0 {
-                match self.switch_channel(tenant, record, candidate).await? {
+                match self.switch_channel(record, candidate).await? {
                     Ok(r) => record = r,
                     // Settled meanwhile (by a query or callback): stop here.
                     Err(settled) => {
@@ -380,7 +387,7 @@ impl Payments {
                 .await;
             let (proposal, error) = match &answer {
                 Ok(result) => (settle::from_payment_result(&record, result), None),
-                Err(e) => pay_failure(e),
+                Err(e) => pay_failure(e, FailedCall::of(e)),
             };
             let attempt = attempt_outcome(&answer, &proposal);
             self.health.record(
@@ -402,7 +409,7 @@ impl Payments {
             // create's error with it, in one transaction: a payment costs
             // two writes, its insert and this.
             let record = self
-                .settle(tenant, record, proposal, "pay", Some(history))
+                .settle(tenant, record, proposal, Cause::Pay, Some(history))
                 .await?;
             let payment = PaymentView::from(&record);
             return match error {
@@ -438,44 +445,36 @@ impl Payments {
     /// when the payment left `unknown` meanwhile and must not be re-sent.
     async fn switch_channel(
         &self,
-        tenant: &Tenant,
-        mut record: PaymentRecord,
+        record: PaymentRecord,
         to: &routing::Candidate,
     ) -> Result<std::result::Result<PaymentRecord, PaymentRecord>> {
-        let m = &to.channel.plugin.manifest;
-        let switch = ChannelSwitch {
-            channel_id: to.channel.id.clone(),
-            plugin_name: m.name.clone(),
-            plugin_version: m.version.to_string(),
-            wallet: to.wallet.clone(),
-        };
-        for _ in 0..5 {
-            if record.status != PaymentStatus::Unknown {
-                return Ok(Err(record));
-            }
-            let event = Event {
-                kind: EventKind::PaymentChannelSwitched,
-                from_status: Some(record.status.as_str()),
-                to_status: None,
-                detail: json!({
-                    "from": record.channel_id,
-                    "to": switch.channel_id,
-                    "plugin": format!("{}@{}", switch.plugin_name, switch.plugin_version),
-                }),
-            };
-            match self
-                .store
-                .switch_payment_channel(&record, &switch, &event)
-                .await
-            {
-                Ok(r) => return Ok(Ok(r)),
-                Err(StoreError::Stale) => {
-                    record = self.load(tenant, &record.id).await?;
+        let to = &assignment(to);
+        let (tenant_id, id) = (record.tenant_id.clone(), record.id.clone());
+        retry_on_stale(
+            record,
+            |record| async move {
+                match machine::switch_channel(&record, to) {
+                    Some(decided) => Ok(Ok(self
+                        .store
+                        .switch_payment_channel(&record, to, &decided)
+                        .await?)),
+                    None => Ok(Err(record)),
                 }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(StoreError::Stale.into())
+            },
+            || self.reload(&tenant_id, &id),
+        )
+        .await
+    }
+}
+
+/// The channel, plugin version and wallet a route's candidate sends to.
+fn assignment(candidate: &routing::Candidate) -> ChannelAssignment {
+    let m = &candidate.channel.plugin.manifest;
+    ChannelAssignment {
+        channel_id: candidate.channel.id.clone(),
+        plugin_name: m.name.clone(),
+        plugin_version: m.version.to_string(),
+        wallet: candidate.wallet.clone(),
     }
 }
 
@@ -488,36 +487,60 @@ fn attempt_history(
     rule: &str,
 ) -> Attempt {
     let m = &channel.plugin.manifest;
-    let mut entry = json!({
-        "channel": channel.id,
-        "plugin": { "name": m.name, "version": m.version.to_string() },
-        "outcome": attempt.outcome,
-    });
-    if let Some(f) = &attempt.failure {
-        entry["failure"] = f.clone();
-    }
-    let mut detail = entry.clone();
-    detail["rule"] = json!(rule);
+    let entry = AttemptEntry {
+        channel: &channel.id,
+        plugin: view::PluginRef {
+            name: m.name.clone(),
+            version: m.version.to_string(),
+        },
+        outcome: attempt.outcome,
+        failure: attempt.failure.as_ref(),
+    };
+    let detail = AttemptDetail {
+        entry: &entry,
+        rule,
+    };
     Attempt {
-        entry,
+        entry: plain_json(&entry),
         event: Event {
             kind: EventKind::PaymentAttempt,
             from_status: Some(record.status.as_str()),
             to_status: None,
-            detail,
+            detail: plain_json(&detail),
         },
         create_error: None,
     }
+}
+
+fn plain_json(v: &impl Serialize) -> serde_json::Value {
+    serde_json::to_value(v).expect("history entries are plain data")
+}
+
+/// An entry of a payment's `attempts`: `{channel, plugin: {name, version},
+/// outcome, failure?}`.
+#[derive(Serialize)]
+struct AttemptEntry<'a> {
+    channel: &'a str,
+    plugin: view::PluginRef,
+    outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure: Option<&'a serde_json::Value>,
+}
+
+/// A `payment.attempt` event's detail: the entry and the routing rule.
+#[derive(Serialize)]
+struct AttemptDetail<'a> {
+    #[serde(flatten)]
+    entry: &'a AttemptEntry<'a>,
+    rule: &'a str,
 }
 
 /// What one attempt on one channel came to.
 struct AttemptOutcome {
     outcome: &'static str,
     failure: Option<serde_json::Value>,
-    /// The channel certainly took no money, so the next one may be tried:
-    /// it said "unavailable, nothing sent" or "invalid for this channel",
-    /// or its plugin broke before any request left. Never after a decline
-    /// or an unknown outcome.
+    /// The channel certainly took no money, so the next one may be tried
+    /// (`FailedCall::may_fall_back`).
     may_fall_back: bool,
     /// Why the channel looks unhealthy, for its breaker.
     unhealthy: Option<String>,
@@ -527,45 +550,41 @@ fn attempt_outcome(
     answer: &std::result::Result<channel::PaymentResult, CallError>,
     proposal: &Proposal,
 ) -> AttemptOutcome {
-    let healthy = |outcome, failure, may_fall_back| AttemptOutcome {
+    let healthy = |outcome, failure| AttemptOutcome {
         outcome,
         failure,
-        may_fall_back,
+        may_fall_back: false,
         unhealthy: None,
     };
-    match answer {
-        Ok(_) if proposal.review_reason.is_some() => healthy("answer_refused", None, false),
-        Ok(r) => healthy(
-            r.status.as_str(),
-            r.failure.as_ref().map(convert::failure),
-            false,
+    let e = match answer {
+        Ok(_) if matches!(proposal, Proposal::Disbelieved { .. }) => {
+            return healthy("answer_refused", None);
+        }
+        Ok(r) => return healthy(r.status.as_str(), r.failure.as_ref().map(convert::failure)),
+        Err(e) => e,
+    };
+    let failed = FailedCall::of(e);
+    let may_fall_back = failed.may_fall_back();
+    let (outcome, failure, unhealthy) = match failed {
+        FailedCall::OutcomeUnknown { .. } => (
+            "unknown",
+            convert::own_failure("outcome_unknown", &e.to_string()),
+            Some(e.to_string()),
         ),
-        Err(e) if e.outcome_unknown() => AttemptOutcome {
-            outcome: "unknown",
-            failure: Some(convert::own_failure("outcome_unknown", &e.to_string())),
-            may_fall_back: false,
-            unhealthy: Some(e.to_string()),
-        },
-        Err(e) => match &e.kind {
-            CallErrorKind::Channel(channel::ChannelError::Declined(f)) => {
-                healthy("declined", Some(convert::failure(f)), false)
-            }
-            CallErrorKind::Channel(channel::ChannelError::InvalidRequest(f)) => {
-                healthy("invalid_request", Some(convert::failure(f)), true)
-            }
-            CallErrorKind::Channel(channel::ChannelError::Unavailable(f)) => AttemptOutcome {
-                outcome: "unavailable",
-                failure: Some(convert::failure(f)),
-                may_fall_back: true,
-                unhealthy: Some(f.message.clone()),
-            },
-            _ => AttemptOutcome {
-                outcome: "plugin_failed",
-                failure: Some(convert::own_failure("plugin_failed", &e.to_string())),
-                may_fall_back: true,
-                unhealthy: Some(e.to_string()),
-            },
-        },
+        FailedCall::Declined(f) => ("declined", convert::failure(f), None),
+        FailedCall::InvalidRequest(f) => ("invalid_request", convert::failure(f), None),
+        FailedCall::Unavailable(f) => ("unavailable", convert::failure(f), Some(f.message.clone())),
+        FailedCall::PluginFailed => (
+            "plugin_failed",
+            convert::own_failure("plugin_failed", &e.to_string()),
+            Some(e.to_string()),
+        ),
+    };
+    AttemptOutcome {
+        outcome,
+        failure: Some(failure),
+        may_fall_back,
+        unhealthy,
     }
 }
 
@@ -614,48 +633,37 @@ fn replayed(existing: &PaymentRecord) -> Result<Created> {
 }
 
 /// What a failed pay call means for the payment, and the error to answer.
-fn pay_failure(e: &CallError) -> (Proposal, Option<CreateError>) {
-    use crate::domain::PaymentStatus::*;
-    if e.outcome_unknown() {
-        let proposal = Proposal {
-            note: Some(e.to_string()),
-            ..Proposal::default()
-        };
-        let timeout = matches!(
-            e.kind,
-            CallErrorKind::Timeout(_)
-                | CallErrorKind::Channel(channel::ChannelError::OutcomeUnknown(_))
-        );
-        let error = CreateError::OutcomeUnknown {
-            message: "the channel did not confirm the outcome; the payment is `unknown` until paycore's query settles it".into(),
-            timeout,
-        };
-        return (proposal, Some(error));
-    }
-    let failed = |failure| Proposal {
-        status: Some(Failed),
-        failure: Some(failure),
-        ..Proposal::default()
+fn pay_failure(e: &CallError, failed: FailedCall) -> (Proposal, Option<CreateError>) {
+    let failed_with = |failure| {
+        Proposal::Answer(Answer::status(
+            crate::domain::PaymentStatus::Failed,
+            Some(failure),
+        ))
     };
-    match &e.kind {
-        CallErrorKind::Channel(channel::ChannelError::Declined(f)) => {
-            (failed(convert::failure(f)), None)
-        }
-        CallErrorKind::Channel(channel::ChannelError::InvalidRequest(f)) => (
-            failed(convert::failure(f)),
+    match failed {
+        FailedCall::OutcomeUnknown { timeout } => (
+            Proposal::Unknown {
+                note: e.to_string(),
+            },
+            Some(CreateError::OutcomeUnknown {
+                message: "the channel did not confirm the outcome; the payment is `unknown` until paycore's query settles it".into(),
+                timeout,
+            }),
+        ),
+        FailedCall::Declined(f) => (failed_with(convert::failure(f)), None),
+        FailedCall::InvalidRequest(f) => (
+            failed_with(convert::failure(f)),
             Some(CreateError::ChannelRejectedRequest {
                 message: f.message.clone(),
             }),
         ),
-        CallErrorKind::Channel(channel::ChannelError::Unavailable(f)) => {
-            (failed(convert::failure(f)), Some(channel_down(&f.message)))
-        }
-        CallErrorKind::Channel(channel::ChannelError::OutcomeUnknown(_)) => {
-            unreachable!("handled as unknown above")
-        }
+        FailedCall::Unavailable(f) => (
+            failed_with(convert::failure(f)),
+            Some(channel_down(&f.message)),
+        ),
         // The plugin broke before anything left the sandbox: certainly unpaid.
-        _ => (
-            failed(convert::own_failure("plugin_failed", &e.to_string())),
+        FailedCall::PluginFailed => (
+            failed_with(convert::own_failure("plugin_failed", &e.to_string())),
             Some(channel_down(&e.to_string())),
         ),
     }

@@ -54,8 +54,8 @@ pub const SQLITE_SYNCHRONOUS: sqlx::sqlite::SqliteSynchronous =
 pub use decisions::DecisionKind;
 pub use outbox::{OutboxMessage, OutboxRecord};
 pub use payments::{
-    Attempt, ChannelSwitch, DuePayment, InsertOutcome, NewCheckoutLink, NewPayment, PaymentChange,
-    PaymentRecord,
+    Attempt, ChannelAssignment, DuePayment, InsertOutcome, Move, NewCheckoutLink, NewPayment,
+    PaymentChange, PaymentRecord,
 };
 pub use published::{PLUGINS_CHANNEL, Publish, PublishedPlugin};
 pub use published_tenants::{TENANTS_CHANNEL, TenantPublish, TenantRevision};
@@ -87,7 +87,7 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// An event to append with a state change.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     pub kind: EventKind,
     pub from_status: Option<&'static str>,
@@ -449,8 +449,8 @@ impl_for_connections! {
             .bind(subject_type)
             .bind(subject_id)
             .bind(event.kind.as_str())
-            .bind(&event.from_status)
-            .bind(&event.to_status)
+            .bind(event.from_status)
+            .bind(event.to_status)
             .bind(event.detail.to_string())
             .bind(crate::domain::now_rfc3339())
             .execute(self)
@@ -479,13 +479,13 @@ impl_for_connections! {
             .bind(subject_type)
             .bind(subject_id)
             .bind(first.kind.as_str())
-            .bind(&first.from_status)
-            .bind(&first.to_status)
+            .bind(first.from_status)
+            .bind(first.to_status)
             .bind(first.detail.to_string())
             .bind(crate::domain::now_rfc3339())
             .bind(second.kind.as_str())
-            .bind(&second.from_status)
-            .bind(&second.to_status)
+            .bind(second.from_status)
+            .bind(second.to_status)
             .bind(second.detail.to_string())
             .execute(&mut *self)
             .await?;

@@ -5,9 +5,10 @@
 
 use crate::support::process::{self, Scratch};
 use paycore::domain::PaymentStatus;
+use paycore::payments::machine;
 use paycore::store::{
-    Attempt, Backend, CancelStart, Event, InsertOutcome, NewPayment, NewRefund, OutboxMessage,
-    PaymentChange, PaymentRecord, RefundInsert, Store,
+    Attempt, Backend, CancelStart, ChannelAssignment, Event, InsertOutcome, NewPayment, NewRefund,
+    OutboxMessage, PaymentChange, PaymentRecord, RefundInsert, Store,
 };
 use std::collections::BTreeSet;
 
@@ -21,19 +22,25 @@ async fn two_stores(name: &str) -> (Scratch, String, Store, Store) {
 }
 
 fn new_payment(order: &str, amount: i64) -> NewPayment {
+    let channel = ChannelAssignment {
+        channel_id: "c".into(),
+        plugin_name: "sandbox".into(),
+        plugin_version: "1.0.0".into(),
+        wallet: "sandbox".into(),
+    };
+    let (status, created) = machine::create(Some(&channel));
     NewPayment {
         id: paycore::domain::new_id("pay"),
         tenant_id: "t".into(),
         merchant_order_no: order.into(),
         request_hash: "h".into(),
         request: "{}".into(),
-        scene: "barcode".into(),
-        wallet: "sandbox".into(),
+        scene: paycore::domain::Scene::Barcode,
         amount,
         currency: "CNY".into(),
-        channel_id: "c".into(),
-        plugin_name: "sandbox".into(),
-        plugin_version: "1.0.0".into(),
+        channel: Some(channel),
+        status,
+        created,
         notify_url: None,
         metadata: "{}".into(),
         idempotency_key: None,
@@ -131,16 +138,7 @@ async fn concurrent_refund_reservations_never_exceed_the_amount() {
         let payment_id = payment.id.clone();
         tasks.spawn(async move {
             store
-                .insert_refund(NewRefund {
-                    id: paycore::domain::new_id("re"),
-                    tenant_id: "t".into(),
-                    payment_id,
-                    merchant_refund_no: format!("R-{i}"),
-                    request_hash: "h".into(),
-                    amount: 100,
-                    currency: "CNY".into(),
-                    reason: None,
-                })
+                .insert_refund(refund_of(&payment_id, &format!("R-{i}"), 100))
                 .await
         });
     }
@@ -158,6 +156,7 @@ async fn concurrent_refund_reservations_never_exceed_the_amount() {
 }
 
 fn refund_of(payment_id: &str, no: &str, amount: i64) -> NewRefund {
+    let (status, created) = machine::refund_created(payment_id, amount);
     NewRefund {
         id: paycore::domain::new_id("re"),
         tenant_id: "t".into(),
@@ -167,7 +166,19 @@ fn refund_of(payment_id: &str, no: &str, amount: i64) -> NewRefund {
         amount,
         currency: "CNY".into(),
         reason: None,
+        status,
+        created,
+        refundable: machine::REFUNDABLE,
     }
+}
+
+/// Starts a cancel as the service does: with the state machine's event.
+async fn start_cancel(store: &Store, p: &PaymentRecord) -> CancelStart {
+    let started = machine::start_cancel(p).expect("a cancellable payment");
+    store
+        .start_cancel(p, &machine::CANCELLABLE, &started)
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -183,7 +194,7 @@ async fn a_cancel_and_a_refund_raced_from_two_instances_never_both_start() {
             (b.clone(), a.clone())
         };
         let (p1, p2) = (payment.clone(), payment.id.clone());
-        let cancel = tokio::spawn(async move { canceller.start_cancel(&p1).await.unwrap() });
+        let cancel = tokio::spawn(async move { start_cancel(&canceller, &p1).await });
         let refund = tokio::spawn(async move {
             refunder
                 .insert_refund(refund_of(&p2, &format!("CR-{round}-r"), 3_000))
@@ -240,10 +251,10 @@ async fn a_cancel_and_a_refund_raced_from_two_instances_never_both_start() {
     // A cancel the channel certainly did not carry out frees the payment
     // for refunds again; one started again meanwhile keeps it marked.
     let paid = succeeded_payment(&a, "CR-undone", 10_000).await;
-    let CancelStart::Started(marked) = a.start_cancel(&paid).await.unwrap() else {
+    let CancelStart::Started(marked) = start_cancel(&a, &paid).await else {
         panic!("nothing excludes this cancel");
     };
-    let CancelStart::Started(again) = b.start_cancel(&marked).await.unwrap() else {
+    let CancelStart::Started(again) = start_cancel(&b, &marked).await else {
         panic!("a started cancel may be started again");
     };
     let still = a

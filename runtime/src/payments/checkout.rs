@@ -7,19 +7,18 @@
 //! page: the move from "awaiting a wallet" to a channel is one conditional
 //! UPDATE, so two tabs (or a double click) cannot both send it.
 
+use super::machine;
 use super::view::PaymentView;
 use super::{
     Answering, CreateError, Created, PaymentError, Payments, Result, conflict, replay, replayed,
 };
-use crate::domain::EventKind;
 use crate::domain::{PaymentStatus, Scene, now_millis};
 use crate::registry::Tenant;
 use crate::routing::{self, Intent};
 use crate::store::{
-    CheckoutLink, Event, InsertOutcome, NewCheckoutLink, NewPayment, PaymentRecord, StoreError,
+    CheckoutLink, InsertOutcome, NewCheckoutLink, NewPayment, PaymentRecord, StoreError,
     WalletChoice,
 };
-use serde_json::json;
 use std::sync::Arc;
 
 use super::request::PaymentRequest;
@@ -100,19 +99,19 @@ impl Payments {
         let expires_in = request.expires_in.map_or(self.pending_expiry, |s| {
             std::time::Duration::from_secs(s.into())
         });
+        let (status, created) = machine::create(None);
         let new = NewPayment {
             id: crate::domain::new_id("pay"),
             tenant_id: tenant_id.clone(),
             merchant_order_no: request.merchant_order_no.clone(),
             request_hash: hash,
             request: serde_json::to_string(&request).expect("requests always serialise"),
-            scene: Scene::Checkout.to_string(),
-            wallet: String::new(),
+            scene: Scene::Checkout,
             amount: request.amount,
             currency: request.currency.clone(),
-            channel_id: String::new(),
-            plugin_name: String::new(),
-            plugin_version: String::new(),
+            channel: None,
+            status,
+            created,
             notify_url: request.notify_url.clone(),
             metadata: serde_json::to_string(&request.metadata).expect("a string map serialises"),
             idempotency_key,
@@ -292,33 +291,22 @@ impl Payments {
         request.wallet = Some(wallet.to_string());
         let remaining_s = ((page.link.expires_ms - now_millis()) / 1000).max(60);
         request.expires_in = Some(u32::try_from(remaining_s).unwrap_or(u32::MAX));
-        let first = &route.candidates[0];
-        let m = &first.channel.plugin.manifest;
         let choice = WalletChoice {
-            channel_id: first.channel.id.clone(),
-            plugin_name: m.name.clone(),
-            plugin_version: m.version.to_string(),
-            wallet: first.wallet.clone(),
-            scene: scene.to_string(),
+            channel: super::assignment(&route.candidates[0]),
+            scene,
         };
         tracing::Span::current().record("wallet", wallet);
-        let event = Event {
-            kind: EventKind::PaymentWalletChosen,
-            from_status: Some(record.status.as_str()),
-            to_status: Some(PaymentStatus::Unknown.as_str()),
-            detail: json!({
-                "wallet": choice.wallet,
-                "scene": choice.scene,
-                "channel": choice.channel_id,
-                "plugin": format!("{}@{}", choice.plugin_name, choice.plugin_version),
-            }),
+        let assigned = match machine::assign_channel(record, &choice) {
+            Some(decided) => {
+                self.store
+                    .assign_checkout_channel(record, &choice, &decided)
+                    .await
+            }
+            None => Err(StoreError::Stale),
         };
-        let assigned = match self
-            .store
-            .assign_checkout_channel(record, &choice, &event)
-            .await
-        {
+        let assigned = match assigned {
             Ok(r) => r,
+            // Chosen or closed meanwhile (a second tab, the sweeper).
             Err(StoreError::Stale) => {
                 let now = self.load(tenant, &record.id).await?;
                 return self.already_chosen(&now, wallet);

@@ -1,16 +1,15 @@
 //! After creation: query (sync), close, cancel, and inbound callbacks.
 
-use super::settle::{self, Proposal};
-use super::transitions;
+use super::failed_call::{FailedCall, ORDER_NOT_FOUND};
+use super::machine::{self, Answer, CancelRefused, Cause, Proposal};
+use super::settle;
 use super::view::PaymentView;
 use super::{PaymentError, Payments, Result, convert};
-use crate::domain::EventKind;
 use crate::domain::{PaymentStatus, Scene, now_millis};
 use crate::plugin_host::CallError;
 use crate::registry::Tenant;
-use crate::store::{CallbackRecord, CancelStart, Event, PaymentRecord};
+use crate::store::{CallbackRecord, CancelStart, PaymentRecord};
 use paycore_core::channel;
-use serde_json::json;
 
 /// What paycore did with an inbound callback, and what to answer the channel.
 pub struct CallbackReply {
@@ -63,18 +62,18 @@ impl Payments {
                     tenant,
                     record.clone(),
                     settle::from_payment_result(&record, &result),
-                    "query",
+                    Cause::Query,
                     None,
                 )
                 .await
             }
-            Err(e) if says_no_such_order(&e) && record.status.needs_query() => {
+            Err(e) if FailedCall::of(&e).says_no_such_order() && record.status.needs_query() => {
                 if !self.payable_window_over(&record) {
                     // The pay request may still be on its way: ask again later.
                     tracing::debug!(payment_id = %record.id, "the channel has no such order yet");
                     return Ok(record);
                 }
-                self.settle(tenant, record, order_not_found(), "query", None)
+                self.settle(tenant, record, order_not_found(), Cause::Query, None)
                     .await
             }
             Err(e) => Err(channel_error(&e, record)),
@@ -82,7 +81,7 @@ impl Payments {
     }
 
     /// Whether the payer can no longer pay this payment, so that a channel
-    /// with no such order proves no money moved (`transitions::absent_order`).
+    /// with no such order proves no money moved (`machine::absent_order_is_final`).
     fn payable_window_over(&self, record: &PaymentRecord) -> bool {
         let scene: Scene = record.scene;
         let expires_ms = serde_json::from_str::<serde_json::Value>(&record.request)
@@ -92,7 +91,7 @@ impl Payments {
                 s.saturating_mul(1000) as i64
             });
         let past_expiry = now_millis() >= record.created_ms.saturating_add(expires_ms);
-        transitions::absent_order_is_final(scene, record.cancel_started_ms.is_some(), past_expiry)
+        machine::absent_order_is_final(scene, record.cancel_started_ms.is_some(), past_expiry)
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %tenant.config.id, payment_id = %id))]
@@ -110,11 +109,10 @@ impl Payments {
         }
         if record.awaiting_wallet() {
             // No channel holds an order for it, so closing is paycore's alone.
-            let closed = Proposal {
-                status: Some(PaymentStatus::Closed),
-                ..Proposal::default()
-            };
-            let r = self.settle(tenant, record, closed, "close", None).await?;
+            let closed = Proposal::Answer(Answer::status(PaymentStatus::Closed, None));
+            let r = self
+                .settle(tenant, record, closed, Cause::Close, None)
+                .await?;
             return Ok(PaymentView::from(&r));
         }
         let channel = self.channel_of(tenant, &record)?;
@@ -135,7 +133,7 @@ impl Payments {
                         tenant,
                         record.clone(),
                         settle::from_payment_result(&record, &result),
-                        "close",
+                        Cause::Close,
                         None,
                     )
                     .await?;
@@ -153,25 +151,27 @@ impl Payments {
     #[tracing::instrument(skip_all, fields(tenant = %tenant.config.id, payment_id = %id))]
     pub async fn cancel(&self, tenant: &Tenant, id: &str) -> Result<PaymentView> {
         let record = self.load(tenant, id).await?;
-        let scene: Scene = record.scene;
-        if !scene.takes_auth_code() {
-            return Err(PaymentError::Unacceptable {
+        let started = machine::start_cancel(&record).map_err(|refused| match refused {
+            CancelRefused::Scene(scene) => PaymentError::Unacceptable {
                 code: "cancel_not_supported",
                 message: format!(
                     "cancel reverses barcode and face payments; close a {scene} payment instead"
                 ),
                 field: None,
-            });
-        }
-        let channel = self.channel_of(tenant, &record)?;
-        let record = match self.store.start_cancel(&record).await? {
-            CancelStart::Started(marked) => marked,
-            CancelStart::RefundsReserved(r) => {
-                return Err(not_cancellable(format!(
-                    "a payment with refunds ({} {} reserved) cannot be cancelled; refund what remains instead",
-                    r.refund_reserved, r.currency
-                )));
+            },
+            CancelRefused::RefundsReserved => refunds_reserved(&record),
+            CancelRefused::Status(status) => {
+                not_cancellable(format!("a {status} payment cannot be cancelled"))
             }
+        })?;
+        let channel = self.channel_of(tenant, &record)?;
+        let record = match self
+            .store
+            .start_cancel(&record, &machine::CANCELLABLE, &started)
+            .await?
+        {
+            CancelStart::Started(marked) => marked,
+            CancelStart::RefundsReserved(r) => return Err(refunds_reserved(&r)),
             CancelStart::NotCancellable(r) => {
                 return Err(not_cancellable(format!(
                     "a {} payment cannot be cancelled",
@@ -193,12 +193,12 @@ impl Payments {
             Ok(result) => {
                 let proposal = settle::from_payment_result(&record, &result);
                 let r = self
-                    .settle(tenant, record.clone(), proposal, "cancel", None)
+                    .settle(tenant, record.clone(), proposal, Cause::Cancel, None)
                     .await?;
                 let r = if r.status != PaymentStatus::Cancelled && r.cancelling() {
                     let why = format!("the channel answered the cancel with {}", r.status);
                     self.store
-                        .end_cancel_unreversed(&r, &cancel_ended(&r, &why))
+                        .end_cancel_unreversed(&r, &machine::cancel_ended(&r, &why))
                         .await?
                 } else {
                     r
@@ -208,9 +208,9 @@ impl Payments {
             // The cancel reached the channel, which has no such order: the
             // pay request never arrived, and the cancel ended the payer's
             // window, so none can arrive and take money any more.
-            Err(e) if says_no_such_order(&e) && record.status.needs_query() => {
+            Err(e) if FailedCall::of(&e).says_no_such_order() && record.status.needs_query() => {
                 let r = self
-                    .settle(tenant, record, order_not_found(), "cancel", None)
+                    .settle(tenant, record, order_not_found(), Cause::Cancel, None)
                     .await?;
                 Ok(PaymentView::from(&r))
             }
@@ -218,7 +218,7 @@ impl Payments {
                 let why = format!("the channel did not reverse the payment: {e}");
                 let r = self
                     .store
-                    .end_cancel_unreversed(&record, &cancel_ended(&record, &why))
+                    .end_cancel_unreversed(&record, &machine::cancel_ended(&record, &why))
                     .await?;
                 Err(channel_error(&e, r))
             }
@@ -311,10 +311,15 @@ impl Payments {
                 {
                     Some(p) if p.channel_id == channel.id => {
                         audit.payment_id = Some(p.id.clone());
-                        let before = p.status.clone();
+                        let before = p.status;
                         let proposal = callback_proposal(&p, &update);
-                        let refused = proposal.review_reason.clone();
-                        let after = self.settle(tenant, p, proposal, "callback", None).await?;
+                        let refused = match &proposal {
+                            Proposal::Disbelieved { reason } => Some(reason.clone()),
+                            _ => None,
+                        };
+                        let after = self
+                            .settle(tenant, p, proposal, Cause::Callback, None)
+                            .await?;
                         audit.outcome = if let Some(reason) = refused {
                             format!("refused and flagged for review: {reason}")
                         } else if after.status == before {
@@ -354,7 +359,7 @@ impl Payments {
         if p.channel_id != channel_id || !p.status.needs_query() {
             return None;
         }
-        let (id, before) = (p.id.clone(), p.status.clone());
+        let (id, before) = (p.id.clone(), p.status);
         let note = match self.query_and_settle(tenant, p).await {
             Ok(after) if after.status != before => {
                 format!("queried the claimed payment: {before} -> {}", after.status)
@@ -384,23 +389,21 @@ fn callback_proposal(p: &PaymentRecord, u: &channel::PaymentUpdate) -> Proposal 
 /// A failed operation after creation: nothing changed; say so with the
 /// payment as it stands.
 fn channel_error(e: &CallError, record: PaymentRecord) -> PaymentError {
-    let (code, timeout) = if e.outcome_unknown() {
-        ("channel_timeout", true)
-    } else {
-        ("channel_error", false)
-    };
-    if let crate::plugin_host::CallErrorKind::Channel(
-        channel::ChannelError::Declined(f) | channel::ChannelError::InvalidRequest(f),
-    ) = &e.kind
-    {
+    let failed = FailedCall::of(e);
+    if let Some(f) = failed.refusal() {
         return PaymentError::Unacceptable {
             code: "channel_declined",
             message: format!("the channel refused: {}", f.message),
             field: None,
         };
     }
+    let timeout = matches!(failed, FailedCall::OutcomeUnknown { .. });
     PaymentError::Channel {
-        code,
+        code: if timeout {
+            "channel_timeout"
+        } else {
+            "channel_error"
+        },
         message: e.to_string(),
         timeout,
         payment: Some(Box::new(PaymentView::from(&record))),
@@ -440,39 +443,20 @@ fn not_cancellable(message: String) -> PaymentError {
     }
 }
 
-/// The event of a cancel that certainly did not reverse the payment.
-fn cancel_ended(p: &PaymentRecord, why: &str) -> Event {
-    Event {
-        kind: EventKind::PaymentCancelEnded,
-        from_status: Some(p.status.as_str()),
-        to_status: None,
-        detail: json!({ "reversed": false, "reason": why }),
-    }
+fn refunds_reserved(p: &PaymentRecord) -> PaymentError {
+    not_cancellable(format!(
+        "a payment with refunds ({} {} reserved) cannot be cancelled; refund what remains instead",
+        p.refund_reserved, p.currency
+    ))
 }
-
-/// The channel positively says it has no such order (its answer, not a
-/// failure to get one): the code `order_not_found` on a refusal.
-fn says_no_such_order(e: &CallError) -> bool {
-    matches!(
-        &e.kind,
-        crate::plugin_host::CallErrorKind::Channel(
-            channel::ChannelError::Declined(f) | channel::ChannelError::InvalidRequest(f)
-        ) if f.code == ORDER_NOT_FOUND
-    )
-}
-
-/// The failure code a plugin gives for "the channel has no such order", and
-/// the code of a payment that failed because its order never arrived.
-pub const ORDER_NOT_FOUND: &str = "order_not_found";
 
 /// A payment whose order the channel never received, once that is proven.
 fn order_not_found() -> Proposal {
-    Proposal {
-        status: Some(PaymentStatus::Failed),
-        failure: Some(convert::own_failure(
+    Proposal::Answer(Answer::status(
+        PaymentStatus::Failed,
+        Some(convert::own_failure(
             ORDER_NOT_FOUND,
             "the channel has no such order and the payer can no longer pay it: no money moved",
         )),
-        ..Proposal::default()
-    }
+    ))
 }

@@ -1,27 +1,18 @@
 //! Refunds: partial or full, never above what remains, idempotent on the
 //! merchant's refund number.
 
+use super::failed_call::FailedCall;
+use super::machine::{self, Cause, RefundAnswer, RefundDecision};
 use super::request::{RefundRequest, fingerprint};
+use super::retry::retry_on_stale;
 use super::settle::webhook_message;
-use super::transitions::{self, Verdict};
 use super::view::RefundView;
 use super::{PaymentError, Payments, Result, convert};
-use crate::domain::EventKind;
-use crate::domain::{RefundStatus, new_id};
-use crate::plugin_host::{CallError, CallErrorKind};
+use crate::domain::{EventKind, RefundStatus, new_id};
+use crate::plugin_host::CallError;
 use crate::registry::Tenant;
-use crate::store::{
-    Event, NewRefund, OutboxMessage, RefundChange, RefundInsert, RefundRecord, StoreError,
-};
+use crate::store::{NewRefund, OutboxMessage, RefundChange, RefundInsert, RefundRecord};
 use paycore_core::channel;
-use serde_json::json;
-
-/// A refund change to apply.
-struct RefundProposal {
-    status: Option<RefundStatus>,
-    channel_refund_no: Option<String>,
-    failure: Option<serde_json::Value>,
-}
 
 impl Payments {
     #[tracing::instrument(skip_all, fields(tenant = %tenant.config.id, payment_id = %payment_id))]
@@ -37,8 +28,10 @@ impl Payments {
             .payment(tenant_id, payment_id)
             .await?
             .ok_or(PaymentError::NotFound)?;
+        let id = new_id("re");
+        let (status, created) = machine::refund_created(&payment.id, request.amount);
         let new = NewRefund {
-            id: new_id("re"),
+            id,
             tenant_id: tenant_id.clone(),
             payment_id: payment.id.clone(),
             merchant_refund_no: request.merchant_refund_no.clone(),
@@ -46,6 +39,9 @@ impl Payments {
             amount: request.amount,
             currency: payment.currency.clone(),
             reason: request.reason.clone(),
+            status,
+            created,
+            refundable: machine::REFUNDABLE,
         };
         let refund = match self.store.insert_refund(new).await? {
             RefundInsert::Created(r) => r,
@@ -101,12 +97,12 @@ impl Payments {
                 convert::refund_request(&payment, &refund),
             )
             .await;
-        let proposal = match answer {
-            Ok(r) => refund_proposal(&refund, &r),
-            Err(e) => refund_failure(&e),
+        let answer = match answer {
+            Ok(r) => believed(&refund, &r),
+            Err(e) => Some(refund_failure(&e)),
         };
         let refund = self
-            .settle_refund(tenant, refund, proposal, "refund")
+            .settle_refund(tenant, refund, answer, Cause::Refund)
             .await?;
         Ok((RefundView::from(&refund), false))
     }
@@ -154,8 +150,8 @@ impl Payments {
             .await
         {
             Ok(r) => {
-                let proposal = refund_proposal(&refund, &r);
-                self.settle_refund(tenant, refund, proposal, "query-refund")
+                let answer = believed(&refund, &r);
+                self.settle_refund(tenant, refund, answer, Cause::QueryRefund)
                     .await
             }
             Err(e) => Err(PaymentError::Channel {
@@ -179,16 +175,16 @@ impl Payments {
         else {
             return Ok("rejected: no such refund".into());
         };
-        let before = refund.status.clone();
+        let before = refund.status;
         let result = channel::RefundResult {
             status: update.status,
             channel_refund_no: update.channel_refund_no.clone(),
             amount: Some(update.amount),
             failure: None,
         };
-        let proposal = refund_proposal(&refund, &result);
+        let answer = believed(&refund, &result);
         let after = self
-            .settle_refund(tenant, refund, proposal, "callback")
+            .settle_refund(tenant, refund, answer, Cause::Callback)
             .await?;
         Ok(if after.status == before {
             format!("no change ({before})")
@@ -197,75 +193,60 @@ impl Payments {
         })
     }
 
+    /// Applies a channel's answer (none when it was not believed) to the
+    /// refund through the state machine, decided again on the row as it
+    /// stands whenever another writer changed it first.
     async fn settle_refund(
         &self,
         tenant: &Tenant,
-        mut current: RefundRecord,
-        p: RefundProposal,
-        cause: &str,
+        current: RefundRecord,
+        answer: Option<RefundAnswer>,
+        cause: Cause,
     ) -> Result<RefundRecord> {
-        for _ in 0..5 {
-            let from = current.status;
-            let verdict = p.status.map(|to| transitions::refund(from, to));
-            match verdict {
-                Some(Verdict::Refuse) => {
-                    let event = Event {
-                        kind: EventKind::RefundTransitionRefused,
-                        from_status: Some(from.as_str()),
-                        to_status: p.status.map(|s| s.as_str()),
-                        detail: json!({ "cause": cause }),
-                    };
-                    self.store.record_refund_event(&current, &event).await?;
-                    return Ok(current);
+        let Some(answer) = answer else {
+            return Ok(current);
+        };
+        let answer = &answer;
+        let (tenant_id, id) = (current.tenant_id.clone(), current.id.clone());
+        retry_on_stale(
+            current,
+            |current| async move {
+                match machine::apply_refund(&current, answer, cause) {
+                    RefundDecision::Record(None) => Ok(current),
+                    RefundDecision::Record(Some(event)) => {
+                        self.store.record_refund_event(&current, &event).await?;
+                        Ok(current)
+                    }
+                    RefundDecision::Write {
+                        change,
+                        event,
+                        webhook,
+                    } => {
+                        let webhook = match webhook {
+                            Some(kind) => {
+                                self.refund_webhook(tenant, &current, &change, kind).await?
+                            }
+                            None => None,
+                        };
+                        let written = self
+                            .store
+                            .apply_refund_change(&current, &change, &event, webhook)
+                            .await?;
+                        if let Some(to) = change.status {
+                            metrics::counter!("paycore_refunds_total", "tenant" => current.tenant_id.clone(), "status" => to.as_str()).increment(1);
+                        }
+                        Ok(written)
+                    }
                 }
-                Some(Verdict::Same) | None
-                    if p.channel_refund_no.is_none()
-                        || p.channel_refund_no == current.channel_refund_no =>
-                {
-                    return Ok(current);
-                }
-                _ => {}
-            }
-            let moves = verdict == Some(Verdict::Move);
-            let change = RefundChange {
-                status: p.status.filter(|_| moves),
-                channel_refund_no: p.channel_refund_no.clone(),
-                failure: if moves { p.failure.clone() } else { None },
-            };
-            let to = change.status.unwrap_or(from);
-            let event = Event {
-                kind: if moves {
-                    EventKind::RefundStatusChanged
-                } else {
-                    EventKind::RefundUpdated
-                },
-                from_status: Some(from.as_str()),
-                to_status: Some(to.as_str()),
-                detail: json!({ "cause": cause }),
-            };
-            if moves {
-                metrics::counter!("paycore_refunds_total", "tenant" => current.tenant_id.clone(), "status" => to.as_str()).increment(1);
-            }
-            let webhook = if moves {
-                self.refund_webhook(tenant, &current, &change, to).await?
-            } else {
-                None
-            };
-            match self
-                .store
-                .apply_refund_change(&current, &change, &event, webhook)
-                .await
-            {
-                Err(StoreError::Stale) => {}
-                other => return Ok(other?),
-            }
-            current = self
-                .store
-                .refund(&current.tenant_id, &current.id)
-                .await?
-                .ok_or(PaymentError::NotFound)?;
-        }
-        Err(StoreError::Stale.into())
+            },
+            || async {
+                self.store
+                    .refund(&tenant_id, &id)
+                    .await?
+                    .ok_or(PaymentError::NotFound)
+            },
+        )
+        .await
     }
 
     async fn refund_webhook(
@@ -273,11 +254,8 @@ impl Payments {
         tenant: &Tenant,
         r: &RefundRecord,
         change: &RefundChange,
-        to: RefundStatus,
+        event_type: EventKind,
     ) -> Result<Option<OutboxMessage>> {
-        let Some(event_type) = transitions::refund_webhook(to) else {
-            return Ok(None);
-        };
         if tenant.config.webhook_secret.is_none() {
             return Ok(None);
         }
@@ -289,7 +267,7 @@ impl Payments {
             return Ok(None);
         };
         let mut after = r.clone();
-        after.status = to;
+        after.status = change.status.unwrap_or(r.status);
         if let Some(no) = &change.channel_refund_no {
             after.channel_refund_no = Some(no.clone());
         }
@@ -307,42 +285,39 @@ impl Payments {
     }
 }
 
-fn refund_proposal(refund: &RefundRecord, r: &channel::RefundResult) -> RefundProposal {
+/// A channel's refund answer, if it is believed: a channel that refunds
+/// another amount than asked is not, and the refund stays open for a query
+/// and a person.
+fn believed(refund: &RefundRecord, r: &channel::RefundResult) -> Option<RefundAnswer> {
     if r.amount.is_some_and(|a| a != refund.amount) {
-        // A channel that refunds another amount than asked is not believed;
-        // the refund stays open for a query and a person.
         tracing::warn!(refund_id = %refund.id, "channel reported a different refund amount; answer refused");
-        return RefundProposal {
-            status: None,
-            channel_refund_no: None,
-            failure: None,
-        };
+        return None;
     }
-    RefundProposal {
-        status: Some(r.status),
+    Some(RefundAnswer {
+        status: r.status,
         channel_refund_no: r.channel_refund_no.clone(),
         failure: r.failure.as_ref().map(convert::failure),
-    }
+    })
 }
 
-fn refund_failure(e: &CallError) -> RefundProposal {
-    if e.outcome_unknown() {
-        return RefundProposal {
-            status: Some(RefundStatus::Processing),
-            channel_refund_no: None,
-            failure: None,
-        };
-    }
-    let failure = match &e.kind {
-        CallErrorKind::Channel(
-            channel::ChannelError::Declined(f)
-            | channel::ChannelError::InvalidRequest(f)
-            | channel::ChannelError::Unavailable(f),
-        ) => convert::failure(f),
-        _ => convert::own_failure("plugin_failed", &e.to_string()),
+/// What a failed refund call means: `processing` while its outcome is
+/// unknown (a query settles it), else `failed`.
+fn refund_failure(e: &CallError) -> RefundAnswer {
+    let failure = match FailedCall::of(e) {
+        FailedCall::OutcomeUnknown { .. } => {
+            return RefundAnswer {
+                status: RefundStatus::Processing,
+                channel_refund_no: None,
+                failure: None,
+            };
+        }
+        FailedCall::Declined(f) | FailedCall::InvalidRequest(f) | FailedCall::Unavailable(f) => {
+            convert::failure(f)
+        }
+        FailedCall::PluginFailed => convert::own_failure("plugin_failed", &e.to_string()),
     };
-    RefundProposal {
-        status: Some(RefundStatus::Failed),
+    RefundAnswer {
+        status: RefundStatus::Failed,
         channel_refund_no: None,
         failure: Some(failure),
     }

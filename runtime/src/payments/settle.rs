@@ -3,28 +3,16 @@
 //! webhook, retried when the row changed underneath.
 
 use super::convert;
-use super::transitions::{self, Verdict};
+use super::machine::{self, Answer, Cause, Decision, Proposal};
+use super::retry::retry_on_stale;
 use super::view::{PaymentView, WebhookBody};
-use super::{Payments, Result};
+use super::{PaymentError, Payments, Result};
 use crate::domain::EventKind;
 use crate::domain::{PaymentStatus, new_id, now_rfc3339};
 use crate::registry::Tenant;
-use crate::store::{Attempt, Event, OutboxMessage, PaymentChange, PaymentRecord, StoreError};
+use crate::store::{Attempt, Event, OutboxMessage, PaymentChange, PaymentRecord};
 use paycore_core::channel;
-use serde_json::{Value, json};
-
-/// A change to propose to the state machine.
-#[derive(Debug, Clone, Default)]
-pub struct Proposal {
-    pub status: Option<PaymentStatus>,
-    pub channel_order_no: Option<String>,
-    pub action: Option<Value>,
-    pub failure: Option<Value>,
-    /// The host refused the channel's answer; a person should look.
-    pub review_reason: Option<String>,
-    /// Why nothing is known (kept in the event history).
-    pub note: Option<String>,
-}
+use serde_json::Value;
 
 /// Checks a plugin's payment answer against the payment before believing it:
 /// a channel that reports another amount or currency is not trusted.
@@ -39,142 +27,91 @@ pub fn from_payment_result(p: &PaymentRecord, r: &channel::PaymentResult) -> Pro
             p.amount,
             p.currency
         );
-        return Proposal {
-            review_reason: Some(reason),
-            ..Proposal::default()
-        };
+        return Proposal::Disbelieved { reason };
     }
-    Proposal {
-        status: Some(r.status),
+    Proposal::Answer(Answer {
+        status: r.status,
         channel_order_no: r.channel_order_no.clone(),
         action: r.action.as_ref().map(convert::action),
         failure: r.failure.as_ref().map(convert::failure),
-        ..Proposal::default()
-    }
-}
-
-/// A reversal refunds the payment in full, so it cannot also have refunds:
-/// cancels and refunds exclude each other (`store::cancels`), and an answer
-/// that says otherwise is not applied but shown to a person.
-fn reversal_after_refund(current: &PaymentRecord, proposal: &Proposal) -> Option<String> {
-    (proposal.status == Some(PaymentStatus::Cancelled) && current.refund_reserved > 0).then(|| {
-        format!(
-            "channel reported the payment reversed while refunds of {} {} are reserved; answer refused",
-            current.refund_reserved, current.currency
-        )
     })
 }
 
-const MAX_ATTEMPTS: usize = 5;
-
 impl Payments {
-    /// Applies `proposal` to the payment through the state machine.
-    /// `cause` names what produced it ("pay", "query", "callback", ...);
-    /// `attempt`, the channel call that brought it, is recorded in the same
-    /// transaction as whatever the proposal comes to.
+    /// Applies `proposal` to the payment through the state machine, decided
+    /// again on the row as it stands whenever another writer changed it
+    /// first. `cause` names what produced it; `attempt`, the channel call
+    /// that brought it, is recorded in the same transaction as whatever the
+    /// proposal comes to.
     pub(super) async fn settle(
         &self,
         tenant: &Tenant,
-        mut current: PaymentRecord,
+        current: PaymentRecord,
         proposal: Proposal,
-        cause: &str,
+        cause: Cause,
         attempt: Option<Attempt>,
     ) -> Result<PaymentRecord> {
-        for _ in 0..MAX_ATTEMPTS {
-            let from = current.status;
-            let verdict = proposal.status.map(|to| transitions::payment(from, to));
-            let review = proposal
-                .review_reason
-                .clone()
-                .or_else(|| reversal_after_refund(&current, &proposal));
-            if let Some(reason) = &review {
-                let event = Event {
-                    kind: EventKind::PaymentAnswerRefused,
-                    from_status: Some(from.as_str()),
-                    to_status: None,
-                    detail: json!({ "cause": cause, "reason": reason }),
-                };
-                let change = PaymentChange {
-                    review_reason: Some(reason.clone()),
-                    attempt: attempt.clone(),
-                    ..PaymentChange::default()
-                };
-                tracing::warn!(payment_id = %current.id, cause, reason = %reason, "refused a channel answer");
-                match self
-                    .store
-                    .apply_payment_change(&current, &change, &event, None)
+        let (proposal, attempt) = (&proposal, &attempt);
+        let (tenant_id, id) = (current.tenant_id.clone(), current.id.clone());
+        retry_on_stale(
+            current,
+            |current| async move {
+                self.write_decision(tenant, current, proposal, cause, attempt.clone())
                     .await
+            },
+            || self.reload(&tenant_id, &id),
+        )
+        .await
+    }
+
+    /// Decides what `proposal` means for the payment as read and writes it.
+    async fn write_decision(
+        &self,
+        tenant: &Tenant,
+        current: PaymentRecord,
+        proposal: &Proposal,
+        cause: Cause,
+        attempt: Option<Attempt>,
+    ) -> Result<PaymentRecord> {
+        let current = &current;
+        match machine::apply(current, proposal, cause) {
+            Decision::Record(event) => {
+                if let Some(e) = &event
+                    && e.kind == EventKind::PaymentTransitionRefused
                 {
-                    Err(StoreError::Stale) => {}
-                    other => return Ok(other?),
+                    tracing::warn!(payment_id = %current.id, cause = cause.as_str(), from = ?e.from_status, to = ?e.to_status, "refused an illegal transition");
                 }
-            } else if verdict == Some(Verdict::Refuse) {
-                let to = proposal.status.expect("a verdict needs a status");
-                let event = Event {
-                    kind: EventKind::PaymentTransitionRefused,
-                    from_status: Some(from.as_str()),
-                    to_status: Some(to.as_str()),
-                    detail: json!({ "cause": cause }),
-                };
-                tracing::warn!(payment_id = %current.id, cause, %from, %to, "refused an illegal transition");
-                return self.record_history(current, attempt, Some(event)).await;
-            } else {
-                let moves = verdict == Some(Verdict::Move);
-                let news = proposal.channel_order_no.is_some()
-                    && proposal.channel_order_no != current.channel_order_no
-                    || proposal.action.is_some() && current.action.is_none();
-                if !moves && !news {
-                    let event = proposal.note.as_ref().map(|note| Event {
-                        kind: EventKind::PaymentOutcomeUnknown,
-                        from_status: Some(from.as_str()),
-                        to_status: None,
-                        detail: json!({ "cause": cause, "note": note }),
-                    });
-                    return self.record_history(current, attempt, event).await;
-                }
-                let change = PaymentChange {
-                    status: proposal.status.filter(|_| moves),
-                    channel_order_no: proposal.channel_order_no.clone(),
-                    action: proposal.action.clone(),
-                    failure: moves.then(|| proposal.failure.clone()),
-                    review_reason: None,
-                    attempt: attempt.clone(),
-                };
-                let to = change.status.unwrap_or(from);
-                let event = Event {
-                    kind: if moves {
-                        EventKind::PaymentStatusChanged
-                    } else {
-                        EventKind::PaymentUpdated
-                    },
-                    from_status: Some(from.as_str()),
-                    to_status: Some(to.as_str()),
-                    detail: json!({ "cause": cause, "channel_order_no": proposal.channel_order_no }),
-                };
-                if moves {
-                    record_payment_metric(&current, to);
-                }
-                let webhook = if moves {
-                    self.payment_webhook(tenant, &current, &change, to)
-                } else {
-                    None
-                };
-                match self
-                    .store
-                    .apply_payment_change(&current, &change, &event, webhook)
-                    .await
-                {
-                    Err(StoreError::Stale) => {}
-                    other => return Ok(other?),
-                }
+                self.record_history(current.clone(), attempt, event).await
             }
-            current = self
-                .store
-                .payment(&current.tenant_id, &current.id)
-                .await?
-                .ok_or(super::PaymentError::NotFound)?;
+            Decision::Write {
+                mut change,
+                event,
+                webhook,
+            } => {
+                if let Some(reason) = &change.review_reason {
+                    tracing::warn!(payment_id = %current.id, cause = cause.as_str(), reason = %reason, "refused a channel answer");
+                }
+                change.attempt = attempt;
+                let webhook =
+                    webhook.and_then(|kind| self.payment_webhook(tenant, current, &change, kind));
+                let written = self
+                    .store
+                    .apply_payment_change(current, &change, &event, webhook)
+                    .await?;
+                if let Some(to) = change.status {
+                    record_payment_metric(current, to);
+                }
+                Ok(written)
+            }
         }
-        Err(StoreError::Stale.into())
+    }
+
+    /// The payment as it now stands.
+    pub(super) async fn reload(&self, tenant_id: &str, id: &str) -> Result<PaymentRecord> {
+        self.store
+            .payment(tenant_id, id)
+            .await?
+            .ok_or(PaymentError::NotFound)
     }
 
     /// Records what changes no state: the attempt, if any, and `event`, in
@@ -198,15 +135,14 @@ impl Payments {
         }
     }
 
-    /// The webhook announcing a move to `to`, if the merchant wants one.
+    /// The webhook announcing `kind` (a move), if the merchant wants one.
     fn payment_webhook(
         &self,
         tenant: &Tenant,
         current: &PaymentRecord,
         change: &PaymentChange,
-        to: PaymentStatus,
+        kind: EventKind,
     ) -> Option<OutboxMessage> {
-        let event_type = transitions::payment_webhook(to)?;
         let url = current
             .notify_url
             .clone()
@@ -214,7 +150,7 @@ impl Payments {
         tenant.config.webhook_secret.as_ref()?;
         // The payload shows the payment as it will be after this change.
         let mut after = current.clone();
-        after.status = to;
+        after.status = change.status.unwrap_or(current.status);
         if let Some(no) = &change.channel_order_no {
             after.channel_order_no = Some(no.clone());
         }
@@ -228,7 +164,7 @@ impl Payments {
         Some(webhook_message(
             &tenant.config.id,
             &current.id,
-            event_type,
+            kind,
             url,
             serde_json::to_value(PaymentView::from(&after)).ok()?,
         ))
@@ -282,10 +218,10 @@ pub(super) fn webhook_message(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn payment(amount: i64, currency: &str) -> PaymentRecord {
         PaymentRecord {
-            id: "pay_1".into(),
             amount,
             currency: currency.into(),
             ..PaymentRecord::example()
@@ -324,25 +260,20 @@ mod tests {
         ] {
             let proposal =
                 from_payment_result(&p, &answer(PaymentStatus::Succeeded, amount, currency));
-            if believed {
-                assert_eq!(
-                    proposal.status,
-                    Some(PaymentStatus::Succeeded),
-                    "{amount:?} {currency:?}"
-                );
-                assert_eq!(proposal.channel_order_no.as_deref(), Some("ch_1"));
-                assert_eq!(proposal.review_reason, None);
-            } else {
-                assert_eq!(
-                    proposal.status, None,
-                    "{amount:?} {currency:?}: nothing moves"
-                );
-                assert_eq!(proposal.channel_order_no, None);
-                let why = proposal.review_reason.expect("a person is asked to look");
-                assert!(
-                    why.contains("8888 CNY") && why.contains("answer refused"),
-                    "{why}"
-                );
+            match proposal {
+                Proposal::Answer(a) => {
+                    assert!(believed, "{amount:?} {currency:?} was believed");
+                    assert_eq!(a.status, PaymentStatus::Succeeded);
+                    assert_eq!(a.channel_order_no.as_deref(), Some("ch_1"));
+                }
+                Proposal::Disbelieved { reason } => {
+                    assert!(!believed, "{amount:?} {currency:?} was not believed");
+                    assert!(
+                        reason.contains("8888 CNY") && reason.contains("answer refused"),
+                        "{reason}"
+                    );
+                }
+                Proposal::Unknown { .. } => panic!("an answer is never unknown"),
             }
         }
     }
@@ -358,34 +289,18 @@ mod tests {
             channel_code: None,
             channel_message: None,
         });
-        let proposal = from_payment_result(&p, &r);
+        let Proposal::Answer(a) = from_payment_result(&p, &r) else {
+            panic!("believed");
+        };
         assert_eq!(
-            proposal.action,
+            a.action,
             Some(json!({"type": "qr_code", "qr_code": "weixin://wxpay/1"}))
         );
         assert_eq!(
-            proposal.failure,
+            a.failure,
             Some(
                 json!({"code": "payer_pending", "message": "waiting", "channel_code": null, "channel_message": null})
             )
         );
-    }
-
-    #[test]
-    fn a_reversal_is_refused_while_refunds_are_reserved() {
-        let mut p = payment(100, "CNY");
-        let reversed = Proposal {
-            status: Some(PaymentStatus::Cancelled),
-            ..Proposal::default()
-        };
-        assert_eq!(reversal_after_refund(&p, &reversed), None);
-        p.refund_reserved = 30;
-        let why = reversal_after_refund(&p, &reversed).expect("refused");
-        assert!(why.contains("30 CNY"), "{why}");
-        let paid = Proposal {
-            status: Some(PaymentStatus::Succeeded),
-            ..Proposal::default()
-        };
-        assert_eq!(reversal_after_refund(&p, &paid), None, "only a reversal");
     }
 }

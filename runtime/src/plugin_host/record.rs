@@ -205,7 +205,10 @@ fn bodies(value: &mut Value, to_text: bool) {
                             .collect();
                         *v = match String::from_utf8(bytes) {
                             Ok(text) => Value::String(text),
-                            Err(e) => serde_json::json!({ "base64": b64.encode(e.as_bytes()) }),
+                            Err(e) => Value::Object(serde_json::Map::from_iter([(
+                                "base64".to_string(),
+                                Value::String(b64.encode(e.as_bytes())),
+                            )])),
                         };
                         continue;
                     }

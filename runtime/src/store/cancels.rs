@@ -10,8 +10,7 @@
 
 use super::payments::PaymentRows;
 use super::{Dialect, Event, EventRows, Store, StoreError, StoreResult, on_db};
-use crate::domain::EventKind;
-use crate::domain::{now_millis, now_rfc3339};
+use crate::domain::{PaymentStatus, now_millis, now_rfc3339};
 use crate::store::PaymentRecord;
 
 /// What `start_cancel` came to.
@@ -30,10 +29,16 @@ pub enum CancelStart {
 const CANCEL_LEASE_MS: i64 = 30_000;
 
 impl Store {
-    /// Marks the payment as being cancelled, if no refund is reserved and it
-    /// is open or paid, and records `payment.cancel_started`. Marking again
-    /// (a retried cancel) is allowed: the mark only ever excludes refunds.
-    pub async fn start_cancel(&self, current: &PaymentRecord) -> StoreResult<CancelStart> {
+    /// Marks the payment as being cancelled, if no refund is reserved and
+    /// its status is one of `cancellable` (the state machine's), and records
+    /// `started` (`payment.cancel_started`). Marking again (a retried
+    /// cancel) is allowed: the mark only ever excludes refunds.
+    pub async fn start_cancel(
+        &self,
+        current: &PaymentRecord,
+        cancellable: &[PaymentStatus; 4],
+        started: &Event,
+    ) -> StoreResult<CancelStart> {
         on_db!(self, |pool| {
             let mut tx = pool.begin_write().await?;
             let now = now_millis();
@@ -42,7 +47,7 @@ impl Store {
                     cancel_started_ms = COALESCE(cancel_started_ms, $1),
                     next_check_ms = $2, version = version + 1, updated_at = $3
                  WHERE id = $4 AND tenant_id = $5 AND refund_reserved = 0
-                    AND status IN ('pending', 'processing', 'unknown', 'succeeded')
+                    AND status IN ($6, $7, $8, $9)
                  RETURNING *",
             )
             .bind(now)
@@ -50,6 +55,10 @@ impl Store {
             .bind(now_rfc3339())
             .bind(&current.id)
             .bind(&current.tenant_id)
+            .bind(cancellable[0].as_str())
+            .bind(cancellable[1].as_str())
+            .bind(cancellable[2].as_str())
+            .bind(cancellable[3].as_str())
             .fetch_optional(&mut *tx)
             .await?;
             let Some(record) = marked else {
@@ -63,13 +72,7 @@ impl Store {
                     CancelStart::NotCancellable(record)
                 });
             };
-            let event = Event {
-                kind: EventKind::PaymentCancelStarted,
-                from_status: Some(record.status.as_str()),
-                to_status: None,
-                detail: serde_json::json!({}),
-            };
-            tx.append_event(&record.tenant_id, "payment", &record.id, &event)
+            tx.append_event(&record.tenant_id, "payment", &record.id, started)
                 .await?;
             tx.commit().await?;
             Ok(CancelStart::Started(record))

@@ -2,8 +2,11 @@
 //! and the one payment change only the cashier makes: a checkout payment
 //! leaving "awaiting a wallet" for a channel.
 
-use super::{Dialect, Event, EventRows, PaymentRecord, Store, StoreError, StoreResult, on_db};
-use crate::domain::now_rfc3339;
+use super::{
+    ChannelAssignment, Dialect, EventRows, Move, PaymentRecord, Store, StoreError, StoreResult,
+    on_db,
+};
+use crate::domain::{Scene, now_rfc3339};
 use sqlx::FromRow;
 
 /// The page's link to one checkout payment.
@@ -20,12 +23,9 @@ pub struct CheckoutLink {
 /// The channel, wallet and scene a checkout payment is sent with.
 #[derive(Debug, Clone)]
 pub struct WalletChoice {
-    pub channel_id: String,
-    pub plugin_name: String,
-    pub plugin_version: String,
-    pub wallet: String,
-    /// The scene the channel is asked for (`qrcode`, `jsapi`).
-    pub scene: String,
+    pub channel: ChannelAssignment,
+    /// The scene the channel is asked for (the page's own is `checkout`).
+    pub scene: Scene,
 }
 
 /// A static code for a store or terminal.
@@ -79,31 +79,33 @@ impl Store {
         &self,
         current: &PaymentRecord,
         choice: &WalletChoice,
-        event: &Event,
+        decided: &Move,
     ) -> StoreResult<PaymentRecord> {
         on_db!(self, |pool| {
             let mut tx = pool.begin_write().await?;
             // RETURNING: the row as sent, or none when it changed first.
             let sent: Option<PaymentRecord> = sqlx::query_as(
-                "UPDATE payments SET status = 'unknown', channel_id = $1, plugin_name = $2,
+                "UPDATE payments SET status = $10, channel_id = $1, plugin_name = $2,
                     plugin_version = $3, wallet = $4, scene = $5, version = version + 1, updated_at = $6
                  WHERE id = $7 AND tenant_id = $8 AND version = $9
-                   AND status = 'pending' AND channel_id = ''
+                   AND status = $11 AND channel_id = ''
                  RETURNING *",
             )
-            .bind(&choice.channel_id)
-            .bind(&choice.plugin_name)
-            .bind(&choice.plugin_version)
-            .bind(&choice.wallet)
-            .bind(&choice.scene)
+            .bind(&choice.channel.channel_id)
+            .bind(&choice.channel.plugin_name)
+            .bind(&choice.channel.plugin_version)
+            .bind(&choice.channel.wallet)
+            .bind(choice.scene.as_str())
             .bind(now_rfc3339())
             .bind(&current.id)
             .bind(&current.tenant_id)
             .bind(current.version)
+            .bind(decided.to.as_str())
+            .bind(decided.from.as_str())
             .fetch_optional(&mut *tx)
             .await?;
             let record = sent.ok_or(StoreError::Stale)?;
-            tx.append_event(&current.tenant_id, "payment", &current.id, event)
+            tx.append_event(&current.tenant_id, "payment", &current.id, &decided.event)
                 .await?;
             tx.commit().await?;
             Ok(record)

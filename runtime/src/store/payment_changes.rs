@@ -148,12 +148,12 @@ impl Store {
         let webhook = webhook.as_ref();
         let script = bind_change!(sqlx::query_as(CHANGE_PAYMENT_SCRIPT), current, change)
             .bind(attempt.map(|e| e.kind.as_str()))
-            .bind(attempt.and_then(|e| e.from_status.clone()))
-            .bind(attempt.and_then(|e| e.to_status.clone()))
+            .bind(attempt.and_then(|e| e.from_status))
+            .bind(attempt.and_then(|e| e.to_status))
             .bind(attempt.map(|e| e.detail.to_string()))
             .bind(event.kind.as_str())
-            .bind(event.from_status.clone())
-            .bind(event.to_status.clone())
+            .bind(event.from_status)
+            .bind(event.to_status)
             .bind(event.detail.to_string())
             .bind(webhook.map(|m| m.id.clone()))
             .bind(webhook.and_then(|m| m.payment_id.clone()))
@@ -200,22 +200,23 @@ impl Store {
         })
     }
 
-    /// Moves a payment that is still `unknown` (its previous channel
-    /// certainly took no money) to another channel, with its event. `Stale`
-    /// if the row changed since `current` was read or is no longer unknown.
+    /// Moves a payment to another channel as the state machine decided
+    /// (`payments::machine::switch_channel`: only while `unknown`, its
+    /// previous channel having certainly taken no money), with its event.
+    /// `Stale` if the row changed since `current` was read.
     pub async fn switch_payment_channel(
         &self,
         current: &PaymentRecord,
-        to: &ChannelSwitch,
-        event: &Event,
+        to: &ChannelAssignment,
+        decided: &Move,
     ) -> StoreResult<PaymentRecord> {
         on_db!(self, |pool| {
             let mut tx = pool.begin_write().await?;
             // RETURNING: the row as moved, or none when it changed first.
             let moved: Option<PaymentRecord> = sqlx::query_as(
                 "UPDATE payments SET channel_id = $1, plugin_name = $2, plugin_version = $3, wallet = $4,
-                    version = version + 1, updated_at = $5
-                 WHERE id = $6 AND tenant_id = $7 AND version = $8 AND status = 'unknown'
+                    status = $9, version = version + 1, updated_at = $5
+                 WHERE id = $6 AND tenant_id = $7 AND version = $8 AND status = $10
                  RETURNING *",
             )
             .bind(&to.channel_id)
@@ -226,10 +227,12 @@ impl Store {
             .bind(&current.id)
             .bind(&current.tenant_id)
             .bind(current.version)
+            .bind(decided.to.as_str())
+            .bind(decided.from.as_str())
             .fetch_optional(&mut *tx)
             .await?;
             let record = moved.ok_or(StoreError::Stale)?;
-            tx.append_event(&current.tenant_id, "payment", &current.id, event)
+            tx.append_event(&current.tenant_id, "payment", &current.id, &decided.event)
                 .await?;
             tx.commit().await?;
             Ok(record)

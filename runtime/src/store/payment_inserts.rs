@@ -3,9 +3,8 @@
 //! insert and its event go in one trip.
 
 use super::payments::*;
-use super::{Dialect, Event, EventRows, Store, StoreError, StoreResult, on_db, unique_violation};
-use crate::domain::EventKind;
-use crate::domain::{PaymentStatus, now_millis, now_rfc3339};
+use super::{Dialect, EventRows, Store, StoreError, StoreResult, on_db, unique_violation};
+use crate::domain::{now_millis, now_rfc3339};
 
 /// The payment insert, shared by the general path and SQLite's one-trip
 /// script; `bind_new_payment!` gives its first 19 parameters. No row back
@@ -22,37 +21,43 @@ macro_rules! insert_payment_sql {
 }
 
 macro_rules! bind_new_payment {
-    ($query:expr, $new:expr, $now:expr, $status:expr) => {
+    ($query:expr, $new:expr, $now:expr) => {{
+        // A hosted-page payment has no channel until the payer chooses.
+        let column = |f: fn(&ChannelAssignment) -> &String| {
+            $new.channel
+                .as_ref()
+                .map_or(String::new(), |c| f(c).clone())
+        };
         $query
             .bind($new.id.clone())
             .bind($new.tenant_id.clone())
             .bind($new.merchant_order_no.clone())
             .bind($new.request_hash.clone())
             .bind($new.request.clone())
-            .bind($new.scene.clone())
-            .bind($new.wallet.clone())
+            .bind($new.scene.as_str())
+            .bind(column(|c| &c.wallet))
             .bind($new.amount)
             .bind($new.currency.clone())
-            .bind($new.channel_id.clone())
-            .bind($new.plugin_name.clone())
-            .bind($new.plugin_version.clone())
+            .bind(column(|c| &c.channel_id))
+            .bind(column(|c| &c.plugin_name))
+            .bind(column(|c| &c.plugin_version))
             .bind($new.notify_url.clone())
             .bind($new.metadata.clone())
             .bind($now.clone())
             .bind($now.clone())
             .bind(now_millis())
-            .bind($status.as_str())
+            .bind($new.status.as_str())
             .bind($new.checkout.as_ref().map(|c| c.url.clone()))
-    };
+    }};
 }
 
 /// SQLite: the insert and its `payment.created` event in one trip
-/// (`one_trip`); `$20` is the event's detail.
+/// (`one_trip`); `$20`–`$23` are the event's kind, statuses and detail.
 const INSERT_PAYMENT_SCRIPT: &str = concat!(
     "BEGIN IMMEDIATE;\n",
     insert_payment_sql!(),
     ";\nINSERT INTO events (tenant_id, subject_type, subject_id, kind, from_status, to_status, detail, created_at)
-     SELECT $2, 'payment', $1, 'payment.created', NULL, $18, $20, $15 WHERE changes() > 0;
+     SELECT $2, 'payment', $1, $20, $21, $22, $23, $15 WHERE changes() > 0;
      COMMIT"
 );
 
@@ -97,16 +102,11 @@ impl Store {
                 }
             }
             let now = now_rfc3339();
-            let status = if new.checkout.is_some() {
-                PaymentStatus::Pending
-            } else {
-                PaymentStatus::Unknown
-            };
             // RETURNING saves a read of the row back, and DO NOTHING a look-up
             // before: each is a round trip to the database, which is most of
             // what a payment costs.
             let inserted: Option<PaymentRecord> =
-                bind_new_payment!(sqlx::query_as(insert_payment_sql!()), new, now, status)
+                bind_new_payment!(sqlx::query_as(insert_payment_sql!()), new, now)
                     .fetch_optional(&mut *tx)
                     .await?;
             let Some(record) = inserted else {
@@ -143,13 +143,7 @@ impl Store {
                 .await
                 .map_err(|e| unique_violation(e, "idempotency_keys_pkey"))?;
             }
-            let event = Event {
-                kind: EventKind::PaymentCreated,
-                from_status: None,
-                to_status: Some(status.as_str().into()),
-                detail: created_detail(new),
-            };
-            tx.append_event(&new.tenant_id, "payment", &new.id, &event)
+            tx.append_event(&new.tenant_id, "payment", &new.id, &new.created)
                 .await?;
             tx.commit().await?;
             Ok(InsertOutcome::Created(record))
@@ -164,9 +158,12 @@ impl Store {
         new: &NewPayment,
     ) -> StoreResult<InsertOutcome> {
         let now = now_rfc3339();
-        let status = PaymentStatus::Unknown;
-        let script = bind_new_payment!(sqlx::query_as(INSERT_PAYMENT_SCRIPT), new, now, status)
-            .bind(created_detail(new).to_string());
+        let event = &new.created;
+        let script = bind_new_payment!(sqlx::query_as(INSERT_PAYMENT_SCRIPT), new, now)
+            .bind(event.kind.as_str())
+            .bind(event.from_status)
+            .bind(event.to_status)
+            .bind(event.detail.to_string());
         match super::one_trip::write(pool, script).await?.pop() {
             Some(record) => Ok(InsertOutcome::Created(record)),
             None => {
@@ -180,14 +177,6 @@ impl Store {
 }
 
 /// The `payment.created` event's detail.
-fn created_detail(new: &NewPayment) -> serde_json::Value {
-    if new.checkout.is_some() {
-        serde_json::json!({ "checkout": true })
-    } else {
-        serde_json::json!({ "channel": new.channel_id, "plugin": format!("{}@{}", new.plugin_name, new.plugin_version) })
-    }
-}
-
 /// The answer to an insert whose order number was taken: the order's row.
 fn existing_order(new: &NewPayment, existing: Option<PaymentRecord>) -> StoreResult<InsertOutcome> {
     // Only the payment id, 96 random bits, could collide otherwise.

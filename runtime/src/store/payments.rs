@@ -118,13 +118,16 @@ pub struct NewPayment {
     pub merchant_order_no: String,
     pub request_hash: String,
     pub request: String,
-    pub scene: String,
-    pub wallet: String,
+    pub scene: Scene,
     pub amount: i64,
     pub currency: String,
-    pub channel_id: String,
-    pub plugin_name: String,
-    pub plugin_version: String,
+    /// The route's first channel; none for the hosted page until the payer
+    /// chooses a wallet.
+    pub channel: Option<ChannelAssignment>,
+    /// Its first status and `payment.created` event, as the state machine
+    /// decided (`payments::machine::create`).
+    pub status: PaymentStatus,
+    pub created: Event,
     pub notify_url: Option<String>,
     pub metadata: String,
     pub idempotency_key: Option<String>,
@@ -141,13 +144,31 @@ pub struct NewCheckoutLink {
     pub expires_ms: i64,
 }
 
-/// The channel a still-`unknown` payment moves to.
-#[derive(Debug, Clone)]
-pub struct ChannelSwitch {
+/// The channel a payment is sent to: the tenant's channel, the plugin
+/// version serving it, and the wallet it is asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelAssignment {
     pub channel_id: String,
     pub plugin_name: String,
     pub plugin_version: String,
     pub wallet: String,
+}
+
+impl ChannelAssignment {
+    /// `name@version`, as events show it.
+    pub fn plugin_label(&self) -> String {
+        format!("{}@{}", self.plugin_name, self.plugin_version)
+    }
+}
+
+/// A move of a payment's channel or status that the state machine decided
+/// (`payments::machine`): written only while the row still has `from` and
+/// the version it was read at, with `event`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Move {
+    pub from: PaymentStatus,
+    pub to: PaymentStatus,
+    pub event: Event,
 }
 
 pub enum InsertOutcome {
@@ -160,7 +181,7 @@ pub enum InsertOutcome {
 }
 
 /// A state change decided by the state machine.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PaymentChange {
     pub status: Option<PaymentStatus>,
     pub channel_order_no: Option<String>,
@@ -173,7 +194,7 @@ pub struct PaymentChange {
 
 /// One call to a channel, for the payment's history: its entry in the
 /// payment's `attempts` (compact JSON) and its `payment.attempt` event.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Attempt {
     pub entry: serde_json::Value,
     pub event: Event,

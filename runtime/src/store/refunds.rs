@@ -5,8 +5,7 @@ use super::{
     Dialect, Dialects, Event, EventRows, Store, StoreError, StoreResult, impl_for_connections,
     on_db, unique_violation,
 };
-use crate::domain::EventKind;
-use crate::domain::{RefundStatus, now_millis, now_rfc3339};
+use crate::domain::{PaymentStatus, RefundStatus, now_millis, now_rfc3339};
 use sqlx::FromRow;
 
 #[derive(Debug, Clone, FromRow)]
@@ -46,6 +45,12 @@ pub struct NewRefund {
     pub amount: i64,
     pub currency: String,
     pub reason: Option<String>,
+    /// Its first status and `refund.created` event, and the status the
+    /// payment must have, as the state machine decided
+    /// (`payments::machine::refund_created`, `REFUNDABLE`).
+    pub status: RefundStatus,
+    pub created: Event,
+    pub refundable: PaymentStatus,
 }
 
 pub enum RefundInsert {
@@ -65,7 +70,7 @@ pub enum RefundInsert {
     },
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RefundChange {
     pub status: Option<RefundStatus>,
     pub channel_refund_no: Option<String>,
@@ -105,16 +110,17 @@ impl Store {
             }
             let reserved = sqlx::query(
                 "UPDATE payments SET refund_reserved = refund_reserved + $1, version = version + 1
-                 WHERE id = $2 AND tenant_id = $3 AND status = 'succeeded' AND refund_reserved + $1 <= amount
+                 WHERE id = $2 AND tenant_id = $3 AND status = $4 AND refund_reserved + $1 <= amount
                     AND cancel_in_progress = 0",
             )
             .bind(new.amount)
             .bind(&new.payment_id)
             .bind(&new.tenant_id)
+            .bind(new.refundable.as_str())
             .execute(&mut *tx)
             .await?;
             if reserved.rows_affected() == 0 {
-                let state: Option<(String, i64, i64, i64)> = sqlx::query_as(
+                let state: Option<(PaymentStatus, i64, i64, i64)> = sqlx::query_as(
                     "SELECT status, amount, refund_reserved, cancel_in_progress FROM payments WHERE id = $1 AND tenant_id = $2",
                 )
                 .bind(&new.payment_id)
@@ -123,7 +129,7 @@ impl Store {
                 .await?;
                 return match state {
                     None => Err(StoreError::NotFound),
-                    Some((status, _, _, _)) if status != "succeeded" => {
+                    Some((status, _, _, _)) if status != new.refundable => {
                         Ok(RefundInsert::NotRefundable)
                     }
                     Some((_, _, _, cancelling)) if cancelling != 0 => {
@@ -138,7 +144,7 @@ impl Store {
             sqlx::query(
                 "INSERT INTO refunds (id, tenant_id, payment_id, merchant_refund_no, request_hash, amount, currency,
                     reason, status, created_at, updated_at, created_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $11)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $12, $9, $10, $11)",
             )
             .bind(&new.id)
             .bind(&new.tenant_id)
@@ -151,16 +157,11 @@ impl Store {
             .bind(&now)
             .bind(&now)
             .bind(now_millis())
+            .bind(new.status.as_str())
             .execute(&mut *tx)
             .await
             .map_err(|e| unique_violation(e, "refunds_tenant_refund_key"))?;
-            let event = Event {
-                kind: EventKind::RefundCreated,
-                from_status: None,
-                to_status: Some("pending".into()),
-                detail: serde_json::json!({ "payment_id": new.payment_id, "amount": new.amount }),
-            };
-            tx.append_event(&new.tenant_id, "refund", &new.id, &event)
+            tx.append_event(&new.tenant_id, "refund", &new.id, &new.created)
                 .await?;
             let record = tx
                 .fetch_refund(&new.tenant_id, &new.id)
