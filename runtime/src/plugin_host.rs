@@ -29,7 +29,10 @@ pub use crypto::{encrypt_as_provider, sign_as_provider};
 pub use engine::PluginHost;
 pub use imports::{ChannelGrant, InMemoryUpstream};
 pub use load::{LoadError, LoadInfo, Plugin, PluginManifest, grant_for};
-pub use record::{RecordedCall, Recordings, read_file as read_recording, secret_forms};
+pub use record::{
+    ReadRecordingError, RecordedCall, RecordingFileError, Recordings, read_file as read_recording,
+    secret_forms,
+};
 pub use replay::difference;
 pub use trace::{CallInput, CallOutput, CallTrace, HostCall, HttpAttempt, Tracer};
 

@@ -153,7 +153,7 @@ fn new(name: &str, dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
 }
 
 async fn replay(recording: &Path, plugin: &Path) -> anyhow::Result<ExitCode> {
-    let calls = paycore::plugin_host::read_recording(recording).map_err(|e| anyhow::anyhow!(e))?;
+    let calls = paycore::plugin_host::read_recording(recording)?;
     let host = paycore::plugin_host::PluginHost::new(Default::default())?;
     let plugin = host
         .load_file(plugin)
