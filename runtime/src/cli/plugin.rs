@@ -238,11 +238,11 @@ fn sign(file: &Path, key: &Path) -> anyhow::Result<ExitCode> {
     let wasm = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let secret =
         std::fs::read_to_string(key).with_context(|| format!("reading {}", key.display()))?;
-    let signed = paycore::provenance::sign(&wasm, &secret).map_err(anyhow::Error::msg)?;
+    let signed = paycore::provenance::sign(&wasm, &secret)?;
     let temp = file.with_extension("wasm.part");
     std::fs::write(&temp, &signed)?;
     std::fs::rename(&temp, file)?;
-    match paycore::provenance::provenance(&signed).map_err(anyhow::Error::msg)? {
+    match paycore::provenance::provenance(&signed)? {
         paycore::provenance::Provenance::SignedBy(key) => {
             println!("{}: signed by {key}", file.display())
         }
