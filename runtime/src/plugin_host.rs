@@ -28,7 +28,7 @@ pub use call::{CallError, CallErrorKind};
 pub use crypto::{encrypt_as_provider, sign_as_provider};
 pub use engine::PluginHost;
 pub use imports::{ChannelGrant, InMemoryUpstream};
-pub use load::{LoadError, LoadInfo, Plugin, PluginManifest, grant_for};
+pub use load::{LoadError, LoadInfo, ManifestError, Plugin, PluginManifest, grant_for};
 pub use record::{
     ReadRecordingError, RecordedCall, RecordingFileError, Recordings, read_file as read_recording,
     secret_forms,
