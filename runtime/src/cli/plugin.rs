@@ -141,7 +141,7 @@ fn exit(success: bool) -> ExitCode {
 
 fn new(name: &str, dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let dir = dir.unwrap_or_else(|| PathBuf::from(name));
-    let files = paycore::scaffold::generate(name, &dir).map_err(|e| anyhow::anyhow!(e))?;
+    let files = paycore::scaffold::generate(name, &dir)?;
     println!("created {} ({})", dir.display(), files.join(", "));
     println!(
         "next: cd {} && {} && paycore plugin test {}",
