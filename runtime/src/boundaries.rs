@@ -4,7 +4,10 @@
 //!   import cycle), so each can be read knowing only what it imports;
 //! - wasmtime and the WIT contract's generated types (`wit::…`) stay inside
 //!   `plugin_host`, which converts them at its edge;
-//! - response shapes built with `json!` stay inside `http`.
+//! - response shapes built with `json!` stay inside `http`;
+//! - no error is a bare `String` (`Result<_, String>`): errors are types
+//!   naming their cases, so the edge (`http`, `cli`) chooses the status and
+//!   code from what went wrong, not from a sentence.
 //!
 //! Only non-test code counts: an item under `#[cfg(test)]` and files named
 //! `tests.rs` are skipped. A rule's list of exceptions may only shrink: a
@@ -282,6 +285,102 @@ fn json_shapes_are_built_only_at_the_http_edge() {
     let sources = sources();
     let found = offenders(&sources, "http", |code| code.contains("json!"));
     only_the_known("`json!` outside http", &found, JSON_OUTSIDE_HTTP);
+}
+
+/// Where `code` has a `Result<…, String>`: each `Result<` (not the end of
+/// a longer name such as `StoreResult<`) whose last top-level type argument
+/// is `String`, at the byte offset of its `Result`. Signatures spanning
+/// lines are seen whole when `code` holds the lines joined.
+fn string_errors(code: &str) -> Vec<usize> {
+    let bytes = code.as_bytes();
+    code.match_indices("Result<")
+        .filter(|(at, _)| {
+            !code[..*at]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+        .filter_map(|(at, open)| {
+            let start = at + open.len();
+            let mut depth = 0usize;
+            let mut commas = Vec::new();
+            for (i, &b) in bytes.iter().enumerate().skip(start) {
+                match b {
+                    b'<' | b'(' | b'[' => depth += 1,
+                    // The arrow of a function type is no bracket.
+                    b'>' if bytes[i - 1] == b'-' => {}
+                    b'>' | b')' | b']' if depth == 0 => {
+                        let mut args: Vec<&str> = std::iter::once(start)
+                            .chain(commas.iter().map(|c| c + 1))
+                            .zip(commas.iter().copied().chain([i]))
+                            .map(|(from, to)| code[from..to].trim())
+                            .collect();
+                        // A trailing comma.
+                        if args.last() == Some(&"") {
+                            args.pop();
+                        }
+                        return matches!(args[..], [_, "String" | "std::string::String"])
+                            .then_some(at);
+                    }
+                    b'>' | b')' | b']' => depth -= 1,
+                    b',' if depth == 0 => commas.push(i),
+                    // Not a type after all.
+                    b';' | b'{' | b'}' => return None,
+                    _ => {}
+                }
+            }
+            None
+        })
+        .collect()
+}
+
+#[test]
+fn no_error_is_a_bare_string() {
+    let mut found = Vec::new();
+    for source in sources() {
+        let mut text = String::new();
+        let mut starts = Vec::new();
+        for (line, code) in &source.code {
+            starts.push((text.len(), *line));
+            text.push_str(code);
+            text.push('\n');
+        }
+        for at in string_errors(&text) {
+            let line = starts
+                .iter()
+                .rev()
+                .find(|(start, _)| *start <= at)
+                .map_or(0, |(_, line)| *line);
+            found.push(format!("src/{}:{line}", source.path));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "`Result<_, String>` outside tests; give the error a type naming its cases \
+         (a `thiserror` enum) and choose status and code at the edge:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn string_errors_are_found_across_lines_and_string_values_are_not() {
+    let found = |code: &str| string_errors(code).len();
+    assert_eq!(found("fn f() -> Result<(), String> {"), 1);
+    assert_eq!(
+        found("fn f(\n) -> Result<\n    (String, u8),\n    String,\n> {"),
+        1
+    );
+    assert_eq!(found(".collect::<Result<Vec<_>, String>>()?;"), 1);
+    assert_eq!(found("x: std::result::Result<u8, std::string::String>,"), 1);
+    assert_eq!(
+        found("fn f() -> Result<BTreeMap<String, String>, Error> {"),
+        0
+    );
+    assert_eq!(found("fn f() -> Result<(String, String), Error> {"), 0);
+    assert_eq!(found("fn f() -> Result<Box<dyn Fn(u8) -> String>, E> {"), 0);
+    assert_eq!(found("fn f() -> anyhow::Result<String> {"), 0);
+    assert_eq!(found("fn f() -> StoreResult<String> {"), 0);
+    assert_eq!(found("fn f() -> Result<String, Vec<String>> {"), 0);
 }
 
 #[test]

@@ -55,23 +55,66 @@ pub struct Pattern {
     regex: regex::Regex,
 }
 
+/// Why a plugin's pattern is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PatternError {
+    #[error("a pattern is at most {MAX_PATTERN_CHARS} characters")]
+    TooLong,
+    #[error("pattern `{pattern}` is not a valid regular expression: {error}")]
+    Invalid {
+        pattern: String,
+        error: regex::Error,
+    },
+}
+
+/// What a written value must be, and is not.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("must be at most {max} characters")]
+    TooLong { max: u32 },
+    #[error("must match the pattern `{pattern}`")]
+    NoMatch { pattern: String },
+    #[error("must be an absolute http:// or https:// URL")]
+    NotUrl,
+    #[error("must be one of: {}", .values.join(", "))]
+    NotOneOf { values: Vec<String> },
+    #[error("must be a whole number{}", range_words(*.min, *.max))]
+    NotWholeNumber { min: Option<i64>, max: Option<i64> },
+}
+
+/// Why a plugin's descriptions of its settings are refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DescriptionError {
+    #[error("describes setting `{name}`, which its manifest's `settings` does not list")]
+    Unlisted { name: String },
+    #[error("setting `{name}` is one of no values")]
+    NoValues { name: String },
+    #[error("setting `{name}` has a minimum above its maximum")]
+    MinimumAboveMaximum { name: String },
+    #[error("setting `{name}`: its default {error}")]
+    BadDefault { name: String, error: ValueError },
+    #[error("describes setting `{name}` twice")]
+    Twice { name: String },
+}
+
 /// The longest pattern a plugin may give; compiled size is bounded too, so
 /// a plugin cannot make the host spend memory on its descriptions.
 const MAX_PATTERN_CHARS: usize = 1024;
 const MAX_COMPILED_PATTERN_BYTES: usize = 1 << 20;
 
 impl Pattern {
-    pub fn new(source: &str) -> Result<Pattern, String> {
+    pub fn new(source: &str) -> Result<Pattern, PatternError> {
         if source.chars().count() > MAX_PATTERN_CHARS {
-            return Err(format!(
-                "a pattern is at most {MAX_PATTERN_CHARS} characters"
-            ));
+            return Err(PatternError::TooLong);
         }
         let regex = regex::RegexBuilder::new(&format!("^(?:{source})$"))
             .size_limit(MAX_COMPILED_PATTERN_BYTES)
             .dfa_size_limit(MAX_COMPILED_PATTERN_BYTES)
             .build()
-            .map_err(|e| format!("pattern `{source}` is not a valid regular expression: {e}"))?;
+            .map_err(|error| PatternError::Invalid {
+                pattern: source.to_string(),
+                error,
+            })?;
         Ok(Pattern {
             source: source.to_string(),
             regex,
@@ -110,7 +153,7 @@ impl SettingSpec {
     }
 
     /// Why `value` (written, not empty) does not fit, saying what would.
-    pub fn check(&self, value: &str) -> Result<(), String> {
+    pub fn check(&self, value: &str) -> Result<(), ValueError> {
         match &self.kind {
             SettingKind::Text {
                 max_length,
@@ -119,21 +162,23 @@ impl SettingSpec {
                 if let Some(max) = max_length
                     && value.chars().count() > *max as usize
                 {
-                    return Err(format!("must be at most {max} characters"));
+                    return Err(ValueError::TooLong { max: *max });
                 }
                 match pattern {
-                    Some(p) if !p.regex.is_match(value) => {
-                        Err(format!("must match the pattern `{}`", p.source))
-                    }
+                    Some(p) if !p.regex.is_match(value) => Err(ValueError::NoMatch {
+                        pattern: p.source.clone(),
+                    }),
                     _ => Ok(()),
                 }
             }
             SettingKind::Url => match url::Url::parse(value) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(()),
-                _ => Err("must be an absolute http:// or https:// URL".into()),
+                _ => Err(ValueError::NotUrl),
             },
             SettingKind::OneOf(values) if values.iter().any(|v| v == value) => Ok(()),
-            SettingKind::OneOf(values) => Err(format!("must be one of: {}", values.join(", "))),
+            SettingKind::OneOf(values) => Err(ValueError::NotOneOf {
+                values: values.clone(),
+            }),
             SettingKind::Integer { min, max } => {
                 let whole = value
                     .strip_prefix('-')
@@ -143,7 +188,10 @@ impl SettingSpec {
                 let n = value.parse::<i64>().ok().filter(|_| whole);
                 match n {
                     Some(n) if min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m) => Ok(()),
-                    _ => Err(format!("must be a whole number{}", range_words(*min, *max))),
+                    _ => Err(ValueError::NotWholeNumber {
+                        min: *min,
+                        max: *max,
+                    }),
                 }
             }
         }
@@ -197,33 +245,34 @@ fn range_words(min: Option<i64>, max: Option<i64>) -> String {
 pub fn describe(
     listed: &[String],
     described: Vec<SettingSpec>,
-) -> Result<Vec<SettingSpec>, String> {
+) -> Result<Vec<SettingSpec>, DescriptionError> {
     let mut by_name: BTreeMap<String, SettingSpec> = BTreeMap::new();
     for spec in described {
         let name = spec.name.clone();
         if !listed.contains(&name) {
-            return Err(format!(
-                "describes setting `{name}`, which its manifest's `settings` does not list"
-            ));
+            return Err(DescriptionError::Unlisted { name });
         }
         match &spec.kind {
             SettingKind::OneOf(values) if values.is_empty() => {
-                return Err(format!("setting `{name}` is one of no values"));
+                return Err(DescriptionError::NoValues { name });
             }
             SettingKind::Integer {
                 min: Some(lo),
                 max: Some(hi),
             } if lo > hi => {
-                return Err(format!("setting `{name}` has a minimum above its maximum"));
+                return Err(DescriptionError::MinimumAboveMaximum { name });
             }
             _ => {}
         }
         if let Presence::Defaulted(value) = &spec.presence {
             spec.check(value)
-                .map_err(|e| format!("setting `{name}`: its default {e}"))?;
+                .map_err(|error| DescriptionError::BadDefault {
+                    name: name.clone(),
+                    error,
+                })?;
         }
         if by_name.insert(name.clone(), spec).is_some() {
-            return Err(format!("describes setting `{name}` twice"));
+            return Err(DescriptionError::Twice { name });
         }
     }
     Ok(listed
@@ -248,7 +297,7 @@ pub enum Problem {
     /// Required, and not written (or empty).
     Missing,
     /// Written, and wrong: what it must be.
-    Invalid(String),
+    Invalid(ValueError),
 }
 
 /// The settings a channel's plugin receives: the tenant's `values` (any
@@ -412,6 +461,7 @@ mod tests {
         ];
         for (kind, value, expected) in cases {
             let got = spec("s", kind.clone(), Presence::Required).check(value);
+            let got = got.map_err(|e| e.to_string());
             assert_eq!(got, expected.map_err(str::to_string), "{kind:?} {value:?}");
         }
     }
@@ -453,7 +503,9 @@ mod tests {
                 },
                 Misfit {
                     setting: "sign_type".into(),
-                    problem: Problem::Invalid("must be one of: RSA2".into())
+                    problem: Problem::Invalid(ValueError::NotOneOf {
+                        values: vec!["RSA2".into()]
+                    })
                 },
             ]
         );
@@ -470,7 +522,7 @@ mod tests {
         assert_eq!(described[0].kind, SettingKind::Url);
         assert_eq!(described[1], SettingSpec::untyped("merchant_id"));
 
-        let refuse = |specs: Vec<SettingSpec>| describe(&listed, specs).unwrap_err();
+        let refuse = |specs: Vec<SettingSpec>| describe(&listed, specs).unwrap_err().to_string();
         assert!(
             refuse(vec![spec("other", SettingKind::Url, Presence::Required)])
                 .contains("does not list")
@@ -509,11 +561,13 @@ mod tests {
         assert!(
             Pattern::new("(")
                 .unwrap_err()
+                .to_string()
                 .contains("not a valid regular expression")
         );
         assert!(
             Pattern::new(&"a".repeat(2000))
                 .unwrap_err()
+                .to_string()
                 .contains("at most 1024")
         );
         // A pattern that compiles huge is refused, not built.

@@ -114,7 +114,7 @@ pub async fn run_with_cache(
     let started = std::time::Instant::now();
     let bytes =
         std::fs::read(wasm).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", wasm.display()))?;
-    let loaded = profile::load(profile).map_err(|e| anyhow::anyhow!(e))?;
+    let loaded = profile::load(profile)?;
     let mut report = checks::run(bytes, loaded, wasm, cache).await?;
     report.millis = started.elapsed().as_secs_f64() * 1000.0;
     Ok(report)

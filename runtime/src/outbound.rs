@@ -16,11 +16,20 @@ pub use paycore_core::outbound::{AddressPolicy, OutboundConfig, non_public};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+/// Why the address policy refuses a URL, in the policy's words: it has no
+/// host, or its host is or resolves to an address the policy forbids.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct UrlRefused {
+    pub reason: String,
+}
+
 /// Resolves `url`'s host now and checks every address: for refusing a
 /// webhook URL when it is given, not only when it is used. A name that
 /// does not resolve now is let through (the delivery checks again).
-pub async fn check_url_now(policy: &AddressPolicy, url: &url::Url) -> Result<(), String> {
-    policy.check_url(url)?;
+pub async fn check_url_now(policy: &AddressPolicy, url: &url::Url) -> Result<(), UrlRefused> {
+    let refused = |reason| UrlRefused { reason };
+    policy.check_url(url).map_err(refused)?;
     let (Some(url::Host::Domain(name)), Some(port)) = (url.host(), url.port_or_known_default())
     else {
         return Ok(());
@@ -31,7 +40,7 @@ pub async fn check_url_now(policy: &AddressPolicy, url: &url::Url) -> Result<(),
         return Ok(());
     };
     for addr in addrs {
-        policy.check(addr.ip())?;
+        policy.check(addr.ip()).map_err(refused)?;
     }
     Ok(())
 }

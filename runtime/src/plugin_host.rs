@@ -25,11 +25,14 @@ pub use crate::tls::install_crypto_provider;
 pub use bindings::paycore::channel::http::HttpError;
 
 pub use call::{CallError, CallErrorKind};
-pub use crypto::{encrypt_as_provider, sign_as_provider};
+pub use crypto::{ProviderCryptoError, encrypt_as_provider, sign_as_provider};
 pub use engine::PluginHost;
 pub use imports::{ChannelGrant, InMemoryUpstream};
-pub use load::{LoadError, LoadInfo, Plugin, PluginManifest, grant_for};
-pub use record::{RecordedCall, Recordings, read_file as read_recording, secret_forms};
+pub use load::{LoadError, LoadInfo, ManifestError, Plugin, PluginManifest, grant_for};
+pub use record::{
+    ReadRecordingError, RecordedCall, RecordingFileError, Recordings, read_file as read_recording,
+    secret_forms,
+};
 pub use replay::difference;
 pub use trace::{CallInput, CallOutput, CallTrace, HostCall, HttpAttempt, Tracer};
 

@@ -24,6 +24,32 @@ pub enum Provenance {
     SignedBy(PublicKey),
 }
 
+/// Why a plugin's signature cannot be made or read, or why the policy
+/// refuses the plugin.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProvenanceError {
+    #[error("the signing key is not base64 (make one with `paycore plugin keygen`)")]
+    KeyNotBase64,
+    #[error("the signing key is not an ed25519 PKCS#8 key")]
+    KeyNotEd25519,
+    #[error("not a WebAssembly file")]
+    NotWebAssembly,
+    #[error("a section's size is malformed")]
+    MalformedSectionSize,
+    #[error("a section runs past the end of the file")]
+    SectionPastEnd,
+    #[error("the signature section is malformed")]
+    MalformedSignature,
+    #[error("the signature does not match the plugin: it was altered after signing")]
+    Altered,
+    #[error(
+        "the plugin is not signed, and [plugin_policy] require_signature is on; sign it with `paycore plugin sign`"
+    )]
+    Unsigned,
+    #[error("the plugin is signed by {0}, which is not among [plugin_policy] trusted_publishers")]
+    UntrustedPublisher(PublicKey),
+}
+
 /// A new signing key: its PKCS#8 document (base64; keep it secret) and its
 /// public key (give it to operators for `trusted_publishers`).
 pub fn keygen() -> (String, PublicKey) {
@@ -36,12 +62,11 @@ pub fn keygen() -> (String, PublicKey) {
 
 /// `wasm` signed with the key in `pkcs8_base64` (a previous signature is
 /// replaced).
-pub fn sign(wasm: &[u8], pkcs8_base64: &str) -> Result<Vec<u8>, String> {
+pub fn sign(wasm: &[u8], pkcs8_base64: &str) -> Result<Vec<u8>, ProvenanceError> {
     let pkcs8 = BASE64
         .decode(pkcs8_base64.trim())
-        .map_err(|_| "the signing key is not base64 (make one with `paycore plugin keygen`)")?;
-    let pair = Ed25519KeyPair::from_pkcs8(&pkcs8)
-        .map_err(|_| "the signing key is not an ed25519 PKCS#8 key")?;
+        .map_err(|_| ProvenanceError::KeyNotBase64)?;
+    let pair = Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(|_| ProvenanceError::KeyNotEd25519)?;
     let unsigned = &wasm[..split(wasm)?.unsigned_len];
     let signature = pair.sign(unsigned);
     let mut payload = Vec::with_capacity(96);
@@ -54,7 +79,7 @@ pub fn sign(wasm: &[u8], pkcs8_base64: &str) -> Result<Vec<u8>, String> {
 
 /// Reads and checks `wasm`'s signature. `Err` if it is signed but the
 /// signature does not verify (altered after signing) or is malformed.
-pub fn provenance(wasm: &[u8]) -> Result<Provenance, String> {
+pub fn provenance(wasm: &[u8]) -> Result<Provenance, ProvenanceError> {
     let parts = split(wasm)?;
     let Some(payload) = parts.signature else {
         return Ok(Provenance::Unsigned);
@@ -62,15 +87,15 @@ pub fn provenance(wasm: &[u8]) -> Result<Provenance, String> {
     let (key, signature) = payload
         .split_first_chunk::<32>()
         .filter(|(_, sig)| sig.len() == 64)
-        .ok_or("the signature section is malformed")?;
+        .ok_or(ProvenanceError::MalformedSignature)?;
     UnparsedPublicKey::new(&ED25519, key)
         .verify(&wasm[..parts.unsigned_len], signature)
-        .map_err(|_| "the signature does not match the plugin: it was altered after signing")?;
+        .map_err(|_| ProvenanceError::Altered)?;
     Ok(Provenance::SignedBy(PublicKey(*key)))
 }
 
 /// `Err` names why `policy` refuses `wasm`.
-pub fn admit(policy: &ProvenancePolicy, wasm: &[u8]) -> Result<Provenance, String> {
+pub fn admit(policy: &ProvenancePolicy, wasm: &[u8]) -> Result<Provenance, ProvenanceError> {
     if !policy.require_signature {
         // Nothing to enforce: a file that is no WebAssembly at all is
         // for the loader to refuse, in its own words.
@@ -78,12 +103,10 @@ pub fn admit(policy: &ProvenancePolicy, wasm: &[u8]) -> Result<Provenance, Strin
     }
     let provenance = provenance(wasm)?;
     match &provenance {
-        Provenance::Unsigned => Err(
-            "the plugin is not signed, and [plugin_policy] require_signature is on; sign it with `paycore plugin sign`".into(),
-        ),
-        Provenance::SignedBy(key) if !policy.trusted_publishers.contains(key) => Err(format!(
-            "the plugin is signed by {key}, which is not among [plugin_policy] trusted_publishers"
-        )),
+        Provenance::Unsigned => Err(ProvenanceError::Unsigned),
+        Provenance::SignedBy(key) if !policy.trusted_publishers.contains(key) => {
+            Err(ProvenanceError::UntrustedPublisher(key.clone()))
+        }
         Provenance::SignedBy(_) => Ok(provenance),
     }
 }
@@ -96,21 +119,21 @@ struct Parts<'a> {
 
 /// Finds a trailing `paycore-signature` section by walking the top-level
 /// sections (id byte, LEB128 size, contents) after the 8-byte preamble.
-fn split(wasm: &[u8]) -> Result<Parts<'_>, String> {
+fn split(wasm: &[u8]) -> Result<Parts<'_>, ProvenanceError> {
     if wasm.len() < 8 || &wasm[..4] != b"\0asm" {
-        return Err("not a WebAssembly file".into());
+        return Err(ProvenanceError::NotWebAssembly);
     }
     let mut at = 8;
     let mut last = None;
     while at < wasm.len() {
         let start = at;
         let id = wasm[at];
-        let (size, len) = leb128(&wasm[at + 1..]).ok_or("a section's size is malformed")?;
+        let (size, len) = leb128(&wasm[at + 1..]).ok_or(ProvenanceError::MalformedSectionSize)?;
         let body = at + 1 + len;
         let end = body
             .checked_add(size)
             .filter(|e| *e <= wasm.len())
-            .ok_or("a section runs past the end of the file")?;
+            .ok_or(ProvenanceError::SectionPastEnd)?;
         last = Some((start, id, body, end));
         at = end;
     }
@@ -198,9 +221,10 @@ mod tests {
 
         let mut altered = signed.clone();
         altered[12] ^= 1;
+        assert_eq!(provenance(&altered), Err(ProvenanceError::Altered));
         assert!(
-            provenance(&altered)
-                .unwrap_err()
+            ProvenanceError::Altered
+                .to_string()
                 .contains("altered after signing")
         );
     }
@@ -220,6 +244,7 @@ mod tests {
         assert!(
             admit(&strict, &component())
                 .unwrap_err()
+                .to_string()
                 .contains("not signed")
         );
         assert_eq!(admit(&strict, &signed), Ok(Provenance::SignedBy(public)));
@@ -227,7 +252,12 @@ mod tests {
             require_signature: true,
             trusted_publishers: vec![stranger],
         };
-        assert!(admit(&other, &signed).unwrap_err().contains("not among"));
+        assert!(
+            admit(&other, &signed)
+                .unwrap_err()
+                .to_string()
+                .contains("not among")
+        );
     }
 
     #[test]

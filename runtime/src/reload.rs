@@ -24,8 +24,9 @@ mod replay_gate;
 mod scan;
 mod status;
 
-pub use operator::Decisions;
 use operator::apply_decisions;
+pub use operator::{DecisionError, Decisions, ReadDecisionsError};
+pub use replay_gate::RecordingError;
 pub use scan::is_temporary;
 use scan::{Scan, keep_builds_of_held_files};
 pub use status::{Checked, PluginStatus, Status};
@@ -159,7 +160,7 @@ impl Reloader {
                 d
             }
             Err(e) => {
-                errors.push(e);
+                errors.push(e.to_string());
                 inner.decisions.clone()
             }
         };
@@ -291,7 +292,7 @@ impl Reloader {
         let decisions = Decisions::read(self.payments.store())
             .await
             .unwrap_or_else(|e| {
-                problems.push(e);
+                problems.push(e.to_string());
                 Decisions::default()
             });
         let scan = self.candidate_plugins(&[], &tenants, &decisions).await;

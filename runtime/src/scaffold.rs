@@ -33,17 +33,36 @@ pub fn wasm_file(name: &str) -> PathBuf {
     Path::new("target/wasm32-wasip2/release").join(format!("{}.wasm", crate_name(name)))
 }
 
+/// Why the crate cannot be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ScaffoldError {
+    #[error("`{0}`: a plugin name is 1-64 of a-z, 0-9 and '-', starting with a letter")]
+    BadName(String),
+    /// `dir` exists and cannot be listed.
+    #[error("{0}")]
+    ReadDir(std::io::Error),
+    #[error("{} exists and is not empty", .0.display())]
+    NotEmpty(PathBuf),
+    #[error("cannot create {}: {error}", .dir.display())]
+    CreateDir { dir: PathBuf, error: std::io::Error },
+    #[error("cannot write {}: {error}", .file.display())]
+    Write {
+        file: PathBuf,
+        error: std::io::Error,
+    },
+}
+
 /// Writes the crate `name` into `dir` (which must not exist or be empty)
 /// and returns what was written, relative to `dir` (the SDK as one folder).
-pub fn generate(name: &str, dir: &Path) -> Result<Vec<String>, String> {
+pub fn generate(name: &str, dir: &Path) -> Result<Vec<String>, ScaffoldError> {
     check_name(name)?;
     if dir.exists()
         && std::fs::read_dir(dir)
-            .map_err(|e| e.to_string())?
+            .map_err(ScaffoldError::ReadDir)?
             .next()
             .is_some()
     {
-        return Err(format!("{} exists and is not empty", dir.display()));
+        return Err(ScaffoldError::NotEmpty(dir.to_path_buf()));
     }
     let dependency = format!("paycore-plugin-sdk = {{ path = \"{SDK_DIR}\" }}");
     let fill = |template: &str| {
@@ -72,10 +91,15 @@ pub fn generate(name: &str, dir: &Path) -> Result<Vec<String>, String> {
     {
         let path = dir.join(&file);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            std::fs::create_dir_all(parent).map_err(|error| ScaffoldError::CreateDir {
+                dir: parent.to_path_buf(),
+                error,
+            })?;
         }
-        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        std::fs::write(&path, text).map_err(|error| ScaffoldError::Write {
+            file: path.clone(),
+            error,
+        })?;
     }
     let mut written: Vec<String> = files.iter().map(|(f, _)| f.to_string()).collect();
     written.push(format!("{SDK_DIR}/"));
@@ -116,7 +140,7 @@ fn crate_name(name: &str) -> String {
 
 /// Plugin names are crate names too: lower-case letters, digits and `-`,
 /// starting with a letter.
-fn check_name(name: &str) -> Result<(), String> {
+fn check_name(name: &str) -> Result<(), ScaffoldError> {
     let ok = name.len() <= 64
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && name
@@ -125,9 +149,7 @@ fn check_name(name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "`{name}`: a plugin name is 1-64 of a-z, 0-9 and '-', starting with a letter"
-        ))
+        Err(ScaffoldError::BadName(name.to_string()))
     }
 }
 

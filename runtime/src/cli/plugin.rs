@@ -141,7 +141,7 @@ fn exit(success: bool) -> ExitCode {
 
 fn new(name: &str, dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let dir = dir.unwrap_or_else(|| PathBuf::from(name));
-    let files = paycore::scaffold::generate(name, &dir).map_err(|e| anyhow::anyhow!(e))?;
+    let files = paycore::scaffold::generate(name, &dir)?;
     println!("created {} ({})", dir.display(), files.join(", "));
     println!(
         "next: cd {} && {} && paycore plugin test {}",
@@ -153,7 +153,7 @@ fn new(name: &str, dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
 }
 
 async fn replay(recording: &Path, plugin: &Path) -> anyhow::Result<ExitCode> {
-    let calls = paycore::plugin_host::read_recording(recording).map_err(|e| anyhow::anyhow!(e))?;
+    let calls = paycore::plugin_host::read_recording(recording)?;
     let host = paycore::plugin_host::PluginHost::new(Default::default())?;
     let plugin = host
         .load_file(plugin)
@@ -238,11 +238,11 @@ fn sign(file: &Path, key: &Path) -> anyhow::Result<ExitCode> {
     let wasm = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let secret =
         std::fs::read_to_string(key).with_context(|| format!("reading {}", key.display()))?;
-    let signed = paycore::provenance::sign(&wasm, &secret).map_err(anyhow::Error::msg)?;
+    let signed = paycore::provenance::sign(&wasm, &secret)?;
     let temp = file.with_extension("wasm.part");
     std::fs::write(&temp, &signed)?;
     std::fs::rename(&temp, file)?;
-    match paycore::provenance::provenance(&signed).map_err(anyhow::Error::msg)? {
+    match paycore::provenance::provenance(&signed)? {
         paycore::provenance::Provenance::SignedBy(key) => {
             println!("{}: signed by {key}", file.display())
         }

@@ -7,7 +7,7 @@
 use crate::config::SecretValue;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -112,20 +112,52 @@ pub struct Loaded {
     pub upstream_keys: BTreeMap<String, SecretValue>,
 }
 
-pub fn load(path: &Path) -> Result<Loaded, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read the profile {}: {e}", path.display()))?;
-    let profile: Profile = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+/// Why a conformance profile cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("cannot read the profile {}: {error}", .path.display())]
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{}: {error}", .path.display())]
+    Parse {
+        path: PathBuf,
+        error: toml::de::Error,
+    },
+    /// A secret reference that does not parse or resolve, in the config's
+    /// words.
+    #[error("{}: secret `{name}`: {reason}", .path.display())]
+    Secret {
+        path: PathBuf,
+        name: String,
+        reason: String,
+    },
+}
+
+pub fn load(path: &Path) -> Result<Loaded, ProfileError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ProfileError::Read {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    let profile: Profile = toml::from_str(&text).map_err(|error| ProfileError::Parse {
+        path: path.to_path_buf(),
+        error,
+    })?;
     let base = path.parent().unwrap_or(Path::new("."));
     let resolve = |refs: &BTreeMap<String, String>| {
         refs.iter()
             .map(|(name, reference)| {
                 let secret = crate::config::SecretRef::parse(reference, base)
                     .and_then(|r| r.resolve())
-                    .map_err(|e| format!("{}: secret `{name}`: {e}", path.display()))?;
+                    .map_err(|reason| ProfileError::Secret {
+                        path: path.to_path_buf(),
+                        name: name.clone(),
+                        reason,
+                    })?;
                 Ok((name.clone(), secret))
             })
-            .collect::<Result<BTreeMap<_, _>, String>>()
+            .collect::<Result<BTreeMap<_, _>, ProfileError>>()
     };
     let secrets = resolve(&profile.secrets)?;
     let mut upstream_keys = resolve(&profile.upstream_keys)?;

@@ -4,11 +4,33 @@
 
 use super::profile::Let;
 use crate::config::SecretValue;
-use crate::plugin_host::{encrypt_as_provider, sign_as_provider};
+use crate::plugin_host::{ProviderCryptoError, encrypt_as_provider, sign_as_provider};
 use base64::Engine as _;
 use std::collections::BTreeMap;
 
 pub type Vars = BTreeMap<String, String>;
+
+/// Why a profile's template cannot be filled in.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("unclosed `${{` in `{template}`")]
+    Unclosed { template: String },
+    #[error("unknown variable `${{{name}}}`")]
+    UnknownVariable { name: String },
+    /// A `let` failed; which, and why.
+    #[error("let `{name}`: {error}")]
+    Let {
+        name: String,
+        error: Box<TemplateError>,
+    },
+    #[error("no key `{name}` in upstream_keys or secrets")]
+    NoKey { name: String },
+    /// A `let` lacks the field its kind needs.
+    #[error("needs `{field}`")]
+    Needs { field: &'static str },
+    #[error(transparent)]
+    Crypto(#[from] ProviderCryptoError),
+}
 
 /// How to spoil the signatures of one rendering, for the callback checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,19 +41,21 @@ pub enum Signing {
 }
 
 /// `${name}` → `vars[name]`; an unknown name is an error naming it.
-pub fn render(template: &str, vars: &Vars) -> Result<String, String> {
+pub fn render(template: &str, vars: &Vars) -> Result<String, TemplateError> {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let end = after
-            .find('}')
-            .ok_or_else(|| format!("unclosed `${{` in `{template}`"))?;
+        let end = after.find('}').ok_or_else(|| TemplateError::Unclosed {
+            template: template.to_string(),
+        })?;
         let name = &after[..end];
         let value = vars
             .get(name)
-            .ok_or_else(|| format!("unknown variable `${{{name}}}`"))?;
+            .ok_or_else(|| TemplateError::UnknownVariable {
+                name: name.to_string(),
+            })?;
         out.push_str(value);
         rest = &after[end + 1..];
     }
@@ -48,14 +72,15 @@ pub fn evaluate(
     keys: &BTreeMap<String, SecretValue>,
     signing: Signing,
     keep: &Vars,
-) -> Result<Vars, String> {
+) -> Result<Vars, TemplateError> {
     let mut vars = vars.clone();
     for step in lets {
         let value = match keep.get(&step.name) {
             Some(kept) => kept.clone(),
-            None => {
-                one(step, &vars, keys, signing).map_err(|e| format!("let `{}`: {e}", step.name))?
-            }
+            None => one(step, &vars, keys, signing).map_err(|error| TemplateError::Let {
+                name: step.name.clone(),
+                error: Box::new(error),
+            })?,
         };
         vars.insert(step.name.clone(), value);
     }
@@ -79,7 +104,7 @@ pub fn message(
     keys: &BTreeMap<String, SecretValue>,
     signing: Signing,
     keep: &Vars,
-) -> Result<Message, String> {
+) -> Result<Message, TemplateError> {
     let (late, early): (Vec<Let>, Vec<Let>) = lets.iter().cloned().partition(mentions_body);
     let mut vars = evaluate(&early, vars, keys, signing, keep)?;
     let body = render(body, &vars)?;
@@ -88,7 +113,7 @@ pub fn message(
     let headers = headers
         .iter()
         .map(|(k, v)| Ok((k.clone(), render(v, &vars)?)))
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, TemplateError>>()?;
     Ok(Message {
         body,
         headers,
@@ -115,14 +140,15 @@ fn one(
     vars: &Vars,
     keys: &BTreeMap<String, SecretValue>,
     signing: Signing,
-) -> Result<String, String> {
+) -> Result<String, TemplateError> {
     let key = |name: &str| {
-        keys.get(name)
-            .ok_or_else(|| format!("no key `{name}` in upstream_keys or secrets"))
+        keys.get(name).ok_or_else(|| TemplateError::NoKey {
+            name: name.to_string(),
+        })
     };
-    let field = |f: &Option<String>, what: &str| {
+    let field = |f: &Option<String>, what: &'static str| {
         f.as_deref()
-            .ok_or_else(|| format!("needs `{what}`"))
+            .ok_or(TemplateError::Needs { field: what })
             .and_then(|t| render(t, vars))
     };
     if let Some(name) = &step.sign {
@@ -179,7 +205,7 @@ mod tests {
             r#"{"amount":"0.01"}"#
         );
         assert_eq!(
-            render("${nope}", &v).unwrap_err(),
+            render("${nope}", &v).unwrap_err().to_string(),
             "unknown variable `${nope}`"
         );
     }

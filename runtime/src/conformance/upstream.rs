@@ -161,7 +161,7 @@ fn scripted(
     answer: &Answer,
     vars: &Vars,
     keys: &BTreeMap<String, SecretValue>,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, template::TemplateError> {
     let m = template::message(
         &answer.lets,
         &answer.body,

@@ -3,10 +3,13 @@
 use super::extract::{ApiPath, BearerProblem, bearer};
 use super::openapi::ErrorBody;
 use super::{ApiError, AppState};
+use crate::reload::{DecisionError, RecordingError, Status};
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde_json::{Value, json};
+use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -204,19 +207,36 @@ async fn channels(_: Admin, State(s): State<AppState>) -> Json<Value> {
     Json(json!({ "channels": list }))
 }
 
-fn decision_answer(
-    result: Result<std::sync::Arc<crate::reload::Status>, String>,
-) -> Result<Json<Value>, ApiError> {
-    match result {
-        Ok(status) => Ok(Json(
-            json!({ "generation": status.generation, "errors": status.errors }),
-        )),
-        Err(message) => Err(ApiError::new(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+fn decision_answer(result: Result<Arc<Status>, DecisionError>) -> Result<Json<Value>, ApiError> {
+    let status = result.map_err(decision_error)?;
+    Ok(Json(
+        json!({ "generation": status.generation, "errors": status.errors }),
+    ))
+}
+
+/// A decision that does not fit what is loaded is refused (422
+/// `plugin_decision_refused`, saying why); one the database could not
+/// read or record is paycore's own failure (500 `internal`), logged here.
+fn decision_error(e: DecisionError) -> ApiError {
+    match e {
+        DecisionError::NotAwaitingApproval { .. }
+        | DecisionError::NotServing { .. }
+        | DecisionError::NothingToRollBackTo { .. }
+        | DecisionError::NotRolledBack { .. } => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
             "unprocessable",
             "plugin_decision_refused",
-            message,
-        )),
+            e.to_string(),
+        ),
+        DecisionError::Store(_) => {
+            tracing::error!(error = %e, "operator decision not applied: storage failure");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "internal",
+                "paycore could not record the decision because its database failed; try again",
+            )
+        }
     }
 }
 
@@ -230,6 +250,7 @@ fn decision_answer(
         (status = 401, description = "No or bad admin token", body = ErrorBody),
         (status = 404, description = "The admin API is disabled", body = ErrorBody),
         (status = 422, description = "That version is not awaiting approval", body = ErrorBody),
+        (status = 500, description = "The database could not record the decision", body = ErrorBody),
     )
 )]
 async fn approve(
@@ -250,6 +271,7 @@ async fn approve(
         (status = 401, description = "No or bad admin token", body = ErrorBody),
         (status = 404, description = "The admin API is disabled", body = ErrorBody),
         (status = 422, description = "Nothing to roll back to", body = ErrorBody),
+        (status = 500, description = "The database could not record the decision", body = ErrorBody),
     )
 )]
 async fn rollback(
@@ -261,7 +283,7 @@ async fn rollback(
         Ok((label, status)) => Ok(Json(
             json!({ "rolled_back": label, "generation": status.generation, "errors": status.errors }),
         )),
-        Err(message) => decision_answer(Err(message)),
+        Err(e) => Err(decision_error(e)),
     }
 }
 
@@ -274,6 +296,7 @@ async fn rollback(
         (status = 401, description = "No or bad admin token", body = ErrorBody),
         (status = 404, description = "The admin API is disabled", body = ErrorBody),
         (status = 422, description = "That version is not rolled back", body = ErrorBody),
+        (status = 500, description = "The database could not record the decision", body = ErrorBody),
     )
 )]
 async fn restore(
@@ -306,7 +329,7 @@ async fn start_recording(
 ) -> Result<Json<Value>, ApiError> {
     match s.reloader.start_recording(&tenant, &channel) {
         Ok(file) => Ok(Json(json!({ "recording": file.display().to_string() }))),
-        Err(message) => Err(recording_refused(message)),
+        Err(e) => Err(recording_refused(e)),
     }
 }
 
@@ -333,15 +356,79 @@ async fn stop_recording(
         Ok((file, calls)) => Ok(Json(
             json!({ "recording": file.display().to_string(), "calls": calls }),
         )),
-        Err(message) => Err(recording_refused(message)),
+        Err(e) => Err(recording_refused(e)),
     }
 }
 
-fn recording_refused(message: String) -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-        "unprocessable",
-        "recording_refused",
-        message,
-    )
+/// Every recording error is the operator's to fix (a channel that does
+/// not exist or is not recording, a recordings folder paycore may not
+/// write): 422 `recording_refused`, saying why.
+fn recording_refused(e: RecordingError) -> ApiError {
+    match e {
+        RecordingError::NoSuchChannel { .. }
+        | RecordingError::NotRecording { .. }
+        | RecordingError::File(_) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unprocessable",
+            "recording_refused",
+            e.to_string(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreError;
+
+    #[test]
+    fn a_decision_the_database_failed_is_a_5xx_and_a_refused_one_a_422() {
+        let failed = decision_error(DecisionError::Store(StoreError::Db(
+            sqlx::Error::PoolTimedOut,
+        )));
+        assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!((failed.kind, failed.code), ("internal_error", "internal"));
+        assert!(
+            !failed.message.contains("pool"),
+            "the cause is logged, not shown: {}",
+            failed.message
+        );
+
+        let refused = [
+            (
+                DecisionError::NotAwaitingApproval {
+                    label: "alipay@1.3.0".into(),
+                },
+                "alipay@1.3.0 is not awaiting approval",
+            ),
+            (
+                DecisionError::NotServing {
+                    name: "alipay".into(),
+                },
+                "no version of `alipay` is serving",
+            ),
+            (
+                DecisionError::NothingToRollBackTo {
+                    name: "alipay".into(),
+                    label: "alipay@1.3.0".into(),
+                },
+                "alipay@1.3.0 is the only version of `alipay` loaded; there is nothing to roll back to",
+            ),
+            (
+                DecisionError::NotRolledBack {
+                    label: "alipay@1.3.0".into(),
+                },
+                "alipay@1.3.0 is not rolled back",
+            ),
+        ];
+        for (error, message) in refused {
+            let e = decision_error(error);
+            assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY, "{message}");
+            assert_eq!(
+                (e.kind, e.code),
+                ("unprocessable", "plugin_decision_refused")
+            );
+            assert_eq!(e.message, message);
+        }
+    }
 }

@@ -99,20 +99,41 @@ impl KeyRing<'_> {
     }
 }
 
+/// Why signing or sealing as a channel's provider failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderCryptoError {
+    #[error("unknown signing algorithm `{0}`")]
+    UnknownAlgorithm(String),
+    /// The key does not sign with the algorithm; what the key ring said,
+    /// as it prints itself.
+    #[error("{0}")]
+    Signing(String),
+    #[error("the key is not 32 bytes")]
+    KeyNot32Bytes,
+    #[error("the nonce must be 12 bytes")]
+    BadNonce,
+    #[error("encryption failed")]
+    Encryption,
+}
+
 /// Signs as the far side of a channel does, outside any plugin call: the
 /// conformance suite's scripted upstream signs its answers and callbacks
 /// with the provider's test keys. `alg` is `hmac-sha256` or `rsa-pkcs1-sha256`.
-pub fn sign_as_provider(key: &SecretValue, alg: &str, data: &[u8]) -> Result<Vec<u8>, String> {
+pub fn sign_as_provider(
+    key: &SecretValue,
+    alg: &str,
+    data: &[u8],
+) -> Result<Vec<u8>, ProviderCryptoError> {
     let name = "provider";
     let ring = BTreeMap::from([(name.to_string(), key.clone())]);
     let alg = match alg {
         "hmac-sha256" => Algorithm::HmacSha256,
         "rsa-pkcs1-sha256" => Algorithm::RsaPkcs1Sha256,
-        other => return Err(format!("unknown signing algorithm `{other}`")),
+        other => return Err(ProviderCryptoError::UnknownAlgorithm(other.to_string())),
     };
     KeyRing(&ring)
         .sign(name, alg, data)
-        .map_err(|e| format!("{e:?}"))
+        .map_err(|e| ProviderCryptoError::Signing(format!("{e:?}")))
 }
 
 /// Seals `plain` with AES-256-GCM (ciphertext then tag), as WeChat Pay
@@ -122,15 +143,15 @@ pub fn encrypt_as_provider(
     nonce: &[u8],
     aad: &[u8],
     plain: &[u8],
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, ProviderCryptoError> {
     let key = aead::UnboundKey::new(&aead::AES_256_GCM, key.expose())
-        .map_err(|_| "the key is not 32 bytes".to_string())?;
-    let nonce = aead::Nonce::try_assume_unique_for_key(nonce)
-        .map_err(|_| "the nonce must be 12 bytes".to_string())?;
+        .map_err(|_| ProviderCryptoError::KeyNot32Bytes)?;
+    let nonce =
+        aead::Nonce::try_assume_unique_for_key(nonce).map_err(|_| ProviderCryptoError::BadNonce)?;
     let mut buffer = plain.to_vec();
     aead::LessSafeKey::new(key)
         .seal_in_place_append_tag(nonce, aead::Aad::from(aad), &mut buffer)
-        .map_err(|_| "encryption failed".to_string())?;
+        .map_err(|_| ProviderCryptoError::Encryption)?;
     Ok(buffer)
 }
 

@@ -213,7 +213,7 @@ impl CallState {
         let network = matches!(self.http, Transport::Network(_));
         if network && let Err(why) = self.outbound_permits(&url, &host) {
             tracing::warn!(plugin = %self.plugin_label, channel = %self.grant.channel, host = %host, reason = %why, "plugin request refused by the outbound policy");
-            return Err(http::HttpError::Denied(why));
+            return Err(http::HttpError::Denied(why.to_string()));
         }
         if self.http_requests >= MAX_HTTP_REQUESTS_PER_CALL {
             return Err(http::HttpError::Denied(format!(
@@ -248,17 +248,32 @@ impl CallState {
     }
 }
 
+/// Why the `[outbound]` policy refuses a plugin's request.
+#[derive(Debug, thiserror::Error)]
+enum OutboundRefusal {
+    #[error(
+        "plain http to `{host}` is refused: plugins' hosts need https unless [outbound] plain_http_hosts lists them"
+    )]
+    PlainHttp { host: String },
+    /// The address policy's reason, in its words.
+    #[error("{0}")]
+    Address(String),
+}
+
 impl CallState {
     /// The `[outbound]` policy's say before anything is sent: HTTPS unless
     /// the host may take plain HTTP, and no literal non-public address
     /// (names are checked on what they resolve to, by the client).
-    fn outbound_permits(&self, url: &url::Url, host: &str) -> Result<(), String> {
+    fn outbound_permits(&self, url: &url::Url, host: &str) -> Result<(), OutboundRefusal> {
         if url.scheme() == "http" && !self.outbound.plain_http_hosts.iter().any(|h| h == host) {
-            return Err(format!(
-                "plain http to `{host}` is refused: plugins' hosts need https unless [outbound] plain_http_hosts lists them"
-            ));
+            return Err(OutboundRefusal::PlainHttp {
+                host: host.to_string(),
+            });
         }
-        self.outbound.addresses.check_url(url)
+        self.outbound
+            .addresses
+            .check_url(url)
+            .map_err(OutboundRefusal::Address)
     }
 
     /// Sends the request and reads the answer within the size cap. Records

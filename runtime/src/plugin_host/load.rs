@@ -5,7 +5,9 @@ use super::bindings::exports::paycore::channel::settings as wit_settings;
 use super::bindings::{PluginExports, paycore::channel::types as wit};
 use super::engine::PluginHost;
 use super::imports::ChannelGrant;
-use crate::channel_settings::{self, Pattern, Presence, SettingKind, SettingSpec};
+use crate::channel_settings::{
+    self, DescriptionError, Pattern, PatternError, Presence, SettingKind, SettingSpec,
+};
 use crate::domain::Scene;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -35,10 +37,51 @@ pub enum LoadError {
     #[error("its manifest could not be read: {0}")]
     Manifest(String),
     #[error("manifest: {0}")]
-    BadManifest(String),
+    BadManifest(ManifestError),
     /// Refused by `[plugin_policy]` (see `provenance`).
     #[error("{0}")]
     Untrusted(String),
+}
+
+/// Why a plugin's manifest is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("name `{0}` must be 1-64 characters of a-z, 0-9, '-' or '_'")]
+    Name(String),
+    #[error("version `{version}`: {error}")]
+    Version {
+        version: String,
+        error: semver::Error,
+    },
+    #[error("contract-version `{version}`: {error}")]
+    ContractVersion {
+        version: String,
+        error: semver::Error,
+    },
+    #[error(
+        "built for contract {built_for}, this runtime implements {host} (same major, minor up to {})",
+        .host.minor
+    )]
+    Contract {
+        built_for: semver::Version,
+        host: semver::Version,
+    },
+    #[error("must declare at least one scene, wallet and currency")]
+    NothingServed,
+    #[error("currency `{currency}`: {error}")]
+    Currency {
+        currency: String,
+        error: paycore_plugin_sdk::money::MoneyError,
+    },
+    #[error("host `{0}` must be a bare host name or IP")]
+    Host(String),
+    #[error("setting `{setting}`: {error}")]
+    Pattern {
+        setting: String,
+        error: PatternError,
+    },
+    #[error(transparent)]
+    Settings(#[from] DescriptionError),
 }
 
 /// The manifest a plugin declares, checked and typed.
@@ -237,7 +280,7 @@ fn first_line(s: &str) -> String {
 fn check_manifest(
     raw: wit::Manifest,
     described: Option<Vec<wit_settings::SettingSpec>>,
-) -> Result<PluginManifest, String> {
+) -> Result<PluginManifest, ManifestError> {
     let valid_name = |s: &str| {
         !s.is_empty()
             && s.len() <= 64
@@ -245,31 +288,37 @@ fn check_manifest(
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
     };
     if !valid_name(&raw.name) {
-        return Err(format!(
-            "name `{}` must be 1-64 characters of a-z, 0-9, '-' or '_'",
-            raw.name
-        ));
+        return Err(ManifestError::Name(raw.name));
     }
-    let version = semver::Version::parse(&raw.version)
-        .map_err(|e| format!("version `{}`: {e}", raw.version))?;
-    let contract_version = semver::Version::parse(&raw.contract_version)
-        .map_err(|e| format!("contract-version `{}`: {e}", raw.contract_version))?;
+    let version = semver::Version::parse(&raw.version).map_err(|error| ManifestError::Version {
+        version: raw.version.clone(),
+        error,
+    })?;
+    let contract_version = semver::Version::parse(&raw.contract_version).map_err(|error| {
+        ManifestError::ContractVersion {
+            version: raw.contract_version.clone(),
+            error,
+        }
+    })?;
     let host = super::CONTRACT_VERSION;
     if contract_version.major != host.major || contract_version.minor > host.minor {
-        return Err(format!(
-            "built for contract {contract_version}, this runtime implements {host} (same major, minor up to {})",
-            host.minor
-        ));
+        return Err(ManifestError::Contract {
+            built_for: contract_version,
+            host,
+        });
     }
     if raw.scenes.is_empty() || raw.wallets.is_empty() || raw.currencies.is_empty() {
-        return Err("must declare at least one scene, wallet and currency".into());
+        return Err(ManifestError::NothingServed);
     }
     for c in &raw.currencies {
-        paycore_plugin_sdk::money::exponent(c).map_err(|e| format!("currency `{c}`: {e}"))?;
+        paycore_plugin_sdk::money::exponent(c).map_err(|error| ManifestError::Currency {
+            currency: c.clone(),
+            error,
+        })?;
     }
     for h in &raw.hosts {
         if h.is_empty() || h.contains('/') || h.contains(':') && !h.starts_with('[') {
-            return Err(format!("host `{h}` must be a bare host name or IP"));
+            return Err(ManifestError::Host(h.clone()));
         }
     }
     let settings_described = described.is_some();
@@ -300,7 +349,7 @@ fn check_manifest(
 
 /// A setting description as the rest of the host knows it; its pattern is
 /// compiled here, once, so a bad one refuses the plugin.
-fn setting_from_wit(spec: wit_settings::SettingSpec) -> Result<SettingSpec, String> {
+fn setting_from_wit(spec: wit_settings::SettingSpec) -> Result<SettingSpec, ManifestError> {
     let kind = match spec.kind {
         wit_settings::SettingKind::Text(bounds) => SettingKind::Text {
             max_length: bounds.max_length,
@@ -308,7 +357,10 @@ fn setting_from_wit(spec: wit_settings::SettingSpec) -> Result<SettingSpec, Stri
                 .pattern
                 .map(|p| Pattern::new(&p))
                 .transpose()
-                .map_err(|e| format!("setting `{}`: {e}", spec.name))?,
+                .map_err(|error| ManifestError::Pattern {
+                    setting: spec.name.clone(),
+                    error,
+                })?,
         },
         wit_settings::SettingKind::Url => SettingKind::Url,
         wit_settings::SettingKind::OneOf(values) => SettingKind::OneOf(values),
@@ -394,7 +446,9 @@ mod tests {
             );
         }
         for contract in ["1.2.0", "2.0.0", "0.9.0"] {
-            let refused = check_manifest(manifest(contract, &[]), None).unwrap_err();
+            let refused = check_manifest(manifest(contract, &[]), None)
+                .unwrap_err()
+                .to_string();
             assert!(
                 refused.contains(&format!(
                     "built for contract {contract}, this runtime implements 1.1.0"
@@ -421,7 +475,7 @@ mod tests {
         assert_eq!(typed.settings[1], SettingSpec::untyped("merchant_id"));
 
         let unlisted = check_manifest(manifest("1.1.0", &[]), Some(vec![url("base_url")]));
-        assert!(unlisted.unwrap_err().contains("does not list"));
+        assert!(unlisted.unwrap_err().to_string().contains("does not list"));
         let bad_pattern = wit_settings::SettingSpec {
             kind: wit_settings::SettingKind::Text(wit_settings::TextBounds {
                 max_length: None,
@@ -433,6 +487,7 @@ mod tests {
         assert!(
             refused
                 .unwrap_err()
+                .to_string()
                 .starts_with("setting `base_url`: pattern `[`")
         );
     }

@@ -39,6 +39,32 @@ struct Recording {
     keep: usize,
 }
 
+/// A recording file that cannot be started: its folder or the file itself
+/// cannot be written.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {error}", .path.display())]
+pub struct RecordingFileError {
+    pub path: PathBuf,
+    pub error: std::io::Error,
+}
+
+/// A recording file that cannot be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadRecordingError {
+    #[error("cannot read {}: {error}", .path.display())]
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// A line (1-based, blank lines not counted) that is not a recorded call.
+    #[error("{}:{line}: {error}", .path.display())]
+    Line {
+        path: PathBuf,
+        line: usize,
+        error: serde_json::Error,
+    },
+}
+
 /// The recordings running in one host.
 #[derive(Default)]
 pub struct Recordings(Mutex<HashMap<Key, Recording>>);
@@ -58,11 +84,22 @@ impl Recordings {
     }
 
     /// Starts writing the channel's calls to `file` (created or emptied).
-    pub fn start(&self, tenant: &str, channel: &str, file: PathBuf) -> Result<(), String> {
+    pub fn start(
+        &self,
+        tenant: &str,
+        channel: &str,
+        file: PathBuf,
+    ) -> Result<(), RecordingFileError> {
         if let Some(dir) = file.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|error| RecordingFileError {
+                path: dir.to_path_buf(),
+                error,
+            })?;
         }
-        std::fs::write(&file, b"").map_err(|e| format!("{}: {e}", file.display()))?;
+        std::fs::write(&file, b"").map_err(|error| RecordingFileError {
+            path: file.clone(),
+            error,
+        })?;
         let mut all = self.0.lock().expect("recordings lock");
         all.entry(Self::key(tenant, channel)).or_default().file = Some((file, 0));
         Ok(())
@@ -180,13 +217,21 @@ pub fn from_line(line: &str) -> Result<RecordedCall, serde_json::Error> {
 }
 
 /// Reads a recording file: one call per line.
-pub fn read_file(path: &Path) -> Result<Vec<RecordedCall>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+pub fn read_file(path: &Path) -> Result<Vec<RecordedCall>, ReadRecordingError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ReadRecordingError::Read {
+        path: path.to_path_buf(),
+        error,
+    })?;
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .enumerate()
-        .map(|(i, l)| from_line(l).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1)))
+        .map(|(i, l)| {
+            from_line(l).map_err(|error| ReadRecordingError::Line {
+                path: path.to_path_buf(),
+                line: i + 1,
+                error,
+            })
+        })
         .collect()
 }
 

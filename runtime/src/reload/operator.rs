@@ -4,7 +4,7 @@
 //! so a decision made at one instance holds at every instance.
 
 use super::{Live, PluginStatus, Reloader, Status};
-use crate::store::{DecisionKind, Store};
+use crate::store::{DecisionKind, Store, StoreError};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -16,12 +16,32 @@ pub struct Decisions {
     pub approved: BTreeSet<String>,
 }
 
+/// Why an operator's decision was not applied: refused, because it does
+/// not fit what is loaded, or not recorded, because the database failed.
+/// The database's error is part of the message (not its `source`), so a
+/// printer of error chains does not repeat it.
+#[derive(Debug, thiserror::Error)]
+pub enum DecisionError {
+    #[error("{label} is not awaiting approval")]
+    NotAwaitingApproval { label: String },
+    #[error("no version of `{name}` is serving")]
+    NotServing { name: String },
+    #[error("{label} is the only version of `{name}` loaded; there is nothing to roll back to")]
+    NothingToRollBackTo { name: String, label: String },
+    #[error("{label} is not rolled back")]
+    NotRolledBack { label: String },
+    #[error("cannot record the decision: {0}")]
+    Store(StoreError),
+}
+
+/// The decisions could not be read from the database.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read the operator's plugin decisions: {0}")]
+pub struct ReadDecisionsError(pub StoreError);
+
 impl Decisions {
-    pub async fn read(store: &Store) -> Result<Decisions, String> {
-        let rows = store
-            .plugin_decisions()
-            .await
-            .map_err(|e| format!("cannot read the operator's plugin decisions: {e}"))?;
+    pub async fn read(store: &Store) -> Result<Decisions, ReadDecisionsError> {
+        let rows = store.plugin_decisions().await.map_err(ReadDecisionsError)?;
         let mut decisions = Decisions::default();
         for (kind, label) in rows {
             match kind {
@@ -45,7 +65,7 @@ pub fn approval_label(label: &str, digest: &str) -> String {
 impl Reloader {
     /// Approves `name@version` (the loaded build of it) to ask for more than
     /// its predecessor, then reloads.
-    pub async fn approve(&self, label: &str) -> Result<Arc<Status>, String> {
+    pub async fn approve(&self, label: &str) -> Result<Arc<Status>, DecisionError> {
         let status = self.status();
         let entry = status
             .plugins
@@ -57,7 +77,9 @@ impl Reloader {
                         .zip(p.version.as_deref())
                         .is_some_and(|(n, v)| format!("{n}@{v}") == label)
             })
-            .ok_or_else(|| format!("{label} is not awaiting approval"))?;
+            .ok_or_else(|| DecisionError::NotAwaitingApproval {
+                label: label.to_string(),
+            })?;
         let digest = entry.digest.trim_start_matches("sha256:");
         self.decide(DecisionKind::Approved, &approval_label(label, digest), true)
             .await?;
@@ -66,23 +88,25 @@ impl Reloader {
 
     /// Takes the newest serving version of `name` out of service, so every
     /// channel falls back to the previous one; answers which was rolled back.
-    pub async fn rollback(&self, name: &str) -> Result<(String, Arc<Status>), String> {
+    pub async fn rollback(&self, name: &str) -> Result<(String, Arc<Status>), DecisionError> {
         let registry = self.payments.registry();
         let newest = registry
             .plugins
             .iter()
             .filter(|p| p.manifest.name == name)
             .max_by(|a, b| a.manifest.version.cmp(&b.manifest.version))
-            .ok_or_else(|| format!("no version of `{name}` is serving"))?;
+            .ok_or_else(|| DecisionError::NotServing {
+                name: name.to_string(),
+            })?;
         let older = registry
             .plugins
             .iter()
             .any(|p| p.manifest.name == name && p.manifest.version < newest.manifest.version);
         if !older {
-            return Err(format!(
-                "{} is the only version of `{name}` loaded; there is nothing to roll back to",
-                newest.label()
-            ));
+            return Err(DecisionError::NothingToRollBackTo {
+                name: name.to_string(),
+                label: newest.label().to_string(),
+            });
         }
         let label = newest.label().to_string();
         self.decide(DecisionKind::RolledBack, &label, true).await?;
@@ -90,9 +114,11 @@ impl Reloader {
     }
 
     /// Puts a rolled-back version back into service.
-    pub async fn restore(&self, label: &str) -> Result<Arc<Status>, String> {
+    pub async fn restore(&self, label: &str) -> Result<Arc<Status>, DecisionError> {
         if !self.decide(DecisionKind::RolledBack, label, false).await? {
-            return Err(format!("{label} is not rolled back"));
+            return Err(DecisionError::NotRolledBack {
+                label: label.to_string(),
+            });
         }
         Ok(self.reload("admin").await)
     }
@@ -104,14 +130,14 @@ impl Reloader {
         kind: DecisionKind,
         label: &str,
         record: bool,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, DecisionError> {
         let store = self.payments.store();
         let changed = if record {
             store.record_decision(kind, label).await
         } else {
             store.revoke_decision(kind, label).await
         };
-        changed.map_err(|e| format!("cannot record the decision: {e}"))
+        changed.map_err(DecisionError::Store)
     }
 }
 

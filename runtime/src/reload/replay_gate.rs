@@ -4,18 +4,33 @@
 
 use super::{Live, PluginStatus, Reloader};
 use crate::config::{self, TenantConfig};
+use crate::plugin_host::RecordingFileError;
 use crate::reload::Decisions;
 use std::path::{Path, PathBuf};
+
+/// Why a channel's recording cannot start or stop.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordingError {
+    #[error("tenant `{tenant}` has no channel `{channel}`")]
+    NoSuchChannel { tenant: String, channel: String },
+    #[error(transparent)]
+    File(#[from] RecordingFileError),
+    #[error("channel `{channel}` of tenant `{tenant}` is not being recorded")]
+    NotRecording { tenant: String, channel: String },
+}
 
 impl Reloader {
     /// Starts recording a channel's plugin calls to a new file under
     /// `recordings/` beside the config; answers the file.
-    pub fn start_recording(&self, tenant: &str, channel: &str) -> Result<PathBuf, String> {
+    pub fn start_recording(&self, tenant: &str, channel: &str) -> Result<PathBuf, RecordingError> {
         let registry = self.payments.registry();
         registry
             .tenant(tenant)
             .and_then(|t| t.channel(channel))
-            .ok_or_else(|| format!("tenant `{tenant}` has no channel `{channel}`"))?;
+            .ok_or_else(|| RecordingError::NoSuchChannel {
+                tenant: tenant.to_string(),
+                channel: channel.to_string(),
+            })?;
         let dir = self.config_file.parent().unwrap_or(Path::new("."));
         let file = dir.join("recordings").join(format!(
             "{tenant}-{channel}-{}.jsonl",
@@ -28,10 +43,18 @@ impl Reloader {
     }
 
     /// Stops a channel's recording; answers the file and its number of calls.
-    pub fn stop_recording(&self, tenant: &str, channel: &str) -> Result<(PathBuf, usize), String> {
-        self.host.recordings().stop(tenant, channel).ok_or_else(|| {
-            format!("channel `{channel}` of tenant `{tenant}` is not being recorded")
-        })
+    pub fn stop_recording(
+        &self,
+        tenant: &str,
+        channel: &str,
+    ) -> Result<(PathBuf, usize), RecordingError> {
+        self.host
+            .recordings()
+            .stop(tenant, channel)
+            .ok_or_else(|| RecordingError::NotRecording {
+                tenant: tenant.to_string(),
+                channel: channel.to_string(),
+            })
     }
 
     /// Holds a new plugin version whose replay of a gated channel's recent

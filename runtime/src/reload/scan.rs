@@ -188,13 +188,13 @@ impl Reloader {
             }
         };
         if let Err(reason) = crate::provenance::admit(&self.plugin_policy, &bytes) {
-            refused.push(refuse(reason));
+            refused.push(refuse(reason.to_string()));
             return;
         }
         let plugin = match self.load_with_retry(&file, bytes).await {
             Ok(p) => p,
             Err(reason) => {
-                refused.push(refuse(reason));
+                refused.push(refuse(reason.to_string()));
                 return;
             }
         };
@@ -235,14 +235,14 @@ impl Reloader {
         &self,
         file: &Path,
         bytes: Vec<u8>,
-    ) -> Result<Plugin, String> {
+    ) -> Result<Plugin, crate::plugin_host::LoadError> {
         match self.host.load_bytes(bytes).await {
             Ok(p) => Ok(p),
             Err(first) => {
                 tokio::time::sleep(Duration::from_millis(300)).await;
                 match tokio::fs::read(file).await {
-                    Ok(again) => self.host.load_bytes(again).await.map_err(|e| e.to_string()),
-                    Err(_) => Err(first.to_string()),
+                    Ok(again) => self.host.load_bytes(again).await,
+                    Err(_) => Err(first),
                 }
             }
         }
