@@ -368,9 +368,7 @@ async fn the_sweeper_cancels_a_barcode_payment_still_unpaid_at_the_deadline() {
     let t = TestApp::start_with_extra(
         Options {
             processing_delay_ms: 600_000,
-            barcode_deadline_ms: 2_000,
-            sweeper_backoff_ms: vec![200],
-            ..Options::fast_sweeper()
+            ..Options::barcode_deadline(2_000)
         },
         gated(&gate),
     )

@@ -118,6 +118,17 @@ impl Options {
             ..Options::default()
         }
     }
+
+    /// A sweeper every 100 ms that checks an open payment every 200 ms and
+    /// cancels a barcode payment still unpaid `deadline_ms` after creation.
+    pub fn barcode_deadline(deadline_ms: u64) -> Options {
+        Options {
+            sweeper_interval_ms: 100,
+            sweeper_backoff_ms: vec![200],
+            barcode_deadline_ms: deadline_ms,
+            ..Options::default()
+        }
+    }
 }
 
 /// What a test adds to the standard set-up.
