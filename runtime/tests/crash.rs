@@ -59,23 +59,15 @@ timeout_ms = 2000
 /// The `crash` tenant: `extra` lines at the top, its sandbox channel at
 /// `base_url`.
 fn write_tenant(dir: &std::path::Path, extra: &str, base_url: &str) {
-    std::fs::write(
-        dir.join("tenants/crash.toml"),
-        format!(
-            r#"
-id = "crash"
-api_keys = ["{KEY}"]
-{extra}
-[[channels]]
-id = "sandbox-main"
-plugin = "sandbox@^1"
-allowed_hosts = ["127.0.0.1"]
-settings = {{ base_url = "{base_url}", merchant_id = "sbx_crash" }}
-secrets = {{ api_key = "inline:{PROVIDER_KEY}" }}
-"#
-        ),
-    )
-    .unwrap();
+    let tenant = process::sandbox_tenant(
+        "crash",
+        KEY,
+        extra,
+        base_url,
+        "sbx_crash",
+        &format!("inline:{PROVIDER_KEY}"),
+    );
+    std::fs::write(dir.join("tenants/crash.toml"), tenant).unwrap();
 }
 
 fn barcode(order_no: &str) -> Value {

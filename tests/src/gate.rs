@@ -5,7 +5,7 @@
 //! look at the state between two channel calls (the sweeper's query and its
 //! cancel, a pay call and the sweeper's first query) without racing a timer.
 
-use crate::{TestApp, WEBHOOK_SECRET};
+use crate::{TenantToml, TestApp, WEBHOOK_SECRET};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use std::collections::BTreeSet;
@@ -99,24 +99,11 @@ impl SandboxGate {
     /// provider merchant and key), reached through this gate. For
     /// [`crate::Extra::tenants`].
     pub fn tenant(&self) -> (String, String) {
-        let port = self.port;
-        (
-            "gated".to_string(),
-            format!(
-                r#"
-id = "gated"
-api_keys = ["{GATED_KEY}"]
-webhook_secret = "inline:{WEBHOOK_SECRET}"
-notify_url = "{{hook_url}}"
-[[channels]]
-id = "sandbox-main"
-plugin = "sandbox@^1"
-allowed_hosts = ["127.0.0.1"]
-settings = {{ base_url = "http://127.0.0.1:{port}/sandbox", merchant_id = "sbx_demo" }}
-secrets = {{ api_key = "inline:e2e-demo-provider-key" }}
-"#
-            ),
-        )
+        let gate = format!("http://127.0.0.1:{}/sandbox", self.port);
+        TenantToml::sandbox("gated", GATED_KEY)
+            .webhooks(&format!("inline:{WEBHOOK_SECRET}"), "{hook_url}")
+            .channel(|c| c.base_url(&gate))
+            .file()
     }
 
     /// Forwards to the provider of `app` from now on.

@@ -6,16 +6,19 @@
 //! webhook receiver. Dropping a [`TestApp`] leaves nothing running.
 //! [`channels`] adds a tenant served by the Alipay and WeChat Pay plugins
 //! against their loopback simulators. [`SandboxGate`] puts a tenant's
-//! sandbox channel behind a gate the test holds and releases.
+//! sandbox channel behind a gate the test holds and releases; [`TenantToml`]
+//! writes the sandbox-served tenant files tests add.
 //! [`ran_in_own_process`] moves a test that reads process-wide state out of
 //! the suite's shared process.
 
 pub mod channels;
 pub mod gate;
 mod own_process;
+pub mod tenant;
 
 pub use gate::{GATED_KEY, SandboxGate};
 pub use own_process::ran_in_own_process;
+pub use tenant::{SandboxChannel, TenantToml};
 
 use paycore::app::RunningApp;
 use paycore::config::{self, Overrides};
@@ -394,24 +397,10 @@ timeout_ms = 2000
             ("demo", DEMO_KEY, "sbx_demo"),
             ("acme", ACME_KEY, "sbx_acme"),
         ] {
-            std::fs::write(
-                root.join(format!("tenants/{id}.toml")),
-                format!(
-                    r#"
-id = "{id}"
-api_keys = ["{key}"]
-webhook_secret = "inline:{WEBHOOK_SECRET}"
-notify_url = "{hook_url}"
-[[channels]]
-id = "sandbox-main"
-plugin = "sandbox@^1"
-allowed_hosts = ["127.0.0.1"]
-settings = {{ base_url = "{{public_url}}/sandbox", merchant_id = "{merchant}" }}
-secrets = {{ api_key = "inline:e2e-{id}-provider-key" }}
-"#
-                ),
-            )
-            .unwrap();
+            let tenant = TenantToml::sandbox(id, key)
+                .webhooks(&format!("inline:{WEBHOOK_SECRET}"), &hook_url)
+                .channel(|c| c.merchant(merchant, &format!("inline:e2e-{id}-provider-key")));
+            std::fs::write(root.join(format!("tenants/{id}.toml")), tenant.to_string()).unwrap();
         }
         // A tenant whose first channel is the misbehaving test plugin.
         std::fs::write(
