@@ -8,6 +8,7 @@
 
 use crate::support::process::{self, Paycore, Scratch, free_port};
 use crate::support::proxy::{Mode, Proxy};
+use crate::support::wait::{eventually, until};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -58,23 +59,15 @@ timeout_ms = 2000
 /// The `crash` tenant: `extra` lines at the top, its sandbox channel at
 /// `base_url`.
 fn write_tenant(dir: &std::path::Path, extra: &str, base_url: &str) {
-    std::fs::write(
-        dir.join("tenants/crash.toml"),
-        format!(
-            r#"
-id = "crash"
-api_keys = ["{KEY}"]
-{extra}
-[[channels]]
-id = "sandbox-main"
-plugin = "sandbox@^1"
-allowed_hosts = ["127.0.0.1"]
-settings = {{ base_url = "{base_url}", merchant_id = "sbx_crash" }}
-secrets = {{ api_key = "inline:{PROVIDER_KEY}" }}
-"#
-        ),
-    )
-    .unwrap();
+    let tenant = process::sandbox_tenant(
+        "crash",
+        KEY,
+        extra,
+        base_url,
+        "sbx_crash",
+        &format!("inline:{PROVIDER_KEY}"),
+    );
+    std::fs::write(dir.join("tenants/crash.toml"), tenant).unwrap();
 }
 
 fn barcode(order_no: &str) -> Value {
@@ -206,8 +199,7 @@ async fn webhooks_pending_at_a_kill_9_are_all_delivered_after_the_restart() {
 
     // Wait (bounded) until every committed event shows as delivered.
     let mut committed: BTreeSet<String> = BTreeSet::new();
-    let mut settled = false;
-    for _ in 0..200 {
+    let settled = until(Duration::from_secs(20), async || {
         committed.clear();
         let mut all_delivered = true;
         for order in &orders {
@@ -216,12 +208,10 @@ async fn webhooks_pending_at_a_kill_9_are_all_delivered_after_the_restart() {
                 committed.insert(id);
             }
         }
-        if all_delivered && committed.len() >= 8 {
-            settled = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        (all_delivered && committed.len() >= 8).then_some(())
+    })
+    .await
+    .is_some();
     assert!(
         settled,
         "not every committed event was delivered: {committed:?}"
@@ -323,7 +313,21 @@ async fn payments_unknown_at_a_kill_9_are_settled_by_the_sweeper_after_the_resta
             async move { pay(&client, &base, &order).await },
         ));
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The channel took each (its answer carries the order number) and the
+    // answer went nowhere: only then may requests start to be lost, or a
+    // late answer would get through.
+    eventually(
+        "the four answers lost",
+        Duration::from_secs(15),
+        async || {
+            (0..4)
+                .all(|i| {
+                    proxy.dropped_containing(Mode::DropResponses, &format!("UNKNOWN-PAID-{i}"))
+                })
+                .then_some(())
+        },
+    )
+    .await;
     // Lost on the way to the channel: it never hears of them.
     proxy.set_mode(Mode::DropRequests);
     for i in 0..4 {
@@ -333,7 +337,17 @@ async fn payments_unknown_at_a_kill_9_are_settled_by_the_sweeper_after_the_resta
             async move { pay(&client, &base, &order).await },
         ));
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Each was stored (before its channel call) and its request lost.
+    eventually(
+        "the four requests lost",
+        Duration::from_secs(15),
+        async || {
+            (0..4)
+                .all(|i| proxy.dropped_containing(Mode::DropRequests, &format!("UNKNOWN-LOST-{i}")))
+                .then_some(())
+        },
+    )
+    .await;
     first.kill();
     for task in in_flight {
         let _ = task.await;
@@ -347,8 +361,9 @@ async fn payments_unknown_at_a_kill_9_are_settled_by_the_sweeper_after_the_resta
         .flat_map(|i| [format!("UNKNOWN-PAID-{i}"), format!("UNKNOWN-LOST-{i}")])
         .collect();
     let mut settled = Vec::new();
-    // The barcode deadline (2 s) plus a few sweeps, with room for a slow machine.
-    for _ in 0..150 {
+    // The barcode deadline (2 s) plus a few sweeps, with room for a slow
+    // machine; the assertions below say what did not settle in time.
+    until(Duration::from_secs(15), async || {
         settled.clear();
         for order in &orders {
             let p = payment_by_order(&client, &second.base, order).await;
@@ -358,14 +373,12 @@ async fn payments_unknown_at_a_kill_9_are_settled_by_the_sweeper_after_the_resta
             );
             settled.push(p);
         }
-        if settled
+        settled
             .iter()
             .all(|p| ["succeeded", "failed"].contains(&p["status"].as_str().unwrap()))
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+            .then_some(())
+    })
+    .await;
     for p in &settled {
         let order = p["merchant_order_no"].as_str().unwrap();
         if order.starts_with("UNKNOWN-PAID") {

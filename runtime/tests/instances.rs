@@ -72,24 +72,15 @@ timeout_ms = 1000
         ),
     )
     .unwrap();
-    std::fs::write(
-        dir.join("tenants/multi.toml"),
-        format!(
-            r#"
-id = "multi"
-api_keys = ["{KEY}"]
-webhook_secret = "inline:whsec_multi_instance"
-notify_url = "{hook_url}"
-[[channels]]
-id = "sandbox-main"
-plugin = "sandbox@^1"
-allowed_hosts = ["127.0.0.1"]
-settings = {{ base_url = "{provider}/sandbox", merchant_id = "sbx_multi" }}
-secrets = {{ api_key = "inline:{PROVIDER_KEY}" }}
-"#
-        ),
-    )
-    .unwrap();
+    let tenant = process::sandbox_tenant(
+        "multi",
+        KEY,
+        &format!("webhook_secret = \"inline:whsec_multi_instance\"\nnotify_url = \"{hook_url}\""),
+        &format!("{provider}/sandbox"),
+        "sbx_multi",
+        &format!("inline:{PROVIDER_KEY}"),
+    );
+    std::fs::write(dir.join("tenants/multi.toml"), tenant).unwrap();
 }
 
 fn client() -> reqwest::Client {
@@ -504,18 +495,13 @@ async fn a_plugin_published_to_the_database_reaches_every_instance() {
 /// the environment each instance resolves (published configs never hold
 /// secrets inline).
 fn published_tenant(tenant_id: &str, key: &str, provider: &str, name: &str) -> String {
-    format!(
-        r#"
-id = "{tenant_id}"
-name = "{name}"
-api_keys = ["{key}"]
-[[channels]]
-id = "sandbox-main"
-plugin = "sandbox@^1"
-allowed_hosts = ["127.0.0.1"]
-settings = {{ base_url = "{provider}/sandbox", merchant_id = "sbx_multi" }}
-secrets = {{ api_key = "env:PAYCORE_TEST_MULTI_PROVIDER_KEY" }}
-"#
+    process::sandbox_tenant(
+        tenant_id,
+        key,
+        &format!("name = \"{name}\""),
+        &format!("{provider}/sandbox"),
+        "sbx_multi",
+        "env:PAYCORE_TEST_MULTI_PROVIDER_KEY",
     )
 }
 

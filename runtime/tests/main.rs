@@ -10,6 +10,7 @@
 mod support {
     pub mod process;
     pub mod proxy;
+    pub mod wait;
 }
 
 mod crash;

@@ -1,13 +1,9 @@
 //! The Alipay plugin (.wasm) through paycore against the Alipay gateway
 //! simulator: every scene and operation, and what paycore must not believe.
 
-use paycore_e2e::channels::{SHOP_KEY, Shop};
+use paycore_e2e::channels::{SHOP_KEY, Shop, assert_no_key_material};
 use paycore_e2e::*;
 use paycore_simulators::{Behaviour, OrderState, Tweak};
-
-async fn pay(s: &Shop, body: serde_json::Value) -> Reply {
-    s.app.post(SHOP_KEY, "/v1/payments", body).await
-}
 
 fn code_payment(order: &str, amount: i64, code: &str) -> serde_json::Value {
     json!({"merchant_order_no": order, "amount": amount, "currency": "CNY", "scene": "barcode", "auth_code": code, "subject": "2 x latte"})
@@ -17,27 +13,13 @@ fn scene(order: &str, amount: i64, scene: &str) -> serde_json::Value {
     json!({"merchant_order_no": order, "amount": amount, "currency": "CNY", "scene": scene, "wallet": "alipay", "subject": "latte", "client_ip": "203.0.113.7"})
 }
 
-async fn sync(s: &Shop, id: &str) -> Reply {
-    s.app
-        .post(SHOP_KEY, &format!("/v1/payments/{id}/sync"), json!({}))
-        .await
-}
-
-async fn refund(s: &Shop, id: &str, no: &str, amount: i64) -> Reply {
-    s.app
-        .post(
-            SHOP_KEY,
-            &format!("/v1/payments/{id}/refunds"),
-            json!({"merchant_refund_no": no, "amount": amount, "reason": "cold"}),
-        )
-        .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alipay_barcode_pays_then_partial_refunds_reach_the_full_amount_and_one_cent_over_is_refused()
  {
     let s = Shop::start().await;
-    let r = pay(&s, code_payment("ALI_BAR_1", 8888, "283400011122223335")).await;
+    let r = s
+        .pay(code_payment("ALI_BAR_1", 8888, "283400011122223335"))
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(
         (
@@ -54,7 +36,7 @@ async fn alipay_barcode_pays_then_partial_refunds_reach_the_full_amount_and_one_
             .starts_with("2026112522001")
     );
     let id = r.id();
-    let first = refund(&s, &id, "ALI_RF_1", 5000).await;
+    let first = s.refund(&id, "ALI_RF_1", 5000).await;
     assert_eq!(
         (first.status, first.body["status"].as_str()),
         (StatusCode::CREATED, Some("succeeded")),
@@ -74,9 +56,9 @@ async fn alipay_barcode_pays_then_partial_refunds_reach_the_full_amount_and_one_
         "fastpay.refund.query confirms: {}",
         synced.body
     );
-    let rest = refund(&s, &id, "ALI_RF_2", 3888).await;
+    let rest = s.refund(&id, "ALI_RF_2", 3888).await;
     assert_eq!(rest.body["status"], "succeeded", "{}", rest.body);
-    let over = refund(&s, &id, "ALI_RF_3", 1).await;
+    let over = s.refund(&id, "ALI_RF_3", 1).await;
     assert_eq!(
         over.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -95,7 +77,7 @@ async fn alipay_barcode_pays_then_partial_refunds_reach_the_full_amount_and_one_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alipay_face_code_pays_with_the_security_code_scene() {
     let s = Shop::start().await;
-    let r = pay(&s, json!({"merchant_order_no": "ALI_FACE_1", "amount": 1200, "currency": "CNY", "scene": "face", "auth_code": "fp0123456789abcdef", "wallet": "alipay"})).await;
+    let r = s.pay(json!({"merchant_order_no": "ALI_FACE_1", "amount": 1200, "currency": "CNY", "scene": "face", "auth_code": "fp0123456789abcdef", "wallet": "alipay"})).await;
     assert_eq!(r.body["status"], "succeeded", "{}", r.body);
     assert!(
         s.alipay
@@ -115,14 +97,16 @@ async fn alipay_user_paying_then_paid_is_found_by_query() {
             paid_after_queries: Some(2),
         },
     );
-    let r = pay(&s, code_payment("ALI_UP_1", 500, "283400011122223335")).await;
+    let r = s
+        .pay(code_payment("ALI_UP_1", 500, "283400011122223335"))
+        .await;
     assert_eq!(
         r.body["status"], "processing",
         "10003 is processing: {}",
         r.body
     );
-    assert_eq!(sync(&s, &r.id()).await.body["status"], "processing");
-    assert_eq!(sync(&s, &r.id()).await.body["status"], "succeeded");
+    assert_eq!(s.sync(&r.id()).await.body["status"], "processing");
+    assert_eq!(s.sync(&r.id()).await.body["status"], "succeeded");
     s.app.stop().await;
 }
 
@@ -135,9 +119,11 @@ async fn alipay_user_paying_never_is_cancelled_after_the_deadline() {
             paid_after_queries: None,
         },
     );
-    let r = pay(&s, code_payment("ALI_UP_2", 500, "283400011122223335")).await;
+    let r = s
+        .pay(code_payment("ALI_UP_2", 500, "283400011122223335"))
+        .await;
     assert_eq!(r.body["status"], "processing");
-    assert_eq!(sync(&s, &r.id()).await.body["status"], "processing");
+    assert_eq!(s.sync(&r.id()).await.body["status"], "processing");
     // The deadline passed with the payer still not done: reverse it.
     let cancelled = s
         .app
@@ -156,13 +142,15 @@ async fn alipay_user_paying_never_is_cancelled_after_the_deadline() {
 async fn alipay_timeout_is_unknown_then_resolved_by_query_on_our_order_number() {
     let s = Shop::start().await;
     s.alipay.script("ALI_TO_1", Behaviour::Timeout);
-    let r = pay(&s, code_payment("ALI_TO_1", 700, "283400011122223335")).await;
+    let r = s
+        .pay(code_payment("ALI_TO_1", 700, "283400011122223335"))
+        .await;
     assert_eq!(r.status, StatusCode::GATEWAY_TIMEOUT, "{}", r.body);
     let payment = &r.body["error"]["payment"];
     assert_eq!(payment["status"], "unknown");
     assert!(payment["channel_order_no"].is_null());
     let id = payment["id"].as_str().unwrap();
-    let settled = sync(&s, id).await;
+    let settled = s.sync(id).await;
     assert_eq!(settled.body["status"], "succeeded", "{}", settled.body);
     assert!(settled.body["channel_order_no"].as_str().is_some());
     s.app.stop().await;
@@ -172,7 +160,9 @@ async fn alipay_timeout_is_unknown_then_resolved_by_query_on_our_order_number() 
 async fn alipay_answer_with_a_wrong_signature_is_not_trusted_until_a_query_verifies() {
     let s = Shop::start().await;
     s.alipay.script("ALI_SIG_1", Behaviour::BadSignature);
-    let r = pay(&s, code_payment("ALI_SIG_1", 900, "283400011122223335")).await;
+    let r = s
+        .pay(code_payment("ALI_SIG_1", 900, "283400011122223335"))
+        .await;
     assert!(r.status.is_server_error(), "{}", r.body);
     let id = r.body["error"]["payment"]["id"]
         .as_str()
@@ -183,11 +173,11 @@ async fn alipay_answer_with_a_wrong_signature_is_not_trusted_until_a_query_verif
         "a 'paid' we cannot verify proves nothing"
     );
     assert_eq!(
-        sync(&s, &id).await.body["error"]["payment"]["status"],
+        s.sync(&id).await.body["error"]["payment"]["status"],
         "unknown"
     );
     s.alipay.script("ALI_SIG_1", Behaviour::Pay);
-    let settled = sync(&s, &id).await;
+    let settled = s.sync(&id).await;
     assert_eq!(settled.body["status"], "succeeded", "{}", settled.body);
     s.app.stop().await;
 }
@@ -195,7 +185,7 @@ async fn alipay_answer_with_a_wrong_signature_is_not_trusted_until_a_query_verif
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alipay_qr_precreate_is_paid_by_a_signed_notification_answered_success() {
     let s = Shop::start().await;
-    let r = pay(&s, scene("ALI_QR_1", 4500, "qrcode")).await;
+    let r = s.pay(scene("ALI_QR_1", 4500, "qrcode")).await;
     assert_eq!(r.body["status"], "pending", "{}", r.body);
     assert!(
         r.body["action"]["qr_code"]
@@ -204,7 +194,7 @@ async fn alipay_qr_precreate_is_paid_by_a_signed_notification_answered_success()
             .starts_with("https://qr.alipay.com/")
     );
     assert_eq!(
-        sync(&s, &r.id()).await.body["status"],
+        s.sync(&r.id()).await.body["status"],
         "pending",
         "not scanned yet: TRADE_NOT_EXIST"
     );
@@ -223,7 +213,7 @@ async fn alipay_qr_precreate_is_paid_by_a_signed_notification_answered_success()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alipay_forged_notification_is_rejected_and_a_wrong_amount_is_not_marked_paid() {
     let s = Shop::start().await;
-    let r = pay(&s, scene("ALI_QR_2", 4500, "qrcode")).await;
+    let r = s.pay(scene("ALI_QR_2", 4500, "qrcode")).await;
     s.alipay.set_state("ALI_QR_2", OrderState::Waiting);
     let (status, body) = s
         .alipay
@@ -269,14 +259,14 @@ async fn alipay_forged_notification_is_rejected_and_a_wrong_amount_is_not_marked
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alipay_jsapi_create_with_buyer_id_and_with_buyer_open_id() {
     let s = Shop::start().await;
-    let by_id = pay(&s, json!({"merchant_order_no": "ALI_JS_1", "amount": 100, "currency": "CNY", "scene": "jsapi", "wallet": "alipay", "payer": {"buyer_id": "2088102177846880"}})).await;
+    let by_id = s.pay(json!({"merchant_order_no": "ALI_JS_1", "amount": 100, "currency": "CNY", "scene": "jsapi", "wallet": "alipay", "payer": {"buyer_id": "2088102177846880"}})).await;
     assert_eq!(by_id.body["status"], "pending", "{}", by_id.body);
     assert_eq!(by_id.body["action"]["type"], "client_params");
     assert_eq!(
         by_id.body["action"]["params"]["tradeNO"],
         by_id.body["channel_order_no"]
     );
-    let by_open_id = pay(&s, json!({"merchant_order_no": "ALI_JS_2", "amount": 100, "currency": "CNY", "scene": "jsapi", "wallet": "alipay", "payer": {"app_id": "2021004100000000", "open_id": "074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5"}})).await;
+    let by_open_id = s.pay(json!({"merchant_order_no": "ALI_JS_2", "amount": 100, "currency": "CNY", "scene": "jsapi", "wallet": "alipay", "payer": {"app_id": "2021004100000000", "open_id": "074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5"}})).await;
     assert_eq!(by_open_id.body["status"], "pending", "{}", by_open_id.body);
     assert!(
         s.alipay
@@ -286,7 +276,7 @@ async fn alipay_jsapi_create_with_buyer_id_and_with_buyer_open_id() {
     );
     s.alipay.buyer_pays("ALI_JS_1").await;
     assert_eq!(
-        sync(&s, &by_id.id()).await.body["status"],
+        s.sync(&by_id.id()).await.body["status"],
         "succeeded",
         "query by trade_no"
     );
@@ -301,7 +291,7 @@ async fn alipay_h5_web_and_app_strings_open_the_gateways_cashier_then_pay() {
         ("ALI_WEB_1", "web"),
         ("ALI_APP_1", "app"),
     ] {
-        let r = pay(&s, scene(order, 2500, kind)).await;
+        let r = s.pay(scene(order, 2500, kind)).await;
         assert_eq!(r.body["status"], "pending", "{kind}: {}", r.body);
         let url = match kind {
             "app" => format!(
@@ -340,7 +330,7 @@ async fn alipay_h5_web_and_app_strings_open_the_gateways_cashier_then_pay() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alipay_close_an_unpaid_qr_and_a_created_jsapi_trade() {
     let s = Shop::start().await;
-    let qr = pay(&s, scene("ALI_CL_1", 100, "qrcode")).await;
+    let qr = s.pay(scene("ALI_CL_1", 100, "qrcode")).await;
     let closed = s
         .app
         .post(
@@ -354,7 +344,7 @@ async fn alipay_close_an_unpaid_qr_and_a_created_jsapi_trade() {
         "never scanned: {}",
         closed.body
     );
-    let js = pay(&s, json!({"merchant_order_no": "ALI_CL_2", "amount": 100, "currency": "CNY", "scene": "jsapi", "wallet": "alipay", "payer": {"buyer_id": "2088102177846880"}})).await;
+    let js = s.pay(json!({"merchant_order_no": "ALI_CL_2", "amount": 100, "currency": "CNY", "scene": "jsapi", "wallet": "alipay", "payer": {"buyer_id": "2088102177846880"}})).await;
     let closed = s
         .app
         .post(
@@ -371,58 +361,35 @@ async fn alipay_close_an_unpaid_qr_and_a_created_jsapi_trade() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alipay_keys_never_leave_the_host() {
     let s = Shop::start().await;
-    let r = pay(&s, code_payment("ALI_KEY_1", 100, "283400011122223335")).await;
-    let _ = refund(&s, &r.id(), "ALI_KEY_RF", 100).await;
-    let _ = pay(&s, scene("ALI_KEY_2", 100, "web")).await;
+    let r = s
+        .pay(code_payment("ALI_KEY_1", 100, "283400011122223335"))
+        .await;
+    let _ = s.refund(&r.id(), "ALI_KEY_RF", 100).await;
+    let _ = s.pay(scene("ALI_KEY_2", 100, "web")).await;
     // Any 40 characters of the private key's body would betray it.
-    let private = paycore_simulators::demo_keys::ALIPAY_MERCHANT_PRIVATE;
-    let secret_lines: Vec<&str> = private
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect();
     let seen = s.alipay.requests().join("\n") + &r.body.to_string();
     assert!(!seen.is_empty());
-    for line in secret_lines {
-        assert!(
-            !seen.contains(&line[..40.min(line.len())]),
-            "key material left the host"
-        );
-    }
+    assert_no_key_material(
+        &seen,
+        paycore_simulators::demo_keys::ALIPAY_MERCHANT_PRIVATE,
+    );
     s.app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alipay_user_paying_never_is_cancelled_by_the_sweeper_at_the_deadline() {
-    let s = Shop::start_with(Options {
-        sweeper_interval_ms: 100,
-        sweeper_backoff_ms: vec![200],
-        barcode_deadline_ms: 1_500,
-        ..Options::default()
-    })
-    .await;
+    let s = Shop::start_with(Options::barcode_deadline(1_500)).await;
     s.alipay.script(
         "ALI_DL_1",
         Behaviour::UserPaying {
             paid_after_queries: None,
         },
     );
-    let r = pay(&s, code_payment("ALI_DL_1", 500, "283400011122223335")).await;
+    let r = s
+        .pay(code_payment("ALI_DL_1", 500, "283400011122223335"))
+        .await;
     assert_eq!(r.body["status"], "processing");
-    let mut status = String::new();
-    for _ in 0..100 {
-        status = s
-            .app
-            .get(SHOP_KEY, &format!("/v1/payments/{}", r.id()))
-            .await
-            .body["status"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        if status != "processing" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let status = s.status_after(&r.id(), "processing").await;
     assert_eq!(
         status, "cancelled",
         "queried, then cancelled after the deadline"

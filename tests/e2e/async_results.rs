@@ -23,6 +23,14 @@ fn event_types(hooks: &[Webhook]) -> Vec<String> {
         .collect()
 }
 
+/// The `gated` tenant of `gate`, next to the standard ones.
+fn gated(gate: &SandboxGate) -> Extra {
+    Extra {
+        tenants: vec![gate.tenant()],
+        ..Extra::default()
+    }
+}
+
 // --- callbacks ---------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -33,8 +41,13 @@ async fn a_mangled_callback_of_a_real_payment_triggers_a_query_that_completes_it
         .await;
     assert_eq!(r.body["status"], "processing", "{}", r.body);
     // The provider settles it after `processing_delay_ms`; no notice follows
-    // for barcode payments, and the one that comes here is mangled.
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    // for barcode payments, and the one that comes here is mangled. It is
+    // sent once the provider holds the order paid, so the query it
+    // triggers finds it paid.
+    eventually_async("the provider to hold MANGLED-1 paid", async || {
+        (t.provider_order("MANGLED-1").await["status"] == "SUCCEEDED").then_some(())
+    })
+    .await;
     let (body, _) = provider_callback(
         r.body["channel_order_no"].as_str().unwrap(),
         "MANGLED-1",
@@ -121,7 +134,18 @@ async fn a_paid_notice_after_close_changes_nothing_and_sends_nothing() {
     let read = t.get(DEMO_KEY, &format!("/v1/payments/{}", r.id())).await;
     assert_eq!(read.body["status"], "closed");
     let hooks = t.wait_for_webhooks(1).await;
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    // The callback was answered after paycore decided on it, so whatever it
+    // would send is in the payment's event listing by now: the close alone,
+    // and nothing left to deliver.
+    let events = t.wait_for_deliveries(DEMO_KEY, &r.id()).await;
+    let listed: Vec<&str> = events.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["payment.closed"], "{}", events.body);
+    assert_eq!(events.body["data"][0]["delivery"]["status"], "delivered");
     assert_eq!(
         event_types(&t.webhooks.lock().unwrap()),
         [format!("payment.closed {}", r.id())]
@@ -147,7 +171,14 @@ async fn a_paid_notice_after_close_changes_nothing_and_sends_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_webhook_answered_500_is_delivered_on_retry() {
-    let t = TestApp::start().await;
+    // The receiver refuses until the test has looked at the refused
+    // delivery; the schedule keeps retrying for longer than any wait of the
+    // harness (over 30 s), so the event cannot be dead-lettered meanwhile.
+    let t = TestApp::start_with(Options {
+        webhook_retry_ms: [100].into_iter().chain([1_000; 31]).collect(),
+        ..Options::default()
+    })
+    .await;
     t.hooks.status.store(500, Ordering::SeqCst);
     let r = t.pay(barcode("RETRY-1", 4500, "283400011122223334")).await;
     assert_eq!(r.body["status"], "succeeded", "{}", r.body);
@@ -170,7 +201,7 @@ async fn a_webhook_answered_500_is_delivered_on_retry() {
         WEBHOOK_SECRET
     ));
 
-    let events = t.events(DEMO_KEY, &r.id()).await;
+    let events = t.wait_for_deliveries(DEMO_KEY, &r.id()).await;
     let event = &events.body["data"][0];
     assert_eq!(event["type"], "payment.succeeded");
     assert_eq!(event["data"]["status"], "succeeded");
@@ -198,15 +229,12 @@ async fn a_receiver_that_is_down_gets_retries_then_a_dead_letter_then_a_redelive
     assert_eq!(r.body["status"], "succeeded");
 
     // Schedule 100, 200, 400 ms: four attempts, then the dead letter.
-    let mut dead = json!(null);
-    for _ in 0..100 {
+    let dead = eventually_async("the dead letter", async || {
         let events = t.events(DEMO_KEY, &r.id()).await;
-        if events.body["data"][0]["delivery"]["status"] == "dead" {
-            dead = events.body["data"][0].clone();
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+        let event = &events.body["data"][0];
+        (event["delivery"]["status"] == "dead").then(|| event.clone())
+    })
+    .await;
     assert_eq!(dead["delivery"]["status"], "dead", "dead-lettered in time");
     assert_eq!(dead["delivery"]["attempts"], 4);
     assert_eq!(
@@ -243,7 +271,7 @@ async fn a_receiver_that_is_down_gets_retries_then_a_dead_letter_then_a_redelive
         &hooks[0].body,
         WEBHOOK_SECRET
     ));
-    let events = t.events(DEMO_KEY, &r.id()).await;
+    let events = t.wait_for_deliveries(DEMO_KEY, &r.id()).await;
     assert_eq!(events.body["data"][0]["delivery"]["status"], "delivered");
     assert_eq!(events.body["data"][0]["delivery"]["attempts"], 5);
     assert!(
@@ -285,9 +313,19 @@ async fn refund_events_are_listed_with_their_payment() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sweeper_resolves_a_timed_out_payment_by_our_order_number() {
-    let t = TestApp::start_with(Options::fast_sweeper()).await;
+    let gate = SandboxGate::start().await;
+    let t = TestApp::start_with_extra(Options::fast_sweeper(), gated(&gate)).await;
+    gate.connect(&t);
+    // The sweeper may take up the payment as soon as it is stored, before
+    // its pay call has answered: its queries wait at the gate until the 504
+    // is in hand, so the answer shows what the pay call alone learned.
+    gate.hold("query");
     let r = t
-        .pay(barcode("SWEEP-TIMEOUT-1", 4500, "283400011122223333"))
+        .post(
+            GATED_KEY,
+            "/v1/payments",
+            barcode("SWEEP-TIMEOUT-1", 4500, "283400011122223333"),
+        )
         .await;
     assert_eq!(r.status, StatusCode::GATEWAY_TIMEOUT, "{}", r.body);
     let id = r.body["error"]["payment"]["id"]
@@ -296,7 +334,8 @@ async fn the_sweeper_resolves_a_timed_out_payment_by_our_order_number() {
         .to_string();
     assert_eq!(r.body["error"]["payment"]["status"], "unknown");
     assert_eq!(r.body["error"]["payment"]["channel_order_no"], json!(null));
-    let read = t.wait_for_status(DEMO_KEY, &id, "succeeded").await;
+    gate.release("query");
+    let read = t.wait_for_status(GATED_KEY, &id, "succeeded").await;
     assert!(
         read.body["channel_order_no"].is_string(),
         "learned by the query: {}",
@@ -325,28 +364,50 @@ async fn the_sweeper_resolves_a_processing_payment() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sweeper_cancels_a_barcode_payment_still_unpaid_at_the_deadline() {
-    let t = TestApp::start_with(Options {
-        processing_delay_ms: 600_000,
-        barcode_deadline_ms: 2_000,
-        sweeper_backoff_ms: vec![200],
-        ..Options::fast_sweeper()
-    })
+    let gate = SandboxGate::start().await;
+    let t = TestApp::start_with_extra(
+        Options {
+            processing_delay_ms: 600_000,
+            ..Options::barcode_deadline(2_000)
+        },
+        gated(&gate),
+    )
     .await;
-    let started = std::time::Instant::now();
+    gate.connect(&t);
+    // The sweeper's cancel waits at the gate until the test has looked.
+    gate.hold("cancel");
+    let started = paycore::domain::now_millis();
     let r = t
-        .pay(barcode("SWEEP-DEADLINE-1", 4500, "283400011122223332"))
+        .post(
+            GATED_KEY,
+            "/v1/payments",
+            barcode("SWEEP-DEADLINE-1", 4500, "283400011122223332"),
+        )
         .await;
     assert_eq!(r.body["status"], "processing");
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let read = t.get(DEMO_KEY, &format!("/v1/payments/{}", r.id())).await;
-    // Only meaningful if this machine was not too slow to look in time.
-    if started.elapsed() < std::time::Duration::from_millis(1_500) {
-        assert_eq!(
-            read.body["status"], "processing",
-            "queried, but not cancelled before the deadline"
-        );
-    }
-    t.wait_for_status(DEMO_KEY, &r.id(), "cancelled").await;
+    let cancel = eventually("the sweeper's cancel", || {
+        gate.calls().into_iter().find(|c| c.operation == "cancel")
+    })
+    .await;
+    let calls = gate.calls();
+    let before_cancel: Vec<&str> = calls
+        .iter()
+        .map(|c| c.operation.as_str())
+        .take_while(|op| *op != "cancel")
+        .collect();
+    assert!(before_cancel.contains(&"query"), "queried first: {calls:?}");
+    assert!(
+        cancel.at_ms >= started + 2_000,
+        "cancelled {} ms after the payment was created, before its deadline",
+        cancel.at_ms - started
+    );
+    let read = t.get(GATED_KEY, &format!("/v1/payments/{}", r.id())).await;
+    assert_eq!(
+        read.body["status"], "processing",
+        "queried, but not cancelled before the deadline"
+    );
+    gate.release("cancel");
+    t.wait_for_status(GATED_KEY, &r.id(), "cancelled").await;
     let hooks = t.wait_for_webhooks(1).await;
     assert_eq!(
         event_types(&hooks),
@@ -383,7 +444,12 @@ async fn the_sweeper_closes_an_expired_qr_payment() {
 async fn the_sweeper_leaves_a_fresh_qr_payment_pending() {
     let t = TestApp::start_with(Options::fast_sweeper()).await;
     let r = t.pay(qr("SWEEP-FRESH-1")).await;
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    // The sweeper has asked the channel about it, and decided, three times.
+    eventually_async("three checks by the sweeper", async || {
+        let open = t.store().unsettled(3, 50).await.unwrap();
+        open.oldest.iter().any(|p| p.id == r.id()).then_some(())
+    })
+    .await;
     let read = t.get(DEMO_KEY, &format!("/v1/payments/{}", r.id())).await;
     assert_eq!(read.body["status"], "pending");
     assert!(t.webhooks.lock().unwrap().is_empty());

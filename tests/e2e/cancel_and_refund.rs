@@ -140,23 +140,10 @@ const SHOP: &str = "sk_test_shop";
 async fn proxied_shop(t: &TestApp) -> Proxy {
     let paycore_addr: std::net::SocketAddr = t.base.trim_start_matches("http://").parse().unwrap();
     let proxy = Proxy::start(paycore_addr).await;
-    std::fs::write(
-        t.tenants_dir().join("shop.toml"),
-        format!(
-            r#"
-id = "shop"
-api_keys = ["{SHOP}"]
-[[channels]]
-id = "sandbox-proxied"
-plugin = "sandbox@^1"
-allowed_hosts = ["127.0.0.1"]
-settings = {{ base_url = "http://127.0.0.1:{port}/sandbox", merchant_id = "sbx_demo" }}
-secrets = {{ api_key = "inline:e2e-demo-provider-key" }}
-"#,
-            port = proxy.port
-        ),
-    )
-    .unwrap();
+    let proxied = format!("http://127.0.0.1:{}/sandbox", proxy.port);
+    let shop = TenantToml::sandbox("shop", SHOP)
+        .channel(|_| SandboxChannel::new("sandbox-proxied").base_url(&proxied));
+    std::fs::write(t.tenants_dir().join("shop.toml"), shop.to_string()).unwrap();
     // The folder watcher loads the new tenant.
     for _ in 0..600 {
         let tenants = t.admin("/admin/tenants").await;

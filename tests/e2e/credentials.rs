@@ -11,25 +11,18 @@ const EXPIRED: &str = "sk_test_rotation_expired_key";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hashed_keys_authenticate_and_expired_ones_do_not() {
-    let tenant = format!(
-        r#"
-id = "rotating"
-api_keys = [
+    let tenant = TenantToml::sandbox("rotating", "")
+        .api_keys(&format!(
+            r#"[
   "{current}",
   {{ key = "{retiring}", expires_at = "2999-01-01T00:00:00Z" }},
   {{ key = "{expired}", expires_at = "2001-01-01T00:00:00Z" }},
-]
-[[channels]]
-id = "sandbox-main"
-plugin = "sandbox@^1"
-allowed_hosts = ["127.0.0.1"]
-settings = {{ base_url = "{{public_url}}/sandbox", merchant_id = "sbx_demo" }}
-secrets = {{ api_key = "inline:e2e-demo-provider-key" }}
-"#,
-        current = api_keys::reference(CURRENT),
-        retiring = api_keys::reference(RETIRING),
-        expired = api_keys::reference(EXPIRED),
-    );
+]"#,
+            current = api_keys::reference(CURRENT),
+            retiring = api_keys::reference(RETIRING),
+            expired = api_keys::reference(EXPIRED),
+        ))
+        .to_string();
     assert!(!tenant.contains(CURRENT), "the file holds hashes only");
     let t = TestApp::start_with(Options {
         extra_tenants: vec![("rotating".into(), tenant)],

@@ -8,22 +8,9 @@ use std::time::{Duration, Instant};
 const FLOODER_KEY: &str = "sk_test_flooder";
 
 fn flooder() -> String {
-    format!(
-        r#"
-id = "flooder"
-api_keys = ["{FLOODER_KEY}"]
-[limits]
-requests_per_second = 50
-burst = 10
-max_concurrent_requests = 4
-[[channels]]
-id = "sandbox-main"
-plugin = "sandbox@^1"
-allowed_hosts = ["127.0.0.1"]
-settings = {{ base_url = "{{public_url}}/sandbox", merchant_id = "sbx_demo" }}
-secrets = {{ api_key = "inline:e2e-demo-provider-key" }}
-"#
-    )
+    TenantToml::sandbox("flooder", FLOODER_KEY)
+        .then("[limits]\nrequests_per_second = 50\nburst = 10\nmax_concurrent_requests = 4")
+        .to_string()
 }
 
 /// Pays `n` times one after another as the demo tenant; the latencies.

@@ -88,18 +88,11 @@ async fn a_plugin_that_would_read_files_is_refused_at_load() {
 async fn plain_http_needs_the_operators_leave() {
     // A channel reaching its provider as `localhost` over http://: loopback
     // is allowed here, but plain http only to the hosts listed.
-    let tenant = r#"
-id = "plain"
-api_keys = ["sk_test_plain_http"]
-[[channels]]
-id = "sandbox-plain"
-plugin = "sandbox@^1"
-allowed_hosts = ["localhost"]
-settings = { base_url = "{public_url}/sandbox", merchant_id = "sbx_demo" }
-secrets = { api_key = "inline:e2e-demo-provider-key" }
-"#;
+    let tenant = TenantToml::sandbox("plain", "sk_test_plain_http")
+        .channel(|_| SandboxChannel::new("sandbox-plain").allowed_hosts(&["localhost"]))
+        .to_string();
     let t = TestApp::start_with(Options {
-        extra_tenants: vec![("plain".into(), tenant.into())],
+        extra_tenants: vec![("plain".into(), tenant.clone())],
         ..Options::default()
     })
     .await;
@@ -157,20 +150,10 @@ async fn a_notify_url_at_a_private_address_is_refused_when_given() {
 async fn a_webhook_to_a_private_address_is_refused_at_delivery() {
     // The tenant's own notify_url comes from its config, not a request:
     // only delivery can refuse it.
-    let tenant = r#"
-id = "inward"
-api_keys = ["sk_test_inward_hooks"]
-webhook_secret = "inline:whsec_inward_test"
-notify_url = "http://10.0.0.7/hooks"
-[[channels]]
-id = "sandbox-main"
-plugin = "sandbox@^1"
-allowed_hosts = ["127.0.0.1"]
-settings = { base_url = "{public_url}/sandbox", merchant_id = "sbx_demo" }
-secrets = { api_key = "inline:e2e-demo-provider-key" }
-"#;
+    let tenant = TenantToml::sandbox("inward", "sk_test_inward_hooks")
+        .webhooks("inline:whsec_inward_test", "http://10.0.0.7/hooks");
     let t = TestApp::start_with(Options {
-        extra_tenants: vec![("inward".into(), tenant.into())],
+        extra_tenants: vec![tenant.file()],
         ..Options::default()
     })
     .await;

@@ -86,19 +86,9 @@ async fn a_pinned_channel_binds_only_the_pinned_build() {
     let wasm = std::fs::read(TestApp::test_plugin("sandbox-1.1.0")).unwrap();
     let newer = hex::encode(Sha256::digest(&wasm));
     let pinned = |digest: &str| {
-        format!(
-            r#"
-id = "pinned"
-api_keys = ["sk_test_pinned_tenant"]
-[[channels]]
-id = "sandbox-main"
-plugin = "sandbox@^1"
-plugin_sha256 = "{digest}"
-allowed_hosts = ["127.0.0.1"]
-settings = {{ base_url = "{{public_url}}/sandbox", merchant_id = "sbx_demo" }}
-secrets = {{ api_key = "inline:e2e-demo-provider-key" }}
-"#
-        )
+        TenantToml::sandbox("pinned", "sk_test_pinned_tenant")
+            .channel(|c| c.line(&format!("plugin_sha256 = \"{digest}\"")))
+            .to_string()
     };
     // Pinned to 1.1.0, which is not loaded yet: the channel does not bind.
     let t = TestApp::start_with(Options {

@@ -77,17 +77,10 @@ async fn a_recording_replays_clean_on_its_version_and_shows_a_changed_mapping() 
     t.stop().await;
 }
 
-const GATED: &str = r#"
-id = "gated"
-api_keys = ["sk_test_gated"]
-[[channels]]
-id = "sandbox-main"
-plugin = "sandbox@^1"
-allowed_hosts = ["127.0.0.1"]
-settings = { base_url = "{public_url}/sandbox", merchant_id = "sbx_demo" }
-secrets = { api_key = "inline:e2e-demo-provider-key" }
-replay_before_upgrade = 20
-"#;
+/// A tenant whose channel replays its last 20 calls before an upgrade.
+fn gated() -> TenantToml {
+    TenantToml::sandbox("gated", "sk_test_gated").channel(|c| c.line("replay_before_upgrade = 20"))
+}
 
 fn state_of<'a>(plugins: &'a Reply, version: &str) -> (&'a str, &'a str) {
     let p = plugins.body["plugins"]
@@ -105,7 +98,7 @@ fn state_of<'a>(plugins: &'a Reply, version: &str) -> (&'a str, &'a str) {
 #[tokio::test]
 async fn a_version_that_changes_outcomes_is_held_with_the_diff_until_approved() {
     let mut opts = Options::default();
-    opts.extra_tenants.push(("gated".into(), GATED.into()));
+    opts.extra_tenants.push(gated().file());
     let t = TestApp::start_with(opts).await;
     traffic(&t, "sk_test_gated", "GATE").await;
 

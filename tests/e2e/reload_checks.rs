@@ -116,19 +116,10 @@ async fn config_edits_switch_routing_and_bad_edits_keep_the_old_config() {
     );
 
     // A good edit: a second channel, and a rule sending everything to it.
-    let second = original.clone()
-        + r#"
-[[channels]]
-id = "sandbox-b"
-plugin = "sandbox@^1"
-allowed_hosts = ["127.0.0.1"]
-settings = { base_url = "{public_url}/sandbox", merchant_id = "sbx_demo" }
-secrets = { api_key = "inline:e2e-demo-provider-key" }
-
-[[rules]]
-name = "everything-to-b"
-channel = "sandbox-b"
-"#;
+    let second = format!(
+        "{original}\n{}\n[[rules]]\nname = \"everything-to-b\"\nchannel = \"sandbox-b\"\n",
+        SandboxChannel::new("sandbox-b")
+    );
     let errors_of = |s: &serde_json::Value| s["errors"].to_string();
     let settled = |after: u64| {
         move |s: &serde_json::Value| {

@@ -1,13 +1,9 @@
 //! The WeChat Pay plugin (.wasm) through paycore against the WeChat Pay v3
 //! simulator: every scene and operation, and what paycore must not believe.
 
-use paycore_e2e::channels::{SHOP_KEY, Shop};
+use paycore_e2e::channels::{SHOP_KEY, Shop, assert_no_key_material};
 use paycore_e2e::*;
 use paycore_simulators::{Behaviour, OrderState, Tweak};
-
-async fn pay(s: &Shop, body: serde_json::Value) -> Reply {
-    s.app.post(SHOP_KEY, "/v1/payments", body).await
-}
 
 fn code_payment(order: &str, amount: i64, code: &str) -> serde_json::Value {
     json!({"merchant_order_no": order, "amount": amount, "currency": "CNY", "scene": "barcode", "auth_code": code, "subject": "2 x latte", "store_id": "shop-7"})
@@ -18,27 +14,13 @@ fn scene(order: &str, amount: i64, scene: &str) -> serde_json::Value {
            "payer": {"app_id": "wxd678efh567hg6787", "open_id": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"}})
 }
 
-async fn sync(s: &Shop, id: &str) -> Reply {
-    s.app
-        .post(SHOP_KEY, &format!("/v1/payments/{id}/sync"), json!({}))
-        .await
-}
-
-async fn refund(s: &Shop, id: &str, no: &str, amount: i64) -> Reply {
-    s.app
-        .post(
-            SHOP_KEY,
-            &format!("/v1/payments/{id}/refunds"),
-            json!({"merchant_refund_no": no, "amount": amount, "reason": "cold"}),
-        )
-        .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wechat_codepay_pays_then_partial_refunds_reach_the_full_amount_and_one_cent_over_is_refused()
  {
     let s = Shop::start().await;
-    let r = pay(&s, code_payment("WX_BAR_0001", 8888, "134567890123456789")).await;
+    let r = s
+        .pay(code_payment("WX_BAR_0001", 8888, "134567890123456789"))
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(
         (
@@ -49,7 +31,7 @@ async fn wechat_codepay_pays_then_partial_refunds_reach_the_full_amount_and_one_
         (Some("succeeded"), Some("wechat"), Some("wechat-main"))
     );
     let id = r.id();
-    let first = refund(&s, &id, "WX_RF_0001", 5000).await;
+    let first = s.refund(&id, "WX_RF_0001", 5000).await;
     assert_eq!(first.body["status"], "processing", "{}", first.body);
     let synced = s
         .app
@@ -64,9 +46,9 @@ async fn wechat_codepay_pays_then_partial_refunds_reach_the_full_amount_and_one_
         "refund query: {}",
         synced.body
     );
-    let rest = refund(&s, &id, "WX_RF_0002", 3888).await;
+    let rest = s.refund(&id, "WX_RF_0002", 3888).await;
     assert_eq!(rest.status, StatusCode::CREATED, "{}", rest.body);
-    let over = refund(&s, &id, "WX_RF_0003", 1).await;
+    let over = s.refund(&id, "WX_RF_0003", 1).await;
     assert_eq!(
         over.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -83,9 +65,9 @@ async fn wechat_codepay_pays_then_partial_refunds_reach_the_full_amount_and_one_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wechat_face_code_pays_through_codepay_and_sync_queries_by_transaction_id() {
     let s = Shop::start().await;
-    let r = pay(&s, json!({"merchant_order_no": "WX_FACE_01", "amount": 1200, "currency": "CNY", "scene": "face", "auth_code": "134567890123456700", "wallet": "wechat"})).await;
+    let r = s.pay(json!({"merchant_order_no": "WX_FACE_01", "amount": 1200, "currency": "CNY", "scene": "face", "auth_code": "134567890123456700", "wallet": "wechat"})).await;
     assert_eq!(r.body["status"], "succeeded", "{}", r.body);
-    assert_eq!(sync(&s, &r.id()).await.body["status"], "succeeded");
+    assert_eq!(s.sync(&r.id()).await.body["status"], "succeeded");
     let id = r.body["channel_order_no"].as_str().unwrap();
     assert!(s.wechat.requests().iter().any(|q| q.starts_with(&format!(
         "GET /v3/pay/transactions/id/{id}?mchid=1900000001"
@@ -102,14 +84,16 @@ async fn wechat_userpaying_then_paid_is_found_by_query() {
             paid_after_queries: Some(2),
         },
     );
-    let r = pay(&s, code_payment("WX_UP_0001", 500, "134567890123456789")).await;
+    let r = s
+        .pay(code_payment("WX_UP_0001", 500, "134567890123456789"))
+        .await;
     assert_eq!(
         r.body["status"], "processing",
         "USERPAYING is processing: {}",
         r.body
     );
-    assert_eq!(sync(&s, &r.id()).await.body["status"], "processing");
-    assert_eq!(sync(&s, &r.id()).await.body["status"], "succeeded");
+    assert_eq!(s.sync(&r.id()).await.body["status"], "processing");
+    assert_eq!(s.sync(&r.id()).await.body["status"], "succeeded");
     assert!(s.wechat.requests().iter().any(|q| {
         q.starts_with("GET /v3/pay/transactions/out-trade-no/WX_UP_0001?mchid=1900000001")
     }));
@@ -125,9 +109,11 @@ async fn wechat_userpaying_never_is_reversed_after_the_deadline() {
             paid_after_queries: None,
         },
     );
-    let r = pay(&s, code_payment("WX_UP_0002", 500, "134567890123456789")).await;
+    let r = s
+        .pay(code_payment("WX_UP_0002", 500, "134567890123456789"))
+        .await;
     assert_eq!(r.body["status"], "processing");
-    assert_eq!(sync(&s, &r.id()).await.body["status"], "processing");
+    assert_eq!(s.sync(&r.id()).await.body["status"], "processing");
     let cancelled = s
         .app
         .post(
@@ -148,10 +134,14 @@ async fn wechat_userpaying_never_is_reversed_after_the_deadline() {
 async fn wechat_timeout_is_unknown_then_resolved_by_query_on_our_order_number() {
     let s = Shop::start().await;
     s.wechat.script("WX_TO_0001", Behaviour::Timeout);
-    let r = pay(&s, code_payment("WX_TO_0001", 700, "134567890123456789")).await;
+    let r = s
+        .pay(code_payment("WX_TO_0001", 700, "134567890123456789"))
+        .await;
     assert_eq!(r.status, StatusCode::GATEWAY_TIMEOUT, "{}", r.body);
     assert_eq!(r.body["error"]["payment"]["status"], "unknown");
-    let settled = sync(&s, r.body["error"]["payment"]["id"].as_str().unwrap()).await;
+    let settled = s
+        .sync(r.body["error"]["payment"]["id"].as_str().unwrap())
+        .await;
     assert_eq!(settled.body["status"], "succeeded", "{}", settled.body);
     s.app.stop().await;
 }
@@ -160,7 +150,9 @@ async fn wechat_timeout_is_unknown_then_resolved_by_query_on_our_order_number() 
 async fn wechat_answer_with_a_wrong_signature_is_not_trusted_until_a_query_verifies() {
     let s = Shop::start().await;
     s.wechat.script("WX_SIG_001", Behaviour::BadSignature);
-    let r = pay(&s, code_payment("WX_SIG_001", 900, "134567890123456789")).await;
+    let r = s
+        .pay(code_payment("WX_SIG_001", 900, "134567890123456789"))
+        .await;
     assert!(r.status.is_server_error(), "{}", r.body);
     assert_eq!(r.body["error"]["payment"]["status"], "unknown");
     let id = r.body["error"]["payment"]["id"]
@@ -168,14 +160,14 @@ async fn wechat_answer_with_a_wrong_signature_is_not_trusted_until_a_query_verif
         .unwrap()
         .to_owned();
     s.wechat.script("WX_SIG_001", Behaviour::Pay);
-    assert_eq!(sync(&s, &id).await.body["status"], "succeeded");
+    assert_eq!(s.sync(&id).await.body["status"], "succeeded");
     s.app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wechat_native_qr_is_paid_by_an_encrypted_signed_callback() {
     let s = Shop::start().await;
-    let r = pay(&s, scene("WX_QR_0001", 4500, "qrcode")).await;
+    let r = s.pay(scene("WX_QR_0001", 4500, "qrcode")).await;
     assert_eq!(r.body["status"], "pending", "{}", r.body);
     assert!(
         r.body["action"]["qr_code"]
@@ -183,7 +175,7 @@ async fn wechat_native_qr_is_paid_by_an_encrypted_signed_callback() {
             .unwrap()
             .starts_with("weixin://wxpay/bizpayurl")
     );
-    assert_eq!(sync(&s, &r.id()).await.body["status"], "pending", "NOTPAY");
+    assert_eq!(s.sync(&r.id()).await.body["status"], "pending", "NOTPAY");
     let (status, body) = s.wechat.buyer_pays("WX_QR_0001").await;
     assert_eq!((status, body.as_str()), (204, ""));
     let read = s
@@ -198,7 +190,7 @@ async fn wechat_native_qr_is_paid_by_an_encrypted_signed_callback() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wechat_forged_callback_is_rejected_and_a_wrong_amount_is_not_marked_paid() {
     let s = Shop::start().await;
-    let r = pay(&s, scene("WX_QR_0002", 4500, "qrcode")).await;
+    let r = s.pay(scene("WX_QR_0002", 4500, "qrcode")).await;
     s.wechat.set_state("WX_QR_0002", OrderState::Paid);
     let (status, _) = s
         .wechat
@@ -236,7 +228,7 @@ async fn wechat_forged_callback_is_rejected_and_a_wrong_amount_is_not_marked_pai
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wechat_jsapi_app_h5_and_web_return_what_the_client_needs() {
     let s = Shop::start().await;
-    let js = pay(&s, scene("WX_JS_0001", 100, "jsapi")).await;
+    let js = s.pay(scene("WX_JS_0001", 100, "jsapi")).await;
     assert_eq!(js.body["status"], "pending", "{}", js.body);
     let params = &js.body["action"]["params"];
     assert_eq!(params["appId"], "wxd678efh567hg6787");
@@ -247,13 +239,13 @@ async fn wechat_jsapi_app_h5_and_web_return_what_the_client_needs() {
             .starts_with("prepay_id=wx")
     );
     assert_eq!(params["signType"], "RSA");
-    let app = pay(&s, scene("WX_APP_001", 100, "app")).await;
+    let app = s.pay(scene("WX_APP_001", 100, "app")).await;
     assert_eq!(
         app.body["action"]["params"]["package"], "Sign=WXPay",
         "{}",
         app.body
     );
-    let h5 = pay(&s, scene("WX_H5_0001", 100, "h5")).await;
+    let h5 = s.pay(scene("WX_H5_0001", 100, "h5")).await;
     assert!(
         h5.body["action"]["url"]
             .as_str()
@@ -262,7 +254,7 @@ async fn wechat_jsapi_app_h5_and_web_return_what_the_client_needs() {
         "{}",
         h5.body
     );
-    let web = pay(&s, scene("WX_WEB_001", 100, "web")).await;
+    let web = s.pay(scene("WX_WEB_001", 100, "web")).await;
     assert_eq!(web.body["action"]["type"], "qr_code", "{}", web.body);
     s.wechat.buyer_pays("WX_JS_0001").await;
     let read = s
@@ -276,7 +268,7 @@ async fn wechat_jsapi_app_h5_and_web_return_what_the_client_needs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wechat_close_an_unpaid_order() {
     let s = Shop::start().await;
-    let r = pay(&s, scene("WX_CL_0001", 100, "qrcode")).await;
+    let r = s.pay(scene("WX_CL_0001", 100, "qrcode")).await;
     let closed = s
         .app
         .post(
@@ -287,62 +279,41 @@ async fn wechat_close_an_unpaid_order() {
         .await;
     assert_eq!(closed.body["status"], "closed", "{}", closed.body);
     assert_eq!(s.wechat.order("WX_CL_0001").unwrap().0, OrderState::Closed);
-    assert_eq!(sync(&s, &r.id()).await.body["status"], "closed");
+    assert_eq!(s.sync(&r.id()).await.body["status"], "closed");
     s.app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wechat_keys_never_leave_the_host() {
     let s = Shop::start().await;
-    let r = pay(&s, code_payment("WX_KEY_001", 100, "134567890123456789")).await;
-    let _ = pay(&s, scene("WX_KEY_002", 100, "jsapi")).await;
+    let r = s
+        .pay(code_payment("WX_KEY_001", 100, "134567890123456789"))
+        .await;
+    let _ = s.pay(scene("WX_KEY_002", 100, "jsapi")).await;
     let private = paycore_simulators::demo_keys::WECHATPAY_MERCHANT_PRIVATE;
     let v3 =
         String::from_utf8_lossy(paycore_simulators::demo_keys::WECHATPAY_APIV3_KEY).into_owned();
     let seen = s.wechat.requests().join("\n") + &r.body.to_string();
     assert!(seen.contains("Authorization") || !seen.is_empty());
     assert!(!seen.contains(&v3), "the APIv3 key left the host");
-    for line in private.lines().filter(|l| !l.starts_with("-----")) {
-        assert!(
-            !seen.contains(&line[..40.min(line.len())]),
-            "key material left the host"
-        );
-    }
+    assert_no_key_material(&seen, private);
     s.app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wechat_userpaying_never_is_reversed_by_the_sweeper_at_the_deadline() {
-    let s = Shop::start_with(Options {
-        sweeper_interval_ms: 100,
-        sweeper_backoff_ms: vec![200],
-        barcode_deadline_ms: 1_500,
-        ..Options::default()
-    })
-    .await;
+    let s = Shop::start_with(Options::barcode_deadline(1_500)).await;
     s.wechat.script(
         "WX_DL_0001",
         Behaviour::UserPaying {
             paid_after_queries: None,
         },
     );
-    let r = pay(&s, code_payment("WX_DL_0001", 500, "134567890123456789")).await;
+    let r = s
+        .pay(code_payment("WX_DL_0001", 500, "134567890123456789"))
+        .await;
     assert_eq!(r.body["status"], "processing");
-    let mut status = String::new();
-    for _ in 0..100 {
-        status = s
-            .app
-            .get(SHOP_KEY, &format!("/v1/payments/{}", r.id()))
-            .await
-            .body["status"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        if status != "processing" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let status = s.status_after(&r.id(), "processing").await;
     assert_eq!(
         status, "cancelled",
         "queried, then reversed after the deadline"

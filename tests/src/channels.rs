@@ -1,8 +1,9 @@
 //! The `shop` tenant: an Alipay and a WeChat Pay channel, routed by wallet,
 //! pointing at loopback simulators that this set-up starts and owns.
 
-use crate::{Extra, Options, TestApp};
+use crate::{Extra, Options, Reply, TestApp};
 use paycore_simulators::{alipay, wechatpay};
+use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
 
@@ -17,6 +18,17 @@ pub struct Shop {
     pub app: TestApp,
     pub alipay: alipay::Gateway,
     pub wechat: wechatpay::Server,
+}
+
+/// Asserts that no line of the private key `pem` (its first 40
+/// characters) shows in `seen`: what a channel received and paycore answered.
+pub fn assert_no_key_material(seen: &str, pem: &str) {
+    for line in pem.lines().filter(|l| !l.starts_with("-----")) {
+        assert!(
+            !seen.contains(&line[..40.min(line.len())]),
+            "key material left the host"
+        );
+    }
 }
 
 fn secret(file: &str) -> String {
@@ -92,5 +104,39 @@ secrets = {{ merchant_private_key = "{wx_private}", platform_public_key = "{wx_p
             alipay,
             wechat,
         }
+    }
+
+    /// Creates a payment for the shop.
+    pub async fn pay(&self, body: Value) -> Reply {
+        self.app.post(SHOP_KEY, "/v1/payments", body).await
+    }
+
+    /// `POST /v1/payments/{id}/sync`.
+    pub async fn sync(&self, id: &str) -> Reply {
+        self.app
+            .post(SHOP_KEY, &format!("/v1/payments/{id}/sync"), json!({}))
+            .await
+    }
+
+    /// Refunds `amount` of payment `id` as refund number `no`.
+    pub async fn refund(&self, id: &str, no: &str, amount: i64) -> Reply {
+        self.app
+            .post(
+                SHOP_KEY,
+                &format!("/v1/payments/{id}/refunds"),
+                json!({"merchant_refund_no": no, "amount": amount, "reason": "cold"}),
+            )
+            .await
+    }
+
+    /// Reads payment `id` (never a sync) until it is no longer `status`
+    /// (bounded), and answers its status then.
+    pub async fn status_after(&self, id: &str, status: &str) -> String {
+        crate::eventually_async(&format!("payment {id} to leave {status}"), async || {
+            let read = self.app.get(SHOP_KEY, &format!("/v1/payments/{id}")).await;
+            let now = read.body["status"].as_str()?.to_owned();
+            (now != status).then_some(now)
+        })
+        .await
     }
 }

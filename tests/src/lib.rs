@@ -5,13 +5,20 @@
 //! built by `cargo xtask build`, the built-in sandbox provider, and a
 //! webhook receiver. Dropping a [`TestApp`] leaves nothing running.
 //! [`channels`] adds a tenant served by the Alipay and WeChat Pay plugins
-//! against their loopback simulators. [`ran_in_own_process`] moves a test
-//! that reads process-wide state out of the suite's shared process.
+//! against their loopback simulators. [`SandboxGate`] puts a tenant's
+//! sandbox channel behind a gate the test holds and releases; [`TenantToml`]
+//! writes the sandbox-served tenant files tests add.
+//! [`ran_in_own_process`] moves a test that reads process-wide state out of
+//! the suite's shared process.
 
 pub mod channels;
+pub mod gate;
 mod own_process;
+pub mod tenant;
 
+pub use gate::{GATED_KEY, SandboxGate};
 pub use own_process::ran_in_own_process;
+pub use tenant::{SandboxChannel, TenantToml};
 
 use paycore::app::RunningApp;
 use paycore::config::{self, Overrides};
@@ -111,6 +118,17 @@ impl Options {
     pub fn fast_sweeper() -> Options {
         Options {
             sweeper_interval_ms: 100,
+            ..Options::default()
+        }
+    }
+
+    /// A sweeper every 100 ms that checks an open payment every 200 ms and
+    /// cancels a barcode payment still unpaid `deadline_ms` after creation.
+    pub fn barcode_deadline(deadline_ms: u64) -> Options {
+        Options {
+            sweeper_interval_ms: 100,
+            sweeper_backoff_ms: vec![200],
+            barcode_deadline_ms: deadline_ms,
             ..Options::default()
         }
     }
@@ -219,6 +237,18 @@ impl Drop for HookServer {
 pub async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     for _ in 0..200 {
         if let Some(v) = check() {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// [`eventually`] for a check that has to await (an HTTP call, a query):
+/// polls it every 50 ms until it returns `Some`, for at most 10 s.
+pub async fn eventually_async<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    for _ in 0..200 {
+        if let Some(v) = check().await {
             return v;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -367,24 +397,10 @@ timeout_ms = 2000
             ("demo", DEMO_KEY, "sbx_demo"),
             ("acme", ACME_KEY, "sbx_acme"),
         ] {
-            std::fs::write(
-                root.join(format!("tenants/{id}.toml")),
-                format!(
-                    r#"
-id = "{id}"
-api_keys = ["{key}"]
-webhook_secret = "inline:{WEBHOOK_SECRET}"
-notify_url = "{hook_url}"
-[[channels]]
-id = "sandbox-main"
-plugin = "sandbox@^1"
-allowed_hosts = ["127.0.0.1"]
-settings = {{ base_url = "{{public_url}}/sandbox", merchant_id = "{merchant}" }}
-secrets = {{ api_key = "inline:e2e-{id}-provider-key" }}
-"#
-                ),
-            )
-            .unwrap();
+            let tenant = TenantToml::sandbox(id, key)
+                .webhooks(&format!("inline:{WEBHOOK_SECRET}"), &hook_url)
+                .channel(|c| c.merchant(merchant, &format!("inline:e2e-{id}-provider-key")));
+            std::fs::write(root.join(format!("tenants/{id}.toml")), tenant.to_string()).unwrap();
         }
         // A tenant whose first channel is the misbehaving test plugin.
         std::fs::write(
@@ -627,6 +643,47 @@ settings = {{ base_url = "{{public_url}}/sandbox" }}
     pub async fn events(&self, key: &str, payment_id: &str) -> Reply {
         self.get(key, &format!("/v1/events?payment_id={payment_id}"))
             .await
+    }
+
+    /// Waits (bounded) until the payment has at least one event and paycore
+    /// has recorded the outcome of every one's delivery (`delivered` or
+    /// `dead`: nothing left to send); answers the listing. A receiver
+    /// holds a webhook before paycore records its answer, so a test that
+    /// saw the webhook arrive waits here before reading its delivery.
+    pub async fn wait_for_deliveries(&self, key: &str, payment_id: &str) -> Reply {
+        eventually_async(&format!("the deliveries of {payment_id}"), async || {
+            let events = self.events(key, payment_id).await;
+            let data = events.body["data"].as_array()?;
+            let done = data
+                .iter()
+                .all(|e| matches!(e["delivery"]["status"].as_str(), Some("delivered" | "dead")));
+            (!data.is_empty() && done).then_some(events)
+        })
+        .await
+    }
+
+    /// The demo merchant's order `order_no` as the sandbox provider itself
+    /// answers a `query` (signed with the demo's provider key): what the
+    /// channel holds, read without paycore hearing of it.
+    pub async fn provider_order(&self, order_no: &str) -> Value {
+        use hmac::{Hmac, Mac};
+        let body = json!({ "out_trade_no": order_no }).to_string();
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"e2e-demo-provider-key").unwrap();
+        mac.update(body.as_bytes());
+        let response = self
+            .client
+            .post(self.url("/sandbox/api/v1/query"))
+            .header("content-type", "application/json")
+            .header("x-sandbox-merchant", "sbx_demo")
+            .header(
+                "x-sandbox-signature",
+                hex::encode(mac.finalize().into_bytes()),
+            )
+            .body(body)
+            .send()
+            .await
+            .expect("the sandbox provider answers");
+        response.json().await.expect("a JSON answer")
     }
 
     /// Posts a channel callback for the demo tenant's sandbox channel.

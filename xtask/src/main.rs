@@ -8,8 +8,9 @@
 //!   SQLite, then the runtime's and the end-to-end suites again on a
 //!   throwaway PostgreSQL server it starts itself (skipped, loudly, only when
 //!   no PostgreSQL server binaries are installed), with the tests that need
-//!   PostgreSQL. Ends with one line for both passes: `N passed, N failed,
-//!   N ignored`.
+//!   PostgreSQL. Four tests at a time per test binary
+//!   (`RUST_TEST_THREADS=4` unless the caller set it). Ends with one line
+//!   for both passes: `N passed, N failed, N ignored`.
 //! - `cargo xtask bench [--quick]` — release builds, then the benchmarks;
 //!   rewrites the figures in `docs/performance.md` (see `bench.rs`).
 
@@ -172,9 +173,15 @@ impl TestArgs {
     }
 }
 
+/// Tests run at once in each test binary unless the caller sets
+/// `RUST_TEST_THREADS` (or passes `--test-threads`). The end-to-end and
+/// process tests mostly wait on sockets and timers, so more of them than
+/// libtest's default of one per core keeps a small machine busy.
+const TEST_THREADS: &str = "4";
+
 /// `cargo test` of `selection` with the plugins the tests load: the
 /// caller's cargo arguments, then `libtest` (ours, then the caller's) for
-/// every test binary.
+/// every test binary, [`TEST_THREADS`] at a time.
 fn test_command(root: &Path, selection: &[&str], args: &TestArgs, libtest: &[&str]) -> Command {
     let mut tests = cargo();
     tests
@@ -186,6 +193,9 @@ fn test_command(root: &Path, selection: &[&str], args: &TestArgs, libtest: &[&st
     }
     tests.env("PAYCORE_PLUGINS_DIR", root.join("target/plugins"));
     tests.env("PAYCORE_TEST_PLUGINS_DIR", root.join("target/test-plugins"));
+    if std::env::var_os("RUST_TEST_THREADS").is_none() {
+        tests.env("RUST_TEST_THREADS", TEST_THREADS);
+    }
     tests
 }
 

@@ -133,6 +133,32 @@ impl Drop for Scratch {
     }
 }
 
+/// A tenant file served by one `sandbox-main` channel: tenant `id` with
+/// API key `key`, `lines` at the top (webhooks, a name), the provider at
+/// `base_url` as `merchant`, holding `api_key` (a secret reference).
+pub fn sandbox_tenant(
+    id: &str,
+    key: &str,
+    lines: &str,
+    base_url: &str,
+    merchant: &str,
+    api_key: &str,
+) -> String {
+    format!(
+        r#"
+id = "{id}"
+api_keys = ["{key}"]
+{lines}
+[[channels]]
+id = "sandbox-main"
+plugin = "sandbox@^1"
+allowed_hosts = ["127.0.0.1"]
+settings = {{ base_url = "{base_url}", merchant_id = "{merchant}" }}
+secrets = {{ api_key = "{api_key}" }}
+"#
+    )
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

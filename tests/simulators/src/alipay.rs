@@ -3,12 +3,11 @@
 //! the cashier page behind `wap.pay`/`page.pay`/`app.pay` strings, and
 //! `trade_status_sync` notifications to the merchant's `notify_url`.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -19,8 +18,9 @@ use paycore_plugin_sdk::params::{canonical_string, form_urlencode, parse_form};
 use paycore_plugin_sdk::testing::{rsa_sign, rsa_verify};
 use serde_json::{Value, json};
 
+use crate::control::{Channel, Simulator};
 use crate::orders::{Behaviour, Order, OrderState, Orders, Tweak};
-use crate::server::{Running, client};
+use crate::server::client;
 
 #[derive(Clone)]
 pub struct Config {
@@ -44,20 +44,18 @@ impl Config {
     }
 }
 
+/// The gateway's state, behind its routes.
 #[derive(Clone)]
-struct Sim {
+pub struct Sim {
     config: Config,
     orders: Orders,
     base: String,
 }
 
 /// A running gateway.
-pub struct Gateway {
-    pub running: Running,
-    sim: Sim,
-}
+pub type Gateway = Simulator<Sim>;
 
-impl Gateway {
+impl Simulator<Sim> {
     pub async fn start(addr: &str, config: Config) -> anyhow::Result<Gateway> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let sim = Sim {
@@ -65,64 +63,19 @@ impl Gateway {
             orders: Orders::default(),
             base: format!("http://{}", listener.local_addr()?),
         };
-        let app = Router::new()
-            .route("/gateway.do", get(cashier_page).post(gateway))
-            .route("/_sim/pay", axum::routing::post(demo_pay))
-            .with_state(sim.clone());
-        let running = Running::serve(listener, app)?;
-        Ok(Gateway { running, sim })
+        let api = Router::new().route("/gateway.do", get(cashier_page).post(gateway));
+        Simulator::serve(listener, api, sim)
     }
 
     /// `http://127.0.0.1:port/gateway.do`
     pub fn gateway_url(&self) -> String {
-        format!("{}/gateway.do", self.sim.base)
-    }
-
-    pub fn script(&self, out_trade_no: &str, behaviour: Behaviour) {
-        self.sim.orders.script(out_trade_no, behaviour);
-    }
-
-    /// Moves an order without telling anyone (e.g. paid, before a test
-    /// sends its own notification).
-    pub fn set_state(&self, out_trade_no: &str, state: OrderState) {
-        self.sim.orders.update(out_trade_no, |o| {
-            o.scanned = true;
-            o.state = state;
-        });
-    }
-
-    pub fn order(&self, out_trade_no: &str) -> Option<(OrderState, i64, i64)> {
-        self.sim
-            .orders
-            .get(out_trade_no)
-            .map(|o| (o.state, o.amount, o.refunded()))
-    }
-
-    /// Every raw request body and query the gateway received.
-    pub fn requests(&self) -> Vec<String> {
-        self.sim.orders.requests()
-    }
-
-    /// The payer scans and pays a QR / JSAPI / page trade: the trade becomes
-    /// paid and Alipay notifies the merchant. Returns paycore's answer.
-    pub async fn buyer_pays(&self, out_trade_no: &str) -> (u16, String) {
-        self.sim.buyer_pays(out_trade_no).await
-    }
-
-    /// Sends a `trade_status_sync` notification for the order as it stands,
-    /// spoiled as `tweak` says. Returns paycore's (status, body).
-    pub async fn notify(&self, out_trade_no: &str, tweak: Tweak) -> (u16, String) {
-        self.sim.notify(out_trade_no, tweak).await
+        format!("{}/gateway.do", self.channel.base)
     }
 }
 
-impl Sim {
-    async fn buyer_pays(&self, out_trade_no: &str) -> (u16, String) {
-        self.orders.update(out_trade_no, |o| {
-            o.scanned = true;
-            o.state = OrderState::Paid;
-        });
-        self.notify(out_trade_no, Tweak::default()).await
+impl Channel for Sim {
+    fn orders(&self) -> &Orders {
+        &self.orders
     }
 
     async fn notify(&self, out_trade_no: &str, tweak: Tweak) -> (u16, String) {
@@ -563,16 +516,4 @@ async fn cashier_page(State(sim): State<Sim>, RawQuery(query): RawQuery) -> Resp
         biz["total_amount"].as_str().unwrap_or_default()
     ))
     .into_response()
-}
-
-/// `POST /_sim/pay?out_trade_no=…`: the demo's payer pays (then Alipay notifies).
-async fn demo_pay(State(sim): State<Sim>, Query(q): Query<HashMap<String, String>>) -> Response {
-    let Some(no) = q.get("out_trade_no") else {
-        return (StatusCode::BAD_REQUEST, "out_trade_no?").into_response();
-    };
-    if sim.orders.get(no).is_none() {
-        return (StatusCode::NOT_FOUND, "no such order").into_response();
-    }
-    let (status, body) = sim.buyer_pays(no).await;
-    format!("paid; paycore answered HTTP {status}: {body}").into_response()
 }

@@ -13,11 +13,13 @@
 //! [`Behaviour::for_auth_code`]), which is what the demo relies on.
 
 pub mod alipay;
+mod control;
 mod orders;
 mod server;
 pub mod wechatpay;
 
-pub use orders::{Behaviour, OrderState, Tweak};
+pub use control::{Channel, Simulator};
+pub use orders::{Behaviour, OrderState, Orders, Tweak};
 pub use server::Running;
 
 /// The demo-only keys committed under `config/secrets/` (see its README).

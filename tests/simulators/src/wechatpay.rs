@@ -15,8 +15,9 @@ use base64::engine::general_purpose::STANDARD;
 use paycore_plugin_sdk::testing::{aes256_gcm_encrypt, rsa_sign, rsa_verify};
 use serde_json::{Value, json};
 
+use crate::control::{Channel, Simulator};
 use crate::orders::{Behaviour, Order, OrderState, Orders, Tweak};
-use crate::server::{Running, client};
+use crate::server::client;
 
 #[derive(Clone)]
 pub struct Config {
@@ -45,81 +46,36 @@ impl Config {
     }
 }
 
+/// The server's state, behind its routes.
 #[derive(Clone)]
-struct Sim {
+pub struct Sim {
     config: Config,
     orders: Orders,
 }
 
 /// A running WeChat Pay v3 server.
-pub struct Server {
-    pub running: Running,
-    sim: Sim,
-}
+pub type Server = Simulator<Sim>;
 
-impl Server {
+impl Simulator<Sim> {
     pub async fn start(addr: &str, config: Config) -> anyhow::Result<Server> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let sim = Sim {
             config,
             orders: Orders::default(),
         };
-        let app = Router::new()
-            .route("/_sim/pay", axum::routing::post(demo_pay))
-            .fallback(api)
-            .with_state(sim.clone());
-        Ok(Server {
-            running: Running::serve(listener, app)?,
-            sim,
-        })
+        Simulator::serve(listener, Router::new().fallback(api), sim)
     }
 
     pub fn base_url(&self) -> String {
         self.running.url()
     }
-
-    pub fn script(&self, out_trade_no: &str, behaviour: Behaviour) {
-        self.sim.orders.script(out_trade_no, behaviour);
-    }
-
-    /// Moves an order without telling anyone (e.g. paid, before a test
-    /// sends its own notification).
-    pub fn set_state(&self, out_trade_no: &str, state: OrderState) {
-        self.sim.orders.update(out_trade_no, |o| {
-            o.scanned = true;
-            o.state = state;
-        });
-    }
-
-    /// (state, amount, refunded) of an order.
-    pub fn order(&self, out_trade_no: &str) -> Option<(OrderState, i64, i64)> {
-        self.sim
-            .orders
-            .get(out_trade_no)
-            .map(|o| (o.state, o.amount, o.refunded()))
-    }
-
-    pub fn requests(&self) -> Vec<String> {
-        self.sim.orders.requests()
-    }
-
-    /// The payer pays a Native / JSAPI / app / H5 order; WeChat then sends
-    /// `TRANSACTION.SUCCESS`. Returns paycore's answer.
-    pub async fn buyer_pays(&self, out_trade_no: &str) -> (u16, String) {
-        self.sim
-            .orders
-            .update(out_trade_no, |o| o.state = OrderState::Paid);
-        self.notify(out_trade_no, Tweak::default()).await
-    }
-
-    /// Sends a `TRANSACTION.*` callback for the order as it stands, spoiled
-    /// as `tweak` says. Returns paycore's (status, body).
-    pub async fn notify(&self, out_trade_no: &str, tweak: Tweak) -> (u16, String) {
-        self.sim.notify(out_trade_no, tweak).await
-    }
 }
 
-impl Sim {
+impl Channel for Sim {
+    fn orders(&self) -> &Orders {
+        &self.orders
+    }
+
     async fn notify(&self, out_trade_no: &str, tweak: Tweak) -> (u16, String) {
         let order = self.orders.get(out_trade_no).expect("a known order");
         let url = order
@@ -164,22 +120,6 @@ impl Sim {
             response.text().await.unwrap_or_default(),
         )
     }
-}
-
-/// `POST /_sim/pay?out_trade_no=…`: the demo's payer pays (then WeChat calls back).
-async fn demo_pay(
-    State(sim): State<Sim>,
-    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
-) -> Response {
-    let Some(no) = q.get("out_trade_no") else {
-        return (StatusCode::BAD_REQUEST, "out_trade_no?").into_response();
-    };
-    if sim.orders.get(no).is_none() {
-        return (StatusCode::NOT_FOUND, "no such order").into_response();
-    }
-    sim.orders.update(no, |o| o.state = OrderState::Paid);
-    let (status, body) = sim.notify(no, Tweak::default()).await;
-    format!("paid; paycore answered HTTP {status}: {body}").into_response()
 }
 
 fn now_rfc3339() -> String {
