@@ -277,6 +277,135 @@ impl fmt::Display for EventKind {
     }
 }
 
+macro_rules! string_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(id: String) -> Self {
+                $name(id)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(id: &str) -> Self {
+                $name(id.to_string())
+            }
+        }
+
+        // Read as text wherever text is wanted (logs, labels, URLs); a
+        // function that wants this id says so, and text is not accepted.
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        $crate::domain::sqlx_id!($name);
+    };
+}
+
+string_id!(
+    /// A tenant's id, as its config names it.
+    TenantId
+);
+string_id!(
+    /// A payment's id (`pay_…`).
+    PaymentId
+);
+string_id!(
+    /// A refund's id (`re_…`).
+    RefundId
+);
+
+impl PaymentId {
+    pub fn generate() -> Self {
+        PaymentId(new_id("pay"))
+    }
+}
+
+impl RefundId {
+    pub fn generate() -> Self {
+        RefundId(new_id("re"))
+    }
+}
+
+/// Stores an id as its text in either database.
+#[cfg(feature = "sqlx")]
+macro_rules! sqlx_id {
+    ($name:ident) => {
+        impl<DB: sqlx::Database> sqlx::Type<DB> for $name
+        where
+            String: sqlx::Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <String as sqlx::Type<DB>>::type_info()
+            }
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <String as sqlx::Type<DB>>::compatible(ty)
+            }
+        }
+
+        impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for $name
+        where
+            String: sqlx::Decode<'r, DB>,
+        {
+            fn decode(
+                value: <DB as sqlx::Database>::ValueRef<'r>,
+            ) -> Result<Self, sqlx::error::BoxDynError> {
+                Ok($name(<String as sqlx::Decode<'r, DB>>::decode(value)?))
+            }
+        }
+
+        impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for $name
+        where
+            String: sqlx::Encode<'q, DB>,
+        {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <DB as sqlx::Database>::ArgumentBuffer,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <String as sqlx::Encode<'q, DB>>::encode_by_ref(&self.0, buf)
+            }
+        }
+    };
+}
+
+#[cfg(not(feature = "sqlx"))]
+macro_rules! sqlx_id {
+    ($name:ident) => {};
+}
+
+pub(crate) use sqlx_id;
+
 /// A fresh, unguessable id with a type prefix (`pay_`, `re_`, `evt_`).
 pub fn new_id(prefix: &str) -> String {
     use rand::Rng;

@@ -19,7 +19,7 @@ pub mod view;
 pub use paycore_core::request;
 
 use crate::domain::EventKind;
-use crate::domain::{Scene, new_id};
+use crate::domain::{PaymentId, Scene};
 use crate::plugin_host::{CallError, PluginHost};
 use crate::registry::{BoundChannel, Registry, Tenant};
 use crate::routing::{self, Intent, NoRoute};
@@ -234,7 +234,7 @@ impl Payments {
         }
     }
 
-    pub async fn get(&self, tenant: &Tenant, id: &str) -> Result<PaymentView> {
+    pub async fn get(&self, tenant: &Tenant, id: &PaymentId) -> Result<PaymentView> {
         Ok(PaymentView::from(&self.load(tenant, id).await?))
     }
 
@@ -308,7 +308,7 @@ impl Payments {
         serve_order(&mut route, &request.merchant_order_no);
         let first = &route.candidates[0];
         let channel = &first.channel;
-        let id = new_id("pay");
+        let id = PaymentId::generate();
         tracing::Span::current()
             .record("payment_id", id.as_str())
             .record("channel", channel.id.as_str());

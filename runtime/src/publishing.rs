@@ -102,25 +102,30 @@ pub async fn publish_tenant(
         Backend::Postgres => "; instances are loading it",
         Backend::Sqlite => "; it serves from the next reload (POST /admin/reload)",
     };
-    Ok(Ok(match store.publish_tenant(&tenant_id, &source).await {
-        Ok(TenantPublish::Published { revision }) => {
-            format!("published tenant `{tenant_id}` as revision {revision}{delivery}")
-        }
-        Ok(TenantPublish::Unchanged { revision }) => {
-            format!("tenant `{tenant_id}` revision {revision} already has this config")
-        }
-        Err(crate::store::StoreError::Conflict(_)) => anyhow::bail!(
-            "tenant `{tenant_id}` was published by someone else meanwhile; check and publish again"
-        ),
-        Err(e) => return Err(e.into()),
-    }))
+    Ok(Ok(
+        match store
+            .publish_tenant(&tenant_id.clone().into(), &source)
+            .await
+        {
+            Ok(TenantPublish::Published { revision }) => {
+                format!("published tenant `{tenant_id}` as revision {revision}{delivery}")
+            }
+            Ok(TenantPublish::Unchanged { revision }) => {
+                format!("tenant `{tenant_id}` revision {revision} already has this config")
+            }
+            Err(crate::store::StoreError::Conflict(_)) => anyhow::bail!(
+                "tenant `{tenant_id}` was published by someone else meanwhile; check and publish again"
+            ),
+            Err(e) => return Err(e.into()),
+        },
+    ))
 }
 
 /// `paycore tenant withdraw ID`: the tenant stops serving on every instance;
 /// its payments stay in the database and its history keeps the config.
 pub async fn withdraw_tenant(config: &Config, tenant_id: &str) -> anyhow::Result<String> {
     let store = Store::open_configured(&config.server).await?;
-    match store.withdraw_tenant(tenant_id).await? {
+    match store.withdraw_tenant(&tenant_id.into()).await? {
         Some(revision) => Ok(format!(
             "withdrew tenant `{tenant_id}` (revision {revision}); instances stop serving it"
         )),

@@ -378,10 +378,10 @@ impl Registry {
             for key in &t.api_keys {
                 registry
                     .by_api_key
-                    .insert(key.digest, (t.id.clone(), key.expires_at));
+                    .insert(key.digest, (t.id.to_string(), key.expires_at));
             }
             registry.tenants.insert(
-                t.id.clone(),
+                t.id.to_string(),
                 Arc::new(Tenant {
                     config: t.clone(),
                     channels,

@@ -63,6 +63,7 @@ pub use refunds::{DueRefund, NewRefund, RefundChange, RefundInsert, RefundRecord
 pub use unsettled::{Unsettled, UnsettledReport};
 
 use crate::domain::EventKind;
+use crate::domain::TenantId;
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 use std::sync::Arc;
 
@@ -324,7 +325,7 @@ impl Store {
     /// `subject_type` is `payment` or `refund`.
     async fn record_event(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         subject_type: &str,
         subject_id: &str,
         event: &Event,
@@ -416,7 +417,7 @@ impl Announce for sqlx::PgConnection {
 trait EventRows {
     async fn append_event(
         &mut self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         subject_type: &str,
         subject_id: &str,
         event: &Event,
@@ -425,7 +426,7 @@ trait EventRows {
     /// per pair).
     async fn append_events(
         &mut self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         subject_type: &str,
         subject_id: &str,
         events: &[&Event],
@@ -436,7 +437,7 @@ impl_for_connections! {
     impl EventRows {
         async fn append_event(
             &mut self,
-            tenant_id: &str,
+            tenant_id: &TenantId,
             subject_type: &str,
             subject_id: &str,
             event: &Event,
@@ -460,7 +461,7 @@ impl_for_connections! {
 
         async fn append_events(
             &mut self,
-            tenant_id: &str,
+            tenant_id: &TenantId,
             subject_type: &str,
             subject_id: &str,
             events: &[&Event],

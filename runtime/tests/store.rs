@@ -30,7 +30,7 @@ fn new_payment(order: &str, amount: i64) -> NewPayment {
     };
     let (status, created) = machine::create(Some(&channel));
     NewPayment {
-        id: paycore::domain::new_id("pay"),
+        id: paycore::domain::PaymentId::generate(),
         tenant_id: "t".into(),
         merchant_order_no: order.into(),
         request_hash: "h".into(),
@@ -151,14 +151,14 @@ async fn concurrent_refund_reservations_never_exceed_the_amount() {
         }
     }
     assert_eq!(created, 10);
-    let after = b.payment("t", &payment.id).await.unwrap().unwrap();
+    let after = b.payment(&"t".into(), &payment.id).await.unwrap().unwrap();
     assert_eq!(after.refund_reserved, 1000);
 }
 
 fn refund_of(payment_id: &str, no: &str, amount: i64) -> NewRefund {
     let (status, created) = machine::refund_created(payment_id, amount);
     NewRefund {
-        id: paycore::domain::new_id("re"),
+        id: paycore::domain::RefundId::generate(),
         tenant_id: "t".into(),
         payment_id: payment_id.into(),
         merchant_refund_no: no.into(),
@@ -216,7 +216,7 @@ async fn a_cancel_and_a_refund_raced_from_two_instances_never_both_start() {
             }
             _ => panic!("round {round}: an unexpected pair of outcomes"),
         }
-        let after = b.payment("t", &payment.id).await.unwrap().unwrap();
+        let after = b.payment(&"t".into(), &payment.id).await.unwrap().unwrap();
         assert_eq!(
             (after.cancelling(), after.refund_reserved > 0),
             (cancel_started, refund_reserved)
@@ -235,7 +235,7 @@ async fn a_cancel_and_a_refund_raced_from_two_instances_never_both_start() {
     else {
         panic!("the refund is reserved");
     };
-    let fresh = a.payment("t", &paid.id).await.unwrap().unwrap();
+    let fresh = a.payment(&"t".into(), &paid.id).await.unwrap().unwrap();
     let reversal = PaymentChange {
         status: Some(PaymentStatus::Cancelled),
         ..Default::default()
@@ -365,7 +365,7 @@ async fn a_change_writes_its_history_only_if_it_changes_the_row() {
 
     // From the row as it now stands: the change, the attempt in the
     // payment's history before the change's own event, and the webhook.
-    let current = a.payment("t", &read.id).await.unwrap().unwrap();
+    let current = a.payment(&"t".into(), &read.id).await.unwrap().unwrap();
     let changed = a
         .apply_payment_change(
             &current,
@@ -432,12 +432,16 @@ async fn published_tenant_configs_keep_their_history_and_race_safely() {
     use paycore::store::{StoreError, TenantPublish};
     let (_dir, _, a, b) = two_stores("store-tenants").await;
     assert_eq!(
-        a.publish_tenant("acme", "id = \"acme\"\n").await.unwrap(),
+        a.publish_tenant(&"acme".into(), "id = \"acme\"\n")
+            .await
+            .unwrap(),
         TenantPublish::Published { revision: 1 }
     );
     // The same text again changes nothing, from any instance.
     assert_eq!(
-        b.publish_tenant("acme", "id = \"acme\"\n").await.unwrap(),
+        b.publish_tenant(&"acme".into(), "id = \"acme\"\n")
+            .await
+            .unwrap(),
         TenantPublish::Unchanged { revision: 1 }
     );
     // Publishers racing on one tenant: each revision is taken once, and a
@@ -447,7 +451,7 @@ async fn published_tenant_configs_keep_their_history_and_race_safely() {
         let store = if i % 2 == 0 { a.clone() } else { b.clone() };
         racers.spawn(async move {
             let text = format!("id = \"acme\"\nname = \"v{i}\"\n");
-            store.publish_tenant("acme", &text).await
+            store.publish_tenant(&"acme".into(), &text).await
         });
     }
     let mut revisions = BTreeSet::new();
@@ -466,13 +470,16 @@ async fn published_tenant_configs_keep_their_history_and_race_safely() {
     assert_eq!(serving[0].revision, *revisions.last().unwrap());
 
     // Withdrawn: nothing serves, the history stays, a second withdrawal is refused.
-    let withdrawn = b.withdraw_tenant("acme").await.unwrap().unwrap();
+    let withdrawn = b.withdraw_tenant(&"acme".into()).await.unwrap().unwrap();
     assert_eq!(withdrawn, serving[0].revision + 1);
     assert!(a.published_tenants().await.unwrap().is_empty());
-    assert_eq!(b.withdraw_tenant("acme").await.unwrap(), None);
+    assert_eq!(b.withdraw_tenant(&"acme".into()).await.unwrap(), None);
     assert_eq!(a.tenant_history().await.unwrap().len(), 2 + revisions.len());
     // Published again, it serves again as a new revision.
-    let again = a.publish_tenant("acme", "id = \"acme\"\n").await.unwrap();
+    let again = a
+        .publish_tenant(&"acme".into(), "id = \"acme\"\n")
+        .await
+        .unwrap();
     assert_eq!(
         again,
         TenantPublish::Published {

@@ -247,7 +247,7 @@ async fn alipay_forged_notification_is_rejected_and_a_wrong_amount_is_not_marked
         read.body["status"], "pending",
         "0.01 paid is not 45.00 paid"
     );
-    let audit = s.app.store().callbacks_of("shop").await.unwrap();
+    let audit = s.app.store().callbacks_of(&"shop".into()).await.unwrap();
     assert_eq!(audit.len(), 2);
     assert!(
         !audit[0].0 && audit[0].1.starts_with("rejected"),

@@ -65,7 +65,7 @@ async fn a_mangled_callback_of_a_real_payment_triggers_a_query_that_completes_it
         read.body["status"], "succeeded",
         "found by the query, not believed from the callback"
     );
-    let audit = t.store().callbacks_of("demo").await.unwrap();
+    let audit = t.store().callbacks_of(&"demo".into()).await.unwrap();
     assert_eq!(
         audit,
         vec![(
@@ -96,7 +96,7 @@ async fn an_unverified_callback_never_touches_another_tenants_payment() {
     let (body, _) = provider_callback("T-whatever", "SHARED-NO-1", "45.00");
     let reply = t.callback(&body, None).await;
     assert_eq!(reply.status(), StatusCode::UNAUTHORIZED);
-    let audit = t.store().callbacks_of("demo").await.unwrap();
+    let audit = t.store().callbacks_of(&"demo".into()).await.unwrap();
     assert_eq!(
         audit,
         vec![(false, "rejected: signature did not verify".to_string())]

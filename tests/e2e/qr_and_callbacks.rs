@@ -60,7 +60,7 @@ async fn qr_payment_approved_on_the_payer_page_succeeds_via_the_signed_callback(
 
     let read = t.get(DEMO_KEY, &format!("/v1/payments/{}", r.id())).await;
     assert_eq!(read.body["status"], "succeeded");
-    let audit = t.store().callbacks_of("demo").await.unwrap();
+    let audit = t.store().callbacks_of(&"demo".into()).await.unwrap();
     assert_eq!(
         audit,
         vec![(true, "applied: pending -> succeeded".to_string())]
@@ -96,7 +96,7 @@ async fn unsigned_or_tampered_callbacks_are_rejected_and_change_nothing() {
     assert_eq!(read.body["status"], "pending");
     assert_eq!(t.store().count(Table::Events).await.unwrap(), events_before);
     assert_eq!(t.store().count(Table::Outbox).await.unwrap(), 0);
-    let audit = t.store().callbacks_of("demo").await.unwrap();
+    let audit = t.store().callbacks_of(&"demo".into()).await.unwrap();
     assert_eq!(audit.len(), 2, "rejected callbacks are kept for audit");
     assert!(
         audit
@@ -141,7 +141,7 @@ async fn a_replayed_callback_is_applied_once() {
             "the answer the channel expects"
         );
     }
-    let audit = t.store().callbacks_of("demo").await.unwrap();
+    let audit = t.store().callbacks_of(&"demo".into()).await.unwrap();
     assert_eq!(
         audit,
         vec![

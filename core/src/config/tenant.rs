@@ -11,7 +11,7 @@ use toml::Spanned;
 
 #[derive(Debug, Clone)]
 pub struct TenantConfig {
-    pub id: String,
+    pub id: crate::domain::TenantId,
     pub name: String,
     pub source: PathBuf,
     /// Digests of the accepted keys (see `config::api_keys`).
@@ -148,7 +148,7 @@ pub(super) fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> TenantConfig
         .collect();
     let rules = super::rules::rules(&raw.rules, &ids, c);
     TenantConfig {
-        id: raw.id.get_ref().clone(),
+        id: raw.id.get_ref().clone().into(),
         name,
         source: c.file.to_path_buf(),
         api_keys,

@@ -86,7 +86,7 @@ impl From<OutboxRecord> for EventView {
             data: payload.get("data").cloned().unwrap_or(Value::Null),
             id: r.id,
             kind: r.event_type,
-            payment_id: r.payment_id,
+            payment_id: r.payment_id.map(|p| p.to_string()),
             delivery: Delivery {
                 status,
                 url: r.url,
@@ -128,7 +128,11 @@ async fn list(
     AuthTenant(t): AuthTenant,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
-    let Some(payment_id) = q.payment_id.filter(|p| !p.is_empty()) else {
+    let Some(payment_id) = q
+        .payment_id
+        .filter(|p| !p.is_empty())
+        .map(crate::domain::PaymentId::from)
+    else {
         return Err(ApiError::malformed(
             "parameter_missing",
             "`payment_id` is required: GET /v1/events?payment_id=pay_...",

@@ -3,6 +3,7 @@
 use super::extract::{ApiJson, ApiPath, ApiQuery, AuthTenant};
 use super::openapi::ErrorBody;
 use super::{ApiError, AppState};
+use crate::domain::PaymentId;
 use crate::payments::request::PaymentBody;
 use crate::payments::view::PaymentView;
 use axum::Json;
@@ -139,7 +140,7 @@ async fn find(
 async fn read(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<PaymentId>,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.payments.get(&t, &id).await?).into_response())
 }
@@ -163,7 +164,7 @@ async fn read(
 async fn sync(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<PaymentId>,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.payments.sync(&t, &id).await?).into_response())
 }
@@ -184,7 +185,7 @@ async fn sync(
 async fn close(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<PaymentId>,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.payments.close(&t, &id).await?).into_response())
 }
@@ -205,7 +206,7 @@ async fn close(
 async fn cancel(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<PaymentId>,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.payments.cancel(&t, &id).await?).into_response())
 }

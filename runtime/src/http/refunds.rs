@@ -3,6 +3,7 @@
 use super::extract::{ApiJson, ApiPath, AuthTenant};
 use super::openapi::ErrorBody;
 use super::{ApiError, AppState};
+use crate::domain::{PaymentId, RefundId};
 use crate::payments::request::RefundBody;
 use crate::payments::view::RefundView;
 use axum::Json;
@@ -42,7 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn create(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<PaymentId>,
     ApiJson(body): ApiJson<RefundBody>,
 ) -> Result<Response, ApiError> {
     let request = body
@@ -80,7 +81,7 @@ async fn create(
 async fn read(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<RefundId>,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.payments.get_refund(&t, &id).await?).into_response())
 }
@@ -101,7 +102,7 @@ async fn read(
 async fn sync(
     State(s): State<AppState>,
     AuthTenant(t): AuthTenant,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<RefundId>,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.payments.sync_refund(&t, &id).await?).into_response())
 }

@@ -101,7 +101,7 @@ impl Payments {
         });
         let (status, created) = machine::create(None);
         let new = NewPayment {
-            id: crate::domain::new_id("pay"),
+            id: crate::domain::PaymentId::generate(),
             tenant_id: tenant_id.clone(),
             merchant_order_no: request.merchant_order_no.clone(),
             request_hash: hash,

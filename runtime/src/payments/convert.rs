@@ -42,7 +42,7 @@ pub fn own_failure(code: &str, message: &str) -> Value {
 
 pub fn pay_request(p: &PaymentRecord, r: &PaymentRequest) -> channel::PayRequest {
     channel::PayRequest {
-        payment_id: p.id.clone(),
+        payment_id: p.id.to_string(),
         merchant_order_no: p.merchant_order_no.clone(),
         amount: p.amount,
         currency: p.currency.clone(),
@@ -79,7 +79,7 @@ pub fn pay_request(p: &PaymentRecord, r: &PaymentRequest) -> channel::PayRequest
 pub fn payment_ref(p: &PaymentRecord) -> channel::PaymentRef {
     let scene = p.scene;
     channel::PaymentRef {
-        payment_id: p.id.clone(),
+        payment_id: p.id.to_string(),
         merchant_order_no: p.merchant_order_no.clone(),
         channel_order_no: p.channel_order_no.clone(),
         amount: p.amount,
@@ -90,7 +90,7 @@ pub fn payment_ref(p: &PaymentRecord) -> channel::PaymentRef {
 
 pub fn refund_request(p: &PaymentRecord, r: &RefundRecord) -> channel::RefundRequest {
     channel::RefundRequest {
-        refund_id: r.id.clone(),
+        refund_id: r.id.to_string(),
         merchant_refund_no: r.merchant_refund_no.clone(),
         payment: payment_ref(p),
         amount: r.amount,
@@ -100,7 +100,7 @@ pub fn refund_request(p: &PaymentRecord, r: &RefundRecord) -> channel::RefundReq
 
 pub fn refund_ref(p: &PaymentRecord, r: &RefundRecord) -> channel::RefundRef {
     channel::RefundRef {
-        refund_id: r.id.clone(),
+        refund_id: r.id.to_string(),
         merchant_refund_no: r.merchant_refund_no.clone(),
         channel_refund_no: r.channel_refund_no.clone(),
         amount: r.amount,

@@ -28,7 +28,7 @@ impl ChannelHealth {
     pub fn record(&self, tenant: &Tenant, channel: &str, failure: Option<&str>, now: Timestamp) {
         let mut map = self.breakers.lock().expect("breaker lock");
         let b = map
-            .entry((tenant.config.id.clone(), channel.to_string()))
+            .entry((tenant.config.id.to_string(), channel.to_string()))
             .or_default();
         match failure {
             None => b.succeeded(),
@@ -46,7 +46,7 @@ impl ChannelHealth {
     pub fn view(&self, tenant: &Tenant, channel: &str, now: Timestamp) -> BreakerView {
         let map = self.breakers.lock().expect("breaker lock");
         let b = map
-            .get(&(tenant.config.id.clone(), channel.to_string()))
+            .get(&(tenant.config.id.to_string(), channel.to_string()))
             .cloned()
             .unwrap_or_default();
         BreakerView {

@@ -5,7 +5,7 @@ use super::machine::{self, Answer, CancelRefused, Cause, Proposal};
 use super::settle;
 use super::view::PaymentView;
 use super::{PaymentError, Payments, Result, convert};
-use crate::domain::{PaymentStatus, Scene, now_millis};
+use crate::domain::{PaymentId, PaymentStatus, Scene, now_millis};
 use crate::plugin_host::CallError;
 use crate::registry::Tenant;
 use crate::store::{CallbackRecord, CancelStart, PaymentRecord};
@@ -19,7 +19,7 @@ pub struct CallbackReply {
 }
 
 impl Payments {
-    pub(super) async fn load(&self, tenant: &Tenant, id: &str) -> Result<PaymentRecord> {
+    pub(super) async fn load(&self, tenant: &Tenant, id: &PaymentId) -> Result<PaymentRecord> {
         self.store
             .payment(&tenant.config.id, id)
             .await?
@@ -28,7 +28,7 @@ impl Payments {
 
     /// Asks the channel where the payment stands and applies the answer.
     #[tracing::instrument(skip_all, fields(tenant = %tenant.config.id, payment_id = %id))]
-    pub async fn sync(&self, tenant: &Tenant, id: &str) -> Result<PaymentView> {
+    pub async fn sync(&self, tenant: &Tenant, id: &PaymentId) -> Result<PaymentView> {
         let record = self.load(tenant, id).await?;
         let record = self.query_and_settle(tenant, record).await?;
         Ok(PaymentView::from(&record))
@@ -95,7 +95,7 @@ impl Payments {
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %tenant.config.id, payment_id = %id))]
-    pub async fn close(&self, tenant: &Tenant, id: &str) -> Result<PaymentView> {
+    pub async fn close(&self, tenant: &Tenant, id: &PaymentId) -> Result<PaymentView> {
         let record = self.load(tenant, id).await?;
         if !record.status.needs_query() {
             return Err(PaymentError::Unacceptable {
@@ -149,7 +149,7 @@ impl Payments {
     /// checks that no refund is reserved (`store::cancels`), so a cancel and
     /// a refund racing each other never both go through.
     #[tracing::instrument(skip_all, fields(tenant = %tenant.config.id, payment_id = %id))]
-    pub async fn cancel(&self, tenant: &Tenant, id: &str) -> Result<PaymentView> {
+    pub async fn cancel(&self, tenant: &Tenant, id: &PaymentId) -> Result<PaymentView> {
         let record = self.load(tenant, id).await?;
         let started = machine::start_cancel(&record).map_err(|refused| match refused {
             CancelRefused::Scene(scene) => PaymentError::Unacceptable {
@@ -350,7 +350,7 @@ impl Payments {
         tenant: &Tenant,
         channel_id: &str,
         order_no: &str,
-    ) -> Option<(String, String)> {
+    ) -> Option<(PaymentId, String)> {
         let p = self
             .store
             .payment_by_order_no(&tenant.config.id, order_no)
@@ -425,7 +425,7 @@ impl Payments {
         };
         metrics::counter!(
             "paycore_callbacks_total",
-            "tenant" => audit.tenant_id.clone(),
+            "tenant" => audit.tenant_id.to_string(),
             "channel" => audit.channel_id.clone(),
             "result" => result
         )

@@ -8,7 +8,7 @@ use super::retry::retry_on_stale;
 use super::settle::webhook_message;
 use super::view::RefundView;
 use super::{PaymentError, Payments, Result, convert};
-use crate::domain::{EventKind, RefundStatus, new_id};
+use crate::domain::{EventKind, PaymentId, RefundId, RefundStatus};
 use crate::plugin_host::CallError;
 use crate::registry::Tenant;
 use crate::store::{NewRefund, OutboxMessage, RefundChange, RefundInsert, RefundRecord};
@@ -19,7 +19,7 @@ impl Payments {
     pub async fn create_refund(
         &self,
         tenant: &Tenant,
-        payment_id: &str,
+        payment_id: &PaymentId,
         request: RefundRequest,
     ) -> Result<(RefundView, bool)> {
         let tenant_id = &tenant.config.id;
@@ -28,7 +28,7 @@ impl Payments {
             .payment(tenant_id, payment_id)
             .await?
             .ok_or(PaymentError::NotFound)?;
-        let id = new_id("re");
+        let id = RefundId::generate();
         let (status, created) = machine::refund_created(&payment.id, request.amount);
         let new = NewRefund {
             id,
@@ -107,7 +107,7 @@ impl Payments {
         Ok((RefundView::from(&refund), false))
     }
 
-    pub async fn get_refund(&self, tenant: &Tenant, id: &str) -> Result<RefundView> {
+    pub async fn get_refund(&self, tenant: &Tenant, id: &RefundId) -> Result<RefundView> {
         let r = self
             .store
             .refund(&tenant.config.id, id)
@@ -117,7 +117,7 @@ impl Payments {
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %tenant.config.id, refund_id = %id))]
-    pub async fn sync_refund(&self, tenant: &Tenant, id: &str) -> Result<RefundView> {
+    pub async fn sync_refund(&self, tenant: &Tenant, id: &RefundId) -> Result<RefundView> {
         let refund = self
             .store
             .refund(&tenant.config.id, id)
@@ -233,7 +233,7 @@ impl Payments {
                             .apply_refund_change(&current, &change, &event, webhook)
                             .await?;
                         if let Some(to) = change.status {
-                            metrics::counter!("paycore_refunds_total", "tenant" => current.tenant_id.clone(), "status" => to.as_str()).increment(1);
+                            metrics::counter!("paycore_refunds_total", "tenant" => current.tenant_id.to_string(), "status" => to.as_str()).increment(1);
                         }
                         Ok(written)
                     }

@@ -8,7 +8,7 @@ use super::retry::retry_on_stale;
 use super::view::{PaymentView, WebhookBody};
 use super::{PaymentError, Payments, Result};
 use crate::domain::EventKind;
-use crate::domain::{PaymentStatus, new_id, now_rfc3339};
+use crate::domain::{PaymentId, PaymentStatus, TenantId, new_id, now_rfc3339};
 use crate::registry::Tenant;
 use crate::store::{Attempt, Event, OutboxMessage, PaymentChange, PaymentRecord};
 use paycore_core::channel;
@@ -107,7 +107,11 @@ impl Payments {
     }
 
     /// The payment as it now stands.
-    pub(super) async fn reload(&self, tenant_id: &str, id: &str) -> Result<PaymentRecord> {
+    pub(super) async fn reload(
+        &self,
+        tenant_id: &TenantId,
+        id: &PaymentId,
+    ) -> Result<PaymentRecord> {
         self.store
             .payment(tenant_id, id)
             .await?
@@ -176,7 +180,7 @@ impl Payments {
 fn record_payment_metric(p: &PaymentRecord, to: PaymentStatus) {
     metrics::counter!(
         "paycore_payments_total",
-        "tenant" => p.tenant_id.clone(),
+        "tenant" => p.tenant_id.to_string(),
         "channel" => p.channel_id.clone(),
         "plugin" => p.plugin_name.clone(),
         "version" => p.plugin_version.clone(),
@@ -189,8 +193,8 @@ fn record_payment_metric(p: &PaymentRecord, to: PaymentStatus) {
 /// The outbox row announcing `event_type`; `payment_id` is the payment the
 /// event is about (for a refund event, the refund's payment).
 pub(super) fn webhook_message(
-    tenant_id: &str,
-    payment_id: &str,
+    tenant_id: &TenantId,
+    payment_id: &PaymentId,
     event_type: EventKind,
     url: String,
     data: Value,
@@ -205,8 +209,8 @@ pub(super) fn webhook_message(
     .to_json();
     OutboxMessage {
         id,
-        tenant_id: tenant_id.to_string(),
-        payment_id: Some(payment_id.to_string()),
+        tenant_id: tenant_id.clone(),
+        payment_id: Some(payment_id.clone()),
         event_type: event_type.to_string(),
         url,
         payload,

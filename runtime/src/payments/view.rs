@@ -9,8 +9,8 @@ use utoipa::ToSchema;
 /// The payment object.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PaymentView {
-    #[schema(example = "pay_2b4db50cb919454d02574393")]
-    pub id: String,
+    #[schema(value_type = String, example = "pay_2b4db50cb919454d02574393")]
+    pub id: crate::domain::PaymentId,
     pub merchant_order_no: String,
     pub status: crate::domain::PaymentStatus,
     /// As requested: a `checkout` payment stays `checkout` whichever scene
@@ -55,9 +55,10 @@ pub struct PluginRef {
 /// The refund object.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RefundView {
-    #[schema(example = "re_6f1c0e3b9a7d4e2f8a1b2c3d")]
-    pub id: String,
-    pub payment_id: String,
+    #[schema(value_type = String, example = "re_6f1c0e3b9a7d4e2f8a1b2c3d")]
+    pub id: crate::domain::RefundId,
+    #[schema(value_type = String)]
+    pub payment_id: crate::domain::PaymentId,
     pub merchant_refund_no: String,
     pub amount: i64,
     pub currency: String,

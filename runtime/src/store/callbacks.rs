@@ -1,17 +1,18 @@
 //! The audit log of inbound channel callbacks.
 
 use super::{Dialect, Store, StoreResult, on_db};
+use crate::domain::{PaymentId, TenantId};
 use crate::domain::{new_id, now_rfc3339};
 
 /// One callback as received, whatever became of it.
 #[derive(Debug, Clone)]
 pub struct CallbackRecord {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub channel_id: String,
     pub verified: bool,
     /// What paycore did: "applied", "duplicate", "rejected: ...", ...
     pub outcome: String,
-    pub payment_id: Option<String>,
+    pub payment_id: Option<PaymentId>,
     pub body: Vec<u8>,
 }
 
@@ -39,7 +40,7 @@ impl Store {
     }
 
     /// (verified, outcome) of a tenant's callbacks, oldest first.
-    pub async fn callbacks_of(&self, tenant_id: &str) -> StoreResult<Vec<(bool, String)>> {
+    pub async fn callbacks_of(&self, tenant_id: &TenantId) -> StoreResult<Vec<(bool, String)>> {
         let sql = "SELECT verified, outcome FROM callbacks WHERE tenant_id = $1 ORDER BY received_at, rowid";
         Ok(on_db!(self, |pool| sqlx::query_as(sql)
             .bind(tenant_id)

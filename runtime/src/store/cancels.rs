@@ -10,6 +10,7 @@
 
 use super::payments::PaymentRows;
 use super::{Dialect, Event, EventRows, Store, StoreError, StoreResult, on_db};
+use crate::domain::{PaymentId, TenantId};
 use crate::domain::{PaymentStatus, now_millis, now_rfc3339};
 use crate::store::PaymentRecord;
 
@@ -81,7 +82,11 @@ impl Store {
 
     /// The cancel call that started is over: the sweeper may look at the
     /// payment from its next pass on. Bookkeeping, not a state change.
-    pub async fn release_cancel_lease(&self, tenant_id: &str, id: &str) -> StoreResult<()> {
+    pub async fn release_cancel_lease(
+        &self,
+        tenant_id: &TenantId,
+        id: &PaymentId,
+    ) -> StoreResult<()> {
         on_db!(self, |pool| sqlx::query(
             "UPDATE payments SET next_check_ms = $1 WHERE id = $2 AND tenant_id = $3"
         )

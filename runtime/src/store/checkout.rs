@@ -6,6 +6,7 @@ use super::{
     ChannelAssignment, Dialect, EventRows, Move, PaymentRecord, Store, StoreError, StoreResult,
     on_db,
 };
+use crate::domain::{PaymentId, TenantId};
 use crate::domain::{Scene, now_rfc3339};
 use sqlx::FromRow;
 
@@ -13,8 +14,8 @@ use sqlx::FromRow;
 #[derive(Debug, Clone, FromRow)]
 pub struct CheckoutLink {
     pub token: String,
-    pub tenant_id: String,
-    pub payment_id: String,
+    pub tenant_id: TenantId,
+    pub payment_id: PaymentId,
     pub return_url: Option<String>,
     /// The payment's own expiry: the link stops working with it.
     pub expires_ms: i64,
@@ -32,7 +33,7 @@ pub struct WalletChoice {
 #[derive(Debug, Clone, FromRow)]
 pub struct QrCodeRecord {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub token: String,
     pub store_id: String,
     pub terminal_id: Option<String>,
@@ -59,8 +60,8 @@ impl Store {
     /// The link token of a tenant's checkout payment.
     pub async fn checkout_link_of(
         &self,
-        tenant_id: &str,
-        payment_id: &str,
+        tenant_id: &TenantId,
+        payment_id: &PaymentId,
     ) -> StoreResult<Option<String>> {
         let sql = "SELECT token FROM checkout_links WHERE tenant_id = $1 AND payment_id = $2";
         on_db!(self, |pool| sqlx::query_scalar(sql)
@@ -137,7 +138,11 @@ impl Store {
     }
 
     /// A tenant's code by id (another tenant's id is simply not found).
-    pub async fn qr_code(&self, tenant_id: &str, id: &str) -> StoreResult<Option<QrCodeRecord>> {
+    pub async fn qr_code(
+        &self,
+        tenant_id: &TenantId,
+        id: &str,
+    ) -> StoreResult<Option<QrCodeRecord>> {
         let sql = "SELECT * FROM qr_codes WHERE tenant_id = $1 AND id = $2";
         on_db!(self, |pool| sqlx::query_as(sql)
             .bind(tenant_id)
@@ -150,7 +155,7 @@ impl Store {
     /// A tenant's codes, newest first, optionally of one store.
     pub async fn qr_codes(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         store_id: Option<&str>,
         limit: i64,
     ) -> StoreResult<Vec<QrCodeRecord>> {
@@ -168,7 +173,7 @@ impl Store {
     /// Retires a tenant's code (once: a second call keeps the first time).
     pub async fn disable_qr_code(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         id: &str,
     ) -> StoreResult<Option<QrCodeRecord>> {
         on_db!(self, |pool| {

@@ -1,15 +1,16 @@
 //! The durable outbox of merchant webhooks.
 
 use super::{Dialect, Dialects, Store, StoreResult, impl_for_connections, on_db};
+use crate::domain::{PaymentId, TenantId};
 use crate::domain::{now_millis, now_rfc3339};
 use sqlx::FromRow;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct OutboxMessage {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// The payment the event is about (a refund event: its payment).
-    pub payment_id: Option<String>,
+    pub payment_id: Option<PaymentId>,
     pub event_type: String,
     pub url: String,
     pub payload: String,
@@ -24,8 +25,8 @@ pub struct OutboxMessage {
 #[derive(Debug, Clone, FromRow)]
 pub struct OutboxRecord {
     pub id: String,
-    pub tenant_id: String,
-    pub payment_id: Option<String>,
+    pub tenant_id: TenantId,
+    pub payment_id: Option<PaymentId>,
     pub event_type: String,
     pub url: String,
     pub payload: String,
@@ -143,7 +144,7 @@ impl Store {
     }
 
     /// (event_type, delivered) of a tenant's webhooks, oldest first.
-    pub async fn webhooks_of(&self, tenant_id: &str) -> StoreResult<Vec<(String, bool)>> {
+    pub async fn webhooks_of(&self, tenant_id: &TenantId) -> StoreResult<Vec<(String, bool)>> {
         let sql = "SELECT event_type, delivered_at IS NOT NULL FROM outbox WHERE tenant_id = $1
              ORDER BY created_at, rowid";
         Ok(on_db!(self, |pool| sqlx::query_as(sql)
@@ -155,8 +156,8 @@ impl Store {
     /// A tenant's events about one payment (and its refunds), oldest first.
     pub async fn events_of_payment(
         &self,
-        tenant_id: &str,
-        payment_id: &str,
+        tenant_id: &TenantId,
+        payment_id: &PaymentId,
     ) -> StoreResult<Vec<OutboxRecord>> {
         let sql = "SELECT * FROM outbox WHERE tenant_id = $1 AND payment_id = $2 ORDER BY created_at, rowid";
         Ok(on_db!(self, |pool| sqlx::query_as(sql)
@@ -168,7 +169,7 @@ impl Store {
 
     pub async fn outbox_event(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         id: &str,
     ) -> StoreResult<Option<OutboxRecord>> {
         let sql = "SELECT * FROM outbox WHERE tenant_id = $1 AND id = $2";
@@ -184,7 +185,7 @@ impl Store {
     /// `None` when the tenant has no such event.
     pub async fn redeliver_webhook(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         id: &str,
     ) -> StoreResult<Option<OutboxRecord>> {
         let sql = "UPDATE outbox SET delivered_at = NULL, dead = FALSE, retry_step = 0, next_attempt_ms = $1

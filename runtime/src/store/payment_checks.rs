@@ -5,6 +5,7 @@
 use super::payments::*;
 use super::{Dialect, Dialects, Store, StoreResult, on_db};
 use crate::domain::now_millis;
+use crate::domain::{PaymentId, TenantId};
 
 impl Store {
     /// Claims open payments (`pending`, `processing`, `unknown`, and paid
@@ -35,8 +36,8 @@ impl Store {
     /// Not a state change: no version bump, no event.
     pub async fn schedule_payment_check(
         &self,
-        tenant_id: &str,
-        id: &str,
+        tenant_id: &TenantId,
+        id: &PaymentId,
         checks: i64,
         next_check_ms: i64,
     ) -> StoreResult<()> {
@@ -51,7 +52,7 @@ impl Store {
     pub(super) async fn schedule_check(
         &self,
         sql: &'static str,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         id: &str,
         checks: i64,
         next_check_ms: i64,

@@ -4,7 +4,7 @@
 
 use super::payments::*;
 use super::{Dialect, EventRows, Store, StoreError, StoreResult, on_db, unique_violation};
-use crate::domain::{now_millis, now_rfc3339};
+use crate::domain::{PaymentId, now_millis, now_rfc3339};
 
 /// The payment insert, shared by the general path and SQLite's one-trip
 /// script; `bind_new_payment!` gives its first 19 parameters. No row back
@@ -83,7 +83,7 @@ impl Store {
         on_db!(self, |pool| {
             let mut tx = pool.begin_write().await?;
             if let Some(key) = &new.idempotency_key {
-                let seen: Option<(String, String)> = sqlx::query_as(
+                let seen: Option<(String, PaymentId)> = sqlx::query_as(
                     "SELECT request_hash, payment_id FROM idempotency_keys WHERE tenant_id = $1 AND key = $2",
                 )
                 .bind(&new.tenant_id)

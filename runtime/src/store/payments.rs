@@ -3,13 +3,13 @@
 //! `payment_checks` are given.
 
 use super::{Event, Store, StoreResult, impl_for_connections, on_db};
-use crate::domain::{PaymentStatus, Scene};
+use crate::domain::{PaymentId, PaymentStatus, Scene, TenantId};
 use sqlx::FromRow;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct PaymentRecord {
-    pub id: String,
-    pub tenant_id: String,
+    pub id: PaymentId,
+    pub tenant_id: TenantId,
     pub merchant_order_no: String,
     pub request_hash: String,
     pub request: String,
@@ -113,8 +113,8 @@ pub struct DuePayment {
 /// channel is called, so a crash mid-call leaves a row the sweeper resolves.
 #[derive(Debug, Clone)]
 pub struct NewPayment {
-    pub id: String,
-    pub tenant_id: String,
+    pub id: PaymentId,
+    pub tenant_id: TenantId,
     pub merchant_order_no: String,
     pub request_hash: String,
     pub request: String,
@@ -204,7 +204,11 @@ pub struct Attempt {
 }
 
 impl Store {
-    pub async fn payment(&self, tenant_id: &str, id: &str) -> StoreResult<Option<PaymentRecord>> {
+    pub async fn payment(
+        &self,
+        tenant_id: &TenantId,
+        id: &PaymentId,
+    ) -> StoreResult<Option<PaymentRecord>> {
         on_db!(self, |pool| pool
             .acquire()
             .await?
@@ -214,7 +218,7 @@ impl Store {
 
     pub async fn payment_by_order_no(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         merchant_order_no: &str,
     ) -> StoreResult<Option<PaymentRecord>> {
         on_db!(self, |pool| pool
@@ -228,13 +232,13 @@ impl Store {
 pub(super) trait PaymentRows {
     async fn fetch_order(
         &mut self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         merchant_order_no: &str,
     ) -> StoreResult<Option<PaymentRecord>>;
     async fn fetch_payment(
         &mut self,
-        tenant_id: &str,
-        id: &str,
+        tenant_id: &TenantId,
+        id: &PaymentId,
     ) -> StoreResult<Option<PaymentRecord>>;
 }
 
@@ -242,7 +246,7 @@ impl_for_connections! {
     impl PaymentRows {
         async fn fetch_order(
             &mut self,
-            tenant_id: &str,
+            tenant_id: &TenantId,
             merchant_order_no: &str,
         ) -> StoreResult<Option<PaymentRecord>> {
             Ok(sqlx::query_as("SELECT * FROM payments WHERE tenant_id = $1 AND merchant_order_no = $2")
@@ -254,8 +258,8 @@ impl_for_connections! {
 
         async fn fetch_payment(
             &mut self,
-            tenant_id: &str,
-            id: &str,
+            tenant_id: &TenantId,
+            id: &PaymentId,
         ) -> StoreResult<Option<PaymentRecord>> {
             Ok(sqlx::query_as("SELECT * FROM payments WHERE id = $1 AND tenant_id = $2")
                 .bind(id)

@@ -6,6 +6,7 @@
 
 use super::{Announce, Dialect, Store, StoreError, StoreResult, on_db, unique_violation};
 use crate::config::PublishedTenant;
+use crate::domain::TenantId;
 use crate::domain::now_rfc3339;
 use sha2::{Digest, Sha256};
 
@@ -47,7 +48,7 @@ impl Store {
     /// it. Two publishers racing on one tenant: the loser gets `Conflict`.
     pub async fn publish_tenant(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         source: &str,
     ) -> StoreResult<TenantPublish> {
         let digest = hex::encode(Sha256::digest(source.as_bytes()));
@@ -68,7 +69,7 @@ impl Store {
 
     /// Withdraws `tenant_id`: its newest revision becomes "no config".
     /// `None` if it had no published config to withdraw.
-    pub async fn withdraw_tenant(&self, tenant_id: &str) -> StoreResult<Option<i64>> {
+    pub async fn withdraw_tenant(&self, tenant_id: &TenantId) -> StoreResult<Option<i64>> {
         match self.newest_tenant_revision(tenant_id).await? {
             Some(n) if n.source.is_some() => {
                 let revision = n.revision + 1;
@@ -121,7 +122,10 @@ impl Store {
             .await)?)
     }
 
-    async fn newest_tenant_revision(&self, tenant_id: &str) -> StoreResult<Option<TenantRevision>> {
+    async fn newest_tenant_revision(
+        &self,
+        tenant_id: &TenantId,
+    ) -> StoreResult<Option<TenantRevision>> {
         let sql = "SELECT tenant_id, revision, source, digest, published_at
              FROM published_tenants WHERE tenant_id = $1
              ORDER BY revision DESC LIMIT 1";
@@ -135,7 +139,7 @@ impl Store {
     /// transaction, so listeners hear of it exactly when it is visible.
     async fn append_tenant_revision(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         revision: i64,
         source: Option<&str>,
         digest: &str,

@@ -5,14 +5,16 @@ use super::{
     Dialect, Dialects, Event, EventRows, Store, StoreError, StoreResult, impl_for_connections,
     on_db, unique_violation,
 };
-use crate::domain::{PaymentStatus, RefundStatus, now_millis, now_rfc3339};
+use crate::domain::{
+    PaymentId, PaymentStatus, RefundId, RefundStatus, TenantId, now_millis, now_rfc3339,
+};
 use sqlx::FromRow;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct RefundRecord {
-    pub id: String,
-    pub tenant_id: String,
-    pub payment_id: String,
+    pub id: RefundId,
+    pub tenant_id: TenantId,
+    pub payment_id: PaymentId,
     pub merchant_refund_no: String,
     pub request_hash: String,
     pub amount: i64,
@@ -37,9 +39,9 @@ pub struct DueRefund {
 
 #[derive(Debug, Clone)]
 pub struct NewRefund {
-    pub id: String,
-    pub tenant_id: String,
-    pub payment_id: String,
+    pub id: RefundId,
+    pub tenant_id: TenantId,
+    pub payment_id: PaymentId,
     pub merchant_refund_no: String,
     pub request_hash: String,
     pub amount: i64,
@@ -172,7 +174,11 @@ impl Store {
         })
     }
 
-    pub async fn refund(&self, tenant_id: &str, id: &str) -> StoreResult<Option<RefundRecord>> {
+    pub async fn refund(
+        &self,
+        tenant_id: &TenantId,
+        id: &RefundId,
+    ) -> StoreResult<Option<RefundRecord>> {
         on_db!(self, |pool| pool
             .acquire()
             .await?
@@ -182,7 +188,7 @@ impl Store {
 
     pub async fn refund_by_no(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         merchant_refund_no: &str,
     ) -> StoreResult<Option<RefundRecord>> {
         let sql = "SELECT * FROM refunds WHERE tenant_id = $1 AND merchant_refund_no = $2";
@@ -215,8 +221,8 @@ impl Store {
     /// Records that the sweeper checked a refund and when to check it next.
     pub async fn schedule_refund_check(
         &self,
-        tenant_id: &str,
-        id: &str,
+        tenant_id: &TenantId,
+        id: &RefundId,
         checks: i64,
         next_check_ms: i64,
     ) -> StoreResult<()> {
@@ -319,8 +325,8 @@ const CLAIM_DUE: Dialects = Dialects {
 trait RefundRows {
     async fn fetch_refund(
         &mut self,
-        tenant_id: &str,
-        id: &str,
+        tenant_id: &TenantId,
+        id: &RefundId,
     ) -> StoreResult<Option<RefundRecord>>;
 }
 
@@ -328,8 +334,8 @@ impl_for_connections! {
     impl RefundRows {
         async fn fetch_refund(
             &mut self,
-            tenant_id: &str,
-            id: &str,
+            tenant_id: &TenantId,
+            id: &RefundId,
         ) -> StoreResult<Option<RefundRecord>> {
             Ok(sqlx::query_as("SELECT * FROM refunds WHERE id = $1 AND tenant_id = $2")
                 .bind(id)
