@@ -6,6 +6,152 @@
 use paycore_plugin_sdk::money;
 use rust_decimal::Decimal;
 
+/// An ISO 4217 currency paycore knows the minor unit of. Checked once,
+/// where the text enters (a request, a config file, a stored row); a
+/// `Currency` in hand is known, so its exponent cannot fail.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
+pub struct Currency(String);
+
+/// A code that is not a supported ISO 4217 currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownCurrency(pub String);
+
+impl std::fmt::Display for UnknownCurrency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}` is not a supported ISO 4217 currency code", self.0)
+    }
+}
+
+impl std::error::Error for UnknownCurrency {}
+
+impl Currency {
+    pub fn parse(code: &str) -> Result<Currency, UnknownCurrency> {
+        match money::exponent(code) {
+            Ok(_) => Ok(Currency(code.to_string())),
+            Err(_) => Err(UnknownCurrency(code.to_string())),
+        }
+    }
+
+    /// Decimal places of its minor unit (2 for CNY, 0 for JPY).
+    pub fn exponent(&self) -> u32 {
+        money::exponent(&self.0).expect("a Currency is checked when made")
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = UnknownCurrency;
+    fn try_from(code: String) -> Result<Self, UnknownCurrency> {
+        Currency::parse(&code)
+    }
+}
+
+impl From<Currency> for String {
+    fn from(c: Currency) -> String {
+        c.0
+    }
+}
+
+impl std::ops::Deref for Currency {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Currency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for Currency {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Currency {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for Currency {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
+
+/// An amount of money: integer minor units of a currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Money {
+    pub minor: i64,
+    pub currency: Currency,
+}
+
+impl Money {
+    pub fn new(minor: i64, currency: Currency) -> Self {
+        Money { minor, currency }
+    }
+}
+
+/// `8888 CNY`: minor units and the code, as messages show money.
+impl std::fmt::Display for Money {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.minor, self.currency)
+    }
+}
+
+#[cfg(feature = "sqlx")]
+mod currency_column {
+    use super::Currency;
+
+    impl<DB: sqlx::Database> sqlx::Type<DB> for Currency
+    where
+        String: sqlx::Type<DB>,
+    {
+        fn type_info() -> DB::TypeInfo {
+            <String as sqlx::Type<DB>>::type_info()
+        }
+        fn compatible(ty: &DB::TypeInfo) -> bool {
+            <String as sqlx::Type<DB>>::compatible(ty)
+        }
+    }
+
+    /// A stored code paycore does not know is an error, never a guess.
+    impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for Currency
+    where
+        String: sqlx::Decode<'r, DB>,
+    {
+        fn decode(
+            value: <DB as sqlx::Database>::ValueRef<'r>,
+        ) -> Result<Self, sqlx::error::BoxDynError> {
+            Ok(Currency::parse(&<String as sqlx::Decode<'r, DB>>::decode(
+                value,
+            )?)?)
+        }
+    }
+
+    impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for Currency
+    where
+        String: sqlx::Encode<'q, DB>,
+    {
+        fn encode_by_ref(
+            &self,
+            buf: &mut <DB as sqlx::Database>::ArgumentBuffer,
+        ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+            <String as sqlx::Encode<'q, DB>>::encode_by_ref(&self.0, buf)
+        }
+    }
+}
+
 /// Why a typed amount was refused, for the page to say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AmountInputError {
@@ -14,16 +160,15 @@ pub enum AmountInputError {
     TooManyDecimals { allowed: u32 },
     Zero,
     AboveLimit { max_minor: i64 },
-    UnknownCurrency,
 }
 
 /// `typed` as minor units of `currency`, at most `max` (major units).
 pub fn parse_entered_amount(
     typed: &str,
-    currency: &str,
+    currency: &Currency,
     max: Decimal,
 ) -> Result<i64, AmountInputError> {
-    let exp = money::exponent(currency).map_err(|_| AmountInputError::UnknownCurrency)?;
+    let exp = currency.exponent();
     let text: String = typed
         .trim()
         .chars()
@@ -101,7 +246,7 @@ mod tests {
             ("19.99", "CNY", 1999),
         ] {
             assert_eq!(
-                parse_entered_amount(typed, currency, max()),
+                parse_entered_amount(typed, &cur(currency), max()),
                 Ok(want),
                 "{typed}"
             );
@@ -134,21 +279,44 @@ mod tests {
                 "CNY",
                 AboveLimit { max_minor: 200_000 },
             ),
-            ("5", "XXX", UnknownCurrency),
         ] {
             assert_eq!(
-                parse_entered_amount(typed, currency, max()),
+                parse_entered_amount(typed, &cur(currency), max()),
                 Err(want),
                 "{typed}"
             );
         }
     }
 
+    fn cur(code: &str) -> Currency {
+        Currency::parse(code).expect("a known currency")
+    }
+
+    #[test]
+    fn a_currency_is_known_or_refused_once() {
+        assert_eq!(cur("JPY").exponent(), 0);
+        assert_eq!(cur("BHD").exponent(), 3);
+        for code in ["XXX", "cny", "", "CNYY"] {
+            let refused = Currency::parse(code).expect_err(code);
+            assert_eq!(refused.0, code);
+            assert!(
+                serde_json::from_str::<Currency>(&format!("\"{code}\"")).is_err(),
+                "{code}"
+            );
+        }
+        assert_eq!(
+            serde_json::to_string(&cur("CNY")).unwrap(),
+            "\"CNY\"",
+            "written as its code"
+        );
+        assert_eq!(Money::new(8_888, cur("CNY")).to_string(), "8888 CNY");
+    }
+
     #[test]
     fn trailing_zeros_beyond_the_currency_are_still_exact() {
-        assert_eq!(parse_entered_amount("12.500", "CNY", max()), Ok(1250));
+        assert_eq!(parse_entered_amount("12.500", &cur("CNY"), max()), Ok(1250));
         assert_eq!(
-            parse_entered_amount("500.0", "JPY", Decimal::from(1000)),
+            parse_entered_amount("500.0", &cur("JPY"), Decimal::from(1000)),
             Ok(500)
         );
     }

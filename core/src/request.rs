@@ -2,6 +2,7 @@
 //! these types and can rely on their invariants.
 
 use crate::domain::Scene;
+use crate::money::Currency;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
@@ -110,7 +111,7 @@ pub struct GoodsItem {
 pub struct PaymentRequest {
     pub merchant_order_no: String,
     pub amount: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub scene: Scene,
     pub auth_code: Option<String>,
     pub wallet: Option<String>,
@@ -180,15 +181,9 @@ pub fn amount(field: &str, v: Option<i64>) -> Result<i64, FieldError> {
     }
 }
 
-pub fn currency(field: &str, v: Option<String>) -> Result<String, FieldError> {
+pub fn currency(field: &str, v: Option<String>) -> Result<Currency, FieldError> {
     let v = v.ok_or_else(|| missing(field))?;
-    paycore_plugin_sdk::money::exponent(&v).map_err(|_| {
-        bad(
-            field,
-            format!("`{v}` is not a supported ISO 4217 currency code"),
-        )
-    })?;
-    Ok(v)
+    Currency::parse(&v).map_err(|unknown| bad(field, unknown.to_string()))
 }
 
 /// An IP address, kept as the client wrote it (replays compare requests

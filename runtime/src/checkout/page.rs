@@ -5,6 +5,7 @@
 
 use super::Locale;
 use crate::domain::PaymentStatus;
+use crate::money::Currency;
 use crate::payments::WalletOffer;
 use crate::payments::request::GoodsItem;
 
@@ -44,7 +45,7 @@ pub struct CheckoutView<'a> {
     pub locale: Locale,
     pub merchant: &'a str,
     pub amount: i64,
-    pub currency: &'a str,
+    pub currency: &'a Currency,
     pub subject: Option<&'a str>,
     pub goods: &'a [GoodsItem],
     pub order_no: &'a str,
@@ -210,7 +211,7 @@ pub struct AggregateView<'a> {
     pub merchant: &'a str,
     pub store_id: &'a str,
     pub subject: Option<&'a str>,
-    pub currency: &'a str,
+    pub currency: &'a Currency,
     /// Fixed by the code; else the payer types it.
     pub amount: Option<i64>,
     pub token: &'a str,
@@ -365,12 +366,17 @@ pub fn esc(s: &str) -> String {
 mod tests {
     use super::*;
 
+    fn cny() -> &'static Currency {
+        static CNY: std::sync::OnceLock<Currency> = std::sync::OnceLock::new();
+        CNY.get_or_init(|| Currency::parse("CNY").expect("known"))
+    }
+
     fn view<'a>(state: PageState<'a>, goods: &'a [GoodsItem]) -> CheckoutView<'a> {
         CheckoutView {
             locale: Locale::En,
             merchant: "Caf\u{e9} <script>",
             amount: 8888,
-            currency: "CNY",
+            currency: cny(),
             subject: Some("2 x \"latte\""),
             goods,
             order_no: "A1",
@@ -440,7 +446,7 @@ mod tests {
             merchant: "Demo Coffee",
             store_id: "shop-7",
             subject: None,
-            currency: "CNY",
+            currency: cny(),
             amount: None,
             token: "tok",
             nonce: "0123456789abcdef",

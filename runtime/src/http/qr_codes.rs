@@ -67,7 +67,7 @@ fn view(s: &AppState, code: &QrCodeRecord) -> QrCodeView {
         store_id: code.store_id.clone(),
         terminal_id: code.terminal_id.clone(),
         amount: code.amount,
-        currency: code.currency.clone(),
+        currency: code.currency.to_string(),
         subject: code.subject.clone(),
         url: format!("{base}/q/{}", code.token),
         image_url: format!("{base}/v1/qr-codes/{}/image.svg", code.id),

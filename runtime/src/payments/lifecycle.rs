@@ -445,8 +445,8 @@ fn not_cancellable(message: String) -> PaymentError {
 
 fn refunds_reserved(p: &PaymentRecord) -> PaymentError {
     not_cancellable(format!(
-        "a payment with refunds ({} {} reserved) cannot be cancelled; refund what remains instead",
-        p.refund_reserved, p.currency
+        "a payment with refunds ({} reserved) cannot be cancelled; refund what remains instead",
+        p.refunds_reserved()
     ))
 }
 

@@ -220,8 +220,8 @@ fn review(from: PaymentStatus, cause: Cause, reason: &str) -> Decision {
 fn reversal_after_refund(current: &PaymentRecord, to: PaymentStatus) -> Option<String> {
     (to == PaymentStatus::Cancelled && current.refund_reserved > 0).then(|| {
         format!(
-            "channel reported the payment reversed while refunds of {} {} are reserved; answer refused",
-            current.refund_reserved, current.currency
+            "channel reported the payment reversed while refunds of {} are reserved; answer refused",
+            current.refunds_reserved()
         )
     })
 }

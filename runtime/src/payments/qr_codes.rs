@@ -10,6 +10,7 @@
 use super::request::{FieldError, MAX_AMOUNT, PaymentRequest, short_text};
 use super::{PayerContext, PaymentError, Payments, Result};
 use crate::domain::{Scene, new_id, now_rfc3339};
+use crate::money::Currency;
 use crate::registry::Tenant;
 use crate::store::QrCodeRecord;
 use paycore_core::money::{AmountInputError, parse_entered_amount};
@@ -48,8 +49,18 @@ pub enum StaticCodeError {
     Payment(PaymentError),
 }
 
+/// A code body that passed every check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewQrCode {
+    pub store_id: String,
+    pub terminal_id: Option<String>,
+    pub amount: Option<i64>,
+    pub currency: Currency,
+    pub subject: Option<String>,
+}
+
 impl QrCodeBody {
-    pub fn validate(self) -> std::result::Result<QrCodeBody, FieldError> {
+    pub fn validate(self) -> std::result::Result<NewQrCode, FieldError> {
         let store_id = short_text("store_id", self.store_id, 64)?
             .filter(|s| !s.trim().is_empty())
             .ok_or_else(|| FieldError {
@@ -67,11 +78,11 @@ impl QrCodeBody {
                 missing: false,
             });
         }
-        Ok(QrCodeBody {
-            store_id: Some(store_id),
+        Ok(NewQrCode {
+            store_id,
             terminal_id: short_text("terminal_id", self.terminal_id, 64)?,
             amount: self.amount,
-            currency: Some(currency),
+            currency,
             subject: short_text("subject", self.subject, 256)?,
         })
     }
@@ -92,16 +103,16 @@ fn plausible_nonce(nonce: &str) -> bool {
 }
 
 impl Payments {
-    /// Stores a new static code for the tenant. `body` has been validated.
-    pub async fn create_qr_code(&self, tenant: &Tenant, body: QrCodeBody) -> Result<QrCodeRecord> {
+    /// Stores a new static code for the tenant.
+    pub async fn create_qr_code(&self, tenant: &Tenant, body: NewQrCode) -> Result<QrCodeRecord> {
         let record = QrCodeRecord {
             id: new_id("qr"),
             tenant_id: tenant.config.id.clone(),
             token: super::checkout::new_link_token(),
-            store_id: body.store_id.unwrap_or_default(),
+            store_id: body.store_id,
             terminal_id: body.terminal_id,
             amount: body.amount,
-            currency: body.currency.unwrap_or_default(),
+            currency: body.currency,
             subject: body.subject,
             created_at: now_rfc3339(),
             created_ms: crate::domain::now_millis(),

@@ -9,6 +9,7 @@ use super::settle::webhook_message;
 use super::view::RefundView;
 use super::{PaymentError, Payments, Result, convert};
 use crate::domain::{EventKind, PaymentId, RefundId, RefundStatus};
+use crate::money::Money;
 use crate::plugin_host::CallError;
 use crate::registry::Tenant;
 use crate::store::{NewRefund, OutboxMessage, RefundChange, RefundInsert, RefundRecord};
@@ -79,8 +80,8 @@ impl Payments {
                 return Err(PaymentError::Unacceptable {
                     code: "refund_exceeds_remaining",
                     message: format!(
-                        "the amount is above what remains refundable ({remaining} {})",
-                        payment.currency
+                        "the amount is above what remains refundable ({})",
+                        Money::new(remaining, payment.currency.clone())
                     ),
                     field: Some("amount".into()),
                 });

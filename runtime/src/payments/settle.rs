@@ -18,14 +18,13 @@ use serde_json::Value;
 /// a channel that reports another amount or currency is not trusted.
 pub fn from_payment_result(p: &PaymentRecord, r: &channel::PaymentResult) -> Proposal {
     let wrong_amount = r.amount.is_some_and(|a| a != p.amount);
-    let wrong_currency = r.currency.as_ref().is_some_and(|c| *c != p.currency);
+    let wrong_currency = r.currency.as_ref().is_some_and(|c| p.currency != *c);
     if wrong_amount || wrong_currency {
         let reason = format!(
-            "channel reported {} {} for a payment of {} {}; answer refused",
+            "channel reported {} {} for a payment of {}; answer refused",
             r.amount.map_or("?".to_string(), |a| a.to_string()),
             r.currency.as_deref().unwrap_or(&p.currency),
-            p.amount,
-            p.currency
+            p.money()
         );
         return Proposal::Disbelieved { reason };
     }
@@ -227,7 +226,7 @@ mod tests {
     fn payment(amount: i64, currency: &str) -> PaymentRecord {
         PaymentRecord {
             amount,
-            currency: currency.into(),
+            currency: crate::money::Currency::parse(currency).unwrap(),
             ..PaymentRecord::example()
         }
     }

@@ -19,7 +19,8 @@ pub struct PaymentView {
     /// Null while a `checkout` payment waits for the payer to choose.
     pub wallet: Option<String>,
     pub amount: i64,
-    pub currency: String,
+    #[schema(value_type = String)]
+    pub currency: crate::money::Currency,
     pub refunded_amount: i64,
     /// The tenant's channel that served the payment (null while a
     /// `checkout` payment waits for the payer to choose a wallet).
@@ -61,7 +62,8 @@ pub struct RefundView {
     pub payment_id: crate::domain::PaymentId,
     pub merchant_refund_no: String,
     pub amount: i64,
-    pub currency: String,
+    #[schema(value_type = String)]
+    pub currency: crate::money::Currency,
     pub reason: Option<String>,
     pub status: crate::domain::RefundStatus,
     pub channel_refund_no: Option<String>,

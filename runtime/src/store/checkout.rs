@@ -8,6 +8,7 @@ use super::{
 };
 use crate::domain::{PaymentId, TenantId};
 use crate::domain::{Scene, now_rfc3339};
+use crate::money::Currency;
 use sqlx::FromRow;
 
 /// The page's link to one checkout payment.
@@ -38,7 +39,7 @@ pub struct QrCodeRecord {
     pub store_id: String,
     pub terminal_id: Option<String>,
     pub amount: Option<i64>,
-    pub currency: String,
+    pub currency: Currency,
     pub subject: Option<String>,
     pub created_at: String,
     /// Orders listings (`created_at` has whole seconds).

@@ -4,6 +4,7 @@
 
 use super::{Event, Store, StoreResult, impl_for_connections, on_db};
 use crate::domain::{PaymentId, PaymentStatus, Scene, TenantId};
+use crate::money::{Currency, Money};
 use sqlx::FromRow;
 
 #[derive(Debug, Clone, FromRow)]
@@ -17,7 +18,7 @@ pub struct PaymentRecord {
     pub scene: Scene,
     pub wallet: String,
     pub amount: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub refunded_amount: i64,
     pub refund_reserved: i64,
     pub channel_id: String,
@@ -48,6 +49,16 @@ pub struct PaymentRecord {
 }
 
 impl PaymentRecord {
+    /// What the payer is asked to pay.
+    pub fn money(&self) -> Money {
+        Money::new(self.amount, self.currency.clone())
+    }
+
+    /// What refunds hold of it (reserved, whether or not they succeeded yet).
+    pub fn refunds_reserved(&self) -> Money {
+        Money::new(self.refund_reserved, self.currency.clone())
+    }
+
     /// A checkout payment whose payer has not chosen a wallet yet: no
     /// channel was asked, so nothing can have been paid.
     pub fn awaiting_wallet(&self) -> bool {
@@ -76,7 +87,7 @@ impl PaymentRecord {
             scene: Scene::Barcode,
             wallet: "sandbox".into(),
             amount: 100,
-            currency: "CNY".into(),
+            currency: Currency::parse("CNY").unwrap(),
             refunded_amount: 0,
             refund_reserved: 0,
             channel_id: "c".into(),
@@ -120,7 +131,7 @@ pub struct NewPayment {
     pub request: String,
     pub scene: Scene,
     pub amount: i64,
-    pub currency: String,
+    pub currency: Currency,
     /// The route's first channel; none for the hosted page until the payer
     /// chooses a wallet.
     pub channel: Option<ChannelAssignment>,

@@ -8,6 +8,7 @@ use super::{
 use crate::domain::{
     PaymentId, PaymentStatus, RefundId, RefundStatus, TenantId, now_millis, now_rfc3339,
 };
+use crate::money::Currency;
 use sqlx::FromRow;
 
 #[derive(Debug, Clone, FromRow)]
@@ -18,7 +19,7 @@ pub struct RefundRecord {
     pub merchant_refund_no: String,
     pub request_hash: String,
     pub amount: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub reason: Option<String>,
     pub status: RefundStatus,
     pub channel_refund_no: Option<String>,
@@ -45,7 +46,7 @@ pub struct NewRefund {
     pub merchant_refund_no: String,
     pub request_hash: String,
     pub amount: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub reason: Option<String>,
     /// Its first status and `refund.created` event, and the status the
     /// payment must have, as the state machine decided

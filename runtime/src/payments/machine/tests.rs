@@ -412,7 +412,7 @@ fn refund_at(status: RefundStatus) -> RefundRecord {
         merchant_refund_no: "R1".into(),
         request_hash: String::new(),
         amount: 40,
-        currency: "CNY".into(),
+        currency: crate::money::Currency::parse("CNY").unwrap(),
         reason: None,
         status,
         channel_refund_no: None,
