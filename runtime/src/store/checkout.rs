@@ -6,7 +6,7 @@ use super::{
     ChannelAssignment, Dialect, EventRows, Move, PaymentRecord, Store, StoreError, StoreResult,
     on_db,
 };
-use crate::domain::{Scene, now_rfc3339};
+use crate::domain::Scene;
 use sqlx::FromRow;
 
 /// The page's link to one checkout payment.
@@ -96,7 +96,7 @@ impl Store {
             .bind(&choice.channel.plugin_version)
             .bind(&choice.channel.wallet)
             .bind(choice.scene.as_str())
-            .bind(now_rfc3339())
+            .bind(self.clock.now_rfc3339())
             .bind(&current.id)
             .bind(&current.tenant_id)
             .bind(current.version)
@@ -105,8 +105,14 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             let record = sent.ok_or(StoreError::Stale)?;
-            tx.append_event(&current.tenant_id, "payment", &current.id, &decided.event)
-                .await?;
+            tx.append_event(
+                &current.tenant_id,
+                "payment",
+                &current.id,
+                &decided.event,
+                &self.clock,
+            )
+            .await?;
             tx.commit().await?;
             Ok(record)
         })
@@ -177,7 +183,7 @@ impl Store {
                 "UPDATE qr_codes SET disabled_at = COALESCE(disabled_at, $1)
                  WHERE tenant_id = $2 AND id = $3 RETURNING *",
             )
-            .bind(now_rfc3339())
+            .bind(self.clock.now_rfc3339())
             .bind(tenant_id)
             .bind(id)
             .fetch_optional(&mut *tx)
