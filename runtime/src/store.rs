@@ -62,8 +62,8 @@ pub use published_tenants::{TENANTS_CHANNEL, TenantPublish, TenantRevision};
 pub use refunds::{DueRefund, NewRefund, RefundChange, RefundInsert, RefundRecord};
 pub use unsettled::{Unsettled, UnsettledReport};
 
+use crate::clock::Clock;
 use crate::domain::EventKind;
-use paycore_core::clock::Clock;
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 use std::sync::Arc;
 

@@ -12,7 +12,7 @@ use super::view::PaymentView;
 use super::{
     Answering, CreateError, Created, PaymentError, Payments, Result, conflict, replay, replayed,
 };
-use crate::domain::{PaymentStatus, Scene, now_millis};
+use crate::domain::{PaymentStatus, Scene};
 use crate::registry::Tenant;
 use crate::routing::{self, Intent};
 use crate::store::{
@@ -119,7 +119,7 @@ impl Payments {
                 url: format!("{}/pay/{token}", self.public_url()),
                 token,
                 return_url: request.return_url.clone(),
-                expires_ms: now_millis() + expires_in.as_millis() as i64,
+                expires_ms: self.clock.now_millis() + expires_in.as_millis() as i64,
             }),
         };
         match self.store.insert_payment(new).await? {
@@ -142,12 +142,7 @@ impl Payments {
     fn no_wallet_route(&self, tenant: &Tenant, request: &PaymentRequest) -> routing::NoRoute {
         let mut intent = Intent::from(request);
         intent.scene = Scene::Qrcode;
-        match routing::route(
-            tenant,
-            &intent,
-            jiff::Timestamp::now(),
-            &self.health.of(tenant),
-        ) {
+        match routing::route(tenant, &intent, self.clock.now(), &self.health.of(tenant)) {
             Err(no) => no,
             Ok(_) => routing::NoRoute {
                 wallet: request.wallet.clone(),
@@ -200,7 +195,7 @@ impl Payments {
         } else {
             &[Scene::Qrcode]
         };
-        let now = jiff::Timestamp::now();
+        let now = self.clock.now();
         let health = self.health.of(tenant);
         scenes.iter().find_map(|&scene| {
             let mut intent = Intent::from(request);
@@ -237,7 +232,7 @@ impl Payments {
                 return Ok(None);
             }
         };
-        let expired = now_millis() >= link.expires_ms;
+        let expired = self.clock.now_millis() >= link.expires_ms;
         Ok(Some(CheckoutPage {
             tenant,
             link,
@@ -289,7 +284,7 @@ impl Payments {
         let mut request = page.request.clone();
         request.scene = scene;
         request.wallet = Some(wallet.to_string());
-        let remaining_s = ((page.link.expires_ms - now_millis()) / 1000).max(60);
+        let remaining_s = ((page.link.expires_ms - self.clock.now_millis()) / 1000).max(60);
         request.expires_in = Some(u32::try_from(remaining_s).unwrap_or(u32::MAX));
         let choice = WalletChoice {
             channel: super::assignment(&route.candidates[0]),

@@ -5,7 +5,7 @@ use super::machine::{self, Answer, CancelRefused, Cause, Proposal};
 use super::settle;
 use super::view::PaymentView;
 use super::{PaymentError, Payments, Result, convert};
-use crate::domain::{PaymentStatus, Scene, now_millis};
+use crate::domain::{PaymentStatus, Scene};
 use crate::plugin_host::CallError;
 use crate::registry::Tenant;
 use crate::store::{CallbackRecord, CancelStart, PaymentRecord};
@@ -90,7 +90,7 @@ impl Payments {
             .map_or(self.pending_expiry.as_millis() as i64, |s| {
                 s.saturating_mul(1000) as i64
             });
-        let past_expiry = now_millis() >= record.created_ms.saturating_add(expires_ms);
+        let past_expiry = self.clock.now_millis() >= record.created_ms.saturating_add(expires_ms);
         machine::absent_order_is_final(scene, record.cancel_started_ms.is_some(), past_expiry)
     }
 

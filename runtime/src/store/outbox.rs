@@ -1,7 +1,7 @@
 //! The durable outbox of merchant webhooks.
 
 use super::{Dialect, Dialects, Store, StoreResult, impl_for_connections, on_db};
-use paycore_core::clock::Clock;
+use crate::clock::Clock;
 use sqlx::FromRow;
 
 #[derive(Debug, Clone, FromRow)]
