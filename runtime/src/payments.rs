@@ -147,6 +147,23 @@ impl Payments {
         &self.clock
     }
 
+    /// For unit tests: no tenants, an empty in-memory store, business time
+    /// read from `clock`.
+    #[cfg(test)]
+    pub(crate) async fn for_tests(clock: &Clock) -> Payments {
+        let store = Store::open("sqlite::memory:", None)
+            .await
+            .expect("an in-memory store")
+            .with_clock(clock.clone());
+        let host = PluginHost::new(Default::default()).expect("a plugin host");
+        Payments::new(
+            store,
+            host,
+            Registry::default(),
+            "http://paycore.test".into(),
+        )
+    }
+
     /// Reports open rows as unsettled once the sweeper has asked about them
     /// through its whole back-off schedule.
     pub fn with_unsettled_after_checks(mut self, checks: usize) -> Self {

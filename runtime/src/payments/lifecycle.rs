@@ -460,3 +460,47 @@ fn order_not_found() -> Proposal {
         )),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Clock;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn an_absent_order_is_final_once_the_payer_can_no_longer_pay() {
+        // `PaymentRecord::example` was created at 1,000,000 ms.
+        let clock = Clock::manual_at_millis(1_000_000);
+        let payments = Payments::for_tests(&clock)
+            .await
+            .with_pending_expiry(Duration::from_secs(7200));
+        let of = |scene: Scene, request: &str| PaymentRecord {
+            scene,
+            request: request.into(),
+            ..PaymentRecord::example()
+        };
+        let qrcode = of(Scene::Qrcode, r#"{"expires_in":900}"#);
+        let jsapi = of(Scene::Jsapi, "{}");
+        let barcode = of(Scene::Barcode, "{}");
+        let cancelled = PaymentRecord {
+            cancel_started_ms: Some(1_000_500),
+            ..barcode.clone()
+        };
+        assert!(!payments.payable_window_over(&qrcode));
+        assert!(!payments.payable_window_over(&jsapi));
+        clock.advance(Duration::from_millis(899_999));
+        assert!(
+            !payments.payable_window_over(&qrcode),
+            "a millisecond before expiry"
+        );
+        clock.advance(Duration::from_millis(1));
+        assert!(payments.payable_window_over(&qrcode), "its own expires_in");
+        assert!(!payments.payable_window_over(&jsapi));
+        clock.set(jiff::Timestamp::from_millisecond(1_000_000 + 7_200_000).unwrap());
+        assert!(payments.payable_window_over(&jsapi), "the pending expiry");
+        // A barcode payment's window is over only once a cancel was sent,
+        // however late it is.
+        assert!(!payments.payable_window_over(&barcode));
+        assert!(payments.payable_window_over(&cancelled));
+    }
+}
