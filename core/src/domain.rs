@@ -413,17 +413,17 @@ pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", hex::encode(bytes))
 }
 
-/// Now as RFC 3339 UTC with second precision, the API's timestamp format.
+/// Now on the system clock as RFC 3339 UTC with second precision, the
+/// API's timestamp format. Business time (what a payment's behaviour
+/// depends on) comes from a `clock::Clock` instead.
 pub fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .expect("zero nanoseconds is valid");
-    now.format(&time::format_description::well_known::Rfc3339)
-        .expect("UTC timestamps always format")
+    crate::clock::Clock::system().now_rfc3339()
 }
 
+/// Now on the system clock in milliseconds since the Unix epoch; business
+/// time comes from a `clock::Clock` instead.
 pub fn now_millis() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+    crate::clock::Clock::system().now_millis()
 }
 
 #[cfg(test)]

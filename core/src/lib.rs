@@ -5,6 +5,7 @@
 //! parser never needs the host built. See ARCHITECTURE.md for the map.
 
 pub mod channel;
+pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod fuzzing;

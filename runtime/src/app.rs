@@ -1,6 +1,7 @@
 //! Start-up and wiring: config → store → plugin host → plugins → registry →
 //! HTTP server, sandbox provider, sweeper and webhook delivery.
 
+use crate::clock::Clock;
 use crate::config::{Config, Overrides};
 use crate::http::{self, AppState};
 use crate::payments::Payments;
@@ -134,7 +135,12 @@ pub async fn start(config: Config, overrides: Overrides) -> anyhow::Result<Runni
     // Before anything is counted.
     let metrics = crate::telemetry::Metrics::global();
     let server = &config.server;
-    let store = Store::open_configured(&config.server).await?;
+    // One clock for the process: the store, the payments, the sweeper and
+    // webhook delivery all read business time from it.
+    let clock = Clock::system();
+    let store = Store::open_configured(&config.server)
+        .await?
+        .with_clock(clock);
     tracing::info!(backend = ?store.backend(), instance = store.instance(), "database ready");
     let host = PluginHost::with_cache(
         server.limits.clone(),

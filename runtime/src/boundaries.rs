@@ -7,7 +7,10 @@
 //! - response shapes built with `json!` stay inside `http`;
 //! - no error is a bare `String` (`Result<_, String>`): errors are types
 //!   naming their cases, so the edge (`http`, `cli`) chooses the status and
-//!   code from what went wrong, not from a sentence.
+//!   code from what went wrong, not from a sentence;
+//! - `store` and `payments` never read the system clock: their behaviour
+//!   depends on business time (expiries, leases, checks due), which they
+//!   read from their `Clock`, so tests move time instead of sleeping.
 //!
 //! Only non-test code counts: an item under `#[cfg(test)]` and files named
 //! `tests.rs` are skipped. A rule's list of exceptions may only shrink: a
@@ -20,6 +23,10 @@ use std::path::{Path, PathBuf};
 /// none. Webhook envelopes, event details and history entries are typed
 /// structs (`payments::machine`, `payments::view`).
 const JSON_OUTSIDE_HTTP: &[&str] = &[];
+
+/// The modules whose behaviour is about business time: they read it from
+/// the `Clock` they hold, never from the system.
+const ON_BUSINESS_TIME: &[&str] = &["store", "payments"];
 
 struct Source {
     /// Relative to `src/`, with `/` separators.
@@ -248,6 +255,23 @@ fn offenders(
         .collect()
 }
 
+/// Files inside `modules` whose code matches `offends`, and the first line
+/// of each.
+fn offenders_within(
+    sources: &[Source],
+    modules: &[&str],
+    offends: impl Fn(&str) -> bool,
+) -> BTreeMap<String, usize> {
+    sources
+        .iter()
+        .filter(|s| s.module.as_deref().is_some_and(|m| modules.contains(&m)))
+        .filter_map(|s| {
+            let (line, _) = s.code.iter().find(|(_, code)| offends(code))?;
+            Some((s.path.clone(), *line))
+        })
+        .collect()
+}
+
 /// Fails on an offending file not in `known`, and on a file in `known`
 /// that no longer offends.
 fn only_the_known(rule: &str, found: &BTreeMap<String, usize>, known: &[&str]) {
@@ -285,6 +309,59 @@ fn json_shapes_are_built_only_at_the_http_edge() {
     let sources = sources();
     let found = offenders(&sources, "http", |code| code.contains("json!"));
     only_the_known("`json!` outside http", &found, JSON_OUTSIDE_HTTP);
+}
+
+/// Whether `code` reads the system's clock: `SystemTime::now()`, jiff's
+/// `Timestamp::now()`, `OffsetDateTime::now_utc()`, or domain's
+/// `now_millis()` / `now_rfc3339()` called as functions (a `Clock`'s
+/// methods of those names are what to call instead).
+fn reads_the_system_clock(code: &str) -> bool {
+    let direct = [
+        "SystemTime::now()",
+        "Timestamp::now()",
+        "OffsetDateTime::now_utc()",
+    ];
+    let domain = ["now_millis()", "now_rfc3339()"];
+    direct.iter().any(|read| code.contains(read))
+        || domain.iter().any(|read| {
+            code.match_indices(read)
+                .any(|(at, _)| !code[..at].ends_with('.'))
+        })
+}
+
+#[test]
+fn business_time_comes_from_the_clock() {
+    let sources = sources();
+    let found = offenders_within(&sources, ON_BUSINESS_TIME, reads_the_system_clock);
+    only_the_known(
+        "the system clock read in store or payments; read the `Clock` they hold \
+         (`self.clock`, `payments.clock()`), which tests can move",
+        &found,
+        &[],
+    );
+}
+
+#[test]
+fn system_clock_reads_are_found_and_a_clocks_are_not() {
+    for read in [
+        "let now = now_millis();",
+        ".bind(now_rfc3339())",
+        "let t = crate::domain::now_millis();",
+        "let now = jiff::Timestamp::now();",
+        "SystemTime::now()",
+        "time::OffsetDateTime::now_utc().unix_timestamp()",
+    ] {
+        assert!(reads_the_system_clock(read), "{read}");
+    }
+    for read in [
+        "let now = self.clock.now_millis();",
+        ".bind($clock.now_rfc3339())",
+        "payments.clock().now()",
+        "let started = Instant::now();",
+        "fn deadline(now: i64) -> i64 {",
+    ] {
+        assert!(!reads_the_system_clock(read), "{read}");
+    }
 }
 
 /// Where `code` has a `Result<…, String>`: each `Result<` (not the end of

@@ -2,7 +2,7 @@
 
 // The pure core (domain types, configuration, routing's decision, payment
 // requests), under the names the rest of the runtime uses.
-pub use paycore_core::{channel, config, domain, money};
+pub use paycore_core::{channel, clock, config, domain, money};
 
 pub mod app;
 #[cfg(test)]

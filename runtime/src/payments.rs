@@ -18,6 +18,7 @@ pub mod view;
 /// The create-payment body and its validation live in the pure core.
 pub use paycore_core::request;
 
+use crate::clock::Clock;
 use crate::domain::EventKind;
 use crate::domain::{PaymentId, Scene};
 use crate::plugin_host::{CallError, PluginHost};
@@ -122,11 +123,15 @@ pub struct Payments {
     /// After this many checks by the sweeper an open payment or refund is
     /// reported as unsettled (its back-off schedule's length).
     unsettled_after_checks: i64,
+    /// Business time (the store's clock): expiries, routing's time windows,
+    /// the breakers' cool-offs.
+    clock: Clock,
 }
 
 impl Payments {
     pub fn new(store: Store, host: PluginHost, registry: Registry, public_url: String) -> Self {
         Payments {
+            clock: store.clock().clone(),
             store,
             host,
             registry: RwLock::new(Arc::new(registry)),
@@ -135,6 +140,28 @@ impl Payments {
             pending_expiry: std::time::Duration::from_secs(7200),
             unsettled_after_checks: 8,
         }
+    }
+
+    /// The clock business time is read from (the store's).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// For unit tests: no tenants, an empty in-memory store, business time
+    /// read from `clock`.
+    #[cfg(test)]
+    pub(crate) async fn for_tests(clock: &Clock) -> Payments {
+        let store = Store::open("sqlite::memory:", None)
+            .await
+            .expect("an in-memory store")
+            .with_clock(clock.clone());
+        let host = PluginHost::new(Default::default()).expect("a plugin host");
+        Payments::new(
+            store,
+            host,
+            Registry::default(),
+            "http://paycore.test".into(),
+        )
     }
 
     /// Reports open rows as unsettled once the sweeper has asked about them
@@ -273,7 +300,7 @@ impl Payments {
                 .create_checkout(tenant, request, hash, idempotency_key)
                 .await;
         }
-        let now = jiff::Timestamp::now();
+        let now = self.clock.now();
         let intent = Intent::from(&request);
         let route = tracing::info_span!("routing").in_scope(|| {
             let route = routing::route(tenant, &intent, now, &self.health.of(tenant));
@@ -394,7 +421,7 @@ impl Payments {
                 tenant,
                 &channel.id,
                 attempt.unhealthy.as_deref(),
-                jiff::Timestamp::now(),
+                self.clock.now(),
             );
             let mut history = attempt_history(&record, channel, &attempt, &route.rule);
             if attempt.may_fall_back && i < last {
@@ -432,7 +459,7 @@ impl Payments {
         routing::explain(
             tenant,
             &Intent::from(request),
-            jiff::Timestamp::now(),
+            self.clock.now(),
             &self.health.of(tenant),
         )
     }

@@ -62,6 +62,7 @@ pub use published_tenants::{TENANTS_CHANNEL, TenantPublish, TenantRevision};
 pub use refunds::{DueRefund, NewRefund, RefundChange, RefundInsert, RefundRecord};
 pub use unsettled::{Unsettled, UnsettledReport};
 
+use crate::clock::Clock;
 use crate::domain::EventKind;
 use crate::domain::TenantId;
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
@@ -103,6 +104,9 @@ pub struct Store {
     db: Db,
     /// The name this process claims background work under (`claimed_by`).
     instance: Arc<str>,
+    /// Business time: the timestamps written with a change, leases and
+    /// when rows are due.
+    clock: Clock,
 }
 
 #[derive(Clone)]
@@ -277,7 +281,20 @@ impl Store {
         Ok(Store {
             db,
             instance: default_instance_name().into(),
+            clock: Clock::system(),
         })
+    }
+
+    /// Reads business time from `clock` (the system's by default; a manual
+    /// one in tests of leases and expiries).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock this store reads business time from.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// Names this process for the rows it claims (`PAYCORE_INSTANCE`, or
@@ -332,7 +349,7 @@ impl Store {
     ) -> StoreResult<()> {
         on_db!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            tx.append_event(tenant_id, subject_type, subject_id, event)
+            tx.append_event(tenant_id, subject_type, subject_id, event, &self.clock)
                 .await?;
             tx.commit().await?;
             Ok(())
@@ -421,6 +438,7 @@ trait EventRows {
         subject_type: &str,
         subject_id: &str,
         event: &Event,
+        clock: &Clock,
     ) -> StoreResult<()>;
     /// Appends `events` in order, two to a statement (a round trip fewer
     /// per pair).
@@ -430,6 +448,7 @@ trait EventRows {
         subject_type: &str,
         subject_id: &str,
         events: &[&Event],
+        clock: &Clock,
     ) -> StoreResult<()>;
 }
 
@@ -441,6 +460,7 @@ impl_for_connections! {
             subject_type: &str,
             subject_id: &str,
             event: &Event,
+            clock: &Clock,
         ) -> StoreResult<()> {
             sqlx::query(
                 "INSERT INTO events (tenant_id, subject_type, subject_id, kind, from_status, to_status, detail, created_at)
@@ -453,7 +473,7 @@ impl_for_connections! {
             .bind(event.from_status)
             .bind(event.to_status)
             .bind(event.detail.to_string())
-            .bind(crate::domain::now_rfc3339())
+            .bind(clock.now_rfc3339())
             .execute(self)
             .await?;
             Ok(())
@@ -465,10 +485,11 @@ impl_for_connections! {
             subject_type: &str,
             subject_id: &str,
             events: &[&Event],
+            clock: &Clock,
         ) -> StoreResult<()> {
             for pair in events.chunks(2) {
                 let [first, second] = pair else {
-                    self.append_event(tenant_id, subject_type, subject_id, pair[0]).await?;
+                    self.append_event(tenant_id, subject_type, subject_id, pair[0], clock).await?;
                     continue;
                 };
             // Rows of one INSERT get their sequence numbers in VALUES order.
@@ -483,7 +504,7 @@ impl_for_connections! {
             .bind(first.from_status)
             .bind(first.to_status)
             .bind(first.detail.to_string())
-            .bind(crate::domain::now_rfc3339())
+            .bind(clock.now_rfc3339())
             .bind(second.kind.as_str())
             .bind(second.from_status)
             .bind(second.to_status)

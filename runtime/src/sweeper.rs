@@ -15,7 +15,7 @@
 //! query the same payment at once and a dead instance's rows come back.
 
 use crate::config::SweeperConfig;
-use crate::domain::{PaymentStatus, Scene, now_millis};
+use crate::domain::{PaymentStatus, Scene};
 use crate::payments::Payments;
 use crate::registry::Tenant;
 use crate::store::{DuePayment, DueRefund, PaymentRecord};
@@ -212,7 +212,7 @@ async fn sweep_payment(
             }
         }
     }
-    let now = now_millis();
+    let now = payments.clock().now_millis();
     let past_deadline = now >= deadline;
     if past_deadline {
         let ended = match expiry {
@@ -274,7 +274,7 @@ async fn sweep_refund(
         report.refunds_settled += 1;
         return Ok(());
     }
-    let next = next_check(config, checks, now_millis(), None);
+    let next = next_check(config, checks, payments.clock().now_millis(), None);
     payments
         .store()
         .schedule_refund_check(&tenant.config.id, &id, checks + 1, next)

@@ -4,6 +4,7 @@
 //! standing in for two instances.
 
 use crate::support::process::{self, Scratch};
+use paycore::clock::Clock;
 use paycore::domain::PaymentStatus;
 use paycore::payments::machine;
 use paycore::store::{
@@ -11,6 +12,10 @@ use paycore::store::{
     OutboxMessage, PaymentChange, PaymentRecord, RefundInsert, Store,
 };
 use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// 2024-05-01T08:30:00Z: where the manual clocks of these tests start.
+const T0_MS: i64 = 1_714_552_200_000;
 
 /// Two stores ("instances" `a` and `b`) on one fresh database.
 async fn two_stores(name: &str) -> (Scratch, String, Store, Store) {
@@ -19,6 +24,16 @@ async fn two_stores(name: &str) -> (Scratch, String, Store, Store) {
     let a = Store::open(&url, None).await.unwrap().with_instance("a");
     let b = Store::open(&url, None).await.unwrap().with_instance("b");
     (scratch, url, a, b)
+}
+
+/// `two_stores` reading one manual clock, which the caller moves.
+async fn two_stores_at(name: &str, clock: &Clock) -> (Scratch, Store, Store) {
+    let (scratch, _, a, b) = two_stores(name).await;
+    (
+        scratch,
+        a.with_clock(clock.clone()),
+        b.with_clock(clock.clone()),
+    )
 }
 
 fn new_payment(order: &str, amount: i64) -> NewPayment {
@@ -303,16 +318,101 @@ async fn webhook_claims_never_overlap_and_come_back_when_their_lease_runs_out() 
         "claimed rows are left alone while their lease runs"
     );
 
-    // A claim whose holder never reports back is taken over after its lease.
-    let (_dir2, _, c, d) = two_stores("store-lease").await;
+    // A claim whose holder never reports back is taken over after its
+    // lease, and not a millisecond before.
+    let clock = Clock::manual_at_millis(T0_MS);
+    let (_dir2, c, d) = two_stores_at("store-lease", &clock).await;
     succeeded_payment(&c, "LEASE-1", 100).await;
-    let held = c.claim_webhooks(10, 50).await.unwrap();
+    let held = c.claim_webhooks(10, 60_000).await.unwrap();
     assert_eq!(held.len(), 1);
-    assert!(d.claim_webhooks(10, 50).await.unwrap().is_empty());
-    tokio::time::sleep(std::time::Duration::from_millis(80)).await;
-    let taken = d.claim_webhooks(10, 50).await.unwrap();
+    assert!(d.claim_webhooks(10, 60_000).await.unwrap().is_empty());
+    clock.advance(Duration::from_millis(59_999));
+    assert!(
+        d.claim_webhooks(10, 60_000).await.unwrap().is_empty(),
+        "the lease still runs"
+    );
+    clock.advance(Duration::from_millis(1));
+    let taken = d.claim_webhooks(10, 60_000).await.unwrap();
     assert_eq!(taken.len(), 1);
     assert_eq!(taken[0].id, held[0].id);
+    // A failed delivery is retried when its delay has passed.
+    d.webhook_failed(&taken[0].id, "HTTP 500", Some(10_000))
+        .await
+        .unwrap();
+    clock.advance(Duration::from_millis(9_999));
+    assert!(c.claim_webhooks(10, 60_000).await.unwrap().is_empty());
+    clock.advance(Duration::from_millis(1));
+    assert_eq!(c.claim_webhooks(10, 60_000).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn open_payments_come_due_by_age_and_schedule_and_come_back_after_their_lease() {
+    let clock = Clock::manual_at_millis(T0_MS);
+    let (_dir, a, b) = two_stores_at("store-due", &clock).await;
+    let InsertOutcome::Created(open) = a.insert_payment(new_payment("DUE-1", 100)).await.unwrap()
+    else {
+        panic!("DUE-1 existed");
+    };
+    assert_eq!(
+        open.created_ms, T0_MS,
+        "rows are stamped by the store's clock"
+    );
+    assert_eq!(open.created_at, "2024-05-01T08:30:00Z");
+    let (min_age, lease) = (1_000, 30_000);
+    // Not due before it is `min_age` old.
+    clock.advance(Duration::from_millis(999));
+    assert!(
+        a.claim_due_payments(min_age, 10, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    clock.advance(Duration::from_millis(1));
+    let due = a.claim_due_payments(min_age, 10, lease).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(
+        (due[0].record.id.as_str(), due[0].checks),
+        (open.id.as_str(), 0)
+    );
+    // Claimed: the other instance leaves it alone for the lease, then
+    // takes it over from an instance that never reported back.
+    assert!(
+        b.claim_due_payments(min_age, 10, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    clock.advance(Duration::from_millis(29_999));
+    assert!(
+        b.claim_due_payments(min_age, 10, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    clock.advance(Duration::from_millis(1));
+    assert_eq!(
+        b.claim_due_payments(min_age, 10, lease)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Checked and scheduled: due again at its next check.
+    let next = clock.now_millis() + 5_000;
+    b.schedule_payment_check(&"t".into(), &open.id, 1, next)
+        .await
+        .unwrap();
+    clock.advance(Duration::from_millis(4_999));
+    assert!(
+        a.claim_due_payments(min_age, 10, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    clock.advance(Duration::from_millis(1));
+    let due = a.claim_due_payments(min_age, 10, lease).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].checks, 1);
 }
 
 #[tokio::test]

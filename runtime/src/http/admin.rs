@@ -180,7 +180,7 @@ async fn tenants(_: Admin, State(s): State<AppState>) -> Json<Value> {
 )]
 async fn channels(_: Admin, State(s): State<AppState>) -> Json<Value> {
     let registry = s.payments.registry();
-    let now = jiff::Timestamp::now();
+    let now = s.payments.clock().now();
     let mut list: Vec<Value> = Vec::new();
     for t in registry.tenants() {
         for c in &t.config.channels {

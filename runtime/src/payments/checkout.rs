@@ -12,7 +12,7 @@ use super::view::PaymentView;
 use super::{
     Answering, CreateError, Created, PaymentError, Payments, Result, conflict, replay, replayed,
 };
-use crate::domain::{PaymentStatus, Scene, now_millis};
+use crate::domain::{PaymentStatus, Scene};
 use crate::registry::Tenant;
 use crate::routing::{self, Intent};
 use crate::store::{
@@ -119,7 +119,7 @@ impl Payments {
                 url: format!("{}/pay/{token}", self.public_url()),
                 token,
                 return_url: request.return_url.clone(),
-                expires_ms: now_millis() + expires_in.as_millis() as i64,
+                expires_ms: self.clock.now_millis() + expires_in.as_millis() as i64,
             }),
         };
         match self.store.insert_payment(new).await? {
@@ -142,12 +142,7 @@ impl Payments {
     fn no_wallet_route(&self, tenant: &Tenant, request: &PaymentRequest) -> routing::NoRoute {
         let mut intent = Intent::from(request);
         intent.scene = Scene::Qrcode;
-        match routing::route(
-            tenant,
-            &intent,
-            jiff::Timestamp::now(),
-            &self.health.of(tenant),
-        ) {
+        match routing::route(tenant, &intent, self.clock.now(), &self.health.of(tenant)) {
             Err(no) => no,
             Ok(_) => routing::NoRoute {
                 wallet: request.wallet.clone(),
@@ -200,7 +195,7 @@ impl Payments {
         } else {
             &[Scene::Qrcode]
         };
-        let now = jiff::Timestamp::now();
+        let now = self.clock.now();
         let health = self.health.of(tenant);
         scenes.iter().find_map(|&scene| {
             let mut intent = Intent::from(request);
@@ -237,7 +232,7 @@ impl Payments {
                 return Ok(None);
             }
         };
-        let expired = now_millis() >= link.expires_ms;
+        let expired = self.link_expired(&link);
         Ok(Some(CheckoutPage {
             tenant,
             link,
@@ -289,7 +284,7 @@ impl Payments {
         let mut request = page.request.clone();
         request.scene = scene;
         request.wallet = Some(wallet.to_string());
-        let remaining_s = ((page.link.expires_ms - now_millis()) / 1000).max(60);
+        let remaining_s = self.seconds_left(&page.link);
         request.expires_in = Some(u32::try_from(remaining_s).unwrap_or(u32::MAX));
         let choice = WalletChoice {
             channel: super::assignment(&route.candidates[0]),
@@ -327,6 +322,17 @@ impl Payments {
             Err(e) => return Err(e),
         }
         self.load(tenant, &record.id).await
+    }
+
+    /// Whether `link`'s payment has reached its expiry.
+    fn link_expired(&self, link: &CheckoutLink) -> bool {
+        self.clock.now_millis() >= link.expires_ms
+    }
+
+    /// What remains of `link`'s time to pay, in whole seconds: a minute at
+    /// least, so a payer who chose late still has time to pay.
+    fn seconds_left(&self, link: &CheckoutLink) -> i64 {
+        ((link.expires_ms - self.clock.now_millis()) / 1000).max(60)
     }
 
     fn already_chosen(&self, record: &PaymentRecord, wallet: &str) -> Result<PaymentRecord> {
@@ -381,6 +387,8 @@ fn declared_wallets(tenant: &Tenant) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::Clock;
+    use std::time::Duration;
 
     #[test]
     fn link_tokens_are_long_random_and_url_safe() {
@@ -405,5 +413,32 @@ mod tests {
         ] {
             assert!(!plausible_link_token(bad), "{bad:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_link_expires_with_its_payment_and_offers_the_time_left() {
+        let clock = Clock::manual_at_millis(1_000_000);
+        let payments = Payments::for_tests(&clock).await;
+        let link = CheckoutLink {
+            token: new_link_token(),
+            tenant_id: "t".into(),
+            payment_id: "pay_1".into(),
+            return_url: None,
+            expires_ms: 1_000_000 + 900_000,
+        };
+        assert!(!payments.link_expired(&link));
+        assert_eq!(payments.seconds_left(&link), 900);
+        clock.advance(Duration::from_millis(839_001));
+        assert_eq!(
+            payments.seconds_left(&link),
+            60,
+            "whole seconds, rounded down"
+        );
+        clock.advance(Duration::from_millis(30_000));
+        assert_eq!(payments.seconds_left(&link), 60, "a minute at least");
+        clock.advance(Duration::from_millis(30_998));
+        assert!(!payments.link_expired(&link), "a millisecond before");
+        clock.advance(Duration::from_millis(1));
+        assert!(payments.link_expired(&link));
     }
 }

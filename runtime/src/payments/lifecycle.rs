@@ -5,7 +5,7 @@ use super::machine::{self, Answer, CancelRefused, Cause, Proposal};
 use super::settle;
 use super::view::PaymentView;
 use super::{PaymentError, Payments, Result, convert};
-use crate::domain::{PaymentId, PaymentStatus, Scene, now_millis};
+use crate::domain::{PaymentId, PaymentStatus, Scene};
 use crate::plugin_host::CallError;
 use crate::registry::Tenant;
 use crate::store::{CallbackRecord, CancelStart, PaymentRecord};
@@ -90,7 +90,7 @@ impl Payments {
             .map_or(self.pending_expiry.as_millis() as i64, |s| {
                 s.saturating_mul(1000) as i64
             });
-        let past_expiry = now_millis() >= record.created_ms.saturating_add(expires_ms);
+        let past_expiry = self.clock.now_millis() >= record.created_ms.saturating_add(expires_ms);
         machine::absent_order_is_final(scene, record.cancel_started_ms.is_some(), past_expiry)
     }
 
@@ -459,4 +459,48 @@ fn order_not_found() -> Proposal {
             "the channel has no such order and the payer can no longer pay it: no money moved",
         )),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Clock;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn an_absent_order_is_final_once_the_payer_can_no_longer_pay() {
+        // `PaymentRecord::example` was created at 1,000,000 ms.
+        let clock = Clock::manual_at_millis(1_000_000);
+        let payments = Payments::for_tests(&clock)
+            .await
+            .with_pending_expiry(Duration::from_secs(7200));
+        let of = |scene: Scene, request: &str| PaymentRecord {
+            scene,
+            request: request.into(),
+            ..PaymentRecord::example()
+        };
+        let qrcode = of(Scene::Qrcode, r#"{"expires_in":900}"#);
+        let jsapi = of(Scene::Jsapi, "{}");
+        let barcode = of(Scene::Barcode, "{}");
+        let cancelled = PaymentRecord {
+            cancel_started_ms: Some(1_000_500),
+            ..barcode.clone()
+        };
+        assert!(!payments.payable_window_over(&qrcode));
+        assert!(!payments.payable_window_over(&jsapi));
+        clock.advance(Duration::from_millis(899_999));
+        assert!(
+            !payments.payable_window_over(&qrcode),
+            "a millisecond before expiry"
+        );
+        clock.advance(Duration::from_millis(1));
+        assert!(payments.payable_window_over(&qrcode), "its own expires_in");
+        assert!(!payments.payable_window_over(&jsapi));
+        clock.set(jiff::Timestamp::from_millisecond(1_000_000 + 7_200_000).unwrap());
+        assert!(payments.payable_window_over(&jsapi), "the pending expiry");
+        // A barcode payment's window is over only once a cancel was sent,
+        // however late it is.
+        assert!(!payments.payable_window_over(&barcode));
+        assert!(payments.payable_window_over(&cancelled));
+    }
 }

@@ -9,7 +9,7 @@
 
 use super::request::{FieldError, MAX_AMOUNT, PaymentRequest, short_text};
 use super::{PayerContext, PaymentError, Payments, Result};
-use crate::domain::{Scene, new_id, now_rfc3339};
+use crate::domain::{Scene, new_id};
 use crate::money::Currency;
 use crate::registry::Tenant;
 use crate::store::QrCodeRecord;
@@ -114,8 +114,8 @@ impl Payments {
             amount: body.amount,
             currency: body.currency,
             subject: body.subject,
-            created_at: now_rfc3339(),
-            created_ms: crate::domain::now_millis(),
+            created_at: self.clock.now_rfc3339(),
+            created_ms: self.clock.now_millis(),
             disabled_at: None,
         };
         self.store.insert_qr_code(&record).await?;

@@ -282,6 +282,7 @@ impl Payments {
             event_type,
             url,
             data,
+            self.clock.now_rfc3339(),
         )))
     }
 }

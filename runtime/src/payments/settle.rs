@@ -8,7 +8,7 @@ use super::retry::retry_on_stale;
 use super::view::{PaymentView, WebhookBody};
 use super::{PaymentError, Payments, Result};
 use crate::domain::EventKind;
-use crate::domain::{PaymentId, PaymentStatus, TenantId, new_id, now_rfc3339};
+use crate::domain::{PaymentId, PaymentStatus, TenantId, new_id};
 use crate::registry::Tenant;
 use crate::store::{Attempt, Event, OutboxMessage, PaymentChange, PaymentRecord};
 use paycore_core::channel;
@@ -163,13 +163,14 @@ impl Payments {
         if let Some(f) = &change.failure {
             after.failure = f.as_ref().map(|v| v.to_string());
         }
-        after.updated_at = now_rfc3339();
+        after.updated_at = self.clock.now_rfc3339();
         Some(webhook_message(
             &tenant.config.id,
             &current.id,
             kind,
             url,
             serde_json::to_value(PaymentView::from(&after)).ok()?,
+            self.clock.now_rfc3339(),
         ))
     }
 }
@@ -189,20 +190,22 @@ fn record_payment_metric(p: &PaymentRecord, to: PaymentStatus) {
     .increment(1);
 }
 
-/// The outbox row announcing `event_type`; `payment_id` is the payment the
-/// event is about (for a refund event, the refund's payment).
+/// The outbox row announcing `event_type`, created at `created_at`;
+/// `payment_id` is the payment the event is about (for a refund event, the
+/// refund's payment).
 pub(super) fn webhook_message(
     tenant_id: &TenantId,
     payment_id: &PaymentId,
     event_type: EventKind,
     url: String,
     data: Value,
+    created_at: String,
 ) -> OutboxMessage {
     let id = new_id("evt");
     let payload = WebhookBody {
         id: &id,
         event_type: event_type.as_str(),
-        created_at: now_rfc3339(),
+        created_at,
         data,
     }
     .to_json();

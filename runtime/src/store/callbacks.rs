@@ -1,8 +1,8 @@
 //! The audit log of inbound channel callbacks.
 
 use super::{Dialect, Store, StoreResult, on_db};
+use crate::domain::new_id;
 use crate::domain::{PaymentId, TenantId};
-use crate::domain::{new_id, now_rfc3339};
 
 /// One callback as received, whatever became of it.
 #[derive(Debug, Clone)]
@@ -32,7 +32,7 @@ impl Store {
             .bind(&record.outcome)
             .bind(&record.payment_id)
             .bind(body)
-            .bind(now_rfc3339())
+            .bind(self.clock.now_rfc3339())
             .execute(&mut *pool.write_conn().await?)
             .await
             .map(|r| r.rows_affected()))?;

@@ -10,8 +10,8 @@
 
 use super::payments::PaymentRows;
 use super::{Dialect, Event, EventRows, Store, StoreError, StoreResult, on_db};
+use crate::domain::PaymentStatus;
 use crate::domain::{PaymentId, TenantId};
-use crate::domain::{PaymentStatus, now_millis, now_rfc3339};
 use crate::store::PaymentRecord;
 
 /// What `start_cancel` came to.
@@ -42,7 +42,7 @@ impl Store {
     ) -> StoreResult<CancelStart> {
         on_db!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let now = now_millis();
+            let now = self.clock.now_millis();
             let marked: Option<PaymentRecord> = sqlx::query_as(
                 "UPDATE payments SET cancel_in_progress = 1,
                     cancel_started_ms = COALESCE(cancel_started_ms, $1),
@@ -53,7 +53,7 @@ impl Store {
             )
             .bind(now)
             .bind(now + CANCEL_LEASE_MS)
-            .bind(now_rfc3339())
+            .bind(self.clock.now_rfc3339())
             .bind(&current.id)
             .bind(&current.tenant_id)
             .bind(cancellable[0].as_str())
@@ -73,8 +73,14 @@ impl Store {
                     CancelStart::NotCancellable(record)
                 });
             };
-            tx.append_event(&record.tenant_id, "payment", &record.id, started)
-                .await?;
+            tx.append_event(
+                &record.tenant_id,
+                "payment",
+                &record.id,
+                started,
+                &self.clock,
+            )
+            .await?;
             tx.commit().await?;
             Ok(CancelStart::Started(record))
         })
@@ -90,7 +96,7 @@ impl Store {
         on_db!(self, |pool| sqlx::query(
             "UPDATE payments SET next_check_ms = $1 WHERE id = $2 AND tenant_id = $3"
         )
-        .bind(now_millis())
+        .bind(self.clock.now_millis())
         .bind(id)
         .bind(tenant_id)
         .execute(&mut *pool.write_conn().await?)
@@ -116,7 +122,7 @@ impl Store {
                  WHERE id = $2 AND tenant_id = $3 AND version = $4 AND cancel_in_progress = 1
                  RETURNING *",
             )
-            .bind(now_rfc3339())
+            .bind(self.clock.now_rfc3339())
             .bind(&marked.id)
             .bind(&marked.tenant_id)
             .bind(marked.version)
@@ -124,7 +130,7 @@ impl Store {
             .await?;
             let record = match cleared {
                 Some(record) => {
-                    tx.append_event(&record.tenant_id, "payment", &record.id, event)
+                    tx.append_event(&record.tenant_id, "payment", &record.id, event, &self.clock)
                         .await?;
                     record
                 }

@@ -6,8 +6,8 @@ use super::{
     ChannelAssignment, Dialect, EventRows, Move, PaymentRecord, Store, StoreError, StoreResult,
     on_db,
 };
+use crate::domain::Scene;
 use crate::domain::{PaymentId, TenantId};
-use crate::domain::{Scene, now_rfc3339};
 use crate::money::Currency;
 use sqlx::FromRow;
 
@@ -98,7 +98,7 @@ impl Store {
             .bind(&choice.channel.plugin_version)
             .bind(&choice.channel.wallet)
             .bind(choice.scene.as_str())
-            .bind(now_rfc3339())
+            .bind(self.clock.now_rfc3339())
             .bind(&current.id)
             .bind(&current.tenant_id)
             .bind(current.version)
@@ -107,8 +107,14 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             let record = sent.ok_or(StoreError::Stale)?;
-            tx.append_event(&current.tenant_id, "payment", &current.id, &decided.event)
-                .await?;
+            tx.append_event(
+                &current.tenant_id,
+                "payment",
+                &current.id,
+                &decided.event,
+                &self.clock,
+            )
+            .await?;
             tx.commit().await?;
             Ok(record)
         })
@@ -183,7 +189,7 @@ impl Store {
                 "UPDATE qr_codes SET disabled_at = COALESCE(disabled_at, $1)
                  WHERE tenant_id = $2 AND id = $3 RETURNING *",
             )
-            .bind(now_rfc3339())
+            .bind(self.clock.now_rfc3339())
             .bind(tenant_id)
             .bind(id)
             .fetch_optional(&mut *tx)

@@ -4,7 +4,6 @@
 //! `PLUGINS_CHANNEL`, so every instance reloads and follows it.
 
 use super::{Announce, Dialect, Store, StoreError, StoreResult, on_db};
-use crate::domain::now_rfc3339;
 use crate::store::PLUGINS_CHANNEL;
 
 /// What a decision says about the version its label names.
@@ -46,7 +45,7 @@ impl Store {
     pub async fn record_decision(&self, kind: DecisionKind, label: &str) -> StoreResult<bool> {
         let sql = "INSERT INTO plugin_decisions (kind, label, decided_at) VALUES ($1, $2, $3)
              ON CONFLICT (kind, label) DO NOTHING";
-        self.change_decisions(sql, kind, label, Some(now_rfc3339()))
+        self.change_decisions(sql, kind, label, Some(self.clock.now_rfc3339()))
             .await
     }
 

@@ -1,8 +1,8 @@
 //! The durable outbox of merchant webhooks.
 
 use super::{Dialect, Dialects, Store, StoreResult, impl_for_connections, on_db};
+use crate::clock::Clock;
 use crate::domain::{PaymentId, TenantId};
-use crate::domain::{now_millis, now_rfc3339};
 use sqlx::FromRow;
 
 #[derive(Debug, Clone, FromRow)]
@@ -42,12 +42,12 @@ pub struct OutboxRecord {
 
 pub(super) trait OutboxRows {
     /// Queues a message, in the transaction of the change it announces.
-    async fn enqueue(&mut self, m: &OutboxMessage) -> StoreResult<()>;
+    async fn enqueue(&mut self, m: &OutboxMessage, clock: &Clock) -> StoreResult<()>;
 }
 
 impl_for_connections! {
     impl OutboxRows {
-        async fn enqueue(&mut self, m: &OutboxMessage) -> StoreResult<()> {
+        async fn enqueue(&mut self, m: &OutboxMessage, clock: &Clock) -> StoreResult<()> {
             sqlx::query(
                 "INSERT INTO outbox (id, tenant_id, payment_id, event_type, url, payload, attempts, next_attempt_ms, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
@@ -58,8 +58,8 @@ impl_for_connections! {
             .bind(&m.event_type)
             .bind(&m.url)
             .bind(&m.payload)
-            .bind(now_millis())
-            .bind(now_rfc3339())
+            .bind(clock.now_millis())
+            .bind(clock.now_rfc3339())
             .execute(self)
             .await?;
             Ok(())
@@ -99,7 +99,7 @@ impl Store {
     ) -> StoreResult<Vec<OutboxMessage>> {
         // RETURNING gives no order; a batch is delivered concurrently anyway.
         Ok(on_db!(self, |pool| sqlx::query_as(pool.pick(&CLAIM))
-            .bind(now_millis())
+            .bind(self.clock.now_millis())
             .bind(lease_ms)
             .bind(self.instance())
             .bind(limit)
@@ -108,7 +108,7 @@ impl Store {
     }
 
     pub async fn webhook_delivered(&self, id: &str) -> StoreResult<()> {
-        let now = now_rfc3339();
+        let now = self.clock.now_rfc3339();
         let sql = "UPDATE outbox SET delivered_at = $1, last_attempt_at = $1, attempts = attempts + 1, last_error = NULL,
                 claimed_by = NULL
              WHERE id = $2";
@@ -133,8 +133,8 @@ impl Store {
              WHERE id = $5";
         on_db!(self, |pool| sqlx::query(sql)
             .bind(error)
-            .bind(now_rfc3339())
-            .bind(now_millis() + retry_in_ms.unwrap_or(0))
+            .bind(self.clock.now_rfc3339())
+            .bind(self.clock.now_millis() + retry_in_ms.unwrap_or(0))
             .bind(retry_in_ms.is_none())
             .bind(id)
             .execute(&mut *pool.write_conn().await?)
@@ -191,7 +191,7 @@ impl Store {
         let sql = "UPDATE outbox SET delivered_at = NULL, dead = FALSE, retry_step = 0, next_attempt_ms = $1
              WHERE tenant_id = $2 AND id = $3";
         let updated = on_db!(self, |pool| sqlx::query(sql)
-            .bind(now_millis())
+            .bind(self.clock.now_millis())
             .bind(tenant_id)
             .bind(id)
             .execute(&mut *pool.write_conn().await?)
@@ -226,7 +226,7 @@ impl Store {
         let sql = "SELECT MIN(created_at) FROM outbox WHERE delivered_at IS NULL AND dead = FALSE";
         let oldest: Option<String> =
             on_db!(self, |pool| sqlx::query_scalar(sql).fetch_one(pool).await)?;
-        let now = crate::domain::now_millis();
+        let now = self.clock.now_millis();
         let oldest_ms = oldest
             .and_then(|t| {
                 time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339).ok()

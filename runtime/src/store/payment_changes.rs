@@ -5,7 +5,6 @@
 use super::outbox::OutboxRows;
 use super::payments::*;
 use super::{Dialect, Event, EventRows, Store, StoreError, StoreResult, on_db};
-use crate::domain::{now_millis, now_rfc3339};
 
 /// `attempts` with the JSON entry `$p` appended. Plain text splicing, the
 /// same in both dialects: `attempts` is only ever written this way.
@@ -49,7 +48,7 @@ macro_rules! change_payment_sql {
 }
 
 macro_rules! bind_change {
-    ($query:expr, $current:expr, $change:expr) => {{
+    ($query:expr, $current:expr, $change:expr, $clock:expr) => {{
         let failure = $change
             .failure
             .as_ref()
@@ -61,7 +60,7 @@ macro_rules! bind_change {
             .bind(failure.is_some())
             .bind(failure.flatten())
             .bind($change.review_reason.clone())
-            .bind(now_rfc3339())
+            .bind($clock.now_rfc3339())
             .bind($current.id.clone())
             .bind($current.tenant_id.clone())
             .bind($current.version)
@@ -111,10 +110,14 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             // The row as changed (RETURNING: no read back), or none when
             // someone changed it first.
-            let updated: Option<PaymentRecord> =
-                bind_change!(sqlx::query_as(change_payment_sql!()), current, change)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let updated: Option<PaymentRecord> = bind_change!(
+                sqlx::query_as(change_payment_sql!()),
+                current,
+                change,
+                self.clock
+            )
+            .fetch_optional(&mut *tx)
+            .await?;
             let Some(record) = updated else {
                 return Err(StoreError::Stale);
             };
@@ -124,10 +127,16 @@ impl Store {
                 .map(|a| &a.event)
                 .chain([event])
                 .collect();
-            tx.append_events(&current.tenant_id, "payment", &current.id, &events)
-                .await?;
+            tx.append_events(
+                &current.tenant_id,
+                "payment",
+                &current.id,
+                &events,
+                &self.clock,
+            )
+            .await?;
             if let Some(message) = webhook {
-                tx.enqueue(&message).await?;
+                tx.enqueue(&message, &self.clock).await?;
             }
             tx.commit().await?;
             Ok(record)
@@ -146,21 +155,26 @@ impl Store {
     ) -> StoreResult<PaymentRecord> {
         let attempt = change.attempt.as_ref().map(|a| &a.event);
         let webhook = webhook.as_ref();
-        let script = bind_change!(sqlx::query_as(CHANGE_PAYMENT_SCRIPT), current, change)
-            .bind(attempt.map(|e| e.kind.as_str()))
-            .bind(attempt.and_then(|e| e.from_status))
-            .bind(attempt.and_then(|e| e.to_status))
-            .bind(attempt.map(|e| e.detail.to_string()))
-            .bind(event.kind.as_str())
-            .bind(event.from_status)
-            .bind(event.to_status)
-            .bind(event.detail.to_string())
-            .bind(webhook.map(|m| m.id.clone()))
-            .bind(webhook.and_then(|m| m.payment_id.clone()))
-            .bind(webhook.map(|m| m.event_type.clone()))
-            .bind(webhook.map(|m| m.url.clone()))
-            .bind(webhook.map(|m| m.payload.clone()))
-            .bind(now_millis());
+        let script = bind_change!(
+            sqlx::query_as(CHANGE_PAYMENT_SCRIPT),
+            current,
+            change,
+            self.clock
+        )
+        .bind(attempt.map(|e| e.kind.as_str()))
+        .bind(attempt.and_then(|e| e.from_status))
+        .bind(attempt.and_then(|e| e.to_status))
+        .bind(attempt.map(|e| e.detail.to_string()))
+        .bind(event.kind.as_str())
+        .bind(event.from_status)
+        .bind(event.to_status)
+        .bind(event.detail.to_string())
+        .bind(webhook.map(|m| m.id.clone()))
+        .bind(webhook.and_then(|m| m.payment_id.clone()))
+        .bind(webhook.map(|m| m.event_type.clone()))
+        .bind(webhook.map(|m| m.url.clone()))
+        .bind(webhook.map(|m| m.payload.clone()))
+        .bind(self.clock.now_millis());
         super::one_trip::write(pool, script)
             .await?
             .pop()
@@ -193,8 +207,14 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound)?;
             let events: Vec<&Event> = std::iter::once(&attempt.event).chain(then).collect();
-            tx.append_events(&current.tenant_id, "payment", &current.id, &events)
-                .await?;
+            tx.append_events(
+                &current.tenant_id,
+                "payment",
+                &current.id,
+                &events,
+                &self.clock,
+            )
+            .await?;
             tx.commit().await?;
             Ok(record)
         })
@@ -223,7 +243,7 @@ impl Store {
             .bind(&to.plugin_name)
             .bind(&to.plugin_version)
             .bind(&to.wallet)
-            .bind(now_rfc3339())
+            .bind(self.clock.now_rfc3339())
             .bind(&current.id)
             .bind(&current.tenant_id)
             .bind(current.version)
@@ -232,8 +252,14 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             let record = moved.ok_or(StoreError::Stale)?;
-            tx.append_event(&current.tenant_id, "payment", &current.id, &decided.event)
-                .await?;
+            tx.append_event(
+                &current.tenant_id,
+                "payment",
+                &current.id,
+                &decided.event,
+                &self.clock,
+            )
+            .await?;
             tx.commit().await?;
             Ok(record)
         })

@@ -4,7 +4,6 @@
 
 use super::payments::*;
 use super::{Dialect, Dialects, Store, StoreResult, on_db};
-use crate::domain::now_millis;
 use crate::domain::{PaymentId, TenantId};
 
 impl Store {
@@ -22,7 +21,7 @@ impl Store {
     ) -> StoreResult<Vec<DuePayment>> {
         let mut due: Vec<DuePayment> = on_db!(self, |pool| sqlx::query_as(pool.pick(&CLAIM_DUE))
             .bind(min_age_ms)
-            .bind(now_millis())
+            .bind(self.clock.now_millis())
             .bind(limit)
             .bind(lease_ms)
             .fetch_all(&mut *pool.write_conn().await?)

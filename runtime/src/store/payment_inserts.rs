@@ -4,7 +4,7 @@
 
 use super::payments::*;
 use super::{Dialect, EventRows, Store, StoreError, StoreResult, on_db, unique_violation};
-use crate::domain::{PaymentId, now_millis, now_rfc3339};
+use crate::domain::PaymentId;
 
 /// The payment insert, shared by the general path and SQLite's one-trip
 /// script; `bind_new_payment!` gives its first 19 parameters. No row back
@@ -21,7 +21,7 @@ macro_rules! insert_payment_sql {
 }
 
 macro_rules! bind_new_payment {
-    ($query:expr, $new:expr, $now:expr) => {{
+    ($query:expr, $new:expr, $now:expr, $clock:expr) => {{
         // A hosted-page payment has no channel until the payer chooses.
         let column = |f: fn(&ChannelAssignment) -> &String| {
             $new.channel
@@ -45,7 +45,7 @@ macro_rules! bind_new_payment {
             .bind($new.metadata.clone())
             .bind($now.clone())
             .bind($now.clone())
-            .bind(now_millis())
+            .bind($clock.now_millis())
             .bind($new.status.as_str())
             .bind($new.checkout.as_ref().map(|c| c.url.clone()))
     }};
@@ -101,12 +101,12 @@ impl Store {
                     });
                 }
             }
-            let now = now_rfc3339();
+            let now = self.clock.now_rfc3339();
             // RETURNING saves a read of the row back, and DO NOTHING a look-up
             // before: each is a round trip to the database, which is most of
             // what a payment costs.
             let inserted: Option<PaymentRecord> =
-                bind_new_payment!(sqlx::query_as(insert_payment_sql!()), new, now)
+                bind_new_payment!(sqlx::query_as(insert_payment_sql!()), new, now, self.clock)
                     .fetch_optional(&mut *tx)
                     .await?;
             let Some(record) = inserted else {
@@ -143,8 +143,14 @@ impl Store {
                 .await
                 .map_err(|e| unique_violation(e, "idempotency_keys_pkey"))?;
             }
-            tx.append_event(&new.tenant_id, "payment", &new.id, &new.created)
-                .await?;
+            tx.append_event(
+                &new.tenant_id,
+                "payment",
+                &new.id,
+                &new.created,
+                &self.clock,
+            )
+            .await?;
             tx.commit().await?;
             Ok(InsertOutcome::Created(record))
         })
@@ -157,9 +163,9 @@ impl Store {
         pool: &sqlx::SqlitePool,
         new: &NewPayment,
     ) -> StoreResult<InsertOutcome> {
-        let now = now_rfc3339();
+        let now = self.clock.now_rfc3339();
         let event = &new.created;
-        let script = bind_new_payment!(sqlx::query_as(INSERT_PAYMENT_SCRIPT), new, now)
+        let script = bind_new_payment!(sqlx::query_as(INSERT_PAYMENT_SCRIPT), new, now, self.clock)
             .bind(event.kind.as_str())
             .bind(event.from_status)
             .bind(event.to_status)

@@ -4,7 +4,6 @@
 //! hear of it exactly when it is visible.
 
 use super::{Announce, Dialect, Store, StoreError, StoreResult, on_db, unique_violation};
-use crate::domain::now_rfc3339;
 
 /// The `LISTEN`/`NOTIFY` channel instances reload on.
 pub const PLUGINS_CHANNEL: &str = "paycore_plugins";
@@ -49,7 +48,7 @@ impl Store {
                 .bind(&plugin.name)
                 .bind(&plugin.version)
                 .bind(bytes)
-                .bind(now_rfc3339())
+                .bind(self.clock.now_rfc3339())
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| unique_violation(e, "published_plugins_label_key"))?;

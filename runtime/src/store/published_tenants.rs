@@ -7,7 +7,6 @@
 use super::{Announce, Dialect, Store, StoreError, StoreResult, on_db, unique_violation};
 use crate::config::PublishedTenant;
 use crate::domain::TenantId;
-use crate::domain::now_rfc3339;
 use sha2::{Digest, Sha256};
 
 /// The `LISTEN`/`NOTIFY` channel instances reload their tenants on.
@@ -154,7 +153,7 @@ impl Store {
                 .bind(revision)
                 .bind(source)
                 .bind(digest)
-                .bind(now_rfc3339())
+                .bind(self.clock.now_rfc3339())
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| unique_violation(e, "published_tenants_pkey"))?;

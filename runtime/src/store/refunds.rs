@@ -5,9 +5,7 @@ use super::{
     Dialect, Dialects, Event, EventRows, Store, StoreError, StoreResult, impl_for_connections,
     on_db, unique_violation,
 };
-use crate::domain::{
-    PaymentId, PaymentStatus, RefundId, RefundStatus, TenantId, now_millis, now_rfc3339,
-};
+use crate::domain::{PaymentId, PaymentStatus, RefundId, RefundStatus, TenantId};
 use crate::money::Currency;
 use sqlx::FromRow;
 
@@ -143,7 +141,7 @@ impl Store {
                     }),
                 };
             }
-            let now = now_rfc3339();
+            let now = self.clock.now_rfc3339();
             sqlx::query(
                 "INSERT INTO refunds (id, tenant_id, payment_id, merchant_refund_no, request_hash, amount, currency,
                     reason, status, created_at, updated_at, created_ms)
@@ -159,12 +157,12 @@ impl Store {
             .bind(&new.reason)
             .bind(&now)
             .bind(&now)
-            .bind(now_millis())
+            .bind(self.clock.now_millis())
             .bind(new.status.as_str())
             .execute(&mut *tx)
             .await
             .map_err(|e| unique_violation(e, "refunds_tenant_refund_key"))?;
-            tx.append_event(&new.tenant_id, "refund", &new.id, &new.created)
+            tx.append_event(&new.tenant_id, "refund", &new.id, &new.created, &self.clock)
                 .await?;
             let record = tx
                 .fetch_refund(&new.tenant_id, &new.id)
@@ -210,7 +208,7 @@ impl Store {
     ) -> StoreResult<Vec<DueRefund>> {
         let mut due: Vec<DueRefund> = on_db!(self, |pool| sqlx::query_as(pool.pick(&CLAIM_DUE))
             .bind(min_age_ms)
-            .bind(now_millis())
+            .bind(self.clock.now_millis())
             .bind(limit)
             .bind(lease_ms)
             .fetch_all(&mut *pool.write_conn().await?)
@@ -269,7 +267,7 @@ impl Store {
             .bind(change.status.map(|s| s.as_str()))
             .bind(&change.channel_refund_no)
             .bind(change.failure.as_ref().map(|f| f.to_string()))
-            .bind(now_rfc3339())
+            .bind(self.clock.now_rfc3339())
             .bind(&current.id)
             .bind(&current.tenant_id)
             .bind(current.version)
@@ -283,10 +281,16 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            tx.append_event(&current.tenant_id, "refund", &current.id, event)
-                .await?;
+            tx.append_event(
+                &current.tenant_id,
+                "refund",
+                &current.id,
+                event,
+                &self.clock,
+            )
+            .await?;
             if let Some(message) = webhook {
-                tx.enqueue(&message).await?;
+                tx.enqueue(&message, &self.clock).await?;
             }
             tx.commit().await?;
             Ok(record)
