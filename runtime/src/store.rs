@@ -31,12 +31,12 @@ mod decisions;
 mod one_trip;
 mod outbox;
 mod payment_changes;
-mod payment_checks;
 mod payment_inserts;
 mod payments;
 mod published;
 mod published_tenants;
 mod refunds;
+mod sweeps;
 mod unsettled;
 
 pub use callbacks::CallbackRecord;

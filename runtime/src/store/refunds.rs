@@ -2,8 +2,8 @@
 
 use super::outbox::OutboxRows;
 use super::{
-    Dialect, Dialects, Event, EventRows, Store, StoreError, StoreResult, impl_for_connections,
-    on_db, unique_violation,
+    Dialect, Event, EventRows, Store, StoreError, StoreResult, impl_for_connections, on_db,
+    unique_violation,
 };
 use crate::domain::{PaymentId, PaymentStatus, RefundId, RefundStatus, TenantId};
 use crate::money::Currency;
@@ -198,39 +198,6 @@ impl Store {
             .await)?)
     }
 
-    /// Claims open refunds (`pending`, `processing`) whose next check is
-    /// due, for `lease_ms`, as `claim_due_payments` does payments.
-    pub async fn claim_due_refunds(
-        &self,
-        min_age_ms: i64,
-        limit: i64,
-        lease_ms: i64,
-    ) -> StoreResult<Vec<DueRefund>> {
-        let mut due: Vec<DueRefund> = on_db!(self, |pool| sqlx::query_as(pool.pick(&CLAIM_DUE))
-            .bind(min_age_ms)
-            .bind(self.clock.now_millis())
-            .bind(limit)
-            .bind(lease_ms)
-            .fetch_all(&mut *pool.write_conn().await?)
-            .await)?;
-        due.sort_by_key(|d| d.record.created_ms);
-        Ok(due)
-    }
-
-    /// Records that the sweeper checked a refund and when to check it next.
-    pub async fn schedule_refund_check(
-        &self,
-        tenant_id: &TenantId,
-        id: &RefundId,
-        checks: i64,
-        next_check_ms: i64,
-    ) -> StoreResult<()> {
-        let sql =
-            "UPDATE refunds SET checks = $1, next_check_ms = $2 WHERE id = $3 AND tenant_id = $4";
-        self.schedule_check(sql, tenant_id, id, checks, next_check_ms)
-            .await
-    }
-
     /// Applies a refund state change and moves the payment's refund totals
     /// with it: a failed refund releases its reservation, a succeeded one
     /// adds to `refunded_amount`.
@@ -308,26 +275,7 @@ impl Store {
     }
 }
 
-/// The sweeper's claim on refunds; see `payments::claim_due_sql`.
-macro_rules! claim_due_sql {
-    ($lock:literal) => {
-        concat!(
-            "UPDATE refunds SET next_check_ms = $2 + $4 WHERE id IN (
-                SELECT id FROM refunds WHERE status IN ('pending', 'processing')
-                    AND COALESCE(next_check_ms, created_ms + $1) <= $2
-                ORDER BY COALESCE(next_check_ms, created_ms + $1) LIMIT $3",
-            $lock,
-            ") RETURNING *"
-        )
-    };
-}
-
-const CLAIM_DUE: Dialects = Dialects {
-    sqlite: claim_due_sql!(""),
-    postgres: claim_due_sql!(" FOR UPDATE SKIP LOCKED"),
-};
-
-trait RefundRows {
+pub(super) trait RefundRows {
     async fn fetch_refund(
         &mut self,
         tenant_id: &TenantId,
