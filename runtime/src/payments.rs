@@ -3,6 +3,7 @@
 //! event (and webhook) in one transaction, and decided again when another
 //! writer changed the row first (`retry`).
 
+mod attempts;
 mod checkout;
 pub mod convert;
 mod create_error;
@@ -19,24 +20,23 @@ pub mod view;
 pub use paycore_core::request;
 
 use crate::clock::Clock;
-use crate::domain::EventKind;
 use crate::domain::{PaymentId, Scene};
-use crate::plugin_host::{CallError, PluginHost};
+use crate::plugin_host::PluginHost;
 use crate::registry::{BoundChannel, Registry, Tenant};
 use crate::routing::{self, Intent, NoRoute};
 use crate::store::{
-    Attempt, ChannelAssignment, Event, InsertOutcome, NewPayment, PaymentRecord, Store, StoreError,
+    ChannelAssignment, InsertOutcome, NewPayment, PaymentRecord, Store, StoreError,
 };
+use attempts::{attempt_history, attempt_outcome, pay_failure};
 pub use checkout::{CheckoutPage, PayerContext, WalletOffer};
 pub use create_error::CreateError;
 use failed_call::FailedCall;
 pub use failed_call::ORDER_NOT_FOUND;
 pub use health::{BreakerView, ChannelHealth};
-use machine::{Answer, Cause, Proposal};
+use machine::Cause;
 use paycore_core::channel;
 use request::{FieldError, PaymentRequest};
 use retry::retry_on_stale;
-use serde::Serialize;
 use std::sync::{Arc, RwLock};
 use view::PaymentView;
 
@@ -505,116 +505,6 @@ fn assignment(candidate: &routing::Candidate) -> ChannelAssignment {
     }
 }
 
-/// One attempt for the payment's history: its entry in `attempts` and its
-/// event (which also names the routing rule).
-fn attempt_history(
-    record: &PaymentRecord,
-    channel: &BoundChannel,
-    attempt: &AttemptOutcome,
-    rule: &str,
-) -> Attempt {
-    let m = &channel.plugin.manifest;
-    let entry = AttemptEntry {
-        channel: &channel.id,
-        plugin: view::PluginRef {
-            name: m.name.clone(),
-            version: m.version.to_string(),
-        },
-        outcome: attempt.outcome,
-        failure: attempt.failure.as_ref(),
-    };
-    let detail = AttemptDetail {
-        entry: &entry,
-        rule,
-    };
-    Attempt {
-        entry: plain_json(&entry),
-        event: Event {
-            kind: EventKind::PaymentAttempt,
-            from_status: Some(record.status.as_str()),
-            to_status: None,
-            detail: plain_json(&detail),
-        },
-        create_error: None,
-    }
-}
-
-fn plain_json(v: &impl Serialize) -> serde_json::Value {
-    serde_json::to_value(v).expect("history entries are plain data")
-}
-
-/// An entry of a payment's `attempts`: `{channel, plugin: {name, version},
-/// outcome, failure?}`.
-#[derive(Serialize)]
-struct AttemptEntry<'a> {
-    channel: &'a str,
-    plugin: view::PluginRef,
-    outcome: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    failure: Option<&'a serde_json::Value>,
-}
-
-/// A `payment.attempt` event's detail: the entry and the routing rule.
-#[derive(Serialize)]
-struct AttemptDetail<'a> {
-    #[serde(flatten)]
-    entry: &'a AttemptEntry<'a>,
-    rule: &'a str,
-}
-
-/// What one attempt on one channel came to.
-struct AttemptOutcome {
-    outcome: &'static str,
-    failure: Option<serde_json::Value>,
-    /// The channel certainly took no money, so the next one may be tried
-    /// (`FailedCall::may_fall_back`).
-    may_fall_back: bool,
-    /// Why the channel looks unhealthy, for its breaker.
-    unhealthy: Option<String>,
-}
-
-fn attempt_outcome(
-    answer: &std::result::Result<channel::PaymentResult, CallError>,
-    proposal: &Proposal,
-) -> AttemptOutcome {
-    let healthy = |outcome, failure| AttemptOutcome {
-        outcome,
-        failure,
-        may_fall_back: false,
-        unhealthy: None,
-    };
-    let e = match answer {
-        Ok(_) if matches!(proposal, Proposal::Disbelieved { .. }) => {
-            return healthy("answer_refused", None);
-        }
-        Ok(r) => return healthy(r.status.as_str(), r.failure.as_ref().map(convert::failure)),
-        Err(e) => e,
-    };
-    let failed = FailedCall::of(e);
-    let may_fall_back = failed.may_fall_back();
-    let (outcome, failure, unhealthy) = match failed {
-        FailedCall::OutcomeUnknown { .. } => (
-            "unknown",
-            convert::own_failure("outcome_unknown", &e.to_string()),
-            Some(e.to_string()),
-        ),
-        FailedCall::Declined(f) => ("declined", convert::failure(f), None),
-        FailedCall::InvalidRequest(f) => ("invalid_request", convert::failure(f), None),
-        FailedCall::Unavailable(f) => ("unavailable", convert::failure(f), Some(f.message.clone())),
-        FailedCall::PluginFailed => (
-            "plugin_failed",
-            convert::own_failure("plugin_failed", &e.to_string()),
-            Some(e.to_string()),
-        ),
-    };
-    AttemptOutcome {
-        outcome,
-        failure: Some(failure),
-        may_fall_back,
-        unhealthy,
-    }
-}
-
 /// Binds each candidate to the version that serves this order (a canary's
 /// share of order numbers goes to the canary, the same one on every retry).
 fn serve_order(route: &mut routing::Route, merchant_order_no: &str) {
@@ -656,50 +546,5 @@ fn replayed(existing: &PaymentRecord) -> Result<Created> {
             payment: Box::new(payment),
             replayed: true,
         }),
-    }
-}
-
-/// What a failed pay call means for the payment, and the error to answer.
-fn pay_failure(e: &CallError, failed: FailedCall) -> (Proposal, Option<CreateError>) {
-    let failed_with = |failure| {
-        Proposal::Answer(Answer::status(
-            crate::domain::PaymentStatus::Failed,
-            Some(failure),
-        ))
-    };
-    match failed {
-        FailedCall::OutcomeUnknown { timeout } => (
-            Proposal::Unknown {
-                note: e.to_string(),
-            },
-            Some(CreateError::OutcomeUnknown {
-                message: "the channel did not confirm the outcome; the payment is `unknown` until paycore's query settles it".into(),
-                timeout,
-            }),
-        ),
-        FailedCall::Declined(f) => (failed_with(convert::failure(f)), None),
-        FailedCall::InvalidRequest(f) => (
-            failed_with(convert::failure(f)),
-            Some(CreateError::ChannelRejectedRequest {
-                message: f.message.clone(),
-            }),
-        ),
-        FailedCall::Unavailable(f) => (
-            failed_with(convert::failure(f)),
-            Some(channel_down(&f.message)),
-        ),
-        // The plugin broke before anything left the sandbox: certainly unpaid.
-        FailedCall::PluginFailed => (
-            failed_with(convert::own_failure("plugin_failed", &e.to_string())),
-            Some(channel_down(&e.to_string())),
-        ),
-    }
-}
-
-fn channel_down(message: &str) -> CreateError {
-    CreateError::ChannelUnavailable {
-        message: format!(
-            "the channel could not take the payment and nothing was charged: {message}"
-        ),
     }
 }
