@@ -402,14 +402,15 @@ impl Registry {
             .find(|p| p.manifest.name == name && p.manifest.version.to_string() == version)
     }
 
-    /// The tenant an API key belongs to, if the key is accepted now. Only
+    /// The tenant an API key belongs to, if the key is accepted at `now`
+    /// (the payments' clock: a key's expiry is business time). Only
     /// digests are kept; the lookup is by the presented key's SHA-256, so
     /// its timing depends on the digest, which an attacker cannot steer
     /// toward a stored one (that would take a preimage), and never on how
     /// much of a real key a guess got right.
-    pub fn tenant_by_api_key(&self, key: &str) -> Option<&Arc<Tenant>> {
+    pub fn tenant_by_api_key(&self, key: &str, now: jiff::Timestamp) -> Option<&Arc<Tenant>> {
         let (tenant, expires_at) = self.by_api_key.get(&crate::config::api_keys::digest(key))?;
-        if expires_at.is_some_and(|at| jiff::Timestamp::now() >= at) {
+        if expires_at.is_some_and(|at| now >= at) {
             return None;
         }
         self.tenants.get(tenant)

@@ -157,7 +157,7 @@ pub async fn admit(State(state): State<AppState>, request: Request, next: Next) 
     let registry = state.payments.registry();
     let Some(tenant) = bearer(request.headers())
         .ok()
-        .and_then(|k| registry.tenant_by_api_key(k))
+        .and_then(|k| registry.tenant_by_api_key(k, state.payments.clock().now()))
     else {
         return next.run(request).await;
     };

@@ -20,7 +20,7 @@ impl FromRequestParts<AppState> for AuthTenant {
         let key = bearer(&parts.headers)?;
         let registry = state.payments.registry();
         let tenant = registry
-            .tenant_by_api_key(key)
+            .tenant_by_api_key(key, state.payments.clock().now())
             .ok_or_else(|| ApiError::unauthorized("the API key is not valid"))?;
         Ok(AuthTenant(tenant.clone()))
     }
