@@ -1,11 +1,8 @@
-//! The hosted cashier's rows: checkout links and static (aggregate) QR codes,
-//! and the one payment change only the cashier makes: a checkout payment
-//! leaving "awaiting a wallet" for a channel.
+//! The hosted cashier's rows: checkout links and static (aggregate) QR
+//! codes. (A checkout payment leaving "awaiting a wallet" for a channel is
+//! written as every channel move is: `payment_changes`.)
 
-use super::{
-    ChannelAssignment, Dialect, EventRows, Move, PaymentRecord, Store, StoreError, StoreResult,
-    on_db,
-};
+use super::{ChannelAssignment, Dialect, Store, StoreError, StoreResult, on_db};
 use crate::domain::Scene;
 use crate::domain::{PaymentId, TenantId};
 use crate::money::Currency;
@@ -71,53 +68,6 @@ impl Store {
             .fetch_optional(pool)
             .await
             .map_err(StoreError::from))
-    }
-
-    /// Sends a checkout payment that awaits a wallet to a channel: it becomes
-    /// `unknown` there (the call is about to be made), with its event, in one
-    /// conditional UPDATE. `Stale` when the payer chose meanwhile in another
-    /// tab, or the payment was closed.
-    pub async fn assign_checkout_channel(
-        &self,
-        current: &PaymentRecord,
-        choice: &WalletChoice,
-        decided: &Move,
-    ) -> StoreResult<PaymentRecord> {
-        on_db!(self, |pool| {
-            let mut tx = pool.begin_write().await?;
-            // RETURNING: the row as sent, or none when it changed first.
-            let sent: Option<PaymentRecord> = sqlx::query_as(
-                "UPDATE payments SET status = $10, channel_id = $1, plugin_name = $2,
-                    plugin_version = $3, wallet = $4, scene = $5, version = version + 1, updated_at = $6
-                 WHERE id = $7 AND tenant_id = $8 AND version = $9
-                   AND status = $11 AND channel_id = ''
-                 RETURNING *",
-            )
-            .bind(&choice.channel.channel_id)
-            .bind(&choice.channel.plugin_name)
-            .bind(&choice.channel.plugin_version)
-            .bind(&choice.channel.wallet)
-            .bind(choice.scene.as_str())
-            .bind(self.clock.now_rfc3339())
-            .bind(&current.id)
-            .bind(&current.tenant_id)
-            .bind(current.version)
-            .bind(decided.to.as_str())
-            .bind(decided.from.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-            let record = sent.ok_or(StoreError::Stale)?;
-            tx.append_event(
-                &current.tenant_id,
-                "payment",
-                &current.id,
-                &decided.event,
-                &self.clock,
-            )
-            .await?;
-            tx.commit().await?;
-            Ok(record)
-        })
     }
 
     pub async fn insert_qr_code(&self, code: &QrCodeRecord) -> StoreResult<()> {

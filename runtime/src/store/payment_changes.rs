@@ -4,7 +4,8 @@
 
 use super::outbox::OutboxRows;
 use super::payments::*;
-use super::{Dialect, Event, EventRows, Store, StoreError, StoreResult, on_db};
+use super::{Dialect, Event, EventRows, Store, StoreError, StoreResult, WalletChoice, on_db};
+use crate::domain::Scene;
 
 /// `attempts` with the JSON entry `$p` appended. Plain text splicing, the
 /// same in both dialects: `attempts` is only ever written this way.
@@ -230,12 +231,39 @@ impl Store {
         to: &ChannelAssignment,
         decided: &Move,
     ) -> StoreResult<PaymentRecord> {
+        self.move_to_channel(current, to, None, decided).await
+    }
+
+    /// Sends a checkout payment to the channel of the wallet its payer chose
+    /// (`payments::machine::assign_channel`: `pending` with no channel yet,
+    /// to `unknown`), asked under `choice.scene`, with its event. `Stale` if
+    /// the row changed since `current` was read.
+    pub async fn assign_checkout_channel(
+        &self,
+        current: &PaymentRecord,
+        choice: &WalletChoice,
+        decided: &Move,
+    ) -> StoreResult<PaymentRecord> {
+        self.move_to_channel(current, &choice.channel, Some(choice.scene), decided)
+            .await
+    }
+
+    /// The one write of a channel move: the channel (and the scene, when
+    /// given) and the status the machine decided, if the row is still at
+    /// the version and status it was decided on, with the move's event.
+    async fn move_to_channel(
+        &self,
+        current: &PaymentRecord,
+        to: &ChannelAssignment,
+        scene: Option<Scene>,
+        decided: &Move,
+    ) -> StoreResult<PaymentRecord> {
         on_db!(self, |pool| {
             let mut tx = pool.begin_write().await?;
             // RETURNING: the row as moved, or none when it changed first.
             let moved: Option<PaymentRecord> = sqlx::query_as(
                 "UPDATE payments SET channel_id = $1, plugin_name = $2, plugin_version = $3, wallet = $4,
-                    status = $9, version = version + 1, updated_at = $5
+                    scene = COALESCE($11, scene), status = $9, version = version + 1, updated_at = $5
                  WHERE id = $6 AND tenant_id = $7 AND version = $8 AND status = $10
                  RETURNING *",
             )
@@ -249,6 +277,7 @@ impl Store {
             .bind(current.version)
             .bind(decided.to.as_str())
             .bind(decided.from.as_str())
+            .bind(scene.map(Scene::as_str))
             .fetch_optional(&mut *tx)
             .await?;
             let record = moved.ok_or(StoreError::Stale)?;
