@@ -29,7 +29,7 @@ pub use operator::{DecisionError, Decisions, ReadDecisionsError};
 pub use replay_gate::RecordingError;
 pub use scan::is_temporary;
 use scan::{Scan, keep_builds_of_held_files};
-pub use status::{Checked, PluginStatus, Status};
+pub use status::{Checked, PluginState, PluginStatus, Status};
 
 use crate::config::{self, Overrides, TenantConfig};
 use crate::domain::now_rfc3339;
@@ -245,13 +245,20 @@ impl Reloader {
         let mut plugins: Vec<PluginStatus> = inner
             .live
             .iter()
-            .map(|l| PluginStatus::of(&l.plugin, &l.file, "live", Some(l.loaded_at.clone())))
+            .map(|l| {
+                PluginStatus::of(
+                    &l.plugin,
+                    &l.file,
+                    PluginState::Live,
+                    Some(l.loaded_at.clone()),
+                )
+            })
             .collect();
         plugins.extend(
             inner
                 .retired
                 .iter()
-                .map(|p| PluginStatus::of(p, Path::new(""), "draining", None)),
+                .map(|p| PluginStatus::of(p, Path::new(""), PluginState::Draining, None)),
         );
         plugins.extend(refused);
         let status = Arc::new(Status {
@@ -300,7 +307,7 @@ impl Reloader {
         problems.extend(
             scan.refused
                 .iter()
-                .filter(|p| p.state == "refused")
+                .filter(|p| p.state == PluginState::Refused)
                 .map(|p| format!("{}: {}", p.file, p.reason.as_deref().unwrap_or("refused"))),
         );
         let plugins = scan.live.into_iter().map(|l| l.plugin).collect();

@@ -8,8 +8,8 @@ use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use serde::Serialize;
 use serde_json::{Value, json};
-use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -100,21 +100,16 @@ async fn plugins(_: Admin, State(s): State<AppState>) -> Json<Value> {
         (status = 404, description = "The admin API is disabled", body = ErrorBody),
     )
 )]
-async fn status(_: Admin, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+async fn status(_: Admin, State(s): State<AppState>) -> Result<Json<StatusAnswer>, ApiError> {
     let status = s.reloader.status();
     // What the sweeper keeps asking about in vain: a person should look.
     let unsettled = s.payments.unsettled(UNSETTLED_LISTED).await?;
-    Ok(Json(json!({
-        "generation": status.generation,
-        "reloaded_at": status.reloaded_at,
-        "trigger": status.trigger,
-        "config_current": status.config_current,
-        // Plainly: does what serves match the plugins and configs on disk?
-        "in_sync": status.differences.is_empty(),
-        "differences": status.differences,
-        "errors": status.errors,
-        "unsettled": unsettled,
-    })))
+    Ok(Json(StatusAnswer {
+        reloaded: Reloaded::of(&status),
+        reloaded_at: status.reloaded_at.clone(),
+        trigger: status.trigger.clone(),
+        unsettled: serde_json::to_value(unsettled).expect("the report serialises"),
+    }))
 }
 
 /// How many unsettled payments and refunds `/admin/status` lists (all are counted).
@@ -129,15 +124,50 @@ const UNSETTLED_LISTED: i64 = 20;
         (status = 404, description = "The admin API is disabled", body = ErrorBody),
     )
 )]
-async fn reload(_: Admin, State(s): State<AppState>) -> Json<Value> {
+async fn reload(_: Admin, State(s): State<AppState>) -> Json<Reloaded> {
     let status = s.reloader.reload("admin").await;
-    Json(json!({
-        "generation": status.generation,
-        "config_current": status.config_current,
-        "in_sync": status.differences.is_empty(),
-        "differences": status.differences,
-        "errors": status.errors,
-    }))
+    Json(Reloaded::of(&status))
+}
+
+// `Reloaded`, `StatusAnswer` and `Decided` keep their fields in
+// alphabetical order: they were `json!` objects, which serde_json writes
+// with sorted keys, and their bodies stay byte for byte what they were
+// (a test below holds them to it).
+
+/// What the last reload left: `POST /admin/reload`, and the first part of
+/// `/admin/status`.
+#[derive(Debug, Serialize)]
+struct Reloaded {
+    config_current: bool,
+    differences: Vec<String>,
+    errors: Vec<String>,
+    generation: u64,
+    /// Plainly: does what serves match the plugins and configs on disk?
+    in_sync: bool,
+}
+
+impl Reloaded {
+    fn of(status: &Status) -> Self {
+        Reloaded {
+            config_current: status.config_current,
+            differences: status.differences.clone(),
+            errors: status.errors.clone(),
+            generation: status.generation,
+            in_sync: status.differences.is_empty(),
+        }
+    }
+}
+
+/// `/admin/status`: the last reload, when and why it ran, and what the
+/// sweeper cannot settle.
+#[derive(Debug, Serialize)]
+struct StatusAnswer {
+    #[serde(flatten)]
+    reloaded: Reloaded,
+    reloaded_at: String,
+    trigger: String,
+    /// The report as a JSON value, whose keys are sorted as they always were.
+    unsettled: Value,
 }
 
 /// Tenants, where each is defined, and their bound channels.
@@ -207,11 +237,24 @@ async fn channels(_: Admin, State(s): State<AppState>) -> Json<Value> {
     Json(json!({ "channels": list }))
 }
 
-fn decision_answer(result: Result<Arc<Status>, DecisionError>) -> Result<Json<Value>, ApiError> {
-    let status = result.map_err(decision_error)?;
-    Ok(Json(
-        json!({ "generation": status.generation, "errors": status.errors }),
-    ))
+/// What an operator's decision answers: the reload it caused, and for a
+/// rollback the version it took out of service.
+#[derive(Debug, Serialize)]
+struct Decided {
+    errors: Vec<String>,
+    generation: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rolled_back: Option<String>,
+}
+
+impl Decided {
+    fn of(status: &Status, rolled_back: Option<String>) -> Self {
+        Decided {
+            errors: status.errors.clone(),
+            generation: status.generation,
+            rolled_back,
+        }
+    }
 }
 
 /// A decision that does not fit what is loaded is refused (422
@@ -257,8 +300,9 @@ async fn approve(
     _: Admin,
     State(s): State<AppState>,
     ApiPath(label): ApiPath<String>,
-) -> Result<Json<Value>, ApiError> {
-    decision_answer(s.reloader.approve(&label).await)
+) -> Result<Json<Decided>, ApiError> {
+    let status = s.reloader.approve(&label).await.map_err(decision_error)?;
+    Ok(Json(Decided::of(&status, None)))
 }
 
 /// Roll a plugin back: its newest version stops serving and every channel
@@ -278,13 +322,9 @@ async fn rollback(
     _: Admin,
     State(s): State<AppState>,
     ApiPath(name): ApiPath<String>,
-) -> Result<Json<Value>, ApiError> {
-    match s.reloader.rollback(&name).await {
-        Ok((label, status)) => Ok(Json(
-            json!({ "rolled_back": label, "generation": status.generation, "errors": status.errors }),
-        )),
-        Err(e) => Err(decision_error(e)),
-    }
+) -> Result<Json<Decided>, ApiError> {
+    let (label, status) = s.reloader.rollback(&name).await.map_err(decision_error)?;
+    Ok(Json(Decided::of(&status, Some(label))))
 }
 
 /// Put a rolled-back plugin version back into service.
@@ -303,8 +343,9 @@ async fn restore(
     _: Admin,
     State(s): State<AppState>,
     ApiPath(label): ApiPath<String>,
-) -> Result<Json<Value>, ApiError> {
-    decision_answer(s.reloader.restore(&label).await)
+) -> Result<Json<Decided>, ApiError> {
+    let status = s.reloader.restore(&label).await.map_err(decision_error)?;
+    Ok(Json(Decided::of(&status, None)))
 }
 
 /// Start recording a channel's plugin calls (inputs, host answers, outputs;
@@ -379,7 +420,80 @@ fn recording_refused(e: RecordingError) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::StoreError;
+    use crate::store::{StoreError, Unsettled, UnsettledReport};
+
+    /// The answers are byte for byte the `json!` objects they replaced.
+    #[test]
+    fn the_reload_and_decision_answers_keep_their_bodies() {
+        let status = Status {
+            generation: 7,
+            reloaded_at: "2025-01-02T03:04:05Z".into(),
+            trigger: "admin".into(),
+            config_current: false,
+            errors: vec!["tenants/a.toml:1:1: bad".into()],
+            differences: vec!["sandbox.wasm holds sandbox@1.1.0".into()],
+            plugins: Vec::new(),
+        };
+        let unsettled = UnsettledReport {
+            payments: 1,
+            refunds: 0,
+            oldest: vec![Unsettled {
+                kind: "payment".into(),
+                id: "pay_1".into(),
+                tenant_id: "demo".into(),
+                status: "unknown".into(),
+                checks: 12,
+                created_at: "2025-01-01T00:00:00Z".into(),
+            }],
+        };
+
+        assert_eq!(
+            body(&Reloaded::of(&status)),
+            json!({
+                "generation": status.generation,
+                "config_current": status.config_current,
+                "in_sync": status.differences.is_empty(),
+                "differences": status.differences,
+                "errors": status.errors,
+            })
+            .to_string()
+        );
+        let answer = StatusAnswer {
+            reloaded: Reloaded::of(&status),
+            reloaded_at: status.reloaded_at.clone(),
+            trigger: status.trigger.clone(),
+            unsettled: serde_json::to_value(&unsettled).unwrap(),
+        };
+        assert_eq!(
+            body(&answer),
+            json!({
+                "generation": status.generation,
+                "reloaded_at": status.reloaded_at,
+                "trigger": status.trigger,
+                "config_current": status.config_current,
+                "in_sync": status.differences.is_empty(),
+                "differences": status.differences,
+                "errors": status.errors,
+                "unsettled": unsettled,
+            })
+            .to_string()
+        );
+        assert_eq!(
+            body(&Decided::of(&status, None)),
+            json!({ "generation": status.generation, "errors": status.errors }).to_string()
+        );
+        let label = "sandbox@1.1.0";
+        assert_eq!(
+            body(&Decided::of(&status, Some(label.into()))),
+            json!({ "rolled_back": label, "generation": status.generation, "errors": status.errors })
+                .to_string()
+        );
+    }
+
+    /// An answer's body as axum's `Json` writes it.
+    fn body(answer: &impl Serialize) -> String {
+        serde_json::to_string(answer).unwrap()
+    }
 
     #[test]
     fn a_decision_the_database_failed_is_a_5xx_and_a_refused_one_a_422() {

@@ -3,7 +3,7 @@
 //! their predecessor did. They live in the database (`store::decisions`),
 //! so a decision made at one instance holds at every instance.
 
-use super::{Live, PluginStatus, Reloader, Status};
+use super::{Live, PluginState, PluginStatus, Reloader, Status};
 use crate::store::{DecisionKind, Store, StoreError};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -71,7 +71,7 @@ impl Reloader {
             .plugins
             .iter()
             .find(|p| {
-                matches!(p.state, "awaiting_approval" | "held_by_replay")
+                p.state.is_held()
                     && p.name
                         .as_deref()
                         .zip(p.version.as_deref())
@@ -157,7 +157,7 @@ pub(super) fn apply_decisions(
         .iter()
         .map(|l| PluginStatus {
             reason: Some("rolled back by the operator".into()),
-            ..PluginStatus::of(&l.plugin, &l.file, "rolled_back", None)
+            ..PluginStatus::of(&l.plugin, &l.file, PluginState::RolledBack, None)
         })
         .collect();
     let mut live = Vec::new();
@@ -204,7 +204,7 @@ pub(super) fn apply_decisions(
                         "{diff}; approve with `paycore plugin approve {}`",
                         l.plugin.label()
                     )),
-                    ..PluginStatus::of(&l.plugin, &l.file, "awaiting_approval", None)
+                    ..PluginStatus::of(&l.plugin, &l.file, PluginState::AwaitingApproval, None)
                 })
             }
             _ => live.push(l.clone()),

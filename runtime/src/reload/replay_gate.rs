@@ -2,7 +2,7 @@
 //! whose replay of a gated channel's recent calls (`replay_before_upgrade`)
 //! changes an outcome is held until the operator approves it.
 
-use super::{Live, PluginStatus, Reloader};
+use super::{Live, PluginState, PluginStatus, Reloader};
 use crate::config::{self, TenantConfig};
 use crate::plugin_host::RecordingFileError;
 use crate::reload::Decisions;
@@ -123,7 +123,7 @@ impl Reloader {
                         p.label(),
                         changed.join(" ")
                     )),
-                    ..PluginStatus::of(p, &l.file, "held_by_replay", None)
+                    ..PluginStatus::of(p, &l.file, PluginState::HeldByReplay, None)
                 });
             }
         }

@@ -179,7 +179,7 @@ impl Reloader {
                 version: None,
                 contract_version: None,
                 digest: format!("sha256:{digest}"),
-                state: "refused",
+                state: PluginState::Refused,
                 reason: Some(reason),
                 loaded_at: None,
                 calls_in_flight: 0,
@@ -264,7 +264,7 @@ pub(super) fn keep_builds_of_held_files(
         let file = prev.file.display().to_string();
         let held = statuses
             .iter()
-            .find(|s| s.file == file && matches!(s.state, "awaiting_approval" | "held_by_replay"));
+            .find(|s| s.file == file && s.state.is_held());
         let serves_from_file = live.iter().any(|l| l.file == prev.file);
         let rolled_back = decisions.rolled_back.contains(prev.plugin.label());
         if let Some(held) = held.filter(|_| !serves_from_file && !rolled_back) {

@@ -36,6 +36,55 @@ pub struct Status {
     pub plugins: Vec<PluginStatus>,
 }
 
+/// Where one plugin build stands; shown in `/admin/plugins` in snake case
+/// (`live`, `awaiting_approval`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PluginState {
+    /// Serving.
+    Live,
+    /// Removed; calls still running finish on it.
+    Draining,
+    /// Failed a check (load, provenance, contract, policy); never served.
+    Refused,
+    /// Taken out of service by the operator.
+    RolledBack,
+    /// Asks for hosts or secrets its predecessor did not; waits for the
+    /// operator.
+    AwaitingApproval,
+    /// Replaying recent traffic on it changed outcomes; waits for the
+    /// operator.
+    HeldByReplay,
+}
+
+impl PluginState {
+    /// How the state is written in `/admin/plugins` and in the differences.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PluginState::Live => "live",
+            PluginState::Draining => "draining",
+            PluginState::Refused => "refused",
+            PluginState::RolledBack => "rolled_back",
+            PluginState::AwaitingApproval => "awaiting_approval",
+            PluginState::HeldByReplay => "held_by_replay",
+        }
+    }
+
+    /// Loaded but held back until the operator approves it.
+    pub fn is_held(self) -> bool {
+        matches!(
+            self,
+            PluginState::AwaitingApproval | PluginState::HeldByReplay
+        )
+    }
+}
+
+impl std::fmt::Display for PluginState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct PluginStatus {
     pub file: String,
@@ -43,8 +92,8 @@ pub struct PluginStatus {
     pub version: Option<String>,
     pub contract_version: Option<String>,
     pub digest: String,
-    /// `live`, `draining` (removed, calls still running) or `refused`.
-    pub state: &'static str,
+    /// Where the build stands: serving, draining, refused or held back.
+    pub state: PluginState,
     pub reason: Option<String>,
     pub loaded_at: Option<String>,
     pub calls_in_flight: usize,
@@ -56,7 +105,7 @@ impl PluginStatus {
     pub(super) fn of(
         plugin: &Plugin,
         file: &Path,
-        state: &'static str,
+        state: PluginState,
         loaded_at: Option<String>,
     ) -> Self {
         PluginStatus {
@@ -71,6 +120,32 @@ impl PluginStatus {
             calls_in_flight: plugin.calls_in_flight(),
             from_cache: Some(plugin.load.from_cache),
             load_ms: Some(plugin.load.millis),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PluginState;
+
+    #[test]
+    fn a_plugin_state_is_shown_as_it_always_was() {
+        let states = [
+            (PluginState::Live, "live"),
+            (PluginState::Draining, "draining"),
+            (PluginState::Refused, "refused"),
+            (PluginState::RolledBack, "rolled_back"),
+            (PluginState::AwaitingApproval, "awaiting_approval"),
+            (PluginState::HeldByReplay, "held_by_replay"),
+        ];
+        for (state, shown) in states {
+            assert_eq!(serde_json::to_value(state).unwrap(), shown);
+            assert_eq!(state.to_string(), shown);
+            assert_eq!(
+                state.is_held(),
+                matches!(shown, "awaiting_approval" | "held_by_replay"),
+                "{shown}"
+            );
         }
     }
 }
