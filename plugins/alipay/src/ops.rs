@@ -120,15 +120,9 @@ impl Channel for Alipay {
         ctx: &CallContext,
         payment: PaymentRef,
     ) -> Result<PaymentResult, ChannelError> {
-        let key = TradeKey::new(
-            &payment.merchant_order_no,
-            payment.channel_order_no.as_deref(),
-        );
+        let key = TradeKey::of(&payment);
         let answer = Gateway::new(host, ctx)?.call("alipay.trade.query", &key, false)?;
-        if answer.code == BUSINESS_FAILURE
-            && answer.sub_code_is("ACQ.TRADE_NOT_EXIST")
-            && !wire::takes_code(payment.scene)
-        {
+        if never_opened(&answer, &payment) {
             // A QR, JSAPI or page trade exists at Alipay only once the payer
             // has opened it: not existing yet means still waiting for them.
             return Ok(pending(None, None));
@@ -145,10 +139,7 @@ impl Channel for Alipay {
         wire::check_order_no("out_request_no", &req.merchant_refund_no)?;
         wire::check_currency(&req.payment.currency)?;
         let body = RefundBody {
-            trade: TradeKey::new(
-                &req.payment.merchant_order_no,
-                req.payment.channel_order_no.as_deref(),
-            ),
+            trade: TradeKey::of(&req.payment),
             refund_amount: wire::yuan(req.amount)?,
             // Always sent, so that every refund — full or partial — is its own,
             // retry-safe request at Alipay.
@@ -180,10 +171,7 @@ impl Channel for Alipay {
         refund: RefundRef,
     ) -> Result<RefundResult, ChannelError> {
         let body = RefundQueryBody {
-            trade: TradeKey::new(
-                &refund.payment.merchant_order_no,
-                refund.payment.channel_order_no.as_deref(),
-            ),
+            trade: TradeKey::of(&refund.payment),
             out_request_no: refund.merchant_refund_no.clone(),
         };
         let answer = success(Gateway::new(host, ctx)?.call(
@@ -220,15 +208,9 @@ impl Channel for Alipay {
         ctx: &CallContext,
         payment: PaymentRef,
     ) -> Result<PaymentResult, ChannelError> {
-        let key = TradeKey::new(
-            &payment.merchant_order_no,
-            payment.channel_order_no.as_deref(),
-        );
+        let key = TradeKey::of(&payment);
         let answer = Gateway::new(host, ctx)?.call("alipay.trade.close", &key, false)?;
-        if answer.code == BUSINESS_FAILURE
-            && answer.sub_code_is("ACQ.TRADE_NOT_EXIST")
-            && !wire::takes_code(payment.scene)
-        {
+        if never_opened(&answer, &payment) {
             // Never scanned, so never created: nobody can pay it any more
             // once paycore stops showing it.
             return Ok(status_only(PaymentStatus::Closed, None));
@@ -356,4 +338,13 @@ fn required<'a>(value: Option<&'a str>, field: &str) -> Result<&'a str, ChannelE
 
 fn malformed(why: &str) -> ChannelError {
     ChannelError::OutcomeUnknown(Failure::new("malformed_answer", why.to_owned()))
+}
+
+/// Alipay has no such trade, and the payment is one a payer opens (a QR,
+/// JSAPI or page trade exists at Alipay only once the payer has opened it),
+/// so nobody has opened it yet.
+fn never_opened(answer: &Answer, payment: &PaymentRef) -> bool {
+    answer.code == BUSINESS_FAILURE
+        && answer.sub_code_is("ACQ.TRADE_NOT_EXIST")
+        && !wire::takes_code(payment.scene)
 }

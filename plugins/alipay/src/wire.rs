@@ -3,7 +3,9 @@
 //! trade statuses.
 
 use paycore_plugin_sdk::money;
-use paycore_plugin_sdk::types::{ChannelError, Failure, GoodsItem, PaymentStatus, Scene};
+use paycore_plugin_sdk::types::{
+    ChannelError, Failure, GoodsItem, PaymentRef, PaymentStatus, Scene,
+};
 use serde::{Deserialize, Serialize};
 
 /// Alipay takes only yuan.
@@ -124,6 +126,14 @@ pub struct TradeKey {
 }
 
 impl TradeKey {
+    /// A stored payment's trade: by Alipay's number once known, else ours.
+    pub fn of(payment: &PaymentRef) -> Self {
+        Self::new(
+            &payment.merchant_order_no,
+            payment.channel_order_no.as_deref(),
+        )
+    }
+
     pub fn new(merchant_order_no: &str, trade_no: Option<&str>) -> Self {
         match trade_no {
             Some(no) => TradeKey {

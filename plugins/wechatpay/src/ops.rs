@@ -262,19 +262,7 @@ impl Channel for WechatPay {
                 body.insert("mchid".into(), m.mchid.into());
             }
         }
-        let path = format!(
-            "{}/out-trade-no/{}/close",
-            transactions(m),
-            payment.merchant_order_no
-        );
-        // 204 No Content: closed.
-        client
-            .send("POST", &path, &Value::Object(body).to_string())?
-            .map_err(api::ApiError::into_channel_error)?;
-        Ok(status_only(
-            PaymentStatus::Closed,
-            payment.channel_order_no.clone(),
-        ))
+        order_action(&client, &payment, "close", body, PaymentStatus::Closed)
     }
 
     fn cancel(
@@ -287,18 +275,7 @@ impl Channel for WechatPay {
         let m = &client.merchant;
         let body = merchant_fields(m, None);
         // Reverse goes by our number: after a timed-out pay it is all we have.
-        let path = format!(
-            "{}/out-trade-no/{}/reverse",
-            transactions(m),
-            payment.merchant_order_no
-        );
-        client
-            .send("POST", &path, &Value::Object(body).to_string())?
-            .map_err(api::ApiError::into_channel_error)?;
-        Ok(status_only(
-            PaymentStatus::Cancelled,
-            payment.channel_order_no.clone(),
-        ))
+        order_action(&client, &payment, "reverse", body, PaymentStatus::Cancelled)
     }
 
     fn handle_callback(
@@ -329,6 +306,27 @@ fn merchant_query(m: &Merchant) -> String {
 }
 
 /// The merchant fields every order body starts with.
+/// POSTs `body` to one of an order's actions by our order number
+/// (`close`, `reverse`); WeChat Pay answers 204 No Content once it is done,
+/// and the payment is then `done`.
+fn order_action(
+    client: &Client,
+    payment: &PaymentRef,
+    action: &str,
+    body: Map<String, Value>,
+    done: PaymentStatus,
+) -> Result<PaymentResult, ChannelError> {
+    let path = format!(
+        "{}/out-trade-no/{}/{action}",
+        transactions(&client.merchant),
+        payment.merchant_order_no
+    );
+    client
+        .send("POST", &path, &Value::Object(body).to_string())?
+        .map_err(api::ApiError::into_channel_error)?;
+    Ok(status_only(done, payment.channel_order_no.clone()))
+}
+
 fn merchant_fields(m: &Merchant, appid: Option<&str>) -> Map<String, Value> {
     let mut body = Map::new();
     match m.sub_mchid {
