@@ -36,6 +36,11 @@ impl Clock {
         Clock(Source::Manual(Arc::new(AtomicI64::new(nanos_of(start)))))
     }
 
+    /// A manual clock standing at the system's now.
+    pub fn manual_at_now() -> Self {
+        Clock::manual(jiff::Timestamp::now())
+    }
+
     /// A manual clock at `millis` milliseconds since the Unix epoch.
     pub fn manual_at_millis(millis: i64) -> Self {
         Clock::manual(jiff::Timestamp::from_millisecond(millis).expect("a representable timestamp"))

@@ -131,13 +131,23 @@ pub async fn explain(
 
 /// Starts paycore with `config`; `overrides` are re-applied on every reload.
 pub async fn start(config: Config, overrides: Overrides) -> anyhow::Result<RunningApp> {
+    start_with_clock(config, overrides, Clock::system()).await
+}
+
+/// `start`, reading business time from `clock`: the system's in
+/// production; a manual one lets a test move time (expiries, breakers'
+/// cool-downs) instead of waiting for it.
+pub async fn start_with_clock(
+    config: Config,
+    overrides: Overrides,
+    clock: Clock,
+) -> anyhow::Result<RunningApp> {
     crate::tls::install_crypto_provider();
     // Before anything is counted.
     let metrics = crate::telemetry::Metrics::global();
     let server = &config.server;
     // One clock for the process: the store, the payments, the sweeper and
     // webhook delivery all read business time from it.
-    let clock = Clock::system();
     let store = Store::open_configured(&config.server)
         .await?
         .with_clock(clock);

@@ -263,16 +263,23 @@ async fn unknown_tampered_and_foreign_tokens_get_the_same_404() {
 
 #[tokio::test]
 async fn an_expired_link_says_so_and_cannot_be_paid() {
+    // Time is moved past the link's expiry, not waited for.
     let app = TestApp::start_with(Options {
         pending_expiry_ms: 1_000,
         sweeper_interval_ms: 200,
+        clock: Some(paycore::clock::Clock::manual_at_now()),
         ..Options::default()
     })
     .await;
     let created = app.pay(checkout_body("CK-3")).await;
     let token = token_of(&created.body);
     let id = created.body["id"].as_str().unwrap().to_string();
-    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let (_, _, html) = page(&app, &format!("/pay/{token}"), "en").await;
+    assert!(
+        !html.contains("This payment link has expired"),
+        "open until its expiry: {html}"
+    );
+    app.clock().advance(Duration::from_millis(1_200));
     let (status, _, html) = page(&app, &format!("/pay/{token}"), "en").await;
     assert_eq!(status, 200);
     assert!(

@@ -163,8 +163,17 @@ async fn a_replayed_callback_is_applied_once() {
         statuses, expected,
         "created, answered by pay, paid by the first callback only"
     );
-    t.wait_for_webhooks(1).await;
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    // Every webhook paycore queued for the payment, each delivered: the
+    // listing is complete once nothing is left to send, so no second
+    // webhook can still be on its way.
+    let events = t.wait_for_deliveries(DEMO_KEY, &r.id()).await;
+    let listed: Vec<&str> = events.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["payment.succeeded"], "{}", events.body);
     assert_eq!(
         t.webhooks.lock().unwrap().len(),
         1,

@@ -56,9 +56,15 @@ fallback = ["sbx-down", "sbx-up"]
 }
 
 async fn start() -> (TestApp, u16) {
+    start_at(None).await
+}
+
+/// `start` with paycore reading time from `clock`.
+async fn start_at(clock: Option<paycore::clock::Clock>) -> (TestApp, u16) {
     let port = closed_port();
     let t = TestApp::start_with(Options {
         extra_tenants: vec![route_tenant(port)],
+        clock,
         ..Options::default()
     })
     .await;
@@ -177,7 +183,8 @@ async fn a_decline_is_final() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_breaker_opens_routes_around_and_recovers_after_cool_down() {
-    let (t, port) = start().await;
+    // The cool-down is passed by moving paycore's clock, not by waiting.
+    let (t, port) = start_at(Some(paycore::clock::Clock::manual_at_now())).await;
     for n in 0..2 {
         let r = t
             .post(
@@ -237,7 +244,22 @@ async fn the_breaker_opens_routes_around_and_recovers_after_cool_down() {
     // succeeds, and the breaker closes.
     let app_addr = t.app.as_ref().unwrap().addr;
     let _forwarder = forward(port, app_addr).await;
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let still_cooling = t
+        .post(
+            ROUTE_KEY,
+            "/v1/routing/explain",
+            barcode("BR-X", 100, "134567890124"),
+        )
+        .await;
+    // Back, but the cool-down has not passed on paycore's clock: still open.
+    let c0 = &still_cooling.body["candidates"][0];
+    assert_eq!(c0["kept"], false, "{}", still_cooling.body);
+    assert!(
+        c0["reason"].as_str().unwrap().contains("breaker open"),
+        "{}",
+        still_cooling.body
+    );
+    t.clock().advance(Duration::from_millis(1600));
     let explained = t
         .post(
             ROUTE_KEY,

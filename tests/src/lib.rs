@@ -91,6 +91,10 @@ pub struct Options {
     /// The build of the sandbox plugin the standard tenants are served by,
     /// copied in as `sandbox.wasm`; `target/plugins/sandbox.wasm` if `None`.
     pub sandbox_plugin: Option<PathBuf>,
+    /// The clock paycore reads business time from; the system's if `None`.
+    /// A manual clock (`Clock::manual`) lets a test move time past an
+    /// expiry or a cool-down instead of sleeping (`TestApp::clock`).
+    pub clock: Option<paycore::clock::Clock>,
 }
 
 impl Default for Options {
@@ -109,6 +113,7 @@ impl Default for Options {
             loopback_reachable: true,
             extra_server_toml: String::new(),
             sandbox_plugin: None,
+            clock: None,
         }
     }
 }
@@ -429,7 +434,11 @@ settings = {{ base_url = "{{public_url}}/sandbox" }}
 
         let cfg = config::load(&root.join("paycore.toml"), &Overrides::default())
             .unwrap_or_else(|e| panic!("test config: {e}"));
-        let app = paycore::app::start(cfg, Overrides::default())
+        let clock = opts
+            .clock
+            .clone()
+            .unwrap_or_else(paycore::clock::Clock::system);
+        let app = paycore::app::start_with_clock(cfg, Overrides::default(), clock)
             .await
             .expect("paycore starts");
         watching(&[root.join("tenants"), root.join("plugins")]).await;
@@ -608,6 +617,11 @@ settings = {{ base_url = "{{public_url}}/sandbox" }}
 
     pub fn store(&self) -> &paycore::store::Store {
         self.app.as_ref().expect("running").payments.store()
+    }
+
+    /// The clock paycore reads business time from (`Options::clock`).
+    pub fn clock(&self) -> &paycore::clock::Clock {
+        self.app.as_ref().expect("running").payments.clock()
     }
 
     /// Waits (bounded) until `n` webhooks arrived.
