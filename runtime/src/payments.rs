@@ -262,7 +262,7 @@ impl Payments {
     }
 
     pub async fn get(&self, tenant: &Tenant, id: &PaymentId) -> Result<PaymentView> {
-        Ok(PaymentView::from(&self.load(tenant, id).await?))
+        Ok(PaymentView::from(&self.load(&tenant.config.id, id).await?))
     }
 
     pub async fn get_by_order_no(&self, tenant: &Tenant, order_no: &str) -> Result<PaymentView> {
@@ -488,7 +488,7 @@ impl Payments {
                     None => Ok(Err(record)),
                 }
             },
-            || self.reload(&tenant_id, &id),
+            || self.load(&tenant_id, &id),
         )
         .await
     }

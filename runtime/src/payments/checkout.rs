@@ -303,7 +303,7 @@ impl Payments {
             Ok(r) => r,
             // Chosen or closed meanwhile (a second tab, the sweeper).
             Err(StoreError::Stale) => {
-                let now = self.load(tenant, &record.id).await?;
+                let now = self.load(&tenant.config.id, &record.id).await?;
                 return self.already_chosen(&now, wallet);
             }
             Err(e) => return Err(e.into()),
@@ -321,7 +321,7 @@ impl Payments {
             }) => {}
             Err(e) => return Err(e),
         }
-        self.load(tenant, &record.id).await
+        self.load(&tenant.config.id, &record.id).await
     }
 
     /// Whether `link`'s payment has reached its expiry.

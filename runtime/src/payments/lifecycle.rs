@@ -5,10 +5,10 @@ use super::machine::{self, Answer, CancelRefused, Cause, Proposal};
 use super::settle;
 use super::view::PaymentView;
 use super::{PaymentError, Payments, Result, convert};
-use crate::domain::{PaymentId, PaymentStatus, Scene};
+use crate::domain::{PaymentId, PaymentStatus, RefundId, Scene, TenantId};
 use crate::plugin_host::CallError;
 use crate::registry::Tenant;
-use crate::store::{CallbackRecord, CancelStart, PaymentRecord};
+use crate::store::{CallbackRecord, CancelStart, PaymentRecord, RefundRecord};
 use paycore_core::channel;
 
 /// What paycore did with an inbound callback, and what to answer the channel.
@@ -19,9 +19,24 @@ pub struct CallbackReply {
 }
 
 impl Payments {
-    pub(super) async fn load(&self, tenant: &Tenant, id: &PaymentId) -> Result<PaymentRecord> {
+    /// The tenant's payment as it now stands; `NotFound` for another
+    /// tenant's id.
+    pub(super) async fn load(&self, tenant_id: &TenantId, id: &PaymentId) -> Result<PaymentRecord> {
         self.store
-            .payment(&tenant.config.id, id)
+            .payment(tenant_id, id)
+            .await?
+            .ok_or(PaymentError::NotFound)
+    }
+
+    /// The tenant's refund as it now stands; `NotFound` for another
+    /// tenant's id.
+    pub(super) async fn load_refund(
+        &self,
+        tenant_id: &TenantId,
+        id: &RefundId,
+    ) -> Result<RefundRecord> {
+        self.store
+            .refund(tenant_id, id)
             .await?
             .ok_or(PaymentError::NotFound)
     }
@@ -29,7 +44,7 @@ impl Payments {
     /// Asks the channel where the payment stands and applies the answer.
     #[tracing::instrument(skip_all, fields(tenant = %tenant.config.id, payment_id = %id))]
     pub async fn sync(&self, tenant: &Tenant, id: &PaymentId) -> Result<PaymentView> {
-        let record = self.load(tenant, id).await?;
+        let record = self.load(&tenant.config.id, id).await?;
         let record = self.query_and_settle(tenant, record).await?;
         Ok(PaymentView::from(&record))
     }
@@ -96,7 +111,7 @@ impl Payments {
 
     #[tracing::instrument(skip_all, fields(tenant = %tenant.config.id, payment_id = %id))]
     pub async fn close(&self, tenant: &Tenant, id: &PaymentId) -> Result<PaymentView> {
-        let record = self.load(tenant, id).await?;
+        let record = self.load(&tenant.config.id, id).await?;
         if !record.status.needs_query() {
             return Err(PaymentError::Unacceptable {
                 code: "payment_not_open",
@@ -150,7 +165,7 @@ impl Payments {
     /// a refund racing each other never both go through.
     #[tracing::instrument(skip_all, fields(tenant = %tenant.config.id, payment_id = %id))]
     pub async fn cancel(&self, tenant: &Tenant, id: &PaymentId) -> Result<PaymentView> {
-        let record = self.load(tenant, id).await?;
+        let record = self.load(&tenant.config.id, id).await?;
         let started = machine::start_cancel(&record).map_err(|refused| match refused {
             CancelRefused::Scene(scene) => PaymentError::Unacceptable {
                 code: "cancel_not_supported",
@@ -160,9 +175,7 @@ impl Payments {
                 field: None,
             },
             CancelRefused::RefundsReserved => refunds_reserved(&record),
-            CancelRefused::Status(status) => {
-                not_cancellable(format!("a {status} payment cannot be cancelled"))
-            }
+            CancelRefused::Status(status) => status_not_cancellable(status),
         })?;
         let channel = self.channel_of(tenant, &record)?;
         let record = match self
@@ -172,12 +185,7 @@ impl Payments {
         {
             CancelStart::Started(marked) => marked,
             CancelStart::RefundsReserved(r) => return Err(refunds_reserved(&r)),
-            CancelStart::NotCancellable(r) => {
-                return Err(not_cancellable(format!(
-                    "a {} payment cannot be cancelled",
-                    r.status
-                )));
-            }
+            CancelStart::NotCancellable(r) => return Err(status_not_cancellable(r.status)),
         };
         let ctx = self.call_context(&tenant.config.id, &channel);
         let answer = self
@@ -441,6 +449,10 @@ fn not_cancellable(message: String) -> PaymentError {
         message,
         field: None,
     }
+}
+
+fn status_not_cancellable(status: PaymentStatus) -> PaymentError {
+    not_cancellable(format!("a {status} payment cannot be cancelled"))
 }
 
 fn refunds_reserved(p: &PaymentRecord) -> PaymentError {

@@ -24,11 +24,7 @@ impl Payments {
         request: RefundRequest,
     ) -> Result<(RefundView, bool)> {
         let tenant_id = &tenant.config.id;
-        let payment = self
-            .store
-            .payment(tenant_id, payment_id)
-            .await?
-            .ok_or(PaymentError::NotFound)?;
+        let payment = self.load(tenant_id, payment_id).await?;
         let id = RefundId::generate();
         let (status, created) = machine::refund_created(&payment.id, request.amount);
         let new = NewRefund {
@@ -109,21 +105,13 @@ impl Payments {
     }
 
     pub async fn get_refund(&self, tenant: &Tenant, id: &RefundId) -> Result<RefundView> {
-        let r = self
-            .store
-            .refund(&tenant.config.id, id)
-            .await?
-            .ok_or(PaymentError::NotFound)?;
+        let r = self.load_refund(&tenant.config.id, id).await?;
         Ok(RefundView::from(&r))
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %tenant.config.id, refund_id = %id))]
     pub async fn sync_refund(&self, tenant: &Tenant, id: &RefundId) -> Result<RefundView> {
-        let refund = self
-            .store
-            .refund(&tenant.config.id, id)
-            .await?
-            .ok_or(PaymentError::NotFound)?;
+        let refund = self.load_refund(&tenant.config.id, id).await?;
         let refund = self.query_refund_and_settle(tenant, refund).await?;
         Ok(RefundView::from(&refund))
     }
@@ -133,11 +121,7 @@ impl Payments {
         tenant: &Tenant,
         refund: RefundRecord,
     ) -> Result<RefundRecord> {
-        let payment = self
-            .store
-            .payment(&tenant.config.id, &refund.payment_id)
-            .await?
-            .ok_or(PaymentError::NotFound)?;
+        let payment = self.load(&tenant.config.id, &refund.payment_id).await?;
         let channel = self.channel_of(tenant, &payment)?;
         let ctx = self.call_context(&tenant.config.id, &channel);
         match self
@@ -240,12 +224,7 @@ impl Payments {
                     }
                 }
             },
-            || async {
-                self.store
-                    .refund(&tenant_id, &id)
-                    .await?
-                    .ok_or(PaymentError::NotFound)
-            },
+            || self.load_refund(&tenant_id, &id),
         )
         .await
     }

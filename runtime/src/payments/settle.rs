@@ -6,7 +6,7 @@ use super::convert;
 use super::machine::{self, Answer, Cause, Decision, Proposal};
 use super::retry::retry_on_stale;
 use super::view::{PaymentView, WebhookBody};
-use super::{PaymentError, Payments, Result};
+use super::{Payments, Result};
 use crate::domain::EventKind;
 use crate::domain::{PaymentId, PaymentStatus, TenantId, new_id};
 use crate::registry::Tenant;
@@ -58,7 +58,7 @@ impl Payments {
                 self.write_decision(tenant, current, proposal, cause, attempt.clone())
                     .await
             },
-            || self.reload(&tenant_id, &id),
+            || self.load(&tenant_id, &id),
         )
         .await
     }
@@ -72,15 +72,14 @@ impl Payments {
         cause: Cause,
         attempt: Option<Attempt>,
     ) -> Result<PaymentRecord> {
-        let current = &current;
-        match machine::apply(current, proposal, cause) {
+        match machine::apply(&current, proposal, cause) {
             Decision::Record(event) => {
                 if let Some(e) = &event
                     && e.kind == EventKind::PaymentTransitionRefused
                 {
                     tracing::warn!(payment_id = %current.id, cause = cause.as_str(), from = ?e.from_status, to = ?e.to_status, "refused an illegal transition");
                 }
-                self.record_history(current.clone(), attempt, event).await
+                self.record_history(current, attempt, event).await
             }
             Decision::Write {
                 mut change,
@@ -92,29 +91,17 @@ impl Payments {
                 }
                 change.attempt = attempt;
                 let webhook =
-                    webhook.and_then(|kind| self.payment_webhook(tenant, current, &change, kind));
+                    webhook.and_then(|kind| self.payment_webhook(tenant, &current, &change, kind));
                 let written = self
                     .store
-                    .apply_payment_change(current, &change, &event, webhook)
+                    .apply_payment_change(&current, &change, &event, webhook)
                     .await?;
                 if let Some(to) = change.status {
-                    record_payment_metric(current, to);
+                    record_payment_metric(&current, to);
                 }
                 Ok(written)
             }
         }
-    }
-
-    /// The payment as it now stands.
-    pub(super) async fn reload(
-        &self,
-        tenant_id: &TenantId,
-        id: &PaymentId,
-    ) -> Result<PaymentRecord> {
-        self.store
-            .payment(tenant_id, id)
-            .await?
-            .ok_or(PaymentError::NotFound)
     }
 
     /// Records what changes no state: the attempt, if any, and `event`, in
