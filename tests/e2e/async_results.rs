@@ -138,12 +138,7 @@ async fn a_paid_notice_after_close_changes_nothing_and_sends_nothing() {
     // would send is in the payment's event listing by now: the close alone,
     // and nothing left to deliver.
     let events = t.wait_for_deliveries(DEMO_KEY, &r.id()).await;
-    let listed: Vec<&str> = events.body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["type"].as_str().unwrap())
-        .collect();
+    let listed = events.event_types();
     assert_eq!(listed, ["payment.closed"], "{}", events.body);
     assert_eq!(events.body["data"][0]["delivery"]["status"], "delivered");
     assert_eq!(
@@ -297,12 +292,7 @@ async fn refund_events_are_listed_with_their_payment() {
     assert_eq!(refund.body["status"], "succeeded", "{}", refund.body);
     t.wait_for_webhooks(2).await;
     let events = t.events(DEMO_KEY, &r.id()).await;
-    let types: Vec<&str> = events.body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["type"].as_str().unwrap())
-        .collect();
+    let types = events.event_types();
     assert_eq!(types, ["payment.succeeded", "refund.succeeded"]);
     assert_eq!(events.body["data"][1]["data"]["id"], refund.body["id"]);
     assert_eq!(events.body["data"][1]["payment_id"], json!(r.id()));

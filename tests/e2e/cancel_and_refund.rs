@@ -108,12 +108,7 @@ async fn a_refund_and_a_cancel_racing_never_both_succeed() {
         );
         // The merchant hears of one of them, never both.
         let events = t.events(DEMO_KEY, &id).await;
-        let types: Vec<&str> = events.body["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["type"].as_str().unwrap())
-            .collect();
+        let types = events.event_types();
         assert!(
             !(types.contains(&"payment.cancelled") && types.contains(&"refund.succeeded")),
             "round {round}: {types:?}"

@@ -167,12 +167,7 @@ async fn a_replayed_callback_is_applied_once() {
     // listing is complete once nothing is left to send, so no second
     // webhook can still be on its way.
     let events = t.wait_for_deliveries(DEMO_KEY, &r.id()).await;
-    let listed: Vec<&str> = events.body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["type"].as_str().unwrap())
-        .collect();
+    let listed = events.event_types();
     assert_eq!(listed, ["payment.succeeded"], "{}", events.body);
     assert_eq!(
         t.webhooks.lock().unwrap().len(),

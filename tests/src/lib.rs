@@ -827,6 +827,16 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// The `type` of each event in a `GET /v1/events` listing, in order.
+    pub fn event_types(&self) -> Vec<&str> {
+        self.body["data"]
+            .as_array()
+            .expect("an event listing")
+            .iter()
+            .map(|e| e["type"].as_str().expect("each event has a type"))
+            .collect()
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
