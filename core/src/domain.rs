@@ -277,33 +277,17 @@ impl fmt::Display for EventKind {
     }
 }
 
-macro_rules! string_id {
-    ($(#[$meta:meta])* $name:ident) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(transparent)]
-        pub struct $name(String);
-
+/// What every newtype over text answers: read as `str` wherever text is
+/// wanted (logs, labels, URLs), shown as its text, compared with text. A
+/// function that wants the type says so, and text is not accepted there.
+macro_rules! text_newtype {
+    ($name:ident) => {
         impl $name {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
         }
 
-        impl From<String> for $name {
-            fn from(id: String) -> Self {
-                $name(id)
-            }
-        }
-
-        impl From<&str> for $name {
-            fn from(id: &str) -> Self {
-                $name(id.to_string())
-            }
-        }
-
-        // Read as text wherever text is wanted (logs, labels, URLs); a
-        // function that wants this id says so, and text is not accepted.
         impl std::ops::Deref for $name {
             type Target = str;
             fn deref(&self) -> &str {
@@ -311,8 +295,8 @@ macro_rules! string_id {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(&self.0)
             }
         }
@@ -329,7 +313,38 @@ macro_rules! string_id {
             }
         }
 
-        $crate::domain::sqlx_id!($name);
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+    };
+}
+
+pub(crate) use text_newtype;
+
+macro_rules! string_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl From<String> for $name {
+            fn from(id: String) -> Self {
+                $name(id)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(id: &str) -> Self {
+                $name(id.to_string())
+            }
+        }
+
+        $crate::domain::text_newtype!($name);
+        // Any text is an id (unknown ones are simply not found).
+        $crate::domain::sqlx_text_newtype!($name, |text| Ok($name(text)));
     };
 }
 
@@ -358,10 +373,11 @@ impl RefundId {
     }
 }
 
-/// Stores an id as its text in either database.
+/// Stores a newtype over text as its text in either database; `$from_text`
+/// makes it from the stored text (and may refuse it: a decode error).
 #[cfg(feature = "sqlx")]
-macro_rules! sqlx_id {
-    ($name:ident) => {
+macro_rules! sqlx_text_newtype {
+    ($name:ident, $from_text:expr) => {
         impl<DB: sqlx::Database> sqlx::Type<DB> for $name
         where
             String: sqlx::Type<DB>,
@@ -381,7 +397,8 @@ macro_rules! sqlx_id {
             fn decode(
                 value: <DB as sqlx::Database>::ValueRef<'r>,
             ) -> Result<Self, sqlx::error::BoxDynError> {
-                Ok($name(<String as sqlx::Decode<'r, DB>>::decode(value)?))
+                let from_text: fn(String) -> Result<$name, sqlx::error::BoxDynError> = $from_text;
+                from_text(<String as sqlx::Decode<'r, DB>>::decode(value)?)
             }
         }
 
@@ -400,11 +417,11 @@ macro_rules! sqlx_id {
 }
 
 #[cfg(not(feature = "sqlx"))]
-macro_rules! sqlx_id {
-    ($name:ident) => {};
+macro_rules! sqlx_text_newtype {
+    ($name:ident, $from_text:expr) => {};
 }
 
-pub(crate) use sqlx_id;
+pub(crate) use sqlx_text_newtype;
 
 /// A fresh, unguessable id with a type prefix (`pay_`, `re_`, `evt_`).
 pub fn new_id(prefix: &str) -> String {

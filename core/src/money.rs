@@ -39,10 +39,6 @@ impl Currency {
     pub fn exponent(&self) -> u32 {
         money::exponent(&self.0).expect("a Currency is checked when made")
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 impl TryFrom<String> for Currency {
@@ -55,37 +51,6 @@ impl TryFrom<String> for Currency {
 impl From<Currency> for String {
     fn from(c: Currency) -> String {
         c.0
-    }
-}
-
-impl std::ops::Deref for Currency {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for Currency {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl PartialEq<str> for Currency {
-    fn eq(&self, other: &str) -> bool {
-        self.0 == other
-    }
-}
-
-impl PartialEq<&str> for Currency {
-    fn eq(&self, other: &&str) -> bool {
-        self.0 == *other
-    }
-}
-
-impl PartialEq<String> for Currency {
-    fn eq(&self, other: &String) -> bool {
-        &self.0 == other
     }
 }
 
@@ -109,48 +74,9 @@ impl std::fmt::Display for Money {
     }
 }
 
-#[cfg(feature = "sqlx")]
-mod currency_column {
-    use super::Currency;
-
-    impl<DB: sqlx::Database> sqlx::Type<DB> for Currency
-    where
-        String: sqlx::Type<DB>,
-    {
-        fn type_info() -> DB::TypeInfo {
-            <String as sqlx::Type<DB>>::type_info()
-        }
-        fn compatible(ty: &DB::TypeInfo) -> bool {
-            <String as sqlx::Type<DB>>::compatible(ty)
-        }
-    }
-
-    /// A stored code paycore does not know is an error, never a guess.
-    impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for Currency
-    where
-        String: sqlx::Decode<'r, DB>,
-    {
-        fn decode(
-            value: <DB as sqlx::Database>::ValueRef<'r>,
-        ) -> Result<Self, sqlx::error::BoxDynError> {
-            Ok(Currency::parse(&<String as sqlx::Decode<'r, DB>>::decode(
-                value,
-            )?)?)
-        }
-    }
-
-    impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for Currency
-    where
-        String: sqlx::Encode<'q, DB>,
-    {
-        fn encode_by_ref(
-            &self,
-            buf: &mut <DB as sqlx::Database>::ArgumentBuffer,
-        ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
-            <String as sqlx::Encode<'q, DB>>::encode_by_ref(&self.0, buf)
-        }
-    }
-}
+crate::domain::text_newtype!(Currency);
+// A stored code paycore does not know is a decode error, never a guess.
+crate::domain::sqlx_text_newtype!(Currency, |code| Ok(Currency::parse(&code)?));
 
 /// Why a typed amount was refused, for the page to say.
 #[derive(Debug, Clone, PartialEq, Eq)]
