@@ -15,7 +15,7 @@
 //! query the same payment at once and a dead instance's rows come back.
 
 use crate::config::SweeperConfig;
-use crate::domain::{PaymentStatus, Scene};
+use crate::domain::PaymentStatus;
 use crate::payments::Payments;
 use crate::registry::Tenant;
 use crate::store::{DuePayment, DueRefund, PaymentRecord};
@@ -117,17 +117,13 @@ pub enum Expiry {
 
 /// When (unix ms) and how an open payment stops waiting for its payer.
 pub fn deadline(p: &PaymentRecord, config: &SweeperConfig) -> (i64, Expiry) {
-    let scene: Scene = p.scene;
-    if scene.takes_auth_code() {
+    if p.scene.takes_auth_code() {
         return (
             p.created_ms + config.barcode_deadline.as_millis() as i64,
             Expiry::Cancel,
         );
     }
-    let expires_in = serde_json::from_str::<serde_json::Value>(&p.request)
-        .ok()
-        .and_then(|r| r["expires_in"].as_u64())
-        .map_or(config.pending_expiry, Duration::from_secs);
+    let expires_in = p.expires_in().unwrap_or(config.pending_expiry);
     (p.created_ms + expires_in.as_millis() as i64, Expiry::Close)
 }
 

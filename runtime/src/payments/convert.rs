@@ -77,14 +77,13 @@ pub fn pay_request(p: &PaymentRecord, r: &PaymentRequest) -> channel::PayRequest
 }
 
 pub fn payment_ref(p: &PaymentRecord) -> channel::PaymentRef {
-    let scene = p.scene;
     channel::PaymentRef {
         payment_id: p.id.to_string(),
         merchant_order_no: p.merchant_order_no.clone(),
         channel_order_no: p.channel_order_no.clone(),
         amount: p.amount,
         currency: p.currency.to_string(),
-        scene,
+        scene: p.scene,
     }
 }
 

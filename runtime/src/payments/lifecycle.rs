@@ -5,7 +5,7 @@ use super::machine::{self, Answer, CancelRefused, Cause, Proposal};
 use super::settle;
 use super::view::PaymentView;
 use super::{PaymentError, Payments, Result, convert};
-use crate::domain::{PaymentId, PaymentStatus, RefundId, Scene, TenantId};
+use crate::domain::{PaymentId, PaymentStatus, RefundId, TenantId};
 use crate::plugin_host::CallError;
 use crate::registry::Tenant;
 use crate::store::{CallbackRecord, CancelStart, PaymentRecord, RefundRecord};
@@ -98,15 +98,16 @@ impl Payments {
     /// Whether the payer can no longer pay this payment, so that a channel
     /// with no such order proves no money moved (`machine::absent_order_is_final`).
     fn payable_window_over(&self, record: &PaymentRecord) -> bool {
-        let scene: Scene = record.scene;
-        let expires_ms = serde_json::from_str::<serde_json::Value>(&record.request)
-            .ok()
-            .and_then(|r| r["expires_in"].as_u64())
-            .map_or(self.pending_expiry.as_millis() as i64, |s| {
-                s.saturating_mul(1000) as i64
-            });
+        let expires_ms = record
+            .expires_in()
+            .unwrap_or(self.pending_expiry)
+            .as_millis() as i64;
         let past_expiry = self.clock.now_millis() >= record.created_ms.saturating_add(expires_ms);
-        machine::absent_order_is_final(scene, record.cancel_started_ms.is_some(), past_expiry)
+        machine::absent_order_is_final(
+            record.scene,
+            record.cancel_started_ms.is_some(),
+            past_expiry,
+        )
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %tenant.config.id, payment_id = %id))]
@@ -477,6 +478,7 @@ fn order_not_found() -> Proposal {
 mod tests {
     use super::*;
     use crate::clock::Clock;
+    use crate::domain::Scene;
     use std::time::Duration;
 
     #[tokio::test]

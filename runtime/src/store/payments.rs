@@ -59,6 +59,15 @@ impl PaymentRecord {
         Money::new(self.refund_reserved, self.currency.clone())
     }
 
+    /// How long the payer has to pay, if the create named it
+    /// (`expires_in`, kept in the stored request).
+    pub fn expires_in(&self) -> Option<std::time::Duration> {
+        serde_json::from_str::<serde_json::Value>(&self.request)
+            .ok()
+            .and_then(|r| r["expires_in"].as_u64())
+            .map(std::time::Duration::from_secs)
+    }
+
     /// A checkout payment whose payer has not chosen a wallet yet: no
     /// channel was asked, so nothing can have been paid.
     pub fn awaiting_wallet(&self) -> bool {
