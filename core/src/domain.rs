@@ -1,16 +1,14 @@
 //! The payment domain's vocabulary, shared by every module: scenes, statuses
 //! and identifiers. No I/O here.
 
-use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::str::FromStr;
 
 macro_rules! string_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
         #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -19,13 +17,13 @@ macro_rules! string_enum {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
 
-        impl FromStr for $name {
+        impl std::str::FromStr for $name {
             type Err = String;
             fn from_str(s: &str) -> Result<Self, String> {
                 match s {
@@ -41,6 +39,7 @@ macro_rules! string_enum {
         $crate::domain::sqlx_text!($name);
     };
 }
+pub(crate) use string_enum;
 
 /// Stores a string enum as its text in either database, so rows read back
 /// typed: a value no variant names is a decode error, never a default.
@@ -326,7 +325,7 @@ pub(crate) use text_newtype;
 macro_rules! string_id {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[serde(transparent)]
         pub struct $name(String);
 
@@ -347,6 +346,7 @@ macro_rules! string_id {
         $crate::domain::sqlx_text_newtype!($name, |text| Ok($name(text)));
     };
 }
+pub(crate) use string_id;
 
 string_id!(
     /// A tenant's id, as its config names it.

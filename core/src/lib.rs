@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod fuzzing;
+pub mod ledger;
 pub mod money;
 pub mod outbound;
 pub mod provenance;
