@@ -169,6 +169,23 @@ impl RefundStatus {
     }
 }
 
+string_enum!(
+    /// What a tenant's card programme issues (`[[card_programs]] kind`):
+    /// closed-loop value a ledger keeps in the host.
+    ProgramKind {
+        /// A member's stored-value card, topped up by its holder.
+        StoredValue => "stored_value",
+        /// A gift card: value bought for someone else.
+        Gift => "gift",
+        /// An e-cash voucher, used once, in full.
+        Voucher => "voucher",
+        /// A punch card: a number of uses of a service, not money.
+        Punch => "punch",
+        /// A promotional discount, never sold.
+        Coupon => "coupon",
+    }
+);
+
 /// What an event in a payment's or refund's history records; the names are
 /// those stored in `events.kind` and, for the final ones, the webhooks'
 /// `type`.
@@ -359,6 +376,11 @@ string_id!(
 string_id!(
     /// A refund's id (`re_…`).
     RefundId
+);
+string_id!(
+    /// A card programme's id, as its tenant's config names it; unique
+    /// within that tenant.
+    CardProgramId
 );
 
 impl PaymentId {

@@ -122,8 +122,9 @@ pub enum WalletSource {
 }
 
 /// The wallet a payment code belongs to, by its published prefix:
-/// WeChat Pay 10–15, Alipay 25–30, UnionPay 62. Sandbox codes (any digits)
-/// name no wallet: send `wallet = "sandbox"`.
+/// WeChat Pay 10–15, Alipay 25–30, UnionPay 62, and paycore's own cards
+/// 88 (a member's 18-digit dynamic code, wallet `card`). Sandbox codes (any
+/// digits) name no wallet: send `wallet = "sandbox"`.
 pub fn wallet_from_auth_code(code: &str) -> Option<&'static str> {
     if !code.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -133,6 +134,7 @@ pub fn wallet_from_auth_code(code: &str) -> Option<&'static str> {
         10..=15 => Some("wechat"),
         25..=30 => Some("alipay"),
         62 => Some("unionpay"),
+        88 if code.len() == 18 => Some("card"),
         _ => None,
     }
 }

@@ -157,6 +157,7 @@ pub async fn start_with_clock(
         server.plugin_cache_dir.clone(),
         server.outbound.clone(),
     )?;
+    host.attach_ledger(crate::ledger::Ledger::new(store.clone()));
 
     let listener = tokio::net::TcpListener::bind(server.listen)
         .await

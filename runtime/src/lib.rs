@@ -11,6 +11,7 @@ pub mod channel_settings;
 pub mod checkout;
 pub mod conformance;
 pub mod http;
+pub mod ledger;
 pub mod outbound;
 pub mod overhead;
 pub mod payments;

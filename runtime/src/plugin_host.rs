@@ -14,6 +14,7 @@ mod convert;
 mod crypto;
 mod engine;
 mod imports;
+mod ledger;
 mod load;
 #[cfg(feature = "native-sandbox")]
 mod native;

@@ -24,10 +24,12 @@
 //! Only `payments` (the state machine) calls the mutating methods.
 
 mod callbacks;
+mod cards;
 mod cancels;
 mod checkout;
 mod connect;
 mod decisions;
+mod ledger;
 mod one_trip;
 mod outbox;
 mod payment_changes;
@@ -40,6 +42,7 @@ mod sweeps;
 mod unsettled;
 
 pub use callbacks::CallbackRecord;
+pub use cards::{CardInsert, CardRecord, CodeUse, NewCard};
 pub use cancels::CancelStart;
 pub use checkout::{CheckoutLink, QrCodeRecord, WalletChoice};
 pub use connect::redacted_url;
@@ -52,6 +55,7 @@ pub use connect::redacted_url;
 pub const SQLITE_SYNCHRONOUS: sqlx::sqlite::SqliteSynchronous =
     sqlx::sqlite::SqliteSynchronous::Normal;
 pub use decisions::DecisionKind;
+pub use ledger::{Applied, HoldRecord, MoveRefusal, PostingRecord};
 pub use outbox::{OutboxMessage, OutboxRecord};
 pub use payments::{
     Attempt, ChannelAssignment, DuePayment, InsertOutcome, Move, NewCheckoutLink, NewPayment,

@@ -212,7 +212,10 @@ channel = "b"
             (bc("254567890123456789"), NOON, Some("alipay")),
             (bc("304567890123456789"), NOON, Some("alipay")),
             (bc("6212345678901234567"), NOON, Some("unionpay")),
-            // 16, 24, 31, 61: nobody's prefix.
+            (bc("881234567890123456"), NOON, Some("card")),
+            // 16, 24, 31, 61: nobody's prefix; 88 only at a card code's 18 digits.
+            (bc("88123456789012345"), NOON, None),
+            (bc("8812345678901234567"), NOON, None),
             (bc("164567890123456789"), NOON, None),
             (bc("244567890123456789"), NOON, None),
             (bc("314567890123456789"), NOON, None),

@@ -58,6 +58,7 @@ CREATE TABLE ledger_moves (
     created_ms   BIGINT NOT NULL,
     UNIQUE (tenant_id, move_key)
 );
+CREATE INDEX ledger_moves_by_refund ON ledger_moves (tenant_id, refund_id) WHERE refund_id IS NOT NULL;
 
 CREATE TABLE ledger_postings (
     seq          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -73,6 +73,7 @@ pub async fn run(
         hosts: vec!["127.0.0.1".into()],
         secrets: loaded.secrets.clone(),
         tracer: Some(tracer.clone()),
+        programs: std::sync::Arc::from([]),
     });
     let mut suite = Suite {
         host,

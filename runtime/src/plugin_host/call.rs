@@ -83,6 +83,7 @@ impl PluginHost {
             hosts: vec![],
             secrets: Default::default(),
             tracer: None,
+            programs: Arc::from([]),
         });
         match self.run(plugin, grant, Op::Manifest).await? {
             Answer::Manifest(manifest, settings) => Ok((manifest, settings)),
@@ -228,6 +229,14 @@ impl PluginHost {
             cpu_ticks,
         );
         state.script = script;
+        if !replaying && let Some(ledger) = inner.ledger.get() {
+            state.ledger = Some(crate::ledger::Session::new(
+                ledger.clone(),
+                crate::domain::TenantId::from(channel.tenant.as_str()),
+                channel.programs.clone(),
+                super::ledger::scope_of(&op),
+            ));
+        }
         state.trace = (tracer.is_some() || recording).then(|| CallTrace {
             op: op.name(),
             input: Some(op.clone()),

@@ -31,6 +31,10 @@ pub(super) struct Inner {
     pub fuel: Option<u64>,
     /// Channels whose calls are being recorded.
     pub recordings: super::record::Recordings,
+    /// The ledger card programmes' plugins reach (`ledger` import), once
+    /// the application has a store; a host without one answers those
+    /// calls `unavailable`.
+    pub ledger: std::sync::OnceLock<crate::ledger::Ledger>,
     stop_ticker: Arc<AtomicBool>,
 }
 
@@ -128,6 +132,7 @@ impl PluginHost {
                 // stops it: fuel here measures, the epoch limits.
                 fuel: count_fuel.then_some(u64::MAX / 2),
                 recordings: Default::default(),
+                ledger: Default::default(),
                 stop_ticker,
             }),
         })
@@ -145,6 +150,12 @@ impl PluginHost {
     /// The recordings of channels' calls (see `record`).
     pub fn recordings(&self) -> &super::record::Recordings {
         &self.inner.recordings
+    }
+
+    /// Gives card programmes' plugins the ledger (once; a second ledger is
+    /// ignored: every call of a host reaches the same one).
+    pub fn attach_ledger(&self, ledger: crate::ledger::Ledger) {
+        let _ = self.inner.ledger.set(ledger);
     }
 }
 

@@ -23,6 +23,9 @@ pub struct ChannelGrant {
     pub secrets: BTreeMap<String, SecretValue>,
     /// When set, every call made with this grant leaves a [`CallTrace`] here.
     pub tracer: Option<Arc<Tracer>>,
+    /// The tenant's card programmes this channel runs (`[[card_programs]]`
+    /// naming it): the only ones its plugin's ledger calls reach.
+    pub programs: Arc<[crate::ledger::Program]>,
 }
 
 /// A plugin may not flood the host: bounds per call.
@@ -74,6 +77,9 @@ pub struct CallState {
     pub(super) trace: Option<CallTrace>,
     /// When replaying, the recorded answers to every import.
     pub(super) script: Option<super::replay::Script>,
+    /// The ledger as this call may reach it (`ledger`); `None` in a host
+    /// that keeps none (conformance, replay).
+    pub(super) ledger: Option<crate::ledger::Session>,
 }
 
 impl CallState {
@@ -104,6 +110,7 @@ impl CallState {
             channel_wait: std::time::Duration::ZERO,
             trace: None,
             script: None,
+            ledger: None,
         }
     }
 }

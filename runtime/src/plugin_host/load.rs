@@ -253,6 +253,7 @@ pub fn grant_for(
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
         tracer: None,
+        programs: Arc::from([]),
     }
 }
 

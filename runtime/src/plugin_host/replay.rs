@@ -109,6 +109,7 @@ impl PluginHost {
             hosts: Vec::new(),
             secrets: Default::default(),
             tracer: None,
+            programs: Arc::from([]),
         });
         self.run_scripted(
             plugin,

@@ -1,0 +1,36 @@
+//! Closed-loop value the host keeps: member stored-value cards, gift cards,
+//! vouchers, punch cards and coupons, on the double-entry ledger whose
+//! vocabulary is `paycore_core::ledger` and whose rows are `store`'s.
+//!
+//! Two ways in: the card API (issue, look up, pay codes, freeze) and a card
+//! programme's plugin during one of its calls (`session`: what the
+//! `paycore:channel/ledger@1.1.0` import reaches, scoped to the calling
+//! channel's tenant, its programmes and the payment or refund being
+//! called). Either way value moves only as a planned `Move`, applied by the
+//! store in one transaction, idempotent by its key.
+
+mod codes;
+mod program;
+mod session;
+
+pub use codes::{CODE_LENGTH, CODE_PREFIX, CODE_VALIDITY_MS, PaymentCode, looks_like_card_code};
+pub use program::Program;
+pub use session::{CardHoldView, CardView, LedgerError, Scope, Session};
+
+use crate::store::Store;
+
+/// The ledger over one store.
+#[derive(Clone)]
+pub struct Ledger {
+    store: Store,
+}
+
+impl Ledger {
+    pub fn new(store: Store) -> Self {
+        Ledger { store }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}

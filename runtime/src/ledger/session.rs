@@ -1,0 +1,386 @@
+//! What a card programme's plugin may do to the ledger during one call:
+//! the `paycore:channel/ledger` import, scoped to the calling channel's
+//! tenant, the programmes the tenant runs on that channel, and the payment
+//! or refund being called (see the interface's documentation in the WIT).
+//! Every refusal moves nothing.
+
+use super::codes::code_hash;
+use super::{Ledger, Program};
+use crate::domain::{PaymentId, RefundId, TenantId};
+use crate::money::Currency;
+use crate::store::{CardRecord, CodeUse, HoldRecord, MoveRefusal, StoreError};
+use paycore_core::ledger::{Bucket, CardId, CardStatus, HoldId, HoldStatus, Move};
+use std::sync::Arc;
+
+/// The operation a plugin is being called for, which bounds what it may move.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// `pay`: holds for this payment, in all at most its amount.
+    Pay {
+        payment: PaymentId,
+        amount: i64,
+        currency: Currency,
+    },
+    /// `query`, `close`: this payment's holds, captured or released.
+    Payment { payment: PaymentId },
+    /// `cancel`: this payment's holds released, or captured value given
+    /// back in full.
+    Cancel { payment: PaymentId },
+    /// `refund`, `query-refund`: captured value back to the cards, in all
+    /// at most the refund's amount.
+    Refund {
+        payment: PaymentId,
+        payment_amount: i64,
+        refund: RefundId,
+        amount: i64,
+    },
+    /// Anything else (`handle-callback`): reads only.
+    ReadOnly,
+}
+
+impl Scope {
+    fn payment(&self) -> Option<&PaymentId> {
+        match self {
+            Scope::Pay { payment, .. }
+            | Scope::Payment { payment }
+            | Scope::Cancel { payment }
+            | Scope::Refund { payment, .. } => Some(payment),
+            Scope::ReadOnly => None,
+        }
+    }
+}
+
+/// A refusal, in the contract's terms (`ledger-error`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerError {
+    NotFound,
+    CodeExpired,
+    CodeUsed,
+    NotActive(CardStatus),
+    Insufficient(i64),
+    NotAllowed(String),
+    Unavailable(String),
+}
+
+impl From<StoreError> for LedgerError {
+    fn from(e: StoreError) -> Self {
+        tracing::warn!(error = %e, "a plugin's ledger call failed on the database");
+        LedgerError::Unavailable("the ledger could not be reached".into())
+    }
+}
+
+/// A card as a plugin sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardView {
+    pub id: CardId,
+    pub program: Program,
+    pub status: CardStatus,
+    pub holder: Option<String>,
+    pub balance: i64,
+    pub held: i64,
+    pub expires_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardHoldView {
+    pub id: HoldId,
+    pub card: CardId,
+    pub amount: i64,
+    pub status: HoldStatus,
+    pub credited: i64,
+}
+
+impl From<&HoldRecord> for CardHoldView {
+    fn from(h: &HoldRecord) -> Self {
+        CardHoldView {
+            id: h.id.clone(),
+            card: h.card_id.clone(),
+            amount: h.amount,
+            status: h.status,
+            credited: h.refunded,
+        }
+    }
+}
+
+/// One plugin call's access to the ledger.
+pub struct Session {
+    ledger: Ledger,
+    tenant: TenantId,
+    programs: Arc<[Program]>,
+    scope: Scope,
+    /// A write was attempted: if the call fails now, value may have moved.
+    pub wrote: bool,
+}
+
+impl Session {
+    pub fn new(ledger: Ledger, tenant: TenantId, programs: Arc<[Program]>, scope: Scope) -> Self {
+        Session {
+            ledger,
+            tenant,
+            programs,
+            scope,
+            wrote: false,
+        }
+    }
+
+    /// The card a payment code names, binding the code to the payment.
+    pub async fn card_by_code(&mut self, code: &str) -> Result<CardView, LedgerError> {
+        let Scope::Pay { payment, .. } = &self.scope else {
+            return Err(not_allowed("a payment code is presented only while paying"));
+        };
+        let payment = payment.clone();
+        self.wrote = true;
+        let hash = code_hash(&self.tenant, code);
+        match self.ledger.store.use_payment_code(&self.tenant, &hash, &payment).await? {
+            CodeUse::Card(card) => self.card(&card).await,
+            CodeUse::Unknown => Err(LedgerError::NotFound),
+            CodeUse::Expired => Err(LedgerError::CodeExpired),
+            CodeUse::Used => Err(LedgerError::CodeUsed),
+        }
+    }
+
+    /// One of the tenant's cards in this channel's programmes.
+    pub async fn balance(&mut self, card: &str) -> Result<CardView, LedgerError> {
+        self.card(&CardId::from(card)).await
+    }
+
+    async fn card(&self, card: &CardId) -> Result<CardView, LedgerError> {
+        let record = self.ledger.store.card(&self.tenant, card).await?;
+        let (record, program) = record
+            .and_then(|r| self.program_of(&r).map(|p| (r, p)))
+            .ok_or(LedgerError::NotFound)?;
+        Ok(view(record, program))
+    }
+
+    fn program_of(&self, card: &CardRecord) -> Option<Program> {
+        self.programs
+            .iter()
+            .find(|p| p.id == card.program_id.as_str())
+            .cloned()
+    }
+
+    /// Reserves value on a card for the payment being paid.
+    pub async fn hold(&mut self, card: &str, amount: i64) -> Result<CardHoldView, LedgerError> {
+        let Scope::Pay {
+            payment,
+            amount: payment_amount,
+            currency,
+        } = self.scope.clone()
+        else {
+            return Err(not_allowed("value is held only while paying"));
+        };
+        if amount <= 0 {
+            return Err(not_allowed("a hold's amount must be above zero"));
+        }
+        let card = self.card(&CardId::from(card)).await?;
+        if card.program.currency != currency {
+            return Err(not_allowed(&format!(
+                "the card's programme pays in {}, the payment is in {currency}",
+                card.program.currency
+            )));
+        }
+        let limit = card.program.units_for(payment_amount);
+        let held_elsewhere: i64 = self
+            .payment_holds(&payment)
+            .await?
+            .iter()
+            .filter(|h| h.card_id != card.id && h.status != HoldStatus::Released)
+            .filter(|_| card.program.service.is_none())
+            .map(|h| h.amount)
+            .sum();
+        if amount + held_elsewhere > limit {
+            return Err(not_allowed(&format!(
+                "holds of {} would exceed what the payment may take ({limit})",
+                amount + held_elsewhere
+            )));
+        }
+        self.wrote = true;
+        let planned = Move::hold(&card.id, &HoldId::generate(), &payment, amount)
+            .map_err(|e| not_allowed(&e.to_string()))?;
+        self.apply(&planned).await?;
+        self.hold_of(&payment, &card.id).await
+    }
+
+    /// Spends a held hold of the payment being called.
+    pub async fn capture(&mut self, hold: &str) -> Result<CardHoldView, LedgerError> {
+        let hold = self.own_hold(hold).await?;
+        if !matches!(self.scope, Scope::Pay { .. } | Scope::Payment { .. }) {
+            return Err(not_allowed("a hold is captured only while paying or querying"));
+        }
+        if hold.status == HoldStatus::Captured {
+            return Ok(CardHoldView::from(&hold));
+        }
+        self.wrote = true;
+        let planned = Move::capture(&hold.card_id, &hold.id, hold.amount)
+            .map_err(|e| not_allowed(&e.to_string()))?;
+        self.apply(&planned).await?;
+        self.hold_of(&hold.payment_id, &hold.card_id).await
+    }
+
+    /// Gives a held hold of the payment being called back to its card.
+    pub async fn release(&mut self, hold: &str) -> Result<CardHoldView, LedgerError> {
+        let hold = self.own_hold(hold).await?;
+        if matches!(self.scope, Scope::Refund { .. } | Scope::ReadOnly) {
+            return Err(not_allowed("a hold is released only for its payment"));
+        }
+        if hold.status == HoldStatus::Released {
+            return Ok(CardHoldView::from(&hold));
+        }
+        self.wrote = true;
+        let planned = Move::release(&hold.card_id, &hold.id, hold.amount)
+            .map_err(|e| not_allowed(&e.to_string()))?;
+        self.apply(&planned).await?;
+        self.hold_of(&hold.payment_id, &hold.card_id).await
+    }
+
+    /// Gives captured value back to its card, for the refund or cancel
+    /// being called.
+    pub async fn credit(&mut self, hold: &str, amount: i64) -> Result<CardHoldView, LedgerError> {
+        let hold = self.own_hold(hold).await?;
+        if amount <= 0 {
+            return Err(not_allowed("a credit's amount must be above zero"));
+        }
+        let refund = match &self.scope {
+            Scope::Refund {
+                payment_amount,
+                refund,
+                amount: refund_amount,
+                ..
+            } => {
+                let is_service = self
+                    .ledger
+                    .store
+                    .card(&self.tenant, &hold.card_id)
+                    .await?
+                    .and_then(|c| self.program_of(&c))
+                    .is_some_and(|p| p.service.is_some());
+                // Uses are not money: they come back only with the whole payment.
+                if is_service && refund_amount != payment_amount {
+                    return Err(not_allowed("uses come back only on a full refund"));
+                }
+                let bound = if is_service { hold.amount } else { *refund_amount };
+                let credited = self.credited_for(refund, is_service).await?;
+                if credited + amount > bound {
+                    return Err(not_allowed(&format!(
+                        "credits of {} would exceed the refund's {bound}",
+                        credited + amount
+                    )));
+                }
+                refund.clone()
+            }
+            Scope::Cancel { payment } => {
+                if amount != hold.amount - hold.refunded {
+                    return Err(not_allowed("a cancel gives captured value back in full"));
+                }
+                RefundId::from(format!("cancel-{payment}").as_str())
+            }
+            _ => return Err(not_allowed("value is credited back only for a refund or a cancel")),
+        };
+        self.wrote = true;
+        let planned = Move::refund(&hold.card_id, &hold.id, &refund, amount)
+            .map_err(|e| not_allowed(&e.to_string()))?;
+        self.apply(&planned).await?;
+        self.hold_of(&hold.payment_id, &hold.card_id).await
+    }
+
+    /// The holds of the payment being called, oldest first.
+    pub async fn holds(&mut self) -> Result<Vec<CardHoldView>, LedgerError> {
+        let Some(payment) = self.scope.payment().cloned() else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .payment_holds(&payment)
+            .await?
+            .iter()
+            .map(CardHoldView::from)
+            .collect())
+    }
+
+    async fn payment_holds(&self, payment: &PaymentId) -> Result<Vec<HoldRecord>, LedgerError> {
+        Ok(self.ledger.store.holds_for_payment(&self.tenant, payment).await?)
+    }
+
+    async fn hold_of(&self, payment: &PaymentId, card: &CardId) -> Result<CardHoldView, LedgerError> {
+        self.payment_holds(payment)
+            .await?
+            .iter()
+            .find(|h| h.card_id == *card)
+            .map(CardHoldView::from)
+            .ok_or(LedgerError::NotFound)
+    }
+
+    /// A hold of the payment in scope, on a card of this channel's programmes.
+    async fn own_hold(&self, hold: &str) -> Result<HoldRecord, LedgerError> {
+        let Some(payment) = self.scope.payment() else {
+            return Err(not_allowed("no payment is being called"));
+        };
+        let hold = self
+            .payment_holds(payment)
+            .await?
+            .into_iter()
+            .find(|h| h.id == hold)
+            .ok_or(LedgerError::NotFound)?;
+        self.card(&hold.card_id).await?;
+        Ok(hold)
+    }
+
+    /// What this refund has credited so far: money, or uses.
+    async fn credited_for(&self, refund: &RefundId, uses: bool) -> Result<i64, LedgerError> {
+        let credits = self.ledger.store.credits_of_refund(&self.tenant, refund).await?;
+        Ok(credits
+            .iter()
+            .filter(|(unit, _)| unit.contains('@') == uses)
+            .map(|(_, amount)| amount)
+            .sum())
+    }
+
+    async fn apply(&self, planned: &Move) -> Result<(), LedgerError> {
+        match self.ledger.store.apply_move(&self.tenant, planned).await? {
+            Ok(_) => Ok(()),
+            Err(refusal) => Err(refused(refusal)),
+        }
+    }
+}
+
+fn not_allowed(why: &str) -> LedgerError {
+    LedgerError::NotAllowed(why.to_string())
+}
+
+fn refused(refusal: MoveRefusal) -> LedgerError {
+    match refusal {
+        MoveRefusal::CardNotFound | MoveRefusal::HoldNotFound => LedgerError::NotFound,
+        MoveRefusal::NotActive(status) => LedgerError::NotActive(status),
+        MoveRefusal::Insufficient {
+            bucket: Bucket::Available,
+            available,
+        } => LedgerError::Insufficient(available),
+        MoveRefusal::Insufficient { bucket, available } => LedgerError::NotAllowed(format!(
+            "the card's {} balance holds {available}",
+            bucket.column()
+        )),
+        MoveRefusal::OverCap { cap, would_hold } => LedgerError::NotAllowed(format!(
+            "the card would hold {would_hold}, above its programme's cap of {cap}"
+        )),
+        MoveRefusal::HoldNotOpen(status) => {
+            LedgerError::NotAllowed(format!("the hold is {status}"))
+        }
+        MoveRefusal::OverCaptured { remaining } => LedgerError::NotAllowed(format!(
+            "the hold has {remaining} left to give back"
+        )),
+        MoveRefusal::KeyReused => LedgerError::NotAllowed(
+            "this operation was already made with other amounts".into(),
+        ),
+    }
+}
+
+fn view(record: CardRecord, program: Program) -> CardView {
+    CardView {
+        id: record.id,
+        program,
+        status: record.status,
+        holder: record.holder,
+        balance: record.balance,
+        held: record.held,
+        expires_ms: record.expires_ms,
+    }
+}

@@ -1,0 +1,166 @@
+//! The `paycore:channel/ledger` import: a card programme's plugin reaching
+//! the host's ledger during one call, through a `ledger::Session` scoped to
+//! the call (the grant's tenant and programmes, the payment or refund the
+//! operation is about). Converts between the contract's types and the
+//! ledger's; the rules are the session's.
+
+use super::bindings::paycore::channel::ledger as wit;
+use super::imports::CallState;
+use super::trace::CallInput;
+use crate::domain::{PaymentId, RefundId};
+use crate::ledger::{CardHoldView, CardView, LedgerError, Scope};
+use crate::money::Currency;
+use paycore_core::domain::ProgramKind;
+use paycore_core::ledger::{CardStatus, HoldStatus};
+
+/// What an operation may do to the ledger, read from its own arguments.
+pub(super) fn scope_of(op: &CallInput) -> Scope {
+    match op {
+        CallInput::Pay(_, request) => match Currency::parse(&request.currency) {
+            Ok(currency) => Scope::Pay {
+                payment: PaymentId::from(request.payment_id.as_str()),
+                amount: request.amount,
+                currency,
+            },
+            Err(_) => Scope::ReadOnly,
+        },
+        CallInput::Query(_, payment) | CallInput::Close(_, payment) => Scope::Payment {
+            payment: PaymentId::from(payment.payment_id.as_str()),
+        },
+        CallInput::Cancel(_, payment) => Scope::Cancel {
+            payment: PaymentId::from(payment.payment_id.as_str()),
+        },
+        CallInput::Refund(_, refund) => Scope::Refund {
+            payment: PaymentId::from(refund.payment.payment_id.as_str()),
+            payment_amount: refund.payment.amount,
+            refund: RefundId::from(refund.refund_id.as_str()),
+            amount: refund.amount,
+        },
+        CallInput::QueryRefund(_, refund) => Scope::Refund {
+            payment: PaymentId::from(refund.payment.payment_id.as_str()),
+            payment_amount: refund.payment.amount,
+            refund: RefundId::from(refund.refund_id.as_str()),
+            amount: refund.amount,
+        },
+        CallInput::Manifest | CallInput::Callback(..) => Scope::ReadOnly,
+    }
+}
+
+type Answer<T> = wasmtime::Result<Result<T, wit::LedgerError>>;
+
+/// Runs `f` on the call's session, or answers `unavailable` when this host
+/// keeps no ledger (a conformance or replay host).
+macro_rules! with_session {
+    ($state:expr, $write:expr, |$session:ident| $body:expr) => {{
+        let Some($session) = $state.ledger.as_mut() else {
+            return Ok(Err(wit::LedgerError::Unavailable(
+                "this host keeps no ledger".into(),
+            )));
+        };
+        let outcome = $body;
+        if $write && $session.wrote {
+            // Value may have moved: a failure of the call from here on
+            // leaves the outcome unknown, for a query to settle.
+            $state.reached_channel = true;
+        }
+        Ok(outcome.map_err(error))
+    }};
+}
+
+impl wit::Host for CallState {
+    async fn card_by_code(&mut self, code: String) -> Answer<wit::Card> {
+        with_session!(self, true, |session| session.card_by_code(&code).await.map(card))
+    }
+
+    async fn balance(&mut self, id: String) -> Answer<wit::Card> {
+        with_session!(self, false, |session| session.balance(&id).await.map(card))
+    }
+
+    async fn hold(&mut self, id: String, amount: i64) -> Answer<wit::CardHold> {
+        with_session!(self, true, |session| session.hold(&id, amount).await.map(hold))
+    }
+
+    async fn capture(&mut self, id: String) -> Answer<wit::CardHold> {
+        with_session!(self, true, |session| session.capture(&id).await.map(hold))
+    }
+
+    async fn release(&mut self, id: String) -> Answer<wit::CardHold> {
+        with_session!(self, true, |session| session.release(&id).await.map(hold))
+    }
+
+    async fn credit(&mut self, id: String, amount: i64) -> Answer<wit::CardHold> {
+        with_session!(self, true, |session| session.credit(&id, amount).await.map(hold))
+    }
+
+    async fn holds(&mut self) -> wasmtime::Result<Vec<wit::CardHold>> {
+        let Some(session) = self.ledger.as_mut() else {
+            return Ok(Vec::new());
+        };
+        Ok(session
+            .holds()
+            .await
+            .map(|holds| holds.into_iter().map(hold).collect())
+            .unwrap_or_default())
+    }
+}
+
+fn error(e: LedgerError) -> wit::LedgerError {
+    match e {
+        LedgerError::NotFound => wit::LedgerError::NotFound,
+        LedgerError::CodeExpired => wit::LedgerError::CodeExpired,
+        LedgerError::CodeUsed => wit::LedgerError::CodeUsed,
+        LedgerError::NotActive(status) => wit::LedgerError::NotActive(status_of(status)),
+        LedgerError::Insufficient(available) => wit::LedgerError::Insufficient(available),
+        LedgerError::NotAllowed(why) => wit::LedgerError::NotAllowed(why),
+        LedgerError::Unavailable(why) => wit::LedgerError::Unavailable(why),
+    }
+}
+
+fn status_of(status: CardStatus) -> wit::CardStatus {
+    match status {
+        CardStatus::Active => wit::CardStatus::Active,
+        CardStatus::Frozen => wit::CardStatus::Frozen,
+        CardStatus::Dormant => wit::CardStatus::Dormant,
+        CardStatus::Closed => wit::CardStatus::Closed,
+    }
+}
+
+fn card(view: CardView) -> wit::Card {
+    let program = &view.program;
+    wit::Card {
+        id: view.id.to_string(),
+        program: wit::Program {
+            id: program.id.to_string(),
+            kind: match program.kind {
+                ProgramKind::StoredValue => wit::ProgramKind::StoredValue,
+                ProgramKind::Gift => wit::ProgramKind::Gift,
+                ProgramKind::Voucher => wit::ProgramKind::Voucher,
+                ProgramKind::Punch => wit::ProgramKind::Punch,
+                ProgramKind::Coupon => wit::ProgramKind::Coupon,
+            },
+            currency: program.currency.to_string(),
+            service_unit: program.service.as_ref().map(|(unit, _)| unit.clone()),
+            covers_up_to: program.service.as_ref().map(|(_, covers)| *covers),
+            partial_use: program.partial_use,
+        },
+        status: status_of(view.status),
+        holder: view.holder,
+        balance: view.balance,
+        held: view.held,
+        expires_at: view.expires_ms.and_then(|ms| u64::try_from(ms).ok()),
+    }
+}
+
+fn hold(view: CardHoldView) -> wit::CardHold {
+    wit::CardHold {
+        id: view.id.to_string(),
+        card: view.card.to_string(),
+        amount: view.amount,
+        status: match view.status {
+            HoldStatus::Held => wit::HoldStatus::Held,
+            HoldStatus::Captured => wit::HoldStatus::Captured,
+            HoldStatus::Released => wit::HoldStatus::Released,
+        },
+        credited: view.credited,
+    }
+}
