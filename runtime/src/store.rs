@@ -24,12 +24,13 @@
 //! Only `payments` (the state machine) calls the mutating methods.
 
 mod callbacks;
-mod cards;
 mod cancels;
+mod cards;
 mod checkout;
 mod connect;
 mod decisions;
 mod ledger;
+mod ledger_audit;
 mod one_trip;
 mod outbox;
 mod payment_changes;
@@ -42,8 +43,8 @@ mod sweeps;
 mod unsettled;
 
 pub use callbacks::CallbackRecord;
-pub use cards::{CardInsert, CardRecord, CodeUse, NewCard};
 pub use cancels::CancelStart;
+pub use cards::{CardInsert, CardRecord, CodeUse, NewCard};
 pub use checkout::{CheckoutLink, QrCodeRecord, WalletChoice};
 pub use connect::redacted_url;
 
@@ -56,6 +57,7 @@ pub const SQLITE_SYNCHRONOUS: sqlx::sqlite::SqliteSynchronous =
     sqlx::sqlite::SqliteSynchronous::Normal;
 pub use decisions::DecisionKind;
 pub use ledger::{Applied, HoldRecord, MoveRefusal, PostingRecord};
+pub use ledger_audit::{AccountTotal, CardDrift};
 pub use outbox::{OutboxMessage, OutboxRecord};
 pub use payments::{
     Attempt, ChannelAssignment, DuePayment, InsertOutcome, Move, NewCheckoutLink, NewPayment,

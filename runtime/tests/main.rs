@@ -15,5 +15,6 @@ mod support {
 
 mod crash;
 mod instances;
+mod ledger;
 mod plugin_cli;
 mod store;

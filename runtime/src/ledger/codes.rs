@@ -84,7 +84,10 @@ mod tests {
         let b = fresh_code();
         assert!(looks_like_card_code(&a), "{a}");
         assert_ne!(a, b);
-        assert_eq!(paycore_core::routing::wallet_from_auth_code(&a), Some("card"));
+        assert_eq!(
+            paycore_core::routing::wallet_from_auth_code(&a),
+            Some("card")
+        );
     }
 
     #[test]

@@ -131,7 +131,12 @@ impl Session {
         let payment = payment.clone();
         self.wrote = true;
         let hash = code_hash(&self.tenant, code);
-        match self.ledger.store.use_payment_code(&self.tenant, &hash, &payment).await? {
+        match self
+            .ledger
+            .store
+            .use_payment_code(&self.tenant, &hash, &payment)
+            .await?
+        {
             CodeUse::Card(card) => self.card(&card).await,
             CodeUse::Unknown => Err(LedgerError::NotFound),
             CodeUse::Expired => Err(LedgerError::CodeExpired),
@@ -205,7 +210,9 @@ impl Session {
     pub async fn capture(&mut self, hold: &str) -> Result<CardHoldView, LedgerError> {
         let hold = self.own_hold(hold).await?;
         if !matches!(self.scope, Scope::Pay { .. } | Scope::Payment { .. }) {
-            return Err(not_allowed("a hold is captured only while paying or querying"));
+            return Err(not_allowed(
+                "a hold is captured only while paying or querying",
+            ));
         }
         if hold.status == HoldStatus::Captured {
             return Ok(CardHoldView::from(&hold));
@@ -258,7 +265,11 @@ impl Session {
                 if is_service && refund_amount != payment_amount {
                     return Err(not_allowed("uses come back only on a full refund"));
                 }
-                let bound = if is_service { hold.amount } else { *refund_amount };
+                let bound = if is_service {
+                    hold.amount
+                } else {
+                    *refund_amount
+                };
                 let credited = self.credited_for(refund, is_service).await?;
                 if credited + amount > bound {
                     return Err(not_allowed(&format!(
@@ -274,7 +285,11 @@ impl Session {
                 }
                 RefundId::from(format!("cancel-{payment}").as_str())
             }
-            _ => return Err(not_allowed("value is credited back only for a refund or a cancel")),
+            _ => {
+                return Err(not_allowed(
+                    "value is credited back only for a refund or a cancel",
+                ));
+            }
         };
         self.wrote = true;
         let planned = Move::refund(&hold.card_id, &hold.id, &refund, amount)
@@ -297,10 +312,18 @@ impl Session {
     }
 
     async fn payment_holds(&self, payment: &PaymentId) -> Result<Vec<HoldRecord>, LedgerError> {
-        Ok(self.ledger.store.holds_for_payment(&self.tenant, payment).await?)
+        Ok(self
+            .ledger
+            .store
+            .holds_for_payment(&self.tenant, payment)
+            .await?)
     }
 
-    async fn hold_of(&self, payment: &PaymentId, card: &CardId) -> Result<CardHoldView, LedgerError> {
+    async fn hold_of(
+        &self,
+        payment: &PaymentId,
+        card: &CardId,
+    ) -> Result<CardHoldView, LedgerError> {
         self.payment_holds(payment)
             .await?
             .iter()
@@ -326,7 +349,11 @@ impl Session {
 
     /// What this refund has credited so far: money, or uses.
     async fn credited_for(&self, refund: &RefundId, uses: bool) -> Result<i64, LedgerError> {
-        let credits = self.ledger.store.credits_of_refund(&self.tenant, refund).await?;
+        let credits = self
+            .ledger
+            .store
+            .credits_of_refund(&self.tenant, refund)
+            .await?;
         Ok(credits
             .iter()
             .filter(|(unit, _)| unit.contains('@') == uses)
@@ -364,12 +391,12 @@ fn refused(refusal: MoveRefusal) -> LedgerError {
         MoveRefusal::HoldNotOpen(status) => {
             LedgerError::NotAllowed(format!("the hold is {status}"))
         }
-        MoveRefusal::OverCaptured { remaining } => LedgerError::NotAllowed(format!(
-            "the hold has {remaining} left to give back"
-        )),
-        MoveRefusal::KeyReused => LedgerError::NotAllowed(
-            "this operation was already made with other amounts".into(),
-        ),
+        MoveRefusal::OverCaptured { remaining } => {
+            LedgerError::NotAllowed(format!("the hold has {remaining} left to give back"))
+        }
+        MoveRefusal::KeyReused => {
+            LedgerError::NotAllowed("this operation was already made with other amounts".into())
+        }
     }
 }
 

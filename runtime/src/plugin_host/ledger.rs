@@ -69,7 +69,10 @@ macro_rules! with_session {
 
 impl wit::Host for CallState {
     async fn card_by_code(&mut self, code: String) -> Answer<wit::Card> {
-        with_session!(self, true, |session| session.card_by_code(&code).await.map(card))
+        with_session!(self, true, |session| session
+            .card_by_code(&code)
+            .await
+            .map(card))
     }
 
     async fn balance(&mut self, id: String) -> Answer<wit::Card> {
@@ -77,7 +80,10 @@ impl wit::Host for CallState {
     }
 
     async fn hold(&mut self, id: String, amount: i64) -> Answer<wit::CardHold> {
-        with_session!(self, true, |session| session.hold(&id, amount).await.map(hold))
+        with_session!(self, true, |session| session
+            .hold(&id, amount)
+            .await
+            .map(hold))
     }
 
     async fn capture(&mut self, id: String) -> Answer<wit::CardHold> {
@@ -89,18 +95,17 @@ impl wit::Host for CallState {
     }
 
     async fn credit(&mut self, id: String, amount: i64) -> Answer<wit::CardHold> {
-        with_session!(self, true, |session| session.credit(&id, amount).await.map(hold))
+        with_session!(self, true, |session| session
+            .credit(&id, amount)
+            .await
+            .map(hold))
     }
 
-    async fn holds(&mut self) -> wasmtime::Result<Vec<wit::CardHold>> {
-        let Some(session) = self.ledger.as_mut() else {
-            return Ok(Vec::new());
-        };
-        Ok(session
+    async fn holds(&mut self) -> Answer<Vec<wit::CardHold>> {
+        with_session!(self, false, |session| session
             .holds()
             .await
-            .map(|holds| holds.into_iter().map(hold).collect())
-            .unwrap_or_default())
+            .map(|holds| holds.into_iter().map(hold).collect()))
     }
 }
 

@@ -101,7 +101,10 @@ impl Store {
                 return Ok(CardInsert::Refused(refusal));
             }
             tx.commit().await?;
-            let record = self.card(&new.tenant_id, &new.id).await?.ok_or(super::StoreError::NotFound)?;
+            let record = self
+                .card(&new.tenant_id, &new.id)
+                .await?
+                .ok_or(super::StoreError::NotFound)?;
             Ok(CardInsert::Created(record))
         });
         match outcome {
@@ -118,11 +121,13 @@ impl Store {
 
     pub async fn card(&self, tenant: &TenantId, card: &CardId) -> StoreResult<Option<CardRecord>> {
         on_db!(self, |pool| {
-            Ok(sqlx::query_as("SELECT * FROM cards WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant)
-                .bind(card)
-                .fetch_optional(pool)
-                .await?)
+            Ok(
+                sqlx::query_as("SELECT * FROM cards WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant)
+                    .bind(card)
+                    .fetch_optional(pool)
+                    .await?,
+            )
         })
     }
 

@@ -17,15 +17,23 @@ pub enum MoveRefusal {
     /// Value leaves a card only while it is active.
     NotActive(CardStatus),
     /// The balance the value would leave holds less.
-    Insufficient { bucket: Bucket, available: i64 },
+    Insufficient {
+        bucket: Bucket,
+        available: i64,
+    },
     /// The card would hold more than its programme allows.
-    OverCap { cap: i64, would_hold: i64 },
+    OverCap {
+        cap: i64,
+        would_hold: i64,
+    },
     HoldNotFound,
     /// A capture or release of a hold no longer held, or a refund of one not
     /// captured (or of another card, or for another amount).
     HoldNotOpen(HoldStatus),
     /// A refund above what the hold captured and has not given back yet.
-    OverCaptured { remaining: i64 },
+    OverCaptured {
+        remaining: i64,
+    },
     /// The key was used before for another move.
     KeyReused,
 }
@@ -361,11 +369,15 @@ impl_for_connections!(
                 }
                 if let Some(bucket) = posting.to.bucket() {
                     let capped = planned.cap.filter(|_| posting.from.bucket().is_none());
+                    // Value bought or given to a card (a top-up) needs it
+                    // active too; value coming back (a release, a refund) does not.
+                    let gate_active = planned.requires_active && posting.from.bucket().is_none();
                     let sql = format!(
                         "UPDATE cards SET {col} = {col} + $1, version = version + 1, updated_at = $2
-                         WHERE tenant_id = $3 AND id = $4{cap}",
+                         WHERE tenant_id = $3 AND id = $4{cap}{active}",
                         col = bucket.column(),
                         cap = if capped.is_some() { " AND balance + held + dormant + $1 <= $5" } else { "" },
+                        active = if gate_active { " AND status = 'active'" } else { "" },
                     );
                     let given = sqlx::query(sqlx::AssertSqlSafe(sql))
                         .bind(posting.amount)
@@ -376,9 +388,20 @@ impl_for_connections!(
                         .execute(&mut *self)
                         .await?;
                     if given.rows_affected() == 0 {
-                        return Ok(Err(MoveRefusal::OverCap {
-                            cap: capped.unwrap_or(0),
-                            would_hold: total,
+                        let status: CardStatus = sqlx::query_scalar(
+                            "SELECT status FROM cards WHERE tenant_id = $1 AND id = $2",
+                        )
+                        .bind(tenant)
+                        .bind(&planned.card)
+                        .fetch_one(&mut *self)
+                        .await?;
+                        return Ok(Err(if gate_active && status != CardStatus::Active {
+                            MoveRefusal::NotActive(status)
+                        } else {
+                            MoveRefusal::OverCap {
+                                cap: capped.unwrap_or(0),
+                                would_hold: total,
+                            }
                         }));
                     }
                 } else {
