@@ -6,11 +6,11 @@ use std::fmt;
 use std::str::FromStr;
 
 macro_rules! string_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
         #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -169,6 +169,23 @@ impl RefundStatus {
         matches!(self, RefundStatus::Succeeded | RefundStatus::Failed)
     }
 }
+
+string_enum!(
+    /// What a tenant's card programme issues (`[[card_programs]] kind`):
+    /// closed-loop value a ledger keeps in the host.
+    ProgramKind {
+        /// A member's stored-value card, topped up by its holder.
+        StoredValue => "stored_value",
+        /// A gift card: value bought for someone else.
+        Gift => "gift",
+        /// An e-cash voucher, used once, in full.
+        Voucher => "voucher",
+        /// A punch card: a number of uses of a service, not money.
+        Punch => "punch",
+        /// A promotional discount, never sold.
+        Coupon => "coupon",
+    }
+);
 
 /// What an event in a payment's or refund's history records; the names are
 /// those stored in `events.kind` and, for the final ones, the webhooks'
@@ -360,6 +377,11 @@ string_id!(
     /// A refund's id (`re_…`).
     RefundId
 );
+string_id!(
+    /// A card programme's id, as its tenant's config names it; unique
+    /// within that tenant.
+    CardProgramId
+);
 
 impl PaymentId {
     pub fn generate() -> Self {
@@ -454,6 +476,9 @@ mod tests {
         }
         for s in PaymentStatus::ALL {
             assert_eq!(s.as_str().parse::<PaymentStatus>(), Ok(*s));
+        }
+        for k in ProgramKind::ALL {
+            assert_eq!(k.as_str().parse::<ProgramKind>(), Ok(*k));
         }
         let err = "teleport".parse::<Scene>().unwrap_err();
         assert!(err.contains("barcode"), "{err}");
