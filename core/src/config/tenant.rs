@@ -213,7 +213,9 @@ fn tenant_limits(
         let burst = c.bounded(&raw.burst, u64::from(per_second), 1, 1_000_000) as u32;
         TenantRate { per_second, burst }
     });
+    // A `requests_per_second` of the wrong type was reported where it is.
     if rate.is_none()
+        && !c.was_taken_out("limits.requests_per_second")
         && let Some(burst) = &raw.burst
     {
         c.error(burst, "`burst` needs `requests_per_second`");
