@@ -744,3 +744,18 @@ breakage = true
         ]
     );
 }
+
+/// The example `docs/configuration.md` gives is a valid set of programmes.
+#[test]
+fn the_documented_example_is_valid() {
+    let doc = include_str!("../../../../docs/configuration.md");
+    let section = doc.split("## Card programmes").nth(1).expect("the section");
+    let example = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("its example");
+    let got = programs(example);
+    let ids: Vec<&str> = got.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["member", "gift", "ten-coffees", "weekday-lunch"]);
+}
