@@ -9,6 +9,7 @@
 //! against the plugins, so their problems show in the same run.
 
 pub mod api_keys;
+mod card_programs;
 mod channel;
 mod checker;
 mod database;
@@ -23,6 +24,10 @@ mod tenant;
 #[cfg(test)]
 mod tests;
 
+pub use card_programs::{
+    BonusTier, CN_ANONYMOUS_CAP, CN_ANONYMOUS_MIN_VALIDITY_DAYS, CN_NAMED_CAP, CardProgram,
+    CouponTerms, DEFAULT_JURISDICTION, Discount, ProgramUnit, jurisdiction_cap,
+};
 pub use channel::{Canary, ChannelConfig};
 pub use database::Backend;
 pub use diagnostics::{ConfigError, ConfigErrors};

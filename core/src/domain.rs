@@ -477,6 +477,9 @@ mod tests {
         for s in PaymentStatus::ALL {
             assert_eq!(s.as_str().parse::<PaymentStatus>(), Ok(*s));
         }
+        for k in ProgramKind::ALL {
+            assert_eq!(k.as_str().parse::<ProgramKind>(), Ok(*k));
+        }
         let err = "teleport".parse::<Scene>().unwrap_err();
         assert!(err.contains("barcode"), "{err}");
     }

@@ -59,6 +59,18 @@ async fn bad_routing_rules_are_each_reported_where_they_are_written() {
     .await;
 }
 
+/// Card programmes that break the schema and CN's prepaid card rules: the
+/// reading's problems (an unknown key, a float for money) and the checks'
+/// together, each at its value, a key written wrong never also missing.
+#[tokio::test]
+async fn bad_card_programmes_are_each_reported_where_they_are_written() {
+    check(
+        "bad-card-programs",
+        expect_file!["../fixtures/check-config/bad-card-programs/expected.txt"],
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rules_no_channel_can_ever_serve_are_reported_once_plugins_load() {
     check(

@@ -14,6 +14,8 @@ pub(super) struct Checker<'a> {
     pub(super) source: &'a str,
     pub(super) errors: &'a mut ConfigErrors,
     pub(super) secrets: SecretPolicy<'a>,
+    /// Paths of the entries the reading took out (see `parse::Parsed`).
+    pub(super) taken_out: &'a [String],
 }
 
 /// How one document's secret references are read.
@@ -28,6 +30,13 @@ pub(super) struct SecretPolicy<'a> {
 }
 
 impl Checker<'_> {
+    /// Whether the entry at `path` (`card_programs[1].uses`) was written
+    /// but taken out by the reading, which reported it already: a check
+    /// that finds it absent must not report it missing too.
+    pub(super) fn was_taken_out(&self, path: &str) -> bool {
+        self.taken_out.iter().any(|p| p == path)
+    }
+
     pub(super) fn error<T>(&mut self, at: &Spanned<T>, message: impl Into<String>) {
         self.error_at(at.span(), message);
     }

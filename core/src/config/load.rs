@@ -186,6 +186,7 @@ fn load_tenants(
                 resolve: sources.resolve_secrets,
                 inline_allowed: doc.published_as.is_none(),
             },
+            taken_out: &parsed.taken_out,
         };
         let id = raw.id.get_ref();
         if let Some(stored) = &doc.published_as
@@ -231,7 +232,8 @@ fn load_tenants(
 /// the config fuzz target use it; secrets are resolved as written).
 pub fn tenant_from_str(file: &Path, source: &str) -> Result<TenantConfig, ConfigErrors> {
     let mut errors = ConfigErrors::default();
-    let Some(raw) = super::parse::document::<RawTenant>(file, source, &mut errors).value else {
+    let parsed = super::parse::document::<RawTenant>(file, source, &mut errors);
+    let Some(raw) = parsed.value else {
         return Err(errors);
     };
     let mut c = Checker {
@@ -243,6 +245,7 @@ pub fn tenant_from_str(file: &Path, source: &str) -> Result<TenantConfig, Config
             resolve: true,
             inline_allowed: true,
         },
+        taken_out: &parsed.taken_out,
     };
     let tenant = check_tenant(&raw, &mut c);
     if errors.is_empty() {

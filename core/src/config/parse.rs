@@ -24,6 +24,9 @@ pub(super) struct Parsed<T> {
     /// Whether the document read without any problem. A document with
     /// problems is still checked further, but never served.
     pub clean: bool,
+    /// The paths (`card_programs[1].uses`) of the entries taken out: each
+    /// is reported already, so a check finding one absent says no more.
+    pub taken_out: Vec<String>,
 }
 
 /// Rounds of reading one document; far more entries than any config has.
@@ -43,6 +46,7 @@ pub(super) fn document<T: DeserializeOwned>(
             return Parsed {
                 value: None,
                 clean: false,
+                taken_out: Vec::new(),
             };
         }
     };
@@ -60,20 +64,22 @@ fn read_pruning<T: DeserializeOwned>(
     source: &str,
     errors: &mut ConfigErrors,
 ) -> Parsed<T> {
-    let mut removed: Vec<String> = Vec::new();
+    // (key, path) of each entry taken out.
+    let mut removed: Vec<(String, String)> = Vec::new();
     for _ in 0..MAX_ROUNDS {
         let e = match T::deserialize(toml::de::Deserializer::from(tree.clone())) {
             Ok(value) => {
                 return Parsed {
                     value: Some(value),
                     clean: removed.is_empty(),
+                    taken_out: removed.into_iter().map(|(_, path)| path).collect(),
                 };
             }
             Err(e) => e,
         };
         let missing = missing_field(e.message());
         // A required key we took out ourselves is no new problem.
-        if !missing.is_some_and(|name| removed.iter().any(|r| r == name)) {
+        if !missing.is_some_and(|name| removed.iter().any(|(key, _)| key == name)) {
             errors.push(ConfigError::from_toml(file, source, &e));
         }
         let pruned = match (missing, e.span()) {
@@ -81,13 +87,14 @@ fn read_pruning<T: DeserializeOwned>(
             _ => None,
         };
         match pruned {
-            Some(name) => removed.push(name),
+            Some(entry) => removed.push(entry),
             None => break,
         }
     }
     Parsed {
         value: None,
         clean: false,
+        taken_out: Vec::new(),
     }
 }
 
@@ -99,14 +106,21 @@ fn missing_field(message: &str) -> Option<&str> {
 }
 
 /// Takes out the innermost entry whose key or value holds `span`, and
-/// answers its key. Children are searched first: a table's header span
-/// does not cover its body, so containment alone cannot pick the parent.
-fn remove_entry_at(table: &mut DeTable<'_>, span: &Range<usize>) -> Option<String> {
-    for (_, value) in table.iter_mut() {
+/// answers its key and its path from `table` (`card_programs[1].uses`).
+/// Children are searched first: a table's header span does not cover its
+/// body, so containment alone cannot pick the parent.
+fn remove_entry_at(table: &mut DeTable<'_>, span: &Range<usize>) -> Option<(String, String)> {
+    for (key, value) in table.iter_mut() {
+        let key = key.get_ref();
         let inner = match value.get_mut() {
-            DeValue::Table(t) => remove_entry_at(t, span),
-            DeValue::Array(items) => items.iter_mut().find_map(|item| match item.get_mut() {
-                DeValue::Table(t) => remove_entry_at(t, span),
+            DeValue::Table(t) => {
+                remove_entry_at(t, span).map(|(name, path)| (name, format!("{key}.{path}")))
+            }
+            DeValue::Array(items) => items.iter_mut().enumerate().find_map(|(i, item)| match item
+                .get_mut()
+            {
+                DeValue::Table(t) => remove_entry_at(t, span)
+                    .map(|(name, path)| (name, format!("{key}[{i}].{path}"))),
                 _ => None,
             }),
             _ => None,
@@ -121,7 +135,8 @@ fn remove_entry_at(table: &mut DeTable<'_>, span: &Range<usize>) -> Option<Strin
         .find(|(k, v)| holds(k.span()) || holds(v.span()))
         .map(|(k, _)| k.clone())?;
     table.remove(&key);
-    Some(key.into_inner().into_owned())
+    let name = key.into_inner().into_owned();
+    Some((name.clone(), name))
 }
 
 #[cfg(test)]
@@ -157,17 +172,36 @@ mod tests {
     }
 
     fn read(source: &str) -> (Option<Doc>, bool, Vec<String>) {
+        let (value, clean, lines, _) = read_with_paths(source);
+        (value, clean, lines)
+    }
+
+    fn read_with_paths(source: &str) -> (Option<Doc>, bool, Vec<String>, Vec<String>) {
         let mut errors = ConfigErrors::default();
         let parsed = document::<Doc>(Path::new("t.toml"), source, &mut errors);
         let lines = errors.0.iter().map(ToString::to_string).collect();
-        (parsed.value, parsed.clean, lines)
+        (parsed.value, parsed.clean, lines, parsed.taken_out)
     }
 
     #[test]
     fn every_unknown_key_and_wrong_type_is_reported_where_it_is() {
         let source = "id = \"x\"\ncount = -3\ncolour = 1\n[[items]]\nname = \"a\"\nweight = \"heavy\"\nwieght = 1\n[limits]\na = \"x\"\nb = 1.5\n";
-        let (value, clean, errors) = read(source);
+        let (value, clean, errors, taken_out) = read_with_paths(source);
         assert!(!clean);
+        let mut taken_out = taken_out;
+        taken_out.sort();
+        assert_eq!(
+            taken_out,
+            [
+                "colour",
+                "count",
+                "items[0].weight",
+                "items[0].wieght",
+                "limits.a",
+                "limits.b"
+            ],
+            "each entry taken out is known by its path"
+        );
         let doc = value.expect("what remains is read");
         assert_eq!((doc.id.as_str(), doc.count), ("x", None));
         assert_eq!(doc.items[0].weight, None);

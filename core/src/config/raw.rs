@@ -136,6 +136,51 @@ pub struct RawTenant {
     pub breaker: Option<RawBreaker>,
     pub limits: Option<Spanned<RawTenantLimits>>,
     pub checkout: Option<RawCheckout>,
+    /// Closed-loop value the tenant issues (see `config::card_programs`).
+    #[serde(default)]
+    pub card_programs: Vec<Spanned<RawCardProgram>>,
+}
+
+/// One `[[card_programs]]` entry. Every key is optional here: which ones a
+/// programme needs depends on its `kind`, so `card_programs` reports a
+/// missing one beside the file's other problems instead of the reading
+/// stopping there. Money is a decimal string in major units ("500.00"),
+/// never a float.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCardProgram {
+    pub id: Option<Spanned<String>>,
+    pub kind: Option<Spanned<String>>,
+    pub channel: Option<Spanned<String>>,
+    pub currency: Option<Spanned<String>>,
+    pub jurisdiction: Option<Spanned<String>>,
+    pub named: Option<Spanned<bool>>,
+    pub max_balance: Option<Spanned<String>>,
+    pub validity_days: Option<Spanned<u64>>,
+    pub breakage: Option<Spanned<bool>>,
+    pub partial_use: Option<Spanned<bool>>,
+    pub bonus_tiers: Option<Spanned<Vec<Spanned<RawBonusTier>>>>,
+    pub face_values: Option<Spanned<Vec<Spanned<String>>>>,
+    pub unit: Option<Spanned<String>>,
+    pub uses: Option<Spanned<u64>>,
+    pub covers_up_to: Option<Spanned<String>>,
+    pub amount_off: Option<Spanned<String>>,
+    pub percent_off: Option<Spanned<String>>,
+    pub min_spend: Option<Spanned<String>>,
+    pub max_discount: Option<Spanned<String>>,
+    pub hours: Option<Spanned<String>>,
+    pub days: Option<Spanned<Vec<Spanned<String>>>>,
+    pub stores: Option<Spanned<Vec<Spanned<String>>>>,
+    pub one_per_order: Option<Spanned<bool>>,
+}
+
+/// `{ top_up = "500.00", bonus = "50.00" }`; both keys are needed, checked
+/// with the programme.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBonusTier {
+    pub top_up: Option<Spanned<String>>,
+    pub bonus: Option<Spanned<String>>,
 }
 
 /// The hosted cashier page (docs/checkout.md).

@@ -134,7 +134,8 @@ pub(super) fn load_server(
     errors: &mut ConfigErrors,
 ) -> Option<ServerConfig> {
     let source = read(file, errors)?;
-    let raw: RawServer = super::parse::document(file, &source, errors).value?;
+    let parsed = super::parse::document::<RawServer>(file, &source, errors);
+    let raw = parsed.value?;
     let dir = file.parent().unwrap_or(Path::new(".")).to_path_buf();
     let mut c = Checker {
         file,
@@ -145,6 +146,7 @@ pub(super) fn load_server(
             resolve: resolve_secrets,
             inline_allowed: true,
         },
+        taken_out: &parsed.taken_out,
     };
 
     let listen_text = overrides

@@ -27,6 +27,8 @@ pub struct TenantConfig {
     pub breaker: crate::routing::BreakerConfig,
     pub limits: TenantLimits,
     pub checkout: CheckoutSettings,
+    /// The closed-loop value it issues, in file order.
+    pub card_programs: Vec<super::card_programs::CardProgram>,
 }
 
 /// The hosted cashier page's settings for one tenant.
@@ -147,6 +149,7 @@ pub(super) fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> TenantConfig
         .map(|ch| ch.id.get_ref().as_str())
         .collect();
     let rules = super::rules::rules(&raw.rules, &ids, c);
+    let card_programs = super::card_programs::card_programs(&raw.card_programs, &ids, c);
     TenantConfig {
         id: raw.id.get_ref().clone().into(),
         name,
@@ -160,6 +163,7 @@ pub(super) fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> TenantConfig
         breaker,
         limits,
         checkout,
+        card_programs,
     }
 }
 
@@ -213,7 +217,9 @@ fn tenant_limits(
         let burst = c.bounded(&raw.burst, u64::from(per_second), 1, 1_000_000) as u32;
         TenantRate { per_second, burst }
     });
+    // A `requests_per_second` of the wrong type was reported where it is.
     if rate.is_none()
+        && !c.was_taken_out("limits.requests_per_second")
         && let Some(burst) = &raw.burst
     {
         c.error(burst, "`burst` needs `requests_per_second`");

@@ -117,6 +117,22 @@ fn a_broken_server_file_does_not_hide_the_tenants_problems() {
 }
 
 #[test]
+fn a_key_of_the_wrong_type_is_not_also_reported_missing() {
+    let source = "id = \"t\"\napi_keys = [\"sk_test_taken_out\"]\n[limits]\nrequests_per_second = \"ten\"\nburst = 20\n";
+    let errors = tenant_from_str(Path::new("t.toml"), source).unwrap_err();
+    assert_eq!(
+        errors.to_string(),
+        "t.toml:4:23: invalid type: string \"ten\", expected u64"
+    );
+    let without = source.replace("requests_per_second = \"ten\"\n", "");
+    let errors = tenant_from_str(Path::new("t.toml"), &without).unwrap_err();
+    assert_eq!(
+        errors.to_string(),
+        "t.toml:4:9: `burst` needs `requests_per_second`"
+    );
+}
+
+#[test]
 fn channels_that_validated_are_kept_for_binding_checks() {
     let dir = scratch("partial");
     let file = write(&dir, "paycore.toml", "");
