@@ -14,7 +14,7 @@ mod program;
 mod session;
 
 pub use codes::{CODE_LENGTH, CODE_PREFIX, CODE_VALIDITY_MS, PaymentCode, looks_like_card_code};
-pub use program::Program;
+pub use program::{Program, ProgramUnits};
 pub use session::{CardHoldView, CardView, LedgerError, Scope, Session};
 
 use crate::store::Store;

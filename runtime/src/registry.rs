@@ -26,6 +26,8 @@ pub struct BoundChannel {
     /// again for another version of the plugin.
     written: BTreeMap<String, String>,
     config: ChannelConfig,
+    /// The tenant's card programmes this channel runs.
+    programs: Arc<[crate::ledger::Program]>,
     /// The canary version and its share of payments, when configured and loaded.
     pub canary: Option<(Plugin, u8)>,
 }
@@ -36,15 +38,17 @@ impl BoundChannel {
         config: &ChannelConfig,
         plugin: &Plugin,
         written: BTreeMap<String, String>,
+        programs: Arc<[crate::ledger::Program]>,
     ) -> BoundChannel {
         let m = &plugin.manifest;
-        let grant = crate::plugin_host::grant_for(
+        let mut grant = crate::plugin_host::grant_for(
             m,
             tenant,
             &config.id,
             &config.allowed_hosts,
             &config.secrets,
         );
+        grant.programs = programs.clone();
         // A version that does not fit these settings is never bound; if it
         // serves an old payment all the same, it gets them as written.
         let settings = channel_settings::resolve(&m.settings, &written)
@@ -57,6 +61,7 @@ impl BoundChannel {
             settings,
             written,
             config: config.clone(),
+            programs,
             canary: None,
         }
     }
@@ -79,7 +84,13 @@ impl BoundChannel {
     /// The same channel served by another loaded version of its plugin:
     /// follow-up calls on a payment go to the version that created it.
     pub fn with_plugin(&self, plugin: &Plugin) -> BoundChannel {
-        BoundChannel::bind(&self.tenant, &self.config, plugin, self.written.clone())
+        BoundChannel::bind(
+            &self.tenant,
+            &self.config,
+            plugin,
+            self.written.clone(),
+            self.programs.clone(),
+        )
     }
 }
 
@@ -341,7 +352,13 @@ impl Registry {
                 match chosen {
                     Some(plugin) => {
                         let written = written_settings(ch, public_url);
-                        let mut bound = BoundChannel::bind(&t.id, ch, plugin, written);
+                        let programs: Arc<[crate::ledger::Program]> = t
+                            .card_programs
+                            .iter()
+                            .filter(|p| p.channel == ch.id)
+                            .cloned()
+                            .collect();
+                        let mut bound = BoundChannel::bind(&t.id, ch, plugin, written, programs);
                         bound.canary = ch.canary.as_ref().and_then(|c| {
                             let canary = registry.plugins.iter().find(|p| {
                                 p.manifest.name == ch.plugin_name && p.manifest.version == c.version

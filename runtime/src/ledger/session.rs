@@ -5,6 +5,7 @@
 //! Every refusal moves nothing.
 
 use super::codes::code_hash;
+use super::program::ProgramUnits;
 use super::{Ledger, Program};
 use crate::domain::{PaymentId, RefundId, TenantId};
 use crate::money::Currency;
@@ -190,7 +191,7 @@ impl Session {
             .await?
             .iter()
             .filter(|h| h.card_id != card.id && h.status != HoldStatus::Released)
-            .filter(|_| card.program.service.is_none())
+            .filter(|_| card.program.service().is_none())
             .map(|h| h.amount)
             .sum();
         if amount + held_elsewhere > limit {
@@ -260,7 +261,7 @@ impl Session {
                     .card(&self.tenant, &hold.card_id)
                     .await?
                     .and_then(|c| self.program_of(&c))
-                    .is_some_and(|p| p.service.is_some());
+                    .is_some_and(|p| p.service().is_some());
                 // Uses are not money: they come back only with the whole payment.
                 if is_service && refund_amount != payment_amount {
                     return Err(not_allowed("uses come back only on a full refund"));

@@ -8,7 +8,7 @@ use super::bindings::paycore::channel::ledger as wit;
 use super::imports::CallState;
 use super::trace::CallInput;
 use crate::domain::{PaymentId, RefundId};
-use crate::ledger::{CardHoldView, CardView, LedgerError, Scope};
+use crate::ledger::{CardHoldView, CardView, LedgerError, ProgramUnits, Scope};
 use crate::money::Currency;
 use paycore_core::domain::ProgramKind;
 use paycore_core::ledger::{CardStatus, HoldStatus};
@@ -144,8 +144,8 @@ fn card(view: CardView) -> wit::Card {
                 ProgramKind::Coupon => wit::ProgramKind::Coupon,
             },
             currency: program.currency.to_string(),
-            service_unit: program.service.as_ref().map(|(unit, _)| unit.clone()),
-            covers_up_to: program.service.as_ref().map(|(_, covers)| *covers),
+            service_unit: program.service().map(|(unit, _)| unit.to_string()),
+            covers_up_to: program.service().map(|(_, covers)| covers),
             partial_use: program.partial_use,
         },
         status: status_of(view.status),
