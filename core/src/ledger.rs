@@ -251,6 +251,25 @@ impl Move {
         Ok(planned)
     }
 
+    /// A card's first value, sold by a payment (a gift card, a voucher, a
+    /// punch card): keyed by the payment, so one payment funds one card.
+    pub fn sale(
+        card: &CardId,
+        payment: &PaymentId,
+        amount: i64,
+        cap: Option<i64>,
+    ) -> Result<Move, PlanError> {
+        let posting = Posting {
+            from: Account::Sales,
+            to: Account::Card(Bucket::Available),
+            amount: positive(amount)?,
+            kind: MoveKind::Issue,
+        };
+        let mut planned = Move::new(format!("sale:{payment}"), MoveKind::Issue, card, vec![posting]);
+        planned.cap = cap;
+        Ok(planned)
+    }
+
     /// Value bought by a payment, and the bonus the programme adds to it.
     /// Keyed by the payment, so a payment tops up once however often its
     /// success is seen.

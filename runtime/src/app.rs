@@ -157,7 +157,8 @@ pub async fn start_with_clock(
         server.plugin_cache_dir.clone(),
         server.outbound.clone(),
     )?;
-    host.attach_ledger(crate::ledger::Ledger::new(store.clone()));
+    let ledger = crate::ledger::Ledger::new(store.clone());
+    host.attach_ledger(ledger.clone());
 
     let listener = tokio::net::TcpListener::bind(server.listen)
         .await
@@ -183,6 +184,7 @@ pub async fn start_with_clock(
     reloader.reload("startup").await;
     let state = AppState {
         payments: payments.clone(),
+        ledger,
         admin_tokens: server.admin_tokens.clone(),
         metrics,
         reloader: reloader.clone(),

@@ -4,6 +4,7 @@
 
 mod admin;
 mod callbacks;
+mod cards;
 mod checkout;
 mod error;
 mod events;
@@ -30,6 +31,9 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub payments: Arc<Payments>,
+    /// Cards and their values (the card API; payments reach it through
+    /// the card programmes' plugins).
+    pub ledger: crate::ledger::Ledger,
     pub admin_tokens: Vec<SecretValue>,
     pub metrics: crate::telemetry::Metrics,
     pub reloader: Arc<crate::reload::Reloader>,

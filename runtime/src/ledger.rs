@@ -9,10 +9,12 @@
 //! called). Either way value moves only as a planned `Move`, applied by the
 //! store in one transaction, idempotent by its key.
 
+mod cards;
 mod codes;
 mod program;
 mod session;
 
+pub use cards::{CardError, FundedBy, IssueCard};
 pub use codes::{CODE_LENGTH, CODE_PREFIX, CODE_VALIDITY_MS, PaymentCode, looks_like_card_code};
 pub use program::{Program, ProgramUnits};
 pub use session::{CardHoldView, CardView, LedgerError, Scope, Session};

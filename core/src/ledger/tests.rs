@@ -36,6 +36,10 @@ fn every_move_takes_from_one_account_what_it_gives_another() {
             sums(&[("promotion", -500), ("card:card_1", 500)]),
         ),
         (
+            Move::sale(&c, &payment, 10_000, None).unwrap(),
+            sums(&[("sales", -10_000), ("card:card_1", 10_000)]),
+        ),
+        (
             Move::top_up(&c, &payment, 50_000, 5_000, None).unwrap(),
             sums(&[
                 ("sales", -50_000),
@@ -160,4 +164,13 @@ fn value_from_outside_the_card_is_what_its_cap_bounds() {
     assert!(!Move::release(&c, &hold, 1).unwrap().adds_value());
     assert!(!Move::reactivate(&c, "r", 1).unwrap().adds_value());
     assert!(!Move::capture(&c, &hold, 1).unwrap().adds_value());
+}
+
+#[test]
+fn a_payment_funds_one_card() {
+    let payment = PaymentId::from("pay_1");
+    let one = Move::sale(&CardId::from("card_1"), &payment, 100, None).unwrap();
+    let other = Move::sale(&CardId::from("card_2"), &payment, 100, None).unwrap();
+    assert_eq!(one.key, other.key);
+    assert_ne!(one.fingerprint(), other.fingerprint());
 }

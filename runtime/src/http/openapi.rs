@@ -23,6 +23,7 @@ use utoipa_axum::routes;
     tags(
         (name = "payments", description = "Create, read, sync, close and cancel payments"),
         (name = "refunds", description = "Partial and full refunds"),
+        (name = "cards", description = "Member stored-value cards, gift cards, vouchers and punch cards on the ledger paycore keeps; pay with them through POST /v1/payments"),
         (name = "checkout", description = "The hosted cashier: static QR codes for stores and terminals (the payment page itself is HTML at `/pay/{token}` and `/q/{token}`)"),
         (name = "callbacks", description = "Asynchronous notifications from channels"),
         (name = "events", description = "Merchant webhooks: the events of a payment and their delivery state"),
@@ -86,6 +87,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(super::payments::router())
         .merge(super::refunds::router())
         .merge(super::qr_codes::router())
+        .merge(super::cards::router())
         .merge(super::routing::router())
         .merge(super::callbacks::router())
         .merge(super::events::router())

@@ -64,19 +64,7 @@ async fn create(
     headers: HeaderMap,
     ApiJson(body): ApiJson<PaymentBody>,
 ) -> Result<Response, ApiError> {
-    let key = match headers.get(IDEMPOTENCY_KEY) {
-        None => None,
-        Some(v) => match v.to_str() {
-            Ok(k) if !k.is_empty() && k.len() <= 255 => Some(k.to_string()),
-            _ => {
-                return Err(ApiError::malformed(
-                    "invalid_header",
-                    "Idempotency-Key must be 1-255 visible ASCII characters",
-                )
-                .with_field("Idempotency-Key"));
-            }
-        },
-    };
+    let key = idempotency_key(&headers)?;
     let request = body
         .validate()
         .map_err(crate::payments::PaymentError::from)?;
@@ -93,6 +81,21 @@ async fn create(
             .insert(REPLAYED, HeaderValue::from_static("true"));
     }
     Ok(response)
+}
+
+/// The `Idempotency-Key` header, if sent: 1-255 visible ASCII characters.
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    match headers.get(IDEMPOTENCY_KEY) {
+        None => Ok(None),
+        Some(v) => match v.to_str() {
+            Ok(k) if !k.is_empty() && k.len() <= 255 => Ok(Some(k.to_string())),
+            _ => Err(ApiError::malformed(
+                "invalid_header",
+                "Idempotency-Key must be 1-255 visible ASCII characters",
+            )
+            .with_field("Idempotency-Key")),
+        },
+    }
 }
 
 #[derive(Deserialize, IntoParams)]
