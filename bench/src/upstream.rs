@@ -129,8 +129,9 @@ pub fn sdk_pay_request() -> sdk::PayRequest {
 }
 
 /// The SDK's `Host` for the natively called channel: HMAC with the key, the
-/// canned answer, no log, a fixed clock. The native side of the comparison
-/// therefore has no sandbox, no copies across a boundary and no grant check.
+/// canned answer, no log, a fixed clock, no ledger (the sandbox channel
+/// never asks for one). The native side of the comparison therefore has no
+/// sandbox, no copies across a boundary and no grant check.
 pub struct NativeHost(sdk::HttpResponse);
 
 impl Default for NativeHost {
@@ -184,4 +185,36 @@ impl paycore_plugin_sdk::Host for NativeHost {
     fn now_millis(&self) -> u64 {
         0
     }
+
+    fn ledger_card_by_code(&self, _code: &str) -> Result<sdk::Card, sdk::LedgerError> {
+        Err(no_ledger())
+    }
+
+    fn ledger_balance(&self, _card: &str) -> Result<sdk::Card, sdk::LedgerError> {
+        Err(no_ledger())
+    }
+
+    fn ledger_hold(&self, _card: &str, _amount: i64) -> Result<sdk::CardHold, sdk::LedgerError> {
+        Err(no_ledger())
+    }
+
+    fn ledger_capture(&self, _hold: &str) -> Result<sdk::CardHold, sdk::LedgerError> {
+        Err(no_ledger())
+    }
+
+    fn ledger_release(&self, _hold: &str) -> Result<sdk::CardHold, sdk::LedgerError> {
+        Err(no_ledger())
+    }
+
+    fn ledger_credit(&self, _hold: &str, _amount: i64) -> Result<sdk::CardHold, sdk::LedgerError> {
+        Err(no_ledger())
+    }
+
+    fn ledger_holds(&self) -> Result<Vec<sdk::CardHold>, sdk::LedgerError> {
+        Err(no_ledger())
+    }
+}
+
+fn no_ledger() -> sdk::LedgerError {
+    sdk::LedgerError::Unavailable("the benchmark's host keeps no ledger".into())
 }

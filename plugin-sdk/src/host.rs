@@ -1,11 +1,24 @@
 //! What a plugin can ask of the runtime that hosts it.
 
-use crate::__bindings::paycore::channel::{clock, crypto, http, log};
-use crate::types::{Algorithm, CryptoError, HttpError, HttpRequest, HttpResponse, LogLevel};
+use crate::__bindings::paycore::channel::{clock, crypto, http, ledger, log};
+use crate::types::{
+    Algorithm, Card, CardHold, CryptoError, HttpError, HttpRequest, HttpResponse, LedgerError,
+    LogLevel,
+};
 
 /// The runtime's services, handed to every [`Channel`](crate::Channel) call.
 /// A trait rather than free functions so that plugins can be unit-tested
 /// natively against [`FakeHost`](crate::testing::FakeHost).
+///
+/// The `ledger_*` calls (contract 1.1) reach the host's closed-loop ledger:
+/// member cards, gift cards, vouchers, punch cards and coupons. A card
+/// programme's plugin decides whether a card may pay and how much; the host
+/// moves the value. It reaches only the calling tenant's cards in the
+/// programmes it runs on this channel, and only as far as the operation
+/// being called allows (the `ledger` interface in `channel.wit`): anything
+/// else is `LedgerError::NotAllowed`. Every write is idempotent, so a call
+/// made again returns what the first one did. Amounts are minor units of
+/// the programme's currency, or whole uses on a punch card.
 pub trait Host {
     /// Sends a request to a host the operator granted this channel. The host
     /// enforces the grant, a timeout and a response size cap.
@@ -39,6 +52,32 @@ pub trait Host {
 
     /// Wall-clock milliseconds since the Unix epoch.
     fn now_millis(&self) -> u64;
+
+    /// The card a member's dynamic payment code names, binding the code to
+    /// the payment being paid (only during `pay`): the same payment may
+    /// present it again, another gets `LedgerError::CodeUsed`.
+    fn ledger_card_by_code(&self, code: &str) -> Result<Card, LedgerError>;
+
+    /// A card by its id, with its balance.
+    fn ledger_balance(&self, card: &str) -> Result<Card, LedgerError>;
+
+    /// Reserves `amount` on an active card for the payment being paid. The
+    /// same card again returns the same hold.
+    fn ledger_hold(&self, card: &str, amount: i64) -> Result<CardHold, LedgerError>;
+
+    /// Spends a held hold of the payment being called.
+    fn ledger_capture(&self, hold: &str) -> Result<CardHold, LedgerError>;
+
+    /// Gives a held hold of the payment being called back to its card.
+    fn ledger_release(&self, hold: &str) -> Result<CardHold, LedgerError>;
+
+    /// Gives `amount` of a captured hold back to its card, for the refund
+    /// (or cancel) being called.
+    fn ledger_credit(&self, hold: &str, amount: i64) -> Result<CardHold, LedgerError>;
+
+    /// The holds of the payment being called (for a refund, of its
+    /// payment), oldest first.
+    fn ledger_holds(&self) -> Result<Vec<CardHold>, LedgerError>;
 }
 
 /// The real host: each method calls the matching WIT import. Only usable
@@ -83,5 +122,33 @@ impl Host for WasmHost {
 
     fn now_millis(&self) -> u64 {
         clock::now_millis()
+    }
+
+    fn ledger_card_by_code(&self, code: &str) -> Result<Card, LedgerError> {
+        ledger::card_by_code(code)
+    }
+
+    fn ledger_balance(&self, card: &str) -> Result<Card, LedgerError> {
+        ledger::balance(card)
+    }
+
+    fn ledger_hold(&self, card: &str, amount: i64) -> Result<CardHold, LedgerError> {
+        ledger::hold(card, amount)
+    }
+
+    fn ledger_capture(&self, hold: &str) -> Result<CardHold, LedgerError> {
+        ledger::capture(hold)
+    }
+
+    fn ledger_release(&self, hold: &str) -> Result<CardHold, LedgerError> {
+        ledger::release(hold)
+    }
+
+    fn ledger_credit(&self, hold: &str, amount: i64) -> Result<CardHold, LedgerError> {
+        ledger::credit(hold, amount)
+    }
+
+    fn ledger_holds(&self) -> Result<Vec<CardHold>, LedgerError> {
+        ledger::holds()
     }
 }

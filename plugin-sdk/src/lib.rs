@@ -7,8 +7,9 @@
 //! manifest beside the type, the operations in the module that speaks the
 //! provider's protocol; nothing forwards from one to the other. Everything
 //! the plugin needs from the outside world — HTTP to the hosts the operator
-//! granted, signing with keys it never sees, logging, the clock — comes
-//! through the [`Host`] it is handed on every call.
+//! granted, signing with keys it never sees, logging, the clock, the
+//! host's ledger of closed-loop value — comes through the [`Host`] it is
+//! handed on every call.
 //!
 //! ```
 //! use paycore_plugin_sdk::types::*;

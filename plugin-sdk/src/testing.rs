@@ -18,6 +18,29 @@
 //! takes them) and AES-256-GCM keys, so channels that sign with RSA2 or
 //! decrypt WeChat Pay resources can be tested with known-answer vectors;
 //! [`rsa_sign`], [`rsa_verify`] and [`aes256_gcm_encrypt`] play the channel's side.
+//!
+//! It keeps an in-memory ledger too (contract 1.1), for card programmes'
+//! plugins: cards ([`card`], [`program`], [`punch_program`]), members'
+//! payment codes, and the holds the plugin makes, within the scope of the
+//! [`Operation`] the test says is being called:
+//!
+//! ```
+//! use paycore_plugin_sdk::testing::{card, pay_request, program, FakeHost, Operation};
+//! use paycore_plugin_sdk::types::*;
+//! use paycore_plugin_sdk::Host;
+//!
+//! let gift = program("gift", ProgramKind::Gift, "CNY");
+//! let host = FakeHost::new()
+//!     .with_card(card("card_1", &gift, 5_000))
+//!     .with_payment_code("880000000000000001", "card_1");
+//! let request = pay_request("A1", 1_200, "CNY", Scene::Barcode);
+//! host.set_operation(Operation::pay(&request));
+//! let found = host.ledger_card_by_code("880000000000000001").unwrap();
+//! let hold = host.ledger_hold(&found.id, 1_200).unwrap();
+//! host.ledger_capture(&hold.id).unwrap();
+//! assert_eq!(host.card("card_1").balance, 3_800);
+//! assert_eq!(host.holds_of(&request.payment_id)[0].status, HoldStatus::Captured);
+//! ```
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -27,13 +50,15 @@ use sha2::Sha256;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod keys;
+mod ledger;
 #[cfg(not(target_arch = "wasm32"))]
 pub use keys::aes256_gcm_encrypt;
+pub use ledger::{Operation, PAYMENT_CODE_VALIDITY_MILLIS, card, program, punch_program};
 
 use crate::Host;
 use crate::types::{
-    Algorithm, CallContext, CryptoError, HttpError, HttpRequest, HttpResponse, LogLevel,
-    PayRequest, Scene,
+    Algorithm, CallContext, Card, CardHold, CryptoError, HttpError, HttpRequest, HttpResponse,
+    LedgerError, LogLevel, PayRequest, Scene,
 };
 
 type Responder = Box<dyn Fn(&HttpRequest) -> Result<HttpResponse, HttpError>>;
@@ -42,13 +67,17 @@ type Responder = Box<dyn Fn(&HttpRequest) -> Result<HttpResponse, HttpError>>;
 /// registered for one use (HMAC-SHA256, an RSA private or public key, an
 /// AES-256-GCM key); using it otherwise answers `CryptoError::Unsupported`,
 /// as the runtime does. Without a responder every request is
-/// `HttpError::Denied`, as if the operator had granted no host.
+/// `HttpError::Denied`, as if the operator had granted no host. Its ledger
+/// starts empty, with no operation being called: until the test sets one
+/// ([`set_operation`](Self::set_operation)), every ledger write is
+/// `LedgerError::NotAllowed`.
 pub struct FakeHost {
     keys: HashMap<String, FakeKey>,
     responder: RefCell<Option<Responder>>,
     requests: RefCell<Vec<HttpRequest>>,
     logs: RefCell<Vec<(LogLevel, String)>>,
     now_millis: Cell<u64>,
+    ledger: RefCell<ledger::Ledger>,
 }
 
 /// 2026-11-25T08:00:00Z: a fixed start so tests are reproducible.
@@ -68,6 +97,7 @@ impl FakeHost {
             requests: RefCell::new(Vec::new()),
             logs: RefCell::new(Vec::new()),
             now_millis: Cell::new(DEFAULT_NOW_MILLIS),
+            ledger: RefCell::new(ledger::Ledger::default()),
         }
     }
 
@@ -135,6 +165,53 @@ impl FakeHost {
 
     pub fn advance_millis(&self, millis: u64) {
         self.now_millis.set(self.now_millis.get() + millis);
+    }
+
+    /// Adds `card` to the ledger (see [`card`]).
+    pub fn with_card(self, card: Card) -> Self {
+        self.set_card(card);
+        self
+    }
+
+    /// Adds `card` to the ledger, or replaces the card with its id (the
+    /// member's card is frozen mid-test, say).
+    pub fn set_card(&self, card: Card) {
+        self.ledger.borrow_mut().add_card(card);
+    }
+
+    /// Issues a member's dynamic payment code for `card`, valid for
+    /// [`PAYMENT_CODE_VALIDITY_MILLIS`] from the fake clock's now.
+    pub fn with_payment_code(self, code: &str, card: &str) -> Self {
+        let expires_at = self.now_millis.get() + PAYMENT_CODE_VALIDITY_MILLIS;
+        self.ledger.borrow_mut().add_code(code, card, expires_at);
+        self
+    }
+
+    /// Says which operation the host is calling: it decides what the
+    /// plugin may do with the ledger (see [`Operation`]).
+    pub fn set_operation(&self, operation: Operation) {
+        self.ledger.borrow_mut().operation = Some(operation);
+    }
+
+    /// While `Some`, every ledger call answers `LedgerError::Unavailable`
+    /// with this reason, and nothing moves.
+    pub fn set_ledger_unavailable(&self, why: Option<&str>) {
+        self.ledger.borrow_mut().unavailable = why.map(str::to_owned);
+    }
+
+    /// The card as the ledger holds it now. Panics if there is none by
+    /// that id.
+    pub fn card(&self, id: &str) -> Card {
+        self.ledger
+            .borrow()
+            .card(id)
+            .cloned()
+            .unwrap_or_else(|| panic!("FakeHost has no card `{id}`"))
+    }
+
+    /// The holds made for `payment`, oldest first.
+    pub fn holds_of(&self, payment: &str) -> Vec<CardHold> {
+        self.ledger.borrow().holds_of(payment)
     }
 
     fn key(&self, name: &str) -> Result<&FakeKey, CryptoError> {
@@ -229,6 +306,35 @@ impl Host for FakeHost {
 
     fn now_millis(&self) -> u64 {
         self.now_millis.get()
+    }
+
+    fn ledger_card_by_code(&self, code: &str) -> Result<Card, LedgerError> {
+        let now = self.now_millis.get();
+        self.ledger.borrow_mut().card_by_code(code, now)
+    }
+
+    fn ledger_balance(&self, card: &str) -> Result<Card, LedgerError> {
+        self.ledger.borrow().balance(card)
+    }
+
+    fn ledger_hold(&self, card: &str, amount: i64) -> Result<CardHold, LedgerError> {
+        self.ledger.borrow_mut().hold(card, amount)
+    }
+
+    fn ledger_capture(&self, hold: &str) -> Result<CardHold, LedgerError> {
+        self.ledger.borrow_mut().capture(hold)
+    }
+
+    fn ledger_release(&self, hold: &str) -> Result<CardHold, LedgerError> {
+        self.ledger.borrow_mut().release(hold)
+    }
+
+    fn ledger_credit(&self, hold: &str, amount: i64) -> Result<CardHold, LedgerError> {
+        self.ledger.borrow_mut().credit(hold, amount)
+    }
+
+    fn ledger_holds(&self) -> Result<Vec<CardHold>, LedgerError> {
+        self.ledger.borrow().holds()
     }
 }
 

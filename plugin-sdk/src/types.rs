@@ -5,6 +5,9 @@ use crate::CONTRACT_VERSION;
 
 pub use crate::__bindings::paycore::channel::crypto::{Algorithm, CryptoError};
 pub use crate::__bindings::paycore::channel::http::HttpError;
+pub use crate::__bindings::paycore::channel::ledger::{
+    Card, CardHold, CardStatus, HoldStatus, LedgerError, Program, ProgramKind,
+};
 pub use crate::__bindings::paycore::channel::log::Level as LogLevel;
 pub use crate::__bindings::paycore::channel::types::{
     Action, CallContext, CallbackEvent, CallbackOutcome, ChannelError, Failure, GoodsItem,

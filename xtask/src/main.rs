@@ -28,6 +28,7 @@ const PLUGINS: &[(&str, &str)] = &[
     ("paycore-plugin-sandbox", "sandbox"),
     ("paycore-plugin-alipay", "alipay"),
     ("paycore-plugin-wechatpay", "wechatpay"),
+    ("paycore-plugin-card", "card"),
 ];
 /// Plugins that exist only for the host's sandbox tests.
 const TEST_PLUGINS: &[(&str, &str)] = &[

@@ -1,0 +1,55 @@
+//! `pay`: find the card, apply its programme's rules, hold what they allow
+//! and capture it at once (the payer presented the card for this payment).
+//! The hold's id is the channel's order number.
+
+use paycore_plugin_sdk::Host;
+use paycore_plugin_sdk::types::{
+    CardHold, ChannelError, HoldStatus, PayRequest, PaymentResult, ProgramKind,
+};
+
+use crate::failure::{self, Asked, Unit};
+use crate::{find, rules};
+
+pub fn pay(host: &dyn Host, request: &PayRequest) -> Result<PaymentResult, ChannelError> {
+    let card = find::card(host, request)?;
+    let unit = match card.program.kind {
+        ProgramKind::Punch => Unit::Uses,
+        _ => Unit::Money,
+    };
+    let hold = match earlier_hold(host, &card.id)? {
+        // The same payment again (a retry after a lost answer): what it
+        // held is already off the card's balance, so the rules, which read
+        // that balance, are not asked again.
+        Some(hold) => hold,
+        None => {
+            let charge = rules::charge(&card, request, host.now_millis())?;
+            host.ledger_hold(&card.id, charge.amount)
+                .map_err(|e| failure::ledger(e, Asked::Holds(unit), false))?
+        }
+    };
+    let hold = match hold.status {
+        HoldStatus::Held => host
+            .ledger_capture(&hold.id)
+            .map_err(|e| failure::ledger(e, Asked::Holds(unit), true))?,
+        HoldStatus::Captured => hold,
+        HoldStatus::Released => {
+            return Err(failure::invalid(
+                failure::LEDGER_REFUSED,
+                "the payment's hold on this card was released: the payment was closed",
+            ));
+        }
+    };
+    Ok(PaymentResult::succeeded(
+        Some(hold.id),
+        request.amount,
+        &request.currency,
+    ))
+}
+
+/// The hold this payment already made on `card`, if it made one.
+fn earlier_hold(host: &dyn Host, card: &str) -> Result<Option<CardHold>, ChannelError> {
+    let holds = host
+        .ledger_holds()
+        .map_err(|e| failure::ledger(e, Asked::Holds(Unit::Money), false))?;
+    Ok(holds.into_iter().find(|h| h.card == card))
+}
