@@ -101,7 +101,9 @@ impl Clock {
 
 /// A `*_ms` column's time in the API's timestamp format.
 pub fn millis_rfc3339(millis: i64) -> String {
-    rfc3339_seconds(jiff::Timestamp::from_millisecond(millis).unwrap_or(jiff::Timestamp::UNIX_EPOCH))
+    rfc3339_seconds(
+        jiff::Timestamp::from_millisecond(millis).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+    )
 }
 
 impl Default for Clock {

@@ -265,7 +265,12 @@ impl Move {
             amount: positive(amount)?,
             kind: MoveKind::Issue,
         };
-        let mut planned = Move::new(format!("sale:{payment}"), MoveKind::Issue, card, vec![posting]);
+        let mut planned = Move::new(
+            format!("sale:{payment}"),
+            MoveKind::Issue,
+            card,
+            vec![posting],
+        );
         planned.cap = cap;
         Ok(planned)
     }

@@ -133,7 +133,11 @@ impl IssueBody {
                 }
             }),
         };
-        if self.holder.as_deref().is_some_and(|h| h.is_empty() || h.len() > 64) {
+        if self
+            .holder
+            .as_deref()
+            .is_some_and(|h| h.is_empty() || h.len() > 64)
+        {
             return Err(unprocessable("holder", "must be 1-64 characters"));
         }
         let fingerprint = format!(
@@ -178,12 +182,9 @@ impl From<CardError> for ApiError {
                 "idempotency_key_reused",
                 message,
             ),
-            CardError::NotActive(_) => ApiError::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                "card_not_active",
-                message,
-            ),
+            CardError::NotActive(_) => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", "card_not_active", message)
+            }
             CardError::Store(cause) => {
                 tracing::error!(error = %cause, "storage failure");
                 ApiError::internal()
@@ -293,7 +294,10 @@ async fn read(
     AuthTenant(t): AuthTenant,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<CardView>, ApiError> {
-    let card = s.ledger.card(&t.config.id, &CardId::from(id.as_str())).await?;
+    let card = s
+        .ledger
+        .card(&t.config.id, &CardId::from(id.as_str()))
+        .await?;
     Ok(Json(view(&card)))
 }
 

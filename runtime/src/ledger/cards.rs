@@ -280,12 +280,12 @@ fn first_value(program: &Program, amount: Option<i64>) -> Result<Option<i64>, Ca
     }
     .and_then(|value| match value {
         Some(v) if v <= 0 => Err(CardError::Amount("must be above zero".into())),
-        Some(v) if program.max_balance.is_some_and(|cap| v > cap) => Err(CardError::Amount(
-            format!(
+        Some(v) if program.max_balance.is_some_and(|cap| v > cap) => {
+            Err(CardError::Amount(format!(
                 "above the programme's maximum balance of {}",
                 program.max_balance.unwrap_or_default()
-            ),
-        )),
+            )))
+        }
         other => Ok(other),
     })
 }

@@ -153,4 +153,38 @@ impl Host for NativeHost<'_> {
     fn now_millis(&self) -> u64 {
         self.wait(async |s| clock::Host::now_millis(s).await)
     }
+
+    // The sandbox channel, the only one this build runs natively, keeps no
+    // cards: it never reaches the ledger. Card programmes run as WASM.
+    fn ledger_card_by_code(&self, _: &str) -> Result<g::Card, g::LedgerError> {
+        Err(no_native_ledger())
+    }
+
+    fn ledger_balance(&self, _: &str) -> Result<g::Card, g::LedgerError> {
+        Err(no_native_ledger())
+    }
+
+    fn ledger_hold(&self, _: &str, _: i64) -> Result<g::CardHold, g::LedgerError> {
+        Err(no_native_ledger())
+    }
+
+    fn ledger_capture(&self, _: &str) -> Result<g::CardHold, g::LedgerError> {
+        Err(no_native_ledger())
+    }
+
+    fn ledger_release(&self, _: &str) -> Result<g::CardHold, g::LedgerError> {
+        Err(no_native_ledger())
+    }
+
+    fn ledger_credit(&self, _: &str, _: i64) -> Result<g::CardHold, g::LedgerError> {
+        Err(no_native_ledger())
+    }
+
+    fn ledger_holds(&self) -> Result<Vec<g::CardHold>, g::LedgerError> {
+        Err(no_native_ledger())
+    }
+}
+
+fn no_native_ledger() -> g::LedgerError {
+    g::LedgerError::Unavailable("the native sandbox channel keeps no cards".into())
 }
