@@ -62,6 +62,7 @@ pub fn grant() -> Arc<ChannelGrant> {
         hosts: vec!["127.0.0.1".into()],
         secrets: BTreeMap::from([("api_key".to_owned(), SecretValue::new(KEY.to_vec()))]),
         tracer: None,
+        programs: Arc::from([]),
     })
 }
 
