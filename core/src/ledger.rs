@@ -180,6 +180,9 @@ pub struct Move {
     /// The most the card may hold afterwards (available + held + dormant),
     /// when value arrives from outside the card.
     pub cap: Option<i64>,
+    /// Value bought now stays usable until then (milliseconds since the
+    /// epoch): the card's validity moves out to it, never in.
+    pub valid_until: Option<i64>,
 }
 
 /// Why a move cannot be planned (before anything is stored).
@@ -225,7 +228,14 @@ impl Move {
             postings,
             requires_active: false,
             cap: None,
+            valid_until: None,
         }
+    }
+
+    /// The card's validity extends to `until` with this move (a top-up).
+    pub fn valid_until(mut self, until: Option<i64>) -> Move {
+        self.valid_until = until;
+        self
     }
 
     /// A card's first value.
@@ -299,8 +309,9 @@ impl Move {
                 kind: MoveKind::TopUp,
             });
         }
+        // A paid top-up is credited even to a card frozen since: value
+        // coming in harms no one, and the member paid for it.
         let mut planned = Move::new(format!("top_up:{payment}"), MoveKind::TopUp, card, postings);
-        planned.requires_active = true;
         planned.cap = cap;
         Ok(planned)
     }
@@ -330,6 +341,36 @@ impl Move {
         Ok(Move::new(
             format!("top_up_reversal:{refund}"),
             MoveKind::TopUpReversal,
+            card,
+            postings,
+        ))
+    }
+
+    /// Puts back what a refund's `top_up_reversal` took, when the refund
+    /// failed: once per refund.
+    pub fn top_up_restored(
+        card: &CardId,
+        refund: &RefundId,
+        amount: i64,
+        bonus: i64,
+    ) -> Result<Move, PlanError> {
+        let mut postings = vec![Posting {
+            from: Account::Sales,
+            to: Account::Card(Bucket::Available),
+            amount: positive(amount)?,
+            kind: MoveKind::TopUp,
+        }];
+        if bonus > 0 {
+            postings.push(Posting {
+                from: Account::Promotion,
+                to: Account::Card(Bucket::Available),
+                amount: bonus,
+                kind: MoveKind::TopUp,
+            });
+        }
+        Ok(Move::new(
+            format!("top_up_restored:{refund}"),
+            MoveKind::TopUp,
             card,
             postings,
         ))

@@ -13,11 +13,15 @@ mod cards;
 mod codes;
 mod program;
 mod session;
+mod top_ups;
 
 pub use cards::{CardError, FundedBy, IssueCard};
 pub use codes::{CODE_LENGTH, CODE_PREFIX, CODE_VALIDITY_MS, PaymentCode, looks_like_card_code};
 pub use program::{Program, ProgramUnits};
 pub use session::{CardHoldView, CardView, LedgerError, Scope, Session};
+pub use top_ups::{TopUpError, TopUpFinish, TopUpReversal, has_stored_value};
+
+pub use paycore_core::ledger::{CardId, CardStatus, HoldId, HoldStatus};
 
 use crate::store::Store;
 

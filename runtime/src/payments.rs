@@ -4,6 +4,7 @@
 //! writer changed the row first (`retry`).
 
 mod attempts;
+mod card_follow_ups;
 mod checkout;
 pub mod convert;
 mod create_error;
@@ -82,6 +83,9 @@ pub enum PaymentError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A card top-up's follow-up (taking refunded value back) failed.
+    #[error(transparent)]
+    Ledger(#[from] crate::ledger::TopUpError),
 }
 
 impl From<FieldError> for PaymentError {
@@ -114,6 +118,9 @@ enum Answering {
 pub struct Payments {
     pub(crate) store: Store,
     pub(crate) host: PluginHost,
+    /// Card top-ups credited when their payment succeeds, and taken back
+    /// when it is refunded (`card_follow_ups`).
+    ledger: crate::ledger::Ledger,
     registry: RwLock<Arc<Registry>>,
     public_url: RwLock<String>,
     health: ChannelHealth,
@@ -132,6 +139,7 @@ impl Payments {
     pub fn new(store: Store, host: PluginHost, registry: Registry, public_url: String) -> Self {
         Payments {
             clock: store.clock().clone(),
+            ledger: crate::ledger::Ledger::new(store.clone()),
             store,
             host,
             registry: RwLock::new(Arc::new(registry)),
@@ -140,6 +148,11 @@ impl Payments {
             pending_expiry: std::time::Duration::from_secs(7200),
             unsettled_after_checks: 8,
         }
+    }
+
+    /// The ledger over this store (cards and their values).
+    pub fn ledger(&self) -> &crate::ledger::Ledger {
+        &self.ledger
     }
 
     /// The clock business time is read from (the store's).

@@ -40,6 +40,7 @@ mod published;
 mod published_tenants;
 mod refunds;
 mod sweeps;
+mod top_ups;
 mod unsettled;
 
 pub use callbacks::CallbackRecord;
@@ -66,6 +67,7 @@ pub use payments::{
 pub use published::{PLUGINS_CHANNEL, Publish, PublishedPlugin};
 pub use published_tenants::{TENANTS_CHANNEL, TenantPublish, TenantRevision};
 pub use refunds::{DueRefund, NewRefund, RefundChange, RefundInsert, RefundRecord};
+pub use top_ups::{NewTopUp, TopUpRecord, TopUpStatus};
 pub use unsettled::{Unsettled, UnsettledReport};
 
 use crate::clock::Clock;

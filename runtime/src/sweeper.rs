@@ -87,6 +87,9 @@ pub struct SweepReport {
     pub cancels_resumed: usize,
     pub refunds_checked: usize,
     pub refunds_settled: usize,
+    /// Card top-ups (and failed top-up refunds) looked at because a crash
+    /// left them between their payment's end and the card.
+    pub card_follow_ups: usize,
 }
 
 impl SweepReport {
@@ -99,6 +102,7 @@ impl SweepReport {
             ("cancels_resumed", self.cancels_resumed),
             ("refunds_checked", self.refunds_checked),
             ("refunds_settled", self.refunds_settled),
+            ("card_follow_ups", self.card_follow_ups),
         ];
         for (what, n) in counts {
             metrics::counter!("paycore_sweeper_total", "what" => what).increment(n as u64);
@@ -170,6 +174,7 @@ pub async fn sweep_once(
         };
         sweep_refund(payments, tenant, due, config, &mut report).await?;
     }
+    report.card_follow_ups = payments.finish_card_follow_ups().await?;
     Ok(report)
 }
 

@@ -28,6 +28,7 @@ id = "member"
 kind = "stored_value"
 channel = "card"
 currency = "CNY"
+bonus_tiers = [ { top_up = "500.00", bonus = "50.00" } ]
 
 [[card_programs]]
 id = "gift"
@@ -629,6 +630,199 @@ async fn bad_issues_are_refused_naming_the_field_and_issue_nothing() {
     assert_eq!(no_holder.status, StatusCode::BAD_REQUEST);
     let missing = t.get(SHOP_KEY, "/v1/cards/card_nope").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_ledger_balanced(&t, "shop").await;
+    t.stop().await;
+}
+
+async fn top_up(t: &TestApp, card: &str, order: &str, amount: i64, auth_code: &str) -> Reply {
+    t.post(
+        SHOP_KEY,
+        &format!("/v1/cards/{card}/top-ups"),
+        json!({ "merchant_order_no": order, "amount": amount, "currency": "CNY",
+                "scene": "barcode", "auth_code": auth_code, "wallet": "sandbox" }),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_card_is_topped_up_with_its_bonus_and_a_refund_takes_it_back() {
+    let t = start(Options::default()).await;
+    let issued = issue(
+        &t,
+        SHOP_KEY,
+        json!({ "program": "member", "holder": "member-1" }),
+    )
+    .await;
+    assert_eq!(issued.status, StatusCode::CREATED, "{}", issued.body);
+    assert_eq!(issued.body["balance"], 0, "a member card starts empty");
+    let card = issued.id();
+
+    let topped = top_up(&t, &card, "TOP-1", 50_000, "134567890124").await;
+    assert_eq!(topped.status, StatusCode::CREATED, "{}", topped.body);
+    assert_eq!(topped.body["status"], "credited");
+    assert_eq!(topped.body["bonus"], 5_000);
+    assert_eq!(topped.body["payment"]["status"], "succeeded");
+    assert_eq!(topped.body["payment"]["wallet"], "sandbox");
+    assert_eq!(balance(&t, &card).await, 55_000);
+    let again = top_up(&t, &card, "TOP-1", 50_000, "134567890124").await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(
+        balance(&t, &card).await,
+        55_000,
+        "a replay credits nothing more"
+    );
+    let other = top_up(&t, &card, "TOP-1", 20_000, "134567890124").await;
+    assert_eq!(other.status, StatusCode::CONFLICT, "{}", other.body);
+
+    // A declined top-up credits nothing.
+    let declined = top_up(&t, &card, "TOP-2", 10_000, "134567890121").await;
+    assert_eq!(declined.body["status"], "failed", "{}", declined.body);
+    assert_eq!(balance(&t, &card).await, 55_000);
+
+    // A tenth of the top-up refunded takes a tenth of the bonus back too.
+    let payment = topped.body["payment"]["id"].as_str().unwrap().to_string();
+    let refunds = format!("/v1/payments/{payment}/refunds");
+    let part = t
+        .post(
+            SHOP_KEY,
+            &refunds,
+            json!({ "merchant_refund_no": "TOP-1-R1", "amount": 5_000 }),
+        )
+        .await;
+    assert_eq!(part.body["status"], "succeeded", "{}", part.body);
+    assert_eq!(balance(&t, &card).await, 49_500);
+
+    // Spend most of it; the rest of the top-up cannot be refunded any more.
+    let spent = pay_with_code(
+        &t,
+        SHOP_KEY,
+        "TOP-SPEND",
+        45_000,
+        &code(&t, SHOP_KEY, &card).await,
+    )
+    .await;
+    assert_eq!(spent.body["status"], "succeeded", "{}", spent.body);
+    let refused = t
+        .post(
+            SHOP_KEY,
+            &refunds,
+            json!({ "merchant_refund_no": "TOP-1-R2", "amount": 45_000 }),
+        )
+        .await;
+    assert_eq!(refused.body["status"], "failed", "{}", refused.body);
+    assert_eq!(refused.body["failure"]["code"], "top_up_spent");
+    assert_eq!(
+        balance(&t, &card).await,
+        4_500,
+        "a refused refund takes nothing"
+    );
+    let read = t.get(SHOP_KEY, &format!("/v1/payments/{payment}")).await;
+    assert_eq!(read.body["refunded_amount"], 5_000);
+    // What the card still holds of it can go back.
+    let rest = t
+        .post(
+            SHOP_KEY,
+            &refunds,
+            json!({ "merchant_refund_no": "TOP-1-R3", "amount": 4_000 }),
+        )
+        .await;
+    assert_eq!(rest.body["status"], "succeeded", "{}", rest.body);
+    assert_eq!(balance(&t, &card).await, 100);
+    assert_ledger_balanced(&t, "shop").await;
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn top_ups_the_card_cannot_take_are_refused_before_any_payment() {
+    let t = start(Options::default()).await;
+    let member = issue(
+        &t,
+        SHOP_KEY,
+        json!({ "program": "member", "holder": "member-1" }),
+    )
+    .await
+    .id();
+    let gift = promotional(&t, "gift", Some(1_000)).await;
+    let cases = [
+        (member.as_str(), 600_000, "134567890124", "amount"),
+        (gift.as_str(), 1_000, "134567890124", "amount"),
+        (member.as_str(), 1_000, "881234567890123456", "wallet"),
+    ];
+    for (card, amount, code, field) in cases {
+        let r = top_up(&t, card, "TOP-BAD", amount, code).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{card} {amount}: {}",
+            r.body
+        );
+        assert_eq!(r.body["error"]["field"], field, "{}", r.body);
+    }
+    let usd = t
+        .post(
+            SHOP_KEY,
+            &format!("/v1/cards/{member}/top-ups"),
+            json!({ "merchant_order_no": "TOP-USD", "amount": 1_000, "currency": "USD",
+                    "scene": "barcode", "auth_code": "134567890124", "wallet": "sandbox" }),
+        )
+        .await;
+    assert_eq!(usd.body["error"]["field"], "currency", "{}", usd.body);
+    let missing = top_up(&t, "card_nope", "TOP-404", 1_000, "134567890124").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let found = t
+        .get(SHOP_KEY, "/v1/payments?merchant_order_no=TOP-BAD")
+        .await;
+    assert_eq!(
+        found.status,
+        StatusCode::NOT_FOUND,
+        "a refused top-up makes no payment"
+    );
+    assert_eq!(balance(&t, &member).await, 0);
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweeper_credits_a_top_up_a_crash_left_behind() {
+    let t = start(Options::fast_sweeper()).await;
+    let card = issue(
+        &t,
+        SHOP_KEY,
+        json!({ "program": "member", "holder": "member-1" }),
+    )
+    .await
+    .id();
+    // The payment succeeded but the process died before the card was
+    // credited: the top-up is recorded, its payment final, no credit.
+    let paid = t
+        .post(SHOP_KEY, "/v1/payments", barcode_body("TOP-CRASH", 50_000))
+        .await;
+    assert_eq!(paid.body["status"], "succeeded", "{}", paid.body);
+    t.store()
+        .insert_top_up(&paycore::store::NewTopUp {
+            tenant_id: TenantId::from("shop"),
+            merchant_order_no: "TOP-CRASH".into(),
+            card_id: paycore::ledger::CardId::from(card.as_str()),
+            amount: 50_000,
+            bonus: 5_000,
+            currency: paycore::money::Currency::parse("CNY").unwrap(),
+        })
+        .await
+        .unwrap();
+    eventually_async("the sweeper credits the card", async || {
+        let r = t.get(SHOP_KEY, &format!("/v1/cards/{card}")).await;
+        (r.body["balance"] == 55_000).then_some(())
+    })
+    .await;
+    let top_up = t
+        .store()
+        .top_up(&TenantId::from("shop"), "TOP-CRASH")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(top_up.status, "credited");
+    // And never twice.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(balance(&t, &card).await, 55_000);
     assert_ledger_balanced(&t, "shop").await;
     t.stop().await;
 }

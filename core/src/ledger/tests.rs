@@ -56,6 +56,14 @@ fn every_move_takes_from_one_account_what_it_gives_another() {
             ]),
         ),
         (
+            Move::top_up_restored(&c, &refund, 50_000, 5_000).unwrap(),
+            sums(&[
+                ("sales", -50_000),
+                ("promotion", -5_000),
+                ("card:card_1", 55_000),
+            ]),
+        ),
+        (
             Move::hold(&c, &hold, &payment, 1_000).unwrap(),
             sums(&[("card:card_1", -1_000), ("card:card_1:held", 1_000)]),
         ),
@@ -134,7 +142,7 @@ fn only_moves_out_of_the_available_balance_need_an_active_card() {
     let payment = PaymentId::from("p");
     assert!(Move::hold(&c, &hold, &payment, 1).unwrap().requires_active);
     assert!(
-        Move::top_up(&c, &payment, 1, 0, None)
+        !Move::top_up(&c, &payment, 1, 0, None)
             .unwrap()
             .requires_active
     );

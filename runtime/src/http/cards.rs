@@ -25,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(read))
         .routes(routes!(transactions))
         .routes(routes!(payment_code))
+        .routes(routes!(top_up))
         .routes(routes!(freeze))
         .routes(routes!(unfreeze))
 }
@@ -174,12 +175,19 @@ impl From<CardError> for ApiError {
             }
             CardError::NotFound => ApiError::not_found("no such card"),
             CardError::Amount(_) => unprocessable_with("amount", message),
+            CardError::Currency(_) => unprocessable_with("currency", message),
             CardError::HolderRequired(_) => unprocessable_with("holder", message),
             CardError::Funding(_) => unprocessable_with("funded_by", message),
             CardError::KeyConflict => ApiError::new(
                 StatusCode::CONFLICT,
                 "conflict",
                 "idempotency_key_reused",
+                message,
+            ),
+            CardError::OrderNoConflict => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "idempotency_conflict",
                 message,
             ),
             CardError::NotActive(_) => {
@@ -491,4 +499,109 @@ async fn unfreeze(
         .unfreeze(&t.config.id, &CardId::from(id.as_str()))
         .await?;
     Ok(Json(view(&card)))
+}
+
+/// A top-up: a payment buying value for a member card.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TopUpView {
+    pub card_id: String,
+    pub merchant_order_no: String,
+    /// What the payment buys, minor units.
+    pub amount: i64,
+    /// What the programme adds once the payment succeeds (its bonus tier
+    /// when the top-up was asked for).
+    pub bonus: i64,
+    /// `pending` (until the payment is final), `credited`, `failed` (the
+    /// payment did not succeed) or `refused` (the card's maximum balance
+    /// could not take it: the payment is refunded in full).
+    pub status: String,
+    /// The payment, as `GET /v1/payments/{id}` shows it.
+    pub payment: crate::payments::view::PaymentView,
+}
+
+/// Top up a member's stored-value card.
+///
+/// The body is a payment, exactly as `POST /v1/payments` takes it, through
+/// any of the tenant's channels (a card's own value cannot top up a card).
+/// The card is credited with the amount and the programme's bonus only
+/// once that payment succeeds — at once for a barcode payment, later for a
+/// QR or hosted one — and never twice. Idempotent on `merchant_order_no`
+/// like any payment. A refund of the payment takes the value back off the
+/// card (the bonus in proportion), or fails with `top_up_spent` when the
+/// card no longer holds it.
+#[utoipa::path(post, path = "/v1/cards/{id}/top-ups", tag = "cards", operation_id = "top_up_card",
+    params(("id" = String, Path, description = "The card's id"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Optional key making retries safe")),
+    request_body(content = crate::payments::request::PaymentBody, description = "The payment", example = json!({
+        "merchant_order_no": "TOPUP-20261207-001", "amount": 50000, "currency": "CNY",
+        "scene": "barcode", "auth_code": "134567890124", "wallet": "sandbox"
+    })),
+    security(("api_key" = [])),
+    responses(
+        (status = 201, description = "The top-up and its payment (`payment.status` says whether it succeeded)", body = TopUpView),
+        (status = 200, description = "A replay of an identical earlier top-up", body = TopUpView),
+        (status = 400, description = "Malformed JSON or a field of the wrong type", body = ErrorBody),
+        (status = 401, description = "No or bad API key", body = ErrorBody),
+        (status = 404, description = "No such card for this tenant", body = ErrorBody),
+        (status = 409, description = "The order number was used for another top-up or payment, or the card is not active", body = ErrorBody),
+        (status = 422, description = "Not a stored-value card, another currency, above the card's maximum balance, or a payment `POST /v1/payments` would refuse", body = ErrorBody),
+        (status = 502, description = "As `POST /v1/payments`", body = ErrorBody),
+        (status = 504, description = "As `POST /v1/payments`", body = ErrorBody),
+    )
+)]
+async fn top_up(
+    State(s): State<AppState>,
+    AuthTenant(t): AuthTenant,
+    ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<crate::payments::request::PaymentBody>,
+) -> Result<Response, ApiError> {
+    let key = super::payments::idempotency_key(&headers)?;
+    let request = body
+        .validate()
+        .map_err(crate::payments::PaymentError::from)?;
+    let pays_with_a_card = request.wallet.as_deref() == Some("card")
+        || request
+            .auth_code
+            .as_deref()
+            .is_some_and(crate::ledger::looks_like_card_code);
+    if pays_with_a_card {
+        return Err(unprocessable(
+            "wallet",
+            "a card is topped up by a payment, not by card value",
+        ));
+    }
+    let card = CardId::from(id.as_str());
+    s.ledger
+        .start_top_up(
+            &t.config,
+            &card,
+            request.amount,
+            &request.currency,
+            &request.merchant_order_no,
+        )
+        .await?;
+    let order_no = request.merchant_order_no.clone();
+    let created = s.payments.create(&t, request, key).await?;
+    let top_up = s
+        .ledger
+        .store()
+        .top_up(&t.config.id, &order_no)
+        .await
+        .map_err(crate::payments::PaymentError::from)?
+        .ok_or_else(ApiError::internal)?;
+    let status = if created.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let view = TopUpView {
+        card_id: top_up.card_id.to_string(),
+        merchant_order_no: top_up.merchant_order_no,
+        amount: top_up.amount,
+        bonus: top_up.bonus,
+        status: top_up.status,
+        payment: created.payment,
+    };
+    Ok((status, Json(view)).into_response())
 }

@@ -209,6 +209,10 @@ impl From<PaymentError> for ApiError {
                 tracing::error!(error = %cause, "storage failure");
                 ApiError::internal()
             }
+            PaymentError::Ledger(cause) => {
+                tracing::error!(error = %cause, "a card's ledger follow-up failed");
+                ApiError::internal()
+            }
         }
     }
 }

@@ -45,12 +45,16 @@ pub enum CardError {
     NotFound,
     #[error("{0}")]
     Amount(String),
+    #[error("{0}")]
+    Currency(String),
     #[error("programme `{0}` issues named cards: give the holder")]
     HolderRequired(String),
     #[error("{0}")]
     Funding(String),
     #[error("the Idempotency-Key was used with another request")]
     KeyConflict,
+    #[error("this merchant_order_no was used before for another top-up")]
+    OrderNoConflict,
     #[error("the card is {0}")]
     NotActive(CardStatus),
     #[error("database error")]

@@ -83,6 +83,12 @@ impl Payments {
                 });
             }
         };
+        if let Some(refused) = self.before_refund(tenant, &payment, &refund).await? {
+            let refund = self
+                .settle_refund(tenant, refund, Some(refused), Cause::Refund)
+                .await?;
+            return Ok((RefundView::from(&refund), false));
+        }
         let channel = self.channel_of(tenant, &payment)?;
         let ctx = self.call_context(tenant_id, &channel);
         let answer = self
@@ -219,6 +225,7 @@ impl Payments {
                             .await?;
                         if let Some(to) = change.status {
                             metrics::counter!("paycore_refunds_total", "tenant" => current.tenant_id.to_string(), "status" => to.as_str()).increment(1);
+                            self.after_refund_change(tenant, &written).await;
                         }
                         Ok(written)
                     }

@@ -98,6 +98,7 @@ impl Payments {
                     .await?;
                 if let Some(to) = change.status {
                     record_payment_metric(&current, to);
+                    self.after_payment_change(tenant, &written).await;
                 }
                 Ok(written)
             }

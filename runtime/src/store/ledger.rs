@@ -426,6 +426,16 @@ impl_for_connections!(
                 .execute(&mut *self)
                 .await?;
             }
+            if let Some(until) = planned.valid_until {
+                sqlx::query(
+                    "UPDATE cards SET expires_ms = $1 WHERE tenant_id = $2 AND id = $3 AND expires_ms < $1",
+                )
+                .bind(until)
+                .bind(tenant)
+                .bind(&planned.card)
+                .execute(&mut *self)
+                .await?;
+            }
             Ok(Ok(Applied { move_id, now: true }))
         }
     }
