@@ -324,6 +324,70 @@ impl Drop for HookReceiver {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs PostgreSQL (PAYCORE_TEST_DATABASE_URL)"]
+async fn fifty_card_payments_of_ten_on_a_hundred_take_exactly_ten_across_two_instances() {
+    let server = postgres();
+    let (provider, _provider_task) = start_provider().await;
+    let hooks = HookReceiver::start().await;
+    let (scratch, db) = setup("instances-cards", &server, &provider, &hooks.url).await;
+    let scratch = scratch.with_plugin("card");
+    let tenant = std::fs::read_to_string(scratch.0.join("tenants/multi.toml")).unwrap();
+    std::fs::write(
+        scratch.0.join("tenants/multi.toml"),
+        tenant + process::CARD_CHANNEL,
+    )
+    .unwrap();
+    let (a, b) = tokio::join!(
+        Paycore::start_named(&scratch.0, "a"),
+        Paycore::start_named(&scratch.0, "b")
+    );
+    let client = client();
+    let (status, card) = post(
+        &client,
+        &a.base,
+        "/v1/cards",
+        &json!({ "program": "gift", "holder": "m", "amount": 10_000,
+                 "funded_by": { "type": "promotion" } }),
+    )
+    .await;
+    assert_eq!(status, 201, "{card}");
+    let card = card["id"].as_str().unwrap().to_string();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let base = [&a.base, &b.base][i % 2].clone();
+        let body = json!({ "merchant_order_no": format!("CARD-{i}"), "amount": 1_000, "currency": "CNY",
+                           "scene": "jsapi", "wallet": "card",
+                           "payer": { "open_id": "m", "buyer_id": card } });
+        let client = client.clone();
+        tasks.spawn(async move { post(&client, &base, "/v1/payments", &body).await });
+    }
+    let replies = tasks.join_all().await;
+    let succeeded = replies
+        .iter()
+        .filter(|(_, body)| body["status"] == "succeeded")
+        .count();
+    let declined = replies
+        .iter()
+        .filter(|(_, body)| body["failure"]["code"] == "insufficient_funds")
+        .count();
+    assert_eq!((succeeded, declined), (10, 40), "{replies:?}");
+    let (balance, held): (i64, i64) =
+        sqlx::query_as("SELECT balance, held FROM cards WHERE id = $1")
+            .bind(&card)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!((balance, held), (0, 0));
+    let redeemed: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM ledger_postings WHERE to_account = 'redemption'",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(redeemed, 10_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL (PAYCORE_TEST_DATABASE_URL)"]
 async fn webhooks_are_delivered_once_in_total_while_an_instance_is_killed() {
     let server = postgres();
     let (provider, _provider_task) = start_provider().await;

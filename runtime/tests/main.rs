@@ -13,6 +13,7 @@ mod support {
     pub mod wait;
 }
 
+mod card_crash;
 mod crash;
 mod instances;
 mod ledger;

@@ -110,19 +110,24 @@ impl Scratch {
 
     /// Copies the sandbox plugin `cargo xtask build` made into `plugins/`.
     pub fn with_sandbox_plugin(self) -> Scratch {
+        self.with_plugin("sandbox")
+    }
+
+    /// Copies the first-party plugin `name` (`target/plugins/<name>.wasm`,
+    /// which `cargo xtask build` made) into `plugins/`.
+    pub fn with_plugin(self, name: &str) -> Scratch {
         let plugins = std::env::var_os("PAYCORE_PLUGINS_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"));
-        std::fs::copy(
-            plugins.join("sandbox.wasm"),
-            self.0.join("plugins/sandbox.wasm"),
-        )
-        .unwrap_or_else(|e| {
-            panic!(
-                "{}/sandbox.wasm is missing ({e}): run `cargo xtask test`",
-                plugins.display()
-            )
-        });
+        let file = format!("{name}.wasm");
+        std::fs::copy(plugins.join(&file), self.0.join("plugins").join(&file)).unwrap_or_else(
+            |e| {
+                panic!(
+                    "{}/{file} is missing ({e}): run `cargo xtask test`",
+                    plugins.display()
+                )
+            },
+        );
         self
     }
 }
@@ -132,6 +137,20 @@ impl Drop for Scratch {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// The card channel and a gift-card programme on it, to append to a tenant
+/// file: the tenant's cards are paid through the first-party card plugin.
+pub const CARD_CHANNEL: &str = r#"
+[[channels]]
+id = "card"
+plugin = "card@^1"
+
+[[card_programs]]
+id = "gift"
+kind = "gift"
+channel = "card"
+currency = "CNY"
+"#;
 
 /// A tenant file served by one `sandbox-main` channel: tenant `id` with
 /// API key `key`, `lines` at the top (webhooks, a name), the provider at
