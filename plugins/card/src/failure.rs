@@ -62,6 +62,11 @@ pub fn not_active(status: CardStatus) -> ChannelError {
     }
 }
 
+/// Another payment is using the coupon.
+pub fn coupon_in_use() -> ChannelError {
+    declined(COUPON_IN_USE, "the coupon is being used by another payment")
+}
+
 /// What the card's value is counted in, for the insufficient decline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {

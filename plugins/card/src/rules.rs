@@ -49,10 +49,7 @@ pub fn charge(card: &Card, request: &PayRequest, now_millis: u64) -> Result<Char
             })?;
             // Another payment holds it (the host would refuse the hold).
             if card.held > 0 {
-                return Err(failure::declined(
-                    failure::COUPON_IN_USE,
-                    "the coupon is being used by another payment",
-                ));
+                return Err(failure::coupon_in_use());
             }
             let discount = coupon::discount(terms, request)?;
             if discount > card.balance {

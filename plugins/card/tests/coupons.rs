@@ -222,3 +222,106 @@ fn query_finishes_a_cut_off_use_and_meanwhile_no_other_payment_has_it() {
 fn coupon_program_of(terms: CouponTerms) -> Program {
     paycore_plugin_sdk::testing::coupon_program("lunchtime", "CNY", terms)
 }
+
+/// The host as another payment races this one: the coupon is read free,
+/// and by the time this payment holds it the other has it (or used it).
+struct Raced {
+    host: FakeHost,
+    /// Runs once, right after the coupon was read.
+    meanwhile: std::cell::RefCell<Option<Box<dyn FnOnce(&FakeHost)>>>,
+}
+
+impl Raced {
+    fn after_read(&self) {
+        if let Some(other) = self.meanwhile.borrow_mut().take() {
+            other(&self.host);
+        }
+    }
+}
+
+impl Host for Raced {
+    fn http_send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        self.host.http_send(request)
+    }
+    fn sign(&self, key: &str, alg: Algorithm, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.host.sign(key, alg, data)
+    }
+    fn verify(
+        &self,
+        key: &str,
+        alg: Algorithm,
+        data: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, CryptoError> {
+        self.host.verify(key, alg, data, signature)
+    }
+    fn decrypt(
+        &self,
+        key: &str,
+        alg: Algorithm,
+        nonce: &[u8],
+        aad: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        self.host.decrypt(key, alg, nonce, aad, ciphertext)
+    }
+    fn log(&self, level: LogLevel, message: &str) {
+        self.host.log(level, message)
+    }
+    fn now_millis(&self) -> u64 {
+        self.host.now_millis()
+    }
+    fn ledger_card_by_code(&self, code: &str) -> Result<Card, LedgerError> {
+        self.host.ledger_card_by_code(code)
+    }
+    fn ledger_balance(&self, card: &str) -> Result<Card, LedgerError> {
+        let read = self.host.ledger_balance(card);
+        self.after_read();
+        read
+    }
+    fn ledger_hold(&self, card: &str, amount: i64) -> Result<CardHold, LedgerError> {
+        self.host.ledger_hold(card, amount)
+    }
+    fn ledger_capture(&self, hold: &str) -> Result<CardHold, LedgerError> {
+        self.host.ledger_capture(hold)
+    }
+    fn ledger_release(&self, hold: &str) -> Result<CardHold, LedgerError> {
+        self.host.ledger_release(hold)
+    }
+    fn ledger_credit(&self, hold: &str, amount: i64) -> Result<CardHold, LedgerError> {
+        self.host.ledger_credit(hold, amount)
+    }
+    fn ledger_holds(&self) -> Result<Vec<CardHold>, LedgerError> {
+        self.host.ledger_holds()
+    }
+}
+
+#[test]
+fn a_coupon_taken_between_its_reading_and_its_hold_is_declined() {
+    use paycore_plugin_card::CardChannel;
+    use paycore_plugin_sdk::Channel;
+    use paycore_plugin_sdk::testing::call_context;
+    let mine = ordering(member("A1", 1_000), &[(1, 8_000, 0)], Some("s001"));
+    let theirs = ordering(member("A2", 1_000), &[(1, 8_000, 0)], Some("s001"));
+    for (use_it, want) in [(false, "coupon_in_use"), (true, "card_closed")] {
+        let (theirs, back) = (theirs.clone(), mine.clone());
+        let raced = Raced {
+            host: host_with_coupon(&eighth_off()),
+            meanwhile: std::cell::RefCell::new(Some(Box::new(move |host: &FakeHost| {
+                host.set_operation(Operation::pay(&theirs));
+                let hold = host.ledger_hold("cpn_1", 1_000).unwrap();
+                if use_it {
+                    host.ledger_capture(&hold.id).unwrap();
+                }
+                host.set_operation(Operation::pay(&back));
+            }))),
+        };
+        raced.host.set_operation(Operation::pay(&mine));
+        let err = CardChannel
+            .pay(&raced, &call_context(&[]), mine.clone())
+            .unwrap_err();
+        assert!(matches!(&err, ChannelError::Declined(_)), "{err:?}");
+        assert_eq!(err.failure().code, want);
+        assert!(raced.host.holds_of(&mine.payment_id).is_empty());
+    }
+}
