@@ -628,3 +628,36 @@ async fn only_coupon_programmes_issue_coupons_and_another_tenants_are_out_of_rea
     assert_ledger_balanced(&t, "other").await;
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refunded_past_its_validity_it_stays_closed_holding_nothing() {
+    let (t, clock) = start().await;
+    let code = issue(&t, "eighth").await["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let paid = pay_at_till(&t, "V-1", 1_000, &code, order(&[(1, 8_000)], Some("s001"))).await;
+    assert_eq!(paid.body["status"], "succeeded", "{}", paid.body);
+    clock.advance(Duration::from_secs(31 * 86_400));
+    let refund = t
+        .post(
+            SHOP_KEY,
+            &format!("/v1/payments/{}/refunds", paid.id()),
+            json!({ "merchant_refund_no": "V-1-R1", "amount": 1_000 }),
+        )
+        .await;
+    assert_eq!(refund.body["status"], "succeeded", "{}", refund.body);
+    // The discount came back and went on to the promotion, as the rest did.
+    assert_eq!(state(&t, &code).await, ("closed".into(), 0));
+    assert_eq!(
+        kinds(&t, &code).await,
+        ["issue", "hold", "capture", "retire", "refund", "retire"]
+    );
+    assert_eq!(
+        promotion(&t, "eighth").await,
+        0,
+        "it gave nothing in the end"
+    );
+    assert_ledger_balanced(&t, "shop").await;
+    t.stop().await;
+}
