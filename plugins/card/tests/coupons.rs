@@ -223,12 +223,15 @@ fn coupon_program_of(terms: CouponTerms) -> Program {
     paycore_plugin_sdk::testing::coupon_program("lunchtime", "CNY", terms)
 }
 
+/// What another payment does to the host meanwhile.
+type Meanwhile = Box<dyn FnOnce(&FakeHost)>;
+
 /// The host as another payment races this one: the coupon is read free,
 /// and by the time this payment holds it the other has it (or used it).
 struct Raced {
     host: FakeHost,
     /// Runs once, right after the coupon was read.
-    meanwhile: std::cell::RefCell<Option<Box<dyn FnOnce(&FakeHost)>>>,
+    meanwhile: std::cell::RefCell<Option<Meanwhile>>,
 }
 
 impl Raced {
