@@ -63,6 +63,7 @@ pub fn grant() -> Arc<ChannelGrant> {
         secrets: BTreeMap::from([("api_key".to_owned(), SecretValue::new(KEY.to_vec()))]),
         tracer: None,
         programs: Arc::from([]),
+        timezone: paycore::clock::TimeZone::UTC,
     })
 }
 

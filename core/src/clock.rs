@@ -10,6 +10,10 @@
 
 use std::fmt;
 use std::sync::Arc;
+
+/// A tenant's time zone (`timezone` in its file), in which local times
+/// such as routing windows and coupons' hours are read.
+pub use jiff::tz::TimeZone;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 

@@ -19,7 +19,8 @@ use crate::domain::{PaymentId, RefundId, string_enum, string_id};
 use std::fmt;
 
 string_id!(
-    /// A card's id (`card_…`; coupons are cards too).
+    /// A card's id (`card_…`; a coupon, which is a card too, `cpn_…`: its
+    /// code).
     CardId
 );
 string_id!(
@@ -30,6 +31,11 @@ string_id!(
 impl CardId {
     pub fn generate() -> Self {
         CardId(crate::domain::new_id("card"))
+    }
+
+    /// A new coupon's id, which is also the code it is known by.
+    pub fn coupon() -> Self {
+        CardId(crate::domain::new_id("cpn"))
     }
 }
 
@@ -82,6 +88,11 @@ string_enum!(
         Reactivate => "reactivate",
         /// Dormant value forfeited to breakage, where the programme allows it.
         Forfeit => "forfeit",
+        /// A used coupon's value its discount did not take, back to the
+        /// promotion that funded it.
+        Retire => "retire",
+        /// A refunded coupon's retired value given back to it.
+        Restore => "restore",
     }
 );
 
@@ -183,6 +194,9 @@ pub struct Move {
     /// Value bought now stays usable until then (milliseconds since the
     /// epoch): the card's validity moves out to it, never in.
     pub valid_until: Option<i64>,
+    /// Value leaves the available balance only while nothing is held on
+    /// the card: a coupon pays for one payment at a time.
+    pub sole_hold: bool,
 }
 
 /// Why a move cannot be planned (before anything is stored).
@@ -198,6 +212,16 @@ fn positive(amount: i64) -> Result<i64, PlanError> {
     } else {
         Err(PlanError::NotPositive(amount))
     }
+}
+
+/// A coupon's available value back to the promotion.
+fn retiring(amount: i64) -> Result<Posting, PlanError> {
+    Ok(Posting {
+        from: Account::Card(Bucket::Available),
+        to: Account::Promotion,
+        amount: positive(amount)?,
+        kind: MoveKind::Retire,
+    })
 }
 
 /// Who pays for value a card is issued with.
@@ -229,6 +253,7 @@ impl Move {
             requires_active: false,
             cap: None,
             valid_until: None,
+            sole_hold: false,
         }
     }
 
@@ -502,6 +527,77 @@ impl Move {
         Ok(Move::new(
             format!("reactivate:{card}:{request}"),
             MoveKind::Reactivate,
+            card,
+            vec![posting],
+        ))
+    }
+
+    /// A coupon's hold: as [`Move::hold`], and only while nothing else is
+    /// held on it, so two payments can never both be using it.
+    pub fn coupon_hold(
+        card: &CardId,
+        hold: &HoldId,
+        payment: &PaymentId,
+        amount: i64,
+    ) -> Result<Move, PlanError> {
+        let mut planned = Move::hold(card, hold, payment, amount)?;
+        planned.sole_hold = true;
+        Ok(planned)
+    }
+
+    /// A coupon is used once: when its hold is captured, what its discount
+    /// did not take goes back to the promotion that funded it. Keyed by the
+    /// hold.
+    pub fn retire(card: &CardId, hold: &HoldId, amount: i64) -> Result<Move, PlanError> {
+        Ok(Move::new(
+            Move::retire_key(hold),
+            MoveKind::Retire,
+            card,
+            vec![retiring(amount)?],
+        ))
+    }
+
+    /// The key of [`Move::retire`] for `hold`: what a refund reads back to
+    /// restore it.
+    pub fn retire_key(hold: &HoldId) -> String {
+        format!("retire:{hold}")
+    }
+
+    /// A refund gives a used coupon back after its validity ended: what
+    /// the refund credited goes back to the promotion too. Keyed by the
+    /// refund and the hold.
+    pub fn retire_refunded(
+        card: &CardId,
+        hold: &HoldId,
+        refund: &RefundId,
+        amount: i64,
+    ) -> Result<Move, PlanError> {
+        Ok(Move::new(
+            format!("retire:{refund}:{hold}"),
+            MoveKind::Retire,
+            card,
+            vec![retiring(amount)?],
+        ))
+    }
+
+    /// A refund gives a used coupon back: what was retired when its hold
+    /// was captured comes back from the promotion. Keyed by the refund and
+    /// the hold.
+    pub fn restore(
+        card: &CardId,
+        hold: &HoldId,
+        refund: &RefundId,
+        amount: i64,
+    ) -> Result<Move, PlanError> {
+        let posting = Posting {
+            from: Account::Promotion,
+            to: Account::Card(Bucket::Available),
+            amount: positive(amount)?,
+            kind: MoveKind::Restore,
+        };
+        Ok(Move::new(
+            format!("restore:{refund}:{hold}"),
+            MoveKind::Restore,
             card,
             vec![posting],
         ))

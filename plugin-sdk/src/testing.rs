@@ -20,9 +20,10 @@
 //! [`rsa_sign`], [`rsa_verify`] and [`aes256_gcm_encrypt`] play the channel's side.
 //!
 //! It keeps an in-memory ledger too (contract 1.1), for card programmes'
-//! plugins: cards ([`card`], [`program`], [`punch_program`]), members'
-//! payment codes, and the holds the plugin makes, within the scope of the
-//! [`Operation`] the test says is being called:
+//! plugins: cards ([`card`], [`program`], [`punch_program`], [`coupon`],
+//! [`coupon_program`]), members' payment codes, and the holds the plugin
+//! makes, within the scope of the [`Operation`] the test says is being
+//! called:
 //!
 //! ```
 //! use paycore_plugin_sdk::testing::{card, pay_request, program, FakeHost, Operation};
@@ -53,7 +54,9 @@ mod keys;
 mod ledger;
 #[cfg(not(target_arch = "wasm32"))]
 pub use keys::aes256_gcm_encrypt;
-pub use ledger::{Operation, PAYMENT_CODE_VALIDITY_MILLIS, card, program, punch_program};
+pub use ledger::{
+    Operation, PAYMENT_CODE_VALIDITY_MILLIS, card, coupon, coupon_program, program, punch_program,
+};
 
 use crate::Host;
 use crate::types::{
@@ -330,7 +333,8 @@ impl Host for FakeHost {
     }
 
     fn ledger_credit(&self, hold: &str, amount: i64) -> Result<CardHold, LedgerError> {
-        self.ledger.borrow_mut().credit(hold, amount)
+        let now = self.now_millis.get();
+        self.ledger.borrow_mut().credit(hold, amount, now)
     }
 
     fn ledger_holds(&self) -> Result<Vec<CardHold>, LedgerError> {

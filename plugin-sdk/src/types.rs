@@ -6,7 +6,7 @@ use crate::CONTRACT_VERSION;
 pub use crate::__bindings::paycore::channel::crypto::{Algorithm, CryptoError};
 pub use crate::__bindings::paycore::channel::http::HttpError;
 pub use crate::__bindings::paycore::channel::ledger::{
-    Card, CardHold, CardStatus, HoldStatus, LedgerError, Program, ProgramKind,
+    Card, CardHold, CardStatus, CouponTerms, HoldStatus, LedgerError, Program, ProgramKind,
 };
 pub use crate::__bindings::paycore::channel::log::Level as LogLevel;
 pub use crate::__bindings::paycore::channel::types::{
@@ -104,6 +104,50 @@ impl Scene {
             Scene::Web => "web",
             Scene::Face => "face",
         }
+    }
+}
+
+impl CouponTerms {
+    /// A fixed `amount` off (minor units), any order, store and time.
+    pub fn amount_off(amount: i64) -> Self {
+        Self {
+            amount_off: Some(amount),
+            percent_off_hundredths: None,
+            max_discount: None,
+            min_spend: None,
+            stores: Vec::new(),
+            one_per_order: true,
+            in_window: true,
+        }
+    }
+
+    /// `hundredths` hundredths of a percent off (`1250`: 12.5 %), at most
+    /// `max_discount` (minor units), any order, store and time.
+    pub fn percent_off(hundredths: u32, max_discount: i64) -> Self {
+        Self {
+            amount_off: None,
+            percent_off_hundredths: Some(hundredths),
+            max_discount: Some(max_discount),
+            ..Self::amount_off(0)
+        }
+    }
+
+    /// Only on orders of at least `min_spend` (minor units).
+    pub fn with_min_spend(mut self, min_spend: i64) -> Self {
+        self.min_spend = Some(min_spend);
+        self
+    }
+
+    /// Only in these stores.
+    pub fn with_stores(mut self, stores: &[&str]) -> Self {
+        self.stores = owned(stores);
+        self
+    }
+
+    /// As the host says when now is outside the coupon's days and hours.
+    pub fn outside_window(mut self) -> Self {
+        self.in_window = false;
+        self
     }
 }
 

@@ -6,6 +6,7 @@ mod admin;
 mod callbacks;
 mod cards;
 mod checkout;
+mod coupons;
 mod error;
 mod events;
 mod extract;

@@ -2,8 +2,9 @@
 //! vouchers, punch cards and coupons, on the double-entry ledger whose
 //! vocabulary is `paycore_core::ledger` and whose rows are `store`'s.
 //!
-//! Two ways in: the card API (issue, look up, pay codes, freeze) and a card
-//! programme's plugin during one of its calls (`session`: what the
+//! Two ways in: the card and coupon APIs (`cards`: issue, look up, pay
+//! codes, freeze; `coupons`: issue a coupon, read it by its code) and a
+//! card programme's plugin during one of its calls (`session`: what the
 //! `paycore:channel/ledger@1.1.0` import reaches, scoped to the calling
 //! channel's tenant, its programmes and the payment or refund being
 //! called). Either way value moves only as a planned `Move`, applied by the
@@ -11,12 +12,14 @@
 
 mod cards;
 mod codes;
+mod coupons;
 mod program;
 mod session;
 mod top_ups;
 
 pub use cards::{CardError, FundedBy, IssueCard};
 pub use codes::{CODE_LENGTH, CODE_PREFIX, CODE_VALIDITY_MS, PaymentCode, looks_like_card_code};
+pub use coupons::IssueCoupon;
 pub use program::{Program, ProgramUnits};
 pub use session::{CardHoldView, CardView, LedgerError, Scope, Session};
 pub use top_ups::{TopUpError, TopUpFinish, TopUpReversal, has_stored_value};

@@ -28,6 +28,8 @@ pub struct BoundChannel {
     config: ChannelConfig,
     /// The tenant's card programmes this channel runs.
     programs: Arc<[crate::ledger::Program]>,
+    /// The tenant's time zone (its coupons' days and hours are local).
+    timezone: crate::clock::TimeZone,
     /// The canary version and its share of payments, when configured and loaded.
     pub canary: Option<(Plugin, u8)>,
 }
@@ -39,6 +41,7 @@ impl BoundChannel {
         plugin: &Plugin,
         written: BTreeMap<String, String>,
         programs: Arc<[crate::ledger::Program]>,
+        timezone: crate::clock::TimeZone,
     ) -> BoundChannel {
         let m = &plugin.manifest;
         let mut grant = crate::plugin_host::grant_for(
@@ -49,6 +52,7 @@ impl BoundChannel {
             &config.secrets,
         );
         grant.programs = programs.clone();
+        grant.timezone = timezone.clone();
         // A version that does not fit these settings is never bound; if it
         // serves an old payment all the same, it gets them as written.
         let settings = channel_settings::resolve(&m.settings, &written)
@@ -62,6 +66,7 @@ impl BoundChannel {
             written,
             config: config.clone(),
             programs,
+            timezone,
             canary: None,
         }
     }
@@ -90,6 +95,7 @@ impl BoundChannel {
             plugin,
             self.written.clone(),
             self.programs.clone(),
+            self.timezone.clone(),
         )
     }
 }
@@ -358,7 +364,14 @@ impl Registry {
                             .filter(|p| p.channel == ch.id)
                             .cloned()
                             .collect();
-                        let mut bound = BoundChannel::bind(&t.id, ch, plugin, written, programs);
+                        let mut bound = BoundChannel::bind(
+                            &t.id,
+                            ch,
+                            plugin,
+                            written,
+                            programs,
+                            t.timezone.clone(),
+                        );
                         bound.canary = ch.canary.as_ref().and_then(|c| {
                             let canary = registry.plugins.iter().find(|p| {
                                 p.manifest.name == ch.plugin_name && p.manifest.version == c.version

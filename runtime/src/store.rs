@@ -57,7 +57,7 @@ pub use connect::redacted_url;
 pub const SQLITE_SYNCHRONOUS: sqlx::sqlite::SqliteSynchronous =
     sqlx::sqlite::SqliteSynchronous::Normal;
 pub use decisions::DecisionKind;
-pub use ledger::{Applied, HoldRecord, MoveRefusal, PostingRecord};
+pub use ledger::{Applied, HoldRecord, MoveRefusal, PostingRecord, StatusChange};
 pub use ledger_audit::{AccountTotal, CardDrift};
 pub use outbox::{OutboxMessage, OutboxRecord};
 pub use payments::{

@@ -8,7 +8,7 @@
 
 use crate::support::process::{self, Scratch};
 use paycore::domain::{PaymentId, RefundId, TenantId};
-use paycore::store::{Applied, Backend, CardInsert, MoveRefusal, NewCard, Store};
+use paycore::store::{Applied, Backend, CardInsert, MoveRefusal, NewCard, StatusChange, Store};
 use paycore_core::ledger::{Bucket, CardId, CardStatus, Funding, HoldId, HoldStatus, Move};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -380,6 +380,115 @@ async fn fifty_holds_of_ten_on_a_hundred_take_exactly_ten() {
     assert_eq!(succeeded, 10);
     let stored = a.card(&tenant, &card).await.unwrap().unwrap();
     assert_eq!((stored.balance, stored.held), (0, 0));
+    assert_eq!(a.card_drifts(&tenant).await.unwrap(), vec![]);
+}
+
+/// A coupon: one payment holds it at a time; its capture, the retirement
+/// of the rest and its closing are one write, all or nothing, and so are a
+/// refund's credit, the restoring and its reopening; made again, the same
+/// write changes nothing.
+#[tokio::test]
+async fn a_coupon_is_captured_retired_and_closed_in_one_transaction() {
+    let (_scratch, _url, a, b) = two_stores("ledger-coupon").await;
+    let tenant = TenantId::from("t");
+    let card = CardId::coupon();
+    let issue = Move::issue(&card, 2_000, Funding::Promotion, None).unwrap();
+    let new = NewCard {
+        program_id: "tenth".into(),
+        kind: "coupon".into(),
+        named: false,
+        ..new_card(&tenant, &card, Some(issue))
+    };
+    assert!(matches!(
+        a.insert_card(new).await.unwrap(),
+        CardInsert::Created(_)
+    ));
+
+    let (hold, payment) = (HoldId::generate(), PaymentId::generate());
+    let held = Move::coupon_hold(&card, &hold, &payment, 1_200).unwrap();
+    assert!(a.apply_move(&tenant, &held).await.unwrap().is_ok());
+    let other = Move::coupon_hold(&card, &HoldId::generate(), &PaymentId::generate(), 500).unwrap();
+    assert_eq!(
+        b.apply_move(&tenant, &other).await.unwrap(),
+        Err(MoveRefusal::HeldElsewhere { held: 1_200 }),
+        "one payment at a time"
+    );
+
+    let close = Some(StatusChange {
+        from: None,
+        to: CardStatus::Closed,
+    });
+    // A rest larger than the card holds refuses the whole write.
+    let too_much = [
+        Move::capture(&card, &hold, 1_200).unwrap(),
+        Move::retire(&card, &hold, 801).unwrap(),
+    ];
+    assert!(matches!(
+        a.apply_moves(&tenant, &card, &too_much, close)
+            .await
+            .unwrap(),
+        Err(MoveRefusal::Insufficient { .. })
+    ));
+    let untouched = a.card(&tenant, &card).await.unwrap().unwrap();
+    assert_eq!(
+        (untouched.status, untouched.balance, untouched.held),
+        (CardStatus::Active, 800, 1_200)
+    );
+    let used = [
+        Move::capture(&card, &hold, 1_200).unwrap(),
+        Move::retire(&card, &hold, 800).unwrap(),
+    ];
+    assert!(
+        a.apply_moves(&tenant, &card, &used, close)
+            .await
+            .unwrap()
+            .is_ok()
+    );
+    let again = b
+        .apply_moves(&tenant, &card, &used, close)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(again.iter().all(|applied| !applied.now), "made once");
+    let closed = a.card(&tenant, &card).await.unwrap().unwrap();
+    assert_eq!(
+        (closed.status, closed.balance, closed.held),
+        (CardStatus::Closed, 0, 0)
+    );
+    assert_eq!(
+        a.recorded_move(&tenant, &Move::retire_key(&hold))
+            .await
+            .unwrap()
+            .map(|m| m.1),
+        Some(800)
+    );
+
+    let refund = RefundId::generate();
+    let back = [
+        Move::refund(&card, &hold, &refund, 1_200).unwrap(),
+        Move::restore(&card, &hold, &refund, 800).unwrap(),
+    ];
+    let reopen = Some(StatusChange {
+        from: Some(CardStatus::Closed),
+        to: CardStatus::Active,
+    });
+    assert!(
+        b.apply_moves(&tenant, &card, &back, reopen)
+            .await
+            .unwrap()
+            .is_ok()
+    );
+    let restored = a.card(&tenant, &card).await.unwrap().unwrap();
+    assert_eq!(
+        (restored.status, restored.balance),
+        (CardStatus::Active, 2_000)
+    );
+    let totals = a.ledger_totals(&tenant).await.unwrap();
+    assert_eq!(
+        totals.iter().map(|t| t.balance).sum::<i64>(),
+        0,
+        "{totals:?}"
+    );
     assert_eq!(a.card_drifts(&tenant).await.unwrap(), vec![]);
 }
 

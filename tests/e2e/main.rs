@@ -20,6 +20,7 @@ mod checkout_browser;
 mod config_examples;
 mod conformance;
 mod contract_1_0;
+mod coupons;
 mod create_replays;
 mod credentials;
 mod fairness;

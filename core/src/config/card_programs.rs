@@ -115,11 +115,33 @@ pub enum Discount {
     /// A fixed amount off, in minor units.
     AmountOff(i64),
     /// A share of the order (0 < percent < 100, at most 2 decimals),
-    /// taking off at most `max_discount` minor units when set.
-    PercentOff {
-        percent: Decimal,
-        max_discount: Option<i64>,
-    },
+    /// taking off at most `max_discount` minor units: the coupon's value,
+    /// funded when it is issued.
+    PercentOff { percent: Decimal, max_discount: i64 },
+}
+
+impl Discount {
+    /// The most the coupon takes off: the value a coupon of it is issued
+    /// with.
+    pub fn value(&self) -> i64 {
+        match self {
+            Discount::AmountOff(amount) => *amount,
+            Discount::PercentOff { max_discount, .. } => *max_discount,
+        }
+    }
+
+    /// The percentage in hundredths of a percent (`12.5` → 1250): exact,
+    /// since the config allows at most 2 decimals.
+    pub fn percent_hundredths(&self) -> Option<u32> {
+        use rust_decimal::prelude::ToPrimitive;
+        match self {
+            Discount::AmountOff(_) => None,
+            Discount::PercentOff { percent, .. } => {
+                let hundredths = percent * Decimal::ONE_HUNDRED;
+                hundredths.fract().is_zero().then(|| hundredths.to_u32())?
+            }
+        }
+    }
 }
 
 impl CardProgram {

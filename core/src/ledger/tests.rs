@@ -91,6 +91,22 @@ fn every_move_takes_from_one_account_what_it_gives_another() {
             Move::forfeit(&c, "2026-12", 300).unwrap(),
             sums(&[("card:card_1:dormant", -300), ("breakage", 300)]),
         ),
+        (
+            Move::coupon_hold(&c, &hold, &payment, 500).unwrap(),
+            sums(&[("card:card_1", -500), ("card:card_1:held", 500)]),
+        ),
+        (
+            Move::retire(&c, &hold, 1_500).unwrap(),
+            sums(&[("card:card_1", -1_500), ("promotion", 1_500)]),
+        ),
+        (
+            Move::retire_refunded(&c, &hold, &refund, 500).unwrap(),
+            sums(&[("card:card_1", -500), ("promotion", 500)]),
+        ),
+        (
+            Move::restore(&c, &hold, &refund, 1_500).unwrap(),
+            sums(&[("promotion", -1_500), ("card:card_1", 1_500)]),
+        ),
     ];
     for (planned, expected) in cases {
         assert_eq!(effect(&planned), expected, "{planned}");
@@ -181,4 +197,74 @@ fn a_payment_funds_one_card() {
     let other = Move::sale(&CardId::from("card_2"), &payment, 100, None).unwrap();
     assert_eq!(one.key, other.key);
     assert_ne!(one.fingerprint(), other.fingerprint());
+}
+
+#[test]
+fn a_used_coupon_retires_the_rest_and_a_refund_restores_it_all_summing_to_zero() {
+    let c = CardId::coupon();
+    assert!(c.starts_with("cpn_"), "{c}");
+    let payment = PaymentId::from("pay_1");
+    let refund = RefundId::from("re_1");
+    let hold = HoldId::from("hold_1");
+    // 20.00 off at most, 12.00 taken off an order, refunded in full.
+    let life = [
+        Move::issue(&c, 2_000, Funding::Promotion, None).unwrap(),
+        Move::coupon_hold(&c, &hold, &payment, 1_200).unwrap(),
+        Move::capture(&c, &hold, 1_200).unwrap(),
+        Move::retire(&c, &hold, 800).unwrap(),
+        Move::refund(&c, &hold, &refund, 1_200).unwrap(),
+        Move::restore(&c, &hold, &refund, 800).unwrap(),
+    ];
+    let mut total = std::collections::BTreeMap::<String, i64>::new();
+    for (i, planned) in life.iter().enumerate() {
+        for (account, change) in effect(planned) {
+            *total.entry(account).or_insert(0) += change;
+        }
+        if i == 3 {
+            // Used: nothing left on it, the promotion paid only the discount.
+            let mut used = total.clone();
+            used.retain(|_, v| *v != 0);
+            assert_eq!(used, sums(&[("promotion", -1_200), ("redemption", 1_200)]));
+        }
+    }
+    total.retain(|_, v| *v != 0);
+    assert_eq!(
+        total,
+        sums(&[("promotion", -2_000), (&format!("card:{c}"), 2_000)]),
+        "restored: as issued"
+    );
+    assert_eq!(life[3].key, format!("retire:{hold}"));
+    assert_eq!(life[5].key, format!("restore:{refund}:{hold}"));
+    assert_ne!(
+        Move::retire_refunded(&c, &hold, &refund, 800).unwrap().key,
+        life[3].key,
+        "a refund's retirement is another move than the capture's"
+    );
+    assert_eq!(
+        Move::retire(&c, &hold, 0),
+        Err(PlanError::NotPositive(0)),
+        "nothing left: no move"
+    );
+}
+
+#[test]
+fn only_a_coupon_hold_needs_nothing_else_held() {
+    let c = card();
+    let hold = HoldId::from("h");
+    let payment = PaymentId::from("p");
+    let coupon = Move::coupon_hold(&c, &hold, &payment, 1).unwrap();
+    let plain = Move::hold(&c, &hold, &payment, 1).unwrap();
+    assert!(coupon.sole_hold && coupon.requires_active);
+    assert!(!plain.sole_hold);
+    assert_eq!(
+        coupon.key, plain.key,
+        "one hold per payment and card either way"
+    );
+    assert!(!Move::retire(&c, &hold, 1).unwrap().requires_active);
+    assert!(!Move::retire(&c, &hold, 1).unwrap().adds_value());
+    assert!(
+        Move::restore(&c, &hold, &RefundId::from("r"), 1)
+            .unwrap()
+            .adds_value()
+    );
 }

@@ -200,6 +200,10 @@ channel = "a"
 name = "sandbox"
 wallet = "sandbox"
 channel = "b"
+[[rules]]
+name = "card"
+wallet = "card"
+channel = "b"
 "#;
     let bc = |code: &str| json!({"scene": "barcode", "auth_code": code});
     let explicit =

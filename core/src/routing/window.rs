@@ -102,6 +102,25 @@ fn weekday_index(w: Weekday) -> usize {
 }
 
 impl Window {
+    /// The days it holds on, Monday first; `None`: every day.
+    pub fn day_names(&self) -> Option<Vec<&'static str>> {
+        let days = self.days?;
+        Some(
+            DAY_NAMES
+                .iter()
+                .zip(days)
+                .filter_map(|(name, on)| on.then_some(*name))
+                .collect(),
+        )
+    }
+
+    /// Its hours as `"09:00-18:00"`; `None`: all day.
+    pub fn hours_text(&self) -> Option<String> {
+        let (start, end) = self.hours?;
+        let hhmm = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
+        Some(format!("{}-{}", hhmm(start), hhmm(end)))
+    }
+
     /// Whether local time `t` falls inside; `Err` says why not.
     pub fn check(&self, t: DateTime) -> Result<(), String> {
         let today = weekday_index(t.weekday());
@@ -140,6 +159,15 @@ mod tests {
             hours: hours.map(|h| parse_hours(h).unwrap()),
             text: "w".into(),
         }
+    }
+
+    #[test]
+    fn days_and_hours_read_back_as_written() {
+        let w = window(Some(&["fri-mon"]), Some("22:00-24:00"));
+        assert_eq!(w.day_names(), Some(vec!["mon", "fri", "sat", "sun"]));
+        assert_eq!(w.hours_text().as_deref(), Some("22:00-24:00"));
+        let always = window(None, None);
+        assert_eq!((always.day_names(), always.hours_text()), (None, None));
     }
 
     /// 2026-11-27 is a Friday.

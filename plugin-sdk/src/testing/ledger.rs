@@ -2,11 +2,13 @@
 //! scope rules of the contract's `ledger` interface, so a card programme's
 //! plugin can be tested natively. A test double, not the host's ledger: it
 //! keeps one tenant's cards and no postings, and checks only what a plugin
-//! could get wrong.
+//! could get wrong. Coupons are used once, as the host keeps them: held for
+//! one payment at a time, closed with nothing left when their hold is
+//! captured, given back whole by a credit of the whole hold.
 
 use crate::types::{
-    Card, CardHold, CardStatus, HoldStatus, LedgerError, PayRequest, PaymentRef, Program,
-    ProgramKind, RefundRef, RefundRequest,
+    Card, CardHold, CardStatus, CouponTerms, HoldStatus, LedgerError, PayRequest, PaymentRef,
+    Program, ProgramKind, RefundRef, RefundRequest,
 };
 
 /// How long a payment code registered with
@@ -112,6 +114,32 @@ pub fn program(id: &str, kind: ProgramKind, currency: &str) -> Program {
         service_unit: None,
         covers_up_to: None,
         partial_use: !matches!(kind, ProgramKind::Voucher | ProgramKind::Coupon),
+        coupon: None,
+    }
+}
+
+/// A coupon programme in `currency` with `terms`
+/// ([`CouponTerms::amount_off`], [`CouponTerms::percent_off`]). Its card
+/// holds the most it takes off: [`coupon`].
+pub fn coupon_program(id: &str, currency: &str, terms: CouponTerms) -> Program {
+    Program {
+        coupon: Some(terms),
+        ..program(id, ProgramKind::Coupon, currency)
+    }
+}
+
+/// An active coupon of `program` held by `holder`, with the value its
+/// programme's terms fund: the amount off, or the percentage's
+/// `max-discount`.
+pub fn coupon(id: &str, program: &Program, holder: &str) -> Card {
+    let value = program
+        .coupon
+        .as_ref()
+        .and_then(|t| t.amount_off.or(t.max_discount))
+        .unwrap_or(0);
+    Card {
+        holder: Some(holder.to_owned()),
+        ..card(id, program, value)
     }
 }
 
@@ -151,6 +179,8 @@ struct PaymentCode {
 struct HoldRow {
     payment: String,
     hold: CardHold,
+    /// A coupon's: what its capture gave back to the promotion.
+    retired: i64,
 }
 
 /// One credit, keyed by the refund (or the payment's cancel) and the hold.
@@ -296,6 +326,11 @@ impl Ledger {
         if card.status != CardStatus::Active {
             return Err(LedgerError::NotActive(card.status));
         }
+        if card.program.kind == ProgramKind::Coupon && card.held > 0 {
+            return Err(not_allowed(format!(
+                "coupon {card_id} is being used by another payment"
+            )));
+        }
         let bound = units_for(&card.program, payment_amount);
         let held: i64 = self
             .holds
@@ -325,6 +360,7 @@ impl Ledger {
         self.holds.push(HoldRow {
             payment,
             hold: hold.clone(),
+            retired: 0,
         });
         Ok(hold)
     }
@@ -358,10 +394,21 @@ impl Ledger {
         if to == HoldStatus::Released {
             card.balance += answer.amount;
         }
+        if to == HoldStatus::Captured && card.program.kind == ProgramKind::Coupon {
+            // Used once: the rest goes back to the promotion.
+            let rest = std::mem::take(&mut card.balance);
+            card.status = CardStatus::Closed;
+            self.hold_row(&payment, hold)?.retired = rest;
+        }
         Ok(answer)
     }
 
-    pub(super) fn credit(&mut self, hold: &str, amount: i64) -> Result<CardHold, LedgerError> {
+    pub(super) fn credit(
+        &mut self,
+        hold: &str,
+        amount: i64,
+        now: u64,
+    ) -> Result<CardHold, LedgerError> {
         self.reachable()?;
         let (payment, key, limit) = match &self.operation {
             Some(
@@ -413,6 +460,14 @@ impl Ledger {
                 "crediting {amount} of hold {hold}, which has {left} left"
             )));
         }
+        let coupon = self
+            .card(&current.card)
+            .is_some_and(|c| c.program.kind == ProgramKind::Coupon);
+        if coupon && amount != left {
+            return Err(not_allowed(format!(
+                "a coupon's discount comes back whole: {left}"
+            )));
+        }
         match limit {
             Some(refund_amount) => {
                 let program = &self
@@ -441,8 +496,17 @@ impl Ledger {
         }
         let row = self.hold_row(&payment, hold)?;
         row.hold.credited += amount;
+        let retired = row.retired;
         let answer = row.hold.clone();
-        self.card_mut(&answer.card)?.balance += amount;
+        let card = self.card_mut(&answer.card)?;
+        if !coupon {
+            card.balance += amount;
+        } else if card.expires_at.is_some_and(|end| end <= now) {
+            // Past its validity: what came back goes to the promotion too.
+        } else {
+            card.balance += amount + retired;
+            card.status = CardStatus::Active;
+        }
         self.credits.push(Credit {
             key,
             hold: hold.to_owned(),
@@ -662,6 +726,55 @@ mod tests {
         assert!(refused(host.ledger_credit(&hold.id, 999)));
         assert_eq!(host.ledger_credit(&hold.id, 1_000).unwrap().credited, 1_000);
         assert_eq!(host.card("card_1").balance, 5_000);
+    }
+
+    #[test]
+    fn a_coupon_is_held_for_one_payment_used_once_and_given_back_whole() {
+        let welcome = coupon_program("welcome", "CNY", CouponTerms::percent_off(1_000, 2_000));
+        let host = FakeHost::new().with_card(coupon("cpn_1", &welcome, "member-1"));
+        assert_eq!(host.card("cpn_1").balance, 2_000, "funded at its cap");
+        let first = paying(&host, "A1", 1_200);
+        let hold = host.ledger_hold("cpn_1", 1_200).unwrap();
+        paying(&host, "A2", 500);
+        assert!(
+            refused(host.ledger_hold("cpn_1", 500)),
+            "one payment at a time"
+        );
+        host.set_operation(Operation::pay(&first));
+        host.ledger_capture(&hold.id).unwrap();
+        let used = host.card("cpn_1");
+        assert_eq!(
+            (used.status, used.balance, used.held),
+            (CardStatus::Closed, 0, 0)
+        );
+        paying(&host, "A3", 500);
+        assert_eq!(
+            host.ledger_hold("cpn_1", 500),
+            Err(LedgerError::NotActive(CardStatus::Closed))
+        );
+
+        host.set_operation(Operation::refund(&refund(&first, "r1", 1_200)));
+        assert!(refused(host.ledger_credit(&hold.id, 600)), "not a part");
+        host.ledger_credit(&hold.id, 1_200).unwrap();
+        let back = host.card("cpn_1");
+        assert_eq!((back.status, back.balance), (CardStatus::Active, 2_000));
+    }
+
+    #[test]
+    fn a_coupon_refunded_past_its_validity_stays_closed_with_nothing() {
+        let five = coupon_program("five", "CNY", CouponTerms::amount_off(500));
+        let host = FakeHost::new().with_card(Card {
+            expires_at: Some(10_000),
+            ..coupon("cpn_1", &five, "member-1")
+        });
+        let payment = paying(&host, "A1", 500);
+        let hold = host.ledger_hold("cpn_1", 500).unwrap();
+        host.ledger_capture(&hold.id).unwrap();
+        host.set_now_millis(10_000);
+        host.set_operation(Operation::refund(&refund(&payment, "r1", 500)));
+        assert_eq!(host.ledger_credit(&hold.id, 500).unwrap().credited, 500);
+        let after = host.card("cpn_1");
+        assert_eq!((after.status, after.balance), (CardStatus::Closed, 0));
     }
 
     #[test]

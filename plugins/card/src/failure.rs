@@ -15,11 +15,17 @@ pub const CARD_CLOSED: &str = "card_closed";
 pub const INSUFFICIENT_FUNDS: &str = "insufficient_funds";
 pub const INSUFFICIENT_USES: &str = "insufficient_uses";
 pub const VOUCHER_IN_FULL: &str = "voucher_must_be_used_in_full";
-pub const COUPON_NOT_A_TENDER: &str = "coupon_not_a_tender";
+pub const COUPON_NEEDS_ORDER: &str = "coupon_needs_order";
+pub const BELOW_MIN_SPEND: &str = "below_min_spend";
+pub const OUTSIDE_COUPON_HOURS: &str = "outside_coupon_hours";
+pub const STORE_NOT_ELIGIBLE: &str = "store_not_eligible";
+pub const COUPON_AMOUNT_MISMATCH: &str = "coupon_amount_mismatch";
+pub const COUPON_IN_USE: &str = "coupon_in_use";
 pub const ORDER_NOT_FOUND: &str = "order_not_found";
 pub const ALREADY_PAID: &str = "already_paid";
 pub const EXCEEDS_CAPTURED: &str = "exceeds_captured";
 pub const PARTIAL_REFUND_OF_USES: &str = "partial_refund_of_uses";
+pub const PARTIAL_REFUND_OF_COUPON: &str = "partial_refund_of_coupon";
 pub const CURRENCY_MISMATCH: &str = "currency_mismatch";
 pub const LEDGER_REFUSED: &str = "ledger_refused";
 pub const LEDGER_UNAVAILABLE: &str = "ledger_unavailable";
@@ -54,6 +60,11 @@ pub fn not_active(status: CardStatus) -> ChannelError {
             "the ledger said an active card is not active",
         ),
     }
+}
+
+/// Another payment is using the coupon.
+pub fn coupon_in_use() -> ChannelError {
+    declined(COUPON_IN_USE, "the coupon is being used by another payment")
 }
 
 /// What the card's value is counted in, for the insufficient decline.

@@ -1,10 +1,11 @@
 //! The paycore channel for closed-loop cards: member stored-value cards,
-//! gift cards, vouchers and punch cards, whose value the host keeps in its
-//! ledger. The plugin decides whether a card may pay and how much, by its
+//! gift cards, vouchers, punch cards and coupons, whose value the host
+//! keeps in its ledger. The plugin decides whether a card may pay and how much, by its
 //! programme's rules; the value moves only through the host's `ledger`
 //! import (hold, capture, release, credit), never through anything the
 //! plugin keeps. It speaks no provider's protocol and calls no host.
 
+mod coupon;
 mod failure;
 mod find;
 mod ops;
@@ -23,7 +24,7 @@ impl Describe for CardChannel {
     fn manifest(&self) -> Manifest {
         Manifest::new("card", env!("CARGO_PKG_VERSION"))
             .with_description(
-                "Member stored-value cards, gift cards, vouchers and punch cards on paycore's ledger",
+                "Member stored-value cards, gift cards, vouchers, punch cards and coupons on paycore's ledger",
             )
             .with_scenes(&[Scene::Barcode, Scene::Jsapi])
             .with_wallets(&["card"])

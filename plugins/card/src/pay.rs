@@ -4,7 +4,8 @@
 
 use paycore_plugin_sdk::Host;
 use paycore_plugin_sdk::types::{
-    CardHold, ChannelError, HoldStatus, PayRequest, PaymentResult, ProgramKind,
+    CardHold, CardStatus, ChannelError, HoldStatus, LedgerError, PayRequest, PaymentResult,
+    ProgramKind,
 };
 
 use crate::failure::{self, Asked, Unit};
@@ -24,7 +25,14 @@ pub fn pay(host: &dyn Host, request: &PayRequest) -> Result<PaymentResult, Chann
         None => {
             let charge = rules::charge(&card, request, host.now_millis())?;
             host.ledger_hold(&card.id, charge.amount)
-                .map_err(|e| failure::ledger(e, Asked::Holds(unit), false))?
+                .map_err(|e| match e {
+                    // Another payment took the coupon since it was read.
+                    LedgerError::NotAllowed(_) if card.program.kind == ProgramKind::Coupon => {
+                        coupon_taken(host, &card.id)
+                            .unwrap_or_else(|| failure::ledger(e, Asked::Holds(unit), false))
+                    }
+                    e => failure::ledger(e, Asked::Holds(unit), false),
+                })?
         }
     };
     let hold = match hold.status {
@@ -44,6 +52,16 @@ pub fn pay(host: &dyn Host, request: &PayRequest) -> Result<PaymentResult, Chann
         request.amount,
         &request.currency,
     ))
+}
+
+/// Why a coupon the ledger would not hold cannot pay, read again: another
+/// payment holds it, or used it; `None` if it is neither.
+fn coupon_taken(host: &dyn Host, card: &str) -> Option<ChannelError> {
+    let now = host.ledger_balance(card).ok()?;
+    if now.status != CardStatus::Active {
+        return Some(failure::not_active(now.status));
+    }
+    (now.held > 0).then(failure::coupon_in_use)
 }
 
 /// The hold this payment already made on `card`, if it made one.

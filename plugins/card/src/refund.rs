@@ -1,6 +1,8 @@
 //! `refund` and `query-refund`: captured value credited back to the
 //! payment's cards, oldest hold first, never more than a hold has left.
-//! On a punch card the uses come back only with the whole payment.
+//! On a punch card the uses come back only with the whole payment; a
+//! coupon comes back only with the whole payment too, and then the host
+//! gives it back as it was issued.
 
 use paycore_plugin_sdk::Host;
 use paycore_plugin_sdk::types::{
@@ -39,11 +41,18 @@ pub fn credit_back(
     let Some(first) = captured.first() else {
         return Err(exceeds_captured(amount));
     };
-    let uses = is_punch(host, &first.card)?;
+    let kind = kind_of(host, &first.card)?;
+    let uses = kind == ProgramKind::Punch;
     if uses && amount != payment.amount {
         return Err(failure::declined(
             failure::PARTIAL_REFUND_OF_USES,
             "a punch card's uses come back only with the whole payment",
+        ));
+    }
+    if kind == ProgramKind::Coupon && amount != payment.amount {
+        return Err(failure::declined(
+            failure::PARTIAL_REFUND_OF_COUPON,
+            "a coupon comes back only with a refund of the whole payment",
         ));
     }
     let credits = plan(&captured, amount, uses, replay).ok_or_else(|| exceeds_captured(amount))?;
@@ -62,12 +71,13 @@ pub fn credit_back(
     })
 }
 
-/// Whether the card is a punch card, whose holds count uses.
-fn is_punch(host: &dyn Host, card: &str) -> Result<bool, ChannelError> {
+/// The card's programme kind: a punch card's holds count uses, a
+/// coupon's come back whole.
+fn kind_of(host: &dyn Host, card: &str) -> Result<ProgramKind, ChannelError> {
     let card = host
         .ledger_balance(card)
         .map_err(|e| failure::ledger(e, Asked::Holds(Unit::Money), false))?;
-    Ok(card.program.kind == ProgramKind::Punch)
+    Ok(card.program.kind)
 }
 
 /// The credits, hold by hold, that give `amount` back; `None` if the

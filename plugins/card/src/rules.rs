@@ -1,9 +1,11 @@
 //! What a card's programme lets it pay: how much to hold on it (minor
-//! units, or uses on a punch card), or why it may not pay at all. Pure:
-//! the card as the ledger gave it, the payment, and the time.
+//! units, or uses on a punch card; a coupon's discount, by `coupon`), or
+//! why it may not pay at all. Pure: the card as the ledger gave it, the
+//! payment, and the time.
 
 use paycore_plugin_sdk::types::{Card, CardStatus, ChannelError, PayRequest, ProgramKind};
 
+use crate::coupon;
 use crate::failure::{self, Unit};
 
 /// What to hold on the card for the payment.
@@ -38,10 +40,26 @@ pub fn charge(card: &Card, request: &PayRequest, now_millis: u64) -> Result<Char
     }
     let amount = request.amount;
     match program.kind {
-        ProgramKind::Coupon => Err(failure::declined(
-            failure::COUPON_NOT_A_TENDER,
-            "a coupon discounts a payment; it does not pay one",
-        )),
+        ProgramKind::Coupon => {
+            let terms = program.coupon.as_ref().ok_or_else(|| {
+                failure::invalid(
+                    "program_misconfigured",
+                    "the coupon programme gives no terms",
+                )
+            })?;
+            // Another payment holds it (the host would refuse the hold).
+            if card.held > 0 {
+                return Err(failure::coupon_in_use());
+            }
+            let discount = coupon::discount(terms, request)?;
+            if discount > card.balance {
+                return Err(failure::insufficient(Unit::Money));
+            }
+            Ok(Charge {
+                amount: discount,
+                unit: Unit::Money,
+            })
+        }
         ProgramKind::Punch => {
             let uses = uses_for(amount, program.covers_up_to)?;
             if uses > card.balance {
@@ -84,8 +102,8 @@ fn uses_for(amount: i64, covers_up_to: Option<i64>) -> Result<i64, ChannelError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use paycore_plugin_sdk::testing::{card, pay_request, program, punch_program};
-    use paycore_plugin_sdk::types::{Program, Scene};
+    use paycore_plugin_sdk::testing::{card, coupon_program, pay_request, program, punch_program};
+    use paycore_plugin_sdk::types::{CouponTerms, GoodsItem, Program, Scene};
 
     const NOW: u64 = 1_000_000;
 
@@ -144,9 +162,39 @@ mod tests {
     }
 
     #[test]
-    fn a_coupon_is_no_tender() {
-        let coupon = card("k", &program("k", ProgramKind::Coupon, "CNY"), 1_000);
-        assert_eq!(paying(&coupon, 500), Err("coupon_not_a_tender".into()));
+    fn a_coupon_pays_its_discount_on_the_order_once_it_is_active_and_valid() {
+        let five = coupon_program("five", "CNY", CouponTerms::amount_off(500));
+        let order = |amount| PayRequest {
+            goods: vec![GoodsItem {
+                id: "sku".into(),
+                name: "lunch".into(),
+                quantity: 1,
+                unit_price: 3_000,
+                discount: 0,
+            }],
+            ..pay_request("A1", amount, "CNY", Scene::Barcode)
+        };
+        let coupon = card("cpn_1", &five, 500);
+        assert_eq!(
+            charge(&coupon, &order(500), NOW),
+            Ok(Charge {
+                amount: 500,
+                unit: Unit::Money
+            })
+        );
+        let closed = Card {
+            status: CardStatus::Closed,
+            ..coupon.clone()
+        };
+        let code = |c: &Card| charge(c, &order(500), NOW).map_err(|e| e.failure().code.clone());
+        assert_eq!(code(&closed), Err("card_closed".into()), "before its terms");
+        let ended = Card {
+            expires_at: Some(NOW),
+            ..coupon.clone()
+        };
+        assert_eq!(code(&ended), Err("card_expired".into()));
+        let termless = card("cpn_2", &program("k", ProgramKind::Coupon, "CNY"), 500);
+        assert_eq!(code(&termless), Err("program_misconfigured".into()));
     }
 
     #[test]

@@ -239,16 +239,6 @@ fn a_punch_use_covers_at_most_its_amount() {
 }
 
 #[test]
-fn a_coupon_is_not_a_tender() {
-    let host = host_with(card("card_1", &coupon(), 1_000));
-    assert_eq!(
-        failed(pay(&host, &barcode("A1", 500))),
-        "declined:coupon_not_a_tender"
-    );
-    assert_eq!(value(&host, "card_1"), (1_000, 0));
-}
-
-#[test]
 fn an_unreachable_ledger_is_unavailable_and_moves_nothing() {
     let host = host_with(card("card_1", &gift(), 5_000));
     host.set_ledger_unavailable(Some("database down"));

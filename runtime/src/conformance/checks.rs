@@ -74,6 +74,7 @@ pub async fn run(
         secrets: loaded.secrets.clone(),
         tracer: Some(tracer.clone()),
         programs: std::sync::Arc::from([]),
+        timezone: crate::clock::TimeZone::UTC,
     });
     let mut suite = Suite {
         host,

@@ -1,5 +1,7 @@
 //! `/v1/cards`: the tenant's member, gift, voucher and punch cards on the
-//! ledger paycore keeps (docs/cards.md). Paying with a card goes through
+//! ledger paycore keeps; coupons are cards too, issued and read by
+//! `/v1/coupons` (docs/coupons.md), paid with through their payment codes
+//! here. Paying with a card goes through
 //! `POST /v1/payments` like any wallet; these endpoints issue cards, read
 //! them and their postings, give members payment codes, and freeze them.
 
@@ -37,7 +39,8 @@ pub struct CardView {
     #[schema(example = "card_5c1d0e6f7a8b9c0d1e2f3a4b")]
     pub id: String,
     pub program: String,
-    /// `stored_value`, `gift`, `voucher` or `punch`.
+    /// `stored_value`, `gift`, `voucher`, `punch` or `coupon` (see
+    /// `/v1/coupons`).
     pub kind: String,
     /// The ISO 4217 code of its value, or `<service>@<programme>` for a
     /// punch card's uses.
@@ -75,7 +78,7 @@ fn view(card: &CardRecord) -> CardView {
     }
 }
 
-fn rfc3339(ms: i64) -> String {
+pub(super) fn rfc3339(ms: i64) -> String {
     crate::clock::millis_rfc3339(ms)
 }
 
@@ -156,7 +159,7 @@ impl IssueBody {
     }
 }
 
-fn unprocessable(field: &str, message: &str) -> ApiError {
+pub(super) fn unprocessable(field: &str, message: &str) -> ApiError {
     ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_request",
@@ -170,9 +173,9 @@ impl From<CardError> for ApiError {
     fn from(e: CardError) -> Self {
         let message = e.to_string();
         match e {
-            CardError::UnknownProgram(_) | CardError::CouponProgram => {
-                unprocessable_with("program", message)
-            }
+            CardError::UnknownProgram(_)
+            | CardError::CouponProgram
+            | CardError::NotCouponProgram(_) => unprocessable_with("program", message),
             CardError::NotFound => ApiError::not_found("no such card"),
             CardError::Amount(_) => unprocessable_with("amount", message),
             CardError::Currency(_) => unprocessable_with("currency", message),
@@ -318,7 +321,9 @@ pub struct TransactionView {
     /// Its position in the ledger; page with `after`.
     pub seq: i64,
     /// `issue`, `top_up`, `top_up_reversal`, `hold`, `capture`, `release`,
-    /// `refund`, `expire`, `reactivate` or `forfeit`.
+    /// `refund`, `expire`, `reactivate`, `forfeit`, or a coupon's `retire`
+    /// (what its discount did not take, back to `promotion` when it is
+    /// used) and `restore` (that back on a full refund).
     pub kind: String,
     pub from: String,
     pub to: String,

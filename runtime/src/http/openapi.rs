@@ -23,7 +23,7 @@ use utoipa_axum::routes;
     tags(
         (name = "payments", description = "Create, read, sync, close and cancel payments"),
         (name = "refunds", description = "Partial and full refunds"),
-        (name = "cards", description = "Member stored-value cards, gift cards, vouchers and punch cards on the ledger paycore keeps; pay with them through POST /v1/payments"),
+        (name = "cards", description = "Member stored-value cards, gift cards, vouchers, punch cards and coupons on the ledger paycore keeps; pay with them through POST /v1/payments"),
         (name = "checkout", description = "The hosted cashier: static QR codes for stores and terminals (the payment page itself is HTML at `/pay/{token}` and `/q/{token}`)"),
         (name = "callbacks", description = "Asynchronous notifications from channels"),
         (name = "events", description = "Merchant webhooks: the events of a payment and their delivery state"),
@@ -88,6 +88,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(super::refunds::router())
         .merge(super::qr_codes::router())
         .merge(super::cards::router())
+        .merge(super::coupons::router())
         .merge(super::routing::router())
         .merge(super::callbacks::router())
         .merge(super::events::router())
@@ -160,6 +161,8 @@ mod tests {
         ("post", "/admin/plugins/{name}/rollback"),
         ("post", "/admin/plugins/{label}/restore"),
         ("post", "/v1/routing/explain"),
+        ("post", "/v1/coupons"),
+        ("get", "/v1/coupons/{code}"),
         ("post", "/admin/reload"),
         ("post", "/admin/channels/{tenant}/{channel}/recording"),
         ("delete", "/admin/channels/{tenant}/{channel}/recording"),

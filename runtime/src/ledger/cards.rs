@@ -41,6 +41,8 @@ pub enum CardError {
     UnknownProgram(String),
     #[error("coupons are issued by POST /v1/coupons")]
     CouponProgram,
+    #[error("programme `{0}` is not a coupon programme: its cards are issued by POST /v1/cards")]
+    NotCouponProgram(String),
     #[error("no such card")]
     NotFound,
     #[error("{0}")]
@@ -125,21 +127,7 @@ impl Ledger {
             issue_hash: request.fingerprint,
             first_value: first,
         };
-        match self.store.insert_card(new).await? {
-            CardInsert::Created(record) => Ok((record, true)),
-            CardInsert::Existing {
-                record,
-                same_request: true,
-            } => Ok((record, false)),
-            CardInsert::Existing { .. } => Err(CardError::KeyConflict),
-            CardInsert::Refused(MoveRefusal::KeyReused) => Err(CardError::Funding(
-                "that payment already paid for another card".into(),
-            )),
-            CardInsert::Refused(MoveRefusal::OverCap { cap, .. }) => Err(CardError::Amount(
-                format!("above the programme's maximum balance of {cap}"),
-            )),
-            CardInsert::Refused(other) => Err(CardError::Funding(format!("{other:?}"))),
-        }
+        inserted(self.store.insert_card(new).await?)
     }
 
     async fn check_funding_payment(
@@ -255,6 +243,26 @@ impl Ledger {
             };
         }
         self.card(tenant, card).await
+    }
+}
+
+/// The card an insert made (true) or found made by an identical earlier
+/// request (false), or why it refused.
+pub(super) fn inserted(outcome: CardInsert) -> Result<(CardRecord, bool), CardError> {
+    match outcome {
+        CardInsert::Created(record) => Ok((record, true)),
+        CardInsert::Existing {
+            record,
+            same_request: true,
+        } => Ok((record, false)),
+        CardInsert::Existing { .. } => Err(CardError::KeyConflict),
+        CardInsert::Refused(MoveRefusal::KeyReused) => Err(CardError::Funding(
+            "that payment already paid for another card".into(),
+        )),
+        CardInsert::Refused(MoveRefusal::OverCap { cap, .. }) => Err(CardError::Amount(format!(
+            "above the programme's maximum balance of {cap}"
+        ))),
+        CardInsert::Refused(other) => Err(CardError::Funding(format!("{other:?}"))),
     }
 }
 

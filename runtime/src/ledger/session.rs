@@ -3,13 +3,23 @@
 //! tenant, the programmes the tenant runs on that channel, and the payment
 //! or refund being called (see the interface's documentation in the WIT).
 //! Every refusal moves nothing.
+//!
+//! A coupon is used once, which the session keeps whatever the plugin
+//! does: it is held for one payment at a time; the capture of its hold
+//! retires what the discount did not take and closes it, in the capture's
+//! transaction; only a credit of the whole discount (a full refund, a
+//! cancel) gives it back, restoring what was retired and reopening it (or,
+//! past its validity, retiring what came back too), again in one
+//! transaction.
 
 use super::codes::code_hash;
 use super::program::ProgramUnits;
 use super::{Ledger, Program};
+use crate::clock::TimeZone;
+use crate::domain::ProgramKind;
 use crate::domain::{PaymentId, RefundId, TenantId};
 use crate::money::Currency;
-use crate::store::{CardRecord, CodeUse, HoldRecord, MoveRefusal, StoreError};
+use crate::store::{CardRecord, CodeUse, HoldRecord, MoveRefusal, StatusChange, StoreError};
 use paycore_core::ledger::{Bucket, CardId, CardStatus, HoldId, HoldStatus, Move};
 use std::sync::Arc;
 
@@ -80,6 +90,9 @@ pub struct CardView {
     pub balance: i64,
     pub held: i64,
     pub expires_ms: Option<i64>,
+    /// Whether now is within the coupon's days and hours, in the tenant's
+    /// time zone; true for a coupon without them and for any other card.
+    pub in_window: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,17 +121,26 @@ pub struct Session {
     ledger: Ledger,
     tenant: TenantId,
     programs: Arc<[Program]>,
+    /// The tenant's, in which a coupon's days and hours are read.
+    timezone: TimeZone,
     scope: Scope,
     /// A write was attempted: if the call fails now, value may have moved.
     pub wrote: bool,
 }
 
 impl Session {
-    pub fn new(ledger: Ledger, tenant: TenantId, programs: Arc<[Program]>, scope: Scope) -> Self {
+    pub fn new(
+        ledger: Ledger,
+        tenant: TenantId,
+        programs: Arc<[Program]>,
+        timezone: TimeZone,
+        scope: Scope,
+    ) -> Self {
         Session {
             ledger,
             tenant,
             programs,
+            timezone,
             scope,
             wrote: false,
         }
@@ -155,7 +177,8 @@ impl Session {
         let (record, program) = record
             .and_then(|r| self.program_of(&r).map(|p| (r, p)))
             .ok_or(LedgerError::NotFound)?;
-        Ok(view(record, program))
+        let in_window = self.in_window(&program);
+        Ok(view(record, program, in_window))
     }
 
     fn program_of(&self, card: &CardRecord) -> Option<Program> {
@@ -163,6 +186,21 @@ impl Session {
             .iter()
             .find(|p| p.id == card.program_id.as_str())
             .cloned()
+    }
+
+    /// Whether now, in the tenant's time zone, is within the coupon's days
+    /// and hours (read as the routing rules' windows are).
+    fn in_window(&self, program: &Program) -> bool {
+        let Some(window) = program.coupon.as_ref().and_then(|c| c.window.as_ref()) else {
+            return true;
+        };
+        let local = self
+            .ledger
+            .store
+            .clock()
+            .now()
+            .to_zoned_datetime(self.timezone.clone());
+        window.check(local.datetime()).is_ok()
     }
 
     /// Reserves value on a card for the payment being paid.
@@ -201,15 +239,23 @@ impl Session {
             )));
         }
         self.wrote = true;
-        let planned = Move::hold(&card.id, &HoldId::generate(), &payment, amount)
+        // A coupon pays for one payment at a time.
+        let plan = if is_coupon(&card.program) {
+            Move::coupon_hold
+        } else {
+            Move::hold
+        };
+        let planned = plan(&card.id, &HoldId::generate(), &payment, amount)
             .map_err(|e| not_allowed(&e.to_string()))?;
         self.apply(&planned).await?;
         self.hold_of(&payment, &card.id).await
     }
 
-    /// Spends a held hold of the payment being called.
+    /// Spends a held hold of the payment being called. A coupon is used
+    /// once: in the same transaction, what it holds beyond the discount
+    /// goes back to the promotion, and it is closed.
     pub async fn capture(&mut self, hold: &str) -> Result<CardHoldView, LedgerError> {
-        let hold = self.own_hold(hold).await?;
+        let (hold, card) = self.own_hold(hold).await?;
         if !matches!(self.scope, Scope::Pay { .. } | Scope::Payment { .. }) {
             return Err(not_allowed(
                 "a hold is captured only while paying or querying",
@@ -221,13 +267,29 @@ impl Session {
         self.wrote = true;
         let planned = Move::capture(&hold.card_id, &hold.id, hold.amount)
             .map_err(|e| not_allowed(&e.to_string()))?;
-        self.apply(&planned).await?;
+        if is_coupon(&card.program) {
+            let mut moves = vec![planned];
+            // Nothing else is held on a coupon: what is available is the rest.
+            if card.balance > 0 {
+                moves.push(
+                    Move::retire(&card.id, &hold.id, card.balance)
+                        .map_err(|e| not_allowed(&e.to_string()))?,
+                );
+            }
+            let close = StatusChange {
+                from: None,
+                to: CardStatus::Closed,
+            };
+            self.apply_all(&card.id, &moves, Some(close)).await?;
+        } else {
+            self.apply(&planned).await?;
+        }
         self.hold_of(&hold.payment_id, &hold.card_id).await
     }
 
     /// Gives a held hold of the payment being called back to its card.
     pub async fn release(&mut self, hold: &str) -> Result<CardHoldView, LedgerError> {
-        let hold = self.own_hold(hold).await?;
+        let (hold, _) = self.own_hold(hold).await?;
         if matches!(self.scope, Scope::Refund { .. } | Scope::ReadOnly) {
             return Err(not_allowed("a hold is released only for its payment"));
         }
@@ -242,61 +304,119 @@ impl Session {
     }
 
     /// Gives captured value back to its card, for the refund or cancel
-    /// being called.
+    /// being called. The same credit again (a `query-refund`, a repeated
+    /// cancel) is the move already made: it answers the hold as it is.
     pub async fn credit(&mut self, hold: &str, amount: i64) -> Result<CardHoldView, LedgerError> {
-        let hold = self.own_hold(hold).await?;
+        let (hold, card) = self.own_hold(hold).await?;
         if amount <= 0 {
             return Err(not_allowed("a credit's amount must be above zero"));
         }
         let refund = match &self.scope {
-            Scope::Refund {
-                payment_amount,
-                refund,
-                amount: refund_amount,
-                ..
-            } => {
-                let is_service = self
-                    .ledger
-                    .store
-                    .card(&self.tenant, &hold.card_id)
-                    .await?
-                    .and_then(|c| self.program_of(&c))
-                    .is_some_and(|p| p.service().is_some());
-                // Uses are not money: they come back only with the whole payment.
-                if is_service && refund_amount != payment_amount {
-                    return Err(not_allowed("uses come back only on a full refund"));
-                }
-                let bound = if is_service {
-                    hold.amount
-                } else {
-                    *refund_amount
-                };
-                let credited = self.credited_for(refund, is_service).await?;
-                if credited + amount > bound {
-                    return Err(not_allowed(&format!(
-                        "credits of {} would exceed the refund's {bound}",
-                        credited + amount
-                    )));
-                }
-                refund.clone()
-            }
-            Scope::Cancel { payment } => {
-                if amount != hold.amount - hold.refunded {
-                    return Err(not_allowed("a cancel gives captured value back in full"));
-                }
-                RefundId::from(format!("cancel-{payment}").as_str())
-            }
+            Scope::Refund { refund, .. } => refund.clone(),
+            Scope::Cancel { payment } => RefundId::from(format!("cancel-{payment}").as_str()),
             _ => {
                 return Err(not_allowed(
                     "value is credited back only for a refund or a cancel",
                 ));
             }
         };
-        self.wrote = true;
         let planned = Move::refund(&hold.card_id, &hold.id, &refund, amount)
             .map_err(|e| not_allowed(&e.to_string()))?;
-        self.apply(&planned).await?;
+        if let Some((fingerprint, _)) = self
+            .ledger
+            .store
+            .recorded_move(&self.tenant, &planned.key)
+            .await?
+        {
+            if fingerprint != planned.fingerprint() {
+                return Err(refused(MoveRefusal::KeyReused));
+            }
+            return Ok(CardHoldView::from(&hold));
+        }
+        let coupon = is_coupon(&card.program);
+        match &self.scope {
+            Scope::Refund {
+                payment_amount,
+                amount: refund_amount,
+                ..
+            } => {
+                let is_service = card.program.service().is_some();
+                // Uses are not money, and a coupon is used whole: they come
+                // back only with the whole payment.
+                if is_service && refund_amount != payment_amount {
+                    return Err(not_allowed("uses come back only on a full refund"));
+                }
+                if coupon && refund_amount != payment_amount {
+                    return Err(not_allowed("a coupon comes back only on a full refund"));
+                }
+                let bound = if is_service {
+                    hold.amount
+                } else {
+                    *refund_amount
+                };
+                let credited = self.credited_for(&refund, is_service).await?;
+                if credited + amount > bound {
+                    return Err(not_allowed(&format!(
+                        "credits of {} would exceed the refund's {bound}",
+                        credited + amount
+                    )));
+                }
+            }
+            Scope::Cancel { .. } => {
+                if amount != hold.amount - hold.refunded {
+                    return Err(not_allowed("a cancel gives captured value back in full"));
+                }
+            }
+            _ => unreachable!("the refund's id was read from the scope"),
+        }
+        if coupon && amount != hold.amount - hold.refunded {
+            return Err(not_allowed("a coupon's discount comes back whole"));
+        }
+        self.wrote = true;
+        if coupon {
+            let (moves, reopen) = self.coupon_back(&card, &hold, &refund, planned).await?;
+            self.apply_all(&card.id, &moves, reopen).await?;
+        } else {
+            self.apply(&planned).await?;
+        }
         self.hold_of(&hold.payment_id, &hold.card_id).await
+    }
+
+    /// What gives a used coupon back with the credit of its discount:
+    /// within its validity, what its capture retired comes back from the
+    /// promotion and it is reopened; past it, the discount goes back to
+    /// the promotion too and it stays closed, holding nothing.
+    async fn coupon_back(
+        &self,
+        card: &CardView,
+        hold: &HoldRecord,
+        refund: &RefundId,
+        credit: Move,
+    ) -> Result<(Vec<Move>, Option<StatusChange>), LedgerError> {
+        let plan_error = |e: paycore_core::ledger::PlanError| not_allowed(&e.to_string());
+        let now_ms = self.ledger.store.clock().now_millis();
+        let mut moves = vec![credit];
+        if card.expires_ms.is_some_and(|end| end <= now_ms) {
+            moves.push(
+                Move::retire_refunded(&card.id, &hold.id, refund, hold.amount)
+                    .map_err(plan_error)?,
+            );
+            return Ok((moves, None));
+        }
+        let retired = self
+            .ledger
+            .store
+            .recorded_move(&self.tenant, &Move::retire_key(&hold.id))
+            .await?
+            .map_or(0, |(_, amount)| amount);
+        if retired > 0 {
+            moves.push(Move::restore(&card.id, &hold.id, refund, retired).map_err(plan_error)?);
+        }
+        let reopen = StatusChange {
+            from: Some(CardStatus::Closed),
+            to: CardStatus::Active,
+        };
+        Ok((moves, Some(reopen)))
     }
 
     /// The holds of the payment being called, oldest first.
@@ -333,8 +453,9 @@ impl Session {
             .ok_or(LedgerError::NotFound)
     }
 
-    /// A hold of the payment in scope, on a card of this channel's programmes.
-    async fn own_hold(&self, hold: &str) -> Result<HoldRecord, LedgerError> {
+    /// A hold of the payment in scope, on a card of this channel's
+    /// programmes, and that card.
+    async fn own_hold(&self, hold: &str) -> Result<(HoldRecord, CardView), LedgerError> {
         let Some(payment) = self.scope.payment() else {
             return Err(not_allowed("no payment is being called"));
         };
@@ -344,8 +465,8 @@ impl Session {
             .into_iter()
             .find(|h| h.id == hold)
             .ok_or(LedgerError::NotFound)?;
-        self.card(&hold.card_id).await?;
-        Ok(hold)
+        let card = self.card(&hold.card_id).await?;
+        Ok((hold, card))
     }
 
     /// What this refund has credited so far: money, or uses.
@@ -368,6 +489,29 @@ impl Session {
             Err(refusal) => Err(refused(refusal)),
         }
     }
+
+    /// Several moves on `card` and its status change: all in one
+    /// transaction, or none.
+    async fn apply_all(
+        &self,
+        card: &CardId,
+        moves: &[Move],
+        status: Option<StatusChange>,
+    ) -> Result<(), LedgerError> {
+        match self
+            .ledger
+            .store
+            .apply_moves(&self.tenant, card, moves, status)
+            .await?
+        {
+            Ok(_) => Ok(()),
+            Err(refusal) => Err(refused(refusal)),
+        }
+    }
+}
+
+fn is_coupon(program: &Program) -> bool {
+    program.kind == ProgramKind::Coupon
 }
 
 fn not_allowed(why: &str) -> LedgerError {
@@ -398,10 +542,13 @@ fn refused(refusal: MoveRefusal) -> LedgerError {
         MoveRefusal::KeyReused => {
             LedgerError::NotAllowed("this operation was already made with other amounts".into())
         }
+        MoveRefusal::HeldElsewhere { held } => LedgerError::NotAllowed(format!(
+            "the coupon is being used by another payment ({held} held)"
+        )),
     }
 }
 
-fn view(record: CardRecord, program: Program) -> CardView {
+fn view(record: CardRecord, program: Program, in_window: bool) -> CardView {
     CardView {
         id: record.id,
         program,
@@ -410,5 +557,6 @@ fn view(record: CardRecord, program: Program) -> CardView {
         balance: record.balance,
         held: record.held,
         expires_ms: record.expires_ms,
+        in_window,
     }
 }

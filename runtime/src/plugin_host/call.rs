@@ -84,6 +84,7 @@ impl PluginHost {
             secrets: Default::default(),
             tracer: None,
             programs: Arc::from([]),
+            timezone: crate::clock::TimeZone::UTC,
         });
         match self.run(plugin, grant, Op::Manifest).await? {
             Answer::Manifest(manifest, settings) => Ok((manifest, settings)),
@@ -234,6 +235,7 @@ impl PluginHost {
                 ledger.clone(),
                 crate::domain::TenantId::from(channel.tenant.as_str()),
                 channel.programs.clone(),
+                channel.timezone.clone(),
                 super::ledger::scope_of(&op),
             ));
         }

@@ -26,6 +26,9 @@ pub struct ChannelGrant {
     /// The tenant's card programmes this channel runs (`[[card_programs]]`
     /// naming it): the only ones its plugin's ledger calls reach.
     pub programs: Arc<[crate::ledger::Program]>,
+    /// The tenant's time zone, in which the ledger reads a coupon's days
+    /// and hours.
+    pub timezone: crate::clock::TimeZone,
 }
 
 /// A plugin may not flood the host: bounds per call.

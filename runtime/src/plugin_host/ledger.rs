@@ -7,6 +7,7 @@
 use super::bindings::paycore::channel::ledger as wit;
 use super::imports::CallState;
 use super::trace::CallInput;
+use crate::config::{CouponTerms, Discount};
 use crate::domain::{PaymentId, RefundId};
 use crate::ledger::{CardHoldView, CardView, LedgerError, ProgramUnits, Scope};
 use crate::money::Currency;
@@ -147,12 +148,34 @@ fn card(view: CardView) -> wit::Card {
             service_unit: program.service().map(|(unit, _)| unit.to_string()),
             covers_up_to: program.service().map(|(_, covers)| covers),
             partial_use: program.partial_use,
+            coupon: program
+                .coupon
+                .as_ref()
+                .map(|terms| coupon_terms(terms, view.in_window)),
         },
         status: status_of(view.status),
         holder: view.holder,
         balance: view.balance,
         held: view.held,
         expires_at: view.expires_ms.and_then(|ms| u64::try_from(ms).ok()),
+    }
+}
+
+/// A coupon's terms as the contract gives them; `in_window` is the
+/// session's reading of its days and hours now.
+fn coupon_terms(terms: &CouponTerms, in_window: bool) -> wit::CouponTerms {
+    let (amount_off, max_discount) = match &terms.discount {
+        Discount::AmountOff(amount) => (Some(*amount), None),
+        Discount::PercentOff { max_discount, .. } => (None, Some(*max_discount)),
+    };
+    wit::CouponTerms {
+        amount_off,
+        percent_off_hundredths: terms.discount.percent_hundredths(),
+        max_discount,
+        min_spend: terms.min_spend,
+        stores: terms.stores.clone(),
+        one_per_order: terms.one_per_order,
+        in_window,
     }
 }
 

@@ -254,6 +254,7 @@ pub fn grant_for(
             .collect(),
         tracer: None,
         programs: Arc::from([]),
+        timezone: crate::clock::TimeZone::UTC,
     }
 }
 

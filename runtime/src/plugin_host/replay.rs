@@ -110,6 +110,7 @@ impl PluginHost {
             secrets: Default::default(),
             tracer: None,
             programs: Arc::from([]),
+            timezone: crate::clock::TimeZone::UTC,
         });
         self.run_scripted(
             plugin,

@@ -36,6 +36,19 @@ pub enum MoveRefusal {
     },
     /// The key was used before for another move.
     KeyReused,
+    /// A coupon's hold while another payment holds value on it.
+    HeldElsewhere {
+        held: i64,
+    },
+}
+
+/// A card's status changed in the same transaction as its moves: from
+/// `from` (any other status than `to` when `None`) to `to`. Already `to`
+/// is no change and no refusal, so the whole write can be made again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusChange {
+    pub from: Option<CardStatus>,
+    pub to: CardStatus,
 }
 
 /// A move that was applied, now or by an earlier call with its key.
@@ -100,6 +113,55 @@ impl Store {
                 tx.commit().await?;
             }
             Ok(outcome)
+        })
+    }
+
+    /// Applies `moves` to one of `tenant`'s cards and changes its status,
+    /// all in one transaction, or refuses and writes nothing: a coupon's
+    /// capture with the retirement of what it did not take and its closing,
+    /// or a refund's credit with what gives the coupon back.
+    pub async fn apply_moves(
+        &self,
+        tenant: &TenantId,
+        card: &CardId,
+        moves: &[Move],
+        status: Option<StatusChange>,
+    ) -> StoreResult<Result<Vec<Applied>, MoveRefusal>> {
+        on_db!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let mut applied = Vec::with_capacity(moves.len());
+            for planned in moves {
+                match tx.apply(tenant, planned, &self.clock).await? {
+                    Ok(done) => applied.push(done),
+                    Err(refusal) => return Ok(Err(refusal)),
+                }
+            }
+            if let Some(change) = status {
+                tx.set_status(tenant, card, change, &self.clock).await?;
+            }
+            tx.commit().await?;
+            Ok(Ok(applied))
+        })
+    }
+
+    /// What an earlier move with `key` was (its fingerprint) and moved in
+    /// all; `None` if no move has that key.
+    pub async fn recorded_move(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+    ) -> StoreResult<Option<(String, i64)>> {
+        on_db!(self, |pool| {
+            Ok(sqlx::query_as(
+                "SELECT m.fingerprint, CAST(COALESCE(SUM(p.amount), 0) AS BIGINT) FROM ledger_moves m
+                 LEFT JOIN ledger_postings p ON p.move_id = m.id
+                 WHERE m.tenant_id = $1 AND m.move_key = $2
+                 GROUP BY m.fingerprint",
+            )
+            .bind(tenant)
+            .bind(key)
+            .fetch_optional(pool)
+            .await?)
         })
     }
 
@@ -191,10 +253,43 @@ pub(super) trait LedgerConn {
         planned: &Move,
         clock: &crate::clock::Clock,
     ) -> StoreResult<Result<Applied, MoveRefusal>>;
+
+    /// One conditional UPDATE of the card's status; true if it changed.
+    async fn set_status(
+        &mut self,
+        tenant: &TenantId,
+        card: &CardId,
+        change: StatusChange,
+        clock: &crate::clock::Clock,
+    ) -> StoreResult<bool>;
 }
 
 impl_for_connections!(
     impl LedgerConn {
+        async fn set_status(
+            &mut self,
+            tenant: &TenantId,
+            card: &CardId,
+            change: StatusChange,
+            clock: &crate::clock::Clock,
+        ) -> StoreResult<bool> {
+            let sql = format!(
+                "UPDATE cards SET status = $1, version = version + 1, updated_at = $2
+                 WHERE tenant_id = $3 AND id = $4 AND status <> $1{from}",
+                from = if change.from.is_some() { " AND status = $5" } else { "" },
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(change.to)
+                .bind(clock.now_rfc3339())
+                .bind(tenant)
+                .bind(card);
+            if let Some(from) = change.from {
+                query = query.bind(from);
+            }
+            let changed = query.execute(&mut *self).await?;
+            Ok(changed.rows_affected() == 1)
+        }
+
         async fn apply(
             &mut self,
             tenant: &TenantId,
@@ -332,11 +427,13 @@ impl_for_connections!(
             for posting in &planned.postings {
                 if let Some(bucket) = posting.from.bucket() {
                     let gate_active = planned.requires_active && bucket == Bucket::Available;
+                    let gate_sole = planned.sole_hold && bucket == Bucket::Available;
                     let sql = format!(
                         "UPDATE cards SET {col} = {col} - $1, version = version + 1, updated_at = $2
-                         WHERE tenant_id = $3 AND id = $4 AND {col} >= $1{active}",
+                         WHERE tenant_id = $3 AND id = $4 AND {col} >= $1{active}{sole}",
                         col = bucket.column(),
                         active = if gate_active { " AND status = 'active'" } else { "" },
+                        sole = if gate_sole { " AND held = 0" } else { "" },
                     );
                     let taken = sqlx::query(sqlx::AssertSqlSafe(sql))
                         .bind(posting.amount)
@@ -360,6 +457,8 @@ impl_for_connections!(
                         };
                         return Ok(Err(if gate_active && status != CardStatus::Active {
                             MoveRefusal::NotActive(status)
+                        } else if gate_sole && held > 0 {
+                            MoveRefusal::HeldElsewhere { held }
                         } else {
                             MoveRefusal::Insufficient { bucket, available }
                         }));

@@ -1,6 +1,6 @@
-//! A coupon's terms: its discount (a fixed amount or a percentage, never
-//! both), the least an order must come to, and the weekdays, hours and
-//! stores where it may be used. Days and hours are read by the routing
+//! A coupon's terms: its discount (a fixed amount, or a percentage capped
+//! by `max_discount`, never both), the least an order must come to, and
+//! the weekdays, hours and stores where it may be used. Days and hours are read by the routing
 //! rules' own parsers, so a coupon's window means what a rule's does.
 
 use super::entry::Entry;
@@ -50,16 +50,29 @@ pub(super) fn terms(
             }
             amounts::minor(c, "amount_off", amount, currency).map(Discount::AmountOff)
         }
-        (None, Some(percent)) => {
-            let percent = amounts::percent(c, "percent_off", percent);
-            let max_discount = r
-                .max_discount
-                .as_ref()
-                .and_then(|max| amounts::minor(c, "max_discount", max, currency));
-            percent.map(|percent| Discount::PercentOff {
-                percent,
-                max_discount,
-            })
+        (None, Some(at)) => {
+            let percent = amounts::percent(c, "percent_off", at);
+            let max_discount = match &r.max_discount {
+                Some(max) => amounts::minor(c, "max_discount", max, currency),
+                None => {
+                    // A coupon's value is funded when it is issued, so a
+                    // percentage needs the most it can come to.
+                    if !entry.was_taken_out(c, "max_discount") {
+                        c.error(
+                            at,
+                            "a percentage coupon needs `max_discount`: the ledger funds a coupon's value when it is issued",
+                        );
+                    }
+                    None
+                }
+            };
+            match (percent, max_discount) {
+                (Some(percent), Some(max_discount)) => Some(Discount::PercentOff {
+                    percent,
+                    max_discount,
+                }),
+                _ => None,
+            }
         }
     };
     let min_spend = r.min_spend.as_ref().and_then(|at| {

@@ -240,7 +240,7 @@ one_per_order = false
         coupon: Some(CouponTerms {
             discount: Discount::PercentOff {
                 percent: Decimal::new(125, 1),
-                max_discount: Some(2_000),
+                max_discount: 2_000,
             },
             min_spend: None,
             window: None,
@@ -637,7 +637,7 @@ fn a_coupon_s_discount_spend_window_and_stores_are_checked() {
             ],
         ),
         (
-            "percent_off = \"10\"\nhours = \"9am-5pm\"\ndays = [\"mon\", \"funday\"]\nstores = [\"s1\", \"s1\", \"\"]",
+            "amount_off = \"5\"\nhours = \"9am-5pm\"\ndays = [\"mon\", \"funday\"]\nstores = [\"s1\", \"s1\", \"\"]",
             vec![
                 "7:9: `hours`: `9am-5pm` is not a time window like `09:00-18:00` or `22:00-06:00`",
                 "8:16: `days`: `funday` is not a day or a day range like `mon-fri` (days: mon, tue, wed, thu, fri, sat, sun)",
@@ -646,29 +646,49 @@ fn a_coupon_s_discount_spend_window_and_stores_are_checked() {
             ],
         ),
         (
-            "percent_off = \"10\"\ndays = []\nstores = []",
+            "amount_off = \"5\"\ndays = []\nstores = []",
             vec![
                 "7:8: `days` must name at least one day; leave it out for every day",
                 "8:10: `stores` must name at least one store; leave it out for every store",
             ],
+        ),
+        (
+            // Its value is funded when it is issued: a percentage needs a cap.
+            "percent_off = \"10\"\nmin_spend = \"30.00\"",
+            vec![
+                "6:15: a percentage coupon needs `max_discount`: the ledger funds a coupon's value when it is issued",
+            ],
+        ),
+        (
+            // Written with the wrong type: reported where it is, not also missing.
+            "percent_off = \"10\"\nmax_discount = 20",
+            vec!["7:16: invalid type: integer `20`, expected a string"],
         ),
     ] {
         assert_eq!(problems(&coupon(lines)), want, "{lines}");
     }
     for percent in ["0", "100", "12.345", "ten", "-5", "150"] {
         assert_eq!(
-            problems(&coupon(&format!("percent_off = \"{percent}\""))),
+            problems(&coupon(&format!(
+                "percent_off = \"{percent}\"\nmax_discount = \"20.00\""
+            ))),
             [
                 "6:15: `percent_off` must be a percentage above 0 and below 100 with at most 2 decimals, written as a string like \"10\" or \"12.5\""
             ],
             "{percent}"
         );
     }
-    let ninety_nine = programs(&coupon("percent_off = \"99.99\""));
+    let ninety_nine = programs(&coupon("percent_off = \"99.99\"\nmax_discount = \"20.00\""));
+    let terms = ninety_nine[0].coupon.as_ref().unwrap();
     assert!(matches!(
-        &ninety_nine[0].coupon,
-        Some(CouponTerms { discount: Discount::PercentOff { percent, .. }, .. }) if *percent == Decimal::new(9999, 2)
+        &terms.discount,
+        Discount::PercentOff { percent, max_discount: 2_000 } if *percent == Decimal::new(9999, 2)
     ));
+    assert_eq!(terms.discount.percent_hundredths(), Some(9_999));
+    assert_eq!(terms.discount.value(), 2_000);
+    let five = programs(&coupon("amount_off = \"5\""));
+    let five = &five[0].coupon.as_ref().unwrap().discount;
+    assert_eq!((five.value(), five.percent_hundredths()), (500, None));
 }
 
 #[test]
@@ -740,6 +760,7 @@ breakage = true
             "16:16: `covers_up_to`: 30.001 has more decimals than CNY allows (2)",
             "17:15: `face_values` does not apply to a punch programme, only to gift, voucher",
             "24:15: `percent_off` must be a percentage above 0 and below 100 with at most 2 decimals, written as a string like \"10\" or \"12.5\"",
+            "24:15: a percentage coupon needs `max_discount`: the ledger funds a coupon's value when it is issued",
             "25:12: `breakage` does not apply to a coupon programme, only to stored_value, gift, voucher, punch",
         ]
     );
@@ -757,5 +778,14 @@ fn the_documented_example_is_valid() {
         .expect("its example");
     let got = programs(example);
     let ids: Vec<&str> = got.iter().map(|p| p.id.as_str()).collect();
-    assert_eq!(ids, ["member", "gift", "ten-coffees", "weekday-lunch"]);
+    assert_eq!(
+        ids,
+        [
+            "member",
+            "gift",
+            "ten-coffees",
+            "weekday-lunch",
+            "tenth-off"
+        ]
+    );
 }

@@ -7,7 +7,7 @@
 use paycore_plugin_card::CardChannel;
 use paycore_plugin_sdk::Channel;
 use paycore_plugin_sdk::testing::{
-    FakeHost, Operation, call_context, card, pay_request, program, punch_program,
+    FakeHost, Operation, call_context, card, coupon_program, pay_request, program, punch_program,
 };
 use paycore_plugin_sdk::types::*;
 
@@ -26,8 +26,42 @@ pub fn voucher() -> Program {
     program("voucher", ProgramKind::Voucher, "CNY")
 }
 
-pub fn coupon() -> Program {
-    program("coupon", ProgramKind::Coupon, "CNY")
+/// 5.00 off an order of 30.00 or more.
+pub fn five_off() -> Program {
+    coupon_program(
+        "five-off",
+        "CNY",
+        CouponTerms::amount_off(500).with_min_spend(3_000),
+    )
+}
+
+/// 12.5 % off, at most 20.00, in stores s001 and s002.
+pub fn eighth_off() -> Program {
+    coupon_program(
+        "eighth-off",
+        "CNY",
+        CouponTerms::percent_off(1_250, 2_000).with_stores(&["s001", "s002"]),
+    )
+}
+
+/// `request` for an order of `lines` (quantity, unit price, discount), in
+/// `store`.
+pub fn ordering(request: PayRequest, lines: &[(u32, i64, i64)], store: Option<&str>) -> PayRequest {
+    PayRequest {
+        goods: lines
+            .iter()
+            .enumerate()
+            .map(|(i, (quantity, unit_price, discount))| GoodsItem {
+                id: format!("sku-{i}"),
+                name: format!("item {i}"),
+                quantity: *quantity,
+                unit_price: *unit_price,
+                discount: *discount,
+            })
+            .collect(),
+        store_id: store.map(str::to_owned),
+        ..request
+    }
 }
 
 /// Ten coffees, each paying for up to 10.00.
