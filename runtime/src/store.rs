@@ -25,6 +25,7 @@
 
 mod callbacks;
 mod cancels;
+mod card_lifecycle;
 mod cards;
 mod checkout;
 mod connect;
@@ -44,6 +45,7 @@ mod unsettled;
 
 pub use callbacks::CallbackRecord;
 pub use cancels::CancelStart;
+pub use card_lifecycle::{CardChange, CardChangeRefusal};
 pub use cards::{CardInsert, CardRecord, CodeUse, NewCard};
 pub use checkout::{CheckoutLink, QrCodeRecord, WalletChoice};
 pub use connect::redacted_url;
@@ -56,8 +58,8 @@ pub use connect::redacted_url;
 pub const SQLITE_SYNCHRONOUS: sqlx::sqlite::SqliteSynchronous =
     sqlx::sqlite::SqliteSynchronous::Normal;
 pub use decisions::DecisionKind;
-pub use ledger::{Applied, HoldRecord, MoveRefusal, PostingRecord};
-pub use ledger_audit::{AccountTotal, CardDrift};
+pub use ledger::{Applied, HoldRecord, MoveRefusal, PostingRecord, StrandedHold};
+pub use ledger_audit::{AccountTotal, CardDrift, Outstanding, PeriodFlows};
 pub use outbox::{OutboxMessage, OutboxRecord};
 pub use payments::{
     Attempt, ChannelAssignment, DuePayment, InsertOutcome, Move, NewCheckoutLink, NewPayment,
