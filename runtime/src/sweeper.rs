@@ -13,9 +13,19 @@
 //! Several instances share the work: each pass claims its rows for a lease
 //! (PostgreSQL skipping rows another instance holds), so no two instances
 //! query the same payment at once and a dead instance's rows come back.
+//!
+//! The ledger's value is looked after too: holds a crash left `held` behind
+//! a final payment are captured or released (`stranded_holds`), and cards
+//! whose validity ended are expired (`card_expiry`). Neither asks a
+//! channel; both are keyed moves applied to the rows as read, so instances
+//! sweeping at once move value once.
+
+mod card_expiry;
+mod stranded_holds;
 
 use crate::config::SweeperConfig;
 use crate::domain::PaymentStatus;
+use crate::ledger::Ledger;
 use crate::payments::Payments;
 use crate::registry::Tenant;
 use crate::store::{DuePayment, DueRefund, PaymentRecord};
@@ -87,6 +97,8 @@ pub struct SweepReport {
     pub cancels_resumed: usize,
     pub refunds_checked: usize,
     pub refunds_settled: usize,
+    pub holds: stranded_holds::HoldsReport,
+    pub card_expiry: card_expiry::ExpiryReport,
 }
 
 impl SweepReport {
@@ -99,6 +111,9 @@ impl SweepReport {
             ("cancels_resumed", self.cancels_resumed),
             ("refunds_checked", self.refunds_checked),
             ("refunds_settled", self.refunds_settled),
+            ("holds_captured", self.holds.captured),
+            ("holds_released", self.holds.released),
+            ("cards_expired", self.card_expiry.cards),
         ];
         for (what, n) in counts {
             metrics::counter!("paycore_sweeper_total", "what" => what).increment(n as u64);
@@ -170,6 +185,11 @@ pub async fn sweep_once(
         };
         sweep_refund(payments, tenant, due, config, &mut report).await?;
     }
+    // Holds first: value a failed payment held goes back to its card
+    // before the card's expiry settles what is on it.
+    let ledger = Ledger::new(payments.store().clone());
+    report.holds = stranded_holds::sweep(&ledger).await?;
+    report.card_expiry = card_expiry::sweep(&ledger, &registry).await?;
     Ok(report)
 }
 
