@@ -98,7 +98,8 @@ pub struct SweepReport {
     pub refunds_checked: usize,
     pub refunds_settled: usize,
     pub holds: stranded_holds::HoldsReport,
-    pub card_expiry: card_expiry::ExpiryReport,
+    /// Cards made dormant or closed at the end of their validity.
+    pub cards_expired: usize,
 }
 
 impl SweepReport {
@@ -113,7 +114,7 @@ impl SweepReport {
             ("refunds_settled", self.refunds_settled),
             ("holds_captured", self.holds.captured),
             ("holds_released", self.holds.released),
-            ("cards_expired", self.card_expiry.cards),
+            ("cards_expired", self.cards_expired),
         ];
         for (what, n) in counts {
             metrics::counter!("paycore_sweeper_total", "what" => what).increment(n as u64);
@@ -189,7 +190,7 @@ pub async fn sweep_once(
     // before the card's expiry settles what is on it.
     let ledger = Ledger::new(payments.store().clone());
     report.holds = stranded_holds::sweep(&ledger).await?;
-    report.card_expiry = card_expiry::sweep(&ledger, &registry).await?;
+    report.cards_expired = card_expiry::sweep(&ledger, &registry).await?;
     Ok(report)
 }
 

@@ -14,19 +14,10 @@ const BATCH: i64 = 100;
 /// Queries per pass, so that one pass ends even if cards keep changing.
 const BATCHES_PER_PASS: usize = 10;
 
-/// What expiry did in one pass.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ExpiryReport {
-    /// Cards made dormant or closed (or settled again after their expiry).
-    pub cards: usize,
-    /// Value moved from available to dormant, summed over units.
-    pub expired: i64,
-    /// Value forfeited to breakage, summed over units.
-    pub forfeited: i64,
-}
-
-pub async fn sweep(ledger: &Ledger, registry: &Registry) -> anyhow::Result<ExpiryReport> {
-    let mut report = ExpiryReport::default();
+/// Expires the cards due now; how many it made dormant or closed (or
+/// settled again after their expiry).
+pub async fn sweep(ledger: &Ledger, registry: &Registry) -> anyhow::Result<usize> {
+    let mut expired_cards = 0;
     for _ in 0..BATCHES_PER_PASS {
         let due = ledger.cards_due_for_expiry(BATCH).await?;
         let mut progressed = 0;
@@ -37,11 +28,9 @@ pub async fn sweep(ledger: &Ledger, registry: &Registry) -> anyhow::Result<Expir
                     expired,
                     forfeited,
                 } => {
-                    tracing::info!(card_id = %card.id, tenant_id = %card.tenant_id, %status, expired, forfeited, "card expired");
+                    tracing::info!(card_id = %card.id, tenant_id = %card.tenant_id, unit = %card.unit, %status, expired, forfeited, "card expired");
                     progressed += 1;
-                    report.cards += 1;
-                    report.expired += expired;
-                    report.forfeited += forfeited;
+                    expired_cards += 1;
                 }
                 // Another instance, or a payment, got there first.
                 ExpiryOutcome::Changed => {}
@@ -54,7 +43,7 @@ pub async fn sweep(ledger: &Ledger, registry: &Registry) -> anyhow::Result<Expir
             break;
         }
     }
-    Ok(report)
+    Ok(expired_cards)
 }
 
 /// Whether the card's programme forfeits value past its validity.
