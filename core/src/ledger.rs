@@ -525,7 +525,7 @@ impl Move {
             kind: MoveKind::Reactivate,
         };
         Ok(Move::new(
-            format!("reactivate:{card}:{request}"),
+            Move::reactivation_key(card, request),
             MoveKind::Reactivate,
             card,
             vec![posting],
@@ -601,6 +601,12 @@ impl Move {
             card,
             vec![posting],
         ))
+    }
+
+    /// The key of `card`'s reactivation for `request`, known before its
+    /// amount: a retried request finds by it the reactivation it made.
+    pub fn reactivation_key(card: &CardId, request: &str) -> String {
+        format!("reactivate:{card}:{request}")
     }
 
     /// Dormant value forfeited, where the programme allows breakage.

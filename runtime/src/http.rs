@@ -4,6 +4,8 @@
 
 mod admin;
 mod callbacks;
+mod card_lifecycle;
+mod card_report;
 mod cards;
 mod checkout;
 mod coupons;

@@ -25,6 +25,7 @@
 
 mod callbacks;
 mod cancels;
+mod card_lifecycle;
 mod cards;
 mod checkout;
 mod connect;
@@ -45,6 +46,7 @@ mod unsettled;
 
 pub use callbacks::CallbackRecord;
 pub use cancels::CancelStart;
+pub use card_lifecycle::{CardChange, CardChangeRefusal};
 pub use cards::{CardInsert, CardRecord, CodeUse, NewCard};
 pub use checkout::{CheckoutLink, QrCodeRecord, WalletChoice};
 pub use connect::redacted_url;
@@ -57,8 +59,8 @@ pub use connect::redacted_url;
 pub const SQLITE_SYNCHRONOUS: sqlx::sqlite::SqliteSynchronous =
     sqlx::sqlite::SqliteSynchronous::Normal;
 pub use decisions::DecisionKind;
-pub use ledger::{Applied, HoldRecord, MoveRefusal, PostingRecord, StatusChange};
-pub use ledger_audit::{AccountTotal, CardDrift};
+pub use ledger::{Applied, HoldRecord, MoveRefusal, PostingRecord, StatusChange, StrandedHold};
+pub use ledger_audit::{AccountTotal, CardDrift, Outstanding, PeriodFlows};
 pub use outbox::{OutboxMessage, OutboxRecord};
 pub use payments::{
     Attempt, ChannelAssignment, DuePayment, InsertOutcome, Move, NewCheckoutLink, NewPayment,

@@ -13,6 +13,15 @@
 //! Several instances share the work: each pass claims its rows for a lease
 //! (PostgreSQL skipping rows another instance holds), so no two instances
 //! query the same payment at once and a dead instance's rows come back.
+//!
+//! The ledger's value is looked after too: holds a crash left `held` behind
+//! a final payment are captured or released (`stranded_holds`), and cards
+//! whose validity ended are expired (`card_expiry`). Neither asks a
+//! channel; both are keyed moves applied to the rows as read, so instances
+//! sweeping at once move value once.
+
+mod card_expiry;
+mod stranded_holds;
 
 use crate::config::SweeperConfig;
 use crate::domain::PaymentStatus;
@@ -90,6 +99,9 @@ pub struct SweepReport {
     /// Card top-ups (and failed top-up refunds) looked at because a crash
     /// left them between their payment's end and the card.
     pub card_follow_ups: usize,
+    pub holds: stranded_holds::HoldsReport,
+    /// Cards made dormant or closed at the end of their validity.
+    pub cards_expired: usize,
 }
 
 impl SweepReport {
@@ -103,6 +115,9 @@ impl SweepReport {
             ("refunds_checked", self.refunds_checked),
             ("refunds_settled", self.refunds_settled),
             ("card_follow_ups", self.card_follow_ups),
+            ("holds_captured", self.holds.captured),
+            ("holds_released", self.holds.released),
+            ("cards_expired", self.cards_expired),
         ];
         for (what, n) in counts {
             metrics::counter!("paycore_sweeper_total", "what" => what).increment(n as u64);
@@ -175,6 +190,11 @@ pub async fn sweep_once(
         sweep_refund(payments, tenant, due, config, &mut report).await?;
     }
     report.card_follow_ups = payments.finish_card_follow_ups().await?;
+    // Holds first: value a failed payment held goes back to its card
+    // before the card's expiry settles what is on it.
+    let ledger = payments.ledger();
+    report.holds = stranded_holds::sweep(ledger).await?;
+    report.cards_expired = card_expiry::sweep(ledger, &registry).await?;
     Ok(report)
 }
 

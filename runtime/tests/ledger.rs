@@ -6,6 +6,8 @@
 //! to their postings; never a balance below zero; concurrent holds on one
 //! card never taking more than it holds.
 
+mod lifecycle;
+
 use crate::support::process::{self, Scratch};
 use paycore::domain::{PaymentId, RefundId, TenantId};
 use paycore::store::{Applied, Backend, CardInsert, MoveRefusal, NewCard, StatusChange, Store};

@@ -13,6 +13,7 @@ mod api_edges;
 mod async_results;
 mod canary_and_rollback;
 mod cancel_and_refund;
+mod card_lifecycle;
 mod cards;
 mod check_config;
 mod checkout;

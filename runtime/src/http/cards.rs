@@ -62,7 +62,7 @@ pub struct CardView {
     pub created_at: String,
 }
 
-fn view(card: &CardRecord) -> CardView {
+pub(super) fn view(card: &CardRecord) -> CardView {
     CardView {
         id: card.id.to_string(),
         program: card.program_id.clone(),
@@ -195,6 +195,27 @@ impl From<CardError> for ApiError {
             ),
             CardError::NotActive(_) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", "card_not_active", message)
+            }
+            CardError::NotDormant(_) => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "card_not_dormant",
+                message,
+            ),
+            CardError::NothingDormant => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "nothing_to_reactivate",
+                message,
+            ),
+            CardError::ProgramGone(_) => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "card_program_unknown",
+                message,
+            ),
+            CardError::Busy => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", "card_busy", message)
             }
             CardError::Store(cause) => {
                 tracing::error!(error = %cause, "storage failure");

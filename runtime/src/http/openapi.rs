@@ -89,6 +89,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(super::qr_codes::router())
         .merge(super::cards::router())
         .merge(super::coupons::router())
+        .merge(super::card_lifecycle::router())
+        .merge(super::card_report::router())
         .merge(super::routing::router())
         .merge(super::callbacks::router())
         .merge(super::events::router())

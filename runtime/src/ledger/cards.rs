@@ -59,6 +59,14 @@ pub enum CardError {
     OrderNoConflict,
     #[error("the card is {0}")]
     NotActive(CardStatus),
+    #[error("the card is {0}, not dormant: there is nothing to reactivate")]
+    NotDormant(CardStatus),
+    #[error("nothing is dormant on the card: its value is held for an open payment")]
+    NothingDormant,
+    #[error("the card's programme `{0}` is no longer in this tenant's config")]
+    ProgramGone(String),
+    #[error("the card kept changing; try again")]
+    Busy,
     #[error("database error")]
     Store(#[from] StoreError),
 }

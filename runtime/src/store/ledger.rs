@@ -4,7 +4,7 @@
 //! appended — or nothing at all.
 
 use super::{Dialect, Store, StoreResult, impl_for_connections, on_db};
-use crate::domain::{PaymentId, RefundId, TenantId};
+use crate::domain::{PaymentId, PaymentStatus, RefundId, TenantId};
 use paycore_core::ledger::{
     Bucket, CardId, CardStatus, HoldChange, HoldId, HoldStatus, Move, MoveKind,
 };
@@ -72,6 +72,22 @@ pub struct HoldRecord {
     pub created_at: String,
     pub updated_at: String,
     pub created_ms: i64,
+}
+
+/// A hold still `held` although its payment is final or gone.
+#[derive(Debug, Clone, FromRow)]
+pub struct StrandedHold {
+    #[sqlx(flatten)]
+    pub hold: HoldRecord,
+    /// The payment's status; `None` when no payment has the hold's id.
+    pub payment_status: Option<PaymentStatus>,
+}
+
+/// The payment statuses `PaymentStatus::is_final` names, as SQL.
+macro_rules! final_payments {
+    () => {
+        "'succeeded', 'failed', 'closed', 'cancelled'"
+    };
 }
 
 #[derive(Debug, Clone, FromRow, serde::Serialize)]
@@ -182,20 +198,24 @@ impl Store {
         })
     }
 
-    /// Holds still `held` whose payment is final (or gone): what a crash
-    /// between a payment's end and its hold's capture or release left.
-    pub async fn held_holds_of_final_payments(&self, limit: i64) -> StoreResult<Vec<HoldRecord>> {
+    /// Holds still `held` whose payment is final (or gone), oldest first:
+    /// what a crash between a payment's end and its hold's capture or
+    /// release left. A paid payment whose cancel's outcome is unknown is
+    /// left out: its cancel, resumed by the sweeper, releases or credits
+    /// its holds itself.
+    pub async fn held_holds_of_final_payments(&self, limit: i64) -> StoreResult<Vec<StrandedHold>> {
+        let sql = concat!(
+            "SELECT h.*, p.status AS payment_status FROM ledger_holds h
+             LEFT JOIN payments p ON p.id = h.payment_id AND p.tenant_id = h.tenant_id
+             WHERE h.status = 'held'
+               AND (p.id IS NULL
+                    OR (p.status IN (",
+            final_payments!(),
+            ") AND NOT (p.status = 'succeeded' AND p.cancel_in_progress = 1)))
+             ORDER BY h.created_ms LIMIT $1"
+        );
         on_db!(self, |pool| {
-            Ok(sqlx::query_as(
-                "SELECT h.* FROM ledger_holds h
-                 LEFT JOIN payments p ON p.id = h.payment_id AND p.tenant_id = h.tenant_id
-                 WHERE h.status = 'held'
-                   AND (p.id IS NULL OR p.status NOT IN ('unknown', 'pending', 'processing'))
-                 ORDER BY h.created_ms LIMIT $1",
-            )
-            .bind(limit)
-            .fetch_all(pool)
-            .await?)
+            Ok(sqlx::query_as(sql).bind(limit).fetch_all(pool).await?)
         })
     }
 
@@ -297,6 +317,9 @@ impl_for_connections!(
             clock: &crate::clock::Clock,
         ) -> StoreResult<Result<Applied, MoveRefusal>> {
             let now = clock.now_rfc3339();
+            // One instant for the move and its postings: the report bounds
+            // periods on the postings' `created_ms`.
+            let now_ms = clock.now_millis();
             let card: Option<CardHead> = sqlx::query_as(
                 "SELECT unit, program_id, balance, held, dormant FROM cards WHERE tenant_id = $1 AND id = $2",
             )
@@ -331,7 +354,7 @@ impl_for_connections!(
             .bind(refund_id)
             .bind(hold_id)
             .bind(&now)
-            .bind(clock.now_millis())
+            .bind(now_ms)
             .execute(&mut *self)
             .await?;
             if inserted.rows_affected() == 0 {
@@ -365,7 +388,7 @@ impl_for_connections!(
                     .bind(&card.unit)
                     .bind(amount)
                     .bind(&now)
-                    .bind(clock.now_millis())
+                    .bind(now_ms)
                     .execute(&mut *self)
                     .await?,
                     HoldChange::Capture | HoldChange::Release => {
@@ -509,8 +532,8 @@ impl_for_connections!(
                 let from = posting.from.name(&planned.card);
                 let to = posting.to.name(&planned.card);
                 sqlx::query(
-                    "INSERT INTO ledger_postings (move_id, tenant_id, card_id, program_id, unit, from_account, to_account, amount, kind, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    "INSERT INTO ledger_postings (move_id, tenant_id, card_id, program_id, unit, from_account, to_account, amount, kind, created_at, created_ms)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 )
                 .bind(&move_id)
                 .bind(tenant)
@@ -522,6 +545,7 @@ impl_for_connections!(
                 .bind(posting.amount)
                 .bind(posting.kind)
                 .bind(&now)
+                .bind(now_ms)
                 .execute(&mut *self)
                 .await?;
             }
@@ -539,3 +563,18 @@ impl_for_connections!(
         }
     }
 );
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::PaymentStatus;
+
+    /// A hold is stranded only behind a payment the domain calls final, so
+    /// a new status cannot be taken for final by accident.
+    #[test]
+    fn stranded_holds_are_those_of_final_payments() {
+        for s in PaymentStatus::ALL {
+            let named = final_payments!().contains(&format!("'{s}'"));
+            assert_eq!(named, s.is_final(), "{s}");
+        }
+    }
+}

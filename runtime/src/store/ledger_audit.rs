@@ -1,6 +1,8 @@
 //! What the ledger adds up to, read from its postings: the balance of every
-//! account kind per programme and unit (the finance report's figures), and
-//! whether each card's stored balances equal the sums of its postings.
+//! account kind per programme and unit, what flowed between the accounts
+//! over a period and what the cards hold now (the finance report's
+//! figures), and whether each card's stored balances equal the sums of
+//! its postings.
 
 use super::{Store, StoreResult, on_db};
 use crate::domain::TenantId;
@@ -30,6 +32,43 @@ pub struct CardDrift {
     pub posted_dormant: i64,
 }
 
+/// What a programme's cards hold now, in one unit, from their rows (which
+/// `card_drifts` holds equal to their postings).
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct Outstanding {
+    pub program_id: String,
+    pub unit: String,
+    pub available: i64,
+    pub held: i64,
+    pub dormant: i64,
+}
+
+/// What flowed through a programme's cards in one unit over a period, from
+/// the postings made in it. Each is a sum of posting amounts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, FromRow)]
+pub struct PeriodFlows {
+    pub program_id: String,
+    pub unit: String,
+    /// Out of `sales` (issues and top-ups paid for), less what refunded
+    /// top-ups took back.
+    pub sales: i64,
+    /// Out of `promotion` (bonuses, promotional cards), less what refunded
+    /// top-ups took back of their bonus.
+    pub promotion: i64,
+    /// Into `redemption` (captured for purchases), less what refunds gave
+    /// back to the cards.
+    pub redemption: i64,
+    /// What refunds gave back out of `redemption` (already subtracted from
+    /// `redemption`).
+    pub refunded: i64,
+    /// Moved from available to dormant at the end of a validity.
+    pub expired: i64,
+    /// Moved from dormant back to available.
+    pub reactivated: i64,
+    /// Forfeited from dormant into `breakage`.
+    pub breakage: i64,
+}
+
 /// Classifies a posting's account: a card's three balances by their
 /// suffix, the tenant's accounts by name.
 const ACCOUNT_KIND: &str = "CASE WHEN account LIKE 'card:%:held' THEN 'held'
@@ -51,6 +90,70 @@ impl Store {
         on_db!(self, |pool| {
             Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(tenant)
+                .fetch_all(pool)
+                .await?)
+        })
+    }
+
+    /// What each of `tenant`'s programmes' cards hold now, per unit.
+    pub async fn outstanding(&self, tenant: &TenantId) -> StoreResult<Vec<Outstanding>> {
+        on_db!(self, |pool| {
+            Ok(sqlx::query_as(
+                "SELECT program_id, unit, CAST(SUM(balance) AS BIGINT) AS available,
+                        CAST(SUM(held) AS BIGINT) AS held, CAST(SUM(dormant) AS BIGINT) AS dormant
+                 FROM cards WHERE tenant_id = $1
+                 GROUP BY program_id, unit ORDER BY program_id, unit",
+            )
+            .bind(tenant)
+            .fetch_all(pool)
+            .await?)
+        })
+    }
+
+    /// What flowed through `tenant`'s cards per programme and unit in
+    /// `[from_ms, to_ms)`, by the postings' `created_ms` (postings from
+    /// before that column existed have none, and count in no period).
+    pub async fn period_flows(
+        &self,
+        tenant: &TenantId,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<PeriodFlows>> {
+        // The tenant's accounts by name (`Account::name`), the moves between
+        // a card's balances by kind (`MoveKind`).
+        let net = |account: &str, out_of: bool| {
+            let (plus, minus) = if out_of {
+                ("from_account", "to_account")
+            } else {
+                ("to_account", "from_account")
+            };
+            format!(
+                "CAST(SUM(CASE WHEN {plus} = '{account}' THEN amount WHEN {minus} = '{account}' THEN -amount ELSE 0 END) AS BIGINT)"
+            )
+        };
+        let of_kind = |kind: &str| {
+            format!("CAST(SUM(CASE WHEN kind = '{kind}' THEN amount ELSE 0 END) AS BIGINT)")
+        };
+        let sql = format!(
+            "SELECT program_id, unit,
+                    {sales} AS sales, {promotion} AS promotion, {redemption} AS redemption,
+                    CAST(SUM(CASE WHEN from_account = 'redemption' THEN amount ELSE 0 END) AS BIGINT) AS refunded,
+                    {expired} AS expired, {reactivated} AS reactivated, {breakage} AS breakage
+             FROM ledger_postings
+             WHERE tenant_id = $1 AND created_ms >= $2 AND created_ms < $3
+             GROUP BY program_id, unit ORDER BY program_id, unit",
+            sales = net("sales", true),
+            promotion = net("promotion", true),
+            redemption = net("redemption", false),
+            expired = of_kind("expire"),
+            reactivated = of_kind("reactivate"),
+            breakage = net("breakage", false),
+        );
+        on_db!(self, |pool| {
+            Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(tenant)
+                .bind(from_ms)
+                .bind(to_ms)
                 .fetch_all(pool)
                 .await?)
         })
