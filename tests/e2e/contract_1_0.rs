@@ -1,7 +1,8 @@
 //! A plugin built for contract 1.0.0 keeps loading and serving in a runtime
 //! that implements a newer 1.x: the sandbox build kept byte for byte in
 //! `tests/fixtures/plugins` (see its README) serves the standard tenants
-//! beside plugins built for the current contract.
+//! beside plugins built for the current contract, one of them (`card`)
+//! importing what 1.1.0 added (the ledger).
 
 use paycore_e2e::*;
 
@@ -17,7 +18,8 @@ async fn a_plugin_built_for_contract_1_0_pays_queries_and_refunds() {
             ..Options::default()
         },
         Extra {
-            plugins: vec!["alipay".into(), "wechatpay".into()],
+            // `card` imports the ledger, which 1.1.0 added and 1.0.0 lacks.
+            plugins: vec!["alipay".into(), "wechatpay".into(), "card".into()],
             ..Extra::default()
         },
     )
@@ -38,7 +40,7 @@ async fn a_plugin_built_for_contract_1_0_pays_queries_and_refunds() {
         "{}",
         plugins.body
     );
-    for current in ["alipay", "wechatpay", "misbehave"] {
+    for current in ["alipay", "wechatpay", "misbehave", "card"] {
         assert_eq!(
             contract_of(current),
             Some((json!("live"), json!("1.1.0"))),
