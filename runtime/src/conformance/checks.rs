@@ -4,7 +4,7 @@ use super::profile::Loaded;
 use super::suite::{Ask, CALLBACK_PATH, Got, Suite, describe, status};
 use super::template::{self, Signing, Vars};
 use super::upstream::{Mode, Upstream};
-use super::{Check, Report};
+use super::{Check, Outcome, Report};
 use crate::channel_settings::{self, Problem};
 use crate::config::PluginLimits;
 use crate::plugin_host::{
@@ -104,18 +104,23 @@ pub async fn run(
     Ok(report)
 }
 
-fn pass(name: impl Into<String>, detail: impl Into<String>) -> Check {
-    Check {
-        name: name.into(),
-        passed: true,
-        detail: detail.into(),
-    }
+pub(super) fn pass(name: impl Into<String>, detail: impl Into<String>) -> Check {
+    check(name, Outcome::Passed, detail)
 }
 
-fn fail(name: impl Into<String>, detail: impl Into<String>) -> Check {
+pub(super) fn fail(name: impl Into<String>, detail: impl Into<String>) -> Check {
+    check(name, Outcome::Failed, detail)
+}
+
+/// A check the plugin gives it nothing to run on; `why` says so.
+pub(super) fn not_applicable(name: impl Into<String>, why: impl Into<String>) -> Check {
+    check(name, Outcome::NotApplicable, why)
+}
+
+fn check(name: impl Into<String>, outcome: Outcome, detail: impl Into<String>) -> Check {
     Check {
         name: name.into(),
-        passed: false,
+        outcome,
         detail: detail.into(),
     }
 }
@@ -521,6 +526,11 @@ impl Suite {
 
     fn secrets(&mut self) {
         let name = "no secret in logs or outputs";
+        if self.loaded.secrets.is_empty() {
+            self.checks
+                .push(not_applicable(name, "the plugin is given no secrets"));
+            return;
+        }
         let mut texts: Vec<(&str, String)> = Vec::new();
         for t in &self.traces {
             for (_, line) in &t.logs {
