@@ -10,6 +10,7 @@
 //! every protocol.
 
 mod checks;
+mod ledger;
 mod profile;
 mod suite;
 mod template;
