@@ -1,6 +1,7 @@
 //! The conformance suite (`paycore plugin test`) on real plugins in the real
-//! host: the first-party channels pass every check; each deliberately
-//! broken fixture fails, with a message naming its mistake.
+//! host: the first-party channels pass every check that applies to them;
+//! each deliberately broken fixture fails, with a message naming its
+//! mistake.
 
 use paycore::conformance::{self, Report};
 use paycore_e2e::{TestApp, first_party_plugin, workspace_path};
@@ -20,6 +21,7 @@ async fn passes(plugin: &str) {
     )
     .await;
     assert!(report.passed(), "{}", report.render());
+    assert!(report.not_applicable().is_empty(), "{}", report.render());
     for op in ["pay", "query", "refund", "handle-callback"] {
         let figure = report.figures.iter().find(|f| f.op == op).unwrap();
         assert!(
@@ -102,6 +104,21 @@ async fn a_plugin_that_believes_tampered_callbacks_is_caught() {
         failed[1]
             .starts_with("callback with a tampered amount rejected: accepted a tampered callback")
     );
+}
+
+/// A plugin that calls no host, on a profile with no cards to play: not
+/// one check tested what it does, so the run fails.
+#[tokio::test]
+async fn a_plugin_with_neither_a_provider_nor_a_ledger_to_play_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("empty.conformance.toml");
+    std::fs::write(&profile, "").unwrap();
+    let report = conformance::run(&first_party_plugin("card"), &profile)
+        .await
+        .unwrap();
+    let failed = report.failures();
+    assert_eq!(failed.len(), 1, "{}", report.render());
+    assert_eq!(failed[0].name, "something to play");
 }
 
 #[tokio::test]

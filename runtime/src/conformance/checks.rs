@@ -63,6 +63,9 @@ pub async fn run(
         }
     };
     report.plugin = plugin.label().to_string();
+    // A plugin that declares no hosts has no provider to play: it is
+    // granted none, and the provider's checks do not apply to it.
+    let provider = !plugin.manifest.hosts.is_empty();
     let upstream =
         Upstream::start(loaded.profile.answers.clone(), loaded.upstream_keys.clone()).await?;
     let tracer = Arc::new(Tracer::default());
@@ -70,7 +73,11 @@ pub async fn run(
         tenant: "conformance".into(),
         channel: "conformance".into(),
         // The upstream stands in for every host the plugin's settings name.
-        hosts: vec!["127.0.0.1".into()],
+        hosts: if provider {
+            vec!["127.0.0.1".into()]
+        } else {
+            Vec::new()
+        },
         secrets: loaded.secrets.clone(),
         tracer: Some(tracer.clone()),
         programs: std::sync::Arc::from([]),
@@ -92,11 +99,15 @@ pub async fn run(
         unsupported: Vec::new(),
     };
     suite.manifest();
-    suite.scenes().await;
-    suite.operations().await;
-    suite.money().await;
-    suite.faults().await;
-    suite.callbacks().await;
+    if provider {
+        suite.scenes().await;
+        suite.operations().await;
+        suite.money().await;
+        suite.faults().await;
+        suite.callbacks().await;
+    } else {
+        suite.no_provider();
+    }
     suite.hosts();
     suite.secrets();
     report.checks = suite.checks;
@@ -171,6 +182,28 @@ impl Suite {
         } else {
             fail(name, problems.join("; "))
         });
+    }
+
+    /// The provider's checks, each said not to apply; a plugin with
+    /// neither a provider nor a ledger to play fails, as nothing tests it.
+    fn no_provider(&mut self) {
+        let why = "the plugin declares no hosts: there is no provider to play";
+        for name in [
+            "pay answers (each scene)",
+            "query / refund / query-refund / close / cancel answers",
+            "money exact",
+            "upstream faults after sending → unknown (pay, refund)",
+            "connection refused → unavailable (pay)",
+            "callback verified, tampered ones rejected",
+        ] {
+            self.checks.push(not_applicable(name, why));
+        }
+        if self.loaded.ledger.is_none() {
+            self.checks.push(fail(
+                "something to play",
+                "the plugin declares no hosts and the profile has no [ledger]: the suite has neither a provider nor cards to test it with",
+            ));
+        }
     }
 
     async fn scenes(&mut self) {
@@ -258,7 +291,12 @@ impl Suite {
     async fn exact(&mut self, amount: i64, currency: &str) -> Option<String> {
         let sample = self.sample(amount, currency, self.fault_scene());
         let vars = self.vars(&sample);
-        let wanted = match template::render(&self.loaded.profile.pay_amount, &vars) {
+        let Some(pay_amount) = &self.loaded.profile.pay_amount else {
+            return Some(
+                "the profile has no pay_amount: what a pay request carries for its amount".into(),
+            );
+        };
+        let wanted = match template::render(pay_amount, &vars) {
             Ok(w) => w,
             Err(e) => return Some(format!("the profile's pay_amount: {e}")),
         };
@@ -498,30 +536,36 @@ impl Suite {
     fn hosts(&mut self) {
         let name = "calls only declared hosts";
         let declared = &self.plugin.manifest.hosts;
+        // The upstream stands in for the provider of a plugin that has one;
+        // a plugin that declares no hosts may call none.
+        let upstream = |host: &str| !declared.is_empty() && host == "127.0.0.1";
         let mut strays: Vec<String> = self
             .traces
             .iter()
             .flat_map(|t| t.http())
-            .filter(|a| a.host != "127.0.0.1" && !declared.contains(&a.host))
+            .filter(|a| !upstream(&a.host) && !declared.contains(&a.host))
             .map(|a| a.host.clone())
             .collect();
         strays.sort();
         strays.dedup();
         let attempts: usize = self.traces.iter().map(|t| t.http().count()).sum();
-        self.checks.push(if strays.is_empty() {
-            pass(
-                name,
-                format!("{attempts} requests, all to the configured upstream"),
-            )
-        } else {
-            fail(
-                name,
-                format!(
-                    "tried hosts its manifest does not declare: {}",
-                    strays.join(", ")
-                ),
-            )
-        });
+        self.checks
+            .push(if strays.is_empty() && declared.is_empty() {
+                pass(name, "no requests: the manifest declares no hosts")
+            } else if strays.is_empty() {
+                pass(
+                    name,
+                    format!("{attempts} requests, all to the configured upstream"),
+                )
+            } else {
+                fail(
+                    name,
+                    format!(
+                        "tried hosts its manifest does not declare: {}",
+                        strays.join(", ")
+                    ),
+                )
+            });
     }
 
     fn secrets(&mut self) {

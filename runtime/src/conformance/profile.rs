@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 pub struct Profile {
     /// The channel's settings; `${upstream}` is the scripted upstream's base
     /// URL (`http://127.0.0.1:PORT`).
+    #[serde(default)]
     pub settings: BTreeMap<String, String>,
     /// The channel's secrets, as secret references (`inline:`, `file:`
     /// relative to the profile, `env:`). Test keys only.
@@ -27,10 +28,12 @@ pub struct Profile {
     #[serde(default)]
     pub request: RequestSample,
     /// What the pay request must contain for the amount to be right, e.g.
-    /// `"amount":"${amount_major}"`; checked on every edge amount.
-    pub pay_amount: String,
+    /// `"amount":"${amount_major}"`; checked on every edge amount. A
+    /// plugin that calls a provider needs it.
+    pub pay_amount: Option<String>,
     /// Answers of the scripted upstream; the first whose `when` all match
     /// the request answers it.
+    #[serde(default)]
     pub answers: Vec<Answer>,
     /// A verified payment notification as the provider sends it.
     pub callback: Option<Callback>,
