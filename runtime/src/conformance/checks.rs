@@ -1,5 +1,6 @@
 //! The checks, in the order the table shows them.
 
+use super::ledger::{self, Bench};
 use super::profile::Loaded;
 use super::suite::{Ask, CALLBACK_PATH, Got, Suite, describe, status};
 use super::template::{self, Signing, Vars};
@@ -66,12 +67,19 @@ pub async fn run(
     // A plugin that declares no hosts has no provider to play: it is
     // granted none, and the provider's checks do not apply to it.
     let provider = !plugin.manifest.hosts.is_empty();
+    let bench = if plugin.imports(ledger::INTERFACE) {
+        let bench = Bench::open(loaded.ledger.clone()).await?;
+        host.attach_ledger(bench.ledger());
+        Some(bench)
+    } else {
+        None
+    };
     let upstream =
         Upstream::start(loaded.profile.answers.clone(), loaded.upstream_keys.clone()).await?;
     let tracer = Arc::new(Tracer::default());
     let grant = Arc::new(ChannelGrant {
-        tenant: "conformance".into(),
-        channel: "conformance".into(),
+        tenant: ledger::TENANT.into(),
+        channel: ledger::CHANNEL.into(),
         // The upstream stands in for every host the plugin's settings name.
         hosts: if provider {
             vec!["127.0.0.1".into()]
@@ -80,7 +88,9 @@ pub async fn run(
         },
         secrets: loaded.secrets.clone(),
         tracer: Some(tracer.clone()),
-        programs: std::sync::Arc::from([]),
+        programs: bench
+            .as_ref()
+            .map_or_else(|| Arc::from([]), Bench::programs),
         timezone: crate::clock::TimeZone::UTC,
     });
     let mut suite = Suite {
@@ -97,6 +107,7 @@ pub async fn run(
         outputs: Vec::new(),
         received: Vec::new(),
         unsupported: Vec::new(),
+        bench,
     };
     suite.manifest();
     if provider {
@@ -108,6 +119,7 @@ pub async fn run(
     } else {
         suite.no_provider();
     }
+    suite.ledger_checks().await?;
     suite.hosts();
     suite.secrets();
     report.checks = suite.checks;
