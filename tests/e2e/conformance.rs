@@ -1,7 +1,7 @@
 //! The conformance suite (`paycore plugin test`) on real plugins in the real
-//! host: the first-party channels pass every check that applies to them;
-//! each deliberately broken fixture fails, with a message naming its
-//! mistake.
+//! host: the first-party channels pass every check that applies to them
+//! (the card plugin on the suite's own ledger); each deliberately broken
+//! fixture fails, with a message naming its mistake.
 
 use paycore::conformance::{self, Report};
 use paycore_e2e::{TestApp, first_party_plugin, workspace_path};
@@ -61,6 +61,46 @@ async fn the_alipay_plugin_conforms() {
 #[tokio::test]
 async fn the_wechatpay_plugin_conforms() {
     passes("wechatpay").await;
+}
+
+#[tokio::test]
+async fn the_card_plugin_conforms_on_the_suites_ledger() {
+    let report = suite(&first_party_plugin("card"), "plugins/card/conformance.toml").await;
+    assert!(report.passed(), "{}", report.render());
+    let ledger: Vec<_> = report
+        .checks
+        .iter()
+        .filter(|c| c.name.starts_with("ledger"))
+        .collect();
+    assert_eq!(ledger.len(), 11, "{}", report.render());
+    assert!(ledger.iter().all(|c| c.passed()), "{}", report.render());
+    // It calls no host: the provider's checks are said not to apply, never
+    // passed; so is the secrets check, as it is given none.
+    let skipped: Vec<&str> = report
+        .not_applicable()
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            "pay answers (each scene)",
+            "query / refund / query-refund / close / cancel answers",
+            "money exact",
+            "upstream faults after sending → unknown (pay, refund)",
+            "connection refused → unavailable (pay)",
+            "callback verified, tampered ones rejected",
+            "no secret in logs or outputs",
+        ]
+    );
+    assert!(report.render().contains("  N/A   money exact"));
+    for op in ["pay", "query", "refund", "query-refund", "cancel"] {
+        let figure = report.figures.iter().find(|f| f.op == op).unwrap();
+        assert!(
+            figure.fuel.is_some_and(|f| f > 0),
+            "{op} has no instruction count"
+        );
+    }
 }
 
 #[tokio::test]

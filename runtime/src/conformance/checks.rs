@@ -108,6 +108,7 @@ pub async fn run(
         received: Vec::new(),
         unsupported: Vec::new(),
         bench,
+        played: Default::default(),
     };
     suite.manifest();
     if provider {

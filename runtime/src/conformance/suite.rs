@@ -56,6 +56,8 @@ pub(super) struct Suite {
     pub(super) unsupported: Vec<&'static str>,
     /// The ledger the plugin's calls reach, when it imports the interface.
     pub(super) bench: Option<super::ledger::Bench>,
+    /// What the suite played on the ledger, for `ledger::audit`.
+    pub(super) played: super::ledger::Played,
 }
 
 /// One payment the suite makes up.
