@@ -35,11 +35,11 @@ async fn passes(plugin: &str) {
 /// Runs the sandbox protocol's profile on a broken fixture and returns
 /// the failed checks as `name: detail`.
 async fn failures(fixture: &str) -> Vec<String> {
-    let report = suite(
-        &TestApp::test_plugin(fixture),
-        "plugins/sandbox/conformance.toml",
-    )
-    .await;
+    failures_with(fixture, "plugins/sandbox/conformance.toml").await
+}
+
+async fn failures_with(fixture: &str, profile: &str) -> Vec<String> {
+    let report = suite(&TestApp::test_plugin(fixture), profile).await;
     assert!(!report.passed());
     report
         .failures()
@@ -101,6 +101,43 @@ async fn the_card_plugin_conforms_on_the_suites_ledger() {
             "{op} has no instruction count"
         );
     }
+}
+
+#[tokio::test]
+async fn a_card_payment_answered_succeeded_having_only_held_is_caught() {
+    let failed = failures_with("broken-card-holding-only", "plugins/card/conformance.toml").await;
+    assert_eq!(failed.len(), 2, "{failed:#?}");
+    assert!(
+        failed[0].starts_with(
+            "ledger: pay by card code captures exactly its amount: succeeded with 0 captured for a payment of 3000 (held 3000)"
+        ),
+        "{failed:#?}"
+    );
+    assert!(
+        failed[1].starts_with(
+            "ledger: succeeded only with the payment captured: pay of pay_CONF000001 answered succeeded with 0 captured for 3000 (held 3000)"
+        ),
+        "{failed:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_card_plugin_crediting_during_a_query_is_caught() {
+    let failed = failures_with(
+        "broken-card-credit-on-query",
+        "plugins/card/conformance.toml",
+    )
+    .await;
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert!(
+        failed[0]
+            .starts_with("ledger: every call within its operation's scope: during query, credit("),
+        "{failed:#?}"
+    );
+    assert!(
+        failed[0].ends_with("was refused: value is credited back only for a refund or a cancel"),
+        "{failed:#?}"
+    );
 }
 
 #[tokio::test]
