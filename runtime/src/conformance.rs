@@ -10,6 +10,7 @@
 //! every protocol.
 
 mod checks;
+mod ledger;
 mod profile;
 mod suite;
 mod template;
@@ -23,9 +24,30 @@ use std::path::Path;
 #[derive(Debug, Clone)]
 pub struct Check {
     pub name: String,
-    pub passed: bool,
-    /// What was seen; on failure, what is wrong, in words an author can act on.
+    pub outcome: Outcome,
+    /// What was seen; on failure, what is wrong, in words an author can act
+    /// on; when it does not apply, why.
     pub detail: String,
+}
+
+/// What became of one check. A check that does not apply to the plugin (an
+/// HTTP provider's faults for a plugin that calls no host) is said to be
+/// so: it was not run, so it did not pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Passed,
+    Failed,
+    NotApplicable,
+}
+
+impl Check {
+    pub fn passed(&self) -> bool {
+        self.outcome == Outcome::Passed
+    }
+
+    pub fn failed(&self) -> bool {
+        self.outcome == Outcome::Failed
+    }
 }
 
 /// What one operation cost on the happy path.
@@ -49,13 +71,22 @@ pub struct Report {
 }
 
 impl Report {
+    /// No check failed (those that do not apply neither pass nor fail).
     pub fn passed(&self) -> bool {
-        self.checks.iter().all(|c| c.passed)
+        !self.checks.iter().any(Check::failed)
     }
 
-    /// The failed checks' names, for tests and summaries.
+    /// The failed checks, for tests and summaries.
     pub fn failures(&self) -> Vec<&Check> {
-        self.checks.iter().filter(|c| !c.passed).collect()
+        self.checks.iter().filter(|c| c.failed()).collect()
+    }
+
+    /// The checks that did not apply to the plugin, so were not run.
+    pub fn not_applicable(&self) -> Vec<&Check> {
+        self.checks
+            .iter()
+            .filter(|c| c.outcome == Outcome::NotApplicable)
+            .collect()
     }
 
     /// The pass/fail table and the figures, as printed by `paycore plugin test`.
@@ -66,7 +97,11 @@ impl Report {
         );
         let width = self.checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
         for c in &self.checks {
-            let mark = if c.passed { "PASS" } else { "FAIL" };
+            let mark = match c.outcome {
+                Outcome::Passed => "PASS",
+                Outcome::Failed => "FAIL",
+                Outcome::NotApplicable => "N/A ",
+            };
             out.push_str(&format!("  {mark}  {:width$}  {}\n", c.name, c.detail));
         }
         if !self.figures.is_empty() {
@@ -86,10 +121,16 @@ impl Report {
             }
         }
         let failed = self.failures().len();
+        let skipped = self.not_applicable().len();
+        let skipped = if skipped > 0 {
+            format!(", {skipped} not applicable")
+        } else {
+            String::new()
+        };
         out.push_str(&format!(
-            "\n{} checks: {} passed, {} failed ({:.1} s)\n",
+            "\n{} checks: {} passed, {} failed{skipped} ({:.1} s)\n",
             self.checks.len(),
-            self.checks.len() - failed,
+            self.checks.iter().filter(|c| c.passed()).count(),
             failed,
             self.millis / 1000.0
         ));

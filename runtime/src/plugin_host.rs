@@ -35,7 +35,10 @@ pub use record::{
     secret_forms,
 };
 pub use replay::difference;
-pub use trace::{CallInput, CallOutput, CallTrace, HostCall, HttpAttempt, Tracer};
+pub use trace::{
+    CallInput, CallOutput, CallTrace, HostCall, HttpAttempt, LedgerAnswer, LedgerCall,
+    LedgerRequest, Tracer,
+};
 
 /// The WIT contract version this host implements; plugins built against any
 /// semver-compatible version (same major, minor not newer) load.

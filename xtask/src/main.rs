@@ -43,6 +43,14 @@ const TEST_PLUGINS: &[(&str, &str)] = &[
         "paycore-plugin-broken-accept-tampered",
         "broken-accept-tampered",
     ),
+    (
+        "paycore-plugin-broken-card-holding-only",
+        "broken-card-holding-only",
+    ),
+    (
+        "paycore-plugin-broken-card-credit-on-query",
+        "broken-card-credit-on-query",
+    ),
 ];
 
 /// A build of a plugin stamped differently, for the reload tests.

@@ -1,10 +1,11 @@
 //! The checks, in the order the table shows them.
 
+use super::ledger::{self, Bench};
 use super::profile::Loaded;
 use super::suite::{Ask, CALLBACK_PATH, Got, Suite, describe, status};
 use super::template::{self, Signing, Vars};
 use super::upstream::{Mode, Upstream};
-use super::{Check, Report};
+use super::{Check, Outcome, Report};
 use crate::channel_settings::{self, Problem};
 use crate::config::PluginLimits;
 use crate::plugin_host::{
@@ -63,17 +64,33 @@ pub async fn run(
         }
     };
     report.plugin = plugin.label().to_string();
+    // A plugin that declares no hosts has no provider to play: it is
+    // granted none, and the provider's checks do not apply to it.
+    let provider = !plugin.manifest.hosts.is_empty();
+    let bench = if plugin.imports(ledger::INTERFACE) {
+        let bench = Bench::open(loaded.ledger.clone()).await?;
+        host.attach_ledger(bench.ledger());
+        Some(bench)
+    } else {
+        None
+    };
     let upstream =
         Upstream::start(loaded.profile.answers.clone(), loaded.upstream_keys.clone()).await?;
     let tracer = Arc::new(Tracer::default());
     let grant = Arc::new(ChannelGrant {
-        tenant: "conformance".into(),
-        channel: "conformance".into(),
+        tenant: ledger::TENANT.into(),
+        channel: ledger::CHANNEL.into(),
         // The upstream stands in for every host the plugin's settings name.
-        hosts: vec!["127.0.0.1".into()],
+        hosts: if provider {
+            vec!["127.0.0.1".into()]
+        } else {
+            Vec::new()
+        },
         secrets: loaded.secrets.clone(),
         tracer: Some(tracer.clone()),
-        programs: std::sync::Arc::from([]),
+        programs: bench
+            .as_ref()
+            .map_or_else(|| Arc::from([]), Bench::programs),
         timezone: crate::clock::TimeZone::UTC,
     });
     let mut suite = Suite {
@@ -90,13 +107,20 @@ pub async fn run(
         outputs: Vec::new(),
         received: Vec::new(),
         unsupported: Vec::new(),
+        bench,
+        played: Default::default(),
     };
     suite.manifest();
-    suite.scenes().await;
-    suite.operations().await;
-    suite.money().await;
-    suite.faults().await;
-    suite.callbacks().await;
+    if provider {
+        suite.scenes().await;
+        suite.operations().await;
+        suite.money().await;
+        suite.faults().await;
+        suite.callbacks().await;
+    } else {
+        suite.no_provider();
+    }
+    suite.ledger_checks().await?;
     suite.hosts();
     suite.secrets();
     report.checks = suite.checks;
@@ -104,18 +128,23 @@ pub async fn run(
     Ok(report)
 }
 
-fn pass(name: impl Into<String>, detail: impl Into<String>) -> Check {
-    Check {
-        name: name.into(),
-        passed: true,
-        detail: detail.into(),
-    }
+pub(super) fn pass(name: impl Into<String>, detail: impl Into<String>) -> Check {
+    check(name, Outcome::Passed, detail)
 }
 
-fn fail(name: impl Into<String>, detail: impl Into<String>) -> Check {
+pub(super) fn fail(name: impl Into<String>, detail: impl Into<String>) -> Check {
+    check(name, Outcome::Failed, detail)
+}
+
+/// A check the plugin gives it nothing to run on; `why` says so.
+pub(super) fn not_applicable(name: impl Into<String>, why: impl Into<String>) -> Check {
+    check(name, Outcome::NotApplicable, why)
+}
+
+fn check(name: impl Into<String>, outcome: Outcome, detail: impl Into<String>) -> Check {
     Check {
         name: name.into(),
-        passed: false,
+        outcome,
         detail: detail.into(),
     }
 }
@@ -166,6 +195,28 @@ impl Suite {
         } else {
             fail(name, problems.join("; "))
         });
+    }
+
+    /// The provider's checks, each said not to apply; a plugin with
+    /// neither a provider nor a ledger to play fails, as nothing tests it.
+    fn no_provider(&mut self) {
+        let why = "the plugin declares no hosts: there is no provider to play";
+        for name in [
+            "pay answers (each scene)",
+            "query / refund / query-refund / close / cancel answers",
+            "money exact",
+            "upstream faults after sending → unknown (pay, refund)",
+            "connection refused → unavailable (pay)",
+            "callback verified, tampered ones rejected",
+        ] {
+            self.checks.push(not_applicable(name, why));
+        }
+        if self.loaded.ledger.is_none() {
+            self.checks.push(fail(
+                "something to play",
+                "the plugin declares no hosts and the profile has no [ledger]: the suite has neither a provider nor cards to test it with",
+            ));
+        }
     }
 
     async fn scenes(&mut self) {
@@ -253,7 +304,12 @@ impl Suite {
     async fn exact(&mut self, amount: i64, currency: &str) -> Option<String> {
         let sample = self.sample(amount, currency, self.fault_scene());
         let vars = self.vars(&sample);
-        let wanted = match template::render(&self.loaded.profile.pay_amount, &vars) {
+        let Some(pay_amount) = &self.loaded.profile.pay_amount else {
+            return Some(
+                "the profile has no pay_amount: what a pay request carries for its amount".into(),
+            );
+        };
+        let wanted = match template::render(pay_amount, &vars) {
             Ok(w) => w,
             Err(e) => return Some(format!("the profile's pay_amount: {e}")),
         };
@@ -493,34 +549,45 @@ impl Suite {
     fn hosts(&mut self) {
         let name = "calls only declared hosts";
         let declared = &self.plugin.manifest.hosts;
+        // The upstream stands in for the provider of a plugin that has one;
+        // a plugin that declares no hosts may call none.
+        let upstream = |host: &str| !declared.is_empty() && host == "127.0.0.1";
         let mut strays: Vec<String> = self
             .traces
             .iter()
             .flat_map(|t| t.http())
-            .filter(|a| a.host != "127.0.0.1" && !declared.contains(&a.host))
+            .filter(|a| !upstream(&a.host) && !declared.contains(&a.host))
             .map(|a| a.host.clone())
             .collect();
         strays.sort();
         strays.dedup();
         let attempts: usize = self.traces.iter().map(|t| t.http().count()).sum();
-        self.checks.push(if strays.is_empty() {
-            pass(
-                name,
-                format!("{attempts} requests, all to the configured upstream"),
-            )
-        } else {
-            fail(
-                name,
-                format!(
-                    "tried hosts its manifest does not declare: {}",
-                    strays.join(", ")
-                ),
-            )
-        });
+        self.checks
+            .push(if strays.is_empty() && declared.is_empty() {
+                pass(name, "no requests: the manifest declares no hosts")
+            } else if strays.is_empty() {
+                pass(
+                    name,
+                    format!("{attempts} requests, all to the configured upstream"),
+                )
+            } else {
+                fail(
+                    name,
+                    format!(
+                        "tried hosts its manifest does not declare: {}",
+                        strays.join(", ")
+                    ),
+                )
+            });
     }
 
     fn secrets(&mut self) {
         let name = "no secret in logs or outputs";
+        if self.loaded.secrets.is_empty() {
+            self.checks
+                .push(not_applicable(name, "the plugin is given no secrets"));
+            return;
+        }
         let mut texts: Vec<(&str, String)> = Vec::new();
         for t in &self.traces {
             for (_, line) in &t.logs {

@@ -2,7 +2,8 @@
 //! (`NAME.conformance.toml`) so the suite can play the provider's side of
 //! a protocol it does not know. It holds test settings and keys, sample
 //! answers per request, and one sample callback, all as templates (see
-//! `template`).
+//! `template`); for a card programme's plugin, the programmes and cards the
+//! suite plays on its ledger instead (`[ledger]`, see `ledger::play`).
 
 use crate::config::SecretValue;
 use serde::Deserialize;
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 pub struct Profile {
     /// The channel's settings; `${upstream}` is the scripted upstream's base
     /// URL (`http://127.0.0.1:PORT`).
+    #[serde(default)]
     pub settings: BTreeMap<String, String>,
     /// The channel's secrets, as secret references (`inline:`, `file:`
     /// relative to the profile, `env:`). Test keys only.
@@ -26,13 +28,17 @@ pub struct Profile {
     #[serde(default)]
     pub request: RequestSample,
     /// What the pay request must contain for the amount to be right, e.g.
-    /// `"amount":"${amount_major}"`; checked on every edge amount.
-    pub pay_amount: String,
+    /// `"amount":"${amount_major}"`; checked on every edge amount. A
+    /// plugin that calls a provider needs it.
+    pub pay_amount: Option<String>,
     /// Answers of the scripted upstream; the first whose `when` all match
     /// the request answers it.
+    #[serde(default)]
     pub answers: Vec<Answer>,
     /// A verified payment notification as the provider sends it.
     pub callback: Option<Callback>,
+    /// The card programmes and cards to play a ledger plugin on.
+    pub ledger: Option<super::ledger::Section>,
 }
 
 /// Fields the plugin's pay requests need beyond amount and currency.
@@ -105,11 +111,12 @@ fn post() -> String {
     "POST".into()
 }
 
-/// A profile with its secret references resolved.
+/// A profile with its secret references resolved and its `[ledger]` checked.
 pub struct Loaded {
     pub profile: Profile,
     pub secrets: BTreeMap<String, SecretValue>,
     pub upstream_keys: BTreeMap<String, SecretValue>,
+    pub ledger: Option<super::ledger::Play>,
 }
 
 /// Why a conformance profile cannot be loaded.
@@ -133,6 +140,9 @@ pub enum ProfileError {
         name: String,
         reason: String,
     },
+    /// The `[ledger]` section's problems, each placed and on its own line.
+    #[error("{}", .0.join("\n"))]
+    Ledger(Vec<String>),
 }
 
 pub fn load(path: &Path) -> Result<Loaded, ProfileError> {
@@ -140,10 +150,16 @@ pub fn load(path: &Path) -> Result<Loaded, ProfileError> {
         path: path.to_path_buf(),
         error,
     })?;
-    let profile: Profile = toml::from_str(&text).map_err(|error| ProfileError::Parse {
+    let mut profile: Profile = toml::from_str(&text).map_err(|error| ProfileError::Parse {
         path: path.to_path_buf(),
         error,
     })?;
+    let ledger = profile
+        .ledger
+        .take()
+        .map(|section| super::ledger::Play::check(section, path, &text))
+        .transpose()
+        .map_err(ProfileError::Ledger)?;
     let base = path.parent().unwrap_or(Path::new("."));
     let resolve = |refs: &BTreeMap<String, String>| {
         refs.iter()
@@ -170,6 +186,7 @@ pub fn load(path: &Path) -> Result<Loaded, ProfileError> {
         profile,
         secrets,
         upstream_keys,
+        ledger,
     })
 }
 

@@ -54,6 +54,10 @@ pub(super) struct Suite {
     pub(super) received: Vec<super::upstream::Received>,
     /// Operations the plugin answered as unsupported.
     pub(super) unsupported: Vec<&'static str>,
+    /// The ledger the plugin's calls reach, when it imports the interface.
+    pub(super) bench: Option<super::ledger::Bench>,
+    /// What the suite played on the ledger, for `ledger::audit`.
+    pub(super) played: super::ledger::Played,
 }
 
 /// One payment the suite makes up.
@@ -152,8 +156,8 @@ impl Suite {
         let settings = crate::channel_settings::resolve(&self.plugin.manifest.settings, &values)
             .unwrap_or_else(|_| values.into_iter().collect());
         channel::CallContext {
-            tenant: "conformance".into(),
-            channel: "conformance".into(),
+            tenant: super::ledger::TENANT.into(),
+            channel: super::ledger::CHANNEL.into(),
             settings,
             notify_url: format!("https://paycore.example{CALLBACK_PATH}"),
         }
@@ -216,9 +220,13 @@ impl Suite {
     }
 
     pub(super) fn pay(&self, s: &Sample) -> Ask {
+        Ask::Pay(self.pay_request(s))
+    }
+
+    pub(super) fn pay_request(&self, s: &Sample) -> channel::PayRequest {
         let r = &self.loaded.profile.request;
         let needs_code = matches!(s.scene, Scene::Barcode | Scene::Face);
-        Ask::Pay(channel::PayRequest {
+        channel::PayRequest {
             payment_id: format!("pay_{}", s.order),
             merchant_order_no: s.order.clone(),
             amount: s.amount,
@@ -242,7 +250,7 @@ impl Suite {
             terminal_id: None,
             client_ip: r.client_ip.clone().or(Some("127.0.0.1".into())),
             expires_in: Some(900),
-        })
+        }
     }
 
     pub(super) fn payment_ref(&self, s: &Sample) -> channel::PaymentRef {

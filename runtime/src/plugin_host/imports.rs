@@ -81,7 +81,7 @@ pub struct CallState {
     /// When replaying, the recorded answers to every import.
     pub(super) script: Option<super::replay::Script>,
     /// The ledger as this call may reach it (`ledger`); `None` in a host
-    /// that keeps none (conformance, replay).
+    /// that keeps none (replay, or before one is attached).
     pub(super) ledger: Option<crate::ledger::Session>,
 }
 

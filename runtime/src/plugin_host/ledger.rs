@@ -6,7 +6,7 @@
 
 use super::bindings::paycore::channel::ledger as wit;
 use super::imports::CallState;
-use super::trace::CallInput;
+use super::trace::{CallInput, HostCall, LedgerAnswer, LedgerCall, LedgerRequest};
 use crate::config::{CouponTerms, Discount};
 use crate::domain::{PaymentId, RefundId};
 use crate::ledger::{CardHoldView, CardView, LedgerError, ProgramUnits, Scope};
@@ -50,63 +50,119 @@ pub(super) fn scope_of(op: &CallInput) -> Scope {
 type Answer<T> = wasmtime::Result<Result<T, wit::LedgerError>>;
 
 /// Runs `f` on the call's session, or answers `unavailable` when this host
-/// keeps no ledger (a conformance or replay host).
+/// keeps no ledger (a replay host); a traced call keeps `$request` and the
+/// answer (see `trace::LedgerCall`).
 macro_rules! with_session {
-    ($state:expr, $write:expr, |$session:ident| $body:expr) => {{
-        let Some($session) = $state.ledger.as_mut() else {
-            return Ok(Err(wit::LedgerError::Unavailable(
+    ($state:expr, $write:expr, $request:expr, |$session:ident| $body:expr) => {{
+        let request = $state.trace.is_some().then(|| $request);
+        let outcome = match $state.ledger.as_mut() {
+            None => Err(wit::LedgerError::Unavailable(
                 "this host keeps no ledger".into(),
-            )));
+            )),
+            Some($session) => {
+                let outcome = $body;
+                if $write && $session.wrote {
+                    // Value may have moved: a failure of the call from here
+                    // on leaves the outcome unknown, for a query to settle.
+                    $state.reached_channel = true;
+                }
+                outcome.map_err(error)
+            }
         };
-        let outcome = $body;
-        if $write && $session.wrote {
-            // Value may have moved: a failure of the call from here on
-            // leaves the outcome unknown, for a query to settle.
-            $state.reached_channel = true;
+        if let (Some(trace), Some(request)) = ($state.trace.as_mut(), request) {
+            trace.calls.push(HostCall::Ledger(LedgerCall {
+                request,
+                result: outcome.clone().map(Into::into),
+            }));
         }
-        Ok(outcome.map_err(error))
+        Ok(outcome)
     }};
 }
 
 impl wit::Host for CallState {
     async fn card_by_code(&mut self, code: String) -> Answer<wit::Card> {
-        with_session!(self, true, |session| session
-            .card_by_code(&code)
-            .await
-            .map(card))
+        with_session!(
+            self,
+            true,
+            LedgerRequest::CardByCode { code: code.clone() },
+            |session| session.card_by_code(&code).await.map(card)
+        )
     }
 
     async fn balance(&mut self, id: String) -> Answer<wit::Card> {
-        with_session!(self, false, |session| session.balance(&id).await.map(card))
+        with_session!(
+            self,
+            false,
+            LedgerRequest::Balance { card: id.clone() },
+            |session| session.balance(&id).await.map(card)
+        )
     }
 
     async fn hold(&mut self, id: String, amount: i64) -> Answer<wit::CardHold> {
-        with_session!(self, true, |session| session
-            .hold(&id, amount)
-            .await
-            .map(hold))
+        with_session!(
+            self,
+            true,
+            LedgerRequest::Hold {
+                card: id.clone(),
+                amount,
+            },
+            |session| session.hold(&id, amount).await.map(hold)
+        )
     }
 
     async fn capture(&mut self, id: String) -> Answer<wit::CardHold> {
-        with_session!(self, true, |session| session.capture(&id).await.map(hold))
+        with_session!(
+            self,
+            true,
+            LedgerRequest::Capture { hold: id.clone() },
+            |session| session.capture(&id).await.map(hold)
+        )
     }
 
     async fn release(&mut self, id: String) -> Answer<wit::CardHold> {
-        with_session!(self, true, |session| session.release(&id).await.map(hold))
+        with_session!(
+            self,
+            true,
+            LedgerRequest::Release { hold: id.clone() },
+            |session| session.release(&id).await.map(hold)
+        )
     }
 
     async fn credit(&mut self, id: String, amount: i64) -> Answer<wit::CardHold> {
-        with_session!(self, true, |session| session
-            .credit(&id, amount)
-            .await
-            .map(hold))
+        with_session!(
+            self,
+            true,
+            LedgerRequest::Credit {
+                hold: id.clone(),
+                amount,
+            },
+            |session| session.credit(&id, amount).await.map(hold)
+        )
     }
 
     async fn holds(&mut self) -> Answer<Vec<wit::CardHold>> {
-        with_session!(self, false, |session| session
+        with_session!(self, false, LedgerRequest::Holds, |session| session
             .holds()
             .await
             .map(|holds| holds.into_iter().map(hold).collect()))
+    }
+}
+
+impl From<wit::Card> for LedgerAnswer {
+    fn from(card: wit::Card) -> Self {
+        LedgerAnswer::Card(card)
+    }
+}
+
+impl From<wit::CardHold> for LedgerAnswer {
+    fn from(hold: wit::CardHold) -> Self {
+        LedgerAnswer::Hold(hold)
+    }
+}
+
+impl From<Vec<wit::CardHold>> for LedgerAnswer {
+    fn from(holds: Vec<wit::CardHold>) -> Self {
+        LedgerAnswer::Holds(holds)
     }
 }
 

@@ -122,6 +122,9 @@ pub struct Plugin {
     /// Calls running on this plugin right now (shared by all clones): a
     /// retired version is gone once this reaches zero.
     pub(super) in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    /// The interfaces the component imports, without their versions
+    /// (`paycore:channel/ledger`).
+    pub(super) imports: Arc<[String]>,
     /// Served by the logic compiled into the host (see `native`).
     #[cfg(feature = "native-sandbox")]
     pub(super) native: bool,
@@ -154,6 +157,15 @@ impl Plugin {
     pub fn calls_in_flight(&self) -> usize {
         self.in_flight.load(std::sync::atomic::Ordering::Relaxed)
     }
+
+    /// Whether the component imports `interface` (`paycore:channel/ledger`),
+    /// in any version. An import says what the plugin can call, not what it
+    /// does: a plugin built with the SDK imports every interface of its
+    /// contract, since each `Host` method is reachable from the `&dyn Host`
+    /// its operations receive.
+    pub fn imports(&self, interface: &str) -> bool {
+        self.imports.iter().any(|i| i == interface)
+    }
 }
 
 impl PluginHost {
@@ -182,10 +194,15 @@ impl PluginHost {
         .map_err(|e| LoadError::Invalid(e.to_string()))?
         .map_err(|e| LoadError::Invalid(first_line(&e.to_string())))?;
         tracing::debug!(digest = %digest, ?source, ms = started.elapsed().as_secs_f64() * 1000.0, "component compiled or loaded");
+        let mut imports = Vec::new();
         for (name, _) in component.component_type().imports(&self.inner.engine) {
             if !ALLOWED_IMPORT_PREFIXES.iter().any(|p| name.starts_with(p)) {
                 return Err(LoadError::ForbiddenImport(name.to_string()));
             }
+            let unversioned = name
+                .split_once('@')
+                .map_or(name, |(interface, _)| interface);
+            imports.push(unversioned.to_string());
         }
         let pre = self
             .inner
@@ -204,6 +221,7 @@ impl PluginHost {
                 millis: 0.0,
             },
             in_flight: Default::default(),
+            imports: imports.into(),
             #[cfg(feature = "native-sandbox")]
             native: false,
         };
@@ -226,6 +244,7 @@ impl PluginHost {
             exports: probe.exports,
             load,
             in_flight: probe.in_flight,
+            imports: probe.imports,
         })
     }
 }

@@ -5,6 +5,7 @@
 //! checks plugins with it, and recordings are made of it (`record`).
 
 use super::bindings::paycore::channel::crypto::{Algorithm, CryptoError};
+use super::bindings::paycore::channel::ledger as wit_ledger;
 use super::bindings::paycore::channel::{http, types as wit};
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
@@ -33,6 +34,14 @@ impl CallTrace {
     pub fn http(&self) -> impl Iterator<Item = &HttpAttempt> {
         self.calls.iter().filter_map(|c| match c {
             HostCall::Http(a) => Some(a),
+            _ => None,
+        })
+    }
+
+    /// The `ledger` calls, in order.
+    pub fn ledger(&self) -> impl Iterator<Item = &LedgerCall> {
+        self.calls.iter().filter_map(|c| match c {
+            HostCall::Ledger(l) => Some(l),
             _ => None,
         })
     }
@@ -114,6 +123,66 @@ pub enum HostCall {
     Clock {
         millis: u64,
     },
+    Ledger(LedgerCall),
+}
+
+/// One `ledger` call the plugin made and what the host answered, so a
+/// check can see what the plugin asked of the ledger and what it was
+/// refused (conformance), and a recording shows the value it moved.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LedgerCall {
+    pub request: LedgerRequest,
+    pub result: Result<LedgerAnswer, wit_ledger::LedgerError>,
+}
+
+/// A `ledger` function with the plugin's arguments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "function")]
+pub enum LedgerRequest {
+    CardByCode { code: String },
+    Balance { card: String },
+    Hold { card: String, amount: i64 },
+    Capture { hold: String },
+    Release { hold: String },
+    Credit { hold: String, amount: i64 },
+    Holds,
+}
+
+/// What a `ledger` call answered when it was not refused.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerAnswer {
+    Card(wit_ledger::Card),
+    Hold(wit_ledger::CardHold),
+    Holds(Vec<wit_ledger::CardHold>),
+}
+
+impl LedgerCall {
+    /// The host's reason when it refused the call as outside what the
+    /// operation being called may do (`not-allowed`).
+    pub fn not_allowed(&self) -> Option<&str> {
+        match &self.result {
+            Err(wit_ledger::LedgerError::NotAllowed(why)) => Some(why),
+            _ => None,
+        }
+    }
+}
+
+/// `credit(h_1, 300)`: the call as the plugin made it.
+impl std::fmt::Display for LedgerRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            // A member's payment code is as good as the card for a minute:
+            // never written out.
+            LedgerRequest::CardByCode { .. } => write!(f, "card-by-code(…)"),
+            LedgerRequest::Balance { card } => write!(f, "balance({card})"),
+            LedgerRequest::Hold { card, amount } => write!(f, "hold({card}, {amount})"),
+            LedgerRequest::Capture { hold } => write!(f, "capture({hold})"),
+            LedgerRequest::Release { hold } => write!(f, "release({hold})"),
+            LedgerRequest::Credit { hold, amount } => write!(f, "credit({hold}, {amount})"),
+            LedgerRequest::Holds => write!(f, "holds()"),
+        }
+    }
 }
 
 /// One `http.send` the plugin made, whether or not the host let it through.
