@@ -276,6 +276,7 @@ async fn issue(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// The member whose cards to list.
     holder: Option<String>,
@@ -364,6 +365,7 @@ pub struct TransactionList {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TransactionsQuery {
     /// Only postings after this `seq`.
     #[param(value_type = Option<i64>)]

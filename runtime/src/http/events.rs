@@ -107,6 +107,7 @@ fn rfc3339_of_millis(ms: i64) -> Option<String> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     /// The payment whose events (and its refunds' events) to list.
     payment_id: Option<String>,

@@ -229,6 +229,29 @@ mod tests {
     /// The committed snapshot must match the generated document. After an
     /// intended API change, regenerate it with
     /// `PAYCORE_UPDATE_OPENAPI=1 cargo test -p paycore openapi`.
+    /// utoipa's `IntoParams` puts a struct's fields in the path unless told
+    /// otherwise: a query parameter documented as a path one is unusable
+    /// by a generated client (and unexercised by the API fuzzing).
+    #[test]
+    fn path_parameters_are_segments_of_their_path() {
+        let doc = document();
+        for (method, path, op) in operations(&doc) {
+            for parameter in op.parameters.iter().flatten() {
+                let utoipa::openapi::RefOr::T(parameter) = parameter else {
+                    continue;
+                };
+                if parameter.parameter_in == utoipa::openapi::path::ParameterIn::Path {
+                    assert!(
+                        path.contains(&format!("{{{}}}", parameter.name)),
+                        "{method} {path}: `{}` is documented in the path; mark its struct \
+                         `#[into_params(parameter_in = Query)]`",
+                        parameter.name
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn the_committed_snapshot_is_current() {
         let generated =

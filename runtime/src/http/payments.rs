@@ -99,6 +99,7 @@ pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Api
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct FindQuery {
     /// The merchant's order number.
     merchant_order_no: Option<String>,

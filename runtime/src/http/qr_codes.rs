@@ -52,6 +52,7 @@ pub struct QrCodeList {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only this store's codes.
     store_id: Option<String>,
