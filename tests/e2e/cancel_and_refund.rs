@@ -266,7 +266,16 @@ async fn a_payment_the_sweeper_cannot_settle_is_reported() {
     );
     assert_eq!(listed["status"], "unknown");
     assert!(listed["checks"].as_i64().unwrap() >= 1);
-    let metrics = t.metrics().await;
+    // The gauge is set at the end of a sweeper pass, after the report
+    // above could already see the payment: wait for the pass.
+    let mut metrics = String::new();
+    for _ in 0..100 {
+        metrics = t.metrics().await;
+        if metrics.contains("paycore_unsettled{kind=\"payment\"} 1") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(
         metrics.contains("paycore_unsettled{kind=\"payment\"} 1"),
         "{}",
