@@ -3,7 +3,7 @@
 //! promotion, never from nothing), read it, list a holder's cards, its
 //! postings, a fresh payment code, freeze and unfreeze.
 
-use super::program::ProgramUnits;
+use super::program::{ProgramUnits, program_of};
 use super::{Ledger, PaymentCode, Program};
 use crate::config::TenantConfig;
 use crate::domain::{CardProgramId, PaymentId, PaymentStatus, ProgramKind, TenantId};
@@ -78,11 +78,7 @@ impl Ledger {
         tenant: &TenantConfig,
         request: IssueCard,
     ) -> Result<(CardRecord, bool), CardError> {
-        let program = tenant
-            .card_programs
-            .iter()
-            .find(|p| p.id == request.program)
-            .ok_or_else(|| CardError::UnknownProgram(request.program.to_string()))?;
+        let program = program_of(tenant, &request.program)?;
         if program.kind == ProgramKind::Coupon {
             return Err(CardError::CouponProgram);
         }

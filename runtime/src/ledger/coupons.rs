@@ -8,7 +8,7 @@
 //! session's (`session`): used once, given back only by a whole refund.
 
 use super::cards::{CardError, inserted};
-use super::program::ProgramUnits;
+use super::program::{ProgramUnits, program_of};
 use super::{Ledger, Program};
 use crate::config::TenantConfig;
 use crate::domain::{CardProgramId, ProgramKind, TenantId};
@@ -36,11 +36,7 @@ impl Ledger {
         tenant: &TenantConfig,
         request: IssueCoupon,
     ) -> Result<(CardRecord, bool), CardError> {
-        let program = tenant
-            .card_programs
-            .iter()
-            .find(|p| p.id == request.program)
-            .ok_or_else(|| CardError::UnknownProgram(request.program.to_string()))?;
+        let program = program_of(tenant, &request.program)?;
         let terms = match (&program.kind, &program.coupon) {
             (ProgramKind::Coupon, Some(terms)) => terms,
             _ => return Err(CardError::NotCouponProgram(program.id.to_string())),
@@ -78,11 +74,7 @@ impl Ledger {
         code: &CardId,
     ) -> Result<(CardRecord, Option<Program>), CardError> {
         let record = self.coupon_record(&tenant.id, code).await?;
-        let program = tenant
-            .card_programs
-            .iter()
-            .find(|p| p.id == record.program_id.as_str())
-            .cloned();
+        let program = program_of(tenant, &record.program_id).ok().cloned();
         Ok((record, program))
     }
 

@@ -4,6 +4,18 @@
 pub use crate::config::CardProgram as Program;
 use crate::config::ProgramUnit;
 
+/// The tenant's programme named `id`.
+pub(super) fn program_of<'t>(
+    tenant: &'t crate::config::TenantConfig,
+    id: &str,
+) -> Result<&'t Program, super::CardError> {
+    tenant
+        .card_programs
+        .iter()
+        .find(|p| p.id == id)
+        .ok_or_else(|| super::CardError::UnknownProgram(id.to_string()))
+}
+
 /// The ledger's reading of a programme.
 pub trait ProgramUnits {
     /// The unit of the programme's postings: the currency's code, or

@@ -6,7 +6,8 @@
 //! card still has, with the bonus in proportion, or is refused when it was
 //! spent.
 
-use super::{CardError, Ledger, Program};
+use super::program::program_of;
+use super::{CardError, Ledger};
 use crate::config::TenantConfig;
 use crate::domain::{PaymentStatus, ProgramKind, RefundId};
 use crate::money::Currency;
@@ -248,14 +249,6 @@ pub fn has_stored_value(tenant: &TenantConfig) -> bool {
         .card_programs
         .iter()
         .any(|p| p.kind == ProgramKind::StoredValue)
-}
-
-fn program_of<'t>(tenant: &'t TenantConfig, id: &str) -> Result<&'t Program, CardError> {
-    tenant
-        .card_programs
-        .iter()
-        .find(|p| p.id == id)
-        .ok_or_else(|| CardError::UnknownProgram(id.to_string()))
 }
 
 /// The bonus that leaves with a refund of `amount` after `before` was
