@@ -10,6 +10,7 @@
 use paycore::clock::{Clock, millis_rfc3339};
 use paycore::domain::TenantId;
 use paycore_core::ledger::{CardId, HoldId, Move};
+use paycore_e2e::ledger::*;
 use paycore_e2e::*;
 use serde_json::Value;
 use std::time::Duration;
@@ -83,14 +84,6 @@ fn move_to(clock: &Clock, at_ms: i64) {
     clock.advance(Duration::from_millis(ahead as u64));
 }
 
-async fn promotional(t: &TestApp, program: &str, amount: i64) -> String {
-    let body = json!({ "program": program, "holder": "member-1", "amount": amount,
-                       "funded_by": { "type": "promotion" } });
-    let r = t.post(SHOP_KEY, "/v1/cards", body).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    r.id()
-}
-
 /// A gift card sold by a sandbox payment of its value.
 async fn sold(t: &TestApp, order: &str, amount: i64) -> String {
     let paid = t
@@ -112,18 +105,6 @@ async fn sold(t: &TestApp, order: &str, amount: i64) -> String {
         .await;
     assert_eq!(card.status, StatusCode::CREATED, "{}", card.body);
     card.id()
-}
-
-/// A payment by the member with their card, inside the merchant's app.
-async fn pay_with_card(t: &TestApp, order: &str, amount: i64, card: &str) -> Reply {
-    t.post(
-        SHOP_KEY,
-        "/v1/payments",
-        json!({ "merchant_order_no": order, "amount": amount, "currency": "CNY",
-                "scene": "jsapi", "wallet": "card",
-                "payer": { "open_id": "member-1", "buyer_id": card } }),
-    )
-    .await
 }
 
 async fn card(t: &TestApp, card: &str) -> Value {
@@ -176,24 +157,12 @@ fn program<'a>(report: &'a Reply, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {id} in {}", report.body))
 }
 
-/// Postings sum to zero per unit, and no card drifted from its postings.
-async fn assert_ledger_balanced(t: &TestApp, tenant: &str) {
-    let tenant = TenantId::from(tenant);
-    let totals = t.store().ledger_totals(&tenant).await.unwrap();
-    let mut per_unit = std::collections::BTreeMap::<String, i64>::new();
-    for total in &totals {
-        *per_unit.entry(total.unit.clone()).or_default() += total.balance;
-    }
-    assert!(per_unit.values().all(|sum| *sum == 0), "{totals:?}");
-    assert_eq!(t.store().card_drifts(&tenant).await.unwrap(), vec![]);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_anonymous_cn_gift_card_expires_dormant_and_is_reactivated_with_its_value() {
     let t = start(Clock::manual_at_now()).await;
     let clock = t.clock().clone();
-    let gift = promotional(&t, "giftcn", 10_000).await;
-    let paid = pay_with_card(&t, "CN-1", 3_000, &gift).await;
+    let gift = issue_promotional(&t, SHOP_KEY, "giftcn", Some(10_000)).await;
+    let paid = pay_with_card(&t, SHOP_KEY, "CN-1", 3_000, &gift).await;
     assert_eq!(paid.body["status"], "succeeded", "{}", paid.body);
     let issued = card(&t, &gift).await;
     assert_eq!(
@@ -212,7 +181,7 @@ async fn an_anonymous_cn_gift_card_expires_dormant_and_is_reactivated_with_its_v
         (&dormant["balance"], &dormant["held"], &dormant["dormant"]),
         (&json!(0), &json!(0), &json!(7_000))
     );
-    let declined = pay_with_card(&t, "CN-2", 1_000, &gift).await;
+    let declined = pay_with_card(&t, SHOP_KEY, "CN-2", 1_000, &gift).await;
     assert_eq!(declined.body["status"], "failed", "{}", declined.body);
     assert_eq!(declined.body["failure"]["code"], "card_expired");
     let no_code = t
@@ -252,7 +221,7 @@ async fn an_anonymous_cn_gift_card_expires_dormant_and_is_reactivated_with_its_v
         ["issue", "hold", "capture", "expire", "reactivate"]
     );
 
-    let spent = pay_with_card(&t, "CN-3", 2_000, &gift).await;
+    let spent = pay_with_card(&t, SHOP_KEY, "CN-3", 2_000, &gift).await;
     assert_eq!(spent.body["status"], "succeeded", "{}", spent.body);
     assert_eq!(card(&t, &gift).await["balance"], 5_000);
     assert_ledger_balanced(&t, "shop").await;
@@ -264,7 +233,7 @@ async fn a_programme_with_breakage_forfeits_at_expiry_and_the_report_shows_it() 
     // 2031-03-01T12:00+08:00.
     let t = start(Clock::manual_at_millis(1_930_104_000_000)).await;
     let clock = t.clock().clone();
-    let hk = promotional(&t, "hkgift", 40_000).await;
+    let hk = issue_promotional(&t, SHOP_KEY, "hkgift", Some(40_000)).await;
     clock.advance(Duration::from_millis((31 * DAY_MS) as u64));
     let closed = card_becomes(&t, &hk, "closed").await;
     assert_eq!(
@@ -299,7 +268,7 @@ async fn the_report_adds_up_a_scripted_month_in_the_tenants_days() {
     // gift card is given; it expires within June.
     let t = start(Clock::manual_at_millis(1_844_395_200_000)).await;
     let clock = t.clock().clone();
-    let expiring = promotional(&t, "giftcn", 2_000).await;
+    let expiring = issue_promotional(&t, SHOP_KEY, "giftcn", Some(2_000)).await;
 
     // 2031-05-31T23:30+08:00: sold the day before the month.
     move_to(&clock, 1_938_007_800_000);
@@ -307,8 +276,8 @@ async fn the_report_adds_up_a_scripted_month_in_the_tenants_days() {
     // 2031-06-01T00:30+08:00, still May 31 in UTC: the month has begun.
     move_to(&clock, 1_938_011_400_000);
     let sold_in_june = sold(&t, "M-1", 10_000).await;
-    let given = promotional(&t, "gift", 5_000).await;
-    let paid = pay_with_card(&t, "M-2", 3_000, &sold_in_june).await;
+    let given = issue_promotional(&t, SHOP_KEY, "gift", Some(5_000)).await;
+    let paid = pay_with_card(&t, SHOP_KEY, "M-2", 3_000, &sold_in_june).await;
     assert_eq!(paid.body["status"], "succeeded", "{}", paid.body);
     let refund = t
         .post(
@@ -323,11 +292,11 @@ async fn the_report_adds_up_a_scripted_month_in_the_tenants_days() {
     card_becomes(&t, &expiring, "dormant").await;
     // 2031-06-30T23:59+08:00: the month's last purchase.
     move_to(&clock, 1_940_601_540_000);
-    let last = pay_with_card(&t, "M-3", 500, &given).await;
+    let last = pay_with_card(&t, SHOP_KEY, "M-3", 500, &given).await;
     assert_eq!(last.body["status"], "succeeded", "{}", last.body);
     // 2031-07-01T00:00:01+08:00: the next month's first.
     move_to(&clock, 1_940_601_601_000);
-    let next = pay_with_card(&t, "M-4", 700, &given).await;
+    let next = pay_with_card(&t, SHOP_KEY, "M-4", 700, &given).await;
     assert_eq!(next.body["status"], "succeeded", "{}", next.body);
 
     let june = report(&t, SHOP_KEY, "from=2031-06-01&to=2031-06-30").await;
@@ -372,7 +341,7 @@ async fn the_report_adds_up_a_scripted_month_in_the_tenants_days() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn holds_left_held_behind_final_payments_are_settled_by_the_sweeper() {
     let t = start(Clock::manual_at_now()).await;
-    let gift = promotional(&t, "gift", 10_000).await;
+    let gift = issue_promotional(&t, SHOP_KEY, "gift", Some(10_000)).await;
     let card_id = CardId::from(gift.as_str());
     let shop = TenantId::from("shop");
     // Payments that ended: one paid, one declined (auth code ending in 1).
@@ -434,7 +403,7 @@ async fn holds_left_held_behind_final_payments_are_settled_by_the_sweeper() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_tenants_cards_cannot_be_reactivated_or_reported() {
     let t = start(Clock::manual_at_now()).await;
-    let gift = promotional(&t, "giftcn", 2_000).await;
+    let gift = issue_promotional(&t, SHOP_KEY, "giftcn", Some(2_000)).await;
     t.clock()
         .advance(Duration::from_millis((1095 * DAY_MS + 1_000) as u64));
     card_becomes(&t, &gift, "dormant").await;

@@ -6,6 +6,7 @@
 //! tenant's cards out of reach.
 
 use paycore::domain::TenantId;
+use paycore_e2e::ledger::*;
 use paycore_e2e::*;
 use serde_json::Value;
 use std::time::Duration;
@@ -75,17 +76,6 @@ async fn issue(t: &TestApp, key: &str, body: Value) -> Reply {
     t.post(key, "/v1/cards", body).await
 }
 
-async fn promotional(t: &TestApp, program: &str, amount: Option<i64>) -> String {
-    let mut body =
-        json!({ "program": program, "holder": "member-1", "funded_by": { "type": "promotion" } });
-    if let Some(amount) = amount {
-        body["amount"] = json!(amount);
-    }
-    let r = issue(t, SHOP_KEY, body).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    r.id()
-}
-
 async fn code(t: &TestApp, key: &str, card: &str) -> String {
     let r = t
         .post(key, &format!("/v1/cards/{card}/payment-codes"), json!({}))
@@ -117,22 +107,10 @@ async fn balance(t: &TestApp, card: &str) -> i64 {
     r.body["balance"].as_i64().unwrap()
 }
 
-/// Postings sum to zero per unit, and no card drifted from its postings.
-async fn assert_ledger_balanced(t: &TestApp, tenant: &str) {
-    let tenant = TenantId::from(tenant);
-    let totals = t.store().ledger_totals(&tenant).await.unwrap();
-    let mut per_unit = std::collections::BTreeMap::<String, i64>::new();
-    for total in &totals {
-        *per_unit.entry(total.unit.clone()).or_default() += total.balance;
-    }
-    assert!(per_unit.values().all(|sum| *sum == 0), "{totals:?}");
-    assert_eq!(t.store().card_drifts(&tenant).await.unwrap(), vec![]);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gift_card_pays_in_parts_and_refunds_go_back_to_it() {
     let t = start(Options::default()).await;
-    let card = promotional(&t, "gift", Some(10_000)).await;
+    let card = issue_promotional(&t, SHOP_KEY, "gift", Some(10_000)).await;
     let first_code = code(&t, SHOP_KEY, &card).await;
 
     let paid = pay_with_code(&t, SHOP_KEY, "GIFT-1", 3_000, &first_code).await;
@@ -316,7 +294,7 @@ fn barcode_body(order: &str, amount: i64) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_voucher_is_used_once_in_full() {
     let t = start(Options::default()).await;
-    let voucher = promotional(&t, "voucher", Some(2_000)).await;
+    let voucher = issue_promotional(&t, SHOP_KEY, "voucher", Some(2_000)).await;
     let part = pay_with_code(
         &t,
         SHOP_KEY,
@@ -356,7 +334,7 @@ async fn a_voucher_is_used_once_in_full() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_punch_card_pays_ten_coffees_then_declines() {
     let t = start(Options::default()).await;
-    let card = promotional(&t, "coffee10", None).await;
+    let card = issue_promotional(&t, SHOP_KEY, "coffee10", None).await;
     let read = t.get(SHOP_KEY, &format!("/v1/cards/{card}")).await;
     assert_eq!(read.body["balance"], 10);
     assert_eq!(read.body["unit"], "coffee@coffee10");
@@ -429,7 +407,7 @@ async fn frozen_cards_and_old_codes_do_not_pay() {
         ..Options::default()
     })
     .await;
-    let card = promotional(&t, "gift", Some(5_000)).await;
+    let card = issue_promotional(&t, SHOP_KEY, "gift", Some(5_000)).await;
     let before = code(&t, SHOP_KEY, &card).await;
     let frozen = t
         .post(SHOP_KEY, &format!("/v1/cards/{card}/freeze"), json!({}))
@@ -474,7 +452,7 @@ async fn frozen_cards_and_old_codes_do_not_pay() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_tenants_cards_are_out_of_reach() {
     let t = start(Options::default()).await;
-    let card = promotional(&t, "gift", Some(5_000)).await;
+    let card = issue_promotional(&t, SHOP_KEY, "gift", Some(5_000)).await;
     for path in [
         format!("/v1/cards/{card}"),
         format!("/v1/cards/{card}/transactions"),
@@ -510,12 +488,7 @@ async fn another_tenants_cards_are_out_of_reach() {
         stolen.body
     );
     let by_id = t
-        .post(
-            OTHER_KEY,
-            "/v1/payments",
-            json!({ "merchant_order_no": "X-2", "amount": 1_000, "currency": "CNY", "scene": "jsapi",
-                    "wallet": "card", "payer": { "open_id": "member-1", "buyer_id": card } }),
-        )
+        .post(OTHER_KEY, "/v1/payments", card_payment("X-2", 1_000, &card))
         .await;
     assert_eq!(by_id.body["status"], "failed", "{}", by_id.body);
     assert_eq!(balance(&t, &card).await, 5_000);
@@ -525,14 +498,12 @@ async fn another_tenants_cards_are_out_of_reach() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_simultaneous_payments_of_ten_on_a_hundred_take_exactly_ten() {
     let t = start(Options::default()).await;
-    let card = promotional(&t, "gift", Some(10_000)).await;
+    let card = issue_promotional(&t, SHOP_KEY, "gift", Some(10_000)).await;
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..50 {
         let client = t.client.clone();
         let url = t.url("/v1/payments");
-        let body = json!({ "merchant_order_no": format!("RACE-{i}"), "amount": 1_000, "currency": "CNY",
-                           "scene": "jsapi", "wallet": "card",
-                           "payer": { "open_id": "member-1", "buyer_id": card } });
+        let body = card_payment(&format!("RACE-{i}"), 1_000, &card);
         tasks.spawn(async move {
             let r = client
                 .post(url)
@@ -742,7 +713,7 @@ async fn top_ups_the_card_cannot_take_are_refused_before_any_payment() {
     )
     .await
     .id();
-    let gift = promotional(&t, "gift", Some(1_000)).await;
+    let gift = issue_promotional(&t, SHOP_KEY, "gift", Some(1_000)).await;
     let cases = [
         (member.as_str(), 600_000, "134567890124", "amount"),
         (gift.as_str(), 1_000, "134567890124", "amount"),

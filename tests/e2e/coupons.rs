@@ -11,13 +11,13 @@
 
 use paycore::clock::Clock;
 use paycore::domain::TenantId;
+use paycore_e2e::ledger::{MEMBER, assert_ledger_balanced};
 use paycore_e2e::*;
 use serde_json::Value;
 use std::time::Duration;
 
 const SHOP_KEY: &str = "sk_test_coupons_shop";
 const OTHER_KEY: &str = "sk_test_coupons_other";
-const MEMBER: &str = "member-1";
 
 /// A tenant in Asia/Shanghai with the card channel and coupon programmes:
 /// 5.00 off from 30.00 between 10:00 and 15:00; 12.5 % off, at most
@@ -216,18 +216,6 @@ async fn postings(t: &TestApp, code: &str) -> Vec<(String, String, String, i64)>
 
 async fn kinds(t: &TestApp, code: &str) -> Vec<String> {
     postings(t, code).await.into_iter().map(|p| p.0).collect()
-}
-
-/// Postings sum to zero per unit, and no card drifted from its postings.
-async fn assert_ledger_balanced(t: &TestApp, tenant: &str) {
-    let tenant = TenantId::from(tenant);
-    let totals = t.store().ledger_totals(&tenant).await.unwrap();
-    let mut per_unit = std::collections::BTreeMap::<String, i64>::new();
-    for total in &totals {
-        *per_unit.entry(total.unit.clone()).or_default() += total.balance;
-    }
-    assert!(per_unit.values().all(|sum| *sum == 0), "{totals:?}");
-    assert_eq!(t.store().card_drifts(&tenant).await.unwrap(), vec![]);
 }
 
 /// What the tenant's promotion account has given, over `program`'s cards.

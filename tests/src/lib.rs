@@ -13,6 +13,7 @@
 
 pub mod channels;
 pub mod gate;
+pub mod ledger;
 mod own_process;
 pub mod tenant;
 
