@@ -1,4 +1,5 @@
-//! An open-model load generator for barcode payments.
+//! An open-model load generator for payments: barcode payments the sandbox
+//! provider accepts, or card payments from the tenant's own cards.
 //!
 //! Requests are sent on a fixed schedule (constant arrival rate) whatever
 //! the server does, and each latency is measured from the request's
@@ -10,6 +11,7 @@
 use crate::stats::Summary;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -22,6 +24,38 @@ pub struct Target {
     /// Prefix of every merchant order number, unique per run so runs never
     /// replay each other's orders.
     pub order_prefix: String,
+    pub tender: Tender,
+}
+
+/// What each payment is paid with.
+#[derive(Clone)]
+pub enum Tender {
+    /// A barcode the sandbox provider accepts at once (codes ending in 4):
+    /// one round trip to the provider on loopback per payment.
+    SandboxBarcode,
+    /// 1.00 from one of these cards (ids), in turn, in the merchant's
+    /// mini-program (`scene: jsapi`): no outbound HTTP at all, a hold and
+    /// its capture on the host's ledger.
+    Cards {
+        ids: Arc<Vec<String>>,
+        holder: String,
+    },
+}
+
+impl Tender {
+    fn body(&self, order_no: &str, n: u64) -> String {
+        match self {
+            Tender::SandboxBarcode => format!(
+                r#"{{"merchant_order_no":"{order_no}","amount":8888,"currency":"CNY","scene":"barcode","auth_code":"134567890124","wallet":"sandbox","subject":"load"}}"#
+            ),
+            Tender::Cards { ids, holder } => {
+                let card = &ids[(n % ids.len() as u64) as usize];
+                format!(
+                    r#"{{"merchant_order_no":"{order_no}","amount":100,"currency":"CNY","scene":"jsapi","wallet":"card","payer":{{"buyer_id":"{card}","open_id":"{holder}"}},"subject":"load"}}"#
+                )
+            }
+        }
+    }
 }
 
 /// What happened to one request.
@@ -195,8 +229,7 @@ async fn closed_loop_here(
     (samples, start.elapsed())
 }
 
-/// One barcode payment that the sandbox provider accepts at once (codes
-/// ending in 4), timed from `start + intended`.
+/// One payment paid with the target's tender, timed from `start + intended`.
 async fn pay(
     client: &reqwest::Client,
     target: &Target,
@@ -204,10 +237,9 @@ async fn pay(
     start: Instant,
     intended: Duration,
 ) -> Sample {
-    let body = format!(
-        r#"{{"merchant_order_no":"{}-{n}","amount":8888,"currency":"CNY","scene":"barcode","auth_code":"134567890124","wallet":"sandbox","subject":"load"}}"#,
-        target.order_prefix
-    );
+    let body = target
+        .tender
+        .body(&format!("{}-{n}", target.order_prefix), n);
     let sent = client
         .post(format!("{}/v1/payments", target.base_url))
         .bearer_auth(&target.api_key)

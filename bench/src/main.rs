@@ -74,6 +74,7 @@ fn parse(args: Vec<String>) -> Result<Options> {
         wasm_server: path("--paycore")?,
         native_server: path("--paycore-native")?,
         stamped_plugin: path("--stamped-plugin")?,
+        card_plugin: path("--card-plugin")?,
         plugin_call: path("--plugin-call")?,
         work: path("--work")?,
         out: path("--out")?,

@@ -1,9 +1,9 @@
 //! The end-to-end measurements, each against fresh `paycore serve`
 //! processes: start-up and memory, latency against offered rate (WASM and
-//! native builds), capacity, and a run under hot reload.
+//! native builds, and card payments), capacity, and a run under hot reload.
 
-use crate::loadgen::{self, RunReport, Sample, Target};
-use crate::server::{API_KEY, Bed, Server, Versions};
+use crate::loadgen::{self, RunReport, Sample, Target, Tender};
+use crate::server::{API_KEY, Bed, CARD_HOLDER, Server, Versions};
 use crate::stats::Summary;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,8 @@ pub struct Options {
     pub native_server: PathBuf,
     /// The sandbox plugin built as version 1.0.1000 (see `server::Versions`).
     pub stamped_plugin: PathBuf,
+    /// The card plugin, for the card payments' sweep.
+    pub card_plugin: PathBuf,
     /// `plugin-call`'s JSON.
     pub plugin_call: PathBuf,
     /// Scratch folder for the servers' beds.
@@ -160,14 +162,19 @@ pub async fn run_all(o: &Options) -> Result<Measured> {
         versions.install(0, &bed.plugins(), "sandbox.wasm")?;
         let mut server = Server::start(binary, &bed)?;
         server.ready(&client).await?;
-        let target = target(&server, build);
+        let target = target(&server, build, Tender::SandboxBarcode);
         warm_up(&target).await;
         sweeps.push(sweep(o, build, &server, &target).await);
         running.push((build, server, target));
     }
-    println!("== capacity, both builds in turn");
+    println!("== card payments (WASM build): latency against offered rate");
+    let (server, target) = card_server(o, &client).await?;
+    warm_up(&target).await;
+    sweeps.push(sweep(o, CARD_RUN, &server, &target).await);
+    running.push((CARD_RUN, server, target));
+    println!("== capacity, each run in turn");
     let capacity = capacity(o, &running).await;
-    println!("== CPU per payment at {COST_RATE:.0}/s, both builds in turn");
+    println!("== CPU per payment at {COST_RATE:.0}/s, each run in turn");
     let cost = cost(o, &running).await;
     drop(running);
     let reload_rate = sweeps[0]
@@ -188,12 +195,59 @@ pub async fn run_all(o: &Options) -> Result<Measured> {
     })
 }
 
-fn target(server: &Server, run: &str) -> Target {
+fn target(server: &Server, run: &str, tender: Tender) -> Target {
     Target {
         base_url: server.base_url.clone(),
         api_key: API_KEY.into(),
         order_prefix: format!("{run}-{}", std::process::id()),
+        tender,
     }
+}
+
+/// The name of the run paying with cards (WASM build) in every table.
+pub const CARD_RUN: &str = "card";
+
+/// Cards the load pays from, in turn: enough that payments seldom queue on
+/// one card's row, as at a real till where each member pays with her own.
+const BENCH_CARDS: usize = 256;
+
+/// A WASM-build server whose tenant pays from its own cards, and the
+/// target paying from `BENCH_CARDS` cards issued to one member, each with
+/// 1,000,000.00 of promotional value (1.00 a payment: far more than any run
+/// spends).
+async fn card_server(o: &Options, client: &reqwest::Client) -> Result<(Server, Target)> {
+    let bed = Bed::with_cards(&o.work.join("sweep-card"))?;
+    std::fs::copy(&o.card_plugin, bed.plugins().join("card.wasm"))
+        .with_context(|| format!("copying {}", o.card_plugin.display()))?;
+    let mut server = Server::start(&o.wasm_server, &bed)?;
+    server.ready(client).await?;
+    let mut ids = Vec::with_capacity(BENCH_CARDS);
+    for n in 0..BENCH_CARDS {
+        let answer = client
+            .post(format!("{}/v1/cards", server.base_url))
+            .bearer_auth(API_KEY)
+            .header("idempotency-key", format!("bench-card-{n}"))
+            .json(&serde_json::json!({
+                "program": "bench",
+                "holder": CARD_HOLDER,
+                "amount": 100_000_000,
+                "funded_by": { "type": "promotion" },
+            }))
+            .send()
+            .await?;
+        let status = answer.status();
+        let body: serde_json::Value = answer.json().await?;
+        let id = body["id"]
+            .as_str()
+            .with_context(|| format!("issuing a bench card: HTTP {status} {body}"))?;
+        ids.push(id.to_owned());
+    }
+    let tender = Tender::Cards {
+        ids: ids.into(),
+        holder: CARD_HOLDER.into(),
+    };
+    let target = target(&server, CARD_RUN, tender);
+    Ok((server, target))
 }
 
 /// Connections, the database and the plugin's code paths warm before timing.
@@ -432,7 +486,7 @@ async fn reload(
     versions.install(0, &bed.plugins(), "sandbox.wasm")?;
     let mut server = Server::start(&o.wasm_server, &bed)?;
     server.ready(client).await?;
-    let target = target(&server, "reload");
+    let target = target(&server, "reload", Tender::SandboxBarcode);
     warm_up(&target).await;
     let length = if o.quick {
         Duration::from_secs(9)
@@ -517,7 +571,7 @@ async fn crash(
     versions.install(0, &bed.plugins(), "sandbox.wasm")?;
     let mut server = Server::start(&o.wasm_server, &bed)?;
     server.ready(client).await?;
-    let target = target(&server, "crash");
+    let target = target(&server, "crash", Tender::SandboxBarcode);
     let load = {
         let target = target.clone();
         tokio::spawn(async move { loadgen::open_loop(&target, rate, Duration::from_secs(3)).await })

@@ -1,5 +1,6 @@
 //! A real `paycore serve` process in a throwaway folder: its config, one
-//! tenant with one sandbox channel, its plugins, its SQLite database.
+//! tenant with one sandbox channel (or, for card payments, its own cards),
+//! its plugins, its SQLite database.
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -7,6 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub const API_KEY: &str = "sk_bench";
+/// The member every bench card is issued to.
+pub const CARD_HOLDER: &str = "bench-member";
 const SANDBOX_KEY: &str = "bench-only-sandbox-key";
 
 /// A folder holding everything one server reads and writes: `config/`
@@ -21,12 +24,23 @@ impl Bed {
     /// A fresh folder (emptied if it exists) with the config, the tenant,
     /// an empty plugins folder and no database.
     pub fn new(dir: &Path) -> Result<Bed> {
+        Bed::with_tenant(dir, &tenant_config())
+    }
+
+    /// A bed whose tenant takes card payments: the card channel, a rule
+    /// sending `wallet: card` to it, and a gift programme large enough for
+    /// every payment of a run (see `cards_tenant_config`).
+    pub fn with_cards(dir: &Path) -> Result<Bed> {
+        Bed::with_tenant(dir, &cards_tenant_config())
+    }
+
+    fn with_tenant(dir: &Path, tenant: &str) -> Result<Bed> {
         let _ = std::fs::remove_dir_all(dir);
         for sub in ["plugins", "config/tenants", "data"] {
             std::fs::create_dir_all(dir.join(sub))?;
         }
         std::fs::write(dir.join("config/paycore.toml"), server_config())?;
-        std::fs::write(dir.join("config/tenants/bench.toml"), tenant_config())?;
+        std::fs::write(dir.join("config/tenants/bench.toml"), tenant)?;
         Ok(Bed {
             dir: dir.to_path_buf(),
         })
@@ -85,6 +99,40 @@ plugin = "sandbox@^1"
 allowed_hosts = ["127.0.0.1"]
 settings = {{ base_url = "{{public_url}}/sandbox", merchant_id = "sbx_bench" }}
 secrets = {{ api_key = "inline:{SANDBOX_KEY}" }}
+"#
+    )
+}
+
+/// The same tenant paying from its own cards. Hong Kong's rules name no
+/// cap on a card's balance (China's would stop a card at 5,000.00), so one
+/// card can take every payment a run sends it; the programme's own cap
+/// stays, as `check-config` requires.
+fn cards_tenant_config() -> String {
+    format!(
+        r#"id = "bench"
+name = "Benchmark"
+api_keys = ["{API_KEY}"]
+timezone = "UTC"
+
+[limits]
+max_concurrent_requests = 100000
+
+[[channels]]
+id = "card"
+plugin = "card@^1"
+
+[[rules]]
+name = "cards"
+wallet = "card"
+channel = "card"
+
+[[card_programs]]
+id = "bench"
+kind = "gift"
+channel = "card"
+currency = "CNY"
+jurisdiction = "HK"
+max_balance = "1000000.00"
 "#
     )
 }

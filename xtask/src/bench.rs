@@ -21,6 +21,7 @@ pub fn run_bench(root: &Path, quick: bool) -> Result<()> {
     // Start-up, reload and the sweeps need distinct versions of the plugin:
     // one build stamped 1.0.1000, which the bench restamps in place.
     let stamped = build_sandbox_plugin(root, Some("1.0.1000"))?;
+    let card = build_card_plugin(root)?;
 
     let native = out.join("paycore-native");
     run(cargo().args([
@@ -64,6 +65,8 @@ pub fn run_bench(root: &Path, quick: bool) -> Result<()> {
         .arg(&native)
         .arg("--stamped-plugin")
         .arg(&stamped)
+        .arg("--card-plugin")
+        .arg(&card)
         .arg("--plugin-call")
         .arg(&plugin_call)
         .arg("--work")
@@ -104,6 +107,19 @@ fn build_sandbox_plugin(root: &Path, stamp: Option<&str>) -> Result<std::path::P
     let wasm = target
         .join(WASM_TARGET)
         .join("plugin/paycore_plugin_sandbox.wasm");
+    if !wasm.exists() {
+        bail!("{} was not built", wasm.display());
+    }
+    Ok(wasm)
+}
+
+/// The card plugin's `.wasm`, for the card payments' sweep.
+fn build_card_plugin(root: &Path) -> Result<std::path::PathBuf> {
+    run(&mut crate::plugin_build(&["paycore-plugin-card"]))?;
+    let wasm = root
+        .join("target")
+        .join(WASM_TARGET)
+        .join("plugin/paycore_plugin_card.wasm");
     if !wasm.exists() {
         bail!("{} was not built", wasm.display());
     }

@@ -1,10 +1,12 @@
-//! Sends barcode payments to a running paycore at a constant rate and prints
-//! the latency distribution (see `paycore_bench::loadgen`).
+//! Sends payments to a running paycore at a constant rate and prints the
+//! latency distribution (see `paycore_bench::loadgen`): sandbox barcode
+//! payments, or with `--cards` 1.00 from each of those cards in turn.
 //!
 //! `paycore-loadgen --url http://127.0.0.1:8080 --key sk_test_demo --rate 500 --seconds 10`
+//! `paycore-loadgen --cards CARD_ID,CARD_ID --holder member-1 --rate 200`
 
 use anyhow::{Context, Result, bail};
-use paycore_bench::loadgen::{self, RunReport, Target};
+use paycore_bench::loadgen::{self, RunReport, Target, Tender};
 use paycore_bench::stats::human;
 use std::time::Duration;
 
@@ -17,6 +19,7 @@ async fn main() -> Result<()> {
         100.0,
         10.0,
     );
+    let (mut cards, mut holder) = (Vec::new(), None);
     while let Some(flag) = args.next() {
         let value = args
             .next()
@@ -26,15 +29,26 @@ async fn main() -> Result<()> {
             "--key" => key = value,
             "--rate" => rate = value.parse().context("--rate: payments per second")?,
             "--seconds" => seconds = value.parse().context("--seconds: run length")?,
-            _ => {
-                bail!("usage: paycore-loadgen [--url URL] [--key API_KEY] [--rate N] [--seconds S]")
-            }
+            "--cards" => cards = value.split(',').map(str::to_owned).collect(),
+            "--holder" => holder = Some(value),
+            _ => bail!(
+                "usage: paycore-loadgen [--url URL] [--key API_KEY] [--rate N] [--seconds S] [--cards ID,… --holder MEMBER]"
+            ),
         }
     }
+    let tender = match (cards.is_empty(), holder) {
+        (true, None) => Tender::SandboxBarcode,
+        (false, Some(holder)) => Tender::Cards {
+            ids: cards.into(),
+            holder,
+        },
+        _ => bail!("--cards and --holder go together: the cards' member pays"),
+    };
     let target = Target {
         base_url: url.trim_end_matches('/').to_owned(),
         api_key: key,
         order_prefix: format!("LG{}", std::process::id()),
+        tender,
     };
     let (samples, elapsed) =
         loadgen::open_loop(&target, rate, Duration::from_secs_f64(seconds)).await;
