@@ -35,6 +35,11 @@ impl Currency {
         }
     }
 
+    /// Its ISO 4217 code, e.g. `CNY`.
+    pub fn code(&self) -> &str {
+        &self.0
+    }
+
     /// Decimal places of its minor unit (2 for CNY, 0 for JPY).
     pub fn exponent(&self) -> u32 {
         money::exponent(&self.0).expect("a Currency is checked when made")

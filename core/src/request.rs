@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
+pub mod tenders;
+pub use tenders::{Tender, TenderBody};
+
 /// A problem with one field of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
@@ -81,6 +84,11 @@ pub struct PaymentBody {
     )]
     pub return_url: Option<String>,
     pub metadata: Option<BTreeMap<String, String>>,
+    /// A combined order (组合支付): coupons, cards and at most one external
+    /// wallet payment, in order, coming to `amount` together. The order then
+    /// names no `scene`, `auth_code` or `wallet` of its own: its tenders do.
+    #[schema(max_items = 8)]
+    pub tenders: Option<Vec<TenderBody>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -129,6 +137,32 @@ pub struct PaymentRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_url: Option<String>,
     pub metadata: BTreeMap<String, String>,
+    /// A combined order's tenders; empty for a single-tender payment (and
+    /// then not serialised, so single-tender fingerprints stay as they were).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tenders: Vec<Tender>,
+}
+
+impl PaymentRequest {
+    /// The external tender of a combined order, if it has one.
+    pub fn external_tender(&self) -> Option<(usize, &Tender)> {
+        self.tenders
+            .iter()
+            .enumerate()
+            .find(|(_, t)| !t.is_closed_loop())
+    }
+
+    pub fn is_combined(&self) -> bool {
+        !self.tenders.is_empty()
+    }
+}
+
+/// A wallet's name: lower-case letters, digits and `_`, 1-32 of them.
+fn wallet_name(w: &str) -> bool {
+    !w.is_empty()
+        && w.len() <= 32
+        && w.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// The largest amount accepted, in minor units: far above any real payment,
@@ -213,16 +247,43 @@ pub fn http_url(field: &str, v: Option<String>) -> Result<Option<String>, FieldE
 }
 
 impl PaymentBody {
-    pub fn validate(self) -> Result<PaymentRequest, FieldError> {
-        let merchant_order_no = order_no("merchant_order_no", self.merchant_order_no)?;
+    pub fn validate(mut self) -> Result<PaymentRequest, FieldError> {
+        let merchant_order_no = order_no("merchant_order_no", self.merchant_order_no.take())?;
         let amount = amount("amount", self.amount)?;
-        let currency = currency("currency", self.currency)?;
-        let scene: Scene = self
-            .scene
-            .ok_or_else(|| missing("scene"))?
-            .parse()
-            .map_err(|e: String| bad("scene", e))?;
-        let auth_code = match (scene.takes_auth_code(), self.auth_code) {
+        let currency = currency("currency", self.currency.take())?;
+        let (scene, tenders) = match self.tenders.take() {
+            None => {
+                let scene: Scene = self
+                    .scene
+                    .take()
+                    .ok_or_else(|| missing("scene"))?
+                    .parse()
+                    .map_err(|e: String| bad("scene", e))?;
+                (scene, Vec::new())
+            }
+            Some(bodies) => {
+                for (name, present) in [
+                    ("scene", self.scene.is_some()),
+                    ("auth_code", self.auth_code.is_some()),
+                    ("wallet", self.wallet.is_some()),
+                    ("return_url", self.return_url.is_some()),
+                ] {
+                    if present {
+                        return Err(bad(
+                            name,
+                            "goes in a tender: a combined order's tenders say how each part is paid",
+                        ));
+                    }
+                }
+                let open_id = self.payer.as_ref().is_some_and(|p| p.open_id.is_some());
+                let tenders = tenders::validate(bodies, &currency, open_id)?;
+                (tenders::order_scene(&tenders), tenders)
+            }
+        };
+        let auth_code = match (
+            scene.takes_auth_code() && tenders.is_empty(),
+            self.auth_code,
+        ) {
             (true, None) => {
                 return Err(FieldError {
                     message: format!("is required for scene {scene}"),
@@ -238,13 +299,7 @@ impl PaymentBody {
             (_, code) => code,
         };
         let wallet = match self.wallet {
-            Some(w)
-                if w.is_empty()
-                    || w.len() > 32
-                    || !w
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') =>
-            {
+            Some(w) if !wallet_name(&w) => {
                 return Err(bad(
                     "wallet",
                     "must be a lower-case wallet name like `alipay`",
@@ -252,7 +307,7 @@ impl PaymentBody {
             }
             other => other,
         };
-        if scene == Scene::Jsapi {
+        if scene == Scene::Jsapi && tenders.is_empty() {
             let p = self.payer.as_ref();
             let has_id = p.is_some_and(|p| p.open_id.is_some() || p.buyer_id.is_some());
             if !has_id {
@@ -323,6 +378,7 @@ impl PaymentBody {
             notify_url: http_url("notify_url", self.notify_url)?,
             return_url: http_url("return_url", self.return_url)?,
             metadata,
+            tenders,
         })
     }
 }

@@ -4,7 +4,7 @@
 use crate::Host;
 use crate::types::{
     CallContext, CallbackOutcome, ChannelError, HttpRequest, Manifest, PayRequest, PaymentRef,
-    PaymentResult, RefundRef, RefundRequest, RefundResult, SettingSpec,
+    PaymentResult, RefundRef, RefundRequest, RefundResult, SettingSpec, TenderHold,
 };
 
 /// What a plugin says it is: its manifest and what each of its settings
@@ -105,6 +105,21 @@ pub trait Channel: Describe + Default {
         _payment: PaymentRef,
     ) -> Result<PaymentResult, ChannelError> {
         Err(ChannelError::unsupported("cancel"))
+    }
+
+    /// Added in 1.1.0: holds what one tender of a combined order takes —
+    /// `request.amount`; a coupon's discount on the order `request.goods`
+    /// describe — through the host's ledger, and captures nothing: the host
+    /// captures or releases the hold once the order is final. The same
+    /// tender again answers the hold it already made. Channels that hold no
+    /// value of their own keep the default: they cannot be a tender.
+    fn hold_tender(
+        &self,
+        _host: &dyn Host,
+        _ctx: &CallContext,
+        _request: PayRequest,
+    ) -> Result<TenderHold, ChannelError> {
+        Err(ChannelError::unsupported("hold_tender"))
     }
 
     /// Verifies and interprets an asynchronous notification the channel sent

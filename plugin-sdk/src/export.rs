@@ -5,9 +5,10 @@ use std::sync::Once;
 
 use crate::__bindings::exports::paycore::channel::channel::Guest;
 use crate::__bindings::exports::paycore::channel::settings::Guest as SettingsGuest;
+use crate::__bindings::exports::paycore::channel::tender::Guest as TenderGuest;
 use crate::types::{
     CallContext, CallbackOutcome, ChannelError, HttpRequest, LogLevel, Manifest, PayRequest,
-    PaymentRef, PaymentResult, RefundRef, RefundRequest, RefundResult, SettingSpec,
+    PaymentRef, PaymentResult, RefundRef, RefundRequest, RefundResult, SettingSpec, TenderHold,
 };
 use crate::{Channel, Host, WasmHost};
 
@@ -67,6 +68,12 @@ impl<C: Channel> Guest for Adapter<C> {
 impl<C: Channel> SettingsGuest for Adapter<C> {
     fn describe() -> Vec<SettingSpec> {
         enter::<C>().settings()
+    }
+}
+
+impl<C: Channel> TenderGuest for Adapter<C> {
+    fn hold(ctx: CallContext, request: PayRequest) -> Result<TenderHold, ChannelError> {
+        enter::<C>().hold_tender(&WasmHost, &ctx, request)
     }
 }
 

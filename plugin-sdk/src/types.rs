@@ -3,6 +3,7 @@
 
 use crate::CONTRACT_VERSION;
 
+pub use crate::__bindings::exports::paycore::channel::tender::TenderHold;
 pub use crate::__bindings::paycore::channel::crypto::{Algorithm, CryptoError};
 pub use crate::__bindings::paycore::channel::http::HttpError;
 pub use crate::__bindings::paycore::channel::ledger::{
@@ -16,6 +17,16 @@ pub use crate::__bindings::paycore::channel::types::{
     RefundUpdate, Scene,
 };
 pub use crate::settings::{IntegerRange, Presence, SettingKind, SettingSpec, TextBounds};
+
+impl From<&CardHold> for TenderHold {
+    fn from(hold: &CardHold) -> Self {
+        TenderHold {
+            hold: hold.id.clone(),
+            card: hold.card.clone(),
+            amount: hold.amount,
+        }
+    }
+}
 
 impl Manifest {
     /// A manifest for plugin `name` at `version`, built against this SDK's

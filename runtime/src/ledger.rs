@@ -23,6 +23,7 @@ mod reactivation;
 mod report;
 mod session;
 mod stranded_holds;
+mod tenders;
 mod top_ups;
 
 pub use cards::{CardError, FundedBy, IssueCard};
@@ -33,6 +34,7 @@ pub use program::{Program, ProgramUnits};
 pub use report::{MAX_REPORT_DAYS, PeriodError, ProgramFigures, ReportPeriod};
 pub use session::{CardHoldView, CardView, LedgerError, Scope, Session};
 pub use stranded_holds::{Resolution, StrandedError, resolution};
+pub use tenders::{CheckedTender, OrderFacts, TenderError};
 pub use top_ups::{TopUpError, TopUpFinish, TopUpReversal, has_stored_value};
 
 pub use paycore_core::ledger::{CardId, CardStatus, HoldId, HoldStatus};

@@ -16,6 +16,7 @@ pub mod qr_codes;
 mod refunds;
 mod retry;
 mod settle;
+mod tenders;
 pub mod view;
 /// The create-payment body and its validation live in the pure core.
 pub use paycore_core::request;
@@ -275,7 +276,8 @@ impl Payments {
     }
 
     pub async fn get(&self, tenant: &Tenant, id: &PaymentId) -> Result<PaymentView> {
-        Ok(PaymentView::from(&self.load(&tenant.config.id, id).await?))
+        let view = PaymentView::from(&self.load(&tenant.config.id, id).await?);
+        self.with_tenders(tenant, view).await
     }
 
     pub async fn get_by_order_no(&self, tenant: &Tenant, order_no: &str) -> Result<PaymentView> {
@@ -284,7 +286,7 @@ impl Payments {
             .payment_by_order_no(&tenant.config.id, order_no)
             .await?
             .ok_or(PaymentError::NotFound)?;
-        Ok(PaymentView::from(&p))
+        self.with_tenders(tenant, PaymentView::from(&p)).await
     }
 
     /// Creates and submits a payment, idempotently on the merchant order
@@ -307,6 +309,11 @@ impl Payments {
         }
         if let Some(url) = &request.notify_url {
             self.check_notify_url(url).await?;
+        }
+        if request.is_combined() {
+            return self
+                .create_combined(tenant, request, hash, idempotency_key)
+                .await;
         }
         if request.scene == Scene::Checkout {
             return self
@@ -356,33 +363,14 @@ impl Payments {
         let (status, created) = machine::create(Some(&assignment));
         let new = NewPayment {
             id,
-            tenant_id: tenant_id.clone(),
-            merchant_order_no: request.merchant_order_no.clone(),
-            request_hash: hash.clone(),
-            request: serde_json::to_string(&request).expect("requests always serialise"),
-            scene: request.scene,
-            amount: request.amount,
-            currency: request.currency.clone(),
             channel: Some(assignment),
             status,
             created,
-            notify_url: request.notify_url.clone(),
-            metadata: serde_json::to_string(&request.metadata).expect("a string map serialises"),
-            idempotency_key,
-            checkout: None,
+            ..new_payment(tenant_id, &request, hash, idempotency_key)
         };
-        let record = match self.store.insert_payment(new).await? {
-            InsertOutcome::Created(r) => r,
-            InsertOutcome::Existing {
-                record,
-                same_request,
-            } => {
-                return if same_request {
-                    replayed(&record)
-                } else {
-                    Err(conflict())
-                };
-            }
+        let record = match inserted(self.store.insert_payment(new).await?) {
+            Ok(record) => record,
+            Err(answer) => return answer,
         };
         self.submit(tenant, record, &request, &route, Answering::Create)
             .await
@@ -504,6 +492,53 @@ impl Payments {
             || self.load(&tenant_id, &id),
         )
         .await
+    }
+}
+
+/// What a create stores for `request`: a new id, no channel, the hosted
+/// page's first status; callers set what differs.
+fn new_payment(
+    tenant_id: &crate::domain::TenantId,
+    request: &PaymentRequest,
+    request_hash: String,
+    idempotency_key: Option<String>,
+) -> NewPayment {
+    let (status, created) = machine::create(None);
+    NewPayment {
+        id: PaymentId::generate(),
+        tenant_id: tenant_id.clone(),
+        merchant_order_no: request.merchant_order_no.clone(),
+        request_hash,
+        request: serde_json::to_string(request).expect("requests always serialise"),
+        scene: request.scene,
+        amount: request.amount,
+        currency: request.currency.clone(),
+        channel: None,
+        status,
+        created,
+        notify_url: request.notify_url.clone(),
+        metadata: serde_json::to_string(&request.metadata).expect("a string map serialises"),
+        idempotency_key,
+        checkout: None,
+        channel_amount: None,
+        tenders: Vec::new(),
+    }
+}
+
+/// The payment an insert stored, or — its order number or idempotency
+/// key taken — the create's answer: the first answer again for the same
+/// request, a conflict for another.
+fn inserted(outcome: InsertOutcome) -> std::result::Result<PaymentRecord, Result<Created>> {
+    match outcome {
+        InsertOutcome::Created(record) => Ok(record),
+        InsertOutcome::Existing {
+            record,
+            same_request,
+        } => Err(if same_request {
+            replayed(&record)
+        } else {
+            Err(conflict())
+        }),
     }
 }
 

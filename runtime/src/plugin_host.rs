@@ -25,7 +25,7 @@ mod trace;
 pub use crate::tls::install_crypto_provider;
 pub use bindings::paycore::channel::http::HttpError;
 
-pub use call::{CallError, CallErrorKind};
+pub use call::{CallError, CallErrorKind, TenderHold};
 pub use crypto::{ProviderCryptoError, encrypt_as_provider, sign_as_provider};
 pub use engine::PluginHost;
 pub use imports::{ChannelGrant, InMemoryUpstream};

@@ -80,7 +80,7 @@ pub async fn replay(host: &PluginHost, plugin: &Plugin, calls: &[RecordedCall]) 
 
 fn subject(input: &CallInput) -> String {
     match input {
-        CallInput::Pay(_, r) => r.merchant_order_no.clone(),
+        CallInput::Pay(_, r) | CallInput::HoldTender(_, r, _) => r.merchant_order_no.clone(),
         CallInput::Query(_, p) | CallInput::Close(_, p) | CallInput::Cancel(_, p) => {
             p.merchant_order_no.clone()
         }

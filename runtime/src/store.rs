@@ -41,6 +41,7 @@ mod published;
 mod published_tenants;
 mod refunds;
 mod sweeps;
+mod tenders;
 mod top_ups;
 mod unsettled;
 
@@ -69,6 +70,7 @@ pub use payments::{
 pub use published::{PLUGINS_CHANNEL, Publish, PublishedPlugin};
 pub use published_tenants::{TENANTS_CHANNEL, TenantPublish, TenantRevision};
 pub use refunds::{DueRefund, NewRefund, RefundChange, RefundInsert, RefundRecord};
+pub use tenders::{NewTender, TenderMark, TenderRecord};
 pub use top_ups::{NewTopUp, TopUpRecord, TopUpStatus};
 pub use unsettled::{Unsettled, UnsettledReport};
 

@@ -193,7 +193,7 @@ pub async fn sweep_once(
     // Holds first: value a failed payment held goes back to its card
     // before the card's expiry settles what is on it.
     let ledger = payments.ledger();
-    report.holds = stranded_holds::sweep(ledger).await?;
+    report.holds = stranded_holds::sweep(ledger, &registry).await?;
     report.cards_expired = card_expiry::sweep(ledger, &registry).await?;
     Ok(report)
 }

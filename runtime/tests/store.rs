@@ -60,6 +60,8 @@ fn new_payment(order: &str, amount: i64) -> NewPayment {
         metadata: "{}".into(),
         idempotency_key: None,
         checkout: None,
+        channel_amount: None,
+        tenders: Vec::new(),
     }
 }
 

@@ -18,6 +18,7 @@ mod cards;
 mod check_config;
 mod checkout;
 mod checkout_browser;
+mod combined;
 mod config_examples;
 mod conformance;
 mod contract_1_0;

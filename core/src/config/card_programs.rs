@@ -132,6 +132,24 @@ impl Discount {
 
     /// The percentage in hundredths of a percent (`12.5` → 1250): exact,
     /// since the config allows at most 2 decimals.
+    /// What it takes off an order of `total` minor units: the amount off,
+    /// or the percentage rounded down to a minor unit and at most
+    /// `max_discount`; never more than the order. (The card plugin, which
+    /// decides, works it out the same way; the host uses this to check a
+    /// combined order's tenders before anything is held.)
+    pub fn off(&self, total: i64) -> i64 {
+        let total = total.max(0);
+        let discount = match self {
+            Discount::AmountOff(amount) => *amount,
+            Discount::PercentOff { max_discount, .. } => {
+                let hundredths = i128::from(self.percent_hundredths().unwrap_or(0));
+                let share = i128::from(total) * hundredths / 10_000;
+                i64::try_from(share).map_or(*max_discount, |share| share.min(*max_discount))
+            }
+        };
+        discount.min(total)
+    }
+
     pub fn percent_hundredths(&self) -> Option<u32> {
         use rust_decimal::prelude::ToPrimitive;
         match self {

@@ -3,7 +3,7 @@
 
 use paycore_plugin_sdk::types::{
     CallContext, CallbackOutcome, ChannelError, HttpRequest, HttpResponse, PayRequest, PaymentRef,
-    PaymentResult, RefundRef, RefundRequest, RefundResult,
+    PaymentResult, RefundRef, RefundRequest, RefundResult, TenderHold,
 };
 use paycore_plugin_sdk::{Channel, Host};
 
@@ -18,6 +18,15 @@ impl Channel for CardChannel {
         request: PayRequest,
     ) -> Result<PaymentResult, ChannelError> {
         pay::pay(host, &request)
+    }
+
+    fn hold_tender(
+        &self,
+        host: &dyn Host,
+        _ctx: &CallContext,
+        request: PayRequest,
+    ) -> Result<TenderHold, ChannelError> {
+        pay::hold_tender(host, &request)
     }
 
     fn query(

@@ -1,17 +1,53 @@
 //! `pay`: find the card, apply its programme's rules, hold what they allow
 //! and capture it at once (the payer presented the card for this payment).
-//! The hold's id is the channel's order number.
+//! The hold's id is the channel's order number. `hold_tender` stops after
+//! the hold: a tender of a combined order is captured or released by the
+//! host once the whole order is final.
 
 use paycore_plugin_sdk::Host;
 use paycore_plugin_sdk::types::{
     CardHold, CardStatus, ChannelError, HoldStatus, LedgerError, PayRequest, PaymentResult,
-    ProgramKind,
+    ProgramKind, TenderHold,
 };
 
 use crate::failure::{self, Asked, Unit};
 use crate::{find, rules};
 
 pub fn pay(host: &dyn Host, request: &PayRequest) -> Result<PaymentResult, ChannelError> {
+    let (hold, unit) = hold(host, request)?;
+    let hold = match hold.status {
+        HoldStatus::Held => host
+            .ledger_capture(&hold.id)
+            .map_err(|e| failure::ledger(e, Asked::Holds(unit), true))?,
+        HoldStatus::Captured => hold,
+        HoldStatus::Released => return Err(released()),
+    };
+    Ok(PaymentResult::succeeded(
+        Some(hold.id),
+        request.amount,
+        &request.currency,
+    ))
+}
+
+/// One tender of a combined order: the hold, left for the host.
+pub fn hold_tender(host: &dyn Host, request: &PayRequest) -> Result<TenderHold, ChannelError> {
+    let (hold, _) = hold(host, request)?;
+    match hold.status {
+        HoldStatus::Released => Err(released()),
+        HoldStatus::Held | HoldStatus::Captured => Ok(TenderHold::from(&hold)),
+    }
+}
+
+fn released() -> ChannelError {
+    failure::invalid(
+        failure::LEDGER_REFUSED,
+        "the payment's hold on this card was released: the payment was closed",
+    )
+}
+
+/// The hold this payment makes on the card it presents, or the one it
+/// made already; and the unit the card counts in.
+fn hold(host: &dyn Host, request: &PayRequest) -> Result<(CardHold, Unit), ChannelError> {
     let card = find::card(host, request)?;
     let unit = match card.program.kind {
         ProgramKind::Punch => Unit::Uses,
@@ -35,23 +71,7 @@ pub fn pay(host: &dyn Host, request: &PayRequest) -> Result<PaymentResult, Chann
                 })?
         }
     };
-    let hold = match hold.status {
-        HoldStatus::Held => host
-            .ledger_capture(&hold.id)
-            .map_err(|e| failure::ledger(e, Asked::Holds(unit), true))?,
-        HoldStatus::Captured => hold,
-        HoldStatus::Released => {
-            return Err(failure::invalid(
-                failure::LEDGER_REFUSED,
-                "the payment's hold on this card was released: the payment was closed",
-            ));
-        }
-    };
-    Ok(PaymentResult::succeeded(
-        Some(hold.id),
-        request.amount,
-        &request.currency,
-    ))
+    Ok((hold, unit))
 }
 
 /// Why a coupon the ledger would not hold cannot pay, read again: another

@@ -32,6 +32,15 @@ pub enum Scope {
         amount: i64,
         currency: Currency,
     },
+    /// `tender.hold`: holds for one tender of a combined order, the
+    /// order's holds in all at most `cap` (its coupon and card tenders so
+    /// far); nothing is captured — the host does that once the order is
+    /// final.
+    Tender {
+        payment: PaymentId,
+        cap: i64,
+        currency: Currency,
+    },
     /// `query`, `close`: this payment's holds, captured or released.
     Payment { payment: PaymentId },
     /// `cancel`: this payment's holds released, or captured value given
@@ -53,6 +62,7 @@ impl Scope {
     fn payment(&self) -> Option<&PaymentId> {
         match self {
             Scope::Pay { payment, .. }
+            | Scope::Tender { payment, .. }
             | Scope::Payment { payment }
             | Scope::Cancel { payment }
             | Scope::Refund { payment, .. } => Some(payment),
@@ -148,7 +158,7 @@ impl Session {
 
     /// The card a payment code names, binding the code to the payment.
     pub async fn card_by_code(&mut self, code: &str) -> Result<CardView, LedgerError> {
-        let Scope::Pay { payment, .. } = &self.scope else {
+        let (Scope::Pay { payment, .. } | Scope::Tender { payment, .. }) = &self.scope else {
             return Err(not_allowed("a payment code is presented only while paying"));
         };
         let payment = payment.clone();
@@ -205,13 +215,20 @@ impl Session {
 
     /// Reserves value on a card for the payment being paid.
     pub async fn hold(&mut self, card: &str, amount: i64) -> Result<CardHoldView, LedgerError> {
-        let Scope::Pay {
-            payment,
-            amount: payment_amount,
-            currency,
-        } = self.scope.clone()
-        else {
-            return Err(not_allowed("value is held only while paying"));
+        // A payment's holds come to at most its amount (in the card's
+        // units); a combined order's, to its coupon and card tenders.
+        let (payment, currency, limit_of) = match self.scope.clone() {
+            Scope::Pay {
+                payment,
+                amount,
+                currency,
+            } => (payment, currency, amount),
+            Scope::Tender {
+                payment,
+                cap,
+                currency,
+            } => (payment, currency, cap),
+            _ => return Err(not_allowed("value is held only while paying")),
         };
         if amount <= 0 {
             return Err(not_allowed("a hold's amount must be above zero"));
@@ -223,7 +240,7 @@ impl Session {
                 card.program.currency
             )));
         }
-        let limit = card.program.units_for(payment_amount);
+        let limit = card.program.units_for(limit_of);
         let held_elsewhere: i64 = self
             .payment_holds(&payment)
             .await?
@@ -256,6 +273,8 @@ impl Session {
     /// goes back to the promotion, and it is closed.
     pub async fn capture(&mut self, hold: &str) -> Result<CardHoldView, LedgerError> {
         let (hold, card) = self.own_hold(hold).await?;
+        // A tender's hold is the host's to capture, once the whole order
+        // succeeded.
         if !matches!(self.scope, Scope::Pay { .. } | Scope::Payment { .. }) {
             return Err(not_allowed(
                 "a hold is captured only while paying or querying",

@@ -18,6 +18,10 @@ pub enum StrandedError {
     /// A hold row with an amount no move can take (its CHECK forbids it).
     #[error("the hold cannot be settled: {0}")]
     Plan(#[from] PlanError),
+    /// The ledger refused the capture of a coupon's hold, or could not be
+    /// reached: the next pass tries again.
+    #[error("the hold cannot be settled now: {0}")]
+    Refused(String),
 }
 
 /// What a stranded hold becomes.
@@ -46,12 +50,33 @@ impl Ledger {
     /// own capture or release would have used: whichever comes first moves
     /// the value, once. A refusal (the hold was settled meanwhile) moved
     /// nothing.
+    ///
+    /// A coupon is used once: spending its hold also closes it and gives
+    /// what it held beyond the discount back to the promotion, as its
+    /// plugin's capture would, through the same session (`tenant`: the
+    /// hold's tenant's config, which names its programmes).
     pub async fn resolve_stranded(
         &self,
+        tenant: Option<&crate::config::TenantConfig>,
         stranded: &StrandedHold,
     ) -> Result<Result<Resolution, MoveRefusal>, StrandedError> {
         let hold = &stranded.hold;
         let resolution = resolution(stranded.payment_status);
+        if let (Resolution::Capture, Some(tenant)) = (resolution, tenant) {
+            let mut session = super::Session::new(
+                self.clone(),
+                tenant.id.clone(),
+                tenant.card_programs.clone().into(),
+                tenant.timezone.clone(),
+                super::Scope::Payment {
+                    payment: hold.payment_id.clone(),
+                },
+            );
+            return match session.capture(hold.id.as_str()).await {
+                Ok(_) => Ok(Ok(resolution)),
+                Err(refused) => Err(StrandedError::Refused(format!("{refused:?}"))),
+            };
+        }
         let planned = match resolution {
             Resolution::Capture => Move::capture(&hold.card_id, &hold.id, hold.amount)?,
             Resolution::Release => Move::release(&hold.card_id, &hold.id, hold.amount)?,

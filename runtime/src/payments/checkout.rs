@@ -9,15 +9,12 @@
 
 use super::machine;
 use super::view::PaymentView;
-use super::{
-    Answering, CreateError, Created, PaymentError, Payments, Result, conflict, replay, replayed,
-};
+use super::{Answering, CreateError, Created, PaymentError, Payments, Result, replay};
 use crate::domain::{PaymentStatus, Scene};
 use crate::registry::Tenant;
 use crate::routing::{self, Intent};
 use crate::store::{
-    CheckoutLink, InsertOutcome, NewCheckoutLink, NewPayment, PaymentRecord, StoreError,
-    WalletChoice,
+    CheckoutLink, NewCheckoutLink, NewPayment, PaymentRecord, StoreError, WalletChoice,
 };
 use std::sync::Arc;
 
@@ -99,43 +96,25 @@ impl Payments {
         let expires_in = request.expires_in.map_or(self.pending_expiry, |s| {
             std::time::Duration::from_secs(s.into())
         });
-        let (status, created) = machine::create(None);
         let new = NewPayment {
-            id: crate::domain::PaymentId::generate(),
-            tenant_id: tenant_id.clone(),
-            merchant_order_no: request.merchant_order_no.clone(),
-            request_hash: hash,
-            request: serde_json::to_string(&request).expect("requests always serialise"),
             scene: Scene::Checkout,
-            amount: request.amount,
-            currency: request.currency.clone(),
-            channel: None,
-            status,
-            created,
-            notify_url: request.notify_url.clone(),
-            metadata: serde_json::to_string(&request.metadata).expect("a string map serialises"),
-            idempotency_key,
             checkout: Some(NewCheckoutLink {
                 url: format!("{}/pay/{token}", self.public_url()),
                 token,
                 return_url: request.return_url.clone(),
                 expires_ms: self.clock.now_millis() + expires_in.as_millis() as i64,
             }),
+            ..super::new_payment(tenant_id, &request, hash, idempotency_key)
         };
-        match self.store.insert_payment(new).await? {
-            InsertOutcome::Created(record) => {
-                tracing::info!(tenant = %tenant_id, payment_id = %record.id, "checkout payment created");
-                Ok(Created {
-                    payment: PaymentView::from(&record),
-                    replayed: false,
-                })
-            }
-            InsertOutcome::Existing {
-                record,
-                same_request: true,
-            } => replayed(&record),
-            InsertOutcome::Existing { .. } => Err(conflict()),
-        }
+        let record = match super::inserted(self.store.insert_payment(new).await?) {
+            Ok(record) => record,
+            Err(answer) => return answer,
+        };
+        tracing::info!(tenant = %tenant_id, payment_id = %record.id, "checkout payment created");
+        Ok(Created {
+            payment: PaymentView::from(&record),
+            replayed: false,
+        })
     }
 
     /// Why no wallet can serve a checkout payment, for the 422.

@@ -44,7 +44,7 @@ pub fn pay_request(p: &PaymentRecord, r: &PaymentRequest) -> channel::PayRequest
     channel::PayRequest {
         payment_id: p.id.to_string(),
         merchant_order_no: p.merchant_order_no.clone(),
-        amount: p.amount,
+        amount: p.channel_amount(),
         currency: p.currency.to_string(),
         // The stored scene: a checkout payment's is the one its channel is
         // asked for, chosen when the payer picked a wallet.
@@ -81,7 +81,7 @@ pub fn payment_ref(p: &PaymentRecord) -> channel::PaymentRef {
         payment_id: p.id.to_string(),
         merchant_order_no: p.merchant_order_no.clone(),
         channel_order_no: p.channel_order_no.clone(),
-        amount: p.amount,
+        amount: p.channel_amount(),
         currency: p.currency.to_string(),
         scene: p.scene,
     }

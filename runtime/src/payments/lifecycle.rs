@@ -56,6 +56,12 @@ impl Payments {
         tenant: &Tenant,
         record: PaymentRecord,
     ) -> Result<PaymentRecord> {
+        if record.is_closed_loop_order() {
+            if !record.status.needs_query() {
+                return Ok(record);
+            }
+            return self.resolve_closed_loop_order(tenant, record).await;
+        }
         if record.awaiting_wallet() {
             // No channel was asked yet: there is nobody to ask.
             return Ok(record);
@@ -167,6 +173,22 @@ impl Payments {
     #[tracing::instrument(skip_all, fields(tenant = %tenant.config.id, payment_id = %id))]
     pub async fn cancel(&self, tenant: &Tenant, id: &PaymentId) -> Result<PaymentView> {
         let record = self.load(&tenant.config.id, id).await?;
+        if record.is_combined() {
+            if record.status == PaymentStatus::Succeeded {
+                return Err(super::refunds::combined_not_reversible(
+                    "cancelled once paid",
+                ));
+            }
+            if record.is_closed_loop_order() {
+                // No channel holds an order: stopping it is paycore's
+                // alone, and its holds go back.
+                let cancelled = Proposal::Answer(Answer::status(PaymentStatus::Cancelled, None));
+                let r = self
+                    .settle(tenant, record, cancelled, Cause::Cancel, None)
+                    .await?;
+                return self.with_tenders(tenant, PaymentView::from(&r)).await;
+            }
+        }
         let started = machine::start_cancel(&record).map_err(|refused| match refused {
             CancelRefused::Scene(scene) => PaymentError::Unacceptable {
                 code: "cancel_not_supported",

@@ -13,6 +13,7 @@
 
 mod details;
 mod refund;
+pub mod tenders;
 #[cfg(test)]
 mod tests;
 
@@ -244,6 +245,25 @@ pub fn create(channel: Option<&ChannelAssignment>) -> (PaymentStatus, Event) {
             detail(&details::CreatedForCheckout { checkout: true }),
         ),
     };
+    let event = Event {
+        kind: EventKind::PaymentCreated,
+        from_status: None,
+        to_status: Some(status.as_str()),
+        detail,
+    };
+    (status, event)
+}
+
+/// A combined order's first status and `payment.created` event: `unknown`
+/// until its tenders are held and its external tender (on `channel`, if it
+/// has one) answers.
+pub fn create_order(channel: Option<&ChannelAssignment>, tenders: usize) -> (PaymentStatus, Event) {
+    let status = PaymentStatus::Unknown;
+    let detail = detail(&details::CreatedOrder {
+        channel: channel.map(|c| c.channel_id.as_str()),
+        plugin: channel.map(|c| c.plugin_label()),
+        tenders,
+    });
     let event = Event {
         kind: EventKind::PaymentCreated,
         from_status: None,

@@ -264,6 +264,7 @@ fn code_payment(
         notify_url: None,
         return_url: None,
         metadata: BTreeMap::from([("qr_code".to_string(), code.id.clone())]),
+        tenders: Vec::new(),
     }
 }
 

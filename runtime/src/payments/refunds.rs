@@ -25,6 +25,11 @@ impl Payments {
     ) -> Result<(RefundView, bool)> {
         let tenant_id = &tenant.config.id;
         let payment = self.load(tenant_id, payment_id).await?;
+        if payment.is_combined() {
+            // Which tender gives what back is a policy paycore does not
+            // apply yet: refusing is better than guessing with money.
+            return Err(combined_not_reversible("refunded"));
+        }
         let id = RefundId::generate();
         let (status, created) = machine::refund_created(&payment.id, request.amount);
         let new = NewRefund {
@@ -308,5 +313,17 @@ fn refund_failure(e: &CallError) -> RefundAnswer {
         status: RefundStatus::Failed,
         channel_refund_no: None,
         failure: Some(failure),
+    }
+}
+
+/// A combined order's refund or reversal, refused until paycore allocates
+/// it across the tenders (docs/tenders.md).
+pub(super) fn combined_not_reversible(what: &str) -> PaymentError {
+    PaymentError::Unacceptable {
+        code: "combined_order_not_reversible",
+        message: format!(
+            "a combined order cannot be {what} yet: paycore does not allocate a refund across its tenders"
+        ),
+        field: None,
     }
 }

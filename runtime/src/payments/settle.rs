@@ -17,7 +17,7 @@ use serde_json::Value;
 /// Checks a plugin's payment answer against the payment before believing it:
 /// a channel that reports another amount or currency is not trusted.
 pub fn from_payment_result(p: &PaymentRecord, r: &channel::PaymentResult) -> Proposal {
-    let wrong_amount = r.amount.is_some_and(|a| a != p.amount);
+    let wrong_amount = r.amount.is_some_and(|a| a != p.channel_amount());
     let wrong_currency = r.currency.as_ref().is_some_and(|c| p.currency != *c);
     if wrong_amount || wrong_currency {
         let reason = format!(
@@ -99,6 +99,7 @@ impl Payments {
                 if let Some(to) = change.status {
                     record_payment_metric(&current, to);
                     self.after_payment_change(tenant, &written).await;
+                    self.after_order_change(tenant, &written).await;
                 }
                 Ok(written)
             }

@@ -45,6 +45,40 @@ pub struct PaymentView {
     /// Each channel the payment was sent to, oldest first:
     /// `{channel, plugin: {name, version}, outcome, failure?}`.
     pub attempts: Value,
+    /// A combined order's tenders, in order; absent for a single-tender
+    /// payment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenders: Option<Vec<TenderView>>,
+    /// Whether it is a combined order, so that its tenders are looked up.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub(crate) combined: bool,
+}
+
+/// One tender of a combined order.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TenderView {
+    /// `coupon`, `card` or `external` (the wallet payment).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Minor units this tender pays.
+    pub amount: i64,
+    /// A coupon's or card's: `pending` (not held yet), `held`, `succeeded`
+    /// (spent), `released` (given back: the order did not succeed),
+    /// `failed` (refused: the order failed on it) or `skipped` (never
+    /// held: the order failed first). The external tender's: the payment
+    /// statuses, or `skipped` when it was never sent.
+    #[schema(example = "succeeded")]
+    pub status: String,
+    /// The tenant's channel that serves it.
+    pub channel: Option<String>,
+    /// The coupon or card (`cpn_…`, `card_…`), once known.
+    pub card_id: Option<String>,
+    /// A card's or coupon's balance now, in its units.
+    pub balance: Option<i64>,
+    /// The external tender's scene and wallet.
+    pub scene: Option<crate::domain::Scene>,
+    pub wallet: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -176,6 +210,8 @@ impl From<&PaymentRecord> for PaymentView {
                 .unwrap_or(Value::Object(Default::default())),
             review_reason: p.review_reason.clone(),
             attempts: serde_json::from_str(&p.attempts).unwrap_or(Value::Array(Vec::new())),
+            tenders: None,
+            combined: p.is_combined(),
         }
     }
 }

@@ -21,7 +21,7 @@ wasmtime::component::bindgen!({
     additional_derives: [serde::Serialize, serde::Deserialize],
 });
 
-use exports::paycore::channel::{channel, settings};
+use exports::paycore::channel::{channel, settings, tender};
 
 /// A compiled plugin linked against the host, with its exports found:
 /// `channel`, which every plugin has, and each interface added since 1.0.0
@@ -31,6 +31,8 @@ pub(super) struct PluginExports<T: 'static> {
     channel: channel::GuestIndices,
     /// Added in 1.1.0: what the plugin's settings are.
     settings: Option<settings::GuestIndices>,
+    /// Added in 1.1.0: holding a combined order's tender.
+    tender: Option<tender::GuestIndices>,
 }
 
 impl<T: 'static> Clone for PluginExports<T> {
@@ -39,6 +41,7 @@ impl<T: 'static> Clone for PluginExports<T> {
             pre: self.pre.clone(),
             channel: self.channel.clone(),
             settings: self.settings.clone(),
+            tender: self.tender.clone(),
         }
     }
 }
@@ -46,6 +49,7 @@ impl<T: 'static> Clone for PluginExports<T> {
 /// Where a 1.1 plugin exports its setting descriptions; semver matching
 /// would also find a later 1.x minor's.
 const SETTINGS_EXPORT: &str = "paycore:channel/settings@1.1.0";
+const TENDER_EXPORT: &str = "paycore:channel/tender@1.1.0";
 
 impl<T: Send + 'static> PluginExports<T> {
     /// Fails when `channel` is missing or lacks a function; an optional
@@ -56,10 +60,15 @@ impl<T: Send + 'static> PluginExports<T> {
             Some(_) => Some(settings::GuestIndices::new(&pre)?),
             None => None,
         };
+        let tender = match pre.component().get_export_index(None, TENDER_EXPORT) {
+            Some(_) => Some(tender::GuestIndices::new(&pre)?),
+            None => None,
+        };
         Ok(PluginExports {
             pre,
             channel,
             settings,
+            tender,
         })
     }
 
@@ -70,7 +79,15 @@ impl<T: Send + 'static> PluginExports<T> {
             Some(indices) => Some(indices.load(&mut *store, &instance)?),
             None => None,
         };
-        Ok(Loaded { channel, settings })
+        let tender = match &self.tender {
+            Some(indices) => Some(indices.load(&mut *store, &instance)?),
+            None => None,
+        };
+        Ok(Loaded {
+            channel,
+            settings,
+            tender,
+        })
     }
 }
 
@@ -78,4 +95,5 @@ impl<T: Send + 'static> PluginExports<T> {
 pub(super) struct Loaded {
     pub channel: channel::Guest,
     pub settings: Option<settings::Guest>,
+    pub tender: Option<tender::Guest>,
 }

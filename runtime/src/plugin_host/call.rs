@@ -2,6 +2,7 @@
 //! went wrong.
 
 use super::bindings::exports::paycore::channel::settings as wit_settings;
+use super::bindings::exports::paycore::channel::tender as wit_tender;
 use super::bindings::paycore::channel::types as wit;
 use super::convert;
 use super::engine::{EPOCH_TICK, PluginHost};
@@ -58,6 +59,7 @@ pub(super) enum Answer {
     Payment(Result<wit::PaymentResult, wit::ChannelError>),
     Refund(Result<wit::RefundResult, wit::ChannelError>),
     Callback(Result<wit::CallbackOutcome, wit::ChannelError>),
+    Hold(Result<wit_tender::TenderHold, wit::ChannelError>),
 }
 
 macro_rules! expect_answer {
@@ -70,6 +72,15 @@ macro_rules! expect_answer {
 }
 
 type PayOutcome = Result<channel::PaymentResult, CallError>;
+
+/// What a plugin says it held for a combined order's tender; the host
+/// checks it against the ledger before believing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenderHold {
+    pub hold: crate::ledger::HoldId,
+    pub card: crate::ledger::CardId,
+    pub amount: i64,
+}
 type RefundOutcome = Result<channel::RefundResult, CallError>;
 
 impl PluginHost {
@@ -156,6 +167,25 @@ impl PluginHost {
     ) -> RefundOutcome {
         let op = Op::QueryRefund(convert::context(ctx), convert::refund_ref(r));
         flatten(p, expect_answer!(self.run(p, g, op).await?, Refund)).map(convert::refund_result)
+    }
+
+    /// Holds one tender of a combined order (contract 1.1's `tender`
+    /// export); `cap` is the most the order's holds may come to with this
+    /// one. A plugin without the export cannot: `unsupported_operation`.
+    pub async fn hold_tender(
+        &self,
+        p: &Plugin,
+        g: Arc<ChannelGrant>,
+        ctx: channel::CallContext,
+        req: channel::PayRequest,
+        cap: i64,
+    ) -> Result<TenderHold, CallError> {
+        let op = Op::HoldTender(convert::context(ctx), convert::pay_request(req), cap);
+        flatten(p, expect_answer!(self.run(p, g, op).await?, Hold)).map(|h| TenderHold {
+            hold: crate::ledger::HoldId::from(h.hold.as_str()),
+            card: crate::ledger::CardId::from(h.card.as_str()),
+            amount: h.amount,
+        })
     }
 
     pub async fn handle_callback(
@@ -340,6 +370,7 @@ fn output_of(result: &Result<Answer, CallError>) -> CallOutput {
         Ok(Answer::Payment(r)) => CallOutput::Payment(r.clone()),
         Ok(Answer::Refund(r)) => CallOutput::Refund(r.clone()),
         Ok(Answer::Callback(r)) => CallOutput::Callback(r.clone()),
+        Ok(Answer::Hold(r)) => CallOutput::Hold(r.clone()),
         Err(e) => CallOutput::Failed(failure_kind(&e.kind).to_string()),
     }
 }
@@ -420,6 +451,15 @@ async fn invoke(plugin: &Plugin, store: &mut Store<CallState>, op: Op) -> wasmti
         Op::Refund(c, r) => Answer::Refund(ch.call_refund(&mut *store, &c, &r).await?),
         Op::QueryRefund(c, r) => Answer::Refund(ch.call_query_refund(&mut *store, &c, &r).await?),
         Op::Callback(c, r) => Answer::Callback(ch.call_handle_callback(&mut *store, &c, &r).await?),
+        Op::HoldTender(c, r, _) => Answer::Hold(match &instance.tender {
+            Some(tender) => tender.call_hold(&mut *store, &c, &r).await?,
+            None => Err(wit::ChannelError::InvalidRequest(wit::Failure {
+                code: "unsupported_operation".into(),
+                message: "this channel does not hold tenders of combined orders (contract 1.1's `tender`)".into(),
+                channel_code: None,
+                channel_message: None,
+            })),
+        }),
     })
 }
 

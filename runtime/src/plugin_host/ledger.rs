@@ -43,6 +43,14 @@ pub(super) fn scope_of(op: &CallInput) -> Scope {
             refund: RefundId::from(refund.refund_id.as_str()),
             amount: refund.amount,
         },
+        CallInput::HoldTender(_, request, cap) => match Currency::parse(&request.currency) {
+            Ok(currency) => Scope::Tender {
+                payment: PaymentId::from(request.payment_id.as_str()),
+                cap: *cap,
+                currency,
+            },
+            Err(_) => Scope::ReadOnly,
+        },
         CallInput::Manifest | CallInput::Callback(..) => Scope::ReadOnly,
     }
 }

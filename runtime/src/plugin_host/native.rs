@@ -67,6 +67,10 @@ fn serve(state: &mut CallState, op: Op, handle: &Handle) -> Answer {
             &c.cross(),
             r.cross(),
         ))),
+        // The native build serves the sandbox channel, which holds no value.
+        Op::HoldTender(..) => {
+            Answer::Hold(Err(g::ChannelError::unsupported("hold_tender").cross()))
+        }
     }
 }
 

@@ -59,6 +59,10 @@ pub enum CallInput {
     Refund(wit::CallContext, wit::RefundRequest),
     QueryRefund(wit::CallContext, wit::RefundRef),
     Callback(wit::CallContext, wit::HttpRequest),
+    /// A tender of a combined order (contract 1.1). The third field is the
+    /// most the order's holds may come to with this one: its coupon and
+    /// card tenders up to and including this tender.
+    HoldTender(wit::CallContext, wit::PayRequest, i64),
 }
 
 impl CallInput {
@@ -72,6 +76,7 @@ impl CallInput {
             CallInput::Refund(..) => "refund",
             CallInput::QueryRefund(..) => "query-refund",
             CallInput::Callback(..) => "handle-callback",
+            CallInput::HoldTender(..) => "hold-tender",
         }
     }
 }
@@ -84,6 +89,7 @@ pub enum CallOutput {
     Payment(Result<wit::PaymentResult, wit::ChannelError>),
     Refund(Result<wit::RefundResult, wit::ChannelError>),
     Callback(Result<wit::CallbackOutcome, wit::ChannelError>),
+    Hold(Result<super::bindings::exports::paycore::channel::tender::TenderHold, wit::ChannelError>),
     /// Trapped, out of budget or out of time: the failure's kind.
     Failed(String),
 }

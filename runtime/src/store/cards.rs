@@ -202,6 +202,25 @@ impl Store {
         })
     }
 
+    /// The card a code names, when it expires and the payment it is bound
+    /// to, without binding it: what a combined order checks before it
+    /// holds anything.
+    pub async fn peek_payment_code(
+        &self,
+        tenant: &TenantId,
+        code_hash: &str,
+    ) -> StoreResult<Option<(CardId, i64, Option<PaymentId>)>> {
+        on_db!(self, |pool| {
+            Ok(sqlx::query_as(
+            "SELECT card_id, expires_ms, payment_id FROM card_payment_codes WHERE code_hash = $1 AND tenant_id = $2",
+        )
+        .bind(code_hash)
+        .bind(tenant)
+        .fetch_optional(pool)
+        .await?)
+        })
+    }
+
     /// Binds a presented code to `payment`: once bound, only that payment
     /// finds the card by it (a retried call of the same payment does). An
     /// expired code binds nothing.

@@ -7,14 +7,14 @@ use super::{Dialect, EventRows, Store, StoreError, StoreResult, on_db, unique_vi
 use crate::domain::PaymentId;
 
 /// The payment insert, shared by the general path and SQLite's one-trip
-/// script; `bind_new_payment!` gives its first 19 parameters. No row back
+/// script; `bind_new_payment!` gives its first 20 parameters. No row back
 /// means the order number is taken (see `try_insert_payment`).
 macro_rules! insert_payment_sql {
     () => {
         "INSERT INTO payments (id, tenant_id, merchant_order_no, request_hash, request, status, scene, wallet,
             amount, currency, channel_id, plugin_name, plugin_version, notify_url, metadata,
-            created_at, updated_at, created_ms, checkout_url)
-         VALUES ($1, $2, $3, $4, $5, $18, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $19)
+            created_at, updated_at, created_ms, checkout_url, channel_amount)
+         VALUES ($1, $2, $3, $4, $5, $18, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $19, $20)
          ON CONFLICT DO NOTHING
          RETURNING *"
     };
@@ -48,16 +48,17 @@ macro_rules! bind_new_payment {
             .bind($clock.now_millis())
             .bind($new.status.as_str())
             .bind($new.checkout.as_ref().map(|c| c.url.clone()))
+            .bind($new.channel_amount)
     }};
 }
 
 /// SQLite: the insert and its `payment.created` event in one trip
-/// (`one_trip`); `$20`–`$23` are the event's kind, statuses and detail.
+/// (`one_trip`); `$21`–`$24` are the event's kind, statuses and detail.
 const INSERT_PAYMENT_SCRIPT: &str = concat!(
     "BEGIN IMMEDIATE;\n",
     insert_payment_sql!(),
     ";\nINSERT INTO events (tenant_id, subject_type, subject_id, kind, from_status, to_status, detail, created_at)
-     SELECT $2, 'payment', $1, $20, $21, $22, $23, $15 WHERE changes() > 0;
+     SELECT $2, 'payment', $1, $21, $22, $23, $24, $15 WHERE changes() > 0;
      COMMIT"
 );
 
@@ -75,9 +76,12 @@ impl Store {
     }
 
     async fn try_insert_payment(&self, new: &NewPayment) -> StoreResult<InsertOutcome> {
-        if let (super::Db::Sqlite(pool), None, None) =
-            (&self.db, &new.idempotency_key, &new.checkout)
-        {
+        if let (super::Db::Sqlite(pool), None, None, true) = (
+            &self.db,
+            &new.idempotency_key,
+            &new.checkout,
+            new.tenders.is_empty(),
+        ) {
             return self.insert_payment_in_one_trip(pool, new).await;
         }
         on_db!(self, |pool| {
@@ -115,6 +119,7 @@ impl Store {
                     .await?;
                 return existing_order(new, existing);
             };
+            super::tenders::insert_tenders(&mut *tx, &new.tenant_id, &new.id, &new.tenders).await?;
             if let Some(link) = &new.checkout {
                 sqlx::query(
                     "INSERT INTO checkout_links (token, tenant_id, payment_id, return_url, expires_ms, created_at)
@@ -156,7 +161,8 @@ impl Store {
         })
     }
 
-    /// SQLite, a plain payment (no idempotency key, no checkout link): the
+    /// SQLite, a plain payment (no idempotency key, no checkout link, no
+    /// tenders): the
     /// same insert and event as `try_insert_payment`, in one trip.
     async fn insert_payment_in_one_trip(
         &self,

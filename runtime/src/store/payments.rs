@@ -46,9 +46,29 @@ pub struct PaymentRecord {
     /// The error the create answered with, as `payments::CreateError`
     /// JSON; none when it answered with the payment.
     pub create_error: Option<String>,
+    /// A combined order: what its channel (its external tender) is asked
+    /// for; none when the channel takes the whole amount.
+    pub channel_amount: Option<i64>,
 }
 
 impl PaymentRecord {
+    /// What the payment's channel is asked for: the whole amount, or a
+    /// combined order's external tender's part.
+    pub fn channel_amount(&self) -> i64 {
+        self.channel_amount.unwrap_or(self.amount)
+    }
+
+    /// A combined order (a body with `tenders`).
+    pub fn is_combined(&self) -> bool {
+        self.channel_amount.is_some()
+    }
+
+    /// A combined order paid by coupons and cards alone: no channel is
+    /// asked, the ledger alone says where it stands.
+    pub fn is_closed_loop_order(&self) -> bool {
+        self.channel_amount == Some(0)
+    }
+
     /// What the payer is asked to pay.
     pub fn money(&self) -> Money {
         Money::new(self.amount, self.currency.clone())
@@ -117,6 +137,7 @@ impl PaymentRecord {
             cancel_in_progress: 0,
             cancel_started_ms: None,
             create_error: None,
+            channel_amount: None,
         }
     }
 }
@@ -153,6 +174,11 @@ pub struct NewPayment {
     pub idempotency_key: Option<String>,
     /// Scene `checkout`: stored `pending` with no channel, and its link.
     pub checkout: Option<NewCheckoutLink>,
+    /// A combined order: what its channel is asked for (its external
+    /// tender's amount); none when that is the whole amount.
+    pub channel_amount: Option<i64>,
+    /// A combined order's tenders, stored with it.
+    pub tenders: Vec<super::tenders::NewTender>,
 }
 
 /// The hosted page's link for a new checkout payment.

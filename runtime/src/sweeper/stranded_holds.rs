@@ -3,6 +3,7 @@
 //! (`ledger::stranded_holds`).
 
 use crate::ledger::{Ledger, Resolution, StrandedError};
+use crate::registry::Registry;
 
 /// Holds looked at per pass, oldest first.
 const BATCH: i64 = 50;
@@ -14,11 +15,12 @@ pub struct HoldsReport {
     pub released: usize,
 }
 
-pub async fn sweep(ledger: &Ledger) -> anyhow::Result<HoldsReport> {
+pub async fn sweep(ledger: &Ledger, registry: &Registry) -> anyhow::Result<HoldsReport> {
     let mut report = HoldsReport::default();
     for stranded in ledger.stranded_holds(BATCH).await? {
         let hold = &stranded.hold;
-        match ledger.resolve_stranded(&stranded).await {
+        let tenant = registry.tenant(&hold.tenant_id).map(|t| &t.config);
+        match ledger.resolve_stranded(tenant, &stranded).await {
             Ok(Ok(resolution)) => {
                 tracing::info!(hold_id = %hold.id, payment_id = %hold.payment_id, ?resolution, payment_status = ?stranded.payment_status, "settled a hold left held behind a final payment");
                 match resolution {
@@ -30,7 +32,7 @@ pub async fn sweep(ledger: &Ledger) -> anyhow::Result<HoldsReport> {
             Ok(Err(refusal)) => {
                 tracing::debug!(hold_id = %hold.id, ?refusal, "a stranded hold was settled meanwhile");
             }
-            Err(StrandedError::Plan(e)) => {
+            Err(e @ (StrandedError::Plan(_) | StrandedError::Refused(_))) => {
                 tracing::warn!(hold_id = %hold.id, error = %e, "cannot settle a stranded hold");
             }
             Err(StrandedError::Store(e)) => return Err(e.into()),

@@ -309,6 +309,8 @@ async fn payment(store: &Store, status: PaymentStatus) -> PaymentId {
         metadata: "{}".into(),
         idempotency_key: None,
         checkout: None,
+        channel_amount: None,
+        tenders: Vec::new(),
     };
     let InsertOutcome::Created(record) = store.insert_payment(new).await.unwrap() else {
         panic!("a fresh order number existed");
@@ -369,7 +371,7 @@ async fn holds_stranded_behind_final_payments_are_captured_or_released_once() {
             tasks.spawn(async move {
                 (
                     s.hold.id.clone(),
-                    ledger.resolve_stranded(&s).await.unwrap(),
+                    ledger.resolve_stranded(None, &s).await.unwrap(),
                 )
             });
         }

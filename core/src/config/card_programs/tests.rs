@@ -789,3 +789,19 @@ fn the_documented_example_is_valid() {
         ]
     );
 }
+
+/// What a coupon takes off an order, exact to the minor unit: never more
+/// than the order, a percentage rounded down and capped.
+#[test]
+fn a_coupon_takes_its_discount_off_an_order() {
+    let five_off = Discount::AmountOff(500);
+    assert_eq!(five_off.off(3_850), 500);
+    assert_eq!(five_off.off(300), 300, "never more than the order");
+    let tenth = Discount::PercentOff {
+        percent: rust_decimal::Decimal::new(125, 1),
+        max_discount: 1_000,
+    };
+    assert_eq!(tenth.off(3_333), 416, "12.5 % of 33.33 is 4.16625: 4.16");
+    assert_eq!(tenth.off(100_000), 1_000, "at most max_discount");
+    assert_eq!(tenth.off(0), 0);
+}

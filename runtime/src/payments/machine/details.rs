@@ -49,6 +49,14 @@ pub(super) struct Created<'a> {
 }
 
 #[derive(Serialize)]
+pub(super) struct CreatedOrder<'a> {
+    /// The external tender's channel, if the order has one.
+    pub channel: Option<&'a str>,
+    pub plugin: Option<String>,
+    pub tenders: usize,
+}
+
+#[derive(Serialize)]
 pub(super) struct CreatedForCheckout {
     pub checkout: bool,
 }
