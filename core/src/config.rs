@@ -42,5 +42,5 @@ pub use server::{
 };
 pub use tenant::{
     CheckoutSettings, DEFAULT_CALLBACKS_PER_SECOND, DEFAULT_MAX_CONCURRENT_REQUESTS,
-    DEFAULT_MAX_ENTERED_AMOUNT, TenantConfig, TenantLimits, TenantRate,
+    DEFAULT_MAX_ENTERED_AMOUNT, RefundsFirst, TenantConfig, TenantLimits, TenantRate,
 };

@@ -16,6 +16,7 @@ pub mod qr_codes;
 mod refunds;
 mod retry;
 mod settle;
+mod tender_refunds;
 mod tenders;
 pub mod view;
 /// The create-payment body and its validation live in the pure core.

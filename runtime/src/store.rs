@@ -39,6 +39,7 @@ mod payment_inserts;
 mod payments;
 mod published;
 mod published_tenants;
+mod refund_tenders;
 mod refunds;
 mod sweeps;
 mod tenders;
@@ -69,6 +70,7 @@ pub use payments::{
 };
 pub use published::{PLUGINS_CHANNEL, Publish, PublishedPlugin};
 pub use published_tenants::{TENANTS_CHANNEL, TenantPublish, TenantRevision};
+pub use refund_tenders::{Allocate, RefundPart, RefundPartRecord, Unallocatable};
 pub use refunds::{DueRefund, NewRefund, RefundChange, RefundInsert, RefundRecord};
 pub use tenders::{NewTender, TenderMark, TenderRecord};
 pub use top_ups::{NewTopUp, TopUpRecord, TopUpStatus};

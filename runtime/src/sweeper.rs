@@ -99,6 +99,9 @@ pub struct SweepReport {
     /// Card top-ups (and failed top-up refunds) looked at because a crash
     /// left them between their payment's end and the card.
     pub card_follow_ups: usize,
+    /// Combined orders' refunds whose coupons' and cards' parts a crash
+    /// left uncredited, credited now.
+    pub refund_credits: usize,
     pub holds: stranded_holds::HoldsReport,
     /// Cards made dormant or closed at the end of their validity.
     pub cards_expired: usize,
@@ -115,6 +118,7 @@ impl SweepReport {
             ("refunds_checked", self.refunds_checked),
             ("refunds_settled", self.refunds_settled),
             ("card_follow_ups", self.card_follow_ups),
+            ("refund_credits", self.refund_credits),
             ("holds_captured", self.holds.captured),
             ("holds_released", self.holds.released),
             ("cards_expired", self.cards_expired),
@@ -190,6 +194,7 @@ pub async fn sweep_once(
         sweep_refund(payments, tenant, due, config, &mut report).await?;
     }
     report.card_follow_ups = payments.finish_card_follow_ups().await?;
+    report.refund_credits = payments.finish_refund_credits(&registry).await?;
     // Holds first: value a failed payment held goes back to its card
     // before the card's expiry settles what is on it.
     let ledger = payments.ledger();

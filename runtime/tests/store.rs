@@ -186,6 +186,7 @@ fn refund_of(payment_id: &str, no: &str, amount: i64) -> NewRefund {
         status,
         created,
         refundable: machine::REFUNDABLE,
+        allocate: None,
     }
 }
 

@@ -211,22 +211,8 @@ async fn coupon_card_and_wallet_pay_one_order_once() {
     assert_eq!(found.status, StatusCode::OK, "{}", found.body);
     assert_eq!(tenders_of(&found.body), tenders_of(&paid.body));
 
-    // Until refunds are allocated across tenders, a combined order is
-    // neither refunded nor reversed: refused, nothing moved.
-    let refund = t
-        .post(
-            SHOP_KEY,
-            &format!("/v1/payments/{}/refunds", paid.id()),
-            json!({ "merchant_refund_no": "MIX-1-R", "amount": 100 }),
-        )
-        .await;
-    assert_eq!(
-        refund.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        refund.body
-    );
-    assert_eq!(refund.code(), "combined_order_not_reversible");
+    // A paid combined order is given back by refunds, never reversed at
+    // its wallet alone.
     let cancel = t
         .post(
             SHOP_KEY,
@@ -552,6 +538,144 @@ async fn racing_orders_on_one_card_never_overdraw_it() {
     }
     assert_eq!(succeeded, 5, "10,000 pays five tenders of 2,000");
     assert_eq!(card_state(&t, &gift).await, (0, 0));
+    assert_ledger_balanced(&t, "shop").await;
+    t.stop().await;
+}
+
+async fn refund(t: &TestApp, payment: &str, no: &str, amount: i64) -> Reply {
+    t.post(
+        SHOP_KEY,
+        &format!("/v1/payments/{payment}/refunds"),
+        json!({ "merchant_refund_no": no, "amount": amount }),
+    )
+    .await
+}
+
+/// Each part of a refund: (position, type, amount, status).
+fn parts_of(refund: &Value) -> Vec<(i64, String, i64, String)> {
+    refund["tenders"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no tenders in {refund}"))
+        .iter()
+        .map(|p| {
+            (
+                p["position"].as_i64().unwrap(),
+                p["type"].as_str().unwrap().to_string(),
+                p["amount"].as_i64().unwrap(),
+                p["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn part(position: i64, kind: &str, amount: i64) -> (i64, String, i64, String) {
+    (position, kind.into(), amount, "succeeded".into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refunds_go_back_to_the_wallet_first_then_the_card_and_the_coupon_only_with_the_rest() {
+    let t = start().await;
+    let gift = issue_promotional(&t, SHOP_KEY, "gift", Some(10_000)).await;
+    let code = coupon(&t).await;
+    let paid = t
+        .post(
+            SHOP_KEY,
+            "/v1/payments",
+            order(
+                "MIX-R",
+                3_850,
+                json!([{ "type": "coupon", "code": code },
+                       { "type": "card", "card_id": gift, "amount": 2_000 },
+                       barcode("134567890124")]),
+            ),
+        )
+        .await;
+    assert_eq!(paid.body["status"], "succeeded", "{}", paid.body);
+    let id = paid.id();
+
+    let first = refund(&t, &id, "MIX-R-1", 1_000).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    assert_eq!(first.body["status"], "succeeded", "{}", first.body);
+    assert_eq!(parts_of(&first.body), [part(2, "external", 1_000)]);
+    assert_eq!(card_state(&t, &gift).await, (8_000, 0));
+
+    let second = refund(&t, &id, "MIX-R-2", 1_000).await;
+    assert_eq!(second.body["status"], "succeeded", "{}", second.body);
+    assert_eq!(
+        parts_of(&second.body),
+        [part(1, "card", 650), part(2, "external", 350)],
+        "what the wallet has left, then the card"
+    );
+    assert_eq!(card_state(&t, &gift).await, (8_650, 0));
+
+    // 1,350 of money is left, and 500 of coupon: a coupon is never paid out.
+    let between = refund(&t, &id, "MIX-R-3", 1_500).await;
+    assert_eq!(
+        between.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        between.body
+    );
+    assert_eq!(between.code(), "refund_not_allocatable");
+    assert_eq!(between.body["error"]["field"], "amount");
+    assert_eq!(card_state(&t, &gift).await, (8_650, 0), "nothing moved");
+
+    let rest = refund(&t, &id, "MIX-R-4", 1_850).await;
+    assert_eq!(rest.body["status"], "succeeded", "{}", rest.body);
+    assert_eq!(
+        parts_of(&rest.body),
+        [part(0, "coupon", 500), part(1, "card", 1_350)]
+    );
+    assert_eq!(card_state(&t, &gift).await, (10_000, 0));
+    assert_eq!(
+        coupon_status(&t, &code).await,
+        "active",
+        "the whole order gives it back"
+    );
+    let read = t.get(SHOP_KEY, &format!("/v1/refunds/{}", rest.id())).await;
+    assert_eq!(parts_of(&read.body), parts_of(&rest.body));
+    let order = t.get(SHOP_KEY, &format!("/v1/payments/{id}")).await;
+    assert_eq!(order.body["refunded_amount"], 3_850);
+    let over = refund(&t, &id, "MIX-R-5", 1).await;
+    assert_eq!(
+        over.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        over.body
+    );
+    assert_eq!(
+        posting_kinds(&t, &gift).await,
+        ["issue", "hold", "capture", "refund", "refund"]
+    );
+    assert_ledger_balanced(&t, "shop").await;
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_of_cards_alone_is_refunded_by_paycore_itself() {
+    let t = start().await;
+    let gift = issue_promotional(&t, SHOP_KEY, "gift", Some(10_000)).await;
+    let paid = t
+        .post(
+            SHOP_KEY,
+            "/v1/payments",
+            order("OWN-R", 3_000, json!([{ "type": "card", "card_id": gift }])),
+        )
+        .await;
+    assert_eq!(paid.body["status"], "succeeded", "{}", paid.body);
+    let back = refund(&t, &paid.id(), "OWN-R-1", 1_200).await;
+    assert_eq!(back.status, StatusCode::CREATED, "{}", back.body);
+    assert_eq!(back.body["status"], "succeeded", "{}", back.body);
+    assert_eq!(back.body["channel_refund_no"], json!(null));
+    assert_eq!(parts_of(&back.body), [part(0, "card", 1_200)]);
+    assert_eq!(card_state(&t, &gift).await, (8_200, 0));
+    let again = refund(&t, &paid.id(), "OWN-R-1", 1_200).await;
+    assert_eq!(
+        again.status,
+        StatusCode::OK,
+        "a replay, nothing moved twice"
+    );
+    assert_eq!(card_state(&t, &gift).await, (8_200, 0));
     assert_ledger_balanced(&t, "shop").await;
     t.stop().await;
 }

@@ -139,6 +139,9 @@ pub struct RawTenant {
     /// Closed-loop value the tenant issues (see `config::card_programs`).
     #[serde(default)]
     pub card_programs: Vec<Spanned<RawCardProgram>>,
+    /// Which tenders a partial refund of a combined order goes back to
+    /// first: `external` or `card`.
+    pub combined_refunds_first: Option<Spanned<String>>,
 }
 
 /// One `[[card_programs]]` entry. Every key is optional here: which ones a

@@ -29,6 +29,20 @@ pub struct TenantConfig {
     pub checkout: CheckoutSettings,
     /// The closed-loop value it issues, in file order.
     pub card_programs: Vec<super::card_programs::CardProgram>,
+    /// Which tenders a partial refund of a combined order goes back to
+    /// first (docs/tenders.md).
+    pub combined_refunds_first: RefundsFirst,
+}
+
+/// Which tenders a partial refund of a combined order goes back to first;
+/// coupons come back only with the whole order, whichever it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RefundsFirst {
+    /// The wallet payment, then the cards in the order's order.
+    #[default]
+    External,
+    /// The cards, then the wallet payment.
+    Card,
 }
 
 /// The hosted cashier page's settings for one tenant.
@@ -150,6 +164,22 @@ pub(super) fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> TenantConfig
         .collect();
     let rules = super::rules::rules(&raw.rules, &ids, c);
     let card_programs = super::card_programs::card_programs(&raw.card_programs, &ids, c);
+    let combined_refunds_first = match raw.combined_refunds_first.as_ref() {
+        None => RefundsFirst::default(),
+        Some(v) => match v.get_ref().as_str() {
+            "external" => RefundsFirst::External,
+            "card" => RefundsFirst::Card,
+            other => {
+                c.error(
+                    v,
+                    format!(
+                        "`combined_refunds_first` is \"external\" or \"card\", not \"{other}\""
+                    ),
+                );
+                RefundsFirst::default()
+            }
+        },
+    };
     TenantConfig {
         id: raw.id.get_ref().clone().into(),
         name,
@@ -164,6 +194,7 @@ pub(super) fn check_tenant(raw: &RawTenant, c: &mut Checker<'_>) -> TenantConfig
         limits,
         checkout,
         card_programs,
+        combined_refunds_first,
     }
 }
 

@@ -462,3 +462,29 @@ fn several_admin_tokens_are_accepted_while_rotating() {
         "{errs}"
     );
 }
+
+#[test]
+fn combined_refunds_go_to_the_wallet_first_unless_the_tenant_says_card() {
+    let tenant = |extra: &str| {
+        tenant_from_str(
+            Path::new("t.toml"),
+            &format!("id = \"t\"\napi_keys = [\"sk_test_refunds\"]\n{extra}"),
+        )
+    };
+    assert_eq!(
+        tenant("").unwrap().combined_refunds_first,
+        RefundsFirst::External
+    );
+    assert_eq!(
+        tenant("combined_refunds_first = \"card\"\n")
+            .unwrap()
+            .combined_refunds_first,
+        RefundsFirst::Card
+    );
+    assert_eq!(
+        tenant("combined_refunds_first = \"coupon\"\n")
+            .unwrap_err()
+            .to_string(),
+        "t.toml:3:26: `combined_refunds_first` is \"external\" or \"card\", not \"coupon\""
+    );
+}

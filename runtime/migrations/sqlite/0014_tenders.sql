@@ -22,3 +22,23 @@ CREATE TABLE payment_tenders (
     status      TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'refused', 'skipped')),
     PRIMARY KEY (payment_id, position)
 );
+
+-- A combined order's refund: its channel (the external tender's) is asked
+-- for `channel_amount` (0: no channel is asked); each tender's part is a
+-- row here, allocated in the refund's own transaction (under the payment's
+-- reservation, so racing refunds allocate one after the other). A coupon's
+-- or card's part is credited back by the host once the refund succeeded;
+-- `credited` says it was, so the sweeper finishes what a crash left.
+ALTER TABLE refunds ADD COLUMN channel_amount BIGINT CHECK (channel_amount >= 0);
+
+CREATE TABLE refund_tenders (
+    tenant_id  TEXT NOT NULL,
+    refund_id  TEXT NOT NULL,
+    position   INTEGER NOT NULL CHECK (position >= 0),
+    kind       TEXT NOT NULL CHECK (kind IN ('coupon', 'card', 'external')),
+    amount     BIGINT NOT NULL CHECK (amount > 0),
+    credited   INTEGER NOT NULL DEFAULT 0 CHECK (credited IN (0, 1)),
+    PRIMARY KEY (refund_id, position)
+);
+CREATE INDEX refund_tenders_to_credit ON refund_tenders (tenant_id, refund_id)
+    WHERE credited = 0 AND kind <> 'external';

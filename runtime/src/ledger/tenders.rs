@@ -224,6 +224,46 @@ impl Ledger {
 }
 
 impl Ledger {
+    /// Credits `amount` back to `card`'s hold of `payment` for `refund`,
+    /// through the same session a plugin's refund uses (a coupon is
+    /// reopened if still valid, else its value goes back to the
+    /// promotion). `whole`: the refund is everything the order had left,
+    /// the only refund that gives a coupon back. Idempotent: the same
+    /// credit again is the move already made.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn credit_tender(
+        &self,
+        tenant: &TenantConfig,
+        payment: &PaymentId,
+        payment_amount: i64,
+        refund: &crate::domain::RefundId,
+        refund_amount: i64,
+        whole: bool,
+        card: &CardId,
+        amount: i64,
+    ) -> Result<CardHoldView, LedgerError> {
+        let holds = self.store.holds_for_payment(&tenant.id, payment).await?;
+        let hold = holds
+            .iter()
+            .find(|h| &h.card_id == card)
+            .ok_or(LedgerError::NotFound)?;
+        let mut session = Session::new(
+            self.clone(),
+            tenant.id.clone(),
+            tenant.card_programs.clone().into(),
+            tenant.timezone.clone(),
+            Scope::Refund {
+                payment: payment.clone(),
+                // To the session a refund of all that was left is a full
+                // refund: what lets a coupon come back.
+                payment_amount: if whole { refund_amount } else { payment_amount },
+                refund: refund.clone(),
+                amount: refund_amount,
+            },
+        );
+        session.credit(hold.id.as_str(), amount).await
+    }
+
     /// A card tender that takes what remains, checked once that is known.
     pub fn check_card_amount(
         &self,

@@ -92,7 +92,7 @@ pub fn refund_request(p: &PaymentRecord, r: &RefundRecord) -> channel::RefundReq
         refund_id: r.id.to_string(),
         merchant_refund_no: r.merchant_refund_no.clone(),
         payment: payment_ref(p),
-        amount: r.amount,
+        amount: r.channel_amount(),
         reason: r.reason.clone(),
     }
 }
@@ -102,7 +102,7 @@ pub fn refund_ref(p: &PaymentRecord, r: &RefundRecord) -> channel::RefundRef {
         refund_id: r.id.to_string(),
         merchant_refund_no: r.merchant_refund_no.clone(),
         channel_refund_no: r.channel_refund_no.clone(),
-        amount: r.amount,
+        amount: r.channel_amount(),
         payment: payment_ref(p),
     }
 }

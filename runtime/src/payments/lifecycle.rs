@@ -175,9 +175,7 @@ impl Payments {
         let record = self.load(&tenant.config.id, id).await?;
         if record.is_combined() {
             if record.status == PaymentStatus::Succeeded {
-                return Err(super::refunds::combined_not_reversible(
-                    "cancelled once paid",
-                ));
+                return Err(super::refunds::combined_not_reversible());
             }
             if record.is_closed_loop_order() {
                 // No channel holds an order: stopping it is paycore's

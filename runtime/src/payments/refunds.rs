@@ -25,11 +25,13 @@ impl Payments {
     ) -> Result<(RefundView, bool)> {
         let tenant_id = &tenant.config.id;
         let payment = self.load(tenant_id, payment_id).await?;
-        if payment.is_combined() {
-            // Which tender gives what back is a policy paycore does not
-            // apply yet: refusing is better than guessing with money.
-            return Err(combined_not_reversible("refunded"));
-        }
+        let allocate = match payment.is_combined() {
+            true => Some(
+                self.refund_allocator(tenant, &payment, request.amount)
+                    .await?,
+            ),
+            false => None,
+        };
         let id = RefundId::generate();
         let (status, created) = machine::refund_created(&payment.id, request.amount);
         let new = NewRefund {
@@ -44,13 +46,14 @@ impl Payments {
             status,
             created,
             refundable: machine::REFUNDABLE,
+            allocate,
         };
         let refund = match self.store.insert_refund(new).await? {
             RefundInsert::Created(r) => r,
             RefundInsert::Existing {
                 record,
                 same_request: true,
-            } => return Ok((RefundView::from(&record), true)),
+            } => return Ok((self.refund_view(tenant, &record).await?, true)),
             RefundInsert::Existing { .. } => {
                 return Err(PaymentError::Conflict {
                     code: "idempotency_conflict",
@@ -77,6 +80,13 @@ impl Payments {
                     field: None,
                 });
             }
+            RefundInsert::Unallocatable(why) => {
+                return Err(PaymentError::Unacceptable {
+                    code: "refund_not_allocatable",
+                    message: why.to_string(),
+                    field: Some("amount".into()),
+                });
+            }
             RefundInsert::ExceedsRemaining { remaining } => {
                 return Err(PaymentError::Unacceptable {
                     code: "refund_exceeds_remaining",
@@ -88,6 +98,11 @@ impl Payments {
                 });
             }
         };
+        if refund.is_combined() && refund.channel_amount() == 0 {
+            // Coupons and cards only: paycore gives it back itself.
+            let refund = self.finish_own_refund(tenant, &payment, refund).await?;
+            return Ok((self.refund_view(tenant, &refund).await?, false));
+        }
         if let Some(refused) = self.before_refund(tenant, &payment, &refund).await? {
             let refund = self
                 .settle_refund(tenant, refund, Some(refused), Cause::Refund)
@@ -112,19 +127,19 @@ impl Payments {
         let refund = self
             .settle_refund(tenant, refund, answer, Cause::Refund)
             .await?;
-        Ok((RefundView::from(&refund), false))
+        Ok((self.refund_view(tenant, &refund).await?, false))
     }
 
     pub async fn get_refund(&self, tenant: &Tenant, id: &RefundId) -> Result<RefundView> {
         let r = self.load_refund(&tenant.config.id, id).await?;
-        Ok(RefundView::from(&r))
+        self.refund_view(tenant, &r).await
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %tenant.config.id, refund_id = %id))]
     pub async fn sync_refund(&self, tenant: &Tenant, id: &RefundId) -> Result<RefundView> {
         let refund = self.load_refund(&tenant.config.id, id).await?;
         let refund = self.query_refund_and_settle(tenant, refund).await?;
-        Ok(RefundView::from(&refund))
+        self.refund_view(tenant, &refund).await
     }
 
     pub(crate) async fn query_refund_and_settle(
@@ -133,6 +148,9 @@ impl Payments {
         refund: RefundRecord,
     ) -> Result<RefundRecord> {
         let payment = self.load(&tenant.config.id, &refund.payment_id).await?;
+        if refund.is_combined() && refund.channel_amount() == 0 {
+            return self.finish_own_refund(tenant, &payment, refund).await;
+        }
         let channel = self.channel_of(tenant, &payment)?;
         let ctx = self.call_context(&tenant.config.id, &channel);
         match self
@@ -192,7 +210,7 @@ impl Payments {
     /// Applies a channel's answer (none when it was not believed) to the
     /// refund through the state machine, decided again on the row as it
     /// stands whenever another writer changed it first.
-    async fn settle_refund(
+    pub(super) async fn settle_refund(
         &self,
         tenant: &Tenant,
         current: RefundRecord,
@@ -231,6 +249,7 @@ impl Payments {
                         if let Some(to) = change.status {
                             metrics::counter!("paycore_refunds_total", "tenant" => current.tenant_id.to_string(), "status" => to.as_str()).increment(1);
                             self.after_refund_change(tenant, &written).await;
+                            self.after_combined_refund(tenant, &written).await;
                         }
                         Ok(written)
                     }
@@ -282,7 +301,7 @@ impl Payments {
 /// another amount than asked is not, and the refund stays open for a query
 /// and a person.
 fn believed(refund: &RefundRecord, r: &channel::RefundResult) -> Option<RefundAnswer> {
-    if r.amount.is_some_and(|a| a != refund.amount) {
+    if r.amount.is_some_and(|a| a != refund.channel_amount()) {
         tracing::warn!(refund_id = %refund.id, "channel reported a different refund amount; answer refused");
         return None;
     }
@@ -316,14 +335,13 @@ fn refund_failure(e: &CallError) -> RefundAnswer {
     }
 }
 
-/// A combined order's refund or reversal, refused until paycore allocates
-/// it across the tenders (docs/tenders.md).
-pub(super) fn combined_not_reversible(what: &str) -> PaymentError {
+/// A paid combined order is given back by refunds, which are allocated
+/// across its tenders; a reversal at its wallet's channel would give back
+/// that tender alone.
+pub(super) fn combined_not_reversible() -> PaymentError {
     PaymentError::Unacceptable {
         code: "combined_order_not_reversible",
-        message: format!(
-            "a combined order cannot be {what} yet: paycore does not allocate a refund across its tenders"
-        ),
+        message: "a paid combined order is not cancelled: refund it (all that remains gives every tender back, its coupons included)".into(),
         field: None,
     }
 }

@@ -107,6 +107,26 @@ pub struct RefundView {
     pub created_at: String,
     #[schema(format = DateTime)]
     pub updated_at: String,
+    /// A combined order's refund: each tender's part.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenders: Option<Vec<RefundTenderView>>,
+}
+
+/// One tender's part of a combined order's refund.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RefundTenderView {
+    /// The tender's index in the order's `tenders`.
+    pub position: i64,
+    /// `coupon`, `card` or `external`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Minor units this tender gives back (a coupon: its discount, as the
+    /// coupon itself).
+    pub amount: i64,
+    /// The wallet's part: the refund's status at its channel. A coupon's or
+    /// card's: `succeeded` once credited back (after the wallet's part
+    /// succeeded), `failed` if the refund failed, else `pending`.
+    pub status: crate::domain::RefundStatus,
 }
 
 // The views carry actions and failures as the JSON stored with the
@@ -230,6 +250,7 @@ impl From<&RefundRecord> for RefundView {
             failure: json_column(&r.failure),
             created_at: r.created_at.clone(),
             updated_at: r.updated_at.clone(),
+            tenders: None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Refund rows, and the payment columns that bound them.
 
 use super::outbox::OutboxRows;
+use super::refund_tenders::RefundPartRows;
 use super::{
     Dialect, Event, EventRows, Store, StoreError, StoreResult, impl_for_connections, on_db,
     unique_violation,
@@ -26,6 +27,21 @@ pub struct RefundRecord {
     pub created_at: String,
     pub updated_at: String,
     pub created_ms: i64,
+    /// A combined order's refund: what its channel (the external
+    /// tender's) is asked for; none when that is the whole amount.
+    pub channel_amount: Option<i64>,
+}
+
+impl RefundRecord {
+    /// What the payment's channel is asked to give back.
+    pub fn channel_amount(&self) -> i64 {
+        self.channel_amount.unwrap_or(self.amount)
+    }
+
+    /// A refund of a combined order, allocated across its tenders.
+    pub fn is_combined(&self) -> bool {
+        self.channel_amount.is_some()
+    }
 }
 
 /// An open refund the sweeper should look at, with how often it did.
@@ -36,7 +52,7 @@ pub struct DueRefund {
     pub checks: i64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewRefund {
     pub id: RefundId,
     pub tenant_id: TenantId,
@@ -52,10 +68,14 @@ pub struct NewRefund {
     pub status: RefundStatus,
     pub created: Event,
     pub refundable: PaymentStatus,
+    /// A combined order's refund: how it is allocated across the tenders.
+    pub allocate: Option<super::refund_tenders::Allocate>,
 }
 
 pub enum RefundInsert {
     Created(RefundRecord),
+    /// A combined order's refund that cannot be allocated: why.
+    Unallocatable(super::refund_tenders::Unallocatable),
     Existing {
         record: RefundRecord,
         same_request: bool,
@@ -141,11 +161,33 @@ impl Store {
                     }),
                 };
             }
+            // Allocated after the reservation, which serialises this
+            // payment's refunds: each sees what the ones before it took.
+            let parts = match &new.allocate {
+                None => Vec::new(),
+                Some(allocate) => {
+                    let refunded = tx
+                        .refunded_by_position(&new.tenant_id, &new.payment_id)
+                        .await?;
+                    match allocate(&refunded) {
+                        Ok(parts) => parts,
+                        // Dropping the transaction gives the reservation back.
+                        Err(why) => return Ok(RefundInsert::Unallocatable(why)),
+                    }
+                }
+            };
+            let channel_amount = new.allocate.as_ref().map(|_| {
+                parts
+                    .iter()
+                    .filter(|p| p.kind == "external")
+                    .map(|p| p.amount)
+                    .sum::<i64>()
+            });
             let now = self.clock.now_rfc3339();
             sqlx::query(
                 "INSERT INTO refunds (id, tenant_id, payment_id, merchant_refund_no, request_hash, amount, currency,
-                    reason, status, created_at, updated_at, created_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $12, $9, $10, $11)",
+                    reason, status, created_at, updated_at, created_ms, channel_amount)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $12, $9, $10, $11, $13)",
             )
             .bind(&new.id)
             .bind(&new.tenant_id)
@@ -159,9 +201,13 @@ impl Store {
             .bind(&now)
             .bind(self.clock.now_millis())
             .bind(new.status.as_str())
+            .bind(channel_amount)
             .execute(&mut *tx)
             .await
             .map_err(|e| unique_violation(e, "refunds_tenant_refund_key"))?;
+            for part in parts.iter().filter(|p| p.amount > 0) {
+                tx.insert_refund_part(&new.tenant_id, &new.id, part).await?;
+            }
             tx.append_event(&new.tenant_id, "refund", &new.id, &new.created, &self.clock)
                 .await?;
             let record = tx

@@ -421,6 +421,7 @@ fn refund_at(status: RefundStatus) -> RefundRecord {
         created_at: String::new(),
         updated_at: String::new(),
         created_ms: 0,
+        channel_amount: None,
     }
 }
 
