@@ -12,7 +12,7 @@ ALTER TABLE payments ADD COLUMN channel_amount BIGINT CHECK (channel_amount >= 0
 CREATE TABLE payment_tenders (
     tenant_id   TEXT NOT NULL,
     payment_id  TEXT NOT NULL,
-    position    INTEGER NOT NULL CHECK (position >= 0),
+    position    BIGINT NOT NULL CHECK (position >= 0),
     kind        TEXT NOT NULL CHECK (kind IN ('coupon', 'card', 'external')),
     amount      BIGINT NOT NULL CHECK (amount > 0),
     channel_id  TEXT NOT NULL,
@@ -34,10 +34,10 @@ ALTER TABLE refunds ADD COLUMN channel_amount BIGINT CHECK (channel_amount >= 0)
 CREATE TABLE refund_tenders (
     tenant_id  TEXT NOT NULL,
     refund_id  TEXT NOT NULL,
-    position   INTEGER NOT NULL CHECK (position >= 0),
+    position   BIGINT NOT NULL CHECK (position >= 0),
     kind       TEXT NOT NULL CHECK (kind IN ('coupon', 'card', 'external')),
     amount     BIGINT NOT NULL CHECK (amount > 0),
-    credited   INTEGER NOT NULL DEFAULT 0 CHECK (credited IN (0, 1)),
+    credited   BIGINT NOT NULL DEFAULT 0 CHECK (credited IN (0, 1)),
     PRIMARY KEY (refund_id, position)
 );
 CREATE INDEX refund_tenders_to_credit ON refund_tenders (tenant_id, refund_id)
