@@ -21,6 +21,7 @@ mod tenders;
 pub mod view;
 /// The create-payment body and its validation live in the pure core.
 pub use paycore_core::request;
+pub use tenders::{CombinedExplanation, TenderExplanation};
 
 use crate::clock::Clock;
 use crate::domain::{PaymentId, Scene};

@@ -679,3 +679,52 @@ async fn an_order_of_cards_alone_is_refunded_by_paycore_itself() {
     assert_ledger_balanced(&t, "shop").await;
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routing_explain_shows_each_tender_and_the_wallet_route_holding_nothing() {
+    let t = start().await;
+    let gift = issue_promotional(&t, SHOP_KEY, "gift", Some(10_000)).await;
+    let code = coupon(&t).await;
+    let body = order(
+        "EXPLAIN-1",
+        3_850,
+        json!([{ "type": "coupon", "code": code },
+               { "type": "card", "card_id": gift, "amount": 2_000 },
+               barcode("134567890124")]),
+    );
+    let r = t.post(SHOP_KEY, "/v1/routing/explain", body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let tenders = r.body["tenders"].as_array().unwrap();
+    assert_eq!(tenders.len(), 3, "{}", r.body);
+    assert_eq!(tenders[0]["type"], "coupon");
+    assert_eq!(tenders[0]["amount"], 500);
+    assert_eq!(tenders[0]["channel"], "card");
+    assert_eq!(tenders[1]["amount"], 2_000);
+    assert_eq!(tenders[2]["type"], "external");
+    assert_eq!(tenders[2]["amount"], 1_350, "the wallet's part, worked out");
+    assert_eq!(
+        tenders[2]["routing"]["channel"], "sandbox-main",
+        "{}",
+        r.body
+    );
+    let too_much = order(
+        "EXPLAIN-2",
+        3_850,
+        json!([{ "type": "card", "card_id": gift, "amount": 20_000 }, barcode("134567890124")]),
+    );
+    let refused = t.post(SHOP_KEY, "/v1/routing/explain", too_much).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.body["error"]["field"], "tenders[0].amount");
+    assert_eq!(card_state(&t, &gift).await, (10_000, 0), "nothing held");
+    assert_eq!(coupon_status(&t, &code).await, "active");
+    let made = t
+        .get(SHOP_KEY, "/v1/payments?merchant_order_no=EXPLAIN-1")
+        .await;
+    assert_eq!(made.status, StatusCode::NOT_FOUND, "nothing created");
+    t.stop().await;
+}

@@ -41,6 +41,29 @@ use paycore_core::request::tenders::{order_total_of, settle_amounts};
 use paycore_core::request::{PaymentRequest, Tender};
 use std::sync::Arc;
 
+/// How a combined order would be paid (`POST /v1/routing/explain`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CombinedExplanation {
+    pub tenders: Vec<TenderExplanation>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TenderExplanation {
+    pub position: usize,
+    /// `coupon`, `card` or `external`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// What it would pay: a coupon's discount, the remainder worked out.
+    pub amount: i64,
+    /// A coupon's or card's: its programme's channel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// The external tender's: routing explained for its part, as for a
+    /// single payment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routing: Option<routing::Explanation>,
+}
+
 /// A tender as planned: what it pays and who serves it.
 struct Planned {
     tender: Tender,
@@ -148,6 +171,21 @@ impl Payments {
     /// Checks every tender and works out every amount; routes the
     /// external tender. Writes nothing.
     async fn plan(&self, tenant: &Tenant, request: &PaymentRequest) -> Result<Plan> {
+        let tenders = self.plan_tenders(tenant, request).await?;
+        let external = match tenders.iter().find(|t| !t.tender.is_closed_loop()) {
+            Some(t) => Some(self.route_external(tenant, request, t.amount)?),
+            None => None,
+        };
+        Ok(Plan { tenders, external })
+    }
+
+    /// Every tender checked and its amount worked out; nothing routed,
+    /// nothing written.
+    async fn plan_tenders(
+        &self,
+        tenant: &Tenant,
+        request: &PaymentRequest,
+    ) -> Result<Vec<Planned>> {
         let facts = OrderFacts {
             currency: &request.currency,
             total: order_total_of(request),
@@ -184,7 +222,6 @@ impl Payments {
         }
         let amounts = settle_amounts(&request.tenders, request.amount, &discounts)?;
         let mut tenders = Vec::with_capacity(amounts.len());
-        let mut external = None;
         for ((tender, amount), closed_loop) in request.tenders.iter().zip(amounts).zip(checked) {
             if let Some((_, card)) = &closed_loop
                 && matches!(tender, Tender::Card { amount: None, .. })
@@ -194,16 +231,48 @@ impl Payments {
                     .check_card_amount(tenders.len(), card, amount)
                     .map_err(tender_error)?;
             }
-            if !tender.is_closed_loop() {
-                external = Some(self.route_external(tenant, request, amount)?);
-            }
             tenders.push(Planned {
                 tender: tender.clone(),
                 amount,
                 closed_loop,
             });
         }
-        Ok(Plan { tenders, external })
+        Ok(tenders)
+    }
+
+    /// How a combined order would be paid now: each tender's amount and
+    /// channel, and the external tender's routing explained for its part.
+    /// Checks as a create does (a bad tender is the same 422); holds and
+    /// writes nothing.
+    pub async fn explain_combined(
+        &self,
+        tenant: &Tenant,
+        request: &PaymentRequest,
+    ) -> Result<CombinedExplanation> {
+        let tenders = self.plan_tenders(tenant, request).await?;
+        Ok(CombinedExplanation {
+            tenders: tenders
+                .iter()
+                .enumerate()
+                .map(|(position, t)| TenderExplanation {
+                    position,
+                    kind: t.tender.kind(),
+                    amount: t.amount,
+                    channel: t
+                        .closed_loop
+                        .as_ref()
+                        .map(|(channel, _)| channel.id.clone()),
+                    routing: (!t.tender.is_closed_loop()).then(|| {
+                        routing::explain(
+                            tenant,
+                            &Intent::from(&external_request(request, t.amount)),
+                            self.clock.now(),
+                            &self.health.of(tenant),
+                        )
+                    }),
+                })
+                .collect(),
+        })
     }
 
     /// The external tender's route, for its own part of the order.
