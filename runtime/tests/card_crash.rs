@@ -5,7 +5,10 @@
 //! zero, each card's balances equal its postings, what the cards lost is
 //! exactly what succeeded card payments took), every payment the API
 //! acknowledged is there as it was answered, and nothing stays held once
-//! the sweeper has settled what the kill left open.
+//! the sweeper has settled what the kill left open. The same for combined
+//! orders (a card tender and a sandbox barcode for the rest): a kill
+//! between a hold and its capture, or between the hold and the wallet's
+//! answer, leaves holds the sweeper spends or gives back with the order.
 
 use crate::support::process::{self, CARD_CHANNEL, Paycore, Scratch};
 use crate::support::wait::eventually;
@@ -22,6 +25,31 @@ const KEY: &str = "sk_test_card_crash";
 const CARDS: usize = 4;
 const FACE_VALUE: i64 = 20_000;
 const PRICE: i64 = 700;
+/// A combined order's wallet part, beside the card's `PRICE`.
+const WALLET_PART: i64 = 300;
+
+/// What each payer's orders are paid with.
+#[derive(Clone, Copy)]
+enum Paid {
+    /// The card alone, in the merchant's app.
+    Card,
+    /// `PRICE` from the card and `WALLET_PART` by sandbox barcode.
+    Combined,
+}
+
+fn order_body(paid: Paid, order: &str, card: &str) -> Value {
+    match paid {
+        Paid::Card => json!({ "merchant_order_no": order, "amount": PRICE, "currency": "CNY",
+                              "scene": "jsapi", "wallet": "card",
+                              "payer": { "open_id": "m", "buyer_id": card } }),
+        Paid::Combined => json!({ "merchant_order_no": order, "amount": PRICE + WALLET_PART,
+                                  "currency": "CNY", "payer": { "open_id": "m" },
+                                  "tenders": [
+                                      { "type": "card", "card_id": card, "amount": PRICE },
+                                      { "scene": "barcode", "auth_code": "134567890124", "wallet": "sandbox" }
+                                  ] }),
+    }
+}
 
 async fn setup() -> (Scratch, String) {
     let scratch = Scratch::new("card-crash")
@@ -47,12 +75,14 @@ call_timeout_ms = 3000
 # Younger payments are left to their own call: the killed process's sweeper
 # never claims one in flight, so no lease (on PostgreSQL) outlives it.
 # A card payment whose call died before it held anything is, like any
-# in-app payment the channel has no order for, closed once it expires.
+# in-app payment the channel has no order for, closed once it expires; a
+# combined order's wallet part, a barcode, is cancelled at its deadline.
 [sweeper]
 interval_ms = 200
 min_age_ms = 2000
 backoff_ms = [200]
 pending_expiry_ms = 3000
+barcode_deadline_ms = 3000
 "#
         ),
     )
@@ -95,6 +125,15 @@ async fn issue(client: &reqwest::Client, base: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn card_payments_killed_mid_flight_neither_create_nor_lose_value() {
+    killed_mid_flight(Paid::Card).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn combined_orders_killed_mid_flight_neither_create_nor_lose_value() {
+    killed_mid_flight(Paid::Combined).await;
+}
+
+async fn killed_mid_flight(paid: Paid) {
     let (scratch, database_url) = setup().await;
     let dir = &scratch.0;
     let paycore = Paycore::start(dir).await;
@@ -118,9 +157,7 @@ async fn card_payments_killed_mid_flight_neither_create_nor_lose_value() {
         payers.spawn(async move {
             for i in 0..200 {
                 let order = format!("CC-{n}-{i}");
-                let body = json!({ "merchant_order_no": order, "amount": PRICE, "currency": "CNY",
-                                   "scene": "jsapi", "wallet": "card",
-                                   "payer": { "open_id": "m", "buyer_id": card } });
+                let body = order_body(paid, &order, &card);
                 let Ok(r) = client
                     .post(format!("{base}/v1/payments"))
                     .bearer_auth(KEY)
@@ -200,7 +237,7 @@ async fn card_payments_killed_mid_flight_neither_create_nor_lose_value() {
     assert!(succeeded > 0);
     assert_eq!(
         spent, succeeded,
-        "what the cards lost is what succeeded payments took"
+        "what the cards lost is what succeeded payments (or orders) took"
     );
     let totals = store.ledger_totals(&tenant).await.unwrap();
     let sum: i64 = totals.iter().map(|t| t.balance).sum();
