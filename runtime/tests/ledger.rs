@@ -7,6 +7,7 @@
 //! card never taking more than it holds.
 
 mod lifecycle;
+mod tender_scope;
 
 use crate::support::process::{self, Scratch};
 use paycore::domain::{PaymentId, RefundId, TenantId};
