@@ -363,6 +363,7 @@ async fn bad_tenders_are_refused_naming_the_tender_and_nothing_is_held() {
     let voucher = issue_promotional(&t, SHOP_KEY, "voucher", Some(2_000)).await;
     let dollars = issue_promotional(&t, SHOP_KEY, "usgift", Some(5_000)).await;
     let code = coupon(&t).await;
+    let second_coupon = coupon(&t).await;
     let card = |id: &str, amount: i64| json!({ "type": "card", "card_id": id, "amount": amount });
     let cases: Vec<(&str, Value, &str)> = vec![
         (
@@ -454,6 +455,17 @@ async fn bad_tenders_are_refused_naming_the_tender_and_nothing_is_held() {
                 json!([{ "type": "coupon", "code": gift }, barcode("134567890124")]),
             ),
             "tenders[0].code",
+        ),
+        (
+            "two coupons of a one-per-order programme",
+            order(
+                "BAD-12",
+                3_850,
+                json!([{ "type": "coupon", "code": code },
+                                          { "type": "coupon", "code": second_coupon },
+                                          barcode("134567890124")]),
+            ),
+            "tenders[1].code",
         ),
         (
             "a scene beside tenders",

@@ -205,6 +205,7 @@ impl Payments {
                 .await
                 .map_err(tender_error)?;
             if let (Tender::Coupon { .. }, Some(discount)) = (tender, card.amount) {
+                one_per_order(&checked, position, &card)?;
                 discounts.push((position, discount));
             }
             let channel = tenant
@@ -554,6 +555,35 @@ impl Payments {
         view.tenders = Some(shown);
         Ok(view)
     }
+}
+
+/// A coupon programme that allows one per order refuses a second coupon of
+/// it in the same order.
+fn one_per_order(
+    checked: &[Option<(Arc<BoundChannel>, CheckedTender)>],
+    position: usize,
+    coupon: &CheckedTender,
+) -> Result<()> {
+    let once = coupon
+        .program
+        .coupon
+        .as_ref()
+        .is_some_and(|t| t.one_per_order);
+    let earlier = checked
+        .iter()
+        .flatten()
+        .any(|(_, c)| c.program.id == coupon.program.id);
+    if once && earlier {
+        return Err(PaymentError::Invalid {
+            field: paycore_core::request::tenders::tender_field(position, "code"),
+            message: format!(
+                "programme `{}` allows one coupon per order, and this order has one already",
+                coupon.program.id
+            ),
+            missing: false,
+        });
+    }
+    Ok(())
 }
 
 /// Where a stored coupon or card tender stands, from its hold.
