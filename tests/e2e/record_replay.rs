@@ -154,3 +154,43 @@ async fn a_version_that_changes_outcomes_is_held_with_the_diff_until_approved() 
     );
     t.stop().await;
 }
+
+/// A card channel's calls carry its ledger calls: replayed on the same
+/// version, each is answered as recorded, so the payments replay clean.
+#[tokio::test]
+async fn a_card_channel_replays_clean_with_its_ledger_calls_answered_as_recorded() {
+    use paycore_e2e::ledger::{issue_promotional, pay_with_card};
+    const KEY: &str = "sk_test_replay_cards";
+    let tenant = TenantToml::sandbox("cards", KEY)
+        .then(
+            "[[channels]]\nid = \"card\"\nplugin = \"card@^1\"\n\n[[card_programs]]\nid = \"gift\"\nkind = \"gift\"\nchannel = \"card\"\ncurrency = \"CNY\"\n",
+        )
+        .file();
+    let t = TestApp::start_with_extra(
+        Options::default(),
+        Extra {
+            plugins: vec!["card".into()],
+            tenants: vec![tenant],
+        },
+    )
+    .await;
+    let gift = issue_promotional(&t, KEY, "gift", Some(5_000)).await;
+    let path = "/admin/channels/cards/card/recording";
+    let started = admin_call(&t, reqwest::Method::POST, path).await;
+    assert_eq!(started.status.as_u16(), 200, "{}", started.body);
+    let paid = pay_with_card(&t, KEY, "REC-CARD-1", 1_200, &gift).await;
+    assert_eq!(paid.body["status"], "succeeded", "{}", paid.body);
+    let short = pay_with_card(&t, KEY, "REC-CARD-2", 9_000, &gift).await;
+    assert_eq!(short.body["status"], "failed", "{}", short.body);
+    let stopped = admin_call(&t, reqwest::Method::DELETE, path).await;
+    assert_eq!(stopped.body["calls"], 2, "{}", stopped.body);
+    let calls = read_recording(std::path::Path::new(
+        stopped.body["recording"].as_str().unwrap(),
+    ))
+    .unwrap();
+    let host = PluginHost::new(Default::default()).unwrap();
+    let same = host.load_file(&first_party_plugin("card")).await.unwrap();
+    let report = paycore::replay::replay(&host, &same, &calls).await;
+    assert!(report.clean(), "{}", report.render());
+    t.stop().await;
+}

@@ -57,16 +57,14 @@ pub(super) fn scope_of(op: &CallInput) -> Scope {
 
 type Answer<T> = wasmtime::Result<Result<T, wit::LedgerError>>;
 
-/// Runs `f` on the call's session, or answers `unavailable` when this host
-/// keeps no ledger (a replay host); a traced call keeps `$request` and the
-/// answer (see `trace::LedgerCall`).
+/// Runs `f` on the call's session; a host that keeps no ledger (a replay)
+/// answers as its recording did, or `unavailable`. A traced call keeps
+/// `$request` and the answer (see `trace::LedgerCall`).
 macro_rules! with_session {
     ($state:expr, $write:expr, $request:expr, |$session:ident| $body:expr) => {{
-        let request = $state.trace.is_some().then(|| $request);
+        let request = ($state.trace.is_some() || $state.script.is_some()).then(|| $request);
         let outcome = match $state.ledger.as_mut() {
-            None => Err(wit::LedgerError::Unavailable(
-                "this host keeps no ledger".into(),
-            )),
+            None => replayed(&mut $state.script, request.as_ref()),
             Some($session) => {
                 let outcome = $body;
                 if $write && $session.wrote {
@@ -153,6 +151,59 @@ impl wit::Host for CallState {
             .holds()
             .await
             .map(|holds| holds.into_iter().map(hold).collect()))
+    }
+}
+
+/// A replay's answer to a ledger call: the recording's, if it made the
+/// same call and it answered this kind of value.
+fn replayed<T: FromAnswer>(
+    script: &mut Option<super::replay::Script>,
+    request: Option<&LedgerRequest>,
+) -> Result<T, wit::LedgerError> {
+    let recorded = match (script.as_mut(), request) {
+        (Some(script), Some(request)) => script.ledger(request),
+        _ => None,
+    };
+    match recorded {
+        Some(Ok(answer)) => T::from_answer(answer).ok_or_else(|| {
+            wit::LedgerError::Unavailable("the recording answered this call otherwise".into())
+        }),
+        Some(Err(refused)) => Err(refused),
+        None => Err(wit::LedgerError::Unavailable(
+            "this host keeps no ledger, and the recording never made this call".into(),
+        )),
+    }
+}
+
+/// A recorded ledger answer as the value a function returns.
+trait FromAnswer: Sized {
+    fn from_answer(answer: LedgerAnswer) -> Option<Self>;
+}
+
+impl FromAnswer for wit::Card {
+    fn from_answer(answer: LedgerAnswer) -> Option<Self> {
+        match answer {
+            LedgerAnswer::Card(card) => Some(card),
+            _ => None,
+        }
+    }
+}
+
+impl FromAnswer for wit::CardHold {
+    fn from_answer(answer: LedgerAnswer) -> Option<Self> {
+        match answer {
+            LedgerAnswer::Hold(hold) => Some(hold),
+            _ => None,
+        }
+    }
+}
+
+impl FromAnswer for Vec<wit::CardHold> {
+    fn from_answer(answer: LedgerAnswer) -> Option<Self> {
+        match answer {
+            LedgerAnswer::Holds(holds) => Some(holds),
+            _ => None,
+        }
     }
 }
 

@@ -6,15 +6,20 @@
 //! Answers are matched per kind of import, in order. A signature or
 //! decryption over data the recording never saw cannot be produced without
 //! the key: signing then answers a placeholder, verifying answers `false`,
-//! decrypting fails — as a real key would for data it did not sign.
+//! decrypting fails — as a real key would for data it did not sign. A
+//! replay keeps no ledger: a ledger call is answered as the recording's
+//! same call (same function, same arguments) was, and one the recording
+//! never made answers `unavailable` — so a version that holds another
+//! amount, or captures what the old one released, replays differently.
 
 use super::bindings::paycore::channel::crypto::{Algorithm, CryptoError};
+use super::bindings::paycore::channel::ledger as wit_ledger;
 use super::bindings::paycore::channel::{http, types as wit};
 use super::engine::PluginHost;
 use super::imports::ChannelGrant;
 use super::load::Plugin;
 use super::record::RecordedCall;
-use super::trace::{CallOutput, HostCall, HttpAttempt};
+use super::trace::{CallOutput, HostCall, HttpAttempt, LedgerAnswer, LedgerCall, LedgerRequest};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -25,6 +30,7 @@ pub struct Script {
     crypto: Vec<Option<HostCall>>,
     clock: VecDeque<u64>,
     last_clock: u64,
+    ledger: Vec<Option<LedgerCall>>,
 }
 
 impl Script {
@@ -34,9 +40,7 @@ impl Script {
             match call {
                 HostCall::Http(a) => script.http.push_back(a.clone()),
                 HostCall::Clock { millis } => script.clock.push_back(*millis),
-                // A replay host keeps no ledger: its ledger calls answer
-                // `unavailable`, whatever the recording says they moved.
-                HostCall::Ledger(_) => {}
+                HostCall::Ledger(call) => script.ledger.push(Some(call.clone())),
                 other => script.crypto.push(Some(other.clone())),
             }
         }
@@ -58,6 +62,19 @@ impl Script {
             self.last_clock = ms;
         }
         self.last_clock
+    }
+
+    /// What the recording's first unused call of `request` answered; none
+    /// if the recording never made it.
+    pub(super) fn ledger(
+        &mut self,
+        request: &LedgerRequest,
+    ) -> Option<Result<LedgerAnswer, wit_ledger::LedgerError>> {
+        self.ledger
+            .iter_mut()
+            .find(|c| c.as_ref().is_some_and(|c| &c.request == request))
+            .and_then(Option::take)
+            .map(|c| c.result)
     }
 
     /// The first unused recorded crypto call that `matches`.
@@ -131,4 +148,47 @@ pub fn difference(recorded: &CallOutput, replayed: &CallOutput) -> Option<String
     let show = |o: &CallOutput| serde_json::to_string(o).unwrap_or_else(|_| format!("{o:?}"));
     let (before, after) = (show(recorded), show(replayed));
     (before != after).then(|| format!("- {before}\n+ {after}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held(id: &str) -> wit_ledger::CardHold {
+        wit_ledger::CardHold {
+            id: id.into(),
+            card: "card_1".into(),
+            amount: 700,
+            status: wit_ledger::HoldStatus::Held,
+            credited: 0,
+        }
+    }
+
+    #[test]
+    fn ledger_calls_are_answered_as_recorded_once_and_others_are_unavailable() {
+        let hold = LedgerRequest::Hold {
+            card: "card_1".into(),
+            amount: 700,
+        };
+        let mut script = Script::new(&[HostCall::Ledger(LedgerCall {
+            request: hold.clone(),
+            result: Ok(LedgerAnswer::Hold(held("h_1"))),
+        })]);
+        let other = LedgerRequest::Hold {
+            card: "card_1".into(),
+            amount: 800,
+        };
+        assert!(
+            script.ledger(&other).is_none(),
+            "another amount was never held"
+        );
+        match script.ledger(&hold) {
+            Some(Ok(LedgerAnswer::Hold(h))) => assert_eq!(h.id, "h_1"),
+            answer => panic!("{answer:?}"),
+        }
+        assert!(
+            script.ledger(&hold).is_none(),
+            "each recorded answer serves once"
+        );
+    }
 }

@@ -142,7 +142,7 @@ pub struct LedgerCall {
 }
 
 /// A `ledger` function with the plugin's arguments.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "function")]
 pub enum LedgerRequest {
     CardByCode { code: String },
