@@ -15,6 +15,8 @@ const SHOP_KEY: &str = "sk_test_combined_shop";
 /// The sandbox channel, the card channel, and programmes of each kind.
 fn combined_tenant(id: &str, key: &str) -> (String, String) {
     TenantToml::sandbox(id, key)
+        // Webhooks go where an order's notify_url says.
+        .line("webhook_secret = \"inline:whsec_combined_e2e_0123456789\"")
         .then(
             r#"
 [[channels]]
@@ -738,5 +740,68 @@ async fn routing_explain_shows_each_tender_and_the_wallet_route_holding_nothing(
         .get(SHOP_KEY, "/v1/payments?merchant_order_no=EXPLAIN-1")
         .await;
     assert_eq!(made.status, StatusCode::NOT_FOUND, "nothing created");
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_order_webhook_shows_its_tenders_as_they_end() {
+    let t = start().await;
+    let gift = issue_promotional(&t, SHOP_KEY, "gift", Some(10_000)).await;
+    let code = coupon(&t).await;
+    let with_hook = |no: &str, wallet_code: &str| {
+        let mut body = order(
+            no,
+            3_850,
+            json!([{ "type": "coupon", "code": code },
+                   { "type": "card", "card_id": gift, "amount": 2_000 },
+                   barcode(wallet_code)]),
+        );
+        body["notify_url"] = json!(t.hooks.url);
+        body
+    };
+    let paid = t
+        .post(
+            SHOP_KEY,
+            "/v1/payments",
+            with_hook("HOOK-1", "134567890124"),
+        )
+        .await;
+    assert_eq!(paid.body["status"], "succeeded", "{}", paid.body);
+    let hooks = t.wait_for_webhooks(1).await;
+    let event: Value = serde_json::from_str(&hooks[0].body).unwrap();
+    assert_eq!(event["type"], "payment.succeeded", "{event}");
+    assert_eq!(
+        tenders_of(&event["data"]),
+        [
+            tender("coupon", 500, "succeeded"),
+            tender("card", 2_000, "succeeded"),
+            tender("external", 1_350, "succeeded"),
+        ],
+        "spent as the order succeeded"
+    );
+    assert_eq!(event["data"]["tenders"][1]["balance"], 8_000);
+
+    let code = coupon(&t).await;
+    let mut declined = with_hook("HOOK-2", "134567890121");
+    declined["tenders"][0]["code"] = json!(code);
+    let failed = t.post(SHOP_KEY, "/v1/payments", declined).await;
+    assert_eq!(failed.body["status"], "failed", "{}", failed.body);
+    let hooks = t.wait_for_webhooks(2).await;
+    let event: Value = serde_json::from_str(&hooks[1].body).unwrap();
+    assert_eq!(event["type"], "payment.failed", "{event}");
+    assert_eq!(
+        tenders_of(&event["data"]),
+        [
+            tender("coupon", 500, "released"),
+            tender("card", 2_000, "released"),
+            tender("external", 1_350, "failed"),
+        ],
+        "given back as the order failed"
+    );
+    assert_eq!(
+        event["data"]["tenders"][1]["balance"], 8_000,
+        "the card's 2,000 back on it"
+    );
+    assert_eq!(card_state(&t, &gift).await, (8_000, 0));
     t.stop().await;
 }

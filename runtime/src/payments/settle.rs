@@ -90,8 +90,13 @@ impl Payments {
                     tracing::warn!(payment_id = %current.id, cause = cause.as_str(), reason = %reason, "refused a channel answer");
                 }
                 change.attempt = attempt;
-                let webhook =
-                    webhook.and_then(|kind| self.payment_webhook(tenant, &current, &change, kind));
+                let webhook = match webhook {
+                    Some(kind) => {
+                        self.payment_webhook(tenant, &current, &change, kind)
+                            .await?
+                    }
+                    None => None,
+                };
                 let written = self
                     .store
                     .apply_payment_change(&current, &change, &event, webhook)
@@ -128,18 +133,23 @@ impl Payments {
     }
 
     /// The webhook announcing `kind` (a move), if the merchant wants one.
-    fn payment_webhook(
+    async fn payment_webhook(
         &self,
         tenant: &Tenant,
         current: &PaymentRecord,
         change: &PaymentChange,
         kind: EventKind,
-    ) -> Option<OutboxMessage> {
-        let url = current
+    ) -> Result<Option<OutboxMessage>> {
+        let Some(url) = current
             .notify_url
             .clone()
-            .or_else(|| tenant.config.notify_url.clone())?;
-        tenant.config.webhook_secret.as_ref()?;
+            .or_else(|| tenant.config.notify_url.clone())
+        else {
+            return Ok(None);
+        };
+        if tenant.config.webhook_secret.is_none() {
+            return Ok(None);
+        }
         // The payload shows the payment as it will be after this change.
         let mut after = current.clone();
         after.status = change.status.unwrap_or(current.status);
@@ -153,14 +163,18 @@ impl Payments {
             after.failure = f.as_ref().map(|v| v.to_string());
         }
         after.updated_at = self.clock.now_rfc3339();
-        Some(webhook_message(
+        // A combined order's tenders as they will be once it is written.
+        let view = self
+            .with_projected_tenders(tenant, PaymentView::from(&after))
+            .await?;
+        Ok(Some(webhook_message(
             &tenant.config.id,
             &current.id,
             kind,
             url,
-            serde_json::to_value(PaymentView::from(&after)).ok()?,
+            serde_json::to_value(view).expect("views serialise"),
             self.clock.now_rfc3339(),
-        ))
+        )))
     }
 }
 

@@ -507,15 +507,44 @@ impl Payments {
         tenant: &Tenant,
         mut view: PaymentView,
     ) -> Result<PaymentView> {
-        if !view.combined {
-            return Ok(view);
+        if view.combined {
+            view.tenders = Some(self.tender_views(tenant, &view, false).await?);
         }
+        Ok(view)
+    }
+
+    /// A combined order's view as it will be once `view`'s status is
+    /// written: holds still held shown as they then become — spent if it
+    /// succeeded, given back if it ended otherwise — which
+    /// `after_order_change` makes true right after the write (the sweeper,
+    /// after a crash). What a webhook for the change carries.
+    pub(super) async fn with_projected_tenders(
+        &self,
+        tenant: &Tenant,
+        mut view: PaymentView,
+    ) -> Result<PaymentView> {
+        if view.combined {
+            view.tenders = Some(self.tender_views(tenant, &view, true).await?);
+        }
+        Ok(view)
+    }
+
+    async fn tender_views(
+        &self,
+        tenant: &Tenant,
+        view: &PaymentView,
+        project: bool,
+    ) -> Result<Vec<crate::payments::view::TenderView>> {
         let tenant_id = &tenant.config.id;
         let tenders = self.store.tenders_of(tenant_id, &view.id).await?;
         let holds = self.store.holds_for_payment(tenant_id, &view.id).await?;
+        let fate = match project {
+            true => rules::hold_fate(view.status),
+            false => HoldFate::Keep,
+        };
         let mut shown = Vec::with_capacity(tenders.len());
         for t in &tenders {
-            let balance = match &t.card_id {
+            let mut balance = match &t.card_id {
                 Some(card) => self.store.card(tenant_id, card).await?.map(|c| c.balance),
                 None => None,
             };
@@ -527,7 +556,19 @@ impl Payments {
                     view.status.to_string()
                 }
             } else {
-                match closed_loop_state(t, &holds) {
+                let state = match (closed_loop_state(t, &holds), fate) {
+                    (ClosedLoop::Held, HoldFate::Capture) => ClosedLoop::Captured,
+                    (ClosedLoop::Held, HoldFate::Release) => {
+                        // Given back: on the card's balance again.
+                        let held = t.card_id.as_ref().and_then(|card| {
+                            holds.iter().find(|h| &h.card_id == card).map(|h| h.amount)
+                        });
+                        balance = balance.zip(held).map(|(b, h)| b + h);
+                        ClosedLoop::Released
+                    }
+                    (state, _) => state,
+                };
+                match state {
                     ClosedLoop::Pending if view.status.is_final() => "skipped",
                     ClosedLoop::Pending => "pending",
                     ClosedLoop::Refused => "failed",
@@ -552,8 +593,7 @@ impl Payments {
                 wallet: if external { view.wallet.clone() } else { None },
             });
         }
-        view.tenders = Some(shown);
-        Ok(view)
+        Ok(shown)
     }
 }
 
