@@ -97,6 +97,18 @@ fn order(no: &str, amount: i64, tenders: Value) -> Value {
             "payer": { "open_id": MEMBER }, "subject": "lunch", "tenders": tenders })
 }
 
+/// The order of the docs: 38.50 paid by the ¥5 coupon `code`, 20.00 from
+/// `card` and a sandbox barcode `wallet_code` for the rest.
+fn lunch(no: &str, code: &str, card: &str, wallet_code: &str) -> Value {
+    order(
+        no,
+        3_850,
+        json!([{ "type": "coupon", "code": code },
+               { "type": "card", "card_id": card, "amount": 2_000 },
+               barcode(wallet_code)]),
+    )
+}
+
 /// A sandbox barcode payment for what the other tenders leave.
 fn barcode(code: &str) -> Value {
     json!({ "scene": "barcode", "auth_code": code, "wallet": "sandbox" })
@@ -155,13 +167,7 @@ async fn coupon_card_and_wallet_pay_one_order_once() {
     let t = start().await;
     let gift = issue_promotional(&t, SHOP_KEY, "gift", Some(10_000)).await;
     let code = coupon(&t).await;
-    let body = order(
-        "MIX-1",
-        3_850,
-        json!([{ "type": "coupon", "code": code },
-               { "type": "card", "card_id": gift, "amount": 2_000 },
-               barcode("134567890124")]),
-    );
+    let body = lunch("MIX-1", &code, &gift, "134567890124");
     let paid = t.post(SHOP_KEY, "/v1/payments", body.clone()).await;
     assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.body);
     assert_eq!(paid.body["status"], "succeeded", "{}", paid.body);
@@ -242,13 +248,7 @@ async fn a_declined_wallet_releases_the_coupon_and_the_card() {
         .post(
             SHOP_KEY,
             "/v1/payments",
-            order(
-                "MIX-DECLINE",
-                3_850,
-                json!([{ "type": "coupon", "code": code },
-                       { "type": "card", "card_id": gift, "amount": 2_000 },
-                       barcode("134567890121")]),
-            ),
+            lunch("MIX-DECLINE", &code, &gift, "134567890121"),
         )
         .await;
     assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.body);
@@ -278,13 +278,7 @@ async fn an_unknown_wallet_outcome_keeps_the_holds_until_the_query_settles_it() 
         .post(
             SHOP_KEY,
             "/v1/payments",
-            order(
-                "MIX-TIMEOUT",
-                3_850,
-                json!([{ "type": "coupon", "code": code },
-                       { "type": "card", "card_id": gift, "amount": 2_000 },
-                       barcode("134567890123")]),
-            ),
+            lunch("MIX-TIMEOUT", &code, &gift, "134567890123"),
         )
         .await;
     assert_eq!(r.status, StatusCode::GATEWAY_TIMEOUT, "{}", r.body);
@@ -595,13 +589,7 @@ async fn refunds_go_back_to_the_wallet_first_then_the_card_and_the_coupon_only_w
         .post(
             SHOP_KEY,
             "/v1/payments",
-            order(
-                "MIX-R",
-                3_850,
-                json!([{ "type": "coupon", "code": code },
-                       { "type": "card", "card_id": gift, "amount": 2_000 },
-                       barcode("134567890124")]),
-            ),
+            lunch("MIX-R", &code, &gift, "134567890124"),
         )
         .await;
     assert_eq!(paid.body["status"], "succeeded", "{}", paid.body);
@@ -699,13 +687,7 @@ async fn routing_explain_shows_each_tender_and_the_wallet_route_holding_nothing(
     let t = start().await;
     let gift = issue_promotional(&t, SHOP_KEY, "gift", Some(10_000)).await;
     let code = coupon(&t).await;
-    let body = order(
-        "EXPLAIN-1",
-        3_850,
-        json!([{ "type": "coupon", "code": code },
-               { "type": "card", "card_id": gift, "amount": 2_000 },
-               barcode("134567890124")]),
-    );
+    let body = lunch("EXPLAIN-1", &code, &gift, "134567890124");
     let r = t.post(SHOP_KEY, "/v1/routing/explain", body).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let tenders = r.body["tenders"].as_array().unwrap();
@@ -749,13 +731,7 @@ async fn the_order_webhook_shows_its_tenders_as_they_end() {
     let gift = issue_promotional(&t, SHOP_KEY, "gift", Some(10_000)).await;
     let code = coupon(&t).await;
     let with_hook = |no: &str, wallet_code: &str| {
-        let mut body = order(
-            no,
-            3_850,
-            json!([{ "type": "coupon", "code": code },
-                   { "type": "card", "card_id": gift, "amount": 2_000 },
-                   barcode(wallet_code)]),
-        );
+        let mut body = lunch(no, &code, &gift, wallet_code);
         body["notify_url"] = json!(t.hooks.url);
         body
     };

@@ -505,12 +505,9 @@ impl Payments {
     pub(crate) async fn with_tenders(
         &self,
         tenant: &Tenant,
-        mut view: PaymentView,
+        view: PaymentView,
     ) -> Result<PaymentView> {
-        if view.combined {
-            view.tenders = Some(self.tender_views(tenant, &view, false).await?);
-        }
-        Ok(view)
+        self.attach_tenders(tenant, view, false).await
     }
 
     /// A combined order's view as it will be once `view`'s status is
@@ -521,10 +518,19 @@ impl Payments {
     pub(super) async fn with_projected_tenders(
         &self,
         tenant: &Tenant,
+        view: PaymentView,
+    ) -> Result<PaymentView> {
+        self.attach_tenders(tenant, view, true).await
+    }
+
+    async fn attach_tenders(
+        &self,
+        tenant: &Tenant,
         mut view: PaymentView,
+        project: bool,
     ) -> Result<PaymentView> {
         if view.combined {
-            view.tenders = Some(self.tender_views(tenant, &view, true).await?);
+            view.tenders = Some(self.tender_views(tenant, &view, project).await?);
         }
         Ok(view)
     }
