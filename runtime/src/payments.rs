@@ -441,18 +441,7 @@ impl Payments {
             let record = self
                 .settle(tenant, record, proposal, Cause::Pay, Some(history))
                 .await?;
-            let payment = PaymentView::from(&record);
-            return match error {
-                None => Ok(Created {
-                    payment,
-                    replayed: false,
-                }),
-                Some(error) => Err(PaymentError::Create {
-                    error,
-                    payment: Box::new(payment),
-                    replayed: false,
-                }),
-            };
+            return answered(&record, error);
         }
         unreachable!("a route has at least one candidate and the last one always returns")
     }
@@ -494,6 +483,23 @@ impl Payments {
             || self.load(&tenant_id, &id),
         )
         .await
+    }
+}
+
+/// A create's first answer: the payment as settled, or the error it
+/// answered with, the payment beside it.
+fn answered(record: &PaymentRecord, error: Option<CreateError>) -> Result<Created> {
+    let payment = PaymentView::from(record);
+    match error {
+        None => Ok(Created {
+            payment,
+            replayed: false,
+        }),
+        Some(error) => Err(PaymentError::Create {
+            error,
+            payment: Box::new(payment),
+            replayed: false,
+        }),
     }
 }
 

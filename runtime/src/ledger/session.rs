@@ -156,6 +156,19 @@ impl Session {
         }
     }
 
+    /// The host acting on `tenant`'s ledger itself (spending or giving back
+    /// a combined order's holds, crediting its refunds, settling a stranded
+    /// hold), through the same rules a plugin's calls go through.
+    pub fn for_host(ledger: Ledger, tenant: &crate::config::TenantConfig, scope: Scope) -> Self {
+        Session::new(
+            ledger,
+            tenant.id.clone(),
+            tenant.card_programs.clone().into(),
+            tenant.timezone.clone(),
+            scope,
+        )
+    }
+
     /// The card a payment code names, binding the code to the payment.
     pub async fn card_by_code(&mut self, code: &str) -> Result<CardView, LedgerError> {
         let (Scope::Pay { payment, .. } | Scope::Tender { payment, .. }) = &self.scope else {
@@ -201,16 +214,7 @@ impl Session {
     /// Whether now, in the tenant's time zone, is within the coupon's days
     /// and hours (read as the routing rules' windows are).
     fn in_window(&self, program: &Program) -> bool {
-        let Some(window) = program.coupon.as_ref().and_then(|c| c.window.as_ref()) else {
-            return true;
-        };
-        let local = self
-            .ledger
-            .store
-            .clock()
-            .now()
-            .to_zoned_datetime(self.timezone.clone());
-        window.check(local.datetime()).is_ok()
+        coupon_closed_now(&self.ledger, &self.timezone, program).is_none()
     }
 
     /// Reserves value on a card for the payment being paid.
@@ -578,4 +582,17 @@ fn view(record: CardRecord, program: Program, in_window: bool) -> CardView {
         expires_ms: record.expires_ms,
         in_window,
     }
+}
+
+/// Why `program`'s coupon cannot be used now, in the tenant's time zone
+/// `tz` (outside its days and hours); `None` when it can, and for any
+/// other programme or a coupon without them.
+pub(super) fn coupon_closed_now(
+    ledger: &Ledger,
+    tz: &TimeZone,
+    program: &Program,
+) -> Option<String> {
+    let window = program.coupon.as_ref().and_then(|c| c.window.as_ref())?;
+    let local = ledger.store.clock().now().to_zoned_datetime(tz.clone());
+    window.check(local.datetime()).err()
 }

@@ -63,11 +63,9 @@ impl Ledger {
         let hold = &stranded.hold;
         let resolution = resolution(stranded.payment_status);
         if let (Resolution::Capture, Some(tenant)) = (resolution, tenant) {
-            let mut session = super::Session::new(
+            let mut session = super::Session::for_host(
                 self.clone(),
-                tenant.id.clone(),
-                tenant.card_programs.clone().into(),
-                tenant.timezone.clone(),
+                tenant,
                 super::Scope::Payment {
                     payment: hold.payment_id.clone(),
                 },

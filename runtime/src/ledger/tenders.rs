@@ -197,11 +197,9 @@ impl Ledger {
         fate: Resolution,
     ) -> Result<Vec<CardHoldView>, LedgerError> {
         let holds = self.store.holds_for_payment(&tenant.id, payment).await?;
-        let mut session = Session::new(
+        let mut session = Session::for_host(
             self.clone(),
-            tenant.id.clone(),
-            tenant.card_programs.clone().into(),
-            tenant.timezone.clone(),
+            tenant,
             Scope::Payment {
                 payment: payment.clone(),
             },
@@ -247,11 +245,9 @@ impl Ledger {
             .iter()
             .find(|h| &h.card_id == card)
             .ok_or(LedgerError::NotFound)?;
-        let mut session = Session::new(
+        let mut session = Session::for_host(
             self.clone(),
-            tenant.id.clone(),
-            tenant.card_programs.clone().into(),
-            tenant.timezone.clone(),
+            tenant,
             Scope::Refund {
                 payment: payment.clone(),
                 // To the session a refund of all that was left is a full
@@ -329,19 +325,12 @@ fn coupon_discount(
             ),
         ));
     }
-    if let Some(window) = &terms.window {
-        let local = ledger
-            .store
-            .clock()
-            .now()
-            .to_zoned_datetime(tenant.timezone.clone());
-        if let Err(why) = window.check(local.datetime()) {
-            return Err(refuse(
-                position,
-                "code",
-                format!("the coupon cannot be used now: {why}"),
-            ));
-        }
+    if let Some(why) = super::session::coupon_closed_now(ledger, &tenant.timezone, program) {
+        return Err(refuse(
+            position,
+            "code",
+            format!("the coupon cannot be used now: {why}"),
+        ));
     }
     if !terms.stores.is_empty()
         && !order

@@ -428,18 +428,7 @@ impl Payments {
         let record = self
             .settle(tenant, record.clone(), failed, Cause::Pay, Some(history))
             .await?;
-        let payment = PaymentView::from(&record);
-        Ok(match create_error {
-            None => Ok(Created {
-                payment,
-                replayed: false,
-            }),
-            Some(error) => Err(PaymentError::Create {
-                error,
-                payment: Box::new(payment),
-                replayed: false,
-            }),
-        })
+        Ok(super::answered(&record, create_error))
     }
 
     /// After a combined order's change: once it is final, its holds are
@@ -661,19 +650,13 @@ fn new_tender(planned: &Planned) -> NewTender {
             Some((channel, _)) => channel.id.clone(),
             None => String::new(),
         },
-        card_id: planned.closed_loop.as_ref().and_then(|(_, card)| {
-            // A card named by a payment code is known now, but recorded
-            // only once its hold binds the code to this order.
-            matches!(
-                planned.tender,
-                Tender::Card {
-                    card_id: Some(_),
-                    ..
-                } | Tender::Coupon { .. }
-            )
-            .then(|| card.card.id.clone())
+        // A card named by a payment code is known now, but recorded only
+        // once its hold binds the code to this order.
+        card_id: planned
+            .closed_loop
+            .as_ref()
             .filter(|_| !is_code(&planned.tender))
-        }),
+            .map(|(_, card)| card.card.id.clone()),
     }
 }
 
