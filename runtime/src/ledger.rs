@@ -21,6 +21,7 @@ mod expiry;
 mod program;
 mod reactivation;
 mod report;
+mod seen;
 mod session;
 mod stranded_holds;
 mod tenders;

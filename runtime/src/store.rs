@@ -32,6 +32,7 @@ mod connect;
 mod decisions;
 mod ledger;
 mod ledger_audit;
+mod ledger_one_trip;
 mod one_trip;
 mod outbox;
 mod payment_changes;

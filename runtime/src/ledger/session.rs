@@ -14,6 +14,7 @@
 
 use super::codes::code_hash;
 use super::program::ProgramUnits;
+use super::seen::Seen;
 use super::{Ledger, Program};
 use crate::clock::TimeZone;
 use crate::domain::ProgramKind;
@@ -136,6 +137,8 @@ pub struct Session {
     scope: Scope,
     /// A write was attempted: if the call fails now, value may have moved.
     pub wrote: bool,
+    /// What this call read or wrote already.
+    seen: Seen,
 }
 
 impl Session {
@@ -153,6 +156,7 @@ impl Session {
             timezone,
             scope,
             wrote: false,
+            seen: Seen::default(),
         }
     }
 
@@ -183,25 +187,64 @@ impl Session {
             .use_payment_code(&self.tenant, &hash, &payment)
             .await?
         {
-            CodeUse::Card(card) => self.card(&card).await,
+            CodeUse::Card(card) => self.card_with_holds(&card).await,
             CodeUse::Unknown => Err(LedgerError::NotFound),
             CodeUse::Expired => Err(LedgerError::CodeExpired),
             CodeUse::Used => Err(LedgerError::CodeUsed),
         }
     }
 
-    /// One of the tenant's cards in this channel's programmes.
+    /// One of the tenant's cards in this channel's programmes. A call
+    /// about a payment reads the payment's holds with it (the next thing a
+    /// card plugin asks), unless it knows them already.
     pub async fn balance(&mut self, card: &str) -> Result<CardView, LedgerError> {
-        self.card(&CardId::from(card)).await
+        self.card_with_holds(&CardId::from(card)).await
     }
 
-    async fn card(&self, card: &CardId) -> Result<CardView, LedgerError> {
+    /// A card as it is now; with the payment's holds when the call is about
+    /// a payment whose holds it does not know yet.
+    async fn card_with_holds(&mut self, card: &CardId) -> Result<CardView, LedgerError> {
+        let Some(payment) = self
+            .scope
+            .payment()
+            .filter(|p| self.seen.holds(p).is_none())
+            .cloned()
+        else {
+            return self.card(card).await;
+        };
+        let (record, holds) = self
+            .ledger
+            .store
+            .card_and_payment_holds(&self.tenant, card, &payment)
+            .await?;
+        self.seen.read_holds(&payment, &holds);
+        self.card_view(record)
+    }
+
+    /// A card as it is now.
+    async fn card(&mut self, card: &CardId) -> Result<CardView, LedgerError> {
         let record = self.ledger.store.card(&self.tenant, card).await?;
+        self.card_view(record)
+    }
+
+    /// A card as read, in one of this channel's programmes, remembered.
+    fn card_view(&mut self, record: Option<CardRecord>) -> Result<CardView, LedgerError> {
         let (record, program) = record
             .and_then(|r| self.program_of(&r).map(|p| (r, p)))
             .ok_or(LedgerError::NotFound)?;
         let in_window = self.in_window(&program);
-        Ok(view(record, program, in_window))
+        let card = view(record, program, in_window);
+        self.seen.read_card(&card);
+        Ok(card)
+    }
+
+    /// A card for its id and programme only (not its balances): as this
+    /// call read it already, else read now.
+    async fn card_facts(&mut self, card: &CardId) -> Result<CardView, LedgerError> {
+        match self.seen.card(card) {
+            Some(known) => Ok(known.clone()),
+            None => self.card(card).await,
+        }
     }
 
     fn program_of(&self, card: &CardRecord) -> Option<Program> {
@@ -237,7 +280,7 @@ impl Session {
         if amount <= 0 {
             return Err(not_allowed("a hold's amount must be above zero"));
         }
-        let card = self.card(&CardId::from(card)).await?;
+        let card = self.card_facts(&CardId::from(card)).await?;
         if card.program.currency != currency {
             return Err(not_allowed(&format!(
                 "the card's programme pays in {}, the payment is in {currency}",
@@ -266,17 +309,36 @@ impl Session {
         } else {
             Move::hold
         };
-        let planned = plan(&card.id, &HoldId::generate(), &payment, amount)
-            .map_err(|e| not_allowed(&e.to_string()))?;
-        self.apply(&planned).await?;
-        self.hold_of(&payment, &card.id).await
+        let hold = HoldId::generate();
+        let planned =
+            plan(&card.id, &hold, &payment, amount).map_err(|e| not_allowed(&e.to_string()))?;
+        if !self.apply(&planned).await? {
+            return self.read_back(&payment, &card.id).await;
+        }
+        let at = self.ledger.store.clock();
+        let made = HoldRecord {
+            id: hold,
+            tenant_id: self.tenant.clone(),
+            card_id: card.id,
+            payment_id: payment,
+            unit: card.program.ledger_unit(),
+            amount,
+            status: HoldStatus::Held,
+            refunded: 0,
+            created_at: at.now_rfc3339(),
+            updated_at: at.now_rfc3339(),
+            created_ms: at.now_millis(),
+        };
+        let view = CardHoldView::from(&made);
+        self.seen.opened(made);
+        Ok(view)
     }
 
     /// Spends a held hold of the payment being called. A coupon is used
     /// once: in the same transaction, what it holds beyond the discount
     /// goes back to the promotion, and it is closed.
     pub async fn capture(&mut self, hold: &str) -> Result<CardHoldView, LedgerError> {
-        let (hold, card) = self.own_hold(hold).await?;
+        let (hold, card) = self.own_hold(hold, Freshness::Seen).await?;
         // A tender's hold is the host's to capture, once the whole order
         // succeeded.
         if !matches!(self.scope, Scope::Pay { .. } | Scope::Payment { .. }) {
@@ -291,6 +353,8 @@ impl Session {
         let planned = Move::capture(&hold.card_id, &hold.id, hold.amount)
             .map_err(|e| not_allowed(&e.to_string()))?;
         if is_coupon(&card.program) {
+            // What it has left is retired: its balance as it is now.
+            let card = self.card(&card.id).await?;
             let mut moves = vec![planned];
             // Nothing else is held on a coupon: what is available is the rest.
             if card.balance > 0 {
@@ -304,15 +368,19 @@ impl Session {
                 to: CardStatus::Closed,
             };
             self.apply_all(&card.id, &moves, Some(close)).await?;
-        } else {
-            self.apply(&planned).await?;
+        } else if self.apply(&planned).await? {
+            self.seen.settled(&hold.id, HoldStatus::Captured);
+            return Ok(CardHoldView {
+                status: HoldStatus::Captured,
+                ..CardHoldView::from(&hold)
+            });
         }
-        self.hold_of(&hold.payment_id, &hold.card_id).await
+        self.read_back(&hold.payment_id, &hold.card_id).await
     }
 
     /// Gives a held hold of the payment being called back to its card.
     pub async fn release(&mut self, hold: &str) -> Result<CardHoldView, LedgerError> {
-        let (hold, _) = self.own_hold(hold).await?;
+        let (hold, _) = self.own_hold(hold, Freshness::Seen).await?;
         if matches!(self.scope, Scope::Refund { .. } | Scope::ReadOnly) {
             return Err(not_allowed("a hold is released only for its payment"));
         }
@@ -322,15 +390,22 @@ impl Session {
         self.wrote = true;
         let planned = Move::release(&hold.card_id, &hold.id, hold.amount)
             .map_err(|e| not_allowed(&e.to_string()))?;
-        self.apply(&planned).await?;
-        self.hold_of(&hold.payment_id, &hold.card_id).await
+        if !self.apply(&planned).await? {
+            return self.read_back(&hold.payment_id, &hold.card_id).await;
+        }
+        self.seen.settled(&hold.id, HoldStatus::Released);
+        Ok(CardHoldView {
+            status: HoldStatus::Released,
+            ..CardHoldView::from(&hold)
+        })
     }
 
     /// Gives captured value back to its card, for the refund or cancel
     /// being called. The same credit again (a `query-refund`, a repeated
     /// cancel) is the move already made: it answers the hold as it is.
     pub async fn credit(&mut self, hold: &str, amount: i64) -> Result<CardHoldView, LedgerError> {
-        let (hold, card) = self.own_hold(hold).await?;
+        // A coupon's validity decides what comes back: its card as it is now.
+        let (hold, card) = self.own_hold(hold, Freshness::Now).await?;
         if amount <= 0 {
             return Err(not_allowed("a credit's amount must be above zero"));
         }
@@ -402,7 +477,7 @@ impl Session {
         } else {
             self.apply(&planned).await?;
         }
-        self.hold_of(&hold.payment_id, &hold.card_id).await
+        self.read_back(&hold.payment_id, &hold.card_id).await
     }
 
     /// What gives a used coupon back with the credit of its discount:
@@ -455,19 +530,28 @@ impl Session {
             .collect())
     }
 
-    async fn payment_holds(&self, payment: &PaymentId) -> Result<Vec<HoldRecord>, LedgerError> {
-        Ok(self
+    /// The payment's holds: as this call knows them, else read now.
+    async fn payment_holds(&mut self, payment: &PaymentId) -> Result<Vec<HoldRecord>, LedgerError> {
+        if let Some(known) = self.seen.holds(payment) {
+            return Ok(known.to_vec());
+        }
+        let holds = self
             .ledger
             .store
             .holds_for_payment(&self.tenant, payment)
-            .await?)
+            .await?;
+        self.seen.read_holds(payment, &holds);
+        Ok(holds)
     }
 
-    async fn hold_of(
-        &self,
+    /// The payment's hold on `card` as stored, after a move this call did
+    /// not make alone (an earlier call's, or several at once).
+    async fn read_back(
+        &mut self,
         payment: &PaymentId,
         card: &CardId,
     ) -> Result<CardHoldView, LedgerError> {
+        self.seen.forget_holds();
         self.payment_holds(payment)
             .await?
             .iter()
@@ -477,18 +561,26 @@ impl Session {
     }
 
     /// A hold of the payment in scope, on a card of this channel's
-    /// programmes, and that card.
-    async fn own_hold(&self, hold: &str) -> Result<(HoldRecord, CardView), LedgerError> {
-        let Some(payment) = self.scope.payment() else {
+    /// programmes, and that card: as it is `Now`, or as this call has
+    /// `Seen` it (for its programme only).
+    async fn own_hold(
+        &mut self,
+        hold: &str,
+        card: Freshness,
+    ) -> Result<(HoldRecord, CardView), LedgerError> {
+        let Some(payment) = self.scope.payment().cloned() else {
             return Err(not_allowed("no payment is being called"));
         };
         let hold = self
-            .payment_holds(payment)
+            .payment_holds(&payment)
             .await?
             .into_iter()
             .find(|h| h.id == hold)
             .ok_or(LedgerError::NotFound)?;
-        let card = self.card(&hold.card_id).await?;
+        let card = match card {
+            Freshness::Now => self.card(&hold.card_id).await?,
+            Freshness::Seen => self.card_facts(&hold.card_id).await?,
+        };
         Ok((hold, card))
     }
 
@@ -506,21 +598,34 @@ impl Session {
             .sum())
     }
 
-    async fn apply(&self, planned: &Move) -> Result<(), LedgerError> {
-        match self.ledger.store.apply_move(&self.tenant, planned).await? {
-            Ok(_) => Ok(()),
-            Err(refusal) => Err(refused(refusal)),
+    /// Applies one move; whether it was applied now (false: an earlier
+    /// call with its key did, and what it did is read back). A move
+    /// applied now is answered from the move itself, without reading back:
+    /// a card payment's hot path.
+    async fn apply(&mut self, planned: &Move) -> Result<bool, LedgerError> {
+        match self.ledger.store.apply_move(&self.tenant, planned).await {
+            Ok(Ok(applied)) => Ok(applied.now),
+            Ok(Err(refusal)) => {
+                self.seen.forget_holds();
+                Err(refused(refusal))
+            }
+            Err(e) => {
+                self.seen.forget_holds();
+                Err(e.into())
+            }
         }
     }
 
     /// Several moves on `card` and its status change: all in one
     /// transaction, or none.
     async fn apply_all(
-        &self,
+        &mut self,
         card: &CardId,
         moves: &[Move],
         status: Option<StatusChange>,
     ) -> Result<(), LedgerError> {
+        // Whatever comes of it, the holds are read anew afterwards.
+        self.seen.forget_holds();
         match self
             .ledger
             .store
@@ -531,6 +636,13 @@ impl Session {
             Err(refusal) => Err(refused(refusal)),
         }
     }
+}
+
+/// How current a card must be: read now, or as this call has seen it.
+#[derive(Debug, Clone, Copy)]
+enum Freshness {
+    Now,
+    Seen,
 }
 
 fn is_coupon(program: &Program) -> bool {

@@ -122,6 +122,13 @@ impl Store {
         tenant: &TenantId,
         planned: &Move,
     ) -> StoreResult<Result<Applied, MoveRefusal>> {
+        if let super::Db::Sqlite(pool) = &self.db
+            && super::ledger_one_trip::fits(planned)
+            && let Some(applied) =
+                super::ledger_one_trip::apply(pool, tenant, planned, &self.clock).await?
+        {
+            return Ok(Ok(applied));
+        }
         on_db!(self, |pool| {
             let mut tx = pool.begin_write().await?;
             let outcome = tx.apply(tenant, planned, &self.clock).await?;
@@ -179,6 +186,40 @@ impl Store {
             .fetch_optional(pool)
             .await?)
         })
+    }
+
+    /// A card and the holds a payment has made, oldest first: what a card
+    /// payment's plugin reads before it holds. On SQLite both statements go
+    /// to the connection's thread in one trip; each row says which it is.
+    pub async fn card_and_payment_holds(
+        &self,
+        tenant: &TenantId,
+        card: &CardId,
+        payment: &PaymentId,
+    ) -> StoreResult<(Option<super::CardRecord>, Vec<HoldRecord>)> {
+        let super::Db::Sqlite(pool) = &self.db else {
+            let found = self.card(tenant, card).await?;
+            return Ok((found, self.holds_for_payment(tenant, payment).await?));
+        };
+        use sqlx::Row;
+        let rows = sqlx::query(
+            "SELECT 'card' AS row_of, * FROM cards WHERE tenant_id = $1 AND id = $2;
+             SELECT 'hold' AS row_of, * FROM ledger_holds WHERE tenant_id = $1 AND payment_id = $3
+             ORDER BY created_ms, id",
+        )
+        .bind(tenant)
+        .bind(card)
+        .bind(payment)
+        .fetch_all(pool)
+        .await?;
+        let (mut found, mut holds) = (None, Vec::new());
+        for row in &rows {
+            match row.try_get::<&str, _>("row_of")? {
+                "card" => found = Some(super::CardRecord::from_row(row)?),
+                _ => holds.push(HoldRecord::from_row(row)?),
+            }
+        }
+        Ok((found, holds))
     }
 
     /// The holds made for a payment, oldest first.
