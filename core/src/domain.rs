@@ -199,6 +199,9 @@ pub enum EventKind {
     PaymentChannelSwitched,
     /// The payer chose a wallet on the hosted page.
     PaymentWalletChosen,
+    /// The payer applied coupons or cards on the hosted page, with a
+    /// wallet for the rest or none: the payment became a combined order.
+    PaymentTendersChosen,
     /// A legal move of the state machine.
     PaymentStatusChanged,
     /// New facts (channel order number, action) without a status change.
@@ -241,6 +244,7 @@ impl EventKind {
         EventKind::PaymentAttempt,
         EventKind::PaymentChannelSwitched,
         EventKind::PaymentWalletChosen,
+        EventKind::PaymentTendersChosen,
         EventKind::PaymentStatusChanged,
         EventKind::PaymentUpdated,
         EventKind::PaymentTransitionRefused,
@@ -266,6 +270,7 @@ impl EventKind {
             EventKind::PaymentAttempt => "payment.attempt",
             EventKind::PaymentChannelSwitched => "payment.channel_switched",
             EventKind::PaymentWalletChosen => "payment.wallet_chosen",
+            EventKind::PaymentTendersChosen => "payment.tenders_chosen",
             EventKind::PaymentStatusChanged => "payment.status_changed",
             EventKind::PaymentUpdated => "payment.updated",
             EventKind::PaymentTransitionRefused => "payment.transition_refused",

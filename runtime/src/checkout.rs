@@ -9,6 +9,7 @@ pub mod agent;
 mod locale;
 pub mod page;
 pub mod qr;
+pub mod tenders;
 
 pub use locale::{Locale, Text};
 

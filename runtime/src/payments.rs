@@ -6,6 +6,7 @@
 mod attempts;
 mod card_follow_ups;
 mod checkout;
+pub mod checkout_tenders;
 pub mod convert;
 mod create_error;
 mod failed_call;

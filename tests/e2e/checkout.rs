@@ -9,7 +9,7 @@ use std::time::Duration;
 
 /// A client that shows redirects instead of following them, like a test
 /// of a form's POST/redirect/GET should.
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
@@ -29,14 +29,14 @@ fn checkout_body(order: &str) -> Value {
     })
 }
 
-fn token_of(payment: &Value) -> String {
+pub(crate) fn token_of(payment: &Value) -> String {
     let url = payment["action"]["url"]
         .as_str()
         .expect("a redirect action");
     url.rsplit('/').next().unwrap().to_string()
 }
 
-async fn page(
+pub(crate) async fn page(
     app: &TestApp,
     path: &str,
     lang: &str,
@@ -52,7 +52,7 @@ async fn page(
     (status, headers, r.text().await.unwrap())
 }
 
-async fn post_form(
+pub(crate) async fn post_form(
     app: &TestApp,
     path: &str,
     form: &[(&str, &str)],
@@ -73,7 +73,7 @@ async fn post_form(
 }
 
 /// The payer page URL a waiting checkout page links to.
-fn payer_link(html: &str) -> String {
+pub(crate) fn payer_link(html: &str) -> String {
     let start = html.find("class=\"open\" href=\"").expect("an open link") + 19;
     let end = html[start..].find('"').unwrap() + start;
     html[start..end].replace("&amp;", "&")

@@ -24,7 +24,7 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const EXPIRY_MS: u64 = 10_000;
 
 /// chromedriver on a loopback port, killed when dropped.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     url: String,
 }
@@ -36,7 +36,7 @@ impl Drop for Driver {
     }
 }
 
-fn driver() -> Driver {
+pub(crate) fn driver() -> Driver {
     let present = PathBuf::from(CHROMIUM).exists() && PathBuf::from(CHROMEDRIVER).exists();
     assert!(
         present,
@@ -60,7 +60,7 @@ fn driver() -> Driver {
     }
 }
 
-async fn browser(
+pub(crate) async fn browser(
     driver: &Driver,
     width: u32,
     user_agent: &str,
@@ -111,6 +111,17 @@ async fn browser(
     unreachable!()
 }
 
+/// A phone's browser, 360 px wide.
+pub(crate) async fn phone(driver: &Driver, profile: &std::path::Path) -> Client {
+    browser(
+        driver,
+        360,
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) Mobile",
+        profile,
+    )
+    .await
+}
+
 fn artifacts() -> PathBuf {
     let dir =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/paycore-artifacts/checkout");
@@ -118,14 +129,14 @@ fn artifacts() -> PathBuf {
     dir
 }
 
-async fn screenshot(c: &Client, name: &str) {
+pub(crate) async fn screenshot(c: &Client, name: &str) {
     let png = c.screenshot().await.expect("screenshot");
     assert!(png.starts_with(b"\x89PNG"), "a PNG");
     std::fs::write(artifacts().join(format!("{name}.png")), png).unwrap();
 }
 
 /// Waits (bounded) until the page shows `css`; returns its text.
-async fn wait_for_text(c: &Client, css: &str) -> String {
+pub(crate) async fn wait_for_text(c: &Client, css: &str) -> String {
     for _ in 0..150 {
         if let Ok(e) = c.find(Locator::Css(css)).await
             && let Ok(t) = e.text().await
@@ -139,7 +150,7 @@ async fn wait_for_text(c: &Client, css: &str) -> String {
 }
 
 /// The page's width in CSS pixels fits the window: nothing overflows sideways.
-async fn assert_fits(c: &Client, width: u32) {
+pub(crate) async fn assert_fits(c: &Client, width: u32) {
     let scroll = c
         .execute("return document.documentElement.scrollWidth;", vec![])
         .await
@@ -181,7 +192,7 @@ async fn pay_with_sandbox(c: &Client) {
 
 /// Approves the sandbox order the checkout page links to, in a second
 /// window, as the payer's wallet would; then comes back.
-async fn approve_in_wallet(c: &Client, shots: &str) {
+pub(crate) async fn approve_in_wallet(c: &Client, shots: &str) {
     let href = c
         .find(Locator::Css("a.open"))
         .await
@@ -236,13 +247,7 @@ async fn checkout_and_static_code_pages_work_in_chromium() {
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
     let link = created.body["action"]["url"].as_str().unwrap().to_string();
-    let phone = browser(
-        &driver,
-        360,
-        "Mozilla/5.0 (Linux; Android 14; Pixel 8) Mobile",
-        &profiles.path().join("phone"),
-    )
-    .await;
+    let phone = phone(&driver, &profiles.path().join("phone")).await;
     phone.goto(&link).await.unwrap();
     let amount = wait_for_text(&phone, ".amount").await;
     assert_eq!(amount, "CN¥88.88");

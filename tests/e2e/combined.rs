@@ -10,7 +10,7 @@ use paycore_e2e::ledger::*;
 use paycore_e2e::*;
 use serde_json::Value;
 
-const SHOP_KEY: &str = "sk_test_combined_shop";
+pub(crate) const SHOP_KEY: &str = "sk_test_combined_shop";
 
 /// The sandbox channel, the card channel, and programmes of each kind.
 fn combined_tenant(id: &str, key: &str) -> (String, String) {
@@ -67,7 +67,7 @@ validity_days = 30
         .file()
 }
 
-async fn start() -> TestApp {
+pub(crate) async fn start() -> TestApp {
     TestApp::start_with_extra(
         Options::default(),
         Extra {
@@ -79,7 +79,7 @@ async fn start() -> TestApp {
 }
 
 /// A ¥5-off coupon given to the member; its code.
-async fn coupon(t: &TestApp) -> String {
+pub(crate) async fn coupon(t: &TestApp) -> String {
     let r = t
         .post(
             SHOP_KEY,
@@ -115,7 +115,7 @@ fn barcode(code: &str) -> Value {
 }
 
 /// (balance, held) of a card or coupon.
-async fn card_state(t: &TestApp, card: &str) -> (i64, i64) {
+pub(crate) async fn card_state(t: &TestApp, card: &str) -> (i64, i64) {
     let r = t.get(SHOP_KEY, &format!("/v1/cards/{card}")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     (
@@ -124,7 +124,7 @@ async fn card_state(t: &TestApp, card: &str) -> (i64, i64) {
     )
 }
 
-async fn coupon_status(t: &TestApp, code: &str) -> String {
+pub(crate) async fn coupon_status(t: &TestApp, code: &str) -> String {
     let r = t.get(SHOP_KEY, &format!("/v1/coupons/{code}")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     r.body["status"].as_str().unwrap().to_string()
@@ -143,7 +143,7 @@ async fn posting_kinds(t: &TestApp, card: &str) -> Vec<String> {
 }
 
 /// Each tender's (type, amount, status).
-fn tenders_of(payment: &Value) -> Vec<(String, i64, String)> {
+pub(crate) fn tenders_of(payment: &Value) -> Vec<(String, i64, String)> {
     payment["tenders"]
         .as_array()
         .unwrap_or_else(|| panic!("no tenders in {payment}"))
@@ -158,7 +158,7 @@ fn tenders_of(payment: &Value) -> Vec<(String, i64, String)> {
         .collect()
 }
 
-fn tender(kind: &str, amount: i64, status: &str) -> (String, i64, String) {
+pub(crate) fn tender(kind: &str, amount: i64, status: &str) -> (String, i64, String) {
     (kind.into(), amount, status.into())
 }
 

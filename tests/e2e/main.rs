@@ -18,6 +18,7 @@ mod cards;
 mod check_config;
 mod checkout;
 mod checkout_browser;
+mod checkout_tenders;
 mod combined;
 mod config_examples;
 mod conformance;

@@ -33,8 +33,9 @@ pub struct TenderBody {
     /// If given, the order's currency: tenders never mix currencies.
     #[schema(value_type = Option<String>, pattern = "^[A-Z]{3}$")]
     pub currency: Option<String>,
-    /// A coupon's code (`cpn_…`, with the order's `payer.open_id` when the
-    /// coupon was given to a member) or the member's 18-digit payment code.
+    /// A coupon's code (`cpn_…`: a coupon given to the order's member,
+    /// `payer.open_id`) or the 18-digit payment code shown for a coupon
+    /// (any coupon, one given to nobody too).
     pub code: Option<String>,
     /// A card's dynamic payment code, or the external tender's payment code
     /// (scene `barcode`).

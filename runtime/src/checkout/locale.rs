@@ -75,6 +75,22 @@ impl Locale {
         known.to_string()
     }
 
+    /// What a card programme issues, as payers call it.
+    pub fn card_kind_name(self, kind: &str) -> &'static str {
+        match (kind, self) {
+            ("coupon", Locale::En) => "Coupon",
+            ("coupon", Locale::ZhCn) => "优惠券",
+            ("stored_value", Locale::En) => "Member card",
+            ("stored_value", Locale::ZhCn) => "会员卡",
+            ("gift", Locale::En) => "Gift card",
+            ("gift", Locale::ZhCn) => "礼品卡",
+            ("voucher", Locale::En) => "Voucher",
+            ("voucher", Locale::ZhCn) => "电子现金券",
+            (_, Locale::En) => "Card",
+            (_, Locale::ZhCn) => "储值卡",
+        }
+    }
+
     /// `minor` units of `currency` as the payer reads them: `¥88.88` in
     /// Chinese, `CN¥88.88` in English, thousands grouped.
     pub fn format_amount(self, minor: i64, currency: &Currency) -> String {
@@ -171,6 +187,19 @@ pub struct Text {
     pub try_again: &'static str,
     pub qr_label: &'static str,
     pub store: &'static str,
+    pub tenders: &'static str,
+    pub your_tenders: &'static str,
+    pub tender_code: &'static str,
+    pub apply: &'static str,
+    pub use_it: &'static str,
+    pub remove: &'static str,
+    pub balance_after: &'static str,
+    pub left_to_pay: &'static str,
+    pub pay_rest_with: &'static str,
+    pub pay_with_tenders: &'static str,
+    pub not_applied: &'static str,
+    pub enter_code: &'static str,
+    pub paid_by: &'static str,
 }
 
 static EN: Text = Text {
@@ -203,6 +232,19 @@ static EN: Text = Text {
     try_again: "Try again",
     qr_label: "Payment QR code",
     store: "Store",
+    tenders: "Coupons and cards",
+    your_tenders: "Yours to use:",
+    tender_code: "Coupon code or member payment code",
+    apply: "Apply",
+    use_it: "Use",
+    remove: "Remove",
+    balance_after: "balance after: {amount}",
+    left_to_pay: "Left to pay",
+    pay_rest_with: "Pay {amount} with {wallet}",
+    pay_with_tenders: "Pay with coupons and cards",
+    not_applied: "Not applied: {reason}",
+    enter_code: "Enter a coupon code or a member payment code.",
+    paid_by: "Paid by",
 };
 
 static ZH_CN: Text = Text {
@@ -235,6 +277,19 @@ static ZH_CN: Text = Text {
     try_again: "重试",
     qr_label: "付款二维码",
     store: "门店",
+    tenders: "优惠券与会员卡",
+    your_tenders: "可用的券和卡：",
+    tender_code: "优惠券码或会员付款码",
+    apply: "使用",
+    use_it: "使用",
+    remove: "取消",
+    balance_after: "支付后余额 {amount}",
+    left_to_pay: "还需支付",
+    pay_rest_with: "使用{wallet}支付 {amount}",
+    pay_with_tenders: "使用券和卡付款",
+    not_applied: "未能使用：{reason}",
+    enter_code: "请输入优惠券码或会员付款码。",
+    paid_by: "支付方式",
 };
 
 impl Locale {

@@ -7,7 +7,9 @@ use super::Locale;
 use crate::domain::PaymentStatus;
 use crate::money::Currency;
 use crate::payments::WalletOffer;
+use crate::payments::checkout_tenders::Draft;
 use crate::payments::request::GoodsItem;
+use crate::payments::view::TenderView;
 
 /// Where a checkout payment stands, as the payer sees it.
 pub enum PageState<'a> {
@@ -54,6 +56,17 @@ pub struct CheckoutView<'a> {
     pub state: PageState<'a>,
     /// A refusal to show above the state (e.g. the wallet cannot pay).
     pub notice: Option<String>,
+    pub tenders: Tenders<'a>,
+}
+
+/// Coupons and cards on the page.
+pub enum Tenders<'a> {
+    /// The tenant has none that could pay this payment.
+    None,
+    /// While the payer chooses: what they applied and could apply.
+    Draft(&'a Draft),
+    /// A combined order: how it is being paid.
+    Order(&'a [TenderView]),
 }
 
 pub fn checkout(v: &CheckoutView<'_>) -> String {
@@ -87,12 +100,21 @@ pub fn checkout(v: &CheckoutView<'_>) -> String {
         }
         body.push_str("</ul></section>");
     }
+    if let Tenders::Order(tenders) = v.tenders {
+        body.push_str(&super::tenders::order_section(
+            v.locale, v.currency, tenders,
+        ));
+    }
     if let Some(n) = &v.notice {
         body.push_str(&format!(
             "<p class=\"notice\" role=\"alert\">{}</p>",
             esc(n)
         ));
     }
+    let draft = match v.tenders {
+        Tenders::Draft(d) => Some(d),
+        _ => None,
+    };
     let live = |class: &str, text: &str| {
         format!(
             "<p class=\"status {class}\" role=\"status\" aria-live=\"polite\">{}</p>",
@@ -103,26 +125,15 @@ pub fn checkout(v: &CheckoutView<'_>) -> String {
     let mut polls = false;
     let mut returns = false;
     match &v.state {
-        PageState::Choose { offers: [] } => {
-            body.push_str(&live("failed", t.no_wallet));
-        }
         PageState::Choose { offers } => {
-            polls = true;
-            body.push_str(&format!(
-                "<form method=\"post\" action=\"/pay/{}\" class=\"wallets\"><fieldset><legend>{}</legend>",
-                esc(v.token),
-                esc(t.choose_wallet)
-            ));
-            for o in offers.iter() {
-                body.push_str(&format!(
-                    "<button type=\"submit\" name=\"wallet\" value=\"{}\" class=\"wallet wallet-{}\">{} {}</button>",
-                    esc(&o.wallet),
-                    esc(&o.wallet),
-                    esc(t.pay_with),
-                    esc(&v.locale.wallet_name(&o.wallet)),
+            if let Some(d) = draft {
+                body.push_str(&super::tenders::draft_section(
+                    v.locale, v.currency, v.token, d,
                 ));
             }
-            body.push_str("</fieldset></form>");
+            body.push_str(&choose(v, offers, draft));
+            // With nothing to choose there is nothing to wait for.
+            polls = !offers.is_empty() || draft.is_some_and(|d| !d.lines.is_empty());
         }
         PageState::Waiting {
             wallet,
@@ -203,6 +214,52 @@ pub fn checkout(v: &CheckoutView<'_>) -> String {
         &data,
         polls,
     )
+}
+
+/// The payer's choice of how to pay what is left: a button per wallet, or
+/// one to pay with coupons and cards alone when they cover it all.
+fn choose(v: &CheckoutView<'_>, offers: &[WalletOffer], draft: Option<&Draft>) -> String {
+    let t = v.locale.text();
+    let applied = draft.filter(|d| !d.lines.is_empty());
+    let covered = applied.is_some_and(|d| d.remaining == 0);
+    if offers.is_empty() && !covered {
+        return format!(
+            "<p class=\"status failed\" role=\"status\" aria-live=\"polite\">{}</p>",
+            esc(t.no_wallet)
+        );
+    }
+    let mut html = format!(
+        "<form method=\"post\" action=\"/pay/{}\" class=\"wallets\">{}<fieldset><legend>{}</legend>",
+        esc(v.token),
+        applied
+            .map(super::tenders::paying_inputs)
+            .unwrap_or_default(),
+        esc(t.choose_wallet)
+    );
+    if covered {
+        html.push_str(&format!(
+            "<button type=\"submit\" name=\"pay\" value=\"tenders\" class=\"wallet wallet-tenders\">{}</button>",
+            esc(t.pay_with_tenders)
+        ));
+    }
+    for o in offers.iter().filter(|_| !covered) {
+        let name = v.locale.wallet_name(&o.wallet);
+        let label = match applied {
+            Some(d) => t
+                .pay_rest_with
+                .replace("{amount}", &v.locale.format_amount(d.remaining, v.currency))
+                .replace("{wallet}", &name),
+            None => format!("{} {}", t.pay_with, name),
+        };
+        html.push_str(&format!(
+            "<button type=\"submit\" name=\"wallet\" value=\"{}\" class=\"wallet wallet-{}\">{}</button>",
+            esc(&o.wallet),
+            esc(&o.wallet),
+            esc(&label),
+        ));
+    }
+    html.push_str("</fieldset></form>");
+    html
 }
 
 /// A static code's page.
@@ -384,6 +441,7 @@ mod tests {
             return_url: Some("https://shop.example/done?a=1&b=2"),
             state,
             notice: None,
+            tenders: Tenders::None,
         }
     }
 
@@ -434,6 +492,80 @@ mod tests {
         assert!(!paid.contains("data-poll"));
         let expired = checkout(&view(PageState::Expired, &[]));
         assert!(expired.contains("This payment link has expired"));
+    }
+
+    fn draft(remaining: i64) -> Draft {
+        use crate::domain::ProgramKind;
+        use crate::payments::checkout_tenders::{Applied, DraftLine};
+        Draft {
+            lines: vec![
+                DraftLine {
+                    applied: Applied::Coupon("cpn_1234abcd".into()),
+                    kind: ProgramKind::Coupon,
+                    card_id: "cpn_1234abcd".into(),
+                    amount: 500,
+                    balance_after: None,
+                },
+                DraftLine {
+                    applied: Applied::Card("card_9876wxyz".into()),
+                    kind: ProgramKind::Gift,
+                    card_id: "card_9876wxyz".into(),
+                    amount: 8388 - remaining,
+                    balance_after: Some(0),
+                },
+            ],
+            remaining,
+            ..Draft::default()
+        }
+    }
+
+    #[test]
+    fn applied_coupons_and_cards_leave_the_rest_to_a_wallet_or_pay_it_all() {
+        let offers = [WalletOffer {
+            wallet: "sandbox".into(),
+            scene: crate::domain::Scene::Qrcode,
+        }];
+        let rest = draft(1350);
+        let mut v = view(PageState::Choose { offers: &offers }, &[]);
+        v.tenders = Tenders::Draft(&rest);
+        let html = checkout(&v);
+        assert!(html.contains("Coupon ···abcd") && html.contains("−CN¥5.00"));
+        assert!(html.contains("Gift card ···wxyz") && html.contains("balance after: CN¥0.00"));
+        assert!(html.contains("<strong id=\"rest\">CN¥13.50</strong>"));
+        assert!(html.contains(">Pay CN¥13.50 with Sandbox wallet</button>"));
+        assert!(html.contains("name=\"rest\" value=\"1350\""));
+        assert_eq!(
+            html.matches("name=\"t\" value=\"card:card_9876wxyz\"")
+                .count(),
+            4,
+            "every form carries what is applied: two removes, the code's, the wallets'"
+        );
+        assert!(!html.contains("name=\"pay\""));
+
+        let all = draft(0);
+        let mut v = view(PageState::Choose { offers: &offers }, &[]);
+        v.tenders = Tenders::Draft(&all);
+        let html = checkout(&v);
+        assert!(html.contains("name=\"pay\" value=\"tenders\""));
+        assert!(
+            !html.contains("name=\"wallet\""),
+            "nothing left for a wallet"
+        );
+
+        // No wallet and nothing applied: nothing to choose, nothing to poll.
+        let none = Draft {
+            remaining: 8888,
+            ..Draft::default()
+        };
+        let mut v = view(PageState::Choose { offers: &[] }, &[]);
+        v.tenders = Tenders::Draft(&none);
+        let html = checkout(&v);
+        assert!(html.contains("No wallet can take this payment"));
+        assert!(
+            html.contains("id=\"tender-code\""),
+            "a coupon may still be typed"
+        );
+        assert!(!html.contains("data-poll"));
     }
 
     fn code_view<'a>(

@@ -5,9 +5,11 @@
 //! an unknown or tampered token gets the same 404 page.
 
 use super::AppState;
-use crate::checkout::page::{self, AggregateView, CheckoutView};
+use crate::checkout::page::{self, AggregateView, CheckoutView, Tenders};
 use crate::checkout::{self, Locale, agent};
+use crate::payments::checkout_tenders::{Applied, MAX_APPLIED, Paying};
 use crate::payments::qr_codes::{StaticCodeError, new_form_nonce};
+use crate::payments::view::PaymentView;
 use crate::payments::{CheckoutPage, PayerContext, PaymentError};
 use crate::registry::Tenant;
 use crate::store::QrCodeRecord;
@@ -121,10 +123,11 @@ fn found<T>(looked_up: Result<Option<T>, PaymentError>, locale: Locale) -> Resul
     }
 }
 
-/// The form fields of a page's POST.
+/// The form fields of a page's POST (a few more than the most a page
+/// sends: what is applied, the code typed, the button).
 fn form(body: &Bytes) -> Vec<(String, String)> {
     form_urlencoded::parse(body)
-        .take(8)
+        .take(MAX_APPLIED + 8)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
@@ -143,26 +146,68 @@ async fn show(
 ) -> Response {
     let locale = locale(&headers);
     match found(s.payments.checkout_page(&token).await, locale) {
-        Ok(p) => render(&s, &p, &headers, locale, StatusCode::OK, None),
+        Ok(p) => render(&s, &p, &headers, locale, Shown::default()).await,
         Err(miss) => miss,
     }
 }
 
-fn render(
+/// What a page shows besides its payment.
+#[derive(Default)]
+struct Shown {
+    status: Option<StatusCode>,
+    notice: Option<String>,
+    /// The coupons and cards the payer applied (its forms carry them).
+    applied: Vec<Applied>,
+}
+
+async fn render(
     s: &AppState,
     p: &CheckoutPage,
     headers: &HeaderMap,
     locale: Locale,
-    status: StatusCode,
-    notice: Option<String>,
+    shown: Shown,
 ) -> Response {
     let context = payer_context(headers);
-    let offers = if p.payment.awaiting_wallet() {
-        s.payments
-            .wallet_offers(&p.tenant, &p.request, Some(&context))
-    } else {
-        Vec::new()
+    let awaiting = p.payment.awaiting_wallet();
+    let draft = match awaiting && s.payments.checkout_takes_tenders(p) {
+        true => match s.payments.checkout_draft(p, &shown.applied).await {
+            Ok(draft) => Some(draft),
+            Err(e) => return unavailable(&e, locale),
+        },
+        false => None,
     };
+    let order = match p.payment.is_combined() {
+        true => match s
+            .payments
+            .with_tenders(&p.tenant, PaymentView::from(&p.payment))
+            .await
+        {
+            Ok(view) => view.tenders.unwrap_or_default(),
+            Err(e) => return unavailable(&e, locale),
+        },
+        false => Vec::new(),
+    };
+    // Wallets are offered for what coupons and cards leave.
+    let mut rest = p.request.clone();
+    if let Some(d) = &draft {
+        rest.amount = d.remaining;
+    }
+    let offers = match awaiting && rest.amount > 0 {
+        true => s.payments.wallet_offers(&p.tenant, &rest, Some(&context)),
+        false => Vec::new(),
+    };
+    let t = locale.text();
+    let refused = draft.iter().flat_map(|d| &d.refused);
+    let notices: Vec<String> = shown
+        .notice
+        .into_iter()
+        .chain(refused.map(|why| t.not_applied.replace("{reason}", why)))
+        .collect();
+    let status = shown.status.unwrap_or(if notices.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    });
     let view = CheckoutView {
         locale,
         merchant: &p.tenant.config.checkout.display_name,
@@ -174,12 +219,19 @@ fn render(
         token: &p.link.token,
         return_url: p.link.return_url.as_deref(),
         state: checkout::page_state(p, &offers),
-        notice,
+        notice: (!notices.is_empty()).then(|| notices.join(" ")),
+        tenders: match (&draft, order.is_empty()) {
+            (Some(d), _) => Tenders::Draft(d),
+            (None, false) => Tenders::Order(&order),
+            (None, true) => Tenders::None,
+        },
     };
     html(status, page::checkout(&view))
 }
 
-/// The payer chose a wallet: send the payment, then show it (POST, then
+/// A post of the page: apply, use or remove a coupon or card (the page
+/// again, nothing written), or pay — with a wallet for what is left, or
+/// with coupons and cards alone — then show the payment (POST, then
 /// redirect, then GET: a reload never sends again).
 async fn choose(
     State(s): State<AppState>,
@@ -199,10 +251,56 @@ async fn choose(
         return refused;
     }
     let fields = form(&body);
-    let wallet = field(&fields, "wallet").unwrap_or("");
+    let mut applied: Vec<Applied> = Vec::new();
+    for value in fields.iter().filter(|(k, _)| k == "t").map(|(_, v)| v) {
+        if let Some(a) = Applied::from_field(value)
+            && !applied.contains(&a)
+            && applied.len() < MAX_APPLIED
+        {
+            applied.push(a);
+        }
+    }
+    let mut shown = Shown::default();
+    if let Some(offer) = field(&fields, "use").and_then(Applied::from_field) {
+        applied.push(offer);
+    } else if field(&fields, "apply").is_some() {
+        match s
+            .payments
+            .typed_tender(&p, field(&fields, "code").unwrap_or(""))
+            .await
+        {
+            Ok(Some(typed)) => applied.push(typed),
+            Ok(None) => {
+                shown.status = Some(StatusCode::UNPROCESSABLE_ENTITY);
+                shown.notice = Some(locale.text().enter_code.to_string());
+            }
+            Err(e) => return unavailable(&e, locale),
+        }
+    } else if let Some(removed) = field(&fields, "remove") {
+        applied.retain(|a| a.to_field() != removed);
+    } else {
+        let pays = Paying {
+            wallet: field(&fields, "wallet"),
+            shown_rest: field(&fields, "rest").and_then(|r| r.parse().ok()),
+        };
+        return pay(&s, &p, &headers, locale, applied, pays).await;
+    }
+    shown.applied = applied;
+    render(&s, &p, &headers, locale, shown).await
+}
+
+/// The payer pays what the page shows.
+async fn pay(
+    s: &AppState,
+    p: &CheckoutPage,
+    headers: &HeaderMap,
+    locale: Locale,
+    applied: Vec<Applied>,
+    pays: Paying<'_>,
+) -> Response {
     match s
         .payments
-        .choose_wallet(&p, wallet, &payer_context(&headers))
+        .pay_checkout(p, &applied, pays, &payer_context(headers))
         .await
     {
         Ok(_) => see_other(&format!("/pay/{}", p.link.token)),
@@ -212,9 +310,17 @@ async fn choose(
                 PaymentError::Conflict { .. } => StatusCode::CONFLICT,
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
-            // Show the payment as it now stands, with why the choice failed.
-            match found(s.payments.checkout_page(&token).await, locale) {
-                Ok(now) => render(&s, &now, &headers, locale, status, Some(e.to_string())),
+            // Show the payment as it now stands, with why paying failed
+            // and what is still applied.
+            match found(s.payments.checkout_page(&p.link.token).await, locale) {
+                Ok(now) => {
+                    let shown = Shown {
+                        status: Some(status),
+                        notice: Some(e.to_string()),
+                        applied,
+                    };
+                    render(s, &now, headers, locale, shown).await
+                }
                 Err(miss) => miss,
             }
         }

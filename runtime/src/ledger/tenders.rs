@@ -119,9 +119,11 @@ impl Ledger {
             .find(|p| p.id == card.program_id.as_str())
             .cloned()
             .ok_or_else(not_found)?;
-        // A card named by its id is its member's to spend; another member
-        // learns nothing of it. A code is the member's own presentation.
-        if !by_code && card.holder.is_some() && card.holder.as_deref() != order.member {
+        // A card named by its id is its member's to spend, as the card
+        // plugin has it: another member (or an order with none) learns
+        // nothing of it, and a card given to nobody — a bearer coupon —
+        // pays by its payment code only. A code is its bearer's own.
+        if !by_code && (card.holder.is_none() || card.holder.as_deref() != order.member) {
             return Err(not_found());
         }
         let is_coupon = program.kind == ProgramKind::Coupon;
@@ -258,6 +260,28 @@ impl Ledger {
             },
         );
         session.credit(hold.id.as_str(), amount).await
+    }
+
+    /// Whether a member's payment code, as a payer typed it, names one of
+    /// the tenant's coupons (else a card, or nothing valid: the tender's
+    /// check says which). Binds nothing.
+    pub async fn code_names_coupon(
+        &self,
+        tenant: &crate::domain::TenantId,
+        code: &str,
+    ) -> Result<bool, StoreError> {
+        let Some((card, _, _)) = self
+            .store
+            .peek_payment_code(tenant, &code_hash(tenant, code))
+            .await?
+        else {
+            return Ok(false);
+        };
+        Ok(self
+            .store
+            .card(tenant, &card)
+            .await?
+            .is_some_and(|c| c.kind == ProgramKind::Coupon.as_str()))
     }
 
     /// A card tender that takes what remains, checked once that is known.

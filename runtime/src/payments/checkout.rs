@@ -237,27 +237,14 @@ impl Payments {
         if !record.awaiting_wallet() {
             return self.already_chosen(record, wallet);
         }
-        if record.status != PaymentStatus::Pending {
-            return Err(not_open(record));
-        }
-        if page.expired {
-            return Err(PaymentError::Unacceptable {
-                code: "payment_expired",
-                message: "this payment expired before a wallet was chosen".into(),
-                field: None,
-            });
-        }
-        // A wallet named at creation is the only one offered.
-        let named_other = page.request.wallet.as_deref().is_some_and(|w| w != wallet);
-        let (scene, mut route) = (!named_other)
-            .then(|| self.wallet_route(tenant, &page.request, wallet, Some(context)))
-            .flatten()
+        self.still_open(page)?;
+        let (scene, route) = self
+            .offered_route(page, &page.request, wallet, context)
             .ok_or_else(|| PaymentError::Unacceptable {
                 code: "wallet_not_offered",
                 message: format!("`{wallet}` cannot pay this payment"),
                 field: Some("wallet".into()),
             })?;
-        super::serve_order(&mut route, &page.request.merchant_order_no);
         // The channel sees the payment as if asked for this scene and
         // wallet, with what remains of its time to pay.
         let mut request = page.request.clone();
@@ -303,6 +290,41 @@ impl Payments {
         self.load(&tenant.config.id, &record.id).await
     }
 
+    /// The route for paying `request` (the page's payment, or what coupons
+    /// and cards leave of it) with `wallet`, if the page offers that
+    /// wallet: a wallet named at creation is the only one offered.
+    pub(super) fn offered_route(
+        &self,
+        page: &CheckoutPage,
+        request: &PaymentRequest,
+        wallet: &str,
+        context: &PayerContext,
+    ) -> Option<(Scene, routing::Route)> {
+        let named_other = page.request.wallet.as_deref().is_some_and(|w| w != wallet);
+        if named_other {
+            return None;
+        }
+        let (scene, mut route) = self.wallet_route(&page.tenant, request, wallet, Some(context))?;
+        super::serve_order(&mut route, &page.request.merchant_order_no);
+        Some((scene, route))
+    }
+
+    /// A payment awaiting its payer can still be paid from the page:
+    /// `pending` and not past its expiry.
+    pub(super) fn still_open(&self, page: &CheckoutPage) -> Result<()> {
+        if page.payment.status != PaymentStatus::Pending {
+            return Err(not_open(&page.payment));
+        }
+        if page.expired {
+            return Err(PaymentError::Unacceptable {
+                code: "payment_expired",
+                message: "this payment expired before it was paid".into(),
+                field: None,
+            });
+        }
+        Ok(())
+    }
+
     /// Whether `link`'s payment has reached its expiry.
     fn link_expired(&self, link: &CheckoutLink) -> bool {
         self.clock.now_millis() >= link.expires_ms
@@ -310,7 +332,7 @@ impl Payments {
 
     /// What remains of `link`'s time to pay, in whole seconds: a minute at
     /// least, so a payer who chose late still has time to pay.
-    fn seconds_left(&self, link: &CheckoutLink) -> i64 {
+    pub(super) fn seconds_left(&self, link: &CheckoutLink) -> i64 {
         ((link.expires_ms - self.clock.now_millis()) / 1000).max(60)
     }
 
@@ -332,7 +354,7 @@ impl Payments {
     }
 }
 
-fn not_open(record: &PaymentRecord) -> PaymentError {
+pub(super) fn not_open(record: &PaymentRecord) -> PaymentError {
     PaymentError::Unacceptable {
         code: "payment_not_open",
         message: format!(

@@ -299,6 +299,45 @@ pub fn assign_channel(current: &PaymentRecord, choice: &WalletChoice) -> Option<
     })
 }
 
+/// The payer applied coupons or cards on the hosted page: a `pending`
+/// payment awaiting a wallet becomes a combined order of `tenders` tenders,
+/// `unknown` since they are held next and `wallet` (if any) is asked for
+/// the rest, `channel_amount`. None once a channel was chosen or the
+/// payment left `pending`: two tabs cannot both turn it.
+pub fn choose_tenders(
+    current: &PaymentRecord,
+    wallet: Option<&WalletChoice>,
+    tenders: usize,
+    channel_amount: i64,
+) -> Option<Move> {
+    if !current.awaiting_wallet() || current.status != PaymentStatus::Pending {
+        return None;
+    }
+    let to = PaymentStatus::Unknown;
+    let plugin = wallet.map(|w| w.channel.plugin_label());
+    Some(Move {
+        from: current.status,
+        to,
+        event: Event {
+            kind: EventKind::PaymentTendersChosen,
+            from_status: Some(current.status.as_str()),
+            to_status: Some(to.as_str()),
+            detail: detail(&details::TendersChosen {
+                tenders,
+                channel_amount,
+                wallet: wallet
+                    .zip(plugin.as_deref())
+                    .map(|(w, plugin)| details::WalletChosen {
+                        wallet: &w.channel.wallet,
+                        scene: w.scene,
+                        channel: &w.channel.channel_id,
+                        plugin,
+                    }),
+            }),
+        },
+    })
+}
+
 /// The route's next channel takes over a payment the previous one certainly
 /// took no money for. Only while it is `unknown`: once anything settled it
 /// (a query, a callback) it must not be sent again.

@@ -65,18 +65,18 @@ pub struct TenderExplanation {
 }
 
 /// A tender as planned: what it pays and who serves it.
-struct Planned {
-    tender: Tender,
-    amount: i64,
+pub(super) struct Planned {
+    pub tender: Tender,
+    pub amount: i64,
     /// Coupons and cards: the programme's channel, and the card as read.
-    closed_loop: Option<(Arc<BoundChannel>, CheckedTender)>,
+    pub closed_loop: Option<(Arc<BoundChannel>, CheckedTender)>,
 }
 
 /// The whole order as planned.
-struct Plan {
-    tenders: Vec<Planned>,
+pub(super) struct Plan {
+    pub tenders: Vec<Planned>,
     /// The external tender's route and amount.
-    external: Option<(routing::Route, i64)>,
+    pub external: Option<(routing::Route, i64)>,
 }
 
 impl Payments {
@@ -148,13 +148,27 @@ impl Payments {
             Err(answer) => return answer,
         };
         tracing::Span::current().record("payment_id", record.id.as_str());
-        if let Some(answer) = self.hold_tenders(tenant, &record, &request, &plan).await? {
+        self.pay_order(tenant, record, &request, &plan, Answering::Create)
+            .await
+    }
+
+    /// Steps 3 to 5 for an order as stored with its tenders: hold every
+    /// coupon and card, then pay the external tender (if any) for the rest.
+    pub(super) async fn pay_order(
+        &self,
+        tenant: &Tenant,
+        record: PaymentRecord,
+        request: &PaymentRequest,
+        plan: &Plan,
+        answering: Answering,
+    ) -> Result<Created> {
+        if let Some(answer) = self.hold_tenders(tenant, &record, request, plan).await? {
             return answer;
         }
         match &plan.external {
-            Some((route, _)) => {
-                let external = external_request(&request, channel_amount);
-                self.submit(tenant, record, &external, route, Answering::Create)
+            Some((route, amount)) => {
+                let external = external_request(request, *amount);
+                self.submit(tenant, record, &external, route, answering)
                     .await
             }
             None => {
@@ -181,17 +195,12 @@ impl Payments {
 
     /// Every tender checked and its amount worked out; nothing routed,
     /// nothing written.
-    async fn plan_tenders(
+    pub(super) async fn plan_tenders(
         &self,
         tenant: &Tenant,
         request: &PaymentRequest,
     ) -> Result<Vec<Planned>> {
-        let facts = OrderFacts {
-            currency: &request.currency,
-            total: order_total_of(request),
-            store_id: request.store_id.as_deref(),
-            member: request.payer.as_ref().and_then(|p| p.open_id.as_deref()),
-        };
+        let facts = order_facts(request);
         let mut checked = Vec::with_capacity(request.tenders.len());
         let mut discounts = Vec::new();
         for (position, tender) in request.tenders.iter().enumerate() {
@@ -642,7 +651,7 @@ pub(super) fn closed_loop_state(
     }
 }
 
-fn new_tender(planned: &Planned) -> NewTender {
+pub(super) fn new_tender(planned: &Planned) -> NewTender {
     NewTender {
         kind: planned.tender.kind(),
         amount: planned.amount,
@@ -657,6 +666,21 @@ fn new_tender(planned: &Planned) -> NewTender {
             .as_ref()
             .filter(|_| !is_code(&planned.tender))
             .map(|(_, card)| card.card.id.clone()),
+    }
+}
+
+/// The order's member: the payer the merchant named (`payer.open_id`).
+pub(super) fn member_of(request: &PaymentRequest) -> Option<&str> {
+    request.payer.as_ref().and_then(|p| p.open_id.as_deref())
+}
+
+/// What a coupon or card tender is checked against: the order.
+pub(super) fn order_facts(request: &PaymentRequest) -> OrderFacts<'_> {
+    OrderFacts {
+        currency: &request.currency,
+        total: order_total_of(request),
+        store_id: request.store_id.as_deref(),
+        member: member_of(request),
     }
 }
 
@@ -704,7 +728,7 @@ fn tender_pay_request(
     let mut pay = super::convert::pay_request(record, request);
     pay.amount = planned.amount;
     pay.wallet = "card".into();
-    let member = request.payer.as_ref().and_then(|p| p.open_id.clone());
+    let member = member_of(request).map(str::to_string);
     let (code, id) = match &planned.tender {
         Tender::Card { auth_code, .. } if auth_code.is_some() => (auth_code.clone(), None),
         Tender::Coupon { code, .. } if is_code(&planned.tender) => (Some(code.clone()), None),
@@ -754,7 +778,7 @@ fn tender_failure(position: usize, error: &crate::plugin_host::CallError) -> ser
     super::convert::own_failure(&code, &format!("tenders[{position}]: {message}"))
 }
 
-fn tender_error(e: TenderError) -> PaymentError {
+pub(super) fn tender_error(e: TenderError) -> PaymentError {
     match e {
         TenderError::Field(f) => PaymentError::from(f),
         TenderError::Store(e) => PaymentError::Store(e),

@@ -195,7 +195,7 @@ fn json_column(text: &Option<String>) -> Option<Value> {
 
 impl From<&PaymentRecord> for PaymentView {
     fn from(p: &PaymentRecord) -> Self {
-        let assigned = !p.awaiting_wallet();
+        let assigned = !p.channel_id.is_empty();
         // The merchant's instruction for a checkout payment is "send the
         // payer to paycore's page"; what the channel returned (a QR code,
         // wallet parameters) is the page's business.

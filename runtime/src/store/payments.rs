@@ -89,9 +89,11 @@ impl PaymentRecord {
     }
 
     /// A checkout payment whose payer has not chosen a wallet yet: no
-    /// channel was asked, so nothing can have been paid.
+    /// channel was asked, so nothing can have been paid. (A combined order
+    /// paid by coupons and cards alone has no channel either, but is no
+    /// longer awaiting anything.)
     pub fn awaiting_wallet(&self) -> bool {
-        self.channel_id.is_empty()
+        self.channel_id.is_empty() && !self.is_combined()
     }
 
     /// A cancel was sent to the channel (and may have reversed it) and has

@@ -3,8 +3,10 @@
 //! once its hold is made, or marked `refused` / `skipped` when the order
 //! failed before its value moved. Every query carries the tenant.
 
-use super::{Dialect, Store, StoreResult, on_db};
-use crate::domain::{PaymentId, TenantId};
+use super::{
+    Dialect, EventRows, Move, PaymentRecord, Store, StoreError, StoreResult, WalletChoice, on_db,
+};
+use crate::domain::{PaymentId, Scene, TenantId};
 use paycore_core::ledger::CardId;
 use sqlx::FromRow;
 
@@ -105,6 +107,60 @@ super::impl_for_connections! {
 }
 
 impl Store {
+    /// A checkout payment becomes a combined order (the payer applied
+    /// coupons or cards on the hosted page): its wallet's channel, if any,
+    /// and what that wallet is asked for, the tenders and the move's event,
+    /// in one transaction — if the row is still as it was read, awaiting a
+    /// wallet (`Stale` otherwise: another tab, the sweeper).
+    pub async fn combine_checkout(
+        &self,
+        current: &PaymentRecord,
+        wallet: Option<&WalletChoice>,
+        channel_amount: i64,
+        tenders: &[NewTender],
+        decided: &Move,
+    ) -> StoreResult<PaymentRecord> {
+        let channel = wallet.map(|w| &w.channel);
+        on_db!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let moved: Option<PaymentRecord> = sqlx::query_as(
+                "UPDATE payments SET channel_id = COALESCE($1, channel_id),
+                    plugin_name = COALESCE($2, plugin_name), plugin_version = COALESCE($3, plugin_version),
+                    wallet = COALESCE($4, wallet), scene = COALESCE($5, scene), channel_amount = $6,
+                    status = $7, version = version + 1, updated_at = $8
+                 WHERE id = $9 AND tenant_id = $10 AND version = $11 AND status = $12
+                   AND channel_id = '' AND channel_amount IS NULL
+                 RETURNING *",
+            )
+            .bind(channel.map(|c| &c.channel_id))
+            .bind(channel.map(|c| &c.plugin_name))
+            .bind(channel.map(|c| &c.plugin_version))
+            .bind(channel.map(|c| &c.wallet))
+            .bind(wallet.map(|w| w.scene).map(Scene::as_str))
+            .bind(channel_amount)
+            .bind(decided.to.as_str())
+            .bind(self.clock.now_rfc3339())
+            .bind(&current.id)
+            .bind(&current.tenant_id)
+            .bind(current.version)
+            .bind(decided.from.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let record = moved.ok_or(StoreError::Stale)?;
+            insert_tenders(&mut *tx, &current.tenant_id, &current.id, tenders).await?;
+            tx.append_event(
+                &current.tenant_id,
+                "payment",
+                &current.id,
+                &decided.event,
+                &self.clock,
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(record)
+        })
+    }
+
     /// A combined order's tenders, in order; none for any other payment.
     pub async fn tenders_of(
         &self,

@@ -62,6 +62,15 @@ pub(super) struct CreatedForCheckout {
 }
 
 #[derive(Serialize)]
+pub(super) struct TendersChosen<'a> {
+    pub tenders: usize,
+    /// What the wallet is asked for: the rest, after coupons and cards.
+    pub channel_amount: i64,
+    #[serde(flatten)]
+    pub wallet: Option<WalletChosen<'a>>,
+}
+
+#[derive(Serialize)]
 pub(super) struct WalletChosen<'a> {
     pub wallet: &'a str,
     pub scene: crate::domain::Scene,

@@ -357,6 +357,46 @@ fn a_wallet_is_assigned_only_to_a_pending_payment_awaiting_one() {
 }
 
 #[test]
+fn tenders_are_chosen_only_for_a_pending_payment_awaiting_a_wallet() {
+    let choice = WalletChoice {
+        channel: assignment("c1"),
+        scene: Scene::Qrcode,
+    };
+    let mut awaiting = at(Pending);
+    awaiting.channel_id.clear();
+    let decided = choose_tenders(&awaiting, Some(&choice), 3, 1350).expect("chosen");
+    assert_eq!((decided.from, decided.to), (Pending, Unknown));
+    assert_eq!(decided.event.kind, EventKind::PaymentTendersChosen);
+    assert_eq!(
+        decided.event.detail,
+        json!({"tenders": 3, "channel_amount": 1350, "wallet": "alipay", "scene": "qrcode",
+               "channel": "c1", "plugin": "sandbox@1.2.0"})
+    );
+    let closed_loop = choose_tenders(&awaiting, None, 2, 0).expect("chosen");
+    assert_eq!(
+        closed_loop.event.detail,
+        json!({"tenders": 2, "channel_amount": 0})
+    );
+    for status in PaymentStatus::ALL.iter().filter(|s| **s != Pending) {
+        let mut p = awaiting.clone();
+        p.status = *status;
+        assert_eq!(choose_tenders(&p, None, 2, 0), None, "{status}");
+    }
+    assert_eq!(
+        choose_tenders(&at(Pending), Some(&choice), 2, 100),
+        None,
+        "a channel was chosen already"
+    );
+    let mut combined = awaiting.clone();
+    combined.channel_amount = Some(0);
+    assert_eq!(
+        choose_tenders(&combined, None, 2, 0),
+        None,
+        "already a combined order"
+    );
+}
+
+#[test]
 fn only_an_unknown_payment_switches_channel() {
     let to = assignment("c2");
     let decided = switch_channel(&at(Unknown), &to).expect("switched");
