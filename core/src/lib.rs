@@ -13,5 +13,6 @@ pub mod ledger;
 pub mod money;
 pub mod outbound;
 pub mod provenance;
+pub mod reconcile;
 pub mod request;
 pub mod routing;
