@@ -7,13 +7,13 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::Value;
-use time::OffsetDateTime;
 
 use crate::Provider;
 use crate::money::{self, Currency};
 use crate::state::{Order, PayOutcome, PayRequest, Refund, RefundRequest, RefundStatus, Scene};
+use crate::statement::{self, StatementBody};
 use crate::wire::{
-    self, ApiError, Fields, MERCHANT_HEADER, OrderBody, RefundBody, SIGNATURE_HEADER,
+    self, ApiError, DoneBody, Fields, MERCHANT_HEADER, OrderBody, RefundBody, SIGNATURE_HEADER,
 };
 
 /// Longest `expires_in` accepted: 30 days.
@@ -65,6 +65,8 @@ pub(crate) async fn handle(
 enum Answer {
     Order(OrderBody),
     Refund(RefundBody),
+    Statement(StatementBody),
+    Done(DoneBody),
 }
 
 fn dispatch(
@@ -104,7 +106,7 @@ fn dispatch(
         }
         "cancel" => {
             let out_trade_no = f.ident("out_trade_no")?;
-            let order = p.store().cancel(merchant, out_trade_no, now)?;
+            let order = p.store().cancel(merchant, out_trade_no, now, p.now())?;
             tracing::info!(
                 merchant,
                 out_trade_no,
@@ -129,7 +131,7 @@ fn dispatch(
             // the exact precision is checked against the order's currency.
             money::check_syntax(req.amount)
                 .map_err(|m| ApiError::invalid(format!("field `amount`: {m}")))?;
-            let refund = p.store().refund(req, now, OffsetDateTime::now_utc())?;
+            let refund = p.store().refund(req, now, p.now())?;
             tracing::info!(
                 merchant,
                 out_refund_no = refund.out_refund_no,
@@ -144,8 +146,16 @@ fn dispatch(
             let refund = p.store().refund_query(merchant, out_refund_no)?;
             Ok((StatusCode::OK, Answer::Refund(refund_body(&refund))))
         }
+        "statement" => Ok((
+            StatusCode::OK,
+            Answer::Statement(statement::statement(p, merchant, &f, now)?),
+        )),
+        "statement_adjust" => Ok((
+            StatusCode::OK,
+            Answer::Done(statement::adjust(p, merchant, &f, now)?),
+        )),
         _ => Err(ApiError::invalid(format!(
-            "unknown operation \"{op}\" (expected pay, query, refund, refund_query, close or cancel)"
+            "unknown operation \"{op}\" (expected pay, query, refund, refund_query, close, cancel, statement or statement_adjust)"
         ))),
     }
 }
@@ -214,7 +224,7 @@ fn pay(
         notify_url,
         expires_in,
     };
-    let outcome = p.store().pay(req, now, OffsetDateTime::now_utc());
+    let outcome = p.store().pay(req, now, p.now());
     let (status, body) = match outcome? {
         PayOutcome::Order(o) => (StatusCode::OK, order_body(p, &o, "SUCCESS", None, true)),
         PayOutcome::Declined(o) => (

@@ -15,6 +15,10 @@
 //! clock milliseconds and turned back into `Instant`s when read, so an order
 //! that should have settled while the process was down is settled at its
 //! next read, as if its timer had fired.
+//!
+//! Fields added later (a cancel's reversal, a refund's order number and
+//! completion time, for the daily statement) are optional when read, so a
+//! file written by an older build still loads; each says what it defaults to.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -25,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::money::Currency;
-use crate::state::{Order, OrderStatus, Refund, RefundStatus, Scene};
+use crate::state::{Order, OrderStatus, Refund, RefundStatus, Reversal, Scene};
 
 /// One line of the file.
 #[derive(Debug, Serialize, Deserialize)]
@@ -58,6 +62,11 @@ pub(crate) struct OrderLine {
     settles_at_ms: Option<(i64, i64)>,
     /// `PENDING`: when it closes.
     expires_at_ms: Option<i64>,
+    /// A paid order's cancel: (wall ms, minor units it refunded). Absent from
+    /// lines written before statements existed; `Store::keep_in` then works
+    /// it out from the order's refunds.
+    #[serde(default)]
+    reversal: Option<(i64, i64)>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -66,9 +75,16 @@ pub(crate) struct RefundLine {
     refund_no: String,
     out_refund_no: String,
     out_trade_no: String,
+    /// The order's; empty in lines written before statements existed, then
+    /// `Store::keep_in` takes it from the order if it still has it.
+    #[serde(default)]
+    trade_no: String,
     amount: i64,
     currency: String,
     status: String,
+    /// Absent from lines written before statements existed; see `refund`.
+    #[serde(default)]
+    completed_at_ms: Option<i64>,
 }
 
 /// "Now" on both clocks, to move timers between them.
@@ -128,6 +144,7 @@ impl OrderLine {
                 .settles_at
                 .map(|(at, paid)| (clocks.to_wall(at), wall_ms(paid))),
             expires_at_ms: o.expires_at.map(|at| clocks.to_wall(at)),
+            reversal: o.reversal.map(|r| (wall_ms(r.at), r.amount)),
         }
     }
 
@@ -153,6 +170,13 @@ impl OrderLine {
                 None => None,
             },
             expires_at: self.expires_at_ms.map(|at| clocks.to_instant(at)),
+            reversal: match self.reversal {
+                Some((at, amount)) => Some(Reversal {
+                    at: from_wall_ms(at)?,
+                    amount,
+                }),
+                None => None,
+            },
         })
     }
 }
@@ -164,24 +188,52 @@ impl RefundLine {
             refund_no: r.refund_no.clone(),
             out_refund_no: r.out_refund_no.clone(),
             out_trade_no: r.out_trade_no.clone(),
+            trade_no: r.trade_no.clone(),
             amount: r.amount,
             currency: r.currency.code.to_string(),
             status: r.status.as_str().to_string(),
+            completed_at_ms: Some(wall_ms(r.completed_at)),
         }
     }
 
     /// The merchant and the refund, or None for a line this build cannot read.
+    ///
+    /// A line from before statements existed has no completion time. Its
+    /// refund number carries the UTC date it was made, so it is dated at the
+    /// start of that day: the earliest it can have completed, on the right
+    /// statement day unless it was made after 16:00 UTC (midnight in the
+    /// statement's time zone). A number without a date gets the Unix epoch,
+    /// which puts it on no statement anyone asks for.
     pub(crate) fn refund(self) -> Option<(String, Refund)> {
+        let completed_at = match self.completed_at_ms {
+            Some(ms) => from_wall_ms(ms)?,
+            None => date_of_number(&self.refund_no).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        };
         let refund = Refund {
             refund_no: self.refund_no,
             out_refund_no: self.out_refund_no,
             out_trade_no: self.out_trade_no,
+            trade_no: self.trade_no,
             amount: self.amount,
             currency: Currency::lookup(&self.currency)?,
             status: RefundStatus::parse(&self.status)?,
+            completed_at,
         };
         Some((self.merchant, refund))
     }
+}
+
+/// Midnight UTC of the date in an `sbx`/`sbr` number (`sbrYYYYMMDD…`).
+fn date_of_number(number: &str) -> Option<OffsetDateTime> {
+    let digits = number.get(3..11)?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let year = digits.get(0..4)?.parse().ok()?;
+    let month = time::Month::try_from(digits.get(4..6)?.parse::<u8>().ok()?).ok()?;
+    let day = digits.get(6..8)?.parse().ok()?;
+    let date = time::Date::from_calendar_date(year, month, day).ok()?;
+    Some(date.midnight().assume_utc())
 }
 
 /// The open file, appended to.

@@ -6,7 +6,9 @@
 //! payments and signed asynchronous notifications with retries. Outcomes are
 //! driven by the request (the `auth_code`'s last digit, a refund `reason` of
 //! `sandbox:fail`), so the demo and the end-to-end tests can reach every case
-//! a real channel has. The protocol is specified in `docs/sandbox-provider.md`.
+//! a real channel has. It also publishes a daily statement with its fees,
+//! which a test may falsify to exercise reconciliation (`statement`). The
+//! protocol is specified in `docs/sandbox-provider.md`.
 //!
 //! The runtime mounts it with
 //! `axum::Router::new().nest("/sandbox", provider.router())`.
@@ -18,12 +20,17 @@
 //! panicking.
 
 mod api;
+mod clock;
+mod fee;
 mod journal;
 mod money;
 mod notify;
 mod payer_page;
 mod state;
+mod statement;
 mod wire;
+
+pub use clock::Clock;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -36,6 +43,7 @@ use axum::routing::{get, post};
 use tokio::sync::watch;
 
 use crate::state::Store;
+use crate::statement::Adjustments;
 
 /// Requests are small JSON objects; anything bigger is refused before parsing.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -55,6 +63,10 @@ pub struct ProviderConfig {
     /// Delay before the first notification retry; doubles for each of up to
     /// 5 attempts. Default 200 ms.
     pub notify_retry_base: Duration,
+    /// The wall clock the provider dates payments, refunds, cancels and
+    /// statement days with. Default: the system clock. Tests set it to
+    /// reach statements of days that have ended (see `Clock`).
+    pub clock: Clock,
 }
 
 impl Default for ProviderConfig {
@@ -64,6 +76,7 @@ impl Default for ProviderConfig {
             merchants: HashMap::new(),
             processing_delay: Duration::from_secs(3),
             notify_retry_base: Duration::from_millis(200),
+            clock: Clock::system(),
         }
     }
 }
@@ -78,6 +91,7 @@ impl fmt::Debug for ProviderConfig {
             .field("merchants", &ids)
             .field("processing_delay", &self.processing_delay)
             .field("notify_retry_base", &self.notify_retry_base)
+            .field("clock", &self.clock)
             .finish()
     }
 }
@@ -92,7 +106,10 @@ struct Inner {
     public_base: RwLock<String>,
     merchants: HashMap<String, Vec<u8>>,
     notify_retry_base: Duration,
+    clock: Clock,
     store: Mutex<Store>,
+    /// The statement falsifications tests asked for; memory only.
+    adjustments: Mutex<Adjustments>,
     /// Built on first notification, not in `new`, so that constructing a
     /// provider never depends on the process's TLS setup.
     http: OnceLock<reqwest::Client>,
@@ -117,7 +134,9 @@ impl Provider {
                 public_base: RwLock::new(normalize_base(cfg.public_base)),
                 merchants: cfg.merchants,
                 notify_retry_base: cfg.notify_retry_base,
+                clock: cfg.clock,
                 store: Mutex::new(Store::new(cfg.processing_delay)),
+                adjustments: Mutex::new(Adjustments::default()),
                 http: OnceLock::new(),
                 inflight,
             }),
@@ -184,6 +203,19 @@ impl Provider {
             .store
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Same reasoning as `store`. Never taken while holding the store lock.
+    fn adjustments(&self) -> MutexGuard<'_, Adjustments> {
+        self.inner
+            .adjustments
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The wall clock's "now" (`ProviderConfig::clock`).
+    fn now(&self) -> time::OffsetDateTime {
+        self.inner.clock.now()
     }
 }
 

@@ -57,9 +57,41 @@ impl Currency {
         Decimal::new(minor, self.exponent).to_string()
     }
 
+    /// Formats a total of minor units like `format`; totals of a statement
+    /// can exceed an `i64`, so this works on digits instead of a `Decimal`.
+    pub(crate) fn format_total(self, minor: i128) -> String {
+        let exp = self.exponent as usize;
+        let digits = format!("{:0>width$}", minor.unsigned_abs(), width = exp + 1);
+        let (int, frac) = digits.split_at(digits.len() - exp);
+        let sign = if minor < 0 { "-" } else { "" };
+        if frac.is_empty() {
+            format!("{sign}{int}")
+        } else {
+            format!("{sign}{int}.{frac}")
+        }
+    }
+
     /// Parses a wire amount into minor units, requiring exactly this currency's
     /// number of decimals and a positive value.
     pub(crate) fn parse(self, s: &str) -> Result<i64, String> {
+        let minor = self.parse_magnitude(s)?;
+        if minor <= 0 {
+            return Err("amount must be greater than zero".to_string());
+        }
+        Ok(minor)
+    }
+
+    /// Parses a signed wire amount such as a fee (`"-0.06"`, `"0.00"`), with
+    /// exactly this currency's number of decimals.
+    pub(crate) fn parse_signed(self, s: &str) -> Result<i64, String> {
+        match s.strip_prefix('-') {
+            Some(magnitude) => Ok(-self.parse_magnitude(magnitude)?),
+            None => self.parse_magnitude(s),
+        }
+    }
+
+    /// An unsigned amount in minor units, zero included.
+    fn parse_magnitude(self, s: &str) -> Result<i64, String> {
         check_syntax(s)?;
         let d = Decimal::from_str_exact(s).map_err(|_| format!("\"{s}\" is not a valid amount"))?;
         if d.scale() != self.exponent {
@@ -74,9 +106,6 @@ impl Currency {
         // With the scale equal to the exponent, the mantissa *is* the amount in
         // minor units: no arithmetic, no rounding.
         let minor = i64::try_from(d.mantissa()).map_err(|_| format!("\"{s}\" is too large"))?;
-        if minor <= 0 {
-            return Err("amount must be greater than zero".to_string());
-        }
         if minor > MAX_MINOR {
             return Err(format!("\"{s}\" is too large"));
         }
@@ -136,6 +165,37 @@ mod tests {
         assert_eq!(cur("CNY").format(5), "0.05");
         assert_eq!(cur("JPY").format(500), "500");
         assert_eq!(cur("BHD").format(1), "0.001");
+    }
+
+    #[test]
+    fn signed_amounts_and_totals() {
+        assert_eq!(cur("CNY").parse_signed("-0.06"), Ok(-6));
+        assert_eq!(cur("CNY").parse_signed("0.00"), Ok(0));
+        assert_eq!(cur("CNY").parse_signed("0.53"), Ok(53));
+        assert_eq!(cur("JPY").parse_signed("-3"), Ok(-3));
+        for bad in ["--0.06", "-", "+0.06", "-0.6", "-1", " -0.06", "-01.00"] {
+            assert!(cur("CNY").parse_signed(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(cur("CNY").format(-6), "-0.06");
+        for (minor, currency) in [
+            (0, "CNY"),
+            (5, "CNY"),
+            (-6, "CNY"),
+            (8888, "CNY"),
+            (-123_456, "BHD"),
+            (500, "JPY"),
+            (-3, "JPY"),
+            (1, "BHD"),
+        ] {
+            assert_eq!(
+                cur(currency).format_total(i128::from(minor)),
+                cur(currency).format(minor)
+            );
+        }
+        assert_eq!(
+            cur("CNY").format_total(i128::from(i64::MAX) * 4),
+            "368934881474191032.28"
+        );
     }
 
     #[test]

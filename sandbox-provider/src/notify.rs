@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::header;
-use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::Provider;
@@ -68,7 +67,7 @@ impl Provider {
         };
         let paid_at = order
             .paid_at
-            .unwrap_or_else(OffsetDateTime::now_utc)
+            .unwrap_or_else(|| self.now())
             .replace_nanosecond(0)
             .ok()
             .and_then(|t| t.format(&Rfc3339).ok())

@@ -9,7 +9,6 @@ use std::time::Instant;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::Provider;
@@ -24,9 +23,7 @@ pub(crate) async fn show(State(p): State<Provider>, Path(trade_no): Path<String>
 }
 
 pub(crate) async fn approve(State(p): State<Provider>, Path(trade_no): Path<String>) -> Response {
-    let result = p
-        .store()
-        .approve(&trade_no, Instant::now(), OffsetDateTime::now_utc());
+    let result = p.store().approve(&trade_no, Instant::now(), p.now());
     match result {
         Ok(order) => {
             tracing::info!(

@@ -156,6 +156,18 @@ pub(crate) struct Order {
     pub settles_at: Option<(Instant, OffsetDateTime)>,
     /// For `PENDING`: when it turns `CLOSED`.
     pub expires_at: Option<Instant>,
+    /// Set when a paid order is cancelled, for the statement's REVERSAL line.
+    pub reversal: Option<Reversal>,
+}
+
+/// What the `cancel` of a paid order gave back. Recorded even when earlier
+/// refunds left nothing (amount 0), so that a journal line without it is
+/// known to predate statements (see `records`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Reversal {
+    pub at: OffsetDateTime,
+    /// Minor units the cancel refunded: what earlier refunds had left.
+    pub amount: i64,
 }
 
 impl Order {
@@ -180,9 +192,14 @@ pub(crate) struct Refund {
     pub refund_no: String,
     pub out_refund_no: String,
     pub out_trade_no: String,
+    /// The order's `trade_no`, kept so the statement can show it even after
+    /// the order itself was forgotten.
+    pub trade_no: String,
     pub amount: i64,
     pub currency: Currency,
     pub status: RefundStatus,
+    /// When it succeeded or failed (refunds settle at once).
+    pub completed_at: OffsetDateTime,
 }
 
 /// A validated `pay` request.

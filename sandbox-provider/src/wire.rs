@@ -57,6 +57,13 @@ pub(crate) enum ApiError {
     Duplicate(String),
     #[error("{0}")]
     RefundExceeds(String),
+    /// A statement adjustment names a line the day's statement does not
+    /// have: `ORDER_NOT_FOUND`, or `REFUND_NOT_FOUND` for a refund's line.
+    #[error("{message}")]
+    NoSuchLine { refund: bool, message: String },
+    /// The statement of a day that has not ended yet in the statement time zone.
+    #[error("{0}")]
+    StatementNotReady(String),
     #[error("the provider timed out; the order may have been taken, query it")]
     Timeout,
 }
@@ -72,6 +79,9 @@ impl ApiError {
             ApiError::OrderClosed(_) => "ORDER_CLOSED",
             ApiError::Duplicate(_) => "DUPLICATE",
             ApiError::RefundExceeds(_) => "REFUND_EXCEEDS",
+            ApiError::NoSuchLine { refund: false, .. } => "ORDER_NOT_FOUND",
+            ApiError::NoSuchLine { refund: true, .. } => "REFUND_NOT_FOUND",
+            ApiError::StatementNotReady(_) => "STATEMENT_NOT_READY",
             ApiError::Timeout => "TIMEOUT",
         }
     }
@@ -80,10 +90,13 @@ impl ApiError {
         match self {
             ApiError::BadSignature(_) => StatusCode::UNAUTHORIZED,
             ApiError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::OrderNotFound | ApiError::RefundNotFound => StatusCode::NOT_FOUND,
-            ApiError::OrderPaid(_) | ApiError::OrderClosed(_) | ApiError::Duplicate(_) => {
-                StatusCode::CONFLICT
+            ApiError::OrderNotFound | ApiError::RefundNotFound | ApiError::NoSuchLine { .. } => {
+                StatusCode::NOT_FOUND
             }
+            ApiError::OrderPaid(_)
+            | ApiError::OrderClosed(_)
+            | ApiError::Duplicate(_)
+            | ApiError::StatementNotReady(_) => StatusCode::CONFLICT,
             ApiError::RefundExceeds(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Timeout => StatusCode::GATEWAY_TIMEOUT,
         }
@@ -134,6 +147,12 @@ pub(crate) struct RefundBody {
     pub out_refund_no: String,
     pub status: &'static str,
     pub amount: String,
+}
+
+/// An answer with nothing to say but `SUCCESS` (`statement_adjust`).
+#[derive(Debug, Serialize)]
+pub(crate) struct DoneBody {
+    pub code: &'static str,
 }
 
 /// The asynchronous `payment.succeeded` notification.

@@ -8,34 +8,6 @@ use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::json;
 
-/// A fresh temporary folder, removed when dropped.
-struct Folder(std::path::PathBuf);
-
-impl Folder {
-    fn new(name: &str) -> Folder {
-        let dir = std::env::temp_dir().join(format!(
-            "paycore-sandbox-{name}-{}-{}",
-            std::process::id(),
-            rand_suffix()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Folder(dir)
-    }
-}
-
-impl Drop for Folder {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn rand_suffix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-}
-
 async fn restarted_on(journal: &std::path::Path) -> Sandbox {
     let sb = Sandbox::start().await;
     sb.provider.keep_orders_in(journal).unwrap();

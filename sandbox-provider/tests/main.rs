@@ -7,3 +7,4 @@ mod common;
 mod api;
 mod journal;
 mod payer_flow;
+mod statement;

@@ -54,6 +54,7 @@ impl Store {
             refunded: 0,
             settles_at: None,
             expires_at: req.expires_in.and_then(|d| now.checked_add(d)),
+            reversal: None,
         };
         let outcome = match req.auth_code.and_then(|c| c.bytes().last()) {
             // Not a payer-presented scene: wait for the payer page.
@@ -160,12 +161,13 @@ impl Store {
     }
 
     /// Reverses an order whatever its state: an unpaid one simply ends, a paid
-    /// one is refunded in full (what remains after earlier refunds).
+    /// one is refunded in full (what remains after earlier refunds) at `wall`.
     pub(crate) fn cancel(
         &mut self,
         merchant: &str,
         out_trade_no: &str,
         now: Instant,
+        wall: OffsetDateTime,
     ) -> Result<Order, ApiError> {
         if self.trade_no_for(merchant, out_trade_no).is_none() {
             // Nothing to reverse, but the number is spent: a pay request
@@ -179,6 +181,10 @@ impl Store {
         }
         let order = self.order_mut(merchant, out_trade_no, now)?;
         if order.status == OrderStatus::Succeeded {
+            order.reversal = Some(Reversal {
+                at: wall,
+                amount: order.amount - order.refunded,
+            });
             order.refunded = order.amount;
         }
         order.status = OrderStatus::Cancelled;
@@ -246,9 +252,11 @@ impl Store {
             refund_no: self.next_number("sbr", wall),
             out_refund_no: req.out_refund_no.to_string(),
             out_trade_no: req.out_trade_no.to_string(),
+            trade_no: refunded_order.trade_no.clone(),
             amount,
             currency,
             status,
+            completed_at: wall,
         };
         self.insert_refund(req.merchant, refund.clone());
         self.record_order(&refunded_order);

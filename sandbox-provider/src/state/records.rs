@@ -1,6 +1,7 @@
 //! The provider's books: creating the store, reading and compacting its
-//! journal, writing every change to it, numbering orders and refunds, and
-//! forgetting the oldest records past the limits.
+//! journal, writing every change to it, numbering orders and refunds,
+//! forgetting the oldest records past the limits, and handing a merchant's
+//! records to the daily statement.
 
 use super::*;
 
@@ -64,12 +65,87 @@ impl Store {
                 } => self.burn(merchant, out_trade_no),
             }
         }
+        self.complete_lines_from_before_statements();
         // New numbers must not repeat the ones read back.
         while instances.contains(&Some(self.instance)) {
             self.instance = (self.instance + 1) % 10_000;
         }
         self.journal = Some(Journal::rewrite(path, &self.snapshot(clocks))?);
         Ok(())
+    }
+
+    /// Journal lines written before statements existed lack a refund's order
+    /// number and a cancel's reversal; works them out from the other records.
+    fn complete_lines_from_before_statements(&mut self) {
+        for ((merchant, _), refund) in self.refunds.iter_mut() {
+            if refund.trade_no.is_empty() {
+                // Empty still if the order was forgotten: nothing else knows it.
+                let key = (merchant.clone(), refund.out_trade_no.clone());
+                if let Some(trade_no) = self.by_out.get(&key) {
+                    refund.trade_no = trade_no.clone();
+                }
+            }
+        }
+        // Every cancel of a paid order records its reversal now, so a
+        // cancelled paid order without one comes from an older line.
+        let legacy = |o: &Order| {
+            o.status == OrderStatus::Cancelled && o.paid_at.is_some() && o.reversal.is_none()
+        };
+        if !self.orders.values().any(legacy) {
+            return;
+        }
+        let mut refunded: HashMap<(&str, &str), i64> = HashMap::new();
+        for ((merchant, _), r) in &self.refunds {
+            if r.status == RefundStatus::Succeeded {
+                *refunded.entry((merchant, &r.out_trade_no)).or_default() += r.amount;
+            }
+        }
+        for o in self.orders.values_mut().filter(|o| legacy(o)) {
+            let Some(paid_at) = o.paid_at else { continue };
+            let before = refunded
+                .get(&(o.merchant.as_str(), o.out_trade_no.as_str()))
+                .copied()
+                .unwrap_or(0);
+            // The cancel gave back what the refunds had left. Its time is
+            // unknown: dated at the payment, the earliest it can have been
+            // (and the usual case: a cancel right after a pay's timeout).
+            o.reversal = Some(Reversal {
+                at: paid_at,
+                amount: (o.amount - before).max(0),
+            });
+        }
+    }
+
+    /// The merchant's orders, with due timers applied (a `PROCESSING` order
+    /// whose delay has passed is paid), for the statement.
+    pub(crate) fn orders_of<'a>(
+        &'a mut self,
+        merchant: &'a str,
+        now: Instant,
+    ) -> impl Iterator<Item = &'a Order> + 'a {
+        for o in self.orders.values_mut().filter(|o| o.merchant == merchant) {
+            o.refresh(now);
+        }
+        self.orders.values().filter(move |o| o.merchant == merchant)
+    }
+
+    /// The merchant's refunds, whatever became of their orders.
+    pub(crate) fn refunds_of<'a>(&'a self, merchant: &'a str) -> impl Iterator<Item = &'a Refund> {
+        self.refunds
+            .iter()
+            .filter(move |((m, _), _)| m == merchant)
+            .map(|(_, r)| r)
+    }
+
+    /// Whether the merchant has an order with this number.
+    pub(crate) fn knows_order(&self, merchant: &str, out_trade_no: &str) -> bool {
+        self.trade_no_for(merchant, out_trade_no).is_some()
+    }
+
+    /// A fresh `trade_no` for a line that only a statement shows (an
+    /// adjustment), unique among the provider's own.
+    pub(crate) fn new_trade_no(&mut self, wall: OffsetDateTime) -> String {
+        self.next_number("sbx", wall)
     }
 
     /// One entry per record, oldest first: the journal's compacted form.

@@ -151,8 +151,15 @@ fn cancel_after_partial_refund_refunds_the_rest() {
         reason: "",
     };
     s.refund(r, now, wall).unwrap();
-    let c = s.cancel("m1", "o", now).unwrap();
+    let c = s.cancel("m1", "o", now, wall).unwrap();
     assert_eq!((c.status, c.refunded), (OrderStatus::Cancelled, 1000));
+    assert_eq!(
+        c.reversal,
+        Some(Reversal {
+            at: wall,
+            amount: 600
+        })
+    );
     let r2 = RefundRequest {
         merchant: "m1",
         out_trade_no: "o",

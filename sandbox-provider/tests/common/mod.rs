@@ -14,9 +14,10 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use hmac::{Hmac, Mac};
-use paycore_sandbox_provider::{Provider, ProviderConfig};
+use paycore_sandbox_provider::{Clock, Provider, ProviderConfig};
 use serde_json::Value;
 use sha2::Sha256;
+use time::OffsetDateTime;
 use tokio::task::JoinHandle;
 
 pub const M1: &str = "m1";
@@ -103,6 +104,7 @@ impl Sandbox {
             ]),
             processing_delay: Duration::from_millis(200),
             notify_retry_base: Duration::from_millis(20),
+            clock: Clock::system(),
         };
         tweak(&mut cfg);
         let provider = Provider::new(cfg);
@@ -180,9 +182,60 @@ impl Sandbox {
         }
     }
 
+    /// A provider whose wall clock is `clock`.
+    pub async fn at(clock: &TestClock) -> Sandbox {
+        let clock = clock.clock();
+        Sandbox::with(|c| c.clock = clock).await
+    }
+
     pub async fn query(&self, out_trade_no: &str) -> Answer {
         self.call("query", serde_json::json!({ "out_trade_no": out_trade_no }))
             .await
+    }
+}
+
+/// A wall clock the test sets by hand, to date payments on a day that has
+/// since ended.
+#[derive(Clone)]
+pub struct TestClock(Arc<Mutex<OffsetDateTime>>);
+
+impl TestClock {
+    pub fn at(t: OffsetDateTime) -> TestClock {
+        TestClock(Arc::new(Mutex::new(t)))
+    }
+
+    pub fn set(&self, t: OffsetDateTime) {
+        *self.0.lock().unwrap() = t;
+    }
+
+    /// The provider's view of it.
+    pub fn clock(&self) -> Clock {
+        let now = self.0.clone();
+        Clock::from_fn(move || *now.lock().unwrap())
+    }
+}
+
+/// A fresh temporary folder, removed when dropped.
+pub struct Folder(pub std::path::PathBuf);
+
+impl Folder {
+    pub fn new(name: &str) -> Folder {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let dir = std::env::temp_dir().join(format!(
+            "paycore-sandbox-{name}-{}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Folder(dir)
+    }
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
