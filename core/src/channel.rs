@@ -220,3 +220,16 @@ pub struct CallbackOutcome {
     /// about, read without trusting it. Only ever used to query that order.
     pub unverified_claim: Option<String>,
 }
+
+/// One page of a channel's statement of a business day (contract 1.1's
+/// `statement`), as its plugin normalised it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementPage {
+    /// The IANA time zone the channel dates its business days in.
+    pub time_zone: String,
+    pub lines: Vec<crate::reconcile::StatementLine>,
+    /// The cursor of the next page; `None` on the last.
+    pub next: Option<String>,
+    /// What the channel states of the whole statement, per currency.
+    pub totals: crate::reconcile::StatedTotals,
+}

@@ -4,7 +4,7 @@
 use crate::Host;
 use crate::types::{
     CallContext, CallbackOutcome, ChannelError, HttpRequest, Manifest, PayRequest, PaymentRef,
-    PaymentResult, RefundRef, RefundRequest, RefundResult, SettingSpec, TenderHold,
+    PaymentResult, RefundRef, RefundRequest, RefundResult, SettingSpec, StatementPage, TenderHold,
 };
 
 /// What a plugin says it is: its manifest and what each of its settings
@@ -120,6 +120,25 @@ pub trait Channel: Describe + Default {
         _request: PayRequest,
     ) -> Result<TenderHold, ChannelError> {
         Err(ChannelError::unsupported("hold_tender"))
+    }
+
+    /// Added in 1.1.0: one page of the channel's statement of `day`
+    /// (`YYYY-MM-DD` in the channel's time zone), for reconciliation:
+    /// `cursor` is `None` for the first page and then what the last page's
+    /// `next` said. Download through the host's HTTP, parse the channel's
+    /// own format, and answer its lines normalised (minor units, the
+    /// numbers paycore sent); keep a page small enough for the plugin's
+    /// memory. A statement not yet published is `Unavailable`; one that
+    /// cannot be read is `InvalidRequest` naming why. Channels that publish
+    /// no statement keep the default: they cannot be reconciled.
+    fn statement(
+        &self,
+        _host: &dyn Host,
+        _ctx: &CallContext,
+        _day: String,
+        _cursor: Option<String>,
+    ) -> Result<StatementPage, ChannelError> {
+        Err(ChannelError::unsupported("statement"))
     }
 
     /// Verifies and interprets an asynchronous notification the channel sent

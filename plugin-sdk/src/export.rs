@@ -5,10 +5,12 @@ use std::sync::Once;
 
 use crate::__bindings::exports::paycore::channel::channel::Guest;
 use crate::__bindings::exports::paycore::channel::settings::Guest as SettingsGuest;
+use crate::__bindings::exports::paycore::channel::statement::Guest as StatementGuest;
 use crate::__bindings::exports::paycore::channel::tender::Guest as TenderGuest;
 use crate::types::{
     CallContext, CallbackOutcome, ChannelError, HttpRequest, LogLevel, Manifest, PayRequest,
-    PaymentRef, PaymentResult, RefundRef, RefundRequest, RefundResult, SettingSpec, TenderHold,
+    PaymentRef, PaymentResult, RefundRef, RefundRequest, RefundResult, SettingSpec, StatementPage,
+    TenderHold,
 };
 use crate::{Channel, Host, WasmHost};
 
@@ -74,6 +76,16 @@ impl<C: Channel> SettingsGuest for Adapter<C> {
 impl<C: Channel> TenderGuest for Adapter<C> {
     fn hold(ctx: CallContext, request: PayRequest) -> Result<TenderHold, ChannelError> {
         enter::<C>().hold_tender(&WasmHost, &ctx, request)
+    }
+}
+
+impl<C: Channel> StatementGuest for Adapter<C> {
+    fn fetch(
+        ctx: CallContext,
+        day: String,
+        cursor: Option<String>,
+    ) -> Result<StatementPage, ChannelError> {
+        enter::<C>().statement(&WasmHost, &ctx, day, cursor)
     }
 }
 

@@ -3,6 +3,9 @@
 
 use crate::CONTRACT_VERSION;
 
+pub use crate::__bindings::exports::paycore::channel::statement::{
+    LineKind, LineStatus, StatedTotals, StatementLine, StatementPage,
+};
 pub use crate::__bindings::exports::paycore::channel::tender::TenderHold;
 pub use crate::__bindings::paycore::channel::crypto::{Algorithm, CryptoError};
 pub use crate::__bindings::paycore::channel::http::HttpError;

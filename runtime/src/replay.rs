@@ -87,6 +87,7 @@ fn subject(input: &CallInput) -> String {
         CallInput::Refund(_, r) => r.merchant_refund_no.clone(),
         CallInput::QueryRefund(_, r) => r.merchant_refund_no.clone(),
         CallInput::Callback(_, r) => r.url.clone(),
+        CallInput::Statement(_, day, _) => day.clone(),
         CallInput::Manifest => String::new(),
     }
 }

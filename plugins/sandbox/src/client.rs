@@ -55,6 +55,61 @@ impl<'a> Client<'a> {
         body: &B,
         accepted: &[&str],
     ) -> Result<R, ChannelError> {
+        let response = self.exchange(operation, body)?;
+        let envelope: Envelope = parse(&response.body)?;
+        classify(response.status, &envelope, accepted)?;
+        parse(&response.body)
+    }
+
+    /// Reads a day's statement page (`statement`). Nothing moves money
+    /// here, so every failure is one to retry or to report, never an
+    /// unknown outcome: a statement not published yet is `Unavailable`,
+    /// one the provider refuses or that does not verify is `InvalidRequest`.
+    pub fn statement<B: Serialize, R: DeserializeOwned>(
+        &self,
+        body: &B,
+    ) -> Result<R, ChannelError> {
+        let response = self.exchange("statement", body).map_err(|e| match e {
+            ChannelError::OutcomeUnknown(f) => ChannelError::InvalidRequest(f),
+            other => other,
+        })?;
+        let refused = |f: Failure| ChannelError::InvalidRequest(f);
+        let envelope: Envelope = serde_json::from_slice(&response.body)
+            .map_err(|e| refused(Failure::new("malformed_statement", e.to_string())))?;
+        let failure = |ours: &str, message: String| {
+            Failure::new(ours, message).with_channel(&envelope.code, envelope.message.as_deref())
+        };
+        match (response.status, envelope.code.as_str()) {
+            (200..=299, "SUCCESS") => serde_json::from_slice(&response.body).map_err(|e| {
+                refused(Failure::new(
+                    "malformed_statement",
+                    format!("cannot read the sandbox provider's statement: {e}"),
+                ))
+            }),
+            (_, "STATEMENT_NOT_READY") => Err(ChannelError::Unavailable(failure(
+                "statement_not_ready",
+                "the sandbox provider has not published that day's statement yet".to_owned(),
+            ))),
+            (500..=599, _) => Err(ChannelError::Unavailable(failure(
+                "channel_error",
+                format!("the sandbox provider failed with HTTP {}", response.status),
+            ))),
+            (status, code) => Err(refused(failure(
+                "statement_refused",
+                format!(
+                    "the sandbox provider refused the statement request: HTTP {status}, code {code}"
+                ),
+            ))),
+        }
+    }
+
+    /// Sends one signed request and gives back the answer once its
+    /// signature holds.
+    fn exchange<B: Serialize>(
+        &self,
+        operation: &str,
+        body: &B,
+    ) -> Result<HttpResponse, ChannelError> {
         let body = serde_json::to_vec(body).map_err(|e| {
             ChannelError::InvalidRequest(Failure::new("invalid_request", e.to_string()))
         })?;
@@ -88,9 +143,7 @@ impl<'a> Client<'a> {
             )));
         }
         self.verify(&response)?;
-        let envelope: Envelope = parse(&response.body)?;
-        classify(response.status, &envelope, accepted)?;
-        parse(&response.body)
+        Ok(response)
     }
 
     /// Anyone on the path could have written an unsigned answer, and the

@@ -7,6 +7,7 @@
 mod callback;
 mod client;
 mod ops;
+mod statement;
 mod wire;
 
 use paycore_plugin_sdk::types::{Manifest, Scene, SettingSpec};

@@ -4,7 +4,7 @@
 
 use paycore_plugin_sdk::types::{
     CallContext, CallbackOutcome, ChannelError, HttpRequest, PayRequest, PaymentRef, PaymentResult,
-    RefundRef, RefundRequest, RefundResult, Scene,
+    RefundRef, RefundRequest, RefundResult, Scene, StatementPage,
 };
 use paycore_plugin_sdk::{Channel, Host};
 use serde::Serialize;
@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::Sandbox;
 use crate::callback;
 use crate::client::{self, Client};
+use crate::statement;
 use crate::wire::{OrderKey, OrderReply, PayBody, RefundBody, RefundKey, RefundReply};
 
 impl Channel for Sandbox {
@@ -117,6 +118,16 @@ impl Channel for Sandbox {
             &payment.merchant_order_no,
             payment.scene,
         )
+    }
+
+    fn statement(
+        &self,
+        host: &dyn Host,
+        ctx: &CallContext,
+        day: String,
+        cursor: Option<String>,
+    ) -> Result<StatementPage, ChannelError> {
+        statement::page(host, ctx, &day, cursor)
     }
 
     fn handle_callback(

@@ -21,7 +21,7 @@ wasmtime::component::bindgen!({
     additional_derives: [serde::Serialize, serde::Deserialize],
 });
 
-use exports::paycore::channel::{channel, settings, tender};
+use exports::paycore::channel::{channel, settings, statement, tender};
 
 /// A compiled plugin linked against the host, with its exports found:
 /// `channel`, which every plugin has, and each interface added since 1.0.0
@@ -33,6 +33,8 @@ pub(super) struct PluginExports<T: 'static> {
     settings: Option<settings::GuestIndices>,
     /// Added in 1.1.0: holding a combined order's tender.
     tender: Option<tender::GuestIndices>,
+    /// Added in 1.1.0: the channel's daily statement.
+    statement: Option<statement::GuestIndices>,
 }
 
 impl<T: 'static> Clone for PluginExports<T> {
@@ -42,6 +44,7 @@ impl<T: 'static> Clone for PluginExports<T> {
             channel: self.channel.clone(),
             settings: self.settings.clone(),
             tender: self.tender.clone(),
+            statement: self.statement.clone(),
         }
     }
 }
@@ -50,6 +53,7 @@ impl<T: 'static> Clone for PluginExports<T> {
 /// would also find a later 1.x minor's.
 const SETTINGS_EXPORT: &str = "paycore:channel/settings@1.1.0";
 const TENDER_EXPORT: &str = "paycore:channel/tender@1.1.0";
+const STATEMENT_EXPORT: &str = "paycore:channel/statement@1.1.0";
 
 impl<T: Send + 'static> PluginExports<T> {
     /// Fails when `channel` is missing or lacks a function; an optional
@@ -64,11 +68,16 @@ impl<T: Send + 'static> PluginExports<T> {
             Some(_) => Some(tender::GuestIndices::new(&pre)?),
             None => None,
         };
+        let statement = match pre.component().get_export_index(None, STATEMENT_EXPORT) {
+            Some(_) => Some(statement::GuestIndices::new(&pre)?),
+            None => None,
+        };
         Ok(PluginExports {
             pre,
             channel,
             settings,
             tender,
+            statement,
         })
     }
 
@@ -83,10 +92,15 @@ impl<T: Send + 'static> PluginExports<T> {
             Some(indices) => Some(indices.load(&mut *store, &instance)?),
             None => None,
         };
+        let statement = match &self.statement {
+            Some(indices) => Some(indices.load(&mut *store, &instance)?),
+            None => None,
+        };
         Ok(Loaded {
             channel,
             settings,
             tender,
+            statement,
         })
     }
 }
@@ -96,4 +110,5 @@ pub(super) struct Loaded {
     pub channel: channel::Guest,
     pub settings: Option<settings::Guest>,
     pub tender: Option<tender::Guest>,
+    pub statement: Option<statement::Guest>,
 }

@@ -2,6 +2,7 @@
 //! went wrong.
 
 use super::bindings::exports::paycore::channel::settings as wit_settings;
+use super::bindings::exports::paycore::channel::statement as wit_statement;
 use super::bindings::exports::paycore::channel::tender as wit_tender;
 use super::bindings::paycore::channel::types as wit;
 use super::convert;
@@ -60,6 +61,7 @@ pub(super) enum Answer {
     Refund(Result<wit::RefundResult, wit::ChannelError>),
     Callback(Result<wit::CallbackOutcome, wit::ChannelError>),
     Hold(Result<wit_tender::TenderHold, wit::ChannelError>),
+    Statement(Result<wit_statement::StatementPage, wit::ChannelError>),
 }
 
 macro_rules! expect_answer {
@@ -186,6 +188,22 @@ impl PluginHost {
             card: crate::ledger::CardId::from(h.card.as_str()),
             amount: h.amount,
         })
+    }
+
+    /// One page of the channel's statement of `day` (contract 1.1's
+    /// `statement` export), as the plugin normalised it. A plugin without
+    /// the export cannot be reconciled: `unsupported_operation`.
+    pub async fn statement(
+        &self,
+        p: &Plugin,
+        g: Arc<ChannelGrant>,
+        ctx: channel::CallContext,
+        day: &str,
+        cursor: Option<String>,
+    ) -> Result<channel::StatementPage, CallError> {
+        let op = Op::Statement(convert::context(ctx), day.to_owned(), cursor);
+        flatten(p, expect_answer!(self.run(p, g, op).await?, Statement))
+            .map(convert::statement_page)
     }
 
     pub async fn handle_callback(
@@ -371,6 +389,7 @@ fn output_of(result: &Result<Answer, CallError>) -> CallOutput {
         Ok(Answer::Refund(r)) => CallOutput::Refund(r.clone()),
         Ok(Answer::Callback(r)) => CallOutput::Callback(r.clone()),
         Ok(Answer::Hold(r)) => CallOutput::Hold(r.clone()),
+        Ok(Answer::Statement(r)) => CallOutput::Statement(r.clone()),
         Err(e) => CallOutput::Failed(failure_kind(&e.kind).to_string()),
     }
 }
@@ -456,6 +475,15 @@ async fn invoke(plugin: &Plugin, store: &mut Store<CallState>, op: Op) -> wasmti
             None => Err(wit::ChannelError::InvalidRequest(wit::Failure {
                 code: "unsupported_operation".into(),
                 message: "this channel does not hold tenders of combined orders (contract 1.1's `tender`)".into(),
+                channel_code: None,
+                channel_message: None,
+            })),
+        }),
+        Op::Statement(c, day, cursor) => Answer::Statement(match &instance.statement {
+            Some(statement) => statement.call_fetch(&mut *store, &c, &day, cursor.as_deref()).await?,
+            None => Err(wit::ChannelError::InvalidRequest(wit::Failure {
+                code: "unsupported_operation".into(),
+                message: "this channel publishes no statement (contract 1.1's `statement`): it cannot be reconciled".into(),
                 channel_code: None,
                 channel_message: None,
             })),

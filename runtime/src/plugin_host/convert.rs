@@ -2,6 +2,7 @@
 //! into the WIT contract's generated types for a call, and the plugin's
 //! answers back. Nothing outside `plugin_host` sees a generated type.
 
+use super::bindings::exports::paycore::channel::statement as wit_statement;
 use super::bindings::paycore::channel::types as wit;
 use super::load::scene_to_wit;
 use paycore_core::channel::*;
@@ -200,5 +201,52 @@ pub(super) fn callback_outcome(o: wit::CallbackOutcome) -> CallbackOutcome {
             body: o.response.body,
         },
         unverified_claim: o.unverified_claim,
+    }
+}
+
+pub(super) fn statement_page(p: wit_statement::StatementPage) -> StatementPage {
+    use paycore_core::reconcile::{LineKind, LineStatus, StatedCurrencyTotals, StatementLine};
+    StatementPage {
+        time_zone: p.time_zone,
+        lines: p
+            .lines
+            .into_iter()
+            .map(|l| StatementLine {
+                kind: match l.kind {
+                    wit_statement::LineKind::Payment => LineKind::Payment,
+                    wit_statement::LineKind::Refund => LineKind::Refund,
+                    wit_statement::LineKind::Reversal => LineKind::Reversal,
+                },
+                merchant_order_no: l.merchant_order_no,
+                refund_no: l.refund_no,
+                channel_no: l.channel_no,
+                amount: l.amount,
+                fee: l.fee,
+                currency: l.currency,
+                status: match l.status {
+                    wit_statement::LineStatus::Succeeded => LineStatus::Succeeded,
+                    wit_statement::LineStatus::Processing => LineStatus::Processing,
+                    wit_statement::LineStatus::Failed => LineStatus::Failed,
+                },
+                at_ms: l.at,
+            })
+            .collect(),
+        next: p.next,
+        totals: paycore_core::reconcile::StatedTotals {
+            per_currency: p
+                .totals
+                .into_iter()
+                .map(|t| {
+                    let stated = StatedCurrencyTotals {
+                        payment_count: t.payments,
+                        payment_amount: t.payment_amount,
+                        refund_count: t.refunds,
+                        refund_amount: t.refund_amount,
+                        fees: t.fees,
+                    };
+                    (t.currency, stated)
+                })
+                .collect(),
+        },
     }
 }

@@ -51,7 +51,7 @@ pub(super) fn scope_of(op: &CallInput) -> Scope {
             },
             Err(_) => Scope::ReadOnly,
         },
-        CallInput::Manifest | CallInput::Callback(..) => Scope::ReadOnly,
+        CallInput::Manifest | CallInput::Callback(..) | CallInput::Statement(..) => Scope::ReadOnly,
     }
 }
 

@@ -67,6 +67,9 @@ fn serve(state: &mut CallState, op: Op, handle: &Handle) -> Answer {
             &c.cross(),
             r.cross(),
         ))),
+        Op::Statement(c, day, cursor) => {
+            Answer::Statement(crossed(channel.statement(&host, &c.cross(), day, cursor)))
+        }
         // The native build serves the sandbox channel, which holds no value.
         Op::HoldTender(..) => {
             Answer::Hold(Err(g::ChannelError::unsupported("hold_tender").cross()))

@@ -63,6 +63,9 @@ pub enum CallInput {
     /// most the order's holds may come to with this one: its coupon and
     /// card tenders up to and including this tender.
     HoldTender(wit::CallContext, wit::PayRequest, i64),
+    /// A page of the channel's statement of a business day (contract
+    /// 1.1): the day and the cursor the last page gave.
+    Statement(wit::CallContext, String, Option<String>),
 }
 
 impl CallInput {
@@ -77,6 +80,7 @@ impl CallInput {
             CallInput::QueryRefund(..) => "query-refund",
             CallInput::Callback(..) => "handle-callback",
             CallInput::HoldTender(..) => "hold-tender",
+            CallInput::Statement(..) => "statement",
         }
     }
 }
@@ -90,6 +94,12 @@ pub enum CallOutput {
     Refund(Result<wit::RefundResult, wit::ChannelError>),
     Callback(Result<wit::CallbackOutcome, wit::ChannelError>),
     Hold(Result<super::bindings::exports::paycore::channel::tender::TenderHold, wit::ChannelError>),
+    Statement(
+        Result<
+            super::bindings::exports::paycore::channel::statement::StatementPage,
+            wit::ChannelError,
+        >,
+    ),
     /// Trapped, out of budget or out of time: the failure's kind.
     Failed(String),
 }

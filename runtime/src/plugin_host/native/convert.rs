@@ -3,6 +3,7 @@
 //! field, and a field added to the WIT fails to compile here until mapped.
 
 use crate::plugin_host::bindings::exports::paycore::channel::settings as hs;
+use crate::plugin_host::bindings::exports::paycore::channel::statement as hst;
 use crate::plugin_host::bindings::paycore::channel::{crypto, http, log, types as h};
 use paycore_plugin_sdk::types as g;
 
@@ -103,6 +104,13 @@ record!(g::RefundUpdate => h::RefundUpdate { merchant_refund_no, channel_refund_
 record!(g::CallbackOutcome => h::CallbackOutcome { event, verified, response, unverified_claim });
 record!(g::HttpRequest => h::HttpRequest { method, url, headers, body });
 record!(g::HttpResponse => h::HttpResponse { status, headers, body });
+record!(g::StatementPage => hst::StatementPage { time_zone, lines, next, totals });
+record!(g::StatementLine => hst::StatementLine {
+    kind, merchant_order_no, refund_no, channel_no, amount, fee, currency, status, at,
+});
+record!(g::StatedTotals => hst::StatedTotals {
+    currency, payments, payment_amount, refunds, refund_amount, fees,
+});
 
 mod guest_enums {
     use super::*;
@@ -114,11 +122,13 @@ mod guest_enums {
         LogLevel as GLogLevel, PaymentStatus as GPaymentStatus, Presence as GPresence,
         RefundStatus as GRefundStatus, Scene as GScene, SettingKind as GSettingKind,
     };
+    use g::{LineKind as GLineKind, LineStatus as GLineStatus};
     use h::{
         Action as HAction, CallbackEvent as HCallbackEvent, ChannelError as HChannelError,
         PaymentStatus as HPaymentStatus, RefundStatus as HRefundStatus, Scene as HScene,
     };
     use hs::{Presence as HPresence, SettingKind as HSettingKind};
+    use hst::{LineKind as HLineKind, LineStatus as HLineStatus};
     use http::HttpError as HHttpError;
     use log::Level as HLevel;
 
@@ -132,6 +142,8 @@ mod guest_enums {
     cases!(GLogLevel => HLevel { Trace, Debug, Info, Warn, Error });
     cases!(GSettingKind => HSettingKind { Text(b), Url, OneOf(v), Integer(r) });
     cases!(GPresence => HPresence { Required, Optional, Defaulted(v) });
+    cases!(GLineKind => HLineKind { Payment, Refund, Reversal });
+    cases!(GLineStatus => HLineStatus { Succeeded, Processing, Failed });
     // Answers the host gives back to the plugin.
     cases!(HHttpError => GHttpError { Denied(m), Connect(m), Timeout, TooLarge, Broken(m) });
     cases!(HCryptoError => GCryptoError { UnknownKey(m), Unsupported(m), Failed(m) });
