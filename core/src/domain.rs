@@ -236,6 +236,9 @@ pub enum EventKind {
     RefundSucceeded,
     /// Webhook: the refund failed.
     RefundFailed,
+    /// Webhook: reconciliation found a difference between a channel's
+    /// statement and paycore (docs/reconciliation.md).
+    ReconciliationDiscrepancy,
 }
 
 impl EventKind {
@@ -262,6 +265,7 @@ impl EventKind {
         EventKind::RefundTransitionRefused,
         EventKind::RefundSucceeded,
         EventKind::RefundFailed,
+        EventKind::ReconciliationDiscrepancy,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -288,6 +292,7 @@ impl EventKind {
             EventKind::RefundTransitionRefused => "refund.transition_refused",
             EventKind::RefundSucceeded => "refund.succeeded",
             EventKind::RefundFailed => "refund.failed",
+            EventKind::ReconciliationDiscrepancy => "reconciliation.discrepancy",
         }
     }
 }
@@ -503,7 +508,10 @@ mod tests {
         assert_eq!(names.len(), EventKind::ALL.len());
         for name in names {
             let (subject, what) = name.split_once('.').expect("subject.what");
-            assert!(matches!(subject, "payment" | "refund"), "{name}");
+            assert!(
+                matches!(subject, "payment" | "refund" | "reconciliation"),
+                "{name}"
+            );
             assert!(
                 what.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
                 "{name}"

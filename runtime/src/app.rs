@@ -202,6 +202,9 @@ pub async fn start_with_clock(
                     .map(|(k, v)| (k.clone(), v.expose().to_vec()))
                     .collect(),
                 processing_delay: server.sandbox_provider.processing_delay,
+                // Business time: a test that moves paycore's clock moves
+                // the provider's dates (payments, statement days) with it.
+                clock: sandbox_clock(payments.clock().clone()),
                 ..Default::default()
             });
         if let Some(journal) = &server.sandbox_provider.journal {
@@ -256,5 +259,14 @@ pub async fn start_with_clock(
         payments,
         stop,
         tasks,
+    })
+}
+
+/// The sandbox provider's clock, read from paycore's.
+fn sandbox_clock(clock: Clock) -> paycore_sandbox_provider::Clock {
+    paycore_sandbox_provider::Clock::from_fn(move || {
+        let nanos = clock.now().as_nanosecond();
+        time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
     })
 }

@@ -19,6 +19,7 @@ mod openapi;
 mod overhead;
 mod payments;
 mod qr_codes;
+mod reconciliations;
 mod refunds;
 mod request_id;
 mod routing;

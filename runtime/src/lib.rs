@@ -19,6 +19,7 @@ pub mod plugin_host;
 pub mod provenance;
 pub mod published;
 pub mod publishing;
+pub mod reconcile;
 pub mod registry;
 pub mod reload;
 pub mod replay;

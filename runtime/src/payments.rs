@@ -17,11 +17,13 @@ pub mod qr_codes;
 mod refunds;
 mod retry;
 mod settle;
+mod statements;
 mod tender_refunds;
 mod tenders;
 pub mod view;
 /// The create-payment body and its validation live in the pure core.
 pub use paycore_core::request;
+pub use statements::Statement;
 pub use tenders::{CombinedExplanation, TenderExplanation};
 
 use crate::clock::Clock;

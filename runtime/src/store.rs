@@ -40,6 +40,7 @@ mod payment_inserts;
 mod payments;
 mod published;
 mod published_tenants;
+mod reconciliations;
 mod refund_tenders;
 mod refunds;
 mod sweeps;
@@ -71,6 +72,9 @@ pub use payments::{
 };
 pub use published::{PLUGINS_CHANNEL, Publish, PublishedPlugin};
 pub use published_tenants::{TENANTS_CHANNEL, TenantPublish, TenantRevision};
+pub use reconciliations::{
+    ComparedPayment, ComparedRefund, ReconciliationItem, ReconciliationRecord, RunOutcome,
+};
 pub use refund_tenders::{Allocate, RefundPart, RefundPartRecord, Unallocatable};
 pub use refunds::{DueRefund, NewRefund, RefundChange, RefundInsert, RefundRecord};
 pub use tenders::{NewTender, TenderMark, TenderRecord};

@@ -38,6 +38,7 @@ mod plugin_cache;
 mod plugin_sandbox;
 mod provenance;
 mod qr_and_callbacks;
+mod reconciliation;
 mod record_replay;
 mod refunds;
 mod reload_checks;

@@ -681,13 +681,21 @@ settings = {{ base_url = "{{public_url}}/sandbox" }}
     /// answers a `query` (signed with the demo's provider key): what the
     /// channel holds, read without paycore hearing of it.
     pub async fn provider_order(&self, order_no: &str) -> Value {
+        self.provider("query", json!({ "out_trade_no": order_no }))
+            .await
+    }
+
+    /// Calls operation `op` of the sandbox provider as the demo merchant
+    /// (signed with its provider key), behind paycore's back: what a
+    /// merchant does in the channel's own console.
+    pub async fn provider(&self, op: &str, body: Value) -> Value {
         use hmac::{Hmac, Mac};
-        let body = json!({ "out_trade_no": order_no }).to_string();
+        let body = body.to_string();
         let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"e2e-demo-provider-key").unwrap();
         mac.update(body.as_bytes());
         let response = self
             .client
-            .post(self.url("/sandbox/api/v1/query"))
+            .post(self.url(&format!("/sandbox/api/v1/{op}")))
             .header("content-type", "application/json")
             .header("x-sandbox-merchant", "sbx_demo")
             .header(

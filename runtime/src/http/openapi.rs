@@ -25,6 +25,7 @@ use utoipa_axum::routes;
         (name = "refunds", description = "Partial and full refunds"),
         (name = "cards", description = "Member stored-value cards, gift cards, vouchers, punch cards and coupons on the ledger paycore keeps; pay with them through POST /v1/payments"),
         (name = "checkout", description = "The hosted cashier: static QR codes for stores and terminals (the payment page itself is HTML at `/pay/{token}` and `/q/{token}`)"),
+        (name = "reconciliations", description = "Each channel's daily statement matched against paycore (对账): differences found, re-checked and settled"),
         (name = "callbacks", description = "Asynchronous notifications from channels"),
         (name = "events", description = "Merchant webhooks: the events of a payment and their delivery state"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
@@ -91,6 +92,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(super::coupons::router())
         .merge(super::card_lifecycle::router())
         .merge(super::card_report::router())
+        .merge(super::reconciliations::router())
         .merge(super::routing::router())
         .merge(super::callbacks::router())
         .merge(super::events::router())

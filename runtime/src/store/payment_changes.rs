@@ -22,7 +22,9 @@ macro_rules! appended_attempt {
 }
 
 /// A state change if nobody changed the row since it was read (`$10` is
-/// the version read); `bind_change!` gives its 12 parameters. A move to
+/// the version read); `bind_change!` gives its 13 parameters. A payment's
+/// first success stamps `paid_ms`, and its cancel `cancelled_ms`: the
+/// times reconciliation dates it by. A move to
 /// `cancelled` (a reversal refunds the payment in full) also needs no refund
 /// reserved: with `start_cancel` excluding refunds this never fails, but the
 /// bound holds in the statement that writes, whatever its caller read.
@@ -39,6 +41,10 @@ macro_rules! change_payment_sql {
             appended_attempt!("$11"),
             " END,
                 create_error = COALESCE($12, create_error),
+                paid_ms = CASE WHEN $1 = 'succeeded' AND paid_ms IS NULL
+                    THEN $13 ELSE paid_ms END,
+                cancelled_ms = CASE WHEN $1 = 'cancelled' AND cancelled_ms IS NULL
+                    THEN $13 ELSE cancelled_ms END,
                 version = version + 1,
                 updated_at = $7
              WHERE id = $8 AND tenant_id = $9 AND version = $10
@@ -72,11 +78,12 @@ macro_rules! bind_change {
                     .as_ref()
                     .and_then(|a| a.create_error.clone()),
             )
+            .bind($clock.now_millis())
     }};
 }
 
-/// SQLite: the change, its events (the attempt's, `$13`–`$16`, when there
-/// is one; the change's, `$17`–`$20`) and its webhook (`$21`–`$26`, when
+/// SQLite: the change, its events (the attempt's, `$14`–`$17`, when there
+/// is one; the change's, `$18`–`$21`) and its webhook (`$22`–`$27`, when
 /// there is one) in one trip (`one_trip`). Each insert runs only if the
 /// statement before it wrote: no row changed means no history.
 const CHANGE_PAYMENT_SCRIPT: &str = concat!(
@@ -84,10 +91,10 @@ const CHANGE_PAYMENT_SCRIPT: &str = concat!(
     change_payment_sql!(),
     ";\nINSERT INTO events (tenant_id, subject_type, subject_id, kind, from_status, to_status, detail, created_at)
      SELECT $9, 'payment', $8, column1, column2, column3, column4, $7
-     FROM (VALUES ($13, $14, $15, $16), ($17, $18, $19, $20))
+     FROM (VALUES ($14, $15, $16, $17), ($18, $19, $20, $21))
      WHERE changes() > 0 AND column1 IS NOT NULL;
      INSERT INTO outbox (id, tenant_id, payment_id, event_type, url, payload, attempts, next_attempt_ms, created_at)
-     SELECT $21, $9, $22, $23, $24, $25, 0, $26, $7 WHERE changes() > 0 AND $21 IS NOT NULL;
+     SELECT $22, $9, $23, $24, $25, $26, 0, $27, $7 WHERE changes() > 0 AND $22 IS NOT NULL;
      COMMIT"
 );
 

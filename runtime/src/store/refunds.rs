@@ -272,6 +272,8 @@ impl Store {
                     status = COALESCE($1, status),
                     channel_refund_no = COALESCE($2, channel_refund_no),
                     failure = COALESCE($3, failure),
+                    settled_ms = CASE WHEN $1 = 'succeeded' AND settled_ms IS NULL
+                        THEN $8 ELSE settled_ms END,
                     version = version + 1,
                     updated_at = $4
                  WHERE id = $5 AND tenant_id = $6 AND version = $7
@@ -284,6 +286,7 @@ impl Store {
             .bind(&current.id)
             .bind(&current.tenant_id)
             .bind(current.version)
+            .bind(self.clock.now_millis())
             .fetch_optional(&mut *tx)
             .await?;
             let record = updated.ok_or(StoreError::Stale)?;
