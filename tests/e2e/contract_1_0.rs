@@ -74,5 +74,19 @@ async fn a_plugin_built_for_contract_1_0_pays_queries_and_refunds() {
     assert_eq!(refund.body["status"], "succeeded", "{}", refund.body);
     let payment = t.get(DEMO_KEY, &format!("/v1/payments/{id}")).await;
     assert_eq!(payment.body["refunded_amount"], 1000, "{}", payment.body);
+
+    // 1.0.0 has no statement export: its channel cannot be reconciled, and
+    // the run says so rather than failing the host.
+    let run = t
+        .post(
+            DEMO_KEY,
+            "/v1/reconciliations",
+            json!({ "channel": "sandbox-main", "date": "2026-01-01" }),
+        )
+        .await;
+    assert_eq!(run.status, StatusCode::OK, "{}", run.body);
+    assert_eq!(run.body["status"], "failed", "{}", run.body);
+    let failure = run.body["failure"].as_str().unwrap();
+    assert!(failure.contains("publishes no statement"), "{failure}");
     t.stop().await;
 }
