@@ -92,6 +92,57 @@ pub async fn check(config: &Config, overrides: &Overrides) -> anyhow::Result<Che
     Ok(checked)
 }
 
+/// What `paycore reconcile` runs: the same run as `POST
+/// /v1/reconciliations`, on the configured database, with what a server
+/// started now would serve (see [`check`]). Its findings, and what the
+/// channel's answers settle, are written as the server's are; a running
+/// server delivers the webhooks it queues.
+pub async fn reconcile(
+    config: &Config,
+    overrides: &Overrides,
+    tenant: &str,
+    channel: &str,
+    date: &str,
+) -> anyhow::Result<(
+    crate::store::ReconciliationRecord,
+    Vec<crate::store::ReconciliationItem>,
+)> {
+    crate::tls::install_crypto_provider();
+    let server = &config.server;
+    let store = Store::open_configured(server).await?;
+    let host = PluginHost::with_cache(
+        server.limits.clone(),
+        server.plugin_cache_dir.clone(),
+        server.outbound.clone(),
+    )?;
+    host.attach_ledger(crate::ledger::Ledger::new(store.clone()));
+    let public_url = server
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", server.listen));
+    let payments = Arc::new(Payments::new(
+        store,
+        host.clone(),
+        Registry::default(),
+        public_url.clone(),
+    ));
+    let reloader = Reloader::new(
+        host,
+        payments.clone(),
+        config,
+        overrides.clone(),
+        public_url,
+    );
+    let checked = reloader.check().await;
+    payments.swap_registry(checked.registry);
+    let registry = payments.registry();
+    let tenant = registry
+        .tenant(tenant)
+        .with_context(|| format!("no tenant `{tenant}` in the configuration"))?;
+    let run = crate::reconcile::run(&payments, tenant, channel, date).await?;
+    Ok(crate::reconcile::get(&payments, &tenant.config.id, &run.id).await?)
+}
+
 /// The file of a `sqlite://` URL, unless it is in memory.
 fn sqlite_file(url: &str) -> Option<&Path> {
     let rest = url

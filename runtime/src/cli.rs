@@ -6,6 +6,7 @@
 pub mod check_config;
 pub mod key;
 pub mod plugin;
+pub mod reconcile;
 pub mod route;
 pub mod serve;
 pub mod tenant;

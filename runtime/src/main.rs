@@ -40,6 +40,9 @@ enum Command {
         #[command(subcommand)]
         command: cli::key::KeyCommand,
     },
+    /// Reconcile a channel's business day against its statement; print
+    /// the summary and each open difference, exit 1 if any remain.
+    Reconcile(cli::reconcile::Args),
     /// Publish tenant configs to the database, for instances without a
     /// shared tenants folder.
     Tenant {
@@ -57,6 +60,7 @@ async fn main() -> ExitCode {
         Command::Plugin { command } => cli::plugin::run(command).await,
         Command::Key { command } => cli::key::run(command),
         Command::Tenant { command } => cli::tenant::run(command).await,
+        Command::Reconcile(args) => cli::reconcile::run(args).await,
     };
     match result {
         Ok(code) => code,

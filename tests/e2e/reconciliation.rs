@@ -166,6 +166,24 @@ async fn a_day_agrees_and_settles_the_payment_paycore_left_unknown() {
         "{}",
         listed.body
     );
+
+    // `paycore reconcile` runs the same day from the command line, on the
+    // same database, into the same record.
+    let overrides = paycore::config::Overrides::default();
+    let mut config =
+        paycore::config::load(&t.config_file(), &overrides).expect("the test's config");
+    // The test's server listens on a port of its own choosing; the
+    // sandbox channel's `{public_url}` is where it does.
+    config.server.public_url = Some(t.base.clone());
+    let (cli_run, items) =
+        paycore::app::reconcile(&config, &overrides, "demo", "sandbox-main", "2031-06-01")
+            .await
+            .expect("reconciled");
+    assert_eq!(cli_run.id, body["id"].as_str().unwrap());
+    assert_eq!(cli_run.runs, 4);
+    assert_eq!(cli_run.status, "completed", "{:?}", cli_run.failure);
+    assert_eq!(cli_run.open_differences, 0);
+    assert!(items.iter().all(|i| i.state != "open"));
     t.stop().await;
 }
 
