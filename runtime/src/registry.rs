@@ -71,6 +71,11 @@ impl BoundChannel {
         }
     }
 
+    /// When yesterday's statement is reconciled each day (tenant's time).
+    pub fn reconcile_at(&self) -> Option<jiff::civil::Time> {
+        self.config.reconcile_at
+    }
+
     /// The channel as it serves this order: the canary version for its share
     /// of order numbers (stable: a retried order lands on the same version),
     /// the main one otherwise.

@@ -19,8 +19,12 @@
 //! whose validity ended are expired (`card_expiry`). Neither asks a
 //! channel; both are keyed moves applied to the rows as read, so instances
 //! sweeping at once move value once.
+//!
+//! Channels with a `reconcile_at` have yesterday reconciled once that local
+//! time has passed (`reconciliations`).
 
 mod card_expiry;
+mod reconciliations;
 mod stranded_holds;
 
 use crate::config::SweeperConfig;
@@ -70,6 +74,9 @@ pub async fn run(payments: Arc<Payments>, config: SweeperConfig, mut stop: watch
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "sweeper pass failed"),
+        }
+        if let Err(e) = reconciliations::start_due(&payments).await {
+            tracing::warn!(error = %e, "cannot start the scheduled reconciliations");
         }
         match payments.unsettled(0).await {
             Ok(u) => {

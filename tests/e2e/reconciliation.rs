@@ -304,3 +304,58 @@ async fn a_bad_request_names_its_field() {
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_with_reconcile_at_has_yesterday_reconciled_each_morning() {
+    const SHOP_KEY: &str = "sk_test_reconciled_shop";
+    // 09:00 on 1 June in Beijing: before the day's run.
+    let clock = Clock::manual_at_millis(JUNE_1_10AM - 3_600_000);
+    let shop = TenantToml::sandbox("shop", SHOP_KEY)
+        .line("timezone = \"Asia/Shanghai\"")
+        .channel(|c| c.line("reconcile_at = \"09:30\""));
+    let t = TestApp::start_with(Options {
+        clock: Some(clock.clone()),
+        sweeper_interval_ms: 100,
+        extra_tenants: vec![shop.file()],
+        ..Options::default()
+    })
+    .await;
+    let r = t
+        .post(
+            SHOP_KEY,
+            "/v1/payments",
+            barcode("RS-1", 1999, "134567890124"),
+        )
+        .await;
+    assert_eq!(r.body["status"], "succeeded", "{}", r.body);
+    let runs = async || {
+        t.get(SHOP_KEY, "/v1/reconciliations?channel=sandbox-main")
+            .await
+            .body["data"]
+            .clone()
+    };
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(runs().await, json!([]), "31 May waits for 09:30");
+    // 09:29 the next morning: not yet.
+    clock.advance(DAY + Duration::from_secs(29 * 60));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(runs().await, json!([]));
+    // 09:30: yesterday is reconciled, once.
+    clock.advance(Duration::from_secs(60));
+    let done = eventually_async("the scheduled run of 1 June", async || {
+        let data = runs().await;
+        (data[0]["status"] == "completed").then_some(data)
+    })
+    .await;
+    assert_eq!(done.as_array().unwrap().len(), 1, "{done}");
+    assert_eq!(done[0]["date"], "2031-06-01");
+    assert_eq!(done[0]["open_differences"], 0, "{done}");
+    assert_eq!(done[0]["summary"]["matched"], 1, "{done}");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        runs().await[0]["runs"],
+        1,
+        "a completed day is not run again"
+    );
+    t.stop().await;
+}

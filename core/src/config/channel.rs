@@ -28,6 +28,9 @@ pub struct ChannelConfig {
     pub replay_before_upgrade: usize,
     /// Only this build (sha256, hex) may serve the channel.
     pub plugin_sha256: Option<String>,
+    /// When, in the tenant's time zone, yesterday's statement is
+    /// reconciled each day (docs/reconciliation.md); never if `None`.
+    pub reconcile_at: Option<jiff::civil::Time>,
 }
 
 /// A share of a channel's payments on one exact plugin version, chosen per
@@ -121,6 +124,19 @@ pub(super) fn check_channel(raw: &RawChannel, c: &mut Checker<'_>) -> Option<Cha
         }
         Some(hex_digest)
     });
+    let reconcile_at = raw.reconcile_at.as_ref().and_then(|at| {
+        let time = local_time(at.get_ref());
+        if time.is_none() {
+            c.error(
+                at,
+                format!(
+                    "`{}` is not a time of day: write `HH:MM`, e.g. `10:00` (statements come out in the morning)",
+                    at.get_ref()
+                ),
+            );
+        }
+        time
+    });
     let plugin_location = ConfigError::at(c.file, c.source, Some(raw.plugin.span()), "");
     (c.errors.0.len() == before).then(|| ChannelConfig {
         id: raw.id.get_ref().clone(),
@@ -152,7 +168,20 @@ pub(super) fn check_channel(raw: &RawChannel, c: &mut Checker<'_>) -> Option<Cha
         canary,
         replay_before_upgrade,
         plugin_sha256,
+        reconcile_at,
     })
+}
+
+/// `HH:MM`, two digits each, 00:00–23:59.
+fn local_time(text: &str) -> Option<jiff::civil::Time> {
+    let (hours, minutes) = text.split_once(':')?;
+    let two_digits = |s: &str| {
+        (s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<i8>().ok())
+            .flatten()
+    };
+    let (hours, minutes) = (two_digits(hours)?, two_digits(minutes)?);
+    jiff::civil::Time::new(hours, minutes, 0, 0).ok()
 }
 
 pub(super) fn parse_plugin_ref(text: &str) -> Result<(String, semver::VersionReq), String> {
@@ -165,4 +194,21 @@ pub(super) fn parse_plugin_ref(text: &str) -> Result<(String, semver::VersionReq
     let req = semver::VersionReq::parse(req)
         .map_err(|e| format!("`{req}` is not a semver range: {e}"))?;
     Ok((name.to_string(), req))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_time;
+
+    #[test]
+    fn reconcile_at_is_a_time_of_day_in_two_digit_fields() {
+        assert_eq!(local_time("10:00"), Some(jiff::civil::time(10, 0, 0, 0)));
+        assert_eq!(local_time("00:00"), Some(jiff::civil::time(0, 0, 0, 0)));
+        assert_eq!(local_time("23:59"), Some(jiff::civil::time(23, 59, 0, 0)));
+        for bad in [
+            "24:00", "9:00", "09:60", "0900", "09:00:00", "", "ab:cd", "-1:00",
+        ] {
+            assert_eq!(local_time(bad), None, "{bad}");
+        }
+    }
 }

@@ -339,6 +339,9 @@ pub struct RawChannel {
     /// Serve only the plugin build with this sha256 (hex), whatever else
     /// its range would allow.
     pub plugin_sha256: Option<Spanned<String>>,
+    /// Reconcile yesterday's statement every day at this local time
+    /// (`HH:MM`, the tenant's time zone).
+    pub reconcile_at: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -372,6 +372,26 @@ impl Store {
         })?)
     }
 
+    /// The run of a tenant's channel and business day, if there is one.
+    pub async fn reconciliation_of_day(
+        &self,
+        tenant: &TenantId,
+        channel: &str,
+        day: &str,
+    ) -> StoreResult<Option<ReconciliationRecord>> {
+        Ok(on_db!(self, |pool| {
+            sqlx::query_as(
+                "SELECT * FROM reconciliations
+                 WHERE tenant_id = $1 AND channel_id = $2 AND business_day = $3",
+            )
+            .bind(tenant)
+            .bind(channel)
+            .bind(day)
+            .fetch_optional(pool)
+            .await
+        })?)
+    }
+
     pub async fn reconciliation(
         &self,
         tenant: &TenantId,
