@@ -70,22 +70,7 @@ pub async fn check(config: &Config, overrides: &Overrides) -> anyhow::Result<Che
         Some(store) => store,
         None => Store::open("sqlite::memory:", None).await?,
     };
-    let host = PluginHost::with_cache(
-        server.limits.clone(),
-        server.plugin_cache_dir.clone(),
-        server.outbound.clone(),
-    )?;
-    let public_url = server
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", server.listen));
-    let payments = Arc::new(Payments::new(
-        store,
-        host.clone(),
-        Registry::default(),
-        public_url.clone(),
-    ));
-    let reloader = Reloader::new(host, payments, config, overrides.clone(), public_url);
+    let (_, reloader) = tool_services(config, overrides, store)?;
     let mut checked = reloader.check().await;
     problems.append(&mut checked.problems);
     checked.problems = problems;
@@ -110,6 +95,26 @@ pub async fn reconcile(
     crate::tls::install_crypto_provider();
     let server = &config.server;
     let store = Store::open_configured(server).await?;
+    let (payments, reloader) = tool_services(config, overrides, store)?;
+    let checked = reloader.check().await;
+    payments.swap_registry(checked.registry);
+    let registry = payments.registry();
+    let tenant = registry
+        .tenant(tenant)
+        .with_context(|| format!("no tenant `{tenant}` in the configuration"))?;
+    let run = crate::reconcile::run(&payments, tenant, channel, date).await?;
+    Ok(crate::reconcile::get(&payments, &tenant.config.id, &run.id).await?)
+}
+
+/// The payments service and the reloader a tool works with, over `store`:
+/// what a server would build, serving nothing (its registry is filled by
+/// `Reloader::check`).
+fn tool_services(
+    config: &Config,
+    overrides: &Overrides,
+    store: Store,
+) -> anyhow::Result<(Arc<Payments>, Reloader)> {
+    let server = &config.server;
     let host = PluginHost::with_cache(
         server.limits.clone(),
         server.plugin_cache_dir.clone(),
@@ -133,14 +138,7 @@ pub async fn reconcile(
         overrides.clone(),
         public_url,
     );
-    let checked = reloader.check().await;
-    payments.swap_registry(checked.registry);
-    let registry = payments.registry();
-    let tenant = registry
-        .tenant(tenant)
-        .with_context(|| format!("no tenant `{tenant}` in the configuration"))?;
-    let run = crate::reconcile::run(&payments, tenant, channel, date).await?;
-    Ok(crate::reconcile::get(&payments, &tenant.config.id, &run.id).await?)
+    Ok((payments, reloader))
 }
 
 /// The file of a `sqlite://` URL, unless it is in memory.

@@ -116,23 +116,11 @@ impl Store {
         tenant: &TenantId,
         order_nos: &[String],
     ) -> StoreResult<Vec<ComparedPayment>> {
-        let mut found = Vec::with_capacity(order_nos.len());
-        for chunk in order_nos.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT {PAYMENT_COLUMNS} FROM payments
-                 WHERE tenant_id = $1 AND merchant_order_no IN ({})",
-                placeholders(2, chunk.len())
-            );
-            let rows: Vec<ComparedPayment> = on_db!(self, |pool| {
-                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tenant);
-                for no in chunk {
-                    query = query.bind(no);
-                }
-                query.fetch_all(pool).await
-            })?;
-            found.extend(rows);
-        }
-        Ok(found)
+        let select = format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments
+             WHERE tenant_id = $1 AND merchant_order_no IN"
+        );
+        self.rows_by_number(&select, tenant, order_nos).await
     }
 
     /// The tenant's refunds with these merchant refund numbers.
@@ -141,14 +129,30 @@ impl Store {
         tenant: &TenantId,
         refund_nos: &[String],
     ) -> StoreResult<Vec<ComparedRefund>> {
-        let mut found = Vec::with_capacity(refund_nos.len());
-        for chunk in refund_nos.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT {REFUND_COLUMNS} FROM refunds r JOIN payments p ON p.id = r.payment_id
-                 WHERE r.tenant_id = $1 AND r.merchant_refund_no IN ({})",
-                placeholders(2, chunk.len())
-            );
-            let rows: Vec<ComparedRefund> = on_db!(self, |pool| {
+        let select = format!(
+            "SELECT {REFUND_COLUMNS} FROM refunds r JOIN payments p ON p.id = r.payment_id
+             WHERE r.tenant_id = $1 AND r.merchant_refund_no IN"
+        );
+        self.rows_by_number(&select, tenant, refund_nos).await
+    }
+
+    /// `select … IN (…)` (the tenant `$1`) for every number, a chunk at a
+    /// time, by the unique key the numbers are.
+    async fn rows_by_number<R>(
+        &self,
+        select: &str,
+        tenant: &TenantId,
+        numbers: &[String],
+    ) -> StoreResult<Vec<R>>
+    where
+        R: Send + Unpin,
+        R: for<'r> FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> FromRow<'r, sqlx::postgres::PgRow>,
+    {
+        let mut found = Vec::with_capacity(numbers.len());
+        for chunk in numbers.chunks(CHUNK) {
+            let sql = format!("{select} ({})", placeholders(2, chunk.len()));
+            let rows: Vec<R> = on_db!(self, |pool| {
                 let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tenant);
                 for no in chunk {
                     query = query.bind(no);
