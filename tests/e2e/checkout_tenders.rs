@@ -177,8 +177,13 @@ async fn a_payer_applies_a_coupon_and_card_on_the_page_and_pays_the_rest_with_a_
         .unwrap();
     assert_eq!(approve.status(), 303);
     t.wait_for_status(SHOP_KEY, &id, "succeeded").await;
-    let order = payment(&t, &id).await;
-    assert_eq!(tenders_of(&order), lunch("succeeded", "succeeded"));
+    // The holds are captured once the order is final, just after the
+    // notification's change is written.
+    eventually_async("the coupon and card captured", async || {
+        let order = payment(&t, &id).await;
+        (tenders_of(&order) == lunch("succeeded", "succeeded")).then_some(())
+    })
+    .await;
     assert_eq!(card_state(&t, &gift).await, (0, 0));
     assert_eq!(coupon_status(&t, &code).await, "closed");
     let (_, _, paid) = page(&t, &format!("/pay/{token}"), "zh-CN").await;
@@ -435,7 +440,11 @@ async fn a_payer_applies_a_coupon_and_card_balance_in_chromium() {
 
     let order = payment(&t, &id).await;
     assert_eq!(order["status"], "succeeded");
-    assert_eq!(tenders_of(&order), lunch("succeeded", "succeeded"));
+    eventually_async("the coupon and card captured", async || {
+        let order = payment(&t, &id).await;
+        (tenders_of(&order) == lunch("succeeded", "succeeded")).then_some(())
+    })
+    .await;
     assert_eq!(card_state(&t, &gift).await, (0, 0));
     assert_eq!(coupon_status(&t, &code).await, "closed");
     assert_ledger_balanced(&t, "shop").await;
