@@ -13,7 +13,7 @@ mod findings;
 mod view;
 
 use crate::domain::TenantId;
-use crate::payments::{PaymentError, Payments, Statement};
+use crate::payments::{Payments, Statement};
 use crate::registry::Tenant;
 use crate::store::{
     ComparedPayment, ComparedRefund, ReconciliationItem, ReconciliationRecord, StoreError,
@@ -83,14 +83,18 @@ pub async fn run(
         .ok_or(ReconcileError::Busy)?;
     let statement = match payments.statement(tenant, channel, date).await {
         Ok(statement) => statement,
-        Err(e) => return Ok(store.fail_reconciliation(&run, &failure_of(e)).await?),
+        Err(e) => return Ok(store.fail_reconciliation(&run, &e.to_string()).await?),
     };
     match reconcile_statement(payments, tenant, &run, &statement).await {
         Ok(finished) => Ok(finished),
         Err(Refused(why)) => Ok(store.fail_reconciliation(&run, &why).await?),
         Err(Failed(e)) => {
-            // A database failure mid-run: give the day back at once.
-            let _ = store.fail_reconciliation(&run, &e.to_string()).await;
+            // A database failure mid-run: give the day back at once, with
+            // a reason fit to show (the cause is logged, never shown).
+            tracing::error!(reconciliation = %run.id, error = %e, "reconciliation run failed");
+            let _ = store
+                .fail_reconciliation(&run, "the database failed during the run; run it again")
+                .await;
             Err(e.into())
         }
     }
@@ -223,7 +227,8 @@ async fn compare(
 
 /// paycore's records at this channel, as the matching reads them. A
 /// payment at another channel is not this statement's: for it, paycore
-/// has nothing.
+/// has nothing. (A stored currency was checked when it came in, so the
+/// parse below never drops a row in practice.)
 fn records(payments: Vec<ComparedPayment>, refunds: Vec<ComparedRefund>, channel: &str) -> Records {
     Records {
         payments: payments
@@ -272,10 +277,6 @@ async fn recheck_at_channel(payments: &Payments, tenant: &Tenant, recheck: &Rech
     if let Err(e) = outcome {
         tracing::warn!(tenant = %tenant.config.id, ?recheck, error = %e, "reconciliation: the channel could not settle a difference");
     }
-}
-
-fn failure_of(e: PaymentError) -> String {
-    e.to_string()
 }
 
 /// A run of the tenant's, with its differences.
