@@ -38,6 +38,8 @@ mod plugin_cache;
 mod plugin_sandbox;
 mod provenance;
 mod qr_and_callbacks;
+mod reconcile_alipay;
+mod reconcile_wechatpay;
 mod reconciliation;
 mod record_replay;
 mod refunds;

@@ -2,7 +2,7 @@
 //! pointing at loopback simulators that this set-up starts and owns.
 
 use crate::{Extra, Options, Reply, TestApp};
-use paycore_simulators::{alipay, wechatpay};
+use paycore_simulators::{BusinessClock, alipay, wechatpay};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
@@ -31,6 +31,17 @@ pub fn assert_no_key_material(seen: &str, pem: &str) {
     }
 }
 
+/// paycore's business clock as the simulators read it.
+fn business_clock(clock: Option<paycore::clock::Clock>) -> BusinessClock {
+    match clock {
+        None => BusinessClock::system(),
+        Some(clock) => BusinessClock::from_fn(move || {
+            time::OffsetDateTime::from_unix_timestamp_nanos(clock.now().as_nanosecond())
+                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        }),
+    }
+}
+
 fn secret(file: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../config/secrets")
@@ -46,10 +57,14 @@ impl Shop {
     pub async fn start_with(opts: Options) -> Shop {
         // Late answers come after paycore's HTTP timeout (2 s in tests).
         let slow = Duration::from_millis(3_000);
+        // The simulators date payments by paycore's business clock, so a
+        // test that moves it finds its payments on that day's statement.
+        let clock = business_clock(opts.clock.clone());
         let alipay = alipay::Gateway::start(
             "127.0.0.1:0",
             alipay::Config {
                 slow,
+                clock: clock.clone(),
                 ..alipay::Config::demo(ALIPAY_APP_ID)
             },
         )
@@ -59,6 +74,7 @@ impl Shop {
             "127.0.0.1:0",
             wechatpay::Config {
                 slow,
+                clock,
                 ..wechatpay::Config::demo(WECHAT_MCHID, WECHAT_SERIAL, WECHAT_PLATFORM_SERIAL)
             },
         )

@@ -48,6 +48,9 @@ pub struct RawPluginLimits {
     pub max_concurrent_calls: Option<Spanned<u64>>,
     pub http_timeout_ms: Option<Spanned<u64>>,
     pub http_max_response_bytes: Option<Spanned<u64>>,
+    pub statement_cpu_ms: Option<Spanned<u64>>,
+    pub statement_timeout_ms: Option<Spanned<u64>>,
+    pub statement_max_response_bytes: Option<Spanned<u64>>,
 }
 
 /// Which plugins may load at all (see `provenance`).

@@ -54,6 +54,28 @@ pub struct PluginLimits {
     pub max_concurrent_calls: u32,
     pub http_timeout: Duration,
     pub http_max_response_bytes: usize,
+    /// A statement call (reconciliation) downloads and reads a whole day's
+    /// file, once a day, off the payment path: it may burn more CPU, wait
+    /// longer and take a larger answer than a payment call. Its memory is
+    /// the same `memory_bytes`, which the plugin keeps to by paging.
+    pub statement_cpu: Duration,
+    /// Wall clock of a whole statement call, and of each of its requests.
+    pub statement_timeout: Duration,
+    pub statement_max_response_bytes: usize,
+}
+
+impl PluginLimits {
+    /// The limits of one statement call: these, with the statement's CPU,
+    /// time and answer size in place of a payment call's.
+    pub fn for_statement(&self) -> PluginLimits {
+        PluginLimits {
+            cpu: self.statement_cpu,
+            call_timeout: self.statement_timeout,
+            http_timeout: self.statement_timeout,
+            http_max_response_bytes: self.statement_max_response_bytes,
+            ..self.clone()
+        }
+    }
 }
 
 impl Default for PluginLimits {
@@ -65,6 +87,9 @@ impl Default for PluginLimits {
             max_concurrent_calls: 64,
             http_timeout: Duration::from_secs(5),
             http_max_response_bytes: 1 << 20,
+            statement_cpu: Duration::from_secs(10),
+            statement_timeout: Duration::from_secs(120),
+            statement_max_response_bytes: 32 << 20,
         }
     }
 }
@@ -249,6 +274,24 @@ pub(super) fn load_server(
         ),
         http_max_response_bytes: c.bounded(&l.http_max_response_bytes, 1 << 20, 1024, 64 << 20)
             as usize,
+        statement_cpu: c.millis(
+            &l.statement_cpu_ms,
+            d.statement_cpu.as_millis() as u64,
+            1,
+            600_000,
+        ),
+        statement_timeout: c.millis(
+            &l.statement_timeout_ms,
+            d.statement_timeout.as_millis() as u64,
+            10,
+            3_600_000,
+        ),
+        statement_max_response_bytes: c.bounded(
+            &l.statement_max_response_bytes,
+            32 << 20,
+            1024,
+            1 << 30,
+        ) as usize,
     };
 
     let sp = &raw.sandbox_provider;

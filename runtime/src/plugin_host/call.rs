@@ -256,7 +256,13 @@ impl PluginHost {
         script: Option<Script>,
     ) -> Result<Answer, CallError> {
         let inner = &self.inner;
-        let limits = &inner.limits;
+        let statement_limits;
+        let limits = if matches!(op, Op::Statement(..)) {
+            statement_limits = inner.limits.for_statement();
+            &statement_limits
+        } else {
+            &inner.limits
+        };
         let _permit = inner
             .permits
             .acquire()
@@ -294,7 +300,9 @@ impl PluginHost {
         });
         let op_name = op.name();
         let started = std::time::Instant::now();
-        let (outcome, mut state, fuel_left) = self.call_plugin(plugin, state, op).await;
+        let (outcome, mut state, fuel_left) = self
+            .call_plugin(plugin, state, op, limits.call_timeout)
+            .await;
         let elapsed = started.elapsed().as_secs_f64();
         crate::overhead::record_channel_wait(state.channel_wait);
         let fail = |kind| CallError {
@@ -346,6 +354,7 @@ impl PluginHost {
         plugin: &Plugin,
         state: CallState,
         op: Op,
+        timeout: std::time::Duration,
     ) -> (Option<wasmtime::Result<Answer>>, CallState, Option<u64>) {
         #[cfg(feature = "native-sandbox")]
         if plugin.native {
@@ -372,10 +381,9 @@ impl PluginHost {
             state.cpu_ticks_left -= 1;
             Ok(UpdateDeadline::Yield(1))
         });
-        let outcome =
-            tokio::time::timeout(inner.limits.call_timeout, invoke(plugin, &mut store, op))
-                .await
-                .ok();
+        let outcome = tokio::time::timeout(timeout, invoke(plugin, &mut store, op))
+            .await
+            .ok();
         let fuel_left = inner.fuel.and_then(|_| store.get_fuel().ok());
         (outcome, store.into_data(), fuel_left)
     }

@@ -65,6 +65,8 @@ pub struct CallState {
     http: Transport,
     outbound: Arc<OutboundConfig>,
     max_response_bytes: usize,
+    /// Bound of each request: a statement's download may take longer.
+    http_timeout: std::time::Duration,
     memory_limit: usize,
     http_requests: u32,
     log_lines: u32,
@@ -103,6 +105,7 @@ impl CallState {
             http,
             outbound,
             max_response_bytes: limits.http_max_response_bytes,
+            http_timeout: limits.http_timeout,
             memory_limit: limits.memory_bytes,
             http_requests: 0,
             log_lines: 0,
@@ -296,7 +299,8 @@ impl CallState {
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
         }
-        let mut response = match builder.body(request.body).send().await {
+        let sent = builder.body(request.body).timeout(self.http_timeout).send();
+        let mut response = match sent.await {
             Ok(r) => r,
             // A refused or failed connection never carried the request.
             Err(e) if e.is_connect() => return Err(http::HttpError::Connect(redact_url(&e))),

@@ -18,8 +18,9 @@ use paycore_plugin_sdk::params::{canonical_string, form_urlencode, parse_form};
 use paycore_plugin_sdk::testing::{rsa_sign, rsa_verify};
 use serde_json::{Value, json};
 
+use crate::clock::BusinessClock;
 use crate::control::{Channel, Simulator};
-use crate::orders::{Behaviour, Order, OrderState, Orders, Tweak};
+use crate::orders::{Behaviour, Order, OrderState, Orders, Refund, Tweak};
 use crate::server::client;
 
 #[derive(Clone)]
@@ -31,6 +32,8 @@ pub struct Config {
     pub gateway_private_key: String,
     /// How late a `Timeout` order's pay answer comes.
     pub slow: Duration,
+    /// What dates payments and refunds (and so the statement's days).
+    pub clock: BusinessClock,
 }
 
 impl Config {
@@ -40,6 +43,7 @@ impl Config {
             merchant_public_key: crate::demo_keys::ALIPAY_MERCHANT_PUBLIC.to_owned(),
             gateway_private_key: crate::demo_keys::ALIPAY_GATEWAY_PRIVATE.to_owned(),
             slow: Duration::from_secs(4),
+            clock: BusinessClock::system(),
         }
     }
 }
@@ -59,8 +63,8 @@ impl Simulator<Sim> {
     pub async fn start(addr: &str, config: Config) -> anyhow::Result<Gateway> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let sim = Sim {
+            orders: Orders::with_clock(config.clock.clone()),
             config,
-            orders: Orders::default(),
             base: format!("http://{}", listener.local_addr()?),
         };
         let api = Router::new().route("/gateway.do", get(cashier_page).post(gateway));
@@ -304,8 +308,8 @@ fn handle(sim: &Sim, method: &str, biz: &Value, notify_url: Option<String>) -> (
             match existing.and_then(|o| {
                 o.refunds
                     .iter()
-                    .find(|r| r.0 == no)
-                    .map(|r| (o.clone(), r.1))
+                    .find(|r| r.no == no)
+                    .map(|r| (o.clone(), r.amount))
             }) {
                 Some((o, amount)) => {
                     json!({"code": "10000", "msg": "Success", "trade_no": o.trade_no, "out_trade_no": o.out_trade_no,
@@ -368,6 +372,8 @@ fn create(
         scanned: method != "alipay.trade.precreate",
         notify_url,
         refunds: Vec::new(),
+        paid_at: None,
+        reversed_at: None,
     };
     let spoil = behaviour == Behaviour::BadSignature;
     let node = match method {
@@ -460,7 +466,7 @@ fn refund(sim: &Sim, existing: Option<Order>, biz: &Value) -> Value {
         json!({"code": "10000", "msg": "Success", "trade_no": o.trade_no, "out_trade_no": o.out_trade_no,
         "buyer_logon_id": "159****5620", "fund_change": change, "refund_fee": yuan(o.refunded())})
     };
-    if o.refunds.iter().any(|r| r.0 == no) {
+    if o.refunds.iter().any(|r| r.no == no) {
         return ok(&o, "N");
     }
     if o.refunded() + amount > o.amount {
@@ -470,7 +476,7 @@ fn refund(sim: &Sim, existing: Option<Order>, biz: &Value) -> Value {
     let o = sim
         .orders
         .update(&o.out_trade_no, |o| {
-            o.refunds.push((no, amount, id));
+            o.refunds.push(Refund::new(no, amount, id));
             o.clone()
         })
         .unwrap();
@@ -508,6 +514,8 @@ async fn cashier_page(State(sim): State<Sim>, RawQuery(query): RawQuery) -> Resp
             scanned: true,
             notify_url: get("notify_url"),
             refunds: Vec::new(),
+            paid_at: None,
+            reversed_at: None,
         });
     }
     Html(format!(

@@ -13,13 +13,15 @@
 //! [`Behaviour::for_auth_code`]), which is what the demo relies on.
 
 pub mod alipay;
+mod clock;
 mod control;
 mod orders;
 mod server;
 pub mod wechatpay;
 
+pub use clock::BusinessClock;
 pub use control::{Channel, Simulator};
-pub use orders::{Behaviour, OrderState, Orders, Tweak};
+pub use orders::{Behaviour, Order, OrderState, Orders, Refund, Tweak};
 pub use server::Running;
 
 /// The demo-only keys committed under `config/secrets/` (see its README).

@@ -3,6 +3,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use time::OffsetDateTime;
+
+use crate::clock::BusinessClock;
+
 /// What the simulated channel does with one order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Behaviour {
@@ -70,13 +74,61 @@ pub struct Order {
     /// Alipay's precreate trades exist only once scanned.
     pub scanned: bool,
     pub notify_url: Option<String>,
-    /// (out_request_no / out_refund_no, amount, refund id)
-    pub refunds: Vec<(String, i64, String)>,
+    pub refunds: Vec<Refund>,
+    /// When the payer paid, by the simulator's business clock: the day the
+    /// payment is on the channel's statement. Stamped by [`Orders`].
+    pub paid_at: Option<OffsetDateTime>,
+    /// When a paid order was reversed (cancelled after payment).
+    pub reversed_at: Option<OffsetDateTime>,
+}
+
+/// One refund of an order.
+#[derive(Debug, Clone)]
+pub struct Refund {
+    /// Our number: Alipay's `out_request_no`, WeChat Pay's `out_refund_no`.
+    pub no: String,
+    pub amount: i64,
+    /// The channel's refund id.
+    pub id: String,
+    /// When the channel accepted it (stamped by [`Orders`]).
+    pub at: Option<OffsetDateTime>,
+}
+
+impl Refund {
+    pub fn new(no: String, amount: i64, id: String) -> Refund {
+        Refund {
+            no,
+            amount,
+            id,
+            at: None,
+        }
+    }
 }
 
 impl Order {
     pub fn refunded(&self) -> i64 {
-        self.refunds.iter().map(|r| r.1).sum()
+        self.refunds.iter().map(|r| r.amount).sum()
+    }
+
+    /// Dates what just happened to the order: its payment, its reversal
+    /// and any new refund.
+    fn stamp(&mut self, now: OffsetDateTime) {
+        if matches!(self.state, OrderState::Paid | OrderState::Cancelled) && self.paid_at.is_none()
+        {
+            // A payment cancelled before it was paid never had money.
+            if self.state == OrderState::Paid {
+                self.paid_at = Some(now);
+            }
+        }
+        if self.state == OrderState::Cancelled
+            && self.paid_at.is_some()
+            && self.reversed_at.is_none()
+        {
+            self.reversed_at = Some(now);
+        }
+        for refund in self.refunds.iter_mut().filter(|r| r.at.is_none()) {
+            refund.at = Some(now);
+        }
     }
 
     /// A query: "user paying" may turn into paid now.
@@ -97,6 +149,7 @@ impl Order {
 
 #[derive(Default)]
 struct Inner {
+    clock: BusinessClock,
     orders: HashMap<String, Order>,
     scripts: HashMap<String, Behaviour>,
     counter: u64,
@@ -109,6 +162,23 @@ struct Inner {
 pub struct Orders(Arc<Mutex<Inner>>);
 
 impl Orders {
+    /// Orders dated by `clock` (the system's time by default).
+    pub fn with_clock(clock: BusinessClock) -> Orders {
+        let orders = Orders::default();
+        orders.0.lock().unwrap().clock = clock;
+        orders
+    }
+
+    /// Now, by the business clock that dates payments and refunds.
+    pub fn now(&self) -> OffsetDateTime {
+        self.0.lock().unwrap().clock.now()
+    }
+
+    /// Every order, in no particular order (a statement sorts its lines).
+    pub fn all(&self) -> Vec<Order> {
+        self.0.lock().unwrap().orders.values().cloned().collect()
+    }
+
     /// Scripts an order before it exists, or changes an existing one's
     /// behaviour from now on.
     pub fn script(&self, out_trade_no: &str, behaviour: Behaviour) {
@@ -134,12 +204,10 @@ impl Orders {
         format!("{prefix}{:010}", inner.counter)
     }
 
-    pub fn insert(&self, order: Order) {
-        self.0
-            .lock()
-            .unwrap()
-            .orders
-            .insert(order.out_trade_no.clone(), order);
+    pub fn insert(&self, mut order: Order) {
+        let mut inner = self.0.lock().unwrap();
+        order.stamp(inner.clock.now());
+        inner.orders.insert(order.out_trade_no.clone(), order);
     }
 
     pub fn get(&self, out_trade_no: &str) -> Option<Order> {
@@ -158,12 +226,12 @@ impl Orders {
 
     /// Changes one order and returns it as changed.
     pub fn update<R>(&self, out_trade_no: &str, change: impl FnOnce(&mut Order) -> R) -> Option<R> {
-        self.0
-            .lock()
-            .unwrap()
-            .orders
-            .get_mut(out_trade_no)
-            .map(change)
+        let mut inner = self.0.lock().unwrap();
+        let now = inner.clock.now();
+        let order = inner.orders.get_mut(out_trade_no)?;
+        let changed = change(order);
+        order.stamp(now);
+        Some(changed)
     }
 
     /// The order holding refund `no`, with its amount and refund id.
@@ -172,8 +240,8 @@ impl Orders {
         inner.orders.values().find_map(|o| {
             o.refunds
                 .iter()
-                .find(|r| r.0 == no)
-                .map(|r| (o.clone(), r.1, r.2.clone()))
+                .find(|r| r.no == no)
+                .map(|r| (o.clone(), r.amount, r.id.clone()))
         })
     }
 

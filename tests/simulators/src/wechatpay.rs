@@ -15,8 +15,9 @@ use base64::engine::general_purpose::STANDARD;
 use paycore_plugin_sdk::testing::{aes256_gcm_encrypt, rsa_sign, rsa_verify};
 use serde_json::{Value, json};
 
+use crate::clock::BusinessClock;
 use crate::control::{Channel, Simulator};
-use crate::orders::{Behaviour, Order, OrderState, Orders, Tweak};
+use crate::orders::{Behaviour, Order, OrderState, Orders, Refund, Tweak};
 use crate::server::client;
 
 #[derive(Clone)]
@@ -30,6 +31,8 @@ pub struct Config {
     pub apiv3_key: Vec<u8>,
     /// How late a `Timeout` order's codepay answer comes.
     pub slow: Duration,
+    /// What dates payments and refunds (and so the statement's days).
+    pub clock: BusinessClock,
 }
 
 impl Config {
@@ -42,6 +45,7 @@ impl Config {
             platform_private_key: crate::demo_keys::WECHATPAY_PLATFORM_PRIVATE.to_owned(),
             apiv3_key: crate::demo_keys::WECHATPAY_APIV3_KEY.to_vec(),
             slow: Duration::from_secs(4),
+            clock: BusinessClock::system(),
         }
     }
 }
@@ -60,8 +64,8 @@ impl Simulator<Sim> {
     pub async fn start(addr: &str, config: Config) -> anyhow::Result<Server> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let sim = Sim {
+            orders: Orders::with_clock(config.clock.clone()),
             config,
-            orders: Orders::default(),
         };
         Simulator::serve(listener, Router::new().fallback(api), sim)
     }
@@ -356,6 +360,8 @@ fn create(sim: &Sim, kind: &str, body: &Value) -> (u16, String, bool, bool) {
         scanned: true,
         notify_url: body["notify_url"].as_str().map(str::to_owned),
         refunds: Vec::new(),
+        paid_at: None,
+        reversed_at: None,
     };
     let spoil = behaviour == Behaviour::BadSignature;
     let answer = match kind {
@@ -452,15 +458,15 @@ fn refund(sim: &Sim, body: &Value) -> (u16, String) {
     if total != o.amount {
         return error(400, "INVALID_REQUEST", "订单金额与原订单金额不一致");
     }
-    if let Some(r) = o.refunds.iter().find(|r| r.0 == no) {
-        return (200, refund_json(&o, &no, &r.2, r.1, "PROCESSING"));
+    if let Some(r) = o.refunds.iter().find(|r| r.no == no) {
+        return (200, refund_json(&o, &no, &r.id, r.amount, "PROCESSING"));
     }
     if amount <= 0 || o.refunded() + amount > o.amount {
         return error(400, "INVALID_REQUEST", "申请退款金额超过订单可退金额");
     }
     let id = sim.orders.next_id("503000000020261125");
     sim.orders.update(&o.out_trade_no, |o| {
-        o.refunds.push((no.clone(), amount, id.clone()))
+        o.refunds.push(Refund::new(no.clone(), amount, id.clone()))
     });
     (200, refund_json(&o, &no, &id, amount, "PROCESSING"))
 }

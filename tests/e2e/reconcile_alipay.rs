@@ -1,0 +1,1 @@
+//! Reconciliation against the Alipay simulator's trade statement.

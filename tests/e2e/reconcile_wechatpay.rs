@@ -1,0 +1,1 @@
+//! Reconciliation against the WeChat Pay simulator's trade bill.
