@@ -8,6 +8,7 @@ mod gateway;
 mod notify;
 mod ops;
 mod sign;
+pub mod statement;
 mod wire;
 
 pub use gateway::timestamp;
@@ -28,7 +29,13 @@ impl Describe for Alipay {
             .with_currencies(&[wire::CURRENCY])
             .with_described_settings(&self.settings())
             .with_secrets(&[MERCHANT_KEY, ALIPAY_KEY])
-            .with_hosts(&["openapi.alipay.com", "openapi-sandbox.dl.alipaydev.com", "127.0.0.1"])
+            .with_hosts(&[
+                "openapi.alipay.com",
+                "openapi-sandbox.dl.alipaydev.com",
+                // Where `bill_download_url` points: the statement files.
+                "dwbillcenter.alipay.com",
+                "127.0.0.1",
+            ])
     }
 
     fn settings(&self) -> Vec<SettingSpec> {

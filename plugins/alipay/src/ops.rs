@@ -5,7 +5,7 @@
 use paycore_plugin_sdk::types::{
     Action, CallContext, CallbackOutcome, ChannelError, Failure, HttpRequest, PayRequest,
     PaymentRef, PaymentResult, PaymentStatus, RefundRef, RefundRequest, RefundResult, RefundStatus,
-    Scene,
+    Scene, StatementPage,
 };
 use paycore_plugin_sdk::{Channel, Host};
 
@@ -236,6 +236,16 @@ impl Channel for Alipay {
             )));
         }
         Ok(status_only(PaymentStatus::Cancelled, body.trade_no))
+    }
+
+    fn statement(
+        &self,
+        host: &dyn Host,
+        ctx: &CallContext,
+        day: String,
+        cursor: Option<String>,
+    ) -> Result<StatementPage, ChannelError> {
+        crate::statement::page(host, ctx, &day, cursor)
     }
 
     fn handle_callback(

@@ -44,7 +44,7 @@ fn paid(biz: &Value) -> Value {
 #[test]
 fn manifest_declares_the_gateway_hosts_settings_and_key_names() {
     let m = Alipay.manifest();
-    assert_eq!((m.name.as_str(), m.version.as_str()), ("alipay", "1.0.0"));
+    assert_eq!((m.name.as_str(), m.version.as_str()), ("alipay", "1.1.0"));
     assert_eq!(m.contract_version, CONTRACT_VERSION);
     assert_eq!(m.scenes, Scene::ALL);
     assert_eq!(m.wallets, ["alipay"]);
@@ -79,6 +79,7 @@ fn manifest_declares_the_gateway_hosts_settings_and_key_names() {
         [
             "openapi.alipay.com",
             "openapi-sandbox.dl.alipaydev.com",
+            "dwbillcenter.alipay.com",
             "127.0.0.1"
         ]
     );

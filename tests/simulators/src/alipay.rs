@@ -53,7 +53,9 @@ impl Config {
 pub struct Sim {
     config: Config,
     orders: Orders,
-    base: String,
+    pub(crate) base: String,
+    /// What tests did to the trade statement, and its download links.
+    pub(crate) bills: crate::alipay_bill::Bills,
 }
 
 /// A running gateway.
@@ -66,8 +68,14 @@ impl Simulator<Sim> {
             orders: Orders::with_clock(config.clock.clone()),
             config,
             base: format!("http://{}", listener.local_addr()?),
+            bills: Default::default(),
         };
-        let api = Router::new().route("/gateway.do", get(cashier_page).post(gateway));
+        let api = Router::new()
+            .route("/gateway.do", get(cashier_page).post(gateway))
+            .route(
+                "/downloadBillFile.resource",
+                get(crate::alipay_bill::download),
+            );
         Simulator::serve(listener, api, sim)
     }
 
@@ -170,11 +178,11 @@ fn answer(sim: &Sim, method: &str, node: &Value, spoil: bool) -> Response {
     ([("content-type", "application/json;charset=utf-8")], body).into_response()
 }
 
-fn error(code: &str, msg: &str, sub_code: &str, sub_msg: &str) -> Value {
+pub(crate) fn error(code: &str, msg: &str, sub_code: &str, sub_msg: &str) -> Value {
     json!({"code": code, "msg": msg, "sub_code": sub_code, "sub_msg": sub_msg})
 }
 
-fn business(sub_code: &str, sub_msg: &str) -> Value {
+pub(crate) fn business(sub_code: &str, sub_msg: &str) -> Value {
     error("40004", "Business Failed", sub_code, sub_msg)
 }
 
@@ -303,6 +311,9 @@ fn handle(sim: &Sim, method: &str, biz: &Value, notify_url: Option<String>) -> (
             }
         },
         "alipay.trade.refund" => refund(sim, existing, biz),
+        "alipay.data.dataservice.bill.downloadurl.query" => {
+            crate::alipay_bill::download_url_query(sim, biz)
+        }
         "alipay.trade.fastpay.refund.query" => {
             let no = biz["out_request_no"].as_str().unwrap_or_default();
             match existing.and_then(|o| {
