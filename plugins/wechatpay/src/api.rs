@@ -148,6 +148,49 @@ impl<'a> Client<'a> {
         }
     }
 
+    /// GETs a file WeChat Pay named in a verified answer (a bill's
+    /// `download_url`), signed like every request over the URL's path and
+    /// query. WeChat does not sign this answer, so it is returned as it
+    /// came: the caller checks the file against the digest the verified
+    /// answer stated. Only a URL on the API's own origin (or WeChat's API
+    /// hosts) gets our `Authorization`.
+    pub fn download(&self, url: &str) -> Result<HttpResponse, ChannelError> {
+        let (origin, path) = split_url(url).ok_or_else(|| {
+            ChannelError::InvalidRequest(Failure::new(
+                "unexpected_download_url",
+                format!("WeChat Pay's download_url `{url}` is not an absolute http(s) URL"),
+            ))
+        })?;
+        let ours = split_url(self.merchant.base_url).map(|(o, _)| o);
+        let wechat = [
+            "https://api.mch.weixin.qq.com",
+            "https://api2.mch.weixin.qq.com",
+        ];
+        if Some(origin) != ours && !wechat.contains(&origin) {
+            return Err(ChannelError::InvalidRequest(Failure::new(
+                "unexpected_download_url",
+                format!("WeChat Pay's download_url is on `{origin}`, not the API's host"),
+            )));
+        }
+        let authorization = Authorization {
+            mchid: self.merchant.mchid,
+            serial_no: self.merchant.serial_no,
+            method: "GET",
+            path,
+            body: "",
+            timestamp: self.host.now_millis() / 1000,
+        }
+        .header(self.host)?;
+        let request = HttpRequest::new("GET", url, "")
+            .with_header("Authorization", authorization)
+            .with_header("Accept", "*/*")
+            .with_header(
+                "User-Agent",
+                concat!("paycore-plugin-wechatpay/", env!("CARGO_PKG_VERSION")),
+            );
+        Ok(self.host.http_send(request)?)
+    }
+
     /// An answer we cannot verify tells us nothing: the request went out.
     fn verify(&self, response: &HttpResponse) -> Result<(), ChannelError> {
         let signed = Signed {
@@ -166,6 +209,20 @@ impl<'a> Client<'a> {
                 ChannelError::OutcomeUnknown(Failure::new("unverified_answer", why))
             })
     }
+}
+
+/// `scheme://host[:port]` and the path with its query (`/` when empty).
+fn split_url(url: &str) -> Option<(&str, &str)> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let scheme_len = url.len() - rest.len();
+    let host_len = rest.find(['/', '?']).unwrap_or(rest.len());
+    if host_len == 0 {
+        return None;
+    }
+    let (origin, path) = url.split_at(scheme_len + host_len);
+    Some((origin, if path.is_empty() { "/" } else { path }))
 }
 
 /// A verified success body as `T`.

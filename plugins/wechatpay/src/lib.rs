@@ -2,11 +2,14 @@
 //! for direct merchants and service providers. The merchant's private key,
 //! the APIv3 key and the platform public key stay in the host: this plugin
 //! only names them (see `README.md` for settings, scenes and mapping tables).
+//! Since 1.1.0 it also reads the day's trade bill for reconciliation
+//! (`statement`).
 
 mod api;
 mod notify;
 mod ops;
 mod sign;
+mod statement;
 mod wire;
 
 pub use sign::{APIV3_KEY, MERCHANT_KEY, PLATFORM_KEY};

@@ -6,6 +6,7 @@
 use paycore_plugin_sdk::types::{
     Action, CallContext, CallbackOutcome, ChannelError, Failure, HttpRequest, PayRequest,
     PaymentRef, PaymentResult, PaymentStatus, RefundRef, RefundRequest, RefundResult, Scene,
+    StatementPage,
 };
 use paycore_plugin_sdk::{Channel, Host};
 use serde::Deserialize;
@@ -15,7 +16,7 @@ use time::macros::offset;
 use crate::api::{self, Client, Merchant};
 use crate::sign;
 use crate::wire::{self, CURRENCY, Refund, Transaction};
-use crate::{WechatPay, notify};
+use crate::{WechatPay, notify, statement};
 
 impl Channel for WechatPay {
     fn pay(
@@ -276,6 +277,17 @@ impl Channel for WechatPay {
         let body = merchant_fields(m, None);
         // Reverse goes by our number: after a timed-out pay it is all we have.
         order_action(&client, &payment, "reverse", body, PaymentStatus::Cancelled)
+    }
+
+    /// The trade bill of `day`, a page of rows at a time (`statement`).
+    fn statement(
+        &self,
+        host: &dyn Host,
+        ctx: &CallContext,
+        day: String,
+        cursor: Option<String>,
+    ) -> Result<StatementPage, ChannelError> {
+        statement::page(host, ctx, &day, cursor)
     }
 
     fn handle_callback(

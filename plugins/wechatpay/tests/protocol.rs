@@ -46,7 +46,7 @@ fn manifest_declares_the_api_host_settings_and_key_names() {
     let m = WechatPay.manifest();
     assert_eq!(
         (m.name.as_str(), m.version.as_str()),
-        ("wechatpay", "1.0.0")
+        ("wechatpay", "1.1.0")
     );
     assert_eq!(m.contract_version, CONTRACT_VERSION);
     assert_eq!(m.scenes, Scene::ALL);

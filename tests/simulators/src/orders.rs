@@ -150,6 +150,9 @@ impl Order {
 #[derive(Default)]
 struct Inner {
     clock: BusinessClock,
+    /// Bumped on every change to an order: what a statement made from the
+    /// orders is cached against.
+    version: u64,
     orders: HashMap<String, Order>,
     scripts: HashMap<String, Behaviour>,
     counter: u64,
@@ -172,6 +175,11 @@ impl Orders {
     /// Now, by the business clock that dates payments and refunds.
     pub fn now(&self) -> OffsetDateTime {
         self.0.lock().unwrap().clock.now()
+    }
+
+    /// Changes with every order inserted or changed.
+    pub fn version(&self) -> u64 {
+        self.0.lock().unwrap().version
     }
 
     /// Every order, in no particular order (a statement sorts its lines).
@@ -207,6 +215,7 @@ impl Orders {
     pub fn insert(&self, mut order: Order) {
         let mut inner = self.0.lock().unwrap();
         order.stamp(inner.clock.now());
+        inner.version += 1;
         inner.orders.insert(order.out_trade_no.clone(), order);
     }
 
@@ -228,6 +237,7 @@ impl Orders {
     pub fn update<R>(&self, out_trade_no: &str, change: impl FnOnce(&mut Order) -> R) -> Option<R> {
         let mut inner = self.0.lock().unwrap();
         let now = inner.clock.now();
+        inner.version += 1;
         let order = inner.orders.get_mut(out_trade_no)?;
         let changed = change(order);
         order.stamp(now);

@@ -1,7 +1,8 @@
 //! The WeChat Pay API v3: `/v3/pay/transactions/*` and their partner
-//! variants, `/v3/refund/domestic/refunds`, each request authenticated by its
-//! `WECHATPAY2-SHA256-RSA2048` header, each answer signed with the platform
-//! key, and callbacks whose resource is sealed with the APIv3 key.
+//! variants, `/v3/refund/domestic/refunds` and the trade bill ([`bill`]),
+//! each request authenticated by its `WECHATPAY2-SHA256-RSA2048` header,
+//! each answer signed with the platform key (but the bill's file), and
+//! callbacks whose resource is sealed with the APIv3 key.
 
 use std::time::Duration;
 
@@ -19,6 +20,9 @@ use crate::clock::BusinessClock;
 use crate::control::{Channel, Simulator};
 use crate::orders::{Behaviour, Order, OrderState, Orders, Refund, Tweak};
 use crate::server::client;
+
+#[path = "wechatpay_bill.rs"]
+pub mod bill;
 
 #[derive(Clone)]
 pub struct Config {
@@ -55,6 +59,7 @@ impl Config {
 pub struct Sim {
     config: Config,
     orders: Orders,
+    bills: bill::Bills,
 }
 
 /// A running WeChat Pay v3 server.
@@ -66,6 +71,7 @@ impl Simulator<Sim> {
         let sim = Sim {
             orders: Orders::with_clock(config.clock.clone()),
             config,
+            bills: bill::Bills::default(),
         };
         Simulator::serve(listener, Router::new().fallback(api), sim)
     }
@@ -249,6 +255,11 @@ async fn api(
     if let Err(refused) = authenticate(&sim, &method, &uri, &headers, &body) {
         return refused;
     }
+    // The bill's file is the one answer WeChat does not sign.
+    if method == Method::GET && uri.path() == "/v3/billdownload/file" {
+        return bill::download(&sim, &uri)
+            .unwrap_or_else(|(status, text)| reply(&sim, status, text, false));
+    }
     let json: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
     let path = uri
         .path()
@@ -294,6 +305,10 @@ async fn api(
         }
         ("POST", ["v3", "refund", "domestic", "refunds"]) => {
             let (s, t) = refund(&sim, &json);
+            (s, t, false, false)
+        }
+        ("GET", ["v3", "bill", "tradebill"]) => {
+            let (s, t) = bill::tradebill(&sim, &uri, &headers);
             (s, t, false, false)
         }
         ("GET", ["v3", "refund", "domestic", "refunds", no]) => {
