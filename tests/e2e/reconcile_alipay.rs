@@ -8,7 +8,7 @@ use paycore::clock::Clock;
 use paycore_e2e::channels::{SHOP_KEY, Shop};
 use paycore_e2e::*;
 use paycore_simulators::Behaviour;
-use paycore_simulators::alipay_bill::{BillFault, BillLine};
+use paycore_simulators::alipay::bill::{BillFault, BillLine};
 use serde_json::Value;
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 
 use std::io::Write as _;
 
-use paycore_plugin_alipay::statement::read_page;
+use paycore_plugin_alipay::statement::{PAGE_LINES, read_page};
 use paycore_plugin_sdk::types::{ChannelError, LineKind, StatementLine};
 
 const HEADER: &str = "支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,对方账户,订单金额（元）,商家实收（元）,支付宝红包（元）,集分宝（元）,支付宝优惠（元）,商家优惠（元）,券核销金额（元）,券名称,商家红包消费金额（元）,卡消费金额（元）,退款批次号/请求号,服务费（元）,分润（元）,备注";
@@ -155,9 +155,10 @@ fn a_good_day_reads_as_payments_refunds_and_a_reversal_with_the_stated_totals() 
 }
 
 #[test]
-fn a_long_day_pages_by_five_thousand_rows_and_states_totals_on_the_last_page() {
+fn a_long_day_pages_by_page_lines_and_states_totals_on_the_last_page() {
     let mut day = Day::good();
-    day.rows = (0..12_001)
+    let rows = 2 * PAGE_LINES + 1;
+    day.rows = (0..rows)
         .map(|i| {
             row(
                 &format!("2031{i:010}"),
@@ -169,9 +170,14 @@ fn a_long_day_pages_by_five_thousand_rows_and_states_totals_on_the_last_page() {
             )
         })
         .collect();
-    day.trailer[0] = "#交易合计：12001笔，商家实收共12001.00元，商家优惠共0.00元".into();
+    day.trailer[0] = format!("#交易合计：{rows}笔，商家实收共{rows}.00元，商家优惠共0.00元");
     day.trailer[1] = "#退款合计：0笔，商家实收退款共0.00元，商家优惠退款共0.00元".into();
-    day.summary_row = ",合计,12001,0,12001.00,12001.00,0.00,0.00,0.00,-120.01,0.00,11880.99".into();
+    // 0.01 of fee a row.
+    day.summary_row = format!(
+        ",合计,{rows},0,{rows}.00,{rows}.00,0.00,0.00,0.00,-{}.{:02},0.00,0.00",
+        rows / 100,
+        rows % 100
+    );
     let archive = day.archive();
     let mut cursor = None;
     let mut orders = Vec::new();
@@ -182,21 +188,19 @@ fn a_long_day_pages_by_five_thousand_rows_and_states_totals_on_the_last_page() {
         pages += 1;
         orders.extend(page.lines.iter().map(|l| l.merchant_order_no.clone()));
         if page.next.is_none() {
-            assert_eq!(page.totals[0].payments, Some(12_001));
+            assert_eq!(page.totals[0].payments, Some(rows));
+            assert_eq!(page.totals[0].fees, Some(rows as i64));
             break;
         }
         assert!(page.totals.is_empty(), "totals come on the last page only");
         cursor = page.next;
     }
     assert_eq!(pages, 3);
-    assert_eq!(orders.len(), 12_001);
+    assert_eq!(orders.len() as u64, rows);
+    let expected: Vec<String> = (0..rows).map(|i| format!("L{i}")).collect();
     assert_eq!(
-        (
-            orders[0].as_str(),
-            orders[5000].as_str(),
-            orders[12_000].as_str()
-        ),
-        ("L0", "L5000", "L12000")
+        orders, expected,
+        "every row once, in order, across the pages"
     );
 }
 

@@ -23,6 +23,9 @@ use crate::control::{Channel, Simulator};
 use crate::orders::{Behaviour, Order, OrderState, Orders, Refund, Tweak};
 use crate::server::client;
 
+#[path = "alipay_bill.rs"]
+pub mod bill;
+
 #[derive(Clone)]
 pub struct Config {
     pub app_id: String,
@@ -55,7 +58,7 @@ pub struct Sim {
     orders: Orders,
     pub(crate) base: String,
     /// What tests did to the trade statement, and its download links.
-    pub(crate) bills: crate::alipay_bill::Bills,
+    pub(crate) bills: bill::Bills,
 }
 
 /// A running gateway.
@@ -72,10 +75,7 @@ impl Simulator<Sim> {
         };
         let api = Router::new()
             .route("/gateway.do", get(cashier_page).post(gateway))
-            .route(
-                "/downloadBillFile.resource",
-                get(crate::alipay_bill::download),
-            );
+            .route("/downloadBillFile.resource", get(bill::download));
         Simulator::serve(listener, api, sim)
     }
 
@@ -311,9 +311,7 @@ fn handle(sim: &Sim, method: &str, biz: &Value, notify_url: Option<String>) -> (
             }
         },
         "alipay.trade.refund" => refund(sim, existing, biz),
-        "alipay.data.dataservice.bill.downloadurl.query" => {
-            crate::alipay_bill::download_url_query(sim, biz)
-        }
+        "alipay.data.dataservice.bill.downloadurl.query" => bill::download_url_query(sim, biz),
         "alipay.trade.fastpay.refund.query" => {
             let no = biz["out_request_no"].as_str().unwrap_or_default();
             match existing.and_then(|o| {

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use time::macros::{format_description, offset};
 use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
 
-use crate::alipay::{Gateway, Sim};
+use super::{Gateway, Sim};
 use crate::control::Channel as _;
 use crate::orders::Order;
 
@@ -56,6 +56,18 @@ pub enum BillFault {
     SummaryDisagrees,
 }
 
+/// A line whose amount or fee a test states otherwise.
+struct Restated {
+    out_trade_no: String,
+    refund_no: Option<String>,
+    amount: Option<i64>,
+    fee: Option<i64>,
+}
+
+/// What a file is cached against: its day, the orders' version and the
+/// edits' revision.
+type MadeKey = (Date, u64, u64);
+
 /// What tests did to the statement, kept by the gateway.
 #[derive(Clone, Default)]
 pub(crate) struct Bills(Arc<Mutex<Edits>>);
@@ -65,29 +77,39 @@ struct Edits {
     added: Vec<BillLine>,
     /// (out_trade_no, refund no or None for the payment line)
     dropped: Vec<(String, Option<String>)>,
-    /// (out_trade_no, refund no, amount, fee)
-    restated: Vec<(String, Option<String>, Option<i64>, Option<i64>)>,
+    restated: Vec<Restated>,
     fault: Option<BillFault>,
     /// Download tokens: the file as it was when its URL was given out.
-    downloads: HashMap<String, (Instant, Vec<u8>)>,
+    downloads: HashMap<String, (Instant, Arc<Vec<u8>>)>,
     issued: u64,
+    /// Bumped by every edit, so a cached file is made again.
+    revision: u64,
+    /// The last file made and its bytes. Alipay serves a file made once;
+    /// making it again for every page would measure the simulator, not
+    /// the reader.
+    made: Option<(MadeKey, Arc<Vec<u8>>)>,
+}
+
+impl Bills {
+    fn edit(&self, change: impl FnOnce(&mut Edits)) {
+        let mut edits = self.0.lock().unwrap();
+        change(&mut edits);
+        edits.revision += 1;
+    }
 }
 
 impl Gateway {
     /// Adds a line to every statement of its day.
     pub fn bill_add(&self, line: BillLine) {
-        self.channel.bills.0.lock().unwrap().added.push(line);
+        self.channel.bills.edit(|e| e.added.push(line));
     }
 
     /// Leaves the payment line (`refund_no` None) or the refund line out.
     pub fn bill_drop(&self, out_trade_no: &str, refund_no: Option<&str>) {
-        self.channel
-            .bills
-            .0
-            .lock()
-            .unwrap()
-            .dropped
-            .push((out_trade_no.to_owned(), refund_no.map(str::to_owned)));
+        self.channel.bills.edit(|e| {
+            e.dropped
+                .push((out_trade_no.to_owned(), refund_no.map(str::to_owned)))
+        });
     }
 
     /// Restates a line's amount and/or fee (fen).
@@ -98,17 +120,23 @@ impl Gateway {
         amount: Option<i64>,
         fee: Option<i64>,
     ) {
-        self.channel.bills.0.lock().unwrap().restated.push((
-            out_trade_no.to_owned(),
-            refund_no.map(str::to_owned),
-            amount,
-            fee,
-        ));
+        self.channel
+            .bills
+            .0
+            .lock()
+            .unwrap()
+            .restated
+            .push(Restated {
+                out_trade_no: out_trade_no.to_owned(),
+                refund_no: refund_no.map(str::to_owned),
+                amount,
+                fee,
+            });
     }
 
     /// Spoils every file served from now on.
     pub fn bill_fault(&self, fault: BillFault) {
-        self.channel.bills.0.lock().unwrap().fault = Some(fault);
+        self.channel.bills.edit(|e| e.fault = Some(fault));
     }
 
     /// The detail's lines for `day` as they would be written now.
@@ -118,14 +146,14 @@ impl Gateway {
 
     /// The statement file of `day` (for benches and parser tests).
     pub fn bill_file(&self, day: Date) -> Vec<u8> {
-        archive(&self.channel, day)
+        archive(&self.channel, day).to_vec()
     }
 }
 
 /// `alipay.data.dataservice.bill.downloadurl.query`.
 pub(crate) fn download_url_query(sim: &Sim, biz: &Value) -> Value {
     if biz["bill_type"].as_str() != Some("trade") {
-        return crate::alipay::error(
+        return super::error(
             "40002",
             "Invalid Arguments",
             "isv.invalid-arguments",
@@ -136,7 +164,7 @@ pub(crate) fn download_url_query(sim: &Sim, biz: &Value) -> Value {
         .as_str()
         .and_then(|d| Date::parse(d, format_description!("[year]-[month]-[day]")).ok());
     let Some(day) = day else {
-        return crate::alipay::error(
+        return super::error(
             "40002",
             "Invalid Arguments",
             "isv.invalid-arguments",
@@ -148,7 +176,7 @@ pub(crate) fn download_url_query(sim: &Sim, biz: &Value) -> Value {
         .assume_offset(offset!(+8))
         + time::Duration::hours(9);
     if sim.orders().now() < ready {
-        return crate::alipay::business("isp.bill_not_exist", "账单不存在");
+        return super::business("isp.bill_not_exist", "账单不存在");
     }
     let file = archive(sim, day);
     let mut edits = sim.bills.0.lock().unwrap();
@@ -196,7 +224,7 @@ pub(crate) async fn download(
                     "attachment; filename=\"statement.csv.zip\"",
                 ),
             ],
-            file.clone(),
+            file.to_vec(),
         )
             .into_response(),
         Some(_) => (StatusCode::FORBIDDEN, "链接已失效").into_response(),
@@ -230,10 +258,10 @@ fn lines(sim: &Sim, day: Date) -> Vec<BillLine> {
             .any(|(no, refund)| *no == l.out_trade_no && *refund == l.refund_no)
     });
     for line in &mut found {
-        for (no, refund, amount, fee) in &edits.restated {
-            if *no == line.out_trade_no && *refund == line.refund_no {
-                line.amount = amount.unwrap_or(line.amount);
-                line.fee = fee.unwrap_or(line.fee);
+        for r in &edits.restated {
+            if r.out_trade_no == line.out_trade_no && r.refund_no == line.refund_no {
+                line.amount = r.amount.unwrap_or(line.amount);
+                line.fee = r.fee.unwrap_or(line.fee);
             }
         }
     }
@@ -427,8 +455,26 @@ fn files(sim: &Sim, day: Date) -> (String, String) {
     (detail, summary)
 }
 
-/// The ZIP Alipay serves: both files, GBK-encoded.
-fn archive(sim: &Sim, day: Date) -> Vec<u8> {
+/// The ZIP Alipay serves, made again only when an order or an edit
+/// changed since.
+fn archive(sim: &Sim, day: Date) -> Arc<Vec<u8>> {
+    let key = (
+        day,
+        sim.orders().version(),
+        sim.bills.0.lock().unwrap().revision,
+    );
+    if let Some((made, file)) = &sim.bills.0.lock().unwrap().made
+        && *made == key
+    {
+        return file.clone();
+    }
+    let file = Arc::new(make_archive(sim, day));
+    sim.bills.0.lock().unwrap().made = Some((key, file.clone()));
+    file
+}
+
+/// Both files, GBK-encoded, in a ZIP.
+fn make_archive(sim: &Sim, day: Date) -> Vec<u8> {
     let (detail, summary) = files(sim, day);
     let compact = day
         .format(format_description!("[year][month][day]"))

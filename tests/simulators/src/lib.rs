@@ -13,7 +13,6 @@
 //! [`Behaviour::for_auth_code`]), which is what the demo relies on.
 
 pub mod alipay;
-pub mod alipay_bill;
 mod clock;
 mod control;
 mod orders;
