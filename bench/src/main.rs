@@ -17,11 +17,16 @@ async fn main() -> Result<()> {
     let plugin_call = std::fs::read_to_string(&options.plugin_call)
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
+    let statement_read = std::fs::read_to_string(&options.statement_read)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
     let measured = phases::run_all(&options).await?;
     let results = Results {
         machine: Machine::this(&options.commit),
         quick: options.quick,
         plugin_call,
+        statement_read,
         measured,
         bench_seconds: started.elapsed().as_secs_f64(),
     };
@@ -76,6 +81,7 @@ fn parse(args: Vec<String>) -> Result<Options> {
         stamped_plugin: path("--stamped-plugin")?,
         card_plugin: path("--card-plugin")?,
         plugin_call: path("--plugin-call")?,
+        statement_read: path("--statement-read")?,
         work: path("--work")?,
         out: path("--out")?,
         chart: path("--chart")?,

@@ -21,6 +21,8 @@ pub struct Options {
     pub card_plugin: PathBuf,
     /// `plugin-call`'s JSON.
     pub plugin_call: PathBuf,
+    /// `statement-read`'s figures (JSON).
+    pub statement_read: PathBuf,
     /// Scratch folder for the servers' beds.
     pub work: PathBuf,
     /// The markdown file whose figures section is rewritten, and the chart.

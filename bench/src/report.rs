@@ -22,6 +22,25 @@ pub struct PluginCall {
     pub native: Summary,
 }
 
+/// `statement-read`'s output: one long day's statement read through a
+/// channel plugin, page by page, as a reconciliation run reads it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatementRead {
+    pub channel: String,
+    pub lines: u64,
+    /// The file as downloaded, and its contents un-compressed.
+    pub archive_bytes: u64,
+    pub unzipped_bytes: u64,
+    pub pages: u64,
+    /// The whole read, every page's download included.
+    pub seconds: f64,
+    pub first_page_ms: f64,
+    pub slowest_page_ms: f64,
+    /// The largest linear memory any page's call asked for.
+    pub peak_memory_bytes: u64,
+    pub memory_cap_bytes: u64,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Machine {
     pub cores: usize,
@@ -62,6 +81,8 @@ pub struct Results {
     pub machine: Machine,
     pub quick: bool,
     pub plugin_call: Option<PluginCall>,
+    #[serde(default)]
+    pub statement_read: Vec<StatementRead>,
     pub measured: Measured,
     pub bench_seconds: f64,
 }
@@ -132,7 +153,48 @@ pub fn figures(r: &Results, chart: &str) -> String {
     reload(&mut s, m);
     crash(&mut s, m);
     startup(&mut s, m);
+    statement_read(&mut s, &r.statement_read);
     s
+}
+
+fn statement_read(s: &mut String, reads: &[StatementRead]) {
+    if reads.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "### Reading a day's statement
+"
+    );
+    let _ = writeln!(
+        s,
+        "A reconciliation run's reading of one day's statement: the channel plugin (`.wasm`, a statement call's default limits, \
+         the same memory cap as every call) asks the channel's simulator on loopback for the day's file, downloads it and \
+         reads it a page at a time (20,000 lines), downloading and inflating the file again for each page (the links live seconds). \
+         The simulator makes its file once, before the read, as a channel serves a file made overnight. \
+         *Peak memory* is the largest linear memory any page's call asked for.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| channel | lines | file | un-compressed | pages | whole read | first page | slowest page | peak memory (cap) |\n|---|---|---|---|---|---|---|---|---|"
+    );
+    for r in reads {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {:.2} s | {:.0} ms | {:.0} ms | {} ({}) |",
+            r.channel,
+            r.lines,
+            mib(r.archive_bytes as f64 / 1024.0),
+            mib(r.unzipped_bytes as f64 / 1024.0),
+            r.pages,
+            r.seconds,
+            r.first_page_ms,
+            r.slowest_page_ms,
+            mib(r.peak_memory_bytes as f64 / 1024.0),
+            mib(r.memory_cap_bytes as f64 / 1024.0),
+        );
+    }
+    let _ = writeln!(s);
 }
 
 fn targets(s: &mut String, r: &Results) {

@@ -22,6 +22,8 @@ pub fn run_bench(root: &Path, quick: bool) -> Result<()> {
     // one build stamped 1.0.1000, which the bench restamps in place.
     let stamped = build_sandbox_plugin(root, Some("1.0.1000"))?;
     let card = build_card_plugin(root)?;
+    let alipay = build_plugin(root, "alipay")?;
+    let wechatpay = build_plugin(root, "wechatpay")?;
 
     let native = out.join("paycore-native");
     run(cargo().args([
@@ -57,6 +59,15 @@ pub fn run_bench(root: &Path, quick: bool) -> Result<()> {
     }
     run(&mut call)?;
 
+    println!("\n== a day's statement through the Alipay and WeChat Pay plugins\n");
+    let statement_read = out.join("statement-read.json");
+    let mut read = Command::new(root.join("target/release/statement-read"));
+    read.arg(&alipay).arg(&wechatpay).arg(&statement_read);
+    if quick {
+        read.arg("--quick");
+    }
+    run(&mut read)?;
+
     println!("\n== end to end\n");
     let mut e2e = Command::new(root.join("target/release/paycore-bench"));
     e2e.arg("--paycore")
@@ -69,6 +80,8 @@ pub fn run_bench(root: &Path, quick: bool) -> Result<()> {
         .arg(&card)
         .arg("--plugin-call")
         .arg(&plugin_call)
+        .arg("--statement-read")
+        .arg(&statement_read)
         .arg("--work")
         .arg(out.join("work"))
         .arg("--out")
@@ -115,11 +128,18 @@ fn build_sandbox_plugin(root: &Path, stamp: Option<&str>) -> Result<std::path::P
 
 /// The card plugin's `.wasm`, for the card payments' sweep.
 fn build_card_plugin(root: &Path) -> Result<std::path::PathBuf> {
-    run(&mut crate::plugin_build(&["paycore-plugin-card"]))?;
+    build_plugin(root, "card")
+}
+
+/// `plugins/<name>`'s `.wasm`, built with the plugin profile.
+fn build_plugin(root: &Path, name: &str) -> Result<std::path::PathBuf> {
+    run(&mut crate::plugin_build(&[&format!(
+        "paycore-plugin-{name}"
+    )]))?;
     let wasm = root
         .join("target")
         .join(WASM_TARGET)
-        .join("plugin/paycore_plugin_card.wasm");
+        .join(format!("plugin/paycore_plugin_{name}.wasm"));
     if !wasm.exists() {
         bail!("{} was not built", wasm.display());
     }
