@@ -3,6 +3,7 @@
 
 pub mod loadgen;
 pub mod phases;
+pub mod reconcile_day;
 pub mod report;
 pub mod server;
 pub mod stats;

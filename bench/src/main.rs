@@ -17,7 +17,7 @@ async fn main() -> Result<()> {
     let plugin_call = std::fs::read_to_string(&options.plugin_call)
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
-    let statement_read = std::fs::read_to_string(&options.statement_read)
+    let statement = std::fs::read_to_string(&options.statement_read)
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
@@ -26,7 +26,7 @@ async fn main() -> Result<()> {
         machine: Machine::this(&options.commit),
         quick: options.quick,
         plugin_call,
-        statement_read,
+        statement,
         measured,
         bench_seconds: started.elapsed().as_secs_f64(),
     };

@@ -59,10 +59,16 @@ pub fn run_bench(root: &Path, quick: bool) -> Result<()> {
     }
     run(&mut call)?;
 
-    println!("\n== a day's statement through the Alipay and WeChat Pay plugins\n");
+    println!(
+        "\n== a day's statement through the Alipay and WeChat Pay plugins, and a day reconciled\n"
+    );
     let statement_read = out.join("statement-read.json");
     let mut read = Command::new(root.join("target/release/statement-read"));
-    read.arg(&alipay).arg(&wechatpay).arg(&statement_read);
+    read.arg(&alipay)
+        .arg(&wechatpay)
+        .arg(&plugin)
+        .arg(out.join("work/reconcile-day"))
+        .arg(&statement_read);
     if quick {
         read.arg("--quick");
     }

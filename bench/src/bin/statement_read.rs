@@ -6,20 +6,24 @@
 //! by page. Reports the file's size, each page's time, the whole read, and
 //! the largest linear memory any page asked for.
 //!
-//! `statement-read ALIPAY.wasm WECHATPAY.wasm OUT.json [--quick]` (100,000
-//! lines a day; 10,000 with `--quick`).
+//! Then a whole day reconciled through paycore with the sandbox channel
+//! (`paycore_bench::reconcile_day`).
+//!
+//! `statement-read ALIPAY.wasm WECHATPAY.wasm SANDBOX.wasm WORK_DIR OUT.json
+//! [--quick]` (100,000 lines a day; 10,000 with `--quick`).
 
 use anyhow::{Context, Result, bail, ensure};
 use paycore::channel;
 use paycore::config::{PluginLimits, SecretValue};
 use paycore::outbound::OutboundConfig;
 use paycore::plugin_host::{ChannelGrant, PluginHost, Tracer};
-use paycore_bench::report::StatementRead;
+use paycore_bench::reconcile_day::reconcile_day;
+use paycore_bench::report::{StatementFigures, StatementRead};
 use paycore_simulators::alipay::{self, Gateway};
 use paycore_simulators::wechatpay;
 use paycore_simulators::{BusinessClock, Order, OrderState};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 use time::macros::datetime;
@@ -32,17 +36,19 @@ async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
     let paths: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
-    let [alipay_wasm, wechat_wasm, out] = paths[..] else {
-        bail!("usage: statement-read ALIPAY.wasm WECHATPAY.wasm OUT.json [--quick]");
+    let [alipay_wasm, wechat_wasm, sandbox_wasm, work, out] = paths[..] else {
+        bail!(
+            "usage: statement-read ALIPAY.wasm WECHATPAY.wasm SANDBOX.wasm WORK_DIR OUT.json [--quick]"
+        );
     };
     let lines: u64 = if quick { 10_000 } else { 100_000 };
     let limits = PluginLimits::default();
     let host = PluginHost::with_cache(limits.clone(), None, OutboundConfig::loopback())?;
-    let figures = vec![
+    let reads = vec![
         alipay_day(&host, alipay_wasm, lines).await?,
         wechat_day(&host, wechat_wasm, lines).await?,
     ];
-    for f in &figures {
+    for f in &reads {
         println!(
             "{}: {} lines ({:.1} MiB downloaded, {:.1} MiB un-compressed) in {} pages, {:.2} s; first page {:.0} ms, slowest {:.0} ms; peak plugin memory {:.1} MiB of {} MiB",
             f.channel,
@@ -57,6 +63,20 @@ async fn main() -> Result<()> {
             f.memory_cap_bytes >> 20
         );
     }
+    let day = reconcile_day(Path::new(sandbox_wasm), Path::new(work), lines).await?;
+    println!(
+        "a day of {} payments (filled at {:.0}/s) reconciled in {:.1} s: {} lines, {} matched; peak RSS {} MiB",
+        day.payments,
+        day.fill_rate,
+        day.run_seconds,
+        day.lines,
+        day.matched,
+        day.peak_rss_kib >> 10
+    );
+    let figures = StatementFigures {
+        reads,
+        day: Some(day),
+    };
     std::fs::write(out, serde_json::to_string_pretty(&figures)?)?;
     Ok(())
 }
