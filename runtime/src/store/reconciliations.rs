@@ -120,7 +120,8 @@ impl Store {
             "SELECT {PAYMENT_COLUMNS} FROM payments
              WHERE tenant_id = $1 AND merchant_order_no IN"
         );
-        self.rows_by_number(&select, tenant, order_nos).await
+        self.rows_by_number(&select, &[tenant.as_str()], order_nos)
+            .await
     }
 
     /// The tenant's refunds with these merchant refund numbers.
@@ -133,15 +134,16 @@ impl Store {
             "SELECT {REFUND_COLUMNS} FROM refunds r JOIN payments p ON p.id = r.payment_id
              WHERE r.tenant_id = $1 AND r.merchant_refund_no IN"
         );
-        self.rows_by_number(&select, tenant, refund_nos).await
+        self.rows_by_number(&select, &[tenant.as_str()], refund_nos)
+            .await
     }
 
-    /// `select … IN (…)` (the tenant `$1`) for every number, a chunk at a
-    /// time, by the unique key the numbers are.
+    /// `select … IN (…)` for every number, a chunk at a time: `leading`
+    /// binds `$1…` (the tenant first), the numbers follow.
     async fn rows_by_number<R>(
         &self,
         select: &str,
-        tenant: &TenantId,
+        leading: &[&str],
         numbers: &[String],
     ) -> StoreResult<Vec<R>>
     where
@@ -151,9 +153,15 @@ impl Store {
     {
         let mut found = Vec::with_capacity(numbers.len());
         for chunk in numbers.chunks(CHUNK) {
-            let sql = format!("{select} ({})", placeholders(2, chunk.len()));
+            let sql = format!(
+                "{select} ({})",
+                placeholders(leading.len() + 1, chunk.len())
+            );
             let rows: Vec<R> = on_db!(self, |pool| {
-                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tenant);
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                for bind in leading {
+                    query = query.bind(*bind);
+                }
                 for no in chunk {
                     query = query.bind(no);
                 }
@@ -224,25 +232,14 @@ impl Store {
         reconciliation: &str,
         payments: &[PaymentId],
     ) -> StoreResult<Vec<ReconciliationItem>> {
-        let mut found = Vec::new();
-        for chunk in payments.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT * FROM reconciliation_items
-                 WHERE tenant_id = $1 AND reconciliation_id <> $2 AND payment_id IN ({})",
-                placeholders(3, chunk.len())
-            );
-            let rows: Vec<ReconciliationItem> = on_db!(self, |pool| {
-                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .bind(tenant)
-                    .bind(reconciliation);
-                for id in chunk {
-                    query = query.bind(id);
-                }
-                query.fetch_all(pool).await
-            })?;
-            found.extend(rows);
-        }
-        Ok(found)
+        let ids: Vec<String> = payments.iter().map(|p| p.to_string()).collect();
+        self.rows_by_number(
+            "SELECT * FROM reconciliation_items
+             WHERE tenant_id = $1 AND reconciliation_id <> $2 AND payment_id IN",
+            &[tenant.as_str(), reconciliation],
+            &ids,
+        )
+        .await
     }
 
     /// Starts a run of the day, or `None` while another holds it: a new
