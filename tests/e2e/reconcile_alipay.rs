@@ -158,6 +158,23 @@ async fn each_difference_in_an_alipay_statement_is_found_as_its_kind() {
     });
     s.alipay.bill_drop("AD_2", None);
     s.alipay.bill_restate("AD_3", None, Some(3001), None);
+    // A refund made in Alipay's merchant console: paycore never asked.
+    let first = s
+        .app
+        .get(SHOP_KEY, "/v1/payments?merchant_order_no=AD_1")
+        .await;
+    let trade_no = first.body["channel_order_no"]
+        .as_str()
+        .unwrap_or_else(|| panic!("AD_1's trade: {}", first.body))
+        .to_owned();
+    s.alipay.bill_add(BillLine {
+        trade_no,
+        out_trade_no: "AD_1".into(),
+        refund_no: Some("CONSOLE_1".into()),
+        amount: 100,
+        fee: -1,
+        finished: at,
+    });
 
     clock.advance(DAY);
     let run = reconcile(&s).await;
@@ -168,9 +185,11 @@ async fn each_difference_in_an_alipay_statement_is_found_as_its_kind() {
             ("amount_differs".to_owned(), "AD_3".to_owned()),
             ("missing_at_channel".to_owned(), "AD_2".to_owned()),
             ("missing_at_paycore".to_owned(), "AD_GHOST".to_owned()),
+            ("status_differs".to_owned(), "AD_1".to_owned()),
         ],
         "{run}"
     );
+    // AD_1's payment itself agrees; its refund is the difference.
     assert_eq!(run["summary"]["matched"], 1, "{run}");
     let ghost = run["differences"]
         .as_array()
@@ -180,6 +199,13 @@ async fn each_difference_in_an_alipay_statement_is_found_as_its_kind() {
         .unwrap();
     assert_eq!(ghost["channel"]["amount"], 1234, "{ghost}");
     assert_eq!(ghost["paycore"], Value::Null, "{ghost}");
+
+    // The same day again: the same record, the same findings.
+    let again = reconcile(&s).await;
+    assert_eq!(again["id"], run["id"]);
+    assert_eq!(again["runs"], 2, "{again}");
+    assert_eq!(open(&again), open(&run));
+    assert_eq!(again["summary"], run["summary"]);
     s.app.stop().await;
 }
 
