@@ -168,7 +168,7 @@ fn a_bom_lf_endings_and_backticked_header_read_the_same() {
 }
 
 #[test]
-fn pages_keep_only_their_rows_but_check_them_all() {
+fn pages_read_only_their_rows_and_a_bad_row_fails_its_own_page() {
     let page = read(&good_csv(), 1, 2).unwrap();
     assert_eq!(page.rows, 4);
     let orders: Vec<_> = page
@@ -180,11 +180,15 @@ fn pages_keep_only_their_rows_but_check_them_all() {
         orders,
         [(LineKind::Payment, "WX-3"), (LineKind::Refund, "WX-1")]
     );
-    // A malformed row outside the page fails it all the same.
+    // A malformed row is read, and refused, by the page it falls on; the
+    // pages before it only count it (the host acts on no page before it
+    // has read them all, so the run fails either way).
     let mut rows = good_rows();
     rows[3] = rows[3].replace("`25.00,`0.00,`ORIGINAL", "`25.0.0,`0.00,`ORIGINAL");
     let text = csv(&rows, "`4,`113.88,`33.88,`0.00,`0.48000,`113.88,`33.88");
-    let err = read(&text, 0, 1).unwrap_err();
+    let first = read(&text, 0, 1).unwrap();
+    assert_eq!((first.rows, first.lines.len()), (4, 1));
+    let err = read(&text, 3, 1).unwrap_err();
     assert_eq!(
         err,
         "line 5: 退款金额 `25.0.0`: `25.0.0` is not a decimal amount"
