@@ -6,6 +6,7 @@
 
 use paycore::clock::Clock;
 use paycore_e2e::channels::{SHOP_KEY, Shop};
+use paycore_e2e::reconciliation::open_differences;
 use paycore_e2e::*;
 use paycore_simulators::Behaviour;
 use paycore_simulators::alipay::bill::{BillFault, BillLine};
@@ -16,16 +17,6 @@ use std::time::Duration;
 const JUNE_1_10AM: i64 = 1_938_045_600_000;
 const DAY: Duration = Duration::from_secs(24 * 3600);
 const DATE: &str = "2031-06-01";
-
-async fn start(clock: &Clock) -> Shop {
-    Shop::start_with(Options {
-        clock: Some(clock.clone()),
-        // Nothing but the run itself may settle what the day left open.
-        sweeper_interval_ms: 3_600_000,
-        ..Options::default()
-    })
-    .await
-}
 
 fn code_payment(order: &str, amount: i64) -> Value {
     json!({"merchant_order_no": order, "amount": amount, "currency": "CNY", "scene": "barcode", "auth_code": "283400011122223335", "subject": "latte"})
@@ -50,33 +41,10 @@ async fn reconcile(s: &Shop) -> Value {
     r.body
 }
 
-/// The run's differences still open, as `(kind, merchant_order_no)`.
-fn open(run: &Value) -> Vec<(String, String)> {
-    let mut found: Vec<_> = run["differences"]
-        .as_array()
-        .expect("differences listed")
-        .iter()
-        .filter(|d| d["state"] == "open")
-        .map(|d| {
-            (
-                d["kind"].as_str().unwrap().to_owned(),
-                d["merchant_order_no"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    found.sort();
-    found
-}
-
-async fn status(s: &Shop, id: &str) -> String {
-    let r = s.app.get(SHOP_KEY, &format!("/v1/payments/{id}")).await;
-    r.body["status"].as_str().unwrap().to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alipay_day_agrees_and_settles_the_payment_paycore_left_unknown() {
     let clock = Clock::manual_at_millis(JUNE_1_10AM);
-    let s = start(&clock).await;
+    let s = Shop::start_reconciling(&clock).await;
     let first = paid(&s, "AR_1", 8888).await;
     paid(&s, "AR_2", 1000).await;
     let reversed = paid(&s, "AR_3", 2500).await;
@@ -87,7 +55,7 @@ async fn an_alipay_day_agrees_and_settles_the_payment_paycore_left_unknown() {
         .as_str()
         .unwrap_or_else(|| panic!("an unknown payment: {}", late.body))
         .to_owned();
-    assert_eq!(status(&s, &unknown).await, "unknown");
+    assert_eq!(s.payment_status(&unknown).await, "unknown");
     let refund = s.refund(&first, "AR_1_R1", 888).await;
     assert_eq!(refund.body["status"], "succeeded", "{}", refund.body);
     let cancel = s
@@ -110,13 +78,17 @@ async fn an_alipay_day_agrees_and_settles_the_payment_paycore_left_unknown() {
             .contains("statement_not_ready"),
         "{early}"
     );
-    assert_eq!(status(&s, &unknown).await, "unknown");
+    assert_eq!(s.payment_status(&unknown).await, "unknown");
 
     clock.advance(DAY);
     let run = reconcile(&s).await;
     assert_eq!(run["status"], "completed", "{run}");
     assert_eq!(run["time_zone"], "Asia/Shanghai");
-    assert_eq!(open(&run), Vec::<(String, String)>::new(), "{run}");
+    assert_eq!(
+        open_differences(&run),
+        Vec::<(String, String)>::new(),
+        "{run}"
+    );
     // Four payments, a refund and a reversal; the unknown payment settled
     // by the query its line prompted.
     assert_eq!(run["summary"]["lines"], 6, "{run}");
@@ -127,7 +99,7 @@ async fn an_alipay_day_agrees_and_settles_the_payment_paycore_left_unknown() {
     assert_eq!(cny["refunded"], 888 + 2500, "{run}");
     // 0.6 %, rounded half up, as the statement's 服务费 says.
     assert_eq!(cny["payments"]["fee"], 53 + 6 + 15 + 25, "{run}");
-    assert_eq!(status(&s, &unknown).await, "succeeded");
+    assert_eq!(s.payment_status(&unknown).await, "succeeded");
 
     // The request that fetched it, as Alipay sees it.
     let asked = s
@@ -143,7 +115,7 @@ async fn an_alipay_day_agrees_and_settles_the_payment_paycore_left_unknown() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_difference_in_an_alipay_statement_is_found_as_its_kind() {
     let clock = Clock::manual_at_millis(JUNE_1_10AM);
-    let s = start(&clock).await;
+    let s = Shop::start_reconciling(&clock).await;
     for (no, amount) in [("AD_1", 1000), ("AD_2", 2000), ("AD_3", 3000)] {
         paid(&s, no, amount).await;
     }
@@ -180,7 +152,7 @@ async fn each_difference_in_an_alipay_statement_is_found_as_its_kind() {
     let run = reconcile(&s).await;
     assert_eq!(run["status"], "completed", "{run}");
     assert_eq!(
-        open(&run),
+        open_differences(&run),
         vec![
             ("amount_differs".to_owned(), "AD_3".to_owned()),
             ("missing_at_channel".to_owned(), "AD_2".to_owned()),
@@ -204,7 +176,7 @@ async fn each_difference_in_an_alipay_statement_is_found_as_its_kind() {
     let again = reconcile(&s).await;
     assert_eq!(again["id"], run["id"]);
     assert_eq!(again["runs"], 2, "{again}");
-    assert_eq!(open(&again), open(&run));
+    assert_eq!(open_differences(&again), open_differences(&run));
     assert_eq!(again["summary"], run["summary"]);
     s.app.stop().await;
 }
@@ -212,7 +184,7 @@ async fn each_difference_in_an_alipay_statement_is_found_as_its_kind() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_alipay_statement_fails_the_run_and_changes_nothing() {
     let clock = Clock::manual_at_millis(JUNE_1_10AM);
-    let s = start(&clock).await;
+    let s = Shop::start_reconciling(&clock).await;
     paid(&s, "AB_1", 1000).await;
     s.alipay.script("AB_2", Behaviour::Timeout);
     let late = s.pay(code_payment("AB_2", 2000)).await;
@@ -242,7 +214,7 @@ async fn a_bad_alipay_statement_fails_the_run_and_changes_nothing() {
         assert_eq!(run["differences"], json!([]), "{fault:?}: {run}");
         // The statement shows AB_2 paid, but a statement that does not
         // read proves nothing: the payment stays as it was.
-        assert_eq!(status(&s, &unknown).await, "unknown", "{fault:?}");
+        assert_eq!(s.payment_status(&unknown).await, "unknown", "{fault:?}");
     }
     s.app.stop().await;
 }

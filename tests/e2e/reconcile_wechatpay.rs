@@ -9,6 +9,7 @@
 
 use paycore::clock::Clock;
 use paycore_e2e::channels::{SHOP_KEY, Shop};
+use paycore_e2e::reconciliation::open_differences;
 use paycore_e2e::*;
 use paycore_simulators::Behaviour;
 use paycore_simulators::wechatpay::bill::{BillFault, BillRow};
@@ -19,16 +20,6 @@ use std::time::Duration;
 const JUNE_1_10AM: i64 = 1_938_045_600_000;
 const DAY: Duration = Duration::from_secs(24 * 3600);
 const DATE: &str = "2031-06-01";
-
-async fn start(clock: &Clock) -> Shop {
-    Shop::start_with(Options {
-        clock: Some(clock.clone()),
-        // Nothing but the run itself may settle what the day left open.
-        sweeper_interval_ms: 3_600_000,
-        ..Options::default()
-    })
-    .await
-}
 
 /// A WeChat payment code (18 digits from 10–15) at the counter.
 fn code_payment(order: &str, amount: i64) -> Value {
@@ -62,24 +53,6 @@ async fn reconcile(s: &Shop, date: &str) -> Value {
     read.body
 }
 
-/// The run's differences still open, as `(kind, merchant_order_no)`.
-fn open(run: &Value) -> Vec<(String, String)> {
-    let mut found: Vec<_> = run["differences"]
-        .as_array()
-        .expect("differences listed")
-        .iter()
-        .filter(|d| d["state"] == "open")
-        .map(|d| {
-            (
-                d["kind"].as_str().unwrap().to_owned(),
-                d["merchant_order_no"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    found.sort();
-    found
-}
-
 fn difference<'a>(run: &'a Value, order: &str) -> &'a Value {
     run["differences"]
         .as_array()
@@ -87,11 +60,6 @@ fn difference<'a>(run: &'a Value, order: &str) -> &'a Value {
         .iter()
         .find(|d| d["merchant_order_no"] == order)
         .unwrap_or_else(|| panic!("no difference for {order}: {run}"))
-}
-
-async fn status(s: &Shop, id: &str) -> String {
-    let r = s.app.get(SHOP_KEY, &format!("/v1/payments/{id}")).await;
-    r.body["status"].as_str().unwrap().to_owned()
 }
 
 /// A payment the simulator took but whose answer came too late: paycore
@@ -108,7 +76,7 @@ async fn unknown(s: &Shop, order: &str, amount: i64) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wechat_day_agrees_with_fees_and_net_as_billed_and_settles_the_unknown_payment() {
     let clock = Clock::manual_at_millis(JUNE_1_10AM);
-    let s = start(&clock).await;
+    let s = Shop::start_reconciling(&clock).await;
     let first = paid(&s, "WX_RC_1", 8888).await;
     paid(&s, "WX_RC_2", 1000).await;
     let reversed = paid(&s, "WX_RC_3", 2500).await;
@@ -142,7 +110,7 @@ async fn a_wechat_day_agrees_with_fees_and_net_as_billed_and_settles_the_unknown
     assert!(failure.contains("statement_not_ready"), "{failure}");
     assert!(failure.contains("STATEMENT_CREATING"), "{failure}");
     assert_eq!(early["differences"], json!([]), "{early}");
-    assert_eq!(status(&s, &unknown).await, "unknown");
+    assert_eq!(s.payment_status(&unknown).await, "unknown");
 
     // 10:00 the next morning in Beijing: WeChat has generated it.
     clock.advance(DAY);
@@ -150,7 +118,11 @@ async fn a_wechat_day_agrees_with_fees_and_net_as_billed_and_settles_the_unknown
     assert_eq!(run["status"], "completed", "{run}");
     assert_eq!(run["time_zone"], "Asia/Shanghai");
     assert_eq!(run["runs"], 2);
-    assert_eq!(open(&run), Vec::<(String, String)>::new(), "{run}");
+    assert_eq!(
+        open_differences(&run),
+        Vec::<(String, String)>::new(),
+        "{run}"
+    );
     assert_eq!(run["open_differences"], 0);
     // Four payments, a partial refund, a revocation; the unknown one
     // settled by the query the bill prompted.
@@ -182,7 +154,7 @@ async fn a_wechat_day_agrees_with_fees_and_net_as_billed_and_settles_the_unknown
     assert_eq!(settled["channel"]["amount"], 4200, "{settled}");
     assert_eq!(settled["channel"]["fee"], 25, "{settled}");
     assert_eq!(settled["channel"]["status"], "succeeded", "{settled}");
-    assert_eq!(status(&s, &unknown).await, "succeeded");
+    assert_eq!(s.payment_status(&unknown).await, "succeeded");
     let transaction_id = s
         .app
         .get(SHOP_KEY, &format!("/v1/payments/{unknown}"))
@@ -225,7 +197,7 @@ async fn a_wechat_day_agrees_with_fees_and_net_as_billed_and_settles_the_unknown
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_wechat_bill_difference_is_found_as_its_kind_and_nothing_else() {
     let clock = Clock::manual_at_millis(JUNE_1_10AM);
-    let s = start(&clock).await;
+    let s = Shop::start_reconciling(&clock).await;
     for (no, amount) in [
         ("WX_RF_1", 1000),
         ("WX_RF_2", 2000),
@@ -248,7 +220,7 @@ async fn each_wechat_bill_difference_is_found_as_its_kind_and_nothing_else() {
     let run = reconcile(&s, DATE).await;
     assert_eq!(run["status"], "completed", "{run}");
     assert_eq!(
-        open(&run),
+        open_differences(&run),
         vec![
             ("amount_differs".to_owned(), "WX_RF_3".to_owned()),
             ("missing_at_channel".to_owned(), "WX_RF_2".to_owned()),
@@ -293,7 +265,7 @@ async fn each_wechat_bill_difference_is_found_as_its_kind_and_nothing_else() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_bad_wechat_bill_fails_the_run_naming_why_and_changes_nothing() {
     let clock = Clock::manual_at_millis(JUNE_1_10AM);
-    let s = start(&clock).await;
+    let s = Shop::start_reconciling(&clock).await;
     let good = paid(&s, "WX_BAD_1", 1000).await;
     let unknown = unknown(&s, "WX_BAD_2", 2000).await;
     clock.advance(DAY);
@@ -328,8 +300,8 @@ async fn each_bad_wechat_bill_fails_the_run_naming_why_and_changes_nothing() {
         assert_eq!(run["differences"], json!([]), "{fault:?}: {run}");
         assert_eq!(run["open_differences"], 0, "{fault:?}: {run}");
         assert_eq!(run["summary"]["lines"], 0, "{fault:?}: {run}");
-        assert_eq!(status(&s, &unknown).await, "unknown", "{fault:?}");
-        assert_eq!(status(&s, &good).await, "succeeded", "{fault:?}");
+        assert_eq!(s.payment_status(&unknown).await, "unknown", "{fault:?}");
+        assert_eq!(s.payment_status(&good).await, "succeeded", "{fault:?}");
     }
     // The same day, its bill whole again, reads and settles.
     s.wechat.bill_reset(DATE);
@@ -338,7 +310,7 @@ async fn each_bad_wechat_bill_fails_the_run_naming_why_and_changes_nothing() {
     assert_eq!(run["failure"], Value::Null, "{run}");
     assert_eq!(run["summary"]["matched"], 1, "{run}");
     assert_eq!(run["summary"]["settled"], 1, "{run}");
-    assert_eq!(status(&s, &unknown).await, "succeeded");
+    assert_eq!(s.payment_status(&unknown).await, "succeeded");
     s.app.stop().await;
 }
 
@@ -346,7 +318,7 @@ async fn each_bad_wechat_bill_fails_the_run_naming_why_and_changes_nothing() {
 async fn a_wechat_day_asked_for_before_its_bill_exists_is_not_available() {
     // 09:59 on 2 June in Beijing: 1 June has ended, its bill comes at 10:00.
     let clock = Clock::manual_at_millis(JUNE_1_10AM + DAY.as_millis() as i64 - 60_000);
-    let s = start(&clock).await;
+    let s = Shop::start_reconciling(&clock).await;
     let today = reconcile(&s, "2031-06-02").await;
     assert_eq!(today["status"], "failed", "{today}");
     assert!(

@@ -5,6 +5,7 @@
 //! that changes nothing.
 
 use paycore::clock::Clock;
+use paycore_e2e::reconciliation::open_differences;
 use paycore_e2e::*;
 use serde_json::Value;
 use std::time::Duration;
@@ -50,24 +51,6 @@ async fn discrepancies(t: &TestApp) -> usize {
             serde_json::from_str::<Value>(&h.body).unwrap()["type"] == "reconciliation.discrepancy"
         })
         .count()
-}
-
-/// The run's differences still open, as `(kind, merchant_order_no)`.
-fn open(run: &Value) -> Vec<(String, String)> {
-    let mut found: Vec<_> = run["differences"]
-        .as_array()
-        .expect("differences listed")
-        .iter()
-        .filter(|d| d["state"] == "open")
-        .map(|d| {
-            (
-                d["kind"].as_str().unwrap().to_owned(),
-                d["merchant_order_no"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    found.sort();
-    found
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,7 +101,11 @@ async fn a_day_agrees_and_settles_the_payment_paycore_left_unknown() {
     let body = &run.body;
     assert_eq!(body["status"], "completed", "{body}");
     assert_eq!(body["time_zone"], "Asia/Shanghai");
-    assert_eq!(open(body), Vec::<(String, String)>::new(), "{body}");
+    assert_eq!(
+        open_differences(body),
+        Vec::<(String, String)>::new(),
+        "{body}"
+    );
     assert_eq!(body["open_differences"], 0);
     // Four payments, a refund, a reversal; the unknown one settled by a
     // query the statement prompted.
@@ -220,7 +207,7 @@ async fn each_fault_in_the_statement_is_found_as_its_kind() {
     let run = reconcile(&t, "2031-06-01").await;
     assert_eq!(run.body["status"], "completed", "{}", run.body);
     assert_eq!(
-        open(&run.body),
+        open_differences(&run.body),
         vec![
             ("amount_differs".to_owned(), "RF-3".to_owned()),
             ("missing_at_channel".to_owned(), "RF-2".to_owned()),
@@ -248,7 +235,7 @@ async fn each_fault_in_the_statement_is_found_as_its_kind() {
     })
     .await;
     let again = reconcile(&t, "2031-06-01").await;
-    assert_eq!(open(&again.body), open(&run.body));
+    assert_eq!(open_differences(&again.body), open_differences(&run.body));
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
         discrepancies(&t).await,

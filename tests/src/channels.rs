@@ -122,6 +122,24 @@ secrets = {{ merchant_private_key = "{wx_private}", platform_public_key = "{wx_p
         }
     }
 
+    /// The shop on `clock`, with a sweeper that waits an hour between
+    /// passes: in a reconciliation test nothing but the run itself may
+    /// settle what the day left open.
+    pub async fn start_reconciling(clock: &paycore::clock::Clock) -> Shop {
+        Shop::start_with(Options {
+            clock: Some(clock.clone()),
+            sweeper_interval_ms: 3_600_000,
+            ..Options::default()
+        })
+        .await
+    }
+
+    /// A payment's status as the shop reads it.
+    pub async fn payment_status(&self, id: &str) -> String {
+        let r = self.app.get(SHOP_KEY, &format!("/v1/payments/{id}")).await;
+        r.body["status"].as_str().unwrap().to_owned()
+    }
+
     /// Creates a payment for the shop.
     pub async fn pay(&self, body: Value) -> Reply {
         self.app.post(SHOP_KEY, "/v1/payments", body).await

@@ -15,6 +15,7 @@ pub mod channels;
 pub mod gate;
 pub mod ledger;
 mod own_process;
+pub mod reconciliation;
 pub mod tenant;
 
 pub use gate::{GATED_KEY, SandboxGate};
