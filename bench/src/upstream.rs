@@ -96,6 +96,7 @@ pub fn pay_request() -> channel::PayRequest {
         terminal_id: None,
         client_ip: None,
         expires_in: None,
+        created_millis: 1_795_593_600_000,
     }
 }
 

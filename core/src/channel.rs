@@ -57,6 +57,9 @@ pub struct PayRequest {
     pub client_ip: Option<String>,
     /// Seconds the payer has.
     pub expires_in: Option<u32>,
+    /// When paycore created the payment, in ms since the Unix epoch by its
+    /// business clock (the `operation` import of contract 1.1).
+    pub created_millis: i64,
 }
 
 /// A payment the channel already knows of.
@@ -68,6 +71,8 @@ pub struct PaymentRef {
     pub amount: i64,
     pub currency: String,
     pub scene: Scene,
+    /// When paycore created the payment (ms since the Unix epoch).
+    pub created_millis: i64,
 }
 
 /// What the payer must do next.
@@ -104,6 +109,8 @@ pub struct RefundRequest {
     pub payment: PaymentRef,
     pub amount: i64,
     pub reason: Option<String>,
+    /// When paycore created the refund (ms since the Unix epoch).
+    pub created_millis: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,6 +120,8 @@ pub struct RefundRef {
     pub channel_refund_no: Option<String>,
     pub amount: i64,
     pub payment: PaymentRef,
+    /// When paycore created the refund (ms since the Unix epoch).
+    pub created_millis: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

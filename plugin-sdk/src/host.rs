@@ -1,9 +1,11 @@
 //! What a plugin can ask of the runtime that hosts it.
 
-use crate::__bindings::paycore::channel::{clock, crypto, http, ledger, log};
+use crate::__bindings::paycore::channel::{
+    certificates, clock, crypto, http, ledger, log, operation,
+};
 use crate::types::{
-    Algorithm, Card, CardHold, CryptoError, HttpError, HttpRequest, HttpResponse, LedgerError,
-    LogLevel,
+    Algorithm, Card, CardHold, CertificateError, CertificateInfo, CertificateScheme, CryptoError,
+    HttpError, HttpRequest, HttpResponse, LedgerError, LogLevel, Trust,
 };
 
 /// The runtime's services, handed to every [`Channel`](crate::Channel) call.
@@ -46,6 +48,49 @@ pub trait Host {
         aad: &[u8],
         ciphertext: &[u8],
     ) -> Result<Vec<u8>, CryptoError>;
+
+    /// Believes `certificate` (PEM or DER, as the channel sent it) only if
+    /// it chains to `trust` (secrets holding the operator's root and
+    /// intermediate certificates), is valid now and may sign; then checks
+    /// `signature` over `data` with its key (contract 1.1). Ok only when
+    /// all of that holds; the plugin still checks who the certificate names.
+    ///
+    /// Added in 1.1; the default answers `Unsupported`, so that a `Host`
+    /// written before (a test's wrapper, say) still compiles.
+    fn verify_with_certificate(
+        &self,
+        trust: &Trust,
+        certificate: &[u8],
+        scheme: CertificateScheme,
+        data: &[u8],
+        signature: &[u8],
+    ) -> Result<CertificateInfo, CertificateError> {
+        let _ = (trust, certificate, scheme, data, signature);
+        Err(CertificateError::Unsupported(
+            "this host checks no certificates".into(),
+        ))
+    }
+
+    /// The certificate kept beside the signing key in secret `key` (its
+    /// serial is what some channels want sent with each request).
+    fn key_certificate(&self, key: &str) -> Result<CertificateInfo, CertificateError> {
+        Err(CertificateError::Unsupported(format!(
+            "this host reads no certificate beside `{key}`"
+        )))
+    }
+
+    /// When the host created the payment being called (a refund's payment
+    /// for a refund call), in milliseconds since the Unix epoch (contract
+    /// 1.1): for channels that identify a transaction by the time it was
+    /// first sent, so the same time is sent again when it is looked up.
+    fn payment_created_millis(&self) -> Option<i64> {
+        None
+    }
+
+    /// When the host created the refund being called.
+    fn refund_created_millis(&self) -> Option<i64> {
+        None
+    }
 
     /// Writes to the host's log, tagged with the plugin's name and version.
     fn log(&self, level: LogLevel, message: &str);
@@ -114,6 +159,29 @@ impl Host for WasmHost {
         ciphertext: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
         crypto::decrypt(key, alg, nonce, aad, ciphertext)
+    }
+
+    fn verify_with_certificate(
+        &self,
+        trust: &Trust,
+        certificate: &[u8],
+        scheme: CertificateScheme,
+        data: &[u8],
+        signature: &[u8],
+    ) -> Result<CertificateInfo, CertificateError> {
+        certificates::verify(trust, certificate, scheme, data, signature)
+    }
+
+    fn key_certificate(&self, key: &str) -> Result<CertificateInfo, CertificateError> {
+        certificates::key_certificate(key)
+    }
+
+    fn payment_created_millis(&self) -> Option<i64> {
+        operation::payment_created_millis()
+    }
+
+    fn refund_created_millis(&self) -> Option<i64> {
+        operation::refund_created_millis()
     }
 
     fn log(&self, level: LogLevel, message: &str) {

@@ -61,6 +61,8 @@ mod export;
 mod host;
 pub mod money;
 pub mod params;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod pki;
 #[cfg(test)]
 mod reference;
 mod settings;

@@ -60,8 +60,9 @@ pub use ledger::{
 
 use crate::Host;
 use crate::types::{
-    Algorithm, CallContext, Card, CardHold, CryptoError, HttpError, HttpRequest, HttpResponse,
-    LedgerError, LogLevel, PayRequest, Scene,
+    Algorithm, CallContext, Card, CardHold, CertificateError, CertificateInfo, CertificateScheme,
+    CryptoError, HttpError, HttpRequest, HttpResponse, LedgerError, LogLevel, PayRequest, Scene,
+    Trust,
 };
 
 type Responder = Box<dyn Fn(&HttpRequest) -> Result<HttpResponse, HttpError>>;
@@ -80,6 +81,8 @@ pub struct FakeHost {
     requests: RefCell<Vec<HttpRequest>>,
     logs: RefCell<Vec<(LogLevel, String)>>,
     now_millis: Cell<u64>,
+    payment_created_millis: Cell<Option<i64>>,
+    refund_created_millis: Cell<Option<i64>>,
     ledger: RefCell<ledger::Ledger>,
 }
 
@@ -100,6 +103,8 @@ impl FakeHost {
             requests: RefCell::new(Vec::new()),
             logs: RefCell::new(Vec::new()),
             now_millis: Cell::new(DEFAULT_NOW_MILLIS),
+            payment_created_millis: Cell::new(None),
+            refund_created_millis: Cell::new(None),
             ledger: RefCell::new(ledger::Ledger::default()),
         }
     }
@@ -125,6 +130,24 @@ impl FakeHost {
         self.keys
             .insert(name.to_owned(), FakeKey::RsaPublic(pem.to_owned()));
         self
+    }
+
+    /// Registers secret `name` as PEM certificates a channel's signing
+    /// certificate may chain to (trust roots, or intermediates).
+    pub fn with_certificates(mut self, name: &str, pem: &str) -> Self {
+        self.keys
+            .insert(name.to_owned(), FakeKey::Certificates(pem.to_owned()));
+        self
+    }
+
+    /// What `payment_created_millis` answers from now on.
+    pub fn set_payment_created_millis(&self, millis: Option<i64>) {
+        self.payment_created_millis.set(millis);
+    }
+
+    /// What `refund_created_millis` answers from now on.
+    pub fn set_refund_created_millis(&self, millis: Option<i64>) {
+        self.refund_created_millis.set(millis);
     }
 
     /// Registers secret `name` as an AES-256-GCM key (32 raw bytes).
@@ -229,9 +252,11 @@ impl FakeHost {
 #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
 enum FakeKey {
     Hmac(Vec<u8>),
+    /// May hold its certificate beside it (`key_certificate`).
     RsaPrivate(String),
     RsaPublic(String),
     Aes(Vec<u8>),
+    Certificates(String),
 }
 
 fn unsupported(name: &str, alg: Algorithm) -> CryptoError {
@@ -303,6 +328,75 @@ impl Host for FakeHost {
         }
     }
 
+    fn verify_with_certificate(
+        &self,
+        trust: &Trust,
+        certificate: &[u8],
+        scheme: CertificateScheme,
+        data: &[u8],
+        signature: &[u8],
+    ) -> Result<CertificateInfo, CertificateError> {
+        let roots = self.certificates(&trust.roots)?;
+        let intermediates = match &trust.intermediates {
+            Some(name) => self.certificates(name)?,
+            None => "",
+        };
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let scheme = match scheme {
+                CertificateScheme::RsaPkcs1Sha256 => crate::pki::Scheme::RsaPkcs1Sha256,
+            };
+            let trust = crate::pki::Trust {
+                roots: roots.as_bytes(),
+                intermediates: intermediates.as_bytes(),
+            };
+            let now = self.now_millis.get() as i64;
+            crate::pki::verify(trust, certificate, scheme, data, signature, now)
+                .map(certificate_info)
+                .map_err(certificate_error)
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            let _ = (roots, intermediates, certificate, scheme, data, signature);
+            Err(CertificateError::Unsupported(
+                "the fake host checks certificates on native targets only".into(),
+            ))
+        }
+    }
+
+    fn key_certificate(&self, key: &str) -> Result<CertificateInfo, CertificateError> {
+        let pem = match self.keys.get(key) {
+            Some(FakeKey::RsaPrivate(pem) | FakeKey::Certificates(pem)) => pem,
+            Some(_) => {
+                return Err(CertificateError::Malformed(format!(
+                    "secret `{key}` holds no certificate"
+                )));
+            }
+            None => return Err(CertificateError::UnknownKey(key.to_owned())),
+        };
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            crate::pki::key_certificate(pem.as_bytes())
+                .map(certificate_info)
+                .map_err(certificate_error)
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            let _ = pem;
+            Err(CertificateError::Unsupported(
+                "the fake host reads certificates on native targets only".into(),
+            ))
+        }
+    }
+
+    fn payment_created_millis(&self) -> Option<i64> {
+        self.payment_created_millis.get()
+    }
+
+    fn refund_created_millis(&self) -> Option<i64> {
+        self.refund_created_millis.get()
+    }
+
     fn log(&self, level: LogLevel, message: &str) {
         self.logs.borrow_mut().push((level, message.to_owned()));
     }
@@ -339,6 +433,42 @@ impl Host for FakeHost {
 
     fn ledger_holds(&self) -> Result<Vec<CardHold>, LedgerError> {
         self.ledger.borrow().holds()
+    }
+}
+
+impl FakeHost {
+    /// The PEM text of a secret registered with `with_certificates`.
+    fn certificates(&self, name: &str) -> Result<&str, CertificateError> {
+        match self.keys.get(name) {
+            Some(FakeKey::Certificates(pem)) => Ok(pem),
+            Some(_) => Err(CertificateError::Malformed(format!(
+                "secret `{name}` holds no certificates"
+            ))),
+            None => Err(CertificateError::UnknownKey(name.to_owned())),
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn certificate_info(info: crate::pki::CertificateInfo) -> CertificateInfo {
+    CertificateInfo {
+        serial: info.serial,
+        subject_common_name: info.subject_common_name,
+        not_before_millis: info.not_before_millis,
+        not_after_millis: info.not_after_millis,
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn certificate_error(e: crate::pki::CertificateError) -> CertificateError {
+    use crate::pki::CertificateError as E;
+    match e {
+        E::Malformed(why) => CertificateError::Malformed(why),
+        E::Expired(why) => CertificateError::Expired(why),
+        E::Untrusted(why) => CertificateError::Untrusted(why),
+        E::WrongUsage(why) => CertificateError::WrongUsage(why),
+        E::BadSignature => CertificateError::BadSignature,
+        E::Unsupported(why) => CertificateError::Unsupported(why),
     }
 }
 

@@ -7,6 +7,9 @@ pub use crate::__bindings::exports::paycore::channel::statement::{
     LineKind, LineStatus, StatedTotals, StatementLine, StatementPage,
 };
 pub use crate::__bindings::exports::paycore::channel::tender::TenderHold;
+pub use crate::__bindings::paycore::channel::certificates::{
+    CertificateError, CertificateInfo, Scheme as CertificateScheme, Trust,
+};
 pub use crate::__bindings::paycore::channel::crypto::{Algorithm, CryptoError};
 pub use crate::__bindings::paycore::channel::http::HttpError;
 pub use crate::__bindings::paycore::channel::ledger::{

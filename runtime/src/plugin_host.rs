@@ -10,6 +10,7 @@
 mod bindings;
 mod cache;
 mod call;
+mod certificates;
 mod convert;
 mod crypto;
 mod engine;
@@ -18,6 +19,7 @@ mod ledger;
 mod load;
 #[cfg(feature = "native-sandbox")]
 mod native;
+mod operation;
 mod record;
 mod replay;
 mod trace;

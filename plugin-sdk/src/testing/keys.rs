@@ -7,13 +7,22 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use ring::{aead, rand as ring_rand, signature};
 
-/// The DER inside a PEM file, or inside a bare base64 body.
+/// The DER inside a PEM file (its first key, when a certificate is kept
+/// beside the key), or inside a bare base64 body.
 fn der(key: &str) -> Option<Vec<u8>> {
-    let body: String = key
-        .lines()
-        .filter(|line| !line.starts_with("-----"))
-        .flat_map(|line| line.chars().filter(|c| !c.is_ascii_whitespace()))
-        .collect();
+    let mut in_key = !key.contains("-----BEGIN");
+    let mut body = String::new();
+    for line in key.lines() {
+        if line.starts_with("-----BEGIN") {
+            in_key = line.contains(" KEY-----");
+        } else if line.starts_with("-----END") {
+            if in_key {
+                break;
+            }
+        } else if in_key {
+            body.extend(line.chars().filter(|c| !c.is_ascii_whitespace()));
+        }
+    }
     STANDARD.decode(body).ok()
 }
 

@@ -101,6 +101,7 @@ pub async fn run(
         upstream,
         loaded,
         serial: 0,
+        started_millis: paycore_core::domain::now_millis(),
         checks: Vec::new(),
         figures: Vec::new(),
         traces: Vec::new(),

@@ -58,6 +58,9 @@ pub(super) struct Suite {
     pub(super) bench: Option<super::ledger::Bench>,
     /// What the suite played on the ledger, for `ledger::audit`.
     pub(super) played: super::ledger::Played,
+    /// When the suite's payments and refunds were "created" (a plugin may
+    /// ask, through the `operation` import): when the suite started.
+    pub(super) started_millis: i64,
 }
 
 /// One payment the suite makes up.
@@ -250,6 +253,7 @@ impl Suite {
             terminal_id: None,
             client_ip: r.client_ip.clone().or(Some("127.0.0.1".into())),
             expires_in: Some(900),
+            created_millis: self.started_millis,
         }
     }
 
@@ -261,6 +265,7 @@ impl Suite {
             amount: s.amount,
             currency: s.currency.clone(),
             scene: s.scene,
+            created_millis: self.started_millis,
         }
     }
 
@@ -271,6 +276,7 @@ impl Suite {
             payment: self.payment_ref(s),
             amount: s.amount,
             reason: Some("conformance".into()),
+            created_millis: self.started_millis,
         }
     }
 
@@ -281,6 +287,7 @@ impl Suite {
             channel_refund_no: Some(format!("RT{}", s.order)),
             amount: s.amount,
             payment: self.payment_ref(s),
+            created_millis: self.started_millis,
         }
     }
 }

@@ -73,6 +73,7 @@ pub fn pay_request(p: &PaymentRecord, r: &PaymentRequest) -> channel::PayRequest
         terminal_id: r.terminal_id.clone(),
         client_ip: r.client_ip.clone(),
         expires_in: r.expires_in,
+        created_millis: p.created_ms,
     }
 }
 
@@ -84,6 +85,7 @@ pub fn payment_ref(p: &PaymentRecord) -> channel::PaymentRef {
         amount: p.channel_amount(),
         currency: p.currency.to_string(),
         scene: p.scene,
+        created_millis: p.created_ms,
     }
 }
 
@@ -94,6 +96,7 @@ pub fn refund_request(p: &PaymentRecord, r: &RefundRecord) -> channel::RefundReq
         payment: payment_ref(p),
         amount: r.channel_amount(),
         reason: r.reason.clone(),
+        created_millis: r.created_ms,
     }
 }
 
@@ -104,5 +107,6 @@ pub fn refund_ref(p: &PaymentRecord, r: &RefundRecord) -> channel::RefundRef {
         channel_refund_no: r.channel_refund_no.clone(),
         amount: r.channel_amount(),
         payment: payment_ref(p),
+        created_millis: r.created_ms,
     }
 }

@@ -9,6 +9,7 @@ use super::convert;
 use super::engine::{EPOCH_TICK, PluginHost};
 use super::imports::{CallState, ChannelGrant};
 use super::load::Plugin;
+use super::operation::OperationTimes;
 use super::replay::Script;
 use super::trace::{CallInput as Op, CallOutput, CallTrace};
 use paycore_core::channel;
@@ -99,7 +100,10 @@ impl PluginHost {
             programs: Arc::from([]),
             timezone: crate::clock::TimeZone::UTC,
         });
-        match self.run(plugin, grant, Op::Manifest).await? {
+        match self
+            .run(plugin, grant, Op::Manifest, OperationTimes::default())
+            .await?
+        {
             Answer::Manifest(manifest, settings) => Ok((manifest, settings)),
             _ => unreachable!("each operation yields its own answer type"),
         }
@@ -112,8 +116,10 @@ impl PluginHost {
         ctx: channel::CallContext,
         req: channel::PayRequest,
     ) -> PayOutcome {
+        let times = OperationTimes::of_payment(req.created_millis);
         let op = Op::Pay(convert::context(ctx), convert::pay_request(req));
-        flatten(p, expect_answer!(self.run(p, g, op).await?, Payment)).map(convert::payment_result)
+        flatten(p, expect_answer!(self.run(p, g, op, times).await?, Payment))
+            .map(convert::payment_result)
     }
 
     pub async fn query(
@@ -123,8 +129,10 @@ impl PluginHost {
         ctx: channel::CallContext,
         r: channel::PaymentRef,
     ) -> PayOutcome {
+        let times = OperationTimes::of_payment(r.created_millis);
         let op = Op::Query(convert::context(ctx), convert::payment_ref(r));
-        flatten(p, expect_answer!(self.run(p, g, op).await?, Payment)).map(convert::payment_result)
+        flatten(p, expect_answer!(self.run(p, g, op, times).await?, Payment))
+            .map(convert::payment_result)
     }
 
     pub async fn close(
@@ -134,8 +142,10 @@ impl PluginHost {
         ctx: channel::CallContext,
         r: channel::PaymentRef,
     ) -> PayOutcome {
+        let times = OperationTimes::of_payment(r.created_millis);
         let op = Op::Close(convert::context(ctx), convert::payment_ref(r));
-        flatten(p, expect_answer!(self.run(p, g, op).await?, Payment)).map(convert::payment_result)
+        flatten(p, expect_answer!(self.run(p, g, op, times).await?, Payment))
+            .map(convert::payment_result)
     }
 
     pub async fn cancel(
@@ -145,8 +155,10 @@ impl PluginHost {
         ctx: channel::CallContext,
         r: channel::PaymentRef,
     ) -> PayOutcome {
+        let times = OperationTimes::of_payment(r.created_millis);
         let op = Op::Cancel(convert::context(ctx), convert::payment_ref(r));
-        flatten(p, expect_answer!(self.run(p, g, op).await?, Payment)).map(convert::payment_result)
+        flatten(p, expect_answer!(self.run(p, g, op, times).await?, Payment))
+            .map(convert::payment_result)
     }
 
     pub async fn refund(
@@ -156,8 +168,10 @@ impl PluginHost {
         ctx: channel::CallContext,
         r: channel::RefundRequest,
     ) -> RefundOutcome {
+        let times = OperationTimes::of_refund(r.payment.created_millis, r.created_millis);
         let op = Op::Refund(convert::context(ctx), convert::refund_request(r));
-        flatten(p, expect_answer!(self.run(p, g, op).await?, Refund)).map(convert::refund_result)
+        flatten(p, expect_answer!(self.run(p, g, op, times).await?, Refund))
+            .map(convert::refund_result)
     }
 
     pub async fn query_refund(
@@ -167,8 +181,10 @@ impl PluginHost {
         ctx: channel::CallContext,
         r: channel::RefundRef,
     ) -> RefundOutcome {
+        let times = OperationTimes::of_refund(r.payment.created_millis, r.created_millis);
         let op = Op::QueryRefund(convert::context(ctx), convert::refund_ref(r));
-        flatten(p, expect_answer!(self.run(p, g, op).await?, Refund)).map(convert::refund_result)
+        flatten(p, expect_answer!(self.run(p, g, op, times).await?, Refund))
+            .map(convert::refund_result)
     }
 
     /// Holds one tender of a combined order (contract 1.1's `tender`
@@ -182,8 +198,9 @@ impl PluginHost {
         req: channel::PayRequest,
         cap: i64,
     ) -> Result<TenderHold, CallError> {
+        let times = OperationTimes::of_payment(req.created_millis);
         let op = Op::HoldTender(convert::context(ctx), convert::pay_request(req), cap);
-        flatten(p, expect_answer!(self.run(p, g, op).await?, Hold)).map(|h| TenderHold {
+        flatten(p, expect_answer!(self.run(p, g, op, times).await?, Hold)).map(|h| TenderHold {
             hold: crate::ledger::HoldId::from(h.hold.as_str()),
             card: crate::ledger::CardId::from(h.card.as_str()),
             amount: h.amount,
@@ -202,8 +219,12 @@ impl PluginHost {
         cursor: Option<String>,
     ) -> Result<channel::StatementPage, CallError> {
         let op = Op::Statement(convert::context(ctx), day.to_owned(), cursor);
-        flatten(p, expect_answer!(self.run(p, g, op).await?, Statement))
-            .map(convert::statement_page)
+        let times = OperationTimes::default();
+        flatten(
+            p,
+            expect_answer!(self.run(p, g, op, times).await?, Statement),
+        )
+        .map(convert::statement_page)
     }
 
     pub async fn handle_callback(
@@ -214,8 +235,12 @@ impl PluginHost {
         r: channel::HttpRequest,
     ) -> Result<channel::CallbackOutcome, CallError> {
         let op = Op::Callback(convert::context(ctx), convert::http_request(r));
-        flatten(p, expect_answer!(self.run(p, g, op).await?, Callback))
-            .map(convert::callback_outcome)
+        let times = OperationTimes::default();
+        flatten(
+            p,
+            expect_answer!(self.run(p, g, op, times).await?, Callback),
+        )
+        .map(convert::callback_outcome)
     }
 
     async fn run(
@@ -223,18 +248,12 @@ impl PluginHost {
         plugin: &Plugin,
         grant: Arc<ChannelGrant>,
         op: Op,
+        times: OperationTimes,
     ) -> Result<Answer, CallError> {
         let span = tracing::info_span!("plugin_call", plugin = %plugin.label, op = op.name(), channel = %grant.channel);
-        self.run_in_span(plugin, grant, op).instrument(span).await
-    }
-
-    async fn run_in_span(
-        &self,
-        plugin: &Plugin,
-        grant: Arc<ChannelGrant>,
-        op: Op,
-    ) -> Result<Answer, CallError> {
-        self.execute(plugin, grant, op, None).await
+        self.execute(plugin, grant, op, times, None)
+            .instrument(span)
+            .await
     }
 
     /// Runs `op` with every import answered from `script` (see `replay`).
@@ -245,7 +264,8 @@ impl PluginHost {
         op: Op,
         script: Script,
     ) -> CallOutput {
-        output_of(&self.execute(plugin, grant, op, Some(script)).await)
+        let times = OperationTimes::default();
+        output_of(&self.execute(plugin, grant, op, times, Some(script)).await)
     }
 
     async fn execute(
@@ -253,6 +273,7 @@ impl PluginHost {
         plugin: &Plugin,
         grant: Arc<ChannelGrant>,
         op: Op,
+        times: OperationTimes,
         script: Option<Script>,
     ) -> Result<Answer, CallError> {
         let inner = &self.inner;
@@ -284,6 +305,7 @@ impl PluginHost {
             cpu_ticks,
         );
         state.script = script;
+        state.times = times;
         if !replaying && let Some(ledger) = inner.ledger.get() {
             state.ledger = Some(crate::ledger::Session::new(
                 ledger.clone(),

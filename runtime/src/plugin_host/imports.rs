@@ -61,7 +61,7 @@ pub struct CallState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub(super) plugin_label: Arc<str>,
-    grant: Arc<ChannelGrant>,
+    pub(super) grant: Arc<ChannelGrant>,
     http: Transport,
     outbound: Arc<OutboundConfig>,
     max_response_bytes: usize,
@@ -85,6 +85,8 @@ pub struct CallState {
     /// The ledger as this call may reach it (`ledger`); `None` in a host
     /// that keeps none (replay, or before one is attached).
     pub(super) ledger: Option<crate::ledger::Session>,
+    /// What the `operation` import answers (see `operation`).
+    pub(super) times: super::operation::OperationTimes,
 }
 
 impl CallState {
@@ -117,6 +119,7 @@ impl CallState {
             trace: None,
             script: None,
             ledger: None,
+            times: Default::default(),
         }
     }
 }

@@ -161,8 +161,33 @@ impl Host for NativeHost<'_> {
         self.wait(async |s| clock::Host::now_millis(s).await)
     }
 
-    // The sandbox channel, the only one this build runs natively, keeps no
-    // cards: it never reaches the ledger. Card programmes run as WASM.
+    fn payment_created_millis(&self) -> Option<i64> {
+        self.state.borrow().times.payment_created_millis
+    }
+
+    fn refund_created_millis(&self) -> Option<i64> {
+        self.state.borrow().times.refund_created_millis
+    }
+
+    // The sandbox channel, the only one this build runs natively, signs
+    // with a shared key: it never checks a certificate.
+    fn verify_with_certificate(
+        &self,
+        _: &g::Trust,
+        _: &[u8],
+        _: g::CertificateScheme,
+        _: &[u8],
+        _: &[u8],
+    ) -> Result<g::CertificateInfo, g::CertificateError> {
+        Err(no_native_certificates())
+    }
+
+    fn key_certificate(&self, _: &str) -> Result<g::CertificateInfo, g::CertificateError> {
+        Err(no_native_certificates())
+    }
+
+    // Nor does it keep cards: it never reaches the ledger. Card programmes
+    // run as WASM.
     fn ledger_card_by_code(&self, _: &str) -> Result<g::Card, g::LedgerError> {
         Err(no_native_ledger())
     }
@@ -190,6 +215,10 @@ impl Host for NativeHost<'_> {
     fn ledger_holds(&self) -> Result<Vec<g::CardHold>, g::LedgerError> {
         Err(no_native_ledger())
     }
+}
+
+fn no_native_certificates() -> g::CertificateError {
+    g::CertificateError::Unsupported("the native sandbox channel checks no certificates".into())
 }
 
 fn no_native_ledger() -> g::LedgerError {

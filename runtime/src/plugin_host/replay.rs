@@ -12,14 +12,19 @@
 //! never made answers `unavailable` — so a version that holds another
 //! amount, or captures what the old one released, replays differently.
 
+use super::bindings::paycore::channel::certificates::{CertificateError, CertificateInfo};
 use super::bindings::paycore::channel::crypto::{Algorithm, CryptoError};
 use super::bindings::paycore::channel::ledger as wit_ledger;
 use super::bindings::paycore::channel::{http, types as wit};
 use super::engine::PluginHost;
 use super::imports::ChannelGrant;
 use super::load::Plugin;
+use super::operation::OperationTimes;
 use super::record::RecordedCall;
-use super::trace::{CallOutput, HostCall, HttpAttempt, LedgerAnswer, LedgerCall, LedgerRequest};
+use super::trace::{
+    CallOutput, CertificateCall, CertificateRequest, HostCall, HttpAttempt, LedgerAnswer,
+    LedgerCall, LedgerRequest,
+};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -31,6 +36,8 @@ pub struct Script {
     clock: VecDeque<u64>,
     last_clock: u64,
     ledger: Vec<Option<LedgerCall>>,
+    certificates: Vec<Option<CertificateCall>>,
+    times: OperationTimes,
 }
 
 impl Script {
@@ -41,6 +48,8 @@ impl Script {
                 HostCall::Http(a) => script.http.push_back(a.clone()),
                 HostCall::Clock { millis } => script.clock.push_back(*millis),
                 HostCall::Ledger(call) => script.ledger.push(Some(call.clone())),
+                HostCall::Certificate(call) => script.certificates.push(Some(call.clone())),
+                HostCall::Operation(times) => script.times = *times,
                 other => script.crypto.push(Some(other.clone())),
             }
         }
@@ -75,6 +84,30 @@ impl Script {
             .find(|c| c.as_ref().is_some_and(|c| &c.request == request))
             .and_then(Option::take)
             .map(|c| c.result)
+    }
+
+    /// The recorded answer to the same `certificates` call. A certificate
+    /// the recording never checked is not believed: the replay cannot reach
+    /// the trust roots.
+    pub(super) fn certificate(
+        &mut self,
+        request: &CertificateRequest,
+    ) -> Result<CertificateInfo, CertificateError> {
+        self.certificates
+            .iter_mut()
+            .find(|c| c.as_ref().is_some_and(|c| &c.request == request))
+            .and_then(Option::take)
+            .map(|c| c.result)
+            .unwrap_or_else(|| {
+                Err(CertificateError::Untrusted(
+                    "not in the recording".to_owned(),
+                ))
+            })
+    }
+
+    /// What the recording's `operation` import answered.
+    pub(super) fn times(&self) -> OperationTimes {
+        self.times
     }
 
     /// The first unused recorded crypto call that `matches`.

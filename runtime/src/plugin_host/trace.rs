@@ -4,6 +4,7 @@
 //! [`Tracer`], or the channel is being recorded); the conformance suite
 //! checks plugins with it, and recordings are made of it (`record`).
 
+use super::bindings::paycore::channel::certificates as wit_certificates;
 use super::bindings::paycore::channel::crypto::{Algorithm, CryptoError};
 use super::bindings::paycore::channel::ledger as wit_ledger;
 use super::bindings::paycore::channel::{http, types as wit};
@@ -140,6 +141,36 @@ pub enum HostCall {
         millis: u64,
     },
     Ledger(LedgerCall),
+    Certificate(CertificateCall),
+    /// What the `operation` import answered.
+    Operation(super::operation::OperationTimes),
+}
+
+/// One `certificates` call and what the host answered.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CertificateCall {
+    pub request: CertificateRequest,
+    pub result: Result<wit_certificates::CertificateInfo, wit_certificates::CertificateError>,
+}
+
+/// A `certificates` function with the plugin's arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "function")]
+pub enum CertificateRequest {
+    Verify {
+        roots: String,
+        intermediates: Option<String>,
+        #[serde(with = "base64_bytes")]
+        certificate: Vec<u8>,
+        scheme: wit_certificates::Scheme,
+        #[serde(with = "base64_bytes")]
+        data: Vec<u8>,
+        #[serde(with = "base64_bytes")]
+        signature: Vec<u8>,
+    },
+    KeyCertificate {
+        key: String,
+    },
 }
 
 /// One `ledger` call the plugin made and what the host answered, so a
