@@ -1,9 +1,11 @@
-//! Loopback simulators of the upstream side of two real channels, faithful
+//! Loopback simulators of the upstream side of three real channels, faithful
 //! enough that a plugin passing against them speaks the published protocol:
 //!
 //! - [`alipay`]: the OpenAPI v2 gateway (`/gateway.do`), RSA2 both ways;
 //! - [`wechatpay`]: the WeChat Pay API v3, `WECHATPAY2-SHA256-RSA2048`
-//!   requests, platform-signed answers, AES-256-GCM callback resources.
+//!   requests, platform-signed answers, AES-256-GCM callback resources;
+//! - [`unionpay`]: UnionPay's acp 5.1.0 QR-code gateway, double-hash RSA
+//!   signatures, answers and notifications carrying the signing certificate.
 //!
 //! Each verifies every request with the merchant's public key and refuses
 //! bad ones with the documented error, keeps order state (paid, closed,
@@ -17,6 +19,7 @@ mod clock;
 mod control;
 mod orders;
 mod server;
+pub mod unionpay;
 pub mod wechatpay;
 
 pub use clock::BusinessClock;
@@ -36,9 +39,29 @@ pub mod demo_keys {
         include_str!("../../../config/secrets/wechatpay-demo-platform-private.pem");
     pub const WECHATPAY_APIV3_KEY: &[u8] =
         include_bytes!("../../../config/secrets/wechatpay-demo-apiv3.key");
+    /// UnionPay's demo PKI: the root and middle (intermediate) CA
+    /// certificates a merchant trusts, the middle's key the simulator issues
+    /// the signing certificate with, and the signing certificate's key.
+    pub const UNIONPAY_ROOT_CERT: &str =
+        include_str!("../../../config/secrets/unionpay-demo-root.pem");
+    pub const UNIONPAY_ROOT_PRIVATE: &str =
+        include_str!("../../../config/secrets/unionpay-demo-root-private.pem");
+    pub const UNIONPAY_MIDDLE_CERT: &str =
+        include_str!("../../../config/secrets/unionpay-demo-middle.pem");
+    pub const UNIONPAY_MIDDLE_PRIVATE: &str =
+        include_str!("../../../config/secrets/unionpay-demo-middle-private.pem");
+    pub const UNIONPAY_SIGN_PRIVATE: &str =
+        include_str!("../../../config/secrets/unionpay-demo-sign-private.pem");
+    /// The merchant's public key, to verify requests naming its `certId`.
+    pub const UNIONPAY_MERCHANT_PUBLIC: &str =
+        include_str!("../../../config/secrets/unionpay-demo-merchant-public.pem");
     /// Private halves paycore holds (only tests read them, to prove they never leak).
     pub const ALIPAY_MERCHANT_PRIVATE: &str =
         include_str!("../../../config/secrets/alipay-demo-merchant-private.pem");
     pub const WECHATPAY_MERCHANT_PRIVATE: &str =
         include_str!("../../../config/secrets/wechatpay-demo-merchant-private.pem");
+    /// The merchant's private key followed by its certificate (serial
+    /// 69629715588, the `certId` its requests carry).
+    pub const UNIONPAY_MERCHANT: &str =
+        include_str!("../../../config/secrets/unionpay-demo-merchant.pem");
 }
