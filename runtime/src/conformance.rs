@@ -10,6 +10,7 @@
 //! every protocol.
 
 mod checks;
+mod encoding;
 mod ledger;
 mod profile;
 mod suite;

@@ -64,6 +64,11 @@ async fn the_wechatpay_plugin_conforms() {
 }
 
 #[tokio::test]
+async fn the_unionpay_plugin_conforms() {
+    passes("unionpay").await;
+}
+
+#[tokio::test]
 async fn the_card_plugin_conforms_on_the_suites_ledger() {
     let report = suite(&first_party_plugin("card"), "plugins/card/conformance.toml").await;
     assert!(report.passed(), "{}", report.render());

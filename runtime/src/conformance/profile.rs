@@ -65,27 +65,55 @@ pub struct Answer {
     pub body: String,
     #[serde(default, rename = "let")]
     pub lets: Vec<Let>,
+    /// The suite's operations (`pay`, `query`, … as [`OPERATIONS`] names
+    /// them) during which this answer may be given; any when empty. A
+    /// provider asked the same thing in two operations (a close that
+    /// queries first) can then answer each as that operation needs.
+    #[serde(default)]
+    pub during: Vec<String>,
 }
 
+/// What the suite asks a plugin, as its traces name the calls.
+pub const OPERATIONS: &[&str] = &[
+    "pay",
+    "query",
+    "refund",
+    "query-refund",
+    "close",
+    "cancel",
+    "handle-callback",
+];
+
 /// A named value computed before the templates are filled: a template, a
-/// signature over a template, or an encryption of one.
-#[derive(Debug, Clone, Deserialize)]
+/// file's text, a signature over a template, or an encryption of one.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Let {
     pub name: String,
     pub value: Option<String>,
+    /// A file, relative to the profile, whose text (without its final line
+    /// break) is the value: public material the provider sends, such as
+    /// its certificate. Read when the profile loads, into `text`.
+    pub file: Option<String>,
+    #[serde(skip)]
+    pub text: Option<String>,
     /// Key (from `upstream_keys` or `secrets`) to sign `over` with.
     pub sign: Option<String>,
     /// `hmac-sha256` (default) or `rsa-pkcs1-sha256`.
     pub alg: Option<String>,
     pub over: Option<String>,
+    /// A hash the provider applies to `over` before signing, the signature
+    /// then being over the hash's text: `sha256-hex`.
+    pub digest: Option<String>,
     /// Key to encrypt `plaintext` with (AES-256-GCM, ciphertext then tag).
     pub encrypt: Option<String>,
     pub nonce: Option<String>,
     pub aad: Option<String>,
     pub plaintext: Option<String>,
-    /// `hex`, `base64` (default) or `base64-form` (escaped for a form
-    /// body) for signatures and ciphertexts.
+    /// How the value is written: `hex`, `base64` (the default for
+    /// signatures and ciphertexts), `base64-form` (base64 escaped for a
+    /// form body) or `form` (escaped for a form body as it is); a `value`
+    /// or `file` is written as it is unless one is given.
     pub encoding: Option<String>,
 }
 
@@ -143,6 +171,22 @@ pub enum ProfileError {
     /// The `[ledger]` section's problems, each placed and on its own line.
     #[error("{}", .0.join("\n"))]
     Ledger(Vec<String>),
+    /// A `let`'s `file` that cannot be read as text.
+    #[error("{}: let `{name}`: cannot read {}: {error}", .path.display(), .file.display())]
+    File {
+        path: PathBuf,
+        name: String,
+        file: PathBuf,
+        error: std::io::Error,
+    },
+    /// An answer's `during` names no operation of the suite.
+    #[error("{}: answer {answer}: `during` names `{operation}`, not one of {}", .path.display(), OPERATIONS.join(", "))]
+    Operation {
+        path: PathBuf,
+        /// Counted from 1, as the profile lists its answers.
+        answer: usize,
+        operation: String,
+    },
 }
 
 pub fn load(path: &Path) -> Result<Loaded, ProfileError> {
@@ -161,6 +205,8 @@ pub fn load(path: &Path) -> Result<Loaded, ProfileError> {
         .transpose()
         .map_err(ProfileError::Ledger)?;
     let base = path.parent().unwrap_or(Path::new("."));
+    check_operations(&profile.answers, path)?;
+    read_files(&mut profile, base, path)?;
     let resolve = |refs: &BTreeMap<String, String>| {
         refs.iter()
             .map(|(name, reference)| {
@@ -190,6 +236,46 @@ pub fn load(path: &Path) -> Result<Loaded, ProfileError> {
     })
 }
 
+fn check_operations(answers: &[Answer], path: &Path) -> Result<(), ProfileError> {
+    for (i, answer) in answers.iter().enumerate() {
+        if let Some(unknown) = answer
+            .during
+            .iter()
+            .find(|op| !OPERATIONS.contains(&op.as_str()))
+        {
+            return Err(ProfileError::Operation {
+                path: path.to_path_buf(),
+                answer: i + 1,
+                operation: unknown.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Reads every `let`'s `file` once, at load: a missing file is the
+/// profile's error, not a failed check of the plugin.
+fn read_files(profile: &mut Profile, base: &Path, path: &Path) -> Result<(), ProfileError> {
+    let answers = profile.answers.iter_mut().flat_map(|a| a.lets.iter_mut());
+    let callback = profile.callback.iter_mut().flat_map(|c| c.lets.iter_mut());
+    for step in answers.chain(callback) {
+        let Some(file) = &step.file else { continue };
+        let file = base.join(file);
+        let text = std::fs::read_to_string(&file).map_err(|error| ProfileError::File {
+            path: path.to_path_buf(),
+            name: step.name.clone(),
+            file: file.clone(),
+            error,
+        })?;
+        // A file's last line ends with a line break; the value it stands
+        // for (a PEM in a field) does not.
+        let text = text.strip_suffix('\n').unwrap_or(&text);
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        step.text = Some(text.to_string());
+    }
+    Ok(())
+}
+
 /// `plugins/x.wasm` → `plugins/x.conformance.toml`.
 pub fn beside(wasm: &Path) -> std::path::PathBuf {
     wasm.with_extension("conformance.toml")
@@ -212,4 +298,90 @@ pub fn default_for(wasm: &Path) -> std::path::PathBuf {
         .map(|krate| krate.join("conformance.toml"))
         .filter(|profile| profile.is_file())
         .unwrap_or(beside)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A profile in a folder of its own, with `cert.pem` beside it.
+    fn write(name: &str, profile: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("paycore-profile-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("cert.pem"), "-----BEGIN X-----\r\nAAAA\r\n").unwrap();
+        let path = dir.join("conformance.toml");
+        std::fs::write(&path, profile).unwrap();
+        path
+    }
+
+    #[test]
+    fn files_are_read_beside_the_profile_without_their_final_line_break() {
+        let path = write(
+            "files",
+            r#"
+[[answers]]
+when = ["/q "]
+during = ["query", "close"]
+body = "${cert}"
+let = [{ name = "cert", file = "cert.pem" }]
+
+[callback]
+body = "${c}"
+let = [{ name = "c", file = "./cert.pem", encoding = "form" }]
+"#,
+        );
+        let loaded = load(&path).unwrap();
+        let answer = &loaded.profile.answers[0];
+        assert_eq!(answer.during, ["query", "close"]);
+        assert_eq!(
+            answer.lets[0].text.as_deref(),
+            Some("-----BEGIN X-----\r\nAAAA")
+        );
+        let callback = loaded.profile.callback.unwrap();
+        assert_eq!(
+            callback.lets[0].text.as_deref(),
+            Some("-----BEGIN X-----\r\nAAAA")
+        );
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn a_missing_file_or_an_unknown_operation_is_the_profiles_error() {
+        let missing = write(
+            "missing",
+            r#"
+[[answers]]
+when = ["/q "]
+body = "${cert}"
+let = [{ name = "cert", file = "nowhere.pem" }]
+"#,
+        );
+        let err = load(&missing).err().unwrap().to_string();
+        assert!(
+            err.contains("let `cert`: cannot read") && err.contains("nowhere.pem"),
+            "{err}"
+        );
+        let typo = write(
+            "typo",
+            r#"
+[[answers]]
+when = ["/q "]
+body = "ok"
+
+[[answers]]
+when = ["/q "]
+during = ["refund_query"]
+body = "ok"
+"#,
+        );
+        let err = load(&typo).err().unwrap().to_string();
+        assert!(
+            err.ends_with("answer 2: `during` names `refund_query`, not one of pay, query, refund, query-refund, close, cancel, handle-callback"),
+            "{err}"
+        );
+        for path in [missing, typo] {
+            let _ = std::fs::remove_dir_all(path.parent().unwrap());
+        }
+    }
 }

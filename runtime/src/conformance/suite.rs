@@ -29,6 +29,21 @@ pub(super) enum Ask {
     Callback(channel::HttpRequest),
 }
 
+impl Ask {
+    /// As the traces and `profile::OPERATIONS` name it.
+    pub(super) fn operation(&self) -> &'static str {
+        match self {
+            Ask::Pay(_) => "pay",
+            Ask::Query(_) => "query",
+            Ask::Close(_) => "close",
+            Ask::Cancel(_) => "cancel",
+            Ask::Refund(_) => "refund",
+            Ask::QueryRefund(_) => "query-refund",
+            Ask::Callback(_) => "handle-callback",
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(super) enum Got {
     Payment(channel::PaymentResult),
@@ -91,7 +106,8 @@ impl Suite {
         upstream: &str,
     ) -> Result<Got, CallError> {
         let scripted = matches!(mode, Mode::Script);
-        self.upstream.set(mode, self.vars(sample));
+        self.upstream
+            .set(mode, self.vars(sample), Some(ask.operation()));
         let ctx = self.context(upstream);
         let (p, g, h) = (&self.plugin, self.grant.clone(), &self.host);
         let got = match ask {
@@ -105,7 +121,7 @@ impl Suite {
         };
         self.received = self.upstream.received();
         // Release held connections now, not when the next check starts.
-        self.upstream.set(Mode::Script, Vars::new());
+        self.upstream.set(Mode::Script, Vars::new(), None);
         self.outputs.push(format!("{got:?}"));
         for trace in self.tracer.take() {
             if scripted && got.is_ok() && !self.figures.iter().any(|f| f.op == trace.op) {

@@ -2,10 +2,10 @@
 //! operation's amount, order number, ...) or by a `let` computed before it,
 //! such as a signature over another template.
 
+use super::encoding::{self, EncodingError};
 use super::profile::Let;
 use crate::config::SecretValue;
 use crate::plugin_host::{ProviderCryptoError, encrypt_as_provider, sign_as_provider};
-use base64::Engine as _;
 use std::collections::BTreeMap;
 
 pub type Vars = BTreeMap<String, String>;
@@ -28,8 +28,13 @@ pub enum TemplateError {
     /// A `let` lacks the field its kind needs.
     #[error("needs `{field}`")]
     Needs { field: &'static str },
+    /// A `file` let built outside `profile::load`, which reads the files.
+    #[error("its file was not read with the profile")]
+    FileNotRead,
     #[error(transparent)]
     Crypto(#[from] ProviderCryptoError),
+    #[error(transparent)]
+    Encoding(#[from] EncodingError),
 }
 
 /// How to spoil the signatures of one rendering, for the callback checks.
@@ -151,14 +156,27 @@ fn one(
             .ok_or(TemplateError::Needs { field: what })
             .and_then(|t| render(t, vars))
     };
+    let written = |bytes: &[u8], default: Option<&str>| match step.encoding.as_deref().or(default) {
+        Some(e) => encoding::encode(bytes, e).map_err(TemplateError::from),
+        None => Ok(String::from_utf8_lossy(bytes).into_owned()),
+    };
     if let Some(name) = &step.sign {
         let mut data = field(&step.over, "over")?.into_bytes();
         if signing == Signing::Forged {
+            // Before any digest: the signature is then over other data,
+            // whatever the provider hashes first.
             data.extend_from_slice(b" (forged)");
+        }
+        if let Some(digest) = &step.digest {
+            data = encoding::digest(&data, digest)?;
         }
         let alg = step.alg.as_deref().unwrap_or("hmac-sha256");
         let signature = sign_as_provider(key(name)?, alg, &data)?;
-        return Ok(encode(&signature, step.encoding.as_deref()));
+        return written(&signature, Some("base64"));
+    }
+    if step.digest.is_some() {
+        // A hash of what, for whom? Only a signature takes one.
+        return Err(TemplateError::Needs { field: "sign" });
     }
     if let Some(name) = &step.encrypt {
         let sealed = encrypt_as_provider(
@@ -167,23 +185,16 @@ fn one(
             field(&step.aad, "aad")?.as_bytes(),
             field(&step.plaintext, "plaintext")?.as_bytes(),
         )?;
-        return Ok(encode(&sealed, step.encoding.as_deref()));
+        return written(&sealed, Some("base64"));
     }
-    field(&step.value, "value, sign or encrypt")
-}
-
-fn encode(bytes: &[u8], encoding: Option<&str>) -> String {
-    match encoding {
-        Some("hex") => hex::encode(bytes),
-        // For a value inside a form body (`+`, `/`, `=` escaped).
-        Some("base64-form") => form_urlencoded::byte_serialize(
-            base64::engine::general_purpose::STANDARD
-                .encode(bytes)
-                .as_bytes(),
-        )
-        .collect(),
-        _ => base64::engine::general_purpose::STANDARD.encode(bytes),
+    if step.file.is_some() {
+        let text = step.text.as_deref().ok_or(TemplateError::FileNotRead)?;
+        return written(text.as_bytes(), None);
     }
+    written(
+        field(&step.value, "value, file, sign or encrypt")?.as_bytes(),
+        None,
+    )
 }
 
 #[cfg(test)]
@@ -215,15 +226,10 @@ mod tests {
         let keys = BTreeMap::from([("k".to_string(), SecretValue::new(b"key".to_vec()))]);
         let lets = vec![Let {
             name: "sig".into(),
-            value: None,
             sign: Some("k".into()),
-            alg: None,
             over: Some("${body}".into()),
-            encrypt: None,
-            nonce: None,
-            aad: None,
-            plaintext: None,
             encoding: Some("hex".into()),
+            ..Let::default()
         }];
         let v = vars(&[("body", "hello")]);
         let honest = evaluate(&lets, &v, &keys, Signing::Honest, &Vars::new()).unwrap();
@@ -232,5 +238,85 @@ mod tests {
         assert_ne!(honest["sig"], forged["sig"]);
         let kept = evaluate(&lets, &v, &keys, Signing::Honest, &forged).unwrap();
         assert_eq!(kept["sig"], forged["sig"]);
+    }
+
+    #[test]
+    fn a_digest_hashes_the_data_after_forging_spoils_it() {
+        let key = SecretValue::new(b"key".to_vec());
+        let keys = BTreeMap::from([("k".to_string(), key.clone())]);
+        let lets = vec![Let {
+            name: "sig".into(),
+            sign: Some("k".into()),
+            over: Some("${content}".into()),
+            digest: Some("sha256-hex".into()),
+            encoding: Some("hex".into()),
+            ..Let::default()
+        }];
+        let v = vars(&[("content", "a=1&b=2")]);
+        let signed_over = |data: &[u8]| {
+            let hashed = encoding::digest(data, "sha256-hex").unwrap();
+            hex::encode(sign_as_provider(&key, "hmac-sha256", &hashed).unwrap())
+        };
+        let honest = evaluate(&lets, &v, &keys, Signing::Honest, &Vars::new()).unwrap();
+        assert_eq!(honest["sig"], signed_over(b"a=1&b=2"));
+        let forged = evaluate(&lets, &v, &keys, Signing::Forged, &Vars::new()).unwrap();
+        assert_eq!(forged["sig"], signed_over(b"a=1&b=2 (forged)"));
+        // Only a signature hashes first.
+        let unsigned = [Let {
+            name: "x".into(),
+            value: Some("a".into()),
+            digest: Some("sha256-hex".into()),
+            ..Let::default()
+        }];
+        assert!(evaluate(&unsigned, &v, &keys, Signing::Honest, &Vars::new()).is_err());
+    }
+
+    #[test]
+    fn values_and_files_are_written_as_they_are_unless_an_encoding_is_given() {
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIB+/a=\n-----END CERTIFICATE-----";
+        let lets = [
+            Let {
+                name: "cert".into(),
+                file: Some("cert.pem".into()),
+                text: Some(pem.into()),
+                ..Let::default()
+            },
+            Let {
+                name: "cert_form".into(),
+                value: Some("${cert}".into()),
+                encoding: Some("form".into()),
+                ..Let::default()
+            },
+        ];
+        let got = evaluate(
+            &lets,
+            &Vars::new(),
+            &BTreeMap::new(),
+            Signing::Honest,
+            &Vars::new(),
+        )
+        .unwrap();
+        assert_eq!(got["cert"], pem);
+        assert_eq!(
+            got["cert_form"],
+            "-----BEGIN+CERTIFICATE-----%0AMIIB%2B%2Fa%3D%0A-----END+CERTIFICATE-----"
+        );
+        let unread = [Let {
+            name: "cert".into(),
+            file: Some("cert.pem".into()),
+            ..Let::default()
+        }];
+        let err = evaluate(
+            &unread,
+            &Vars::new(),
+            &BTreeMap::new(),
+            Signing::Honest,
+            &Vars::new(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "let `cert`: its file was not read with the profile"
+        );
     }
 }

@@ -36,6 +36,9 @@ pub struct Received {
 struct State {
     mode: Mode,
     vars: Vars,
+    /// The suite's operation under way (as `profile::OPERATIONS` names
+    /// it), for answers given only `during` some.
+    operation: Option<&'static str>,
     received: Vec<Received>,
     /// Connections kept open unanswered until the mode changes.
     held: Vec<TcpStream>,
@@ -68,6 +71,7 @@ impl Upstream {
         let state = Arc::new(Mutex::new(State {
             mode: Mode::Script,
             vars: Vars::new(),
+            operation: None,
             received: Vec::new(),
             held: Vec::new(),
         }));
@@ -85,12 +89,14 @@ impl Upstream {
         format!("http://{}", self.addr)
     }
 
-    /// Sets how the next requests are answered and what the templates see;
-    /// releases held connections and forgets what was received.
-    pub fn set(&self, mode: Mode, vars: Vars) {
+    /// Sets how the next requests are answered, what the templates see and
+    /// which operation asks; releases held connections and forgets what
+    /// was received.
+    pub fn set(&self, mode: Mode, vars: Vars, operation: Option<&'static str>) {
         let mut state = self.state.lock().expect("upstream lock");
         state.mode = mode;
         state.vars = vars;
+        state.operation = operation;
         state.received.clear();
         state.held.clear();
     }
@@ -107,9 +113,9 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>, script: Arc<Scri
     let Some(text) = read_request(&mut stream).await else {
         return;
     };
-    let (mode, vars) = {
+    let (mode, vars, operation) = {
         let state = state.lock().expect("upstream lock");
-        (state.mode.clone(), state.vars.clone())
+        (state.mode.clone(), state.vars.clone(), state.operation)
     };
     let reply = match mode {
         Mode::Hold => {
@@ -128,10 +134,11 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>, script: Arc<Scri
             bytes.to_vec()
         }
         Mode::Script => {
-            let answer = script
-                .answers
-                .iter()
-                .find(|a| a.when.iter().all(|w| text.contains(w.as_str())));
+            let answer = script.answers.iter().find(|a| {
+                a.when.iter().all(|w| text.contains(w.as_str()))
+                    && (a.during.is_empty()
+                        || operation.is_some_and(|op| a.during.iter().any(|d| d == op)))
+            });
             record(&state, text.clone());
             match answer {
                 Some(a) => scripted(a, &vars, &script.keys).unwrap_or_else(|e| {
