@@ -48,4 +48,5 @@ mod routing;
 mod scaffold;
 mod secrets_sweep;
 mod tracing;
+mod unionpay;
 mod wechatpay;

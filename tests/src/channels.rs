@@ -1,8 +1,9 @@
-//! The `shop` tenant: an Alipay and a WeChat Pay channel, routed by wallet,
-//! pointing at loopback simulators that this set-up starts and owns.
+//! The `shop` tenant: an Alipay, a WeChat Pay and a UnionPay channel, routed
+//! by wallet, pointing at loopback simulators that this set-up starts and
+//! owns.
 
 use crate::{Extra, Options, Reply, TestApp};
-use paycore_simulators::{BusinessClock, alipay, wechatpay};
+use paycore_simulators::{BusinessClock, alipay, unionpay, wechatpay};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
@@ -12,12 +13,14 @@ pub const ALIPAY_APP_ID: &str = "2021000000000001";
 pub const WECHAT_MCHID: &str = "1900000001";
 pub const WECHAT_SERIAL: &str = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1";
 pub const WECHAT_PLATFORM_SERIAL: &str = "PUB_KEY_ID_0119000000012026112500000000000001";
+pub const UNIONPAY_MER_ID: &str = "777290058110097";
 
 /// paycore with the `shop` tenant, and the two simulators behind it.
 pub struct Shop {
     pub app: TestApp,
     pub alipay: alipay::Gateway,
     pub wechat: wechatpay::Server,
+    pub unionpay: unionpay::Gateway,
 }
 
 /// Asserts that no line of the private key `pem` (its first 40
@@ -74,12 +77,22 @@ impl Shop {
             "127.0.0.1:0",
             wechatpay::Config {
                 slow,
-                clock,
+                clock: clock.clone(),
                 ..wechatpay::Config::demo(WECHAT_MCHID, WECHAT_SERIAL, WECHAT_PLATFORM_SERIAL)
             },
         )
         .await
         .expect("the WeChat Pay simulator starts");
+        let unionpay = unionpay::Gateway::start(
+            "127.0.0.1:0",
+            unionpay::Config {
+                slow,
+                clock,
+                ..unionpay::Config::demo(UNIONPAY_MER_ID)
+            },
+        )
+        .await
+        .expect("the UnionPay simulator starts");
         let tenant = format!(
             r#"
 id = "shop"
@@ -100,6 +113,13 @@ plugin = "wechatpay@^1"
 allowed_hosts = ["127.0.0.1"]
 settings = {{ base_url = "{wechat_base}", mchid = "{WECHAT_MCHID}", appid = "wxd678efh567hg6787", serial_no = "{WECHAT_SERIAL}", platform_serial = "{WECHAT_PLATFORM_SERIAL}" }}
 secrets = {{ merchant_private_key = "{wx_private}", platform_public_key = "{wx_public}", apiv3_key = "{wx_v3}" }}
+
+[[channels]]
+id = "unionpay-main"
+plugin = "unionpay@^1"
+allowed_hosts = ["127.0.0.1"]
+settings = {{ gateway_url = "{unionpay_base}", mer_id = "{UNIONPAY_MER_ID}" }}
+secrets = {{ merchant_sign_key = "{up_key}", unionpay_root_cert = "{up_root}", unionpay_middle_cert = "{up_middle}" }}
 "#,
             secret = crate::WEBHOOK_SECRET,
             gateway = alipay.gateway_url(),
@@ -109,9 +129,13 @@ secrets = {{ merchant_private_key = "{wx_private}", platform_public_key = "{wx_p
             wx_private = secret("wechatpay-demo-merchant-private.pem"),
             wx_public = secret("wechatpay-demo-platform-public.pem"),
             wx_v3 = secret("wechatpay-demo-apiv3.key"),
+            unionpay_base = unionpay.gateway_url(),
+            up_key = secret("unionpay-demo-merchant.pem"),
+            up_root = secret("unionpay-demo-root.pem"),
+            up_middle = secret("unionpay-demo-middle.pem"),
         );
         let extra = Extra {
-            plugins: vec!["alipay".into(), "wechatpay".into()],
+            plugins: vec!["alipay".into(), "wechatpay".into(), "unionpay".into()],
             tenants: vec![("shop".into(), tenant)],
         };
         let app = TestApp::start_with_extra(opts, extra).await;
@@ -119,6 +143,7 @@ secrets = {{ merchant_private_key = "{wx_private}", platform_public_key = "{wx_p
             app,
             alipay,
             wechat,
+            unionpay,
         }
     }
 

@@ -186,6 +186,9 @@ pub struct Sim {
     authority: Arc<certs::Authority>,
     signer: Arc<Mutex<Signer>>,
     ledger: Arc<Mutex<Ledger>>,
+    /// While set, the gateway sends no notification of its own (a test
+    /// that must see paycore settle a payment by query alone).
+    withhold_notifications: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A running gateway.
@@ -212,6 +215,7 @@ impl Simulator<Sim> {
                 spoil_answers: false,
             })),
             ledger: Arc::default(),
+            withhold_notifications: Arc::default(),
         };
         let api = Router::new()
             .route(BACK_TRANS_PATH, post(back_trans))
@@ -244,6 +248,14 @@ impl Simulator<Sim> {
             .issue(fault, signer.next_serial)
             .expect("the signing certificate is issued");
         signer.next_serial += 1;
+    }
+
+    /// While on, the gateway notifies nobody on its own; notifications a
+    /// test asks for (`notify`, `buyer_pays`) are still sent.
+    pub fn withhold_notifications(&self, withhold: bool) {
+        self.channel
+            .withhold_notifications
+            .store(withhold, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// While on, every answer's signature has a byte flipped.

@@ -126,7 +126,10 @@ impl Sim {
     /// `notify_retry_delays` until the merchant answers 200 — if the gateway
     /// notifies on its own at all.
     pub(super) fn notify_later(&self, notice: Option<Notice>) {
-        let Some(notice) = notice.filter(|_| self.config.notify_automatically) else {
+        let withheld = self
+            .withhold_notifications
+            .load(std::sync::atomic::Ordering::SeqCst);
+        let Some(notice) = notice.filter(|_| self.config.notify_automatically && !withheld) else {
             return;
         };
         let sim = self.clone();
