@@ -122,9 +122,11 @@ pub enum WalletSource {
 }
 
 /// The wallet a payment code belongs to, by its published prefix:
-/// WeChat Pay 10–15, Alipay 25–30, UnionPay 62, and paycore's own cards
-/// 88 (a member's 18-digit dynamic code, wallet `card`). Sandbox codes (any
-/// digits) name no wallet: send `wallet = "sandbox"`.
+/// WeChat Pay 10–15, Alipay 25–30, UnionPay 62, e-CNY 01 (19 digits: no
+/// official specification is published; acquirers' public integrations
+/// agree on it), and paycore's own cards 88 (a member's 18-digit dynamic
+/// code, wallet `card`). Sandbox codes (any digits) name no wallet: send
+/// `wallet = "sandbox"`.
 pub fn wallet_from_auth_code(code: &str) -> Option<&'static str> {
     if !code.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -134,6 +136,7 @@ pub fn wallet_from_auth_code(code: &str) -> Option<&'static str> {
         10..=15 => Some("wechat"),
         25..=30 => Some("alipay"),
         62 => Some("unionpay"),
+        1 if code.len() == 19 => Some("ecny"),
         88 if code.len() == 18 => Some("card"),
         _ => None,
     }

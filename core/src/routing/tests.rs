@@ -197,6 +197,10 @@ name = "unionpay"
 wallet = "unionpay"
 channel = "a"
 [[rules]]
+name = "ecny"
+wallet = "ecny"
+channel = "a"
+[[rules]]
 name = "sandbox"
 wallet = "sandbox"
 channel = "b"
@@ -217,7 +221,11 @@ channel = "b"
             (bc("304567890123456789"), NOON, Some("alipay")),
             (bc("6212345678901234567"), NOON, Some("unionpay")),
             (bc("881234567890123456"), NOON, Some("card")),
-            // 16, 24, 31, 61: nobody's prefix; 88 only at a card code's 18 digits.
+            (bc("0123456789012345678"), NOON, Some("ecny")),
+            // 16, 24, 31, 61: nobody's prefix; 88 only at a card code's 18
+            // digits, 01 only at an e-CNY code's 19.
+            (bc("012345678901234567"), NOON, None),
+            (bc("01234567890123456789"), NOON, None),
             (bc("88123456789012345"), NOON, None),
             (bc("8812345678901234567"), NOON, None),
             (bc("164567890123456789"), NOON, None),
