@@ -1,11 +1,13 @@
-//! Loopback simulators of the upstream side of three real channels, faithful
+//! Loopback simulators of the upstream side of four real channels, faithful
 //! enough that a plugin passing against them speaks the published protocol:
 //!
 //! - [`alipay`]: the OpenAPI v2 gateway (`/gateway.do`), RSA2 both ways;
 //! - [`wechatpay`]: the WeChat Pay API v3, `WECHATPAY2-SHA256-RSA2048`
 //!   requests, platform-signed answers, AES-256-GCM callback resources;
 //! - [`unionpay`]: UnionPay's acp 5.1.0 QR-code gateway, double-hash RSA
-//!   signatures, answers and notifications carrying the signing certificate.
+//!   signatures, answers and notifications carrying the signing certificate;
+//! - [`huifu`]: Huifu's 斗拱 open API v3 for e-CNY (数字人民币) B扫C and C扫B,
+//!   SHA256withRSA over canonical JSON `data`, form notifications.
 //!
 //! Each verifies every request with the merchant's public key and refuses
 //! bad ones with the documented error, keeps order state (paid, closed,
@@ -17,6 +19,7 @@
 pub mod alipay;
 mod clock;
 mod control;
+pub mod huifu;
 mod orders;
 mod server;
 pub mod unionpay;
@@ -55,6 +58,15 @@ pub mod demo_keys {
     /// The merchant's public key, to verify requests naming its `certId`.
     pub const UNIONPAY_MERCHANT_PUBLIC: &str =
         include_str!("../../../config/secrets/unionpay-demo-merchant-public.pem");
+    /// Huifu (e-CNY): the merchant's public key, to verify its requests,
+    /// and Huifu's key that signs answers and notifications.
+    pub const ECNY_MERCHANT_PUBLIC: &str =
+        include_str!("../../../config/secrets/ecny-demo-merchant-public.pem");
+    pub const ECNY_HUIFU_PRIVATE: &str =
+        include_str!("../../../config/secrets/ecny-demo-huifu-private.pem");
+    /// Huifu's public key, which paycore verifies answers and notifications with.
+    pub const ECNY_HUIFU_PUBLIC: &str =
+        include_str!("../../../config/secrets/ecny-demo-huifu-public.pem");
     /// Private halves paycore holds (only tests read them, to prove they never leak).
     pub const ALIPAY_MERCHANT_PRIVATE: &str =
         include_str!("../../../config/secrets/alipay-demo-merchant-private.pem");
@@ -64,4 +76,6 @@ pub mod demo_keys {
     /// 69629715588, the `certId` its requests carry).
     pub const UNIONPAY_MERCHANT: &str =
         include_str!("../../../config/secrets/unionpay-demo-merchant.pem");
+    pub const ECNY_MERCHANT_PRIVATE: &str =
+        include_str!("../../../config/secrets/ecny-demo-merchant-private.pem");
 }
