@@ -69,6 +69,11 @@ async fn the_unionpay_plugin_conforms() {
 }
 
 #[tokio::test]
+async fn the_ecny_plugin_conforms() {
+    passes("ecny").await;
+}
+
+#[tokio::test]
 async fn the_card_plugin_conforms_on_the_suites_ledger() {
     let report = suite(&first_party_plugin("card"), "plugins/card/conformance.toml").await;
     assert!(report.passed(), "{}", report.render());

@@ -26,6 +26,7 @@ mod contract_1_0;
 mod coupons;
 mod create_replays;
 mod credentials;
+mod ecny;
 mod fairness;
 mod hot_reload;
 mod idempotency;

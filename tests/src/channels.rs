@@ -1,9 +1,9 @@
-//! The `shop` tenant: an Alipay, a WeChat Pay and a UnionPay channel, routed
-//! by wallet, pointing at loopback simulators that this set-up starts and
-//! owns.
+//! The `shop` tenant: an Alipay, a WeChat Pay, a UnionPay and an e-CNY
+//! channel (through the acquirer Huifu), routed by wallet, pointing at
+//! loopback simulators that this set-up starts and owns.
 
 use crate::{Extra, Options, Reply, TestApp};
-use paycore_simulators::{BusinessClock, alipay, unionpay, wechatpay};
+use paycore_simulators::{BusinessClock, alipay, huifu, unionpay, wechatpay};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
@@ -14,6 +14,7 @@ pub const WECHAT_MCHID: &str = "1900000001";
 pub const WECHAT_SERIAL: &str = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1";
 pub const WECHAT_PLATFORM_SERIAL: &str = "PUB_KEY_ID_0119000000012026112500000000000001";
 pub const UNIONPAY_MER_ID: &str = "777290058110097";
+pub const HUIFU_ID: &str = "6666000108854952";
 
 /// paycore with the `shop` tenant, and the two simulators behind it.
 pub struct Shop {
@@ -21,6 +22,7 @@ pub struct Shop {
     pub alipay: alipay::Gateway,
     pub wechat: wechatpay::Server,
     pub unionpay: unionpay::Gateway,
+    pub huifu: huifu::Gateway,
 }
 
 /// Asserts that no line of the private key `pem` (its first 40
@@ -87,12 +89,22 @@ impl Shop {
             "127.0.0.1:0",
             unionpay::Config {
                 slow,
-                clock,
+                clock: clock.clone(),
                 ..unionpay::Config::demo(UNIONPAY_MER_ID)
             },
         )
         .await
         .expect("the UnionPay simulator starts");
+        let huifu = huifu::Gateway::start(
+            "127.0.0.1:0",
+            huifu::Config {
+                slow,
+                clock,
+                ..huifu::Config::demo(HUIFU_ID)
+            },
+        )
+        .await
+        .expect("the Huifu simulator starts");
         let tenant = format!(
             r#"
 id = "shop"
@@ -120,6 +132,13 @@ plugin = "unionpay@^1"
 allowed_hosts = ["127.0.0.1"]
 settings = {{ gateway_url = "{unionpay_base}", mer_id = "{UNIONPAY_MER_ID}" }}
 secrets = {{ merchant_sign_key = "{up_key}", unionpay_root_cert = "{up_root}", unionpay_middle_cert = "{up_middle}" }}
+
+[[channels]]
+id = "ecny-main"
+plugin = "ecny@^1"
+allowed_hosts = ["127.0.0.1"]
+settings = {{ base_url = "{huifu_base}", huifu_id = "{HUIFU_ID}", product_id = "MCS" }}
+secrets = {{ merchant_private_key = "{ecny_key}", huifu_public_key = "{huifu_public}" }}
 "#,
             secret = crate::WEBHOOK_SECRET,
             gateway = alipay.gateway_url(),
@@ -133,9 +152,17 @@ secrets = {{ merchant_sign_key = "{up_key}", unionpay_root_cert = "{up_root}", u
             up_key = secret("unionpay-demo-merchant.pem"),
             up_root = secret("unionpay-demo-root.pem"),
             up_middle = secret("unionpay-demo-middle.pem"),
+            huifu_base = huifu.base_url(),
+            ecny_key = secret("ecny-demo-merchant-private.pem"),
+            huifu_public = secret("ecny-demo-huifu-public.pem"),
         );
         let extra = Extra {
-            plugins: vec!["alipay".into(), "wechatpay".into(), "unionpay".into()],
+            plugins: vec![
+                "alipay".into(),
+                "wechatpay".into(),
+                "unionpay".into(),
+                "ecny".into(),
+            ],
             tenants: vec![("shop".into(), tenant)],
         };
         let app = TestApp::start_with_extra(opts, extra).await;
@@ -144,6 +171,7 @@ secrets = {{ merchant_sign_key = "{up_key}", unionpay_root_cert = "{up_root}", u
             alipay,
             wechat,
             unionpay,
+            huifu,
         }
     }
 

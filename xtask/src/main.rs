@@ -2,7 +2,7 @@
 //!
 //! - `cargo xtask build` — plugins to `target/plugins/` (wasm32-wasip2,
 //!   release), test-only plugins to `target/test-plugins/`, and the runtime.
-//! - `cargo xtask demo`  — `build`, then the Alipay / WeChat Pay / UnionPay simulators
+//! - `cargo xtask demo`  — `build`, then the Alipay / WeChat Pay / UnionPay / Huifu (e-CNY) simulators
 //!   and `paycore serve` with `config/`.
 //! - `cargo xtask test`  — `build`, then the whole workspace's tests on
 //!   SQLite, then the runtime's and the end-to-end suites again on a
@@ -29,6 +29,7 @@ const PLUGINS: &[(&str, &str)] = &[
     ("paycore-plugin-alipay", "alipay"),
     ("paycore-plugin-wechatpay", "wechatpay"),
     ("paycore-plugin-unionpay", "unionpay"),
+    ("paycore-plugin-ecny", "ecny"),
     ("paycore-plugin-card", "card"),
 ];
 /// Plugins that exist only for the host's sandbox tests.
@@ -106,7 +107,7 @@ fn main() -> Result<()> {
         Some("build") => build(&root),
         Some("demo") => {
             build(&root)?;
-            // The acme tenant's Alipay, WeChat Pay and UnionPay channels talk to these.
+            // The acme tenant's Alipay, WeChat Pay, UnionPay and e-CNY channels talk to these.
             let mut simulators = Command::new(root.join("target/debug/paycore-simulators"))
                 .spawn()
                 .context("starting the channel simulators")?;
