@@ -45,18 +45,30 @@ pub async fn run(
     };
     let lease_ms = lease(&config).as_millis() as i64;
     let config = Arc::new(config);
+    let mut drained = true;
     loop {
-        tokio::select! {
-            _ = stop.wait_for(|s| *s) => return,
-            _ = tokio::time::sleep(POLL) => {}
+        if drained {
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => return,
+                _ = tokio::time::sleep(POLL) => {}
+            }
+        } else if *stop.borrow() {
+            return;
         }
         let due = match payments.store().claim_webhooks(BATCH, lease_ms).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the outbox");
+                drained = true;
                 continue;
             }
         };
+        // A full batch may have left more due: claim again at once rather
+        // than after the poll, so a backlog drains at the receivers' pace
+        // (a pause after every batch held an instance to 80 a second).
+        // Messages that failed are due only at their next attempt, so a
+        // receiver that is down never makes this spin.
+        drained = (due.len() as i64) < BATCH;
         // One slow receiver must not hold up the others' webhooks.
         let mut batch = JoinSet::new();
         for message in due {
