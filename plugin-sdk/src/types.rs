@@ -260,6 +260,20 @@ impl From<HttpError> for ChannelError {
 }
 
 impl PaymentResult {
+    /// A payment in `status`, saying nothing of its amount: what most
+    /// answers other than a settled success are (pending, processing,
+    /// closed, cancelled), with the channel's order number if it gave one.
+    pub fn status_only(status: PaymentStatus, channel_order_no: Option<String>) -> Self {
+        Self {
+            status,
+            channel_order_no,
+            amount: None,
+            currency: None,
+            action: None,
+            failure: None,
+        }
+    }
+
     /// A succeeded payment of `amount` minor units of `currency`.
     pub fn succeeded(channel_order_no: Option<String>, amount: i64, currency: &str) -> Self {
         Self {

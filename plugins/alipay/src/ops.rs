@@ -213,10 +213,13 @@ impl Channel for Alipay {
         if never_opened(&answer, &payment) {
             // Never scanned, so never created: nobody can pay it any more
             // once paycore stops showing it.
-            return Ok(status_only(PaymentStatus::Closed, None));
+            return Ok(PaymentResult::status_only(PaymentStatus::Closed, None));
         }
         let body: TradeAnswer = success(answer)?.body()?;
-        Ok(status_only(PaymentStatus::Closed, body.trade_no))
+        Ok(PaymentResult::status_only(
+            PaymentStatus::Closed,
+            body.trade_no,
+        ))
     }
 
     fn cancel(
@@ -235,7 +238,10 @@ impl Channel for Alipay {
                 "Alipay asks to retry the cancel; the payment's outcome is not settled yet",
             )));
         }
-        Ok(status_only(PaymentStatus::Cancelled, body.trade_no))
+        Ok(PaymentResult::status_only(
+            PaymentStatus::Cancelled,
+            body.trade_no,
+        ))
     }
 
     fn statement(
@@ -322,18 +328,7 @@ fn trade_result(
 fn pending(trade_no: Option<String>, action: Option<Action>) -> PaymentResult {
     PaymentResult {
         action,
-        ..status_only(PaymentStatus::Pending, trade_no)
-    }
-}
-
-fn status_only(status: PaymentStatus, trade_no: Option<String>) -> PaymentResult {
-    PaymentResult {
-        status,
-        channel_order_no: trade_no,
-        amount: None,
-        currency: None,
-        action: None,
-        failure: None,
+        ..PaymentResult::status_only(PaymentStatus::Pending, trade_no)
     }
 }
 

@@ -10,7 +10,7 @@ use paycore_plugin_sdk::types::{
 use crate::canon::Data;
 use crate::codes::{ACCEPTED, NOT_FOUND, SUCCESS};
 use crate::gateway::{Answer, Endpoint, Gateway};
-use crate::ops::{paid, status_only};
+use crate::ops::paid;
 
 /// What a query found.
 pub enum Found {
@@ -85,13 +85,17 @@ pub fn payment_result(
         Some("S") => Ok(paid(hf_seq_id, answer.amount("trans_amt")?)),
         // Still with the payer (a barcode's password, `password_trade` Y),
         // or not scanned yet; `I` (initial) is rare and settles later.
-        Some("P" | "I") if payment.scene == Scene::Qrcode => {
-            Ok(status_only(PaymentStatus::Pending, hf_seq_id))
-        }
-        Some("P" | "I") => Ok(status_only(PaymentStatus::Processing, hf_seq_id)),
+        Some("P" | "I") if payment.scene == Scene::Qrcode => Ok(PaymentResult::status_only(
+            PaymentStatus::Pending,
+            hf_seq_id,
+        )),
+        Some("P" | "I") => Ok(PaymentResult::status_only(
+            PaymentStatus::Processing,
+            hf_seq_id,
+        )),
         Some("F") => Ok(PaymentResult {
             failure: Some(answer.failure("declined", "the payment failed at Huifu")),
-            ..status_only(PaymentStatus::Failed, hf_seq_id)
+            ..PaymentResult::status_only(PaymentStatus::Failed, hf_seq_id)
         }),
         Some(other) => Err(answer.malformed(&format!("unknown trans_stat `{other}`"))),
         None => Err(answer.malformed("the query's answer has no trans_stat")),

@@ -92,7 +92,7 @@ impl Channel for Ecny {
             // The order was never made (its jspay was lost): nobody can pay
             // a code that was never shown, and the payment waits for its
             // expiry, when paycore closes it.
-            Found::Nothing(_) if payment.scene == Scene::Qrcode => Ok(status_only(
+            Found::Nothing(_) if payment.scene == Scene::Qrcode => Ok(PaymentResult::status_only(
                 PaymentStatus::Pending,
                 payment.channel_order_no,
             )),
@@ -199,7 +199,10 @@ fn micropay_result(answer: &Answer, amount: i64) -> Result<PaymentResult, Channe
             match stat {
                 Some("S") => Ok(paid(hf_seq_id, answer.amount("trans_amt")?)),
                 // The payer is confirming in the e-CNY app: paycore queries.
-                Some("P" | "I") | None => Ok(status_only(PaymentStatus::Processing, hf_seq_id)),
+                Some("P" | "I") | None => Ok(PaymentResult::status_only(
+                    PaymentStatus::Processing,
+                    hf_seq_id,
+                )),
                 Some("F") => Err(ChannelError::Declined(
                     answer.failure("declined", "the e-CNY payment failed at Huifu"),
                 )),
@@ -227,7 +230,7 @@ fn native_result(answer: &Answer, amount: i64) -> Result<PaymentResult, ChannelE
                         .ok_or_else(|| answer.malformed("the order was made without a qr_code"))?;
                     Ok(PaymentResult {
                         action: Some(Action::QrCode(qr.to_owned())),
-                        ..status_only(PaymentStatus::Pending, hf_seq_id)
+                        ..PaymentResult::status_only(PaymentStatus::Pending, hf_seq_id)
                     })
                 }
                 Some("F") => Err(ChannelError::Declined(
@@ -265,17 +268,6 @@ fn unsettled(answer: &Answer) -> ChannelError {
             "in_progress",
             "Huifu has not settled the payment; query for its outcome",
         )
-    }
-}
-
-pub fn status_only(status: PaymentStatus, channel_order_no: Option<String>) -> PaymentResult {
-    PaymentResult {
-        status,
-        channel_order_no,
-        amount: None,
-        currency: None,
-        action: None,
-        failure: None,
     }
 }
 

@@ -9,7 +9,6 @@ use paycore_plugin_sdk::types::{
 use crate::codes;
 use crate::gateway::{Answer, Gateway};
 use crate::lookup::{self, Found};
-use crate::ops::status_only;
 use crate::refund::{self, RefundOrder};
 use crate::wire;
 
@@ -43,7 +42,7 @@ pub fn close(
     let expiry = wire::order_expiry(created, None);
     let now = i64::try_from(gateway.host().now_millis()).unwrap_or(i64::MAX);
     if now >= expiry.saturating_add(wire::CLOCK_ALLOWANCE_MILLIS) {
-        return Ok(status_only(
+        return Ok(PaymentResult::status_only(
             PaymentStatus::Closed,
             payment.channel_order_no.clone(),
         ));
@@ -65,7 +64,8 @@ pub fn cancel(
     payment: &PaymentRef,
     req_date: &str,
 ) -> Result<PaymentResult, ChannelError> {
-    let cancelled = || status_only(PaymentStatus::Cancelled, payment.channel_order_no.clone());
+    let cancelled =
+        || PaymentResult::status_only(PaymentStatus::Cancelled, payment.channel_order_no.clone());
     let answer = match lookup::payment(gateway, payment, req_date)? {
         // Never arrived: nothing was taken. Huifu has no reversal to burn
         // the number with (see the README on a late arrival).

@@ -9,7 +9,7 @@ use paycore_plugin_sdk::types::{
 
 use crate::codes::{self, Class};
 use crate::gateway::{Answer, Endpoint, Gateway, Txn};
-use crate::ops::{paid, status_only};
+use crate::ops::paid;
 
 /// What a query found.
 pub enum Found {
@@ -92,14 +92,19 @@ pub fn payment_result(
         }
         // A payer's code being confirmed; a merchant's code not paid yet.
         Class::Unknown if payment.scene == Scene::Qrcode => {
-            Ok(status_only(PaymentStatus::Pending, query_id))
+            Ok(PaymentResult::status_only(PaymentStatus::Pending, query_id))
         }
-        Class::Unknown => Ok(status_only(PaymentStatus::Processing, query_id)),
+        Class::Unknown => Ok(PaymentResult::status_only(
+            PaymentStatus::Processing,
+            query_id,
+        )),
         // Reversed, revoked or refunded in full: whatever was paid went back.
-        _ if code == codes::UNDONE => Ok(status_only(PaymentStatus::Closed, query_id)),
+        _ if code == codes::UNDONE => {
+            Ok(PaymentResult::status_only(PaymentStatus::Closed, query_id))
+        }
         _ => Ok(PaymentResult {
             failure: Some(answer.orig_failure(false)),
-            ..status_only(PaymentStatus::Failed, query_id)
+            ..PaymentResult::status_only(PaymentStatus::Failed, query_id)
         }),
     }
 }

@@ -50,7 +50,7 @@ impl Channel for UnionPay {
                 answer.check_amount(req.amount)?;
                 // Accepted, not paid: the result comes by notification or
                 // query, and paycore queries a processing payment.
-                Ok(status_only(
+                Ok(PaymentResult::status_only(
                     PaymentStatus::Processing,
                     answer.get("queryId").map(str::to_owned),
                 ))
@@ -74,7 +74,7 @@ impl Channel for UnionPay {
                     .ok_or_else(|| answer.malformed("the answer has no qrCode"))?;
                 Ok(PaymentResult {
                     action: Some(Action::QrCode(qr.to_owned())),
-                    ..status_only(PaymentStatus::Pending, None)
+                    ..PaymentResult::status_only(PaymentStatus::Pending, None)
                 })
             }
             other => Err(ChannelError::InvalidRequest(Failure::new(
@@ -101,7 +101,7 @@ impl Channel for UnionPay {
                 // The code was handed out but nobody has paid with it: no
                 // consume exists yet. Closing it sends the reversal that
                 // makes it unpayable.
-                Ok(status_only(PaymentStatus::Pending, None))
+                Ok(PaymentResult::status_only(PaymentStatus::Pending, None))
             }
             Found::Nothing(answer) => {
                 // A payer's code UnionPay never charged: paycore makes this
@@ -198,7 +198,10 @@ impl Channel for UnionPay {
             }
         }
         lookup::reverse(&gateway, &payment, &txn_time)?;
-        Ok(status_only(PaymentStatus::Closed, payment.channel_order_no))
+        Ok(PaymentResult::status_only(
+            PaymentStatus::Closed,
+            payment.channel_order_no,
+        ))
     }
 
     fn cancel(
@@ -211,7 +214,7 @@ impl Channel for UnionPay {
         let txn_time = txn_time(host.payment_created_millis(), "payment")?;
         let gateway = Gateway::new(host, ctx)?;
         lookup::reverse(&gateway, &payment, &txn_time)?;
-        Ok(status_only(
+        Ok(PaymentResult::status_only(
             PaymentStatus::Cancelled,
             payment.channel_order_no,
         ))
@@ -238,17 +241,6 @@ fn txn_time(millis: Option<i64>, what: &str) -> Result<String, ChannelError> {
             ),
         ))
     })
-}
-
-pub fn status_only(status: PaymentStatus, channel_order_no: Option<String>) -> PaymentResult {
-    PaymentResult {
-        status,
-        channel_order_no,
-        amount: None,
-        currency: None,
-        action: None,
-        failure: None,
-    }
 }
 
 /// A succeeded payment of `amount` fen.

@@ -130,7 +130,7 @@ impl Channel for WechatPay {
             // The payer is entering a password: paycore queries, then reverses
             // after the deadline.
             ("codepay", Err(e)) if e.code == "USERPAYING" => {
-                Ok(status_only(PaymentStatus::Processing, None))
+                Ok(PaymentResult::status_only(PaymentStatus::Processing, None))
             }
             (_, Err(e)) => Err(e.into_channel_error()),
             ("native", Ok(bytes)) => {
@@ -336,7 +336,10 @@ fn order_action(
     client
         .send("POST", &path, &Value::Object(body).to_string())?
         .map_err(api::ApiError::into_channel_error)?;
-    Ok(status_only(done, payment.channel_order_no.clone()))
+    Ok(PaymentResult::status_only(
+        done,
+        payment.channel_order_no.clone(),
+    ))
 }
 
 fn merchant_fields(m: &Merchant, appid: Option<&str>) -> Map<String, Value> {
@@ -457,18 +460,7 @@ pub fn transaction_result(t: &Transaction) -> Result<PaymentResult, ChannelError
 fn pending(action: Option<Action>) -> PaymentResult {
     PaymentResult {
         action,
-        ..status_only(PaymentStatus::Pending, None)
-    }
-}
-
-fn status_only(status: PaymentStatus, channel_order_no: Option<String>) -> PaymentResult {
-    PaymentResult {
-        status,
-        channel_order_no,
-        amount: None,
-        currency: None,
-        action: None,
-        failure: None,
+        ..PaymentResult::status_only(PaymentStatus::Pending, None)
     }
 }
 
