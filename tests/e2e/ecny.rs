@@ -18,16 +18,6 @@ fn qr_payment(order: &str, amount: i64) -> serde_json::Value {
     json!({"merchant_order_no": order, "amount": amount, "currency": "CNY", "scene": "qrcode", "wallet": "ecny", "subject": "latte"})
 }
 
-/// The id of a payment whether it was created (201) or answered with an
-/// error that carries it (an unknown outcome).
-fn payment_id(r: &Reply) -> String {
-    r.body["id"]
-        .as_str()
-        .or_else(|| r.body["error"]["payment"]["id"].as_str())
-        .unwrap_or_else(|| panic!("no payment in {}", r.body))
-        .to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ecny_code_pays_and_refunds_reach_the_full_amount_exactly() {
     let s = Shop::start().await;
@@ -98,7 +88,7 @@ async fn ecny_declined_payer_fails_the_payment() {
     let s = Shop::start().await;
     s.huifu.script("ECNYDEC01", Behaviour::Decline);
     let r = s.pay(code_payment("ECNYDEC01", 500)).await;
-    let id = payment_id(&r);
+    let id = r.payment_id();
     assert_eq!(s.payment_status(&id).await, "failed", "{}", r.body);
     s.app.stop().await;
 }
@@ -197,7 +187,7 @@ async fn ecny_answer_with_a_spoiled_signature_is_not_trusted_until_a_query_verif
     s.huifu.withhold_notifications(true);
     s.huifu.answer_signature_fault(true);
     let r = s.pay(code_payment("ECNYSIG01", 900)).await;
-    let id = payment_id(&r);
+    let id = r.payment_id();
     assert_eq!(
         r.body["error"]["payment"]["status"], "unknown",
         "{}",

@@ -19,16 +19,6 @@ fn qr_payment(order: &str, amount: i64) -> serde_json::Value {
     json!({"merchant_order_no": order, "amount": amount, "currency": "CNY", "scene": "qrcode", "wallet": "unionpay", "subject": "latte"})
 }
 
-/// The id of a payment whether it was created (201) or answered with an
-/// error that carries it (an unknown outcome).
-fn payment_id(r: &Reply) -> String {
-    r.body["id"]
-        .as_str()
-        .or_else(|| r.body["error"]["payment"]["id"].as_str())
-        .unwrap_or_else(|| panic!("no payment in {}", r.body))
-        .to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unionpay_barcode_is_accepted_then_paid_by_its_notification_and_refunds_reach_the_full_amount()
  {
@@ -129,7 +119,7 @@ async fn unionpay_declined_payer_fails_the_payment_with_unionpays_words() {
     let s = Shop::start().await;
     s.unionpay.script("UPDEC0001", Behaviour::Decline);
     let r = s.pay(code_payment("UPDEC0001", 500)).await;
-    let id = payment_id(&r);
+    let id = r.payment_id();
     let settled = s.sync(&id).await;
     assert_eq!(settled.body["status"], "failed", "{}", settled.body);
     s.app.stop().await;
@@ -271,7 +261,7 @@ async fn unionpay_answers_under_an_expired_foreign_or_unfit_certificate_are_neve
         s.unionpay.certificate_fault(Some(fault));
         let r = s.pay(code_payment(&order, 300)).await;
         assert!(r.status.is_server_error(), "{fault:?}: {}", r.body);
-        let id = payment_id(&r);
+        let id = r.payment_id();
         assert_eq!(
             r.body["error"]["payment"]["status"], "unknown",
             "{fault:?}: an answer we cannot believe proves nothing"
@@ -301,7 +291,7 @@ async fn unionpay_answer_with_a_spoiled_signature_is_not_trusted_until_a_query_v
     let s = Shop::start().await;
     s.unionpay.answer_signature_fault(true);
     let r = s.pay(code_payment("UPSIG0001", 900)).await;
-    let id = payment_id(&r);
+    let id = r.payment_id();
     assert_eq!(
         r.body["error"]["payment"]["status"], "unknown",
         "{}",

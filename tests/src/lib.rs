@@ -856,6 +856,15 @@ impl Reply {
             .unwrap_or_else(|| panic!("no id in {}", self.body))
             .to_string()
     }
+    /// The payment's id whether it was created (its body) or answered with
+    /// an error that carries it (an unknown outcome: `error.payment`).
+    pub fn payment_id(&self) -> String {
+        self.body["id"]
+            .as_str()
+            .or_else(|| self.body["error"]["payment"]["id"].as_str())
+            .unwrap_or_else(|| panic!("no payment in {}", self.body))
+            .to_owned()
+    }
     /// `error.code` of an error reply.
     pub fn code(&self) -> &str {
         self.body["error"]["code"]
