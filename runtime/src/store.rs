@@ -30,10 +30,10 @@ mod cards;
 mod checkout;
 mod connect;
 mod decisions;
+mod group_commit;
 mod ledger;
 mod ledger_audit;
 mod ledger_one_trip;
-mod one_trip;
 mod outbox;
 mod payment_changes;
 mod payment_inserts;
@@ -126,6 +126,8 @@ pub struct Store {
     /// Business time: the timestamps written with a change, leases and
     /// when rows are due.
     clock: Clock,
+    /// SQLite: the writer task the hot writes are group-committed by.
+    writer: Option<group_commit::Writer>,
 }
 
 #[derive(Clone)]
@@ -292,13 +294,21 @@ impl Store {
     /// with at most `max_connections` (the backend's default when `None`),
     /// and applies its migrations.
     pub async fn open(url: &str, max_connections: Option<u32>) -> StoreResult<Self> {
-        let db = match Backend::of_url(url) {
-            Some(Backend::Sqlite) => Db::Sqlite(connect::sqlite(url, max_connections).await?),
-            Some(Backend::Postgres) => Db::Postgres(connect::postgres(url, max_connections).await?),
+        let (db, writer) = match Backend::of_url(url) {
+            Some(Backend::Sqlite) => {
+                let pool = connect::sqlite(url, max_connections).await?;
+                let writer = group_commit::Writer::start(pool.clone());
+                (Db::Sqlite(pool), Some(writer))
+            }
+            Some(Backend::Postgres) => (
+                Db::Postgres(connect::postgres(url, max_connections).await?),
+                None,
+            ),
             None => return Err(StoreError::UnsupportedUrl(redacted_url(url))),
         };
         Ok(Store {
             db,
+            writer,
             instance: default_instance_name().into(),
             clock: Clock::system(),
         })
@@ -355,6 +365,11 @@ impl Store {
         let (size, idle) = on_db!(self, |pool| (pool.size() as f64, pool.num_idle() as f64));
         metrics::gauge!("paycore_db_pool_connections", "state" => "idle").set(idle);
         metrics::gauge!("paycore_db_pool_connections", "state" => "active").set(size - idle);
+        if let Some(writer) = &self.writer {
+            let (transactions, writes) = writer.committed();
+            metrics::counter!("paycore_db_group_commits_total").absolute(transactions);
+            metrics::counter!("paycore_db_group_committed_writes_total").absolute(writes);
+        }
     }
 
     /// Appends an event without changing state (e.g. a refused transition);

@@ -161,4 +161,12 @@ fn describe() {
         "paycore_db_pool_connections",
         "Database pool connections by state"
     );
+    describe_counter!(
+        "paycore_db_group_commits_total",
+        "SQLite: transactions the group-committing writer committed"
+    );
+    describe_counter!(
+        "paycore_db_group_committed_writes_total",
+        "SQLite: writes those transactions held (over the transactions: the mean batch)"
+    );
 }

@@ -122,10 +122,10 @@ impl Store {
         tenant: &TenantId,
         planned: &Move,
     ) -> StoreResult<Result<Applied, MoveRefusal>> {
-        if let super::Db::Sqlite(pool) = &self.db
+        if let Some(writer) = &self.writer
             && super::ledger_one_trip::fits(planned)
             && let Some(applied) =
-                super::ledger_one_trip::apply(pool, tenant, planned, &self.clock).await?
+                super::ledger_one_trip::apply(writer, tenant, planned, &self.clock).await?
         {
             return Ok(Ok(applied));
         }

@@ -1,10 +1,11 @@
-//! A ledger move in one round trip on SQLite (see `one_trip`): a card
+//! A ledger move as one group-committed write on SQLite (see
+//! `group_commit`): a card
 //! payment makes two moves (its hold, its capture), and in the general
 //! path each is eight statements, each a hand-off to the connection's
 //! thread while this process holds its turn at the database file. Here the
 //! same statements go as one script, each guarded on the one before having
 //! changed its row (`changes() > 0`), and a last statement that fails —
-//! rolling the whole script back — unless the last step changed its row.
+//! rolling the whole write back — unless the last step changed its row.
 //!
 //! This is only the fast path of a move applied for the first time and
 //! accepted. Anything else (a key used before, a refusal, a database
@@ -13,11 +14,10 @@
 //! never disagree on what is accepted: the conditions are the same
 //! statements'.
 
+use super::StoreResult;
 use super::ledger::Applied;
-use super::{Dialect, StoreResult};
 use crate::domain::TenantId;
 use paycore_core::ledger::{HoldChange, Move};
-use sqlx::SqlitePool;
 
 /// Whether `planned` has the shape this path writes: value moved within
 /// or out of a card, with or without a hold; not a move that caps what the
@@ -30,7 +30,7 @@ pub(super) fn fits(planned: &Move) -> bool {
 /// Applies `planned` in one script; `None` if it did not apply (nothing
 /// written: the general path answers why).
 pub(super) async fn apply(
-    pool: &SqlitePool,
+    writer: &super::group_commit::Writer,
     tenant: &TenantId,
     planned: &Move,
     clock: &crate::clock::Clock,
@@ -61,26 +61,12 @@ pub(super) async fn apply(
             .bind(posting.to.name(&planned.card))
             .bind(posting.kind);
     }
-    let pool = pool.clone();
-    tokio::spawn(async move {
-        let mut conn = pool.write_conn().await?;
-        match query.execute(&mut *conn).await {
-            Ok(_) => Ok(Some(Applied { move_id, now: true })),
-            Err(_) => {
-                // Refused (or failed) part-way, inside the transaction:
-                // give it back here, or close the connection if even that
-                // fails, never return it to the pool inside one.
-                if sqlx::query("ROLLBACK").execute(&mut *conn).await.is_err() {
-                    conn.inner.close_on_drop();
-                }
-                Ok(None)
-            }
-        }
-    })
-    .await
-    // Only a runtime shutting down cancels the task; the general path
-    // then finds whatever happened.
-    .unwrap_or(Ok(None))
+    // Refused (or failed) part-way: rolled back, nothing written, and
+    // the general path finds out why (or whatever happened).
+    match writer.write::<(Option<String>,)>(query).await {
+        Ok(_) => Ok(Some(Applied { move_id, now: true })),
+        Err(_) => Ok(None),
+    }
 }
 
 /// Parameters: $1 tenant, $2 card, $3 the move's id, $4 key, $5
@@ -90,8 +76,7 @@ fn script(planned: &Move) -> String {
     // Each statement goes ahead only if the one before changed its row.
     const AFTER: &str = "AND changes() > 0";
     let mut sql = String::from(
-        "BEGIN IMMEDIATE;
-         INSERT INTO ledger_moves (id, tenant_id, move_key, fingerprint, kind, card_id, payment_id, refund_id, hold_id, created_at, created_ms)
+        "INSERT INTO ledger_moves (id, tenant_id, move_key, fingerprint, kind, card_id, payment_id, refund_id, hold_id, created_at, created_ms)
          SELECT $3, $1, $4, $5, $6, $2, $7, $8, $9, $10, $11
          WHERE EXISTS (SELECT 1 FROM cards WHERE tenant_id = $1 AND id = $2)
          ON CONFLICT (tenant_id, move_key) DO NOTHING;\n",
@@ -156,10 +141,7 @@ fn script(planned: &Move) -> String {
     }
     // The last step changed nothing: an earlier one was refused. json() of
     // a malformed text is an error, which stops the script before COMMIT.
-    sql.push_str(
-        "SELECT json(CASE WHEN changes() = 0 THEN 'not applied' END);
-         COMMIT",
-    );
+    sql.push_str("SELECT json(CASE WHEN changes() = 0 THEN 'not applied' END)");
     sql
 }
 
@@ -179,7 +161,7 @@ mod tests {
         .unwrap();
         assert!(fits(&planned));
         let sql = script(&planned);
-        assert!(sql.starts_with("BEGIN IMMEDIATE;") && sql.ends_with("COMMIT"));
+        assert!(sql.starts_with("INSERT INTO ledger_moves") && sql.ends_with("END)"));
         // Every statement after the move's insert waits on the one before.
         assert_eq!(sql.matches("changes() > 0").count(), 4, "{sql}");
         assert!(sql.contains("balance >= $13 AND status = 'active'"));

@@ -84,18 +84,16 @@ macro_rules! bind_change {
 
 /// SQLite: the change, its events (the attempt's, `$14`–`$17`, when there
 /// is one; the change's, `$18`–`$21`) and its webhook (`$22`–`$27`, when
-/// there is one) in one trip (`one_trip`). Each insert runs only if the
+/// there is one) as one group-committed write (`group_commit`). Each insert runs only if the
 /// statement before it wrote: no row changed means no history.
 const CHANGE_PAYMENT_SCRIPT: &str = concat!(
-    "BEGIN IMMEDIATE;\n",
     change_payment_sql!(),
     ";\nINSERT INTO events (tenant_id, subject_type, subject_id, kind, from_status, to_status, detail, created_at)
      SELECT $9, 'payment', $8, column1, column2, column3, column4, $7
      FROM (VALUES ($14, $15, $16, $17), ($18, $19, $20, $21))
      WHERE changes() > 0 AND column1 IS NOT NULL;
      INSERT INTO outbox (id, tenant_id, payment_id, event_type, url, payload, attempts, next_attempt_ms, created_at)
-     SELECT $22, $9, $23, $24, $25, $26, 0, $27, $7 WHERE changes() > 0 AND $22 IS NOT NULL;
-     COMMIT"
+     SELECT $22, $9, $23, $24, $25, $26, 0, $27, $7 WHERE changes() > 0 AND $22 IS NOT NULL"
 );
 
 impl Store {
@@ -109,9 +107,9 @@ impl Store {
         event: &Event,
         webhook: Option<super::OutboxMessage>,
     ) -> StoreResult<PaymentRecord> {
-        if let super::Db::Sqlite(pool) = &self.db {
+        if let Some(writer) = &self.writer {
             return self
-                .apply_payment_change_in_one_trip(pool, current, change, event, webhook)
+                .apply_payment_change_in_one_trip(writer, current, change, event, webhook)
                 .await;
         }
         on_db!(self, |pool| {
@@ -155,7 +153,7 @@ impl Store {
     /// then its events and webhook only if it changed the row.
     async fn apply_payment_change_in_one_trip(
         &self,
-        pool: &sqlx::SqlitePool,
+        writer: &super::group_commit::Writer,
         current: &PaymentRecord,
         change: &PaymentChange,
         event: &Event,
@@ -164,7 +162,7 @@ impl Store {
         let attempt = change.attempt.as_ref().map(|a| &a.event);
         let webhook = webhook.as_ref();
         let script = bind_change!(
-            sqlx::query_as(CHANGE_PAYMENT_SCRIPT),
+            sqlx::query(CHANGE_PAYMENT_SCRIPT),
             current,
             change,
             self.clock
@@ -183,7 +181,8 @@ impl Store {
         .bind(webhook.map(|m| m.url.clone()))
         .bind(webhook.map(|m| m.payload.clone()))
         .bind(self.clock.now_millis());
-        super::one_trip::write(pool, script)
+        writer
+            .write::<PaymentRecord>(script)
             .await?
             .pop()
             .ok_or(StoreError::Stale)

@@ -52,14 +52,13 @@ macro_rules! bind_new_payment {
     }};
 }
 
-/// SQLite: the insert and its `payment.created` event in one trip
-/// (`one_trip`); `$21`–`$24` are the event's kind, statuses and detail.
+/// SQLite: the insert and its `payment.created` event as one group-committed
+/// write (`group_commit`), the event only if the insert wrote; `$21`–`$24`
+/// are the event's kind, statuses and detail.
 const INSERT_PAYMENT_SCRIPT: &str = concat!(
-    "BEGIN IMMEDIATE;\n",
     insert_payment_sql!(),
     ";\nINSERT INTO events (tenant_id, subject_type, subject_id, kind, from_status, to_status, detail, created_at)
-     SELECT $2, 'payment', $1, $21, $22, $23, $24, $15 WHERE changes() > 0;
-     COMMIT"
+     SELECT $2, 'payment', $1, $21, $22, $23, $24, $15 WHERE changes() > 0"
 );
 
 impl Store {
@@ -76,13 +75,13 @@ impl Store {
     }
 
     async fn try_insert_payment(&self, new: &NewPayment) -> StoreResult<InsertOutcome> {
-        if let (super::Db::Sqlite(pool), None, None, true) = (
-            &self.db,
+        if let (Some(writer), None, None, true) = (
+            &self.writer,
             &new.idempotency_key,
             &new.checkout,
             new.tenders.is_empty(),
         ) {
-            return self.insert_payment_in_one_trip(pool, new).await;
+            return self.insert_payment_in_one_trip(writer, new).await;
         }
         on_db!(self, |pool| {
             let mut tx = pool.begin_write().await?;
@@ -162,21 +161,21 @@ impl Store {
     }
 
     /// SQLite, a plain payment (no idempotency key, no checkout link, no
-    /// tenders): the
-    /// same insert and event as `try_insert_payment`, in one trip.
+    /// tenders): the same insert and event as `try_insert_payment`, as one
+    /// script for the group-committing writer.
     async fn insert_payment_in_one_trip(
         &self,
-        pool: &sqlx::SqlitePool,
+        writer: &super::group_commit::Writer,
         new: &NewPayment,
     ) -> StoreResult<InsertOutcome> {
         let now = self.clock.now_rfc3339();
         let event = &new.created;
-        let script = bind_new_payment!(sqlx::query_as(INSERT_PAYMENT_SCRIPT), new, now, self.clock)
+        let script = bind_new_payment!(sqlx::query(INSERT_PAYMENT_SCRIPT), new, now, self.clock)
             .bind(event.kind.as_str())
             .bind(event.from_status)
             .bind(event.to_status)
             .bind(event.detail.to_string());
-        match super::one_trip::write(pool, script).await?.pop() {
+        match writer.write::<PaymentRecord>(script).await?.pop() {
             Some(record) => Ok(InsertOutcome::Created(record)),
             None => {
                 let existing = self
