@@ -28,6 +28,7 @@ mod cancels;
 mod card_lifecycle;
 mod cards;
 mod checkout;
+mod checkpoints;
 mod connect;
 mod decisions;
 mod group_commit;
@@ -297,7 +298,7 @@ impl Store {
         let (db, writer) = match Backend::of_url(url) {
             Some(Backend::Sqlite) => {
                 let pool = connect::sqlite(url, max_connections).await?;
-                let writer = group_commit::Writer::start(pool.clone());
+                let writer = group_commit::Writer::start(pool.clone(), !connect::in_memory(url));
                 (Db::Sqlite(pool), Some(writer))
             }
             Some(Backend::Postgres) => (

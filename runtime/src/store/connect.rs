@@ -14,13 +14,19 @@ pub(super) async fn sqlite(url: &str, max_connections: Option<u32>) -> StoreResu
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(super::SQLITE_SYNCHRONOUS)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10));
+        .busy_timeout(Duration::from_secs(10))
+        // Checkpoints run beside the writes (`checkpoints`); this is the
+        // threshold at which a commit checkpoints should they fall behind.
+        .pragma(
+            "wal_autocheckpoint",
+            super::checkpoints::BACKSTOP_PAGES.to_string(),
+        );
     if let Some(dir) = options.get_filename().parent() {
         // A missing folder is the one set-up step we do for the operator.
         let _ = std::fs::create_dir_all(dir);
     }
     // An in-memory database exists once per connection: keep it to one.
-    let max = if url.contains(":memory:") {
+    let max = if in_memory(url) {
         1
     } else {
         max_connections.unwrap_or(8)
@@ -35,6 +41,11 @@ pub(super) async fn sqlite(url: &str, max_connections: Option<u32>) -> StoreResu
         .await?;
     sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
     Ok(pool)
+}
+
+/// Whether a SQLite URL names an in-memory database rather than a file.
+pub(super) fn in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
 }
 
 pub(super) async fn postgres(url: &str, max_connections: Option<u32>) -> StoreResult<PgPool> {
