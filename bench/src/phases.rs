@@ -41,7 +41,8 @@ pub const TARGET_P99_MICROS: f64 = 10_000.0;
 pub struct Measured {
     pub startup: Vec<Startup>,
     /// Memory per loaded plugin version, KiB: the RSS difference between
-    /// 20 and 1 loaded versions (warm cache), divided by 19.
+    /// the most and 1 loaded versions (warm cache), divided by the
+    /// versions added.
     pub kib_per_plugin_version: f64,
     pub sweeps: Vec<Sweep>,
     pub capacity: Vec<Capacity>,
@@ -147,13 +148,13 @@ pub async fn run_all(o: &Options) -> Result<Measured> {
     let client = loadgen::client(Duration::from_secs(10))?;
     println!("== start-up and memory");
     let startup = startup(o, &versions, &client).await?;
-    let rss = |n: usize| {
-        startup
-            .iter()
-            .find(|s| s.plugins == n)
-            .map_or(0.0, |s| s.rss_idle_kib as f64)
+    let kib_per_plugin_version = match (startup.first(), startup.last()) {
+        (Some(one), Some(most)) if most.plugins > one.plugins => {
+            (most.rss_idle_kib as f64 - one.rss_idle_kib as f64)
+                / (most.plugins - one.plugins) as f64
+        }
+        _ => 0.0,
     };
-    let kib_per_plugin_version = (rss(20) - rss(1)) / 19.0;
     let mut sweeps = Vec::new();
     // Both servers stay up for the capacity rounds below; an idle one
     // costs nothing but its sweeper's tick.
@@ -267,7 +268,9 @@ async fn startup(
     client: &reqwest::Client,
 ) -> Result<Vec<Startup>> {
     let mut rows = Vec::new();
-    for plugins in [1, 20] {
+    // 100 versions take a minute to compile cold; the quick run stops at 20.
+    let counts: &[usize] = if o.quick { &[1, 20] } else { &[1, 20, 100] };
+    for &plugins in counts {
         let bed = Bed::new(&o.work.join(format!("startup-{plugins}")))?;
         for n in 0..plugins {
             versions.install(n, &bed.plugins(), &format!("sandbox-{n}.wasm"))?;

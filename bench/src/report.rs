@@ -526,10 +526,12 @@ fn startup(s: &mut String, m: &Measured) {
         .map(|(_, st)| st.rss_kib)
         .max()
         .unwrap_or(0);
+    let most = m.startup.last().map_or(1, |st| st.plugins);
     let _ = writeln!(
         s,
-        "\nMemory per loaded plugin version: **{:.0} KiB** (RSS with 20 versions less RSS with 1, over 19). RSS under load (WASM build, highest step of the sweep): {}.\n",
+        "\nMemory per loaded plugin version: **{:.0} KiB** (RSS with {most} versions less RSS with 1, over {}). RSS under load (WASM build, highest step of the sweep): {}.\n",
         m.kib_per_plugin_version,
+        most.saturating_sub(1),
         mib(peak as f64)
     );
 }
