@@ -3,8 +3,8 @@
 //! SQLite checkpoints by default inside the commit that takes the WAL past
 //! 1,000 pages: it copies those pages into the database file and syncs it
 //! while the committing writer, and every payment queued behind it, waits.
-//! Measured at 700 payments/s, that made p90 about 25 ms against 4 ms with
-//! checkpoints off.
+//! Measured at 700 payments/s, that made p90 about 21 ms against 4 ms with
+//! checkpoints here.
 //!
 //! Here a task of its own copies the WAL back with `PASSIVE` checkpoints on
 //! a connection of its own, which never wait for writers nor hold them up.
@@ -23,7 +23,8 @@ use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use std::sync::Weak;
 use std::time::Duration;
 
-/// How often the WAL is copied back while anything is being written.
+/// How often the WAL is copied back (a pass with nothing to copy costs
+/// one statement).
 const EVERY: Duration = Duration::from_millis(100);
 
 /// Frames in the WAL past which it is made to start over (8 MiB of 4 KiB
@@ -52,7 +53,10 @@ pub(super) fn start(pool: SqlitePool, alive: Weak<()>) {
             }
             let Some(c) = conn.as_mut() else { continue };
             match checkpoint(c).await {
-                Ok(frames) if frames >= RESTART_AT => {
+                // Frames left behind by commits during the pass: one more
+                // between two batches copies them, so the WAL can restart.
+                // (All copied, the next write restarts it anyway.)
+                Ok((frames, copied)) if frames >= RESTART_AT && copied < frames => {
                     let _turn = super::write_gate(&pool).lock_owned().await;
                     if checkpoint(c).await.is_err() {
                         conn = None;
@@ -66,12 +70,13 @@ pub(super) fn start(pool: SqlitePool, alive: Weak<()>) {
     });
 }
 
-/// One `PASSIVE` checkpoint; the WAL's size in frames.
-async fn checkpoint(conn: &mut SqliteConnection) -> Result<i64, sqlx::Error> {
-    let (_busy, log, _copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+/// One `PASSIVE` checkpoint; the WAL's size in frames and how many of them
+/// are now copied into the database file.
+async fn checkpoint(conn: &mut SqliteConnection) -> Result<(i64, i64), sqlx::Error> {
+    let (_busy, log, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
         .fetch_one(&mut *conn)
         .await?;
-    Ok(log)
+    Ok((log, copied))
 }
 
 /// Turns off checkpointing on commit for the writer's own connection.

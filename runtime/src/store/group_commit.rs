@@ -24,9 +24,10 @@
 //! the batch was written: the writes not yet answered are run again in a
 //! fresh one, so only the write that failed fails.
 //!
-//! The writer task holds no connection between batches: it takes one from
-//! the pool, and this process's turn at the file (`write_gate`), per batch.
-//! It ends when the last `Store` holding it is dropped.
+//! The writer takes this process's turn at the file (`write_gate`) per
+//! batch, and writes a database file through a connection of its own kept
+//! between batches (an in-memory one through the pool's). It ends when the
+//! last `Store` holding it is dropped, and the checkpoint task with it.
 
 use super::{StoreError, StoreResult};
 use sqlx::sqlite::{Sqlite, SqliteArguments, SqliteConnection, SqlitePool, SqliteRow};
@@ -61,6 +62,14 @@ pub(super) struct Counts {
     pub transactions: AtomicU64,
     /// Writes committed.
     pub writes: AtomicU64,
+}
+
+impl Counts {
+    /// One transaction of `writes` writes committed.
+    fn committed(&self, writes: usize) {
+        self.transactions.fetch_add(1, Ordering::Relaxed);
+        self.writes.fetch_add(writes as u64, Ordering::Relaxed);
+    }
 }
 
 impl Writer {
@@ -259,8 +268,7 @@ async fn commit(
         let outcome = write.run(conn, Wrap::Transaction).await;
         let fit = match outcome {
             Ok(()) => {
-                counts.transactions.fetch_add(1, Ordering::Relaxed);
-                counts.writes.fetch_add(1, Ordering::Relaxed);
+                counts.committed(1);
                 true
             }
             Err(_) => roll_back(conn).await,
@@ -297,10 +305,7 @@ async fn commit(
     }
     match sqlx::query("COMMIT").execute(&mut *conn).await {
         Ok(_) => {
-            counts.transactions.fetch_add(1, Ordering::Relaxed);
-            counts
-                .writes
-                .fetch_add(written.len() as u64, Ordering::Relaxed);
+            counts.committed(written.len());
             for write in written {
                 write.answer(Ok(()));
             }
